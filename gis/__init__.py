@@ -1,0 +1,61 @@
+"""Geometry engine: read map layers, project them, measure billable area per lot.
+
+Never shows anything on screen; the app, the CLI and bulk runs call into it.
+"""
+
+from gis.crs import sqft_per_crs_unit2, to_area_crs, to_common_crs
+from gis.errors import (
+    EmptyLayerError,
+    GISInputError,
+    LayerChoiceError,
+    MissingCRSError,
+    MissingFieldError,
+    NoOverlapError,
+    UnknownParcelError,
+    UnreadableFileError,
+    UnsupportedGeometryError,
+)
+from gis.io import list_layers, read_layer
+from gis.measure import (
+    DEFAULT_RULES,
+    OVERWATER_TYPES,
+    PRECEDENCE,
+    FeatureProblem,
+    Measurement,
+    MeasureRules,
+    measure_lots,
+    normalise_types,
+    prepare_layers,
+    select_parcel,
+)
+from gis.tape import TapeShape, tape_area_sqft, worksheet_total
+
+__all__ = [
+    "DEFAULT_RULES",
+    "OVERWATER_TYPES",
+    "PRECEDENCE",
+    "EmptyLayerError",
+    "FeatureProblem",
+    "GISInputError",
+    "LayerChoiceError",
+    "MeasureRules",
+    "Measurement",
+    "MissingCRSError",
+    "MissingFieldError",
+    "NoOverlapError",
+    "TapeShape",
+    "UnknownParcelError",
+    "UnreadableFileError",
+    "UnsupportedGeometryError",
+    "list_layers",
+    "measure_lots",
+    "normalise_types",
+    "prepare_layers",
+    "read_layer",
+    "select_parcel",
+    "sqft_per_crs_unit2",
+    "tape_area_sqft",
+    "to_area_crs",
+    "to_common_crs",
+    "worksheet_total",
+]

@@ -1,0 +1,68 @@
+"""Errors about user-supplied map data.
+
+Every class here is meant to be shown to a person as-is: ``str(err)`` is one
+plain sentence saying what is wrong and what to do.  Each subclass also
+inherits the matching builtin (as rasterio does), so callers may catch either
+:class:`GISInputError` or the plain Python type.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "EmptyLayerError",
+    "GISInputError",
+    "InvalidDimensionError",
+    "LayerChoiceError",
+    "MissingCRSError",
+    "MissingFieldError",
+    "NoOverlapError",
+    "UnknownParcelError",
+    "UnreadableFileError",
+    "UnsupportedGeometryError",
+]
+
+
+class GISInputError(Exception):
+    """Root of errors about user-supplied map files; ``str(err)`` is shown as-is."""
+
+
+class UnreadableFileError(GISInputError, OSError):
+    """A file is missing, of an unknown kind, or cannot be parsed as map data."""
+
+
+class MissingCRSError(GISInputError, ValueError):
+    """A layer does not say which map projection its coordinates are in."""
+
+
+class EmptyLayerError(GISInputError, ValueError):
+    """A layer holds no usable features."""
+
+
+class LayerChoiceError(GISInputError, ValueError):
+    """A file holds several layers and the one asked for is not among them."""
+
+
+class MissingFieldError(GISInputError, KeyError):
+    """A column the user named (id, type, class...) is not in the layer."""
+
+    def __str__(self) -> str:  # KeyError quotes its message; we want it plain
+        return str(self.args[0]) if self.args else ""
+
+
+class UnknownParcelError(GISInputError, KeyError):
+    """The parcel id asked for is not in the parcel layer."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+class NoOverlapError(GISInputError, ValueError):
+    """The features and the parcels do not overlap at all."""
+
+
+class UnsupportedGeometryError(GISInputError, ValueError):
+    """A layer holds no polygons (only points or lines, say)."""
+
+
+class InvalidDimensionError(GISInputError, ValueError):
+    """A tape-measure dimension is missing, negative or not a number."""

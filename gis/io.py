@@ -1,0 +1,286 @@
+"""Read parcel, feature and water layers from the file kinds people actually have.
+
+One entry point, :func:`read_layer`, takes a path or the bytes of an upload.
+Every failure becomes a :class:`~gis.errors.GISInputError` whose message says
+what to do; the technical cause stays chained for ``--debug``.
+"""
+
+from __future__ import annotations
+
+import io
+import tempfile
+import zipfile
+from pathlib import Path
+
+import pandas as pd
+
+import geopandas as gpd
+import pyogrio
+import shapely
+from pyproj import CRS
+
+from gis.errors import (
+    EmptyLayerError,
+    LayerChoiceError,
+    MissingCRSError,
+    UnreadableFileError,
+    UnsupportedGeometryError,
+)
+
+__all__ = ["SUPPORTED_SUFFIXES", "list_layers", "read_layer"]
+
+SUPPORTED_SUFFIXES = (
+    ".geojson", ".json", ".zip", ".shp", ".gpkg", ".kml", ".kmz", ".fgb",
+    ".parquet", ".geoparquet", ".csv",
+)
+_KINDS = "a GeoJSON, a GeoPackage, KML, FlatGeobuf, GeoParquet, a CSV with a WKT column, or a .zip holding all parts of a shapefile"
+_WKT_COLUMNS = ("wkt", "geometry", "geom", "the_geom", "shape")
+MAX_UPLOAD_BYTES = 50 * 1024 * 1024
+
+
+def _suffix(name: str) -> str:
+    lower = name.lower()
+    if lower.endswith(".shp.zip"):
+        return ".zip"
+    return Path(lower).suffix
+
+
+def list_layers(source: str | Path | bytes, filename: str | None = None) -> list[str]:
+    """Names of the layers in a file (one name for single-layer formats)."""
+    with _local_path(source, filename) as path:
+        try:
+            return [str(row[0]) for row in pyogrio.list_layers(path)]
+        except Exception as err:  # pyogrio raises several DataSourceError kinds
+            raise UnreadableFileError(
+                f"We could not open {_display(source, filename)!r} as map data. Upload {_KINDS}."
+            ) from err
+
+
+def read_layer(
+    source: str | Path | bytes,
+    filename: str | None = None,
+    *,
+    layer: str | None = None,
+    role: str = "map",
+    crs: str | int | None = None,
+    columns: list[str] | None = None,
+) -> gpd.GeoDataFrame:
+    """Read one layer of map data from a path or from uploaded bytes.
+
+    Parameters
+    ----------
+    source
+        A path, or the bytes of an upload (then ``filename`` gives the kind).
+    filename
+        Name used for the file kind and in messages; defaults to ``source``.
+    layer
+        Layer name for multi-layer files (GeoPackage, KML).  A GeoPackage with
+        several layers and no ``layer`` is refused with the list of names.
+    role
+        What the layer is ("parcels", "features", "water"); used in messages.
+    crs
+        Projection to assume when the file does not carry one (CSV).
+    columns
+        Read only these attribute columns (faster for big files).
+
+    Returns
+    -------
+    GeoDataFrame
+        In the file's own CRS; rows whose geometry is missing are kept (the
+        measuring step reports them).
+    """
+    name = _display(source, filename)
+    suffix = _suffix(name)
+    if suffix not in SUPPORTED_SUFFIXES:
+        raise UnreadableFileError(
+            f"We cannot read {name!r}: files ending in {suffix or '(no extension)'!r} "
+            f"are not map data we know. Use {_KINDS}."
+        )
+    if isinstance(source, bytes | bytearray) and len(source) > MAX_UPLOAD_BYTES:
+        raise UnreadableFileError(
+            f"{name!r} is larger than {MAX_UPLOAD_BYTES // 2**20} MB; "
+            "cut it down to your neighbourhood or use the command-line tool."
+        )
+    if isinstance(source, str | Path) and not Path(source).exists():
+        raise UnreadableFileError(f"There is no file at {str(source)!r}; check the path and try again.")
+
+    if suffix in (".parquet", ".geoparquet"):
+        gdf = _read_parquet(source, name, columns)
+    elif suffix == ".csv":
+        gdf = _read_csv(source, name, crs)
+    else:
+        gdf = _read_ogr(source, name, suffix, layer, columns)
+
+    if gdf.crs is None and crs is not None:
+        gdf = gdf.set_crs(crs)
+    if gdf.crs is None:
+        raise MissingCRSError(
+            f"The {role} file {name!r} does not say which map projection it uses. "
+            "If it is a shapefile, include the .prj file in the zip."
+        )
+    if len(gdf) == 0:
+        raise EmptyLayerError(f"The {role} file {name!r} has no features in it; check you picked the right file.")
+    geoms = gdf.geometry.to_numpy()
+    present = ~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)
+    if not present.any():
+        raise EmptyLayerError(f"Every shape in the {role} file {name!r} is empty; check you picked the right file.")
+    kinds = shapely.get_type_id(geoms[present])
+    if not ((kinds == 3) | (kinds == 6) | (kinds == 7)).any():  # Polygon, MultiPolygon, GeometryCollection
+        raise UnsupportedGeometryError(
+            f"The {role} file {name!r} holds only points or lines; draw the outlines as polygons (closed shapes)."
+        )
+    return gdf
+
+
+def _display(source: str | Path | bytes, filename: str | None) -> str:
+    if filename:
+        return Path(filename).name
+    if isinstance(source, bytes | bytearray):
+        return "upload"
+    return Path(source).name
+
+
+class _local_path:
+    """Context manager giving a filesystem path for a path or for bytes."""
+
+    def __init__(self, source: str | Path | bytes, filename: str | None):
+        self.source, self.filename = source, filename
+        self._tmp: tempfile.TemporaryDirectory | None = None
+
+    def __enter__(self) -> str:
+        if not isinstance(self.source, bytes | bytearray):
+            return str(self.source)
+        self._tmp = tempfile.TemporaryDirectory(prefix="sba-upload-")
+        path = Path(self._tmp.name) / Path(self.filename or "upload.geojson").name
+        path.write_bytes(self.source)
+        return str(path)
+
+    def __exit__(self, *exc) -> None:
+        if self._tmp is not None:
+            self._tmp.cleanup()
+
+
+def _read_ogr(source, name: str, suffix: str, layer: str | None, columns) -> gpd.GeoDataFrame:
+    with _local_path(source, name) as path:
+        if suffix == ".zip":
+            path = _shapefile_in_zip(path, name)
+        try:
+            layers = [str(row[0]) for row in pyogrio.list_layers(path)]
+        except Exception as err:
+            raise UnreadableFileError(
+                f"We could not open {name!r} as map data; it may be damaged or not what its name says. Upload {_KINDS}."
+            ) from err
+        if not layers:
+            raise EmptyLayerError(f"{name!r} holds no map layers; check you picked the right file.")
+        if layer is None:
+            polygon_layers = _polygon_layers(path, layers)
+            if len(polygon_layers) == 1:
+                layer = polygon_layers[0]
+            elif len(layers) == 1:
+                layer = layers[0]
+            else:
+                raise LayerChoiceError(
+                    f"{name!r} holds several layers ({', '.join(layers)}); say which one to use."
+                )
+        elif layer not in layers:
+            raise LayerChoiceError(
+                f"{name!r} has no layer called {layer!r}; it has: {', '.join(layers)}."
+            )
+        try:
+            return pyogrio.read_dataframe(path, layer=layer, columns=columns, use_arrow=True)
+        except Exception as err:
+            raise UnreadableFileError(
+                f"We could not read layer {layer!r} of {name!r}; the file may be damaged. Upload {_KINDS}."
+            ) from err
+
+
+def _polygon_layers(path: str, layers: list[str]) -> list[str]:
+    found = []
+    for lyr in layers:
+        try:
+            info = pyogrio.read_info(path, layer=lyr)
+        except Exception:
+            continue
+        if "Polygon" in str(info.get("geometry_type") or "") or (info.get("geometry_type") in ("Unknown", None) and info.get("features", 0)):
+            found.append(lyr)
+    return found
+
+
+def _shapefile_in_zip(path: str, name: str) -> str:
+    try:
+        with zipfile.ZipFile(path) as zf:
+            members = zf.namelist()
+    except zipfile.BadZipFile as err:
+        raise UnreadableFileError(f"{name!r} is not a valid .zip file; zip the shapefile's parts again.") from err
+    shps = [m for m in members if m.lower().endswith(".shp") and not m.startswith("__MACOSX")]
+    others = [m for m in members if _suffix(m) in (".gpkg", ".geojson", ".json", ".kml", ".fgb")]
+    if not shps and others:
+        return f"/vsizip/{path}/{others[0]}"
+    if not shps:
+        raise UnreadableFileError(
+            f"{name!r} has no .shp file inside; a zipped shapefile needs its .shp, .shx, .dbf and .prj parts."
+        )
+    stem = shps[0][:-4]
+    present = {m.lower() for m in members}
+    missing = [ext for ext in (".shx", ".dbf") if (stem + ext).lower() not in present]
+    if missing:
+        raise UnreadableFileError(
+            f"The shapefile in {name!r} is missing its {' and '.join(missing)} part; zip all parts of the shapefile together."
+        )
+    if (stem + ".prj").lower() not in present:
+        raise MissingCRSError(
+            f"The shapefile in {name!r} has no .prj file, so we cannot tell its map projection; include the .prj file in the zip."
+        )
+    return f"/vsizip/{path}/{shps[0]}"
+
+
+def _read_parquet(source, name: str, columns) -> gpd.GeoDataFrame:
+    buf = io.BytesIO(source) if isinstance(source, bytes | bytearray) else source
+    try:
+        cols = None if columns is None else [*columns, "geometry"]
+        return gpd.read_parquet(buf, columns=cols)
+    except ValueError as err:
+        if "geo" in str(err).lower() or "geometry" in str(err).lower():
+            raise UnreadableFileError(
+                f"{name!r} is a Parquet table without map geometry metadata; write it as GeoParquet (geopandas to_parquet)."
+            ) from err
+        raise UnreadableFileError(f"We could not read {name!r} as GeoParquet; the file may be damaged.") from err
+    except Exception as err:
+        raise UnreadableFileError(f"We could not read {name!r} as GeoParquet; the file may be damaged.") from err
+
+
+def _read_csv(source, name: str, crs) -> gpd.GeoDataFrame:
+    buf = io.BytesIO(source) if isinstance(source, bytes | bytearray) else source
+    try:
+        df = pd.read_csv(buf, dtype=str, keep_default_na=False)
+    except Exception as err:
+        raise UnreadableFileError(f"We could not read {name!r} as a CSV table; check it is plain comma-separated text.") from err
+    lower = {c.lower(): c for c in df.columns}
+    col = next((lower[c] for c in _WKT_COLUMNS if c in lower), None)
+    if col is None:
+        raise UnreadableFileError(
+            f"The CSV {name!r} has no geometry column; add a column named WKT holding each shape as well-known text."
+        )
+    texts = df.pop(col).replace("", None)
+    try:
+        geoms = shapely.from_wkt(texts.to_numpy(), on_invalid="raise")
+    except shapely.errors.GEOSException as err:
+        raise UnreadableFileError(
+            f"Some rows of the {col!r} column in {name!r} are not valid WKT shapes; fix or remove them."
+        ) from err
+    gdf = gpd.GeoDataFrame(df, geometry=geoms)
+    guessed = _guess_csv_crs(gdf) if crs is None else None
+    if guessed is not None:
+        gdf = gdf.set_crs(guessed)
+    return gdf
+
+
+def _guess_csv_crs(gdf: gpd.GeoDataFrame) -> CRS | None:
+    """A CSV carries no projection: lon/lat-looking coordinates are taken as WGS84."""
+    valid = gdf.geometry[~gdf.geometry.is_empty & gdf.geometry.notna()]
+    if valid.empty:
+        return None
+    minx, miny, maxx, maxy = valid.total_bounds
+    if -180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90:
+        return CRS.from_epsg(4326)
+    return None

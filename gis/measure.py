@@ -1,0 +1,482 @@
+"""Measure stormwater billable area per tax lot (SPEC A1).
+
+The one geometry engine behind the app, ``sba measure`` and ``sba reassess``.
+It follows the geopandas overlay pattern with shapely 2 array functions: pair
+features with lots through a spatial index, then work on whole arrays; no
+Python loop runs per lot or per feature.
+
+For each lot:
+
+* features are clipped to the lot line (the part outside is reported);
+* overlaps are unioned so they count once (the overlap removed is reported);
+* the part over water is removed geometrically (reported as overwater);
+* overwater structure types (dock, float, floating_home) with no water layer
+  are taken to be wholly over water;
+* types a utility does not bill are left out (reported as excluded by type);
+* the remaining area is split by feature type with a fixed precedence, so the
+  per-type areas add up to the billable area.
+
+Areas are returned in international square feet, from the CRS's own unit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+import geopandas as gpd
+import shapely
+
+from gis.crs import sqft_per_crs_unit2, to_area_crs, to_common_crs
+from gis.errors import MissingFieldError, NoOverlapError, UnknownParcelError
+
+__all__ = [
+    "DEFAULT_RULES",
+    "OVERWATER_TYPES",
+    "PRECEDENCE",
+    "FeatureProblem",
+    "Measurement",
+    "MeasureRules",
+    "measure_lots",
+    "normalise_types",
+    "prepare_layers",
+    "select_parcel",
+]
+
+#: Types that are never billable where they stand over water (SPEC A1.1, §2.2).
+OVERWATER_TYPES = frozenset({"dock", "float", "floating_home"})
+
+#: Where features of different types overlap, the overlap is credited to the
+#: type that comes first here (roofs win, as in Boulder's billing ETL).
+PRECEDENCE = (
+    "roof", "garage", "carport", "shed", "floating_home", "parking", "driveway",
+    "patio", "deck", "porch", "walkway", "pervious_pavement", "pool", "gravel",
+    "dock", "float", "other",
+)
+
+#: Common names for the same kind of surface, mapped to our feature types.
+TYPE_ALIASES = {
+    "house": "roof", "building": "roof", "buildings": "roof", "dwelling": "roof",
+    "home": "roof", "adu": "roof", "roofs": "roof", "structure": "roof",
+    "garages": "garage", "sheds": "shed",
+    "drive": "driveway", "driveways": "driveway", "drive-pav": "driveway",
+    "drive-unp": "driveway", "parking_lot": "parking", "parking_lots": "parking",
+    "prkng-pav": "parking", "prkng-unp": "parking",
+    "sidewalk": "walkway", "path": "walkway", "walk": "walkway", "walkways": "walkway",
+    "flagstone": "walkway", "flagstones": "walkway", "sw-private": "walkway",
+    "patios": "patio", "decks": "deck", "porches": "deck", "porch": "porch",
+    "pavers": "pervious_pavement", "porous_pavement": "pervious_pavement",
+    "swimming_pool": "pool", "pool-in": "pool", "pool-ab": "pool",
+    "docks": "dock", "pier": "dock", "floating_house": "floating_home",
+    "floating home": "floating_home", "houseboat": "floating_home",
+}
+
+
+@dataclass(frozen=True)
+class MeasureRules:
+    """Which feature types count (a per-utility setting, SPEC A1.6).
+
+    ``billable`` maps type → included; a type not listed is billable (and is
+    measured as "other" if it is not a known type).
+    """
+
+    billable: Mapping[str, bool] = field(default_factory=dict)
+    overwater_types: frozenset[str] = OVERWATER_TYPES
+    precedence: tuple[str, ...] = PRECEDENCE
+
+    def is_billable(self, kind: str) -> bool:
+        return bool(self.billable.get(kind, True))
+
+
+DEFAULT_RULES = MeasureRules()
+
+
+@dataclass(frozen=True)
+class FeatureProblem:
+    """A feature that was repaired, ignored or could not be placed on a lot."""
+
+    row: int
+    feature_id: str
+    parcel_id: str | None
+    kind: str  # "empty", "not_polygon", "repaired", "outside_all_lots"
+    message: str
+
+
+@dataclass
+class Measurement:
+    """Per-lot results (``lots``) and per-feature problems."""
+
+    lots: pd.DataFrame
+    problems: list[FeatureProblem]
+    crs: object
+    types: tuple[str, ...]
+
+    def lot(self, parcel_id) -> dict:
+        """One lot's result as a plain dict with ``by_type`` nested."""
+        row = self.lots.loc[self.lots.parcel_id == parcel_id]
+        if row.empty:
+            raise UnknownParcelError(f"There is no parcel with id {parcel_id!r}.")
+        return lot_record(row.iloc[0], self.types)
+
+
+TYPE_PREFIX = "sqft_"
+
+
+def lot_record(row: pd.Series, types: tuple[str, ...]) -> dict:
+    rec = {k: row[k] for k in row.index if not k.startswith(TYPE_PREFIX)}
+    rec["by_type"] = {t: float(row[TYPE_PREFIX + t]) for t in types if row[TYPE_PREFIX + t] > 0}
+    return rec
+
+
+def normalise_types(values: pd.Series) -> pd.Series:
+    """Lower-case, trim and alias feature type names ("Drive-Pav" → "driveway")."""
+    s = values.astype("string").fillna("other").str.strip().str.lower()
+    s = s.replace({"": "other"})
+    aliased = s.map(lambda v: TYPE_ALIASES.get(v, TYPE_ALIASES.get(v.replace(" ", "_"), v)))
+    return aliased.str.replace(" ", "_", regex=False).str.replace("-", "_", regex=False)
+
+
+def prepare_layers(
+    parcels: gpd.GeoDataFrame,
+    features: gpd.GeoDataFrame,
+    water: gpd.GeoDataFrame | None = None,
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, gpd.GeoDataFrame | None]:
+    """Bring all layers into the parcels' projected CRS (lon/lat → local UTM)."""
+    parcels = to_area_crs(parcels, "parcels")
+    features = to_common_crs(features, parcels.crs, "features")
+    if water is not None:
+        water = to_common_crs(water, parcels.crs, "water")
+    return parcels, features, water
+
+
+def select_parcel(parcels: gpd.GeoDataFrame, parcel_id, id_field: str = "parcel_id") -> gpd.GeoDataFrame:
+    """The rows of ``parcels`` whose id equals ``parcel_id`` (compared as text)."""
+    _require_field(parcels, id_field, "parcels")
+    mask = parcels[id_field].astype("string") == str(parcel_id)
+    if not mask.any():
+        sample = ", ".join(parcels[id_field].astype(str).head(5))
+        raise UnknownParcelError(
+            f"There is no parcel with id {parcel_id!r} in the {id_field!r} column "
+            f"(ids look like: {sample}); check the id."
+        )
+    return parcels[mask.to_numpy()]
+
+
+def _require_field(gdf: gpd.GeoDataFrame, name: str, role: str) -> None:
+    if name not in gdf.columns:
+        cols = ", ".join(c for c in gdf.columns if c != gdf.geometry.name) or "(none)"
+        raise MissingFieldError(
+            f"The {role} layer has no column called {name!r}; its columns are: {cols}. "
+            f"Name the right one with --{'id' if role == 'parcels' else 'type'}-field."
+        )
+
+
+# --------------------------------------------------------------------------
+# array helpers
+
+
+def group_union(groups: np.ndarray, geoms: np.ndarray, n_groups: int) -> np.ndarray:
+    """Union of ``geoms`` per group id in ``[0, n_groups)``; None where a group is empty.
+
+    Groups of one skip GEOS entirely; the rest are unioned in one vectorized
+    call over the rows of a None-padded (group × member) matrix.
+    """
+    out = np.full(n_groups, None, dtype=object)
+    if len(groups) == 0:
+        return out
+    order = np.argsort(groups, kind="stable")
+    groups, geoms = groups[order], geoms[order]
+    counts = np.bincount(groups, minlength=n_groups)
+    starts = np.cumsum(counts) - counts
+    rank = np.arange(len(groups)) - starts[groups]
+    single = counts[groups] == 1
+    out[groups[single]] = geoms[single]
+    multi = np.flatnonzero(counts > 1)
+    if len(multi):
+        # bound the matrix width: very uneven groups are unioned in slices
+        row = np.full(n_groups, -1)
+        row[multi] = np.arange(len(multi))
+        many = ~single
+        matrix = np.full((len(multi), counts.max()), None, dtype=object)
+        matrix[row[groups[many]], rank[many]] = geoms[many]
+        out[multi] = shapely.union_all(matrix, axis=1)
+    return out
+
+
+def _polygonal(geoms: np.ndarray) -> np.ndarray:
+    """Keep only the polygon parts of each geometry (None if none is left)."""
+    out = geoms.copy()
+    kinds = shapely.get_type_id(geoms)
+    mixed = np.flatnonzero(kinds == 7)  # GeometryCollection
+    for i in mixed:  # rare: only after make_valid or a touching intersection
+        parts = shapely.get_parts(geoms[i])
+        polys = parts[np.isin(shapely.get_type_id(parts), (3, 6))]
+        out[i] = shapely.union_all(polys) if len(polys) else None
+    out[(kinds >= 0) & (kinds <= 2)] = None  # points and lines carry no area
+    return out
+
+
+def _area(geoms: np.ndarray) -> np.ndarray:
+    return np.nan_to_num(shapely.area(geoms), nan=0.0)
+
+
+# --------------------------------------------------------------------------
+# the engine
+
+
+def measure_lots(
+    parcels: gpd.GeoDataFrame,
+    features: gpd.GeoDataFrame,
+    water: gpd.GeoDataFrame | None = None,
+    *,
+    id_field: str = "parcel_id",
+    type_field: str | None = "feature_type",
+    rules: MeasureRules = DEFAULT_RULES,
+    require_overlap: bool = False,
+) -> Measurement:
+    """Billable area of every lot in ``parcels``.
+
+    Parameters
+    ----------
+    parcels, features, water
+        GeoDataFrames in one projected CRS (use :func:`prepare_layers`).
+    id_field
+        Parcel id column.
+    type_field
+        Feature type column; if None or absent, every feature is "other".
+    rules
+        Which types are billable.
+    require_overlap
+        Raise :class:`NoOverlapError` when no feature touches any lot (used for
+        a single homeowner lot, where that is surely a mistake).
+
+    Returns
+    -------
+    Measurement
+        ``lots`` has one row per parcel, in input order, with columns
+        ``parcel_id, billable_area_sqft, outside_parcel_sqft, overlap_sqft,
+        overwater_excluded_sqft, excluded_type_sqft, n_features, repaired`` and
+        one ``sqft_<type>`` column per feature type present.
+    """
+    _require_field(parcels, id_field, "parcels")
+    if type_field is not None and type_field not in features.columns and type_field != "feature_type":
+        _require_field(features, type_field, "features")
+    if features.crs != parcels.crs or (water is not None and water.crs != parcels.crs):
+        raise ValueError("measure_lots needs all layers in the parcels' CRS; call prepare_layers first.")
+
+    unit2 = sqft_per_crs_unit2(parcels.crs)
+    n_lots = len(parcels)
+    parcel_ids = parcels[id_field].to_numpy()
+    problems: list[FeatureProblem] = []
+
+    # lots: repair invalid lot lines too
+    P = parcels.geometry.to_numpy().copy()
+    lot_repaired = np.zeros(n_lots, dtype=bool)
+    bad = ~shapely.is_missing(P) & ~shapely.is_valid(P)
+    if bad.any():
+        P[bad] = _polygonal(shapely.make_valid(P[bad]))
+        lot_repaired[bad] = True
+
+    # features: types, empties, non-polygons, repairs
+    F = features.geometry.to_numpy().copy()
+    n_feat = len(F)
+    if type_field is not None and type_field in features.columns:
+        types = normalise_types(features[type_field]).to_numpy(dtype=object)
+    else:
+        types = np.full(n_feat, "other", dtype=object)
+    fid = _feature_ids(features)
+    owner = features[id_field].astype("string").to_numpy() if id_field in features.columns else None
+
+    def report(rows, kind, message):
+        for r in rows:
+            problems.append(FeatureProblem(int(r), str(fid[r]), None if owner is None else _s(owner[r]), kind, message))
+
+    missing = shapely.is_missing(F) | shapely.is_empty(F)
+    report(np.flatnonzero(missing), "empty", "Feature has no shape; it was ignored.")
+    kinds = shapely.get_type_id(F)
+    linear = ~missing & (kinds >= 0) & (kinds <= 2)
+    report(np.flatnonzero(linear), "not_polygon", "Feature is a point or line, not an outline; it was ignored.")
+    invalid = ~missing & ~linear & ~shapely.is_valid(F)
+    feat_repaired = np.zeros(n_feat, dtype=bool)
+    if invalid.any():
+        F[invalid] = _polygonal(shapely.make_valid(F[invalid]))
+        feat_repaired[invalid] = True
+        report(np.flatnonzero(invalid), "repaired", "Feature outline crossed itself; it was repaired.")
+    F[missing | linear] = None
+    collections = np.flatnonzero(shapely.get_type_id(F) == 7)
+    if len(collections):
+        F[collections] = _polygonal(F[collections])
+
+    usable = ~shapely.is_missing(F) & ~shapely.is_empty(F)
+    overwater_type = np.isin(types, list(rules.overwater_types))
+    billable_type = np.array([rules.is_billable(t) for t in types], dtype=bool) if n_feat else np.zeros(0, bool)
+    if water is not None:
+        # with a water layer, overwater structures are cut by the water line (SPEC A1.1)
+        billable_type |= overwater_type
+    counted = usable & billable_type
+    dock_no_water = usable & overwater_type & (water is None)
+    excluded = usable & ~billable_type & ~dock_no_water
+
+    # pair features with lots
+    tree = shapely.STRtree(P)
+    f_idx, p_idx = tree.query(F, predicate="intersects")
+    keep = usable[f_idx]
+    f_idx, p_idx = f_idx[keep], p_idx[keep]
+    placed = np.zeros(n_feat, dtype=bool)
+    placed[f_idx] = True
+    report(np.flatnonzero(usable & ~placed), "outside_all_lots", "Feature lies outside every lot; it was not counted.")
+    if require_overlap and not placed.any():
+        raise NoOverlapError(
+            "None of the drawn or uploaded surfaces fall inside the lot. "
+            "Check that the features and the parcel cover the same place."
+        )
+
+    fg, pg = F[f_idx], P[p_idx]
+    shapely.prepare(pg)
+    inside = shapely.contains_properly(pg, fg)
+    pieces = fg.copy()
+    cross = ~inside
+    if cross.any():
+        pieces[cross] = _polygonal(shapely.intersection(fg[cross], pg[cross]))
+    piece_area = _area(pieces)
+    has_area = piece_area > 0
+    f_idx, p_idx, pieces, piece_area, cross = (
+        f_idx[has_area], p_idx[has_area], pieces[has_area], piece_area[has_area], cross[has_area]
+    )
+
+    n_features = np.bincount(p_idx, minlength=n_lots)
+    repaired = lot_repaired.copy()
+    repaired[p_idx[feat_repaired[f_idx]]] = True
+
+    # area outside the lot: the lot's crossing features, minus the lot
+    outside = np.zeros(n_lots)
+    if cross.any():
+        c_lots = p_idx[cross]
+        whole = group_union(c_lots, F[f_idx[cross]], n_lots)
+        has = np.unique(c_lots)
+        outside[has] = _area(shapely.difference(whole[has], P[has]))
+
+    # excluded by type (not billable here), counted once per lot
+    excluded_sqft = np.zeros(n_lots)
+    ex = excluded[f_idx]
+    if ex.any():
+        ex_union = group_union(p_idx[ex], pieces[ex], n_lots)
+        has = np.unique(p_idx[ex])
+        excluded_sqft[has] = _area(ex_union[has])
+
+    # the billable union per lot
+    c = counted[f_idx]
+    cp, cpieces, carea = p_idx[c], pieces[c], piece_area[c]
+    union = group_union(cp, cpieces, n_lots)
+    gross = np.bincount(cp, weights=carea, minlength=n_lots)
+    lots_with = np.unique(cp)
+    union_area = np.zeros(n_lots)
+    union_area[lots_with] = _area(union[lots_with])
+    overlap = np.where(np.bincount(cp, minlength=n_lots) > 1, gross - union_area, 0.0)
+    overlap = np.maximum(overlap, 0.0)
+
+    # overwater: geometric difference with the water that touches the union
+    wet_water = np.full(n_lots, None, dtype=object)
+    billable = union.copy()
+    overwater = np.zeros(n_lots)
+    if water is not None and len(water) and len(lots_with):
+        W = water.geometry.to_numpy()
+        W = W[~shapely.is_missing(W) & ~shapely.is_empty(W)]
+        W = np.where(shapely.is_valid(W), W, shapely.make_valid(W))
+        hit_u, hit_w = shapely.STRtree(W).query(union[lots_with], predicate="intersects")
+        if len(hit_u):
+            wet_lots = lots_with[hit_u]
+            wet_water = group_union(wet_lots, W[hit_w], n_lots)
+            wet = np.unique(wet_lots)
+            billable[wet] = shapely.difference(union[wet], wet_water[wet])
+            overwater[wet] = union_area[wet] - _area(billable[wet])
+
+    # overwater structures with no water layer: what they would have added
+    d = dock_no_water[f_idx]
+    if d.any():
+        dock_union = group_union(p_idx[d], pieces[d], n_lots)
+        has = np.unique(p_idx[d])
+        extra, others = dock_union[has].copy(), union[has]
+        m = ~shapely.is_missing(others)
+        extra[m] = shapely.difference(extra[m], others[m])
+        overwater[has] += _area(extra)
+
+    billable_area = np.zeros(n_lots)
+    billable_area[lots_with] = _area(billable[lots_with])
+
+    # split the billable area by type, by precedence
+    by_type, present_types = _split_by_type(cp, types[f_idx[c]], cpieces, n_lots, wet_water, rules)
+
+    lots = pd.DataFrame({
+        "parcel_id": parcel_ids,
+        "billable_area_sqft": billable_area * unit2,
+        "outside_parcel_sqft": outside * unit2,
+        "overlap_sqft": overlap * unit2,
+        "overwater_excluded_sqft": overwater * unit2,
+        "excluded_type_sqft": excluded_sqft * unit2,
+        "n_features": n_features,
+        "repaired": repaired,
+    })
+    for t in present_types:
+        lots[TYPE_PREFIX + t] = by_type[t] * unit2
+    return Measurement(lots=lots, problems=problems, crs=parcels.crs, types=tuple(present_types))
+
+
+def _split_by_type(lot_idx, types, pieces, n_lots, wet_water, rules):
+    """Area per (lot, type) after removing what higher-precedence types cover."""
+    order = {t: i for i, t in enumerate(rules.precedence)}
+    extra = sorted({t for t in types if t not in order})
+    ranking = [*rules.precedence, *extra]
+    rank_of = {t: i for i, t in enumerate(ranking)}
+    ranks = np.array([rank_of[t] for t in types], dtype=np.int64)
+    n_types = len(ranking)
+    result: dict[str, np.ndarray] = {}
+    if len(lot_idx) == 0:
+        return result, []
+    keys = lot_idx * n_types + ranks
+    uniq_keys = np.unique(keys)
+    merged = group_union(np.searchsorted(uniq_keys, keys), pieces, len(uniq_keys))
+    k_lot, k_rank = uniq_keys // n_types, uniq_keys % n_types
+    types_per_lot = np.bincount(k_lot, minlength=n_lots)
+    wet = ~shapely.is_missing(wet_water)
+    covered = np.full(n_lots, None, dtype=object)
+    present = []
+    for r in np.unique(k_rank):
+        sel = k_rank == r
+        lots = k_lot[sel]
+        geoms = merged[sel]
+        part = geoms.copy()
+        need = ~shapely.is_missing(covered[lots])
+        if need.any():
+            part[need] = shapely.difference(geoms[need], covered[lots[need]])
+        w = wet[lots]
+        if w.any():
+            part[w] = shapely.difference(part[w], wet_water[lots[w]])
+        area = np.zeros(n_lots)
+        area[lots] = _area(part)
+        name = ranking[r]
+        result[name] = area
+        present.append(name)
+        multi = types_per_lot[lots] > 1  # only lots with more types need the running cover
+        if multi.any():
+            targets, add = lots[multi], geoms[multi]
+            cov = covered[targets]
+            m = ~shapely.is_missing(cov)
+            add = add.copy()
+            add[m] = shapely.union(cov[m], add[m])
+            covered[targets] = add
+    return result, present
+
+
+def _feature_ids(features: gpd.GeoDataFrame) -> np.ndarray:
+    for name in ("feature_id", "id", "fid", "FID", "OBJECTID"):
+        if name in features.columns:
+            return features[name].astype(str).to_numpy()
+    return np.array([f"row {i + 1}" for i in range(len(features))], dtype=object)
+
+
+def _s(v) -> str | None:
+    return None if v is None or v is pd.NA else str(v)

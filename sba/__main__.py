@@ -1,0 +1,3 @@
+from sba.cli import main
+
+raise SystemExit(main())

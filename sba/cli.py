@@ -1,0 +1,238 @@
+"""``sba``: stormwater billable area from the command line.
+
+Every mistake a user can make ends in one plain sentence on stderr and a
+non-zero exit code, never a traceback (``--debug`` shows one).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+EXIT_USAGE = 2  # bad input: the user can fix it
+EXIT_INTERNAL = 1  # our bug
+
+
+class UsageError(Exception):
+    """A command-line value the user can fix; the message is shown as-is."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage mistake is one line that says where to get help."""
+
+    def error(self, message: str):  # noqa: D401 - argparse API
+        message = message[0].upper() + message[1:]
+        raise UsageError(f"{message}. Run '{self.prog} --help' to see the options.")
+
+
+def _decimal(name: str):
+    def parse(text: str) -> Decimal:
+        try:
+            value = Decimal(text.replace(",", ""))
+        except InvalidOperation:
+            raise argparse.ArgumentTypeError(f"{name} must be a number, like 2400 (got {text!r})") from None
+        if not value.is_finite():
+            raise argparse.ArgumentTypeError(f"{name} must be a finite number (got {text!r})")
+        return value
+
+    return parse
+
+
+def _whole(name: str):
+    def parse(text: str) -> int:
+        try:
+            return int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{name} must be a whole number (got {text!r})") from None
+
+    return parse
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="sba", description="Measure stormwater billable area and estimate charges.")
+    p.add_argument("--debug", action="store_true", help="show Python tracebacks for errors")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    e = sub.add_parser("estimate", help="estimate one bill from a property class and area",
+                       description="Estimate an itemised sewer and stormwater bill (SPEC A2-A3).")
+    e.add_argument("--class", dest="property_class", required=True,
+                   help="single_family, multifamily, mixed_use or non_residential")
+    e.add_argument("--dwelling-units", type=_whole("--dwelling-units"), default=None,
+                   help="number of dwelling units (default 1 for houses, required for multifamily)")
+    e.add_argument("--area", type=_decimal("--area"), default=None,
+                   help="billable area in sq ft (required except for a house given --category)")
+    e.add_argument("--category", default=None, help="for a house: small, standard or large instead of --area")
+    e.add_argument("--water-use", type=_decimal("--water-use"), default=None,
+                   help="billed water use in ccf for the period (omit for no sewer line)")
+    e.add_argument("--period", default="monthly", help="monthly, bimonthly, quarterly or a number of days")
+    e.add_argument("--managed-floodplain", action="store_true", help="the lot is in a managed floodplain")
+    e.add_argument("--individually-metered", action="store_true",
+                   help="3+ individually metered houses on one lot (1,000 sq ft each)")
+    e.add_argument("--total-policy", default="round_total_of_exact",
+                   choices=["round_total_of_exact", "sum_of_rounded_lines"], help="how the total is rounded")
+    e.add_argument("--rates", default=None, help="rate schedule name or .toml file (default Portland BES)")
+    e.add_argument("--format", choices=["text", "json"], default="text")
+    e.set_defaults(func=cmd_estimate)
+
+    m = sub.add_parser("measure", help="measure the billable area of one lot or many",
+                       description="Measure billable area per lot from parcel and feature layers (SPEC A1).")
+    m.add_argument("--parcels", required=True, help="parcel (tax lot) layer")
+    m.add_argument("--parcels-layer", default=None, help="layer name inside a GeoPackage/KML")
+    m.add_argument("--parcel-id", default=None, help="measure only this lot")
+    m.add_argument("--features", required=True, help="hard-surface features layer")
+    m.add_argument("--features-layer", default=None)
+    m.add_argument("--water", default=None, help="water bodies layer (for overwater exclusion)")
+    m.add_argument("--water-layer", default=None)
+    m.add_argument("--id-field", default="parcel_id", help="parcel id column (default parcel_id)")
+    m.add_argument("--type-field", default="feature_type", help="feature type column (default feature_type)")
+    m.add_argument("--class-field", default="property_class",
+                   help="property class column of the parcels (default property_class; absent = single_family)")
+    m.add_argument("--rates", default=None, help="rate schedule name or .toml file (default Portland BES)")
+    m.add_argument("--format", choices=["text", "json"], default="text")
+    m.set_defaults(func=cmd_measure)
+
+    r = sub.add_parser("rates", help="list the bundled rate schedules",
+                       description="List the bundled rate schedules with their effective dates and sources.")
+    r.add_argument("--format", choices=["text", "json"], default="text")
+    r.set_defaults(func=cmd_rates)
+    return p
+
+
+def _schedule(name: str | None):
+    from categorize import DEFAULT_SCHEDULE, load_schedule
+
+    return load_schedule(name or DEFAULT_SCHEDULE)
+
+
+def cmd_estimate(args) -> int:
+    from categorize import estimate
+
+    schedule = _schedule(args.rates)
+    bill = estimate(
+        schedule=schedule,
+        property_class=args.property_class,
+        dwelling_units=args.dwelling_units,
+        area_sqft=args.area,
+        category=args.category,
+        water_use_ccf=args.water_use,
+        period=args.period,
+        managed_floodplain=args.managed_floodplain,
+        individually_metered=args.individually_metered,
+        total_policy=args.total_policy,
+    )
+    data = bill.to_dict()
+    if args.format == "json":
+        _print_json(data)
+        return 0
+    print(f"Schedule: {data['schedule']}   period: {data['period_days']} days   class: {data['property_class']}")
+    if data.get("category"):
+        print(f"Category: {data['category']}")
+    print(f"Service units: {data['service_units']}   billed area: {data['billed_area_sqft']} sq ft")
+    for line in data["lines"]:
+        print(f"  {line['item']:<40} {line['calculation']:<32} ${line['amount']:>12}")
+    print(f"  {'Total sewer and stormwater':<73} ${data['total']:>12}")
+    for line in data["superfund"]["lines"]:
+        print(f"  {line['item']:<40} {line['calculation']:<32} ${line['amount']:>12}")
+    print(f"  {'Total with Portland Harbor Superfund':<73} ${data['grand_total']:>12}")
+    for w in data["warnings"]:
+        print(f"Warning: {w}", file=sys.stderr)
+    return 0
+
+
+def cmd_measure(args) -> int:
+    from sba.engine import lot_results, measure_files
+
+    schedule = _schedule(args.rates)
+    m, parcels = measure_files(
+        args.parcels, args.features, args.water,
+        parcel_id=args.parcel_id, id_field=args.id_field, type_field=args.type_field,
+        schedule=schedule, parcels_layer=args.parcels_layer,
+        features_layer=args.features_layer, water_layer=args.water_layer,
+    )
+    lots = lot_results(m, parcels, schedule, class_field=args.class_field)
+    if args.format == "json":
+        _print_json({"crs": str(m.crs), "lots": lots} if args.parcel_id is None else lots[0])
+        return 0
+    header = f"{'parcel':<14}{'billable':>12}{'whole':>8}{'outside':>10}{'overlap':>10}{'overwater':>11}  category"
+    print(header)
+    for lot in lots:
+        flag = " (repaired)" if lot["repaired"] else ""
+        print(f"{lot['parcel_id']!s:<14}{lot['billable_area_sqft']:>12}{lot['billable_sqft_rounded']:>8}"
+              f"{lot['outside_parcel_sqft']:>10}{lot['overlap_sqft']:>10}{lot['overwater_excluded_sqft']:>11}"
+              f"  {lot['category'] or '-'}{flag}")
+    if args.parcel_id is not None and lots[0]["by_type"]:
+        print("By type: " + ", ".join(f"{t} {a}" for t, a in lots[0]["by_type"].items()))
+    return 0
+
+
+def cmd_rates(args) -> int:
+    from categorize import available_schedules, load_schedule
+
+    rows = []
+    for name in available_schedules():
+        s = load_schedule(name)
+        rows.append({"name": name, "utility": s.utility, "effective": str(s.effective),
+                     "verified": bool(s.verified), "source": s.source})
+    if args.format == "json":
+        _print_json(rows)
+    else:
+        for r in rows:
+            print(f"{r['name']:<28} {r['utility']:<36} effective {r['effective']}  "
+                  f"{'verified' if r['verified'] else 'UNVERIFIED'}  {r['source']}")
+    return 0
+
+
+def _print_json(data) -> None:
+    json.dump(data, sys.stdout, indent=2, default=_default)
+    sys.stdout.write("\n")
+
+
+def _default(obj):
+    if isinstance(obj, Decimal):
+        return str(obj)
+    if isinstance(obj, Path):
+        return str(obj)
+    if hasattr(obj, "item"):
+        return obj.item()
+    raise TypeError(f"not JSON serialisable: {type(obj)}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    debug = "--debug" in argv
+    try:
+        args = build_parser().parse_args(argv)
+        if not getattr(args, "command", None):
+            raise UsageError("Say which command to run: estimate, measure or rates. Run 'sba --help' for more.")
+        return args.func(args)
+    except UsageError as err:
+        print(f"sba: error: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("sba: stopped.", file=sys.stderr)
+        return 130
+    except BaseException as err:  # one sentence for users, the traceback with --debug
+        if isinstance(err, SystemExit):
+            raise
+        from categorize import BillingError
+        from gis import GISInputError
+
+        if debug:
+            raise
+        if isinstance(err, GISInputError | BillingError):
+            print(f"sba: error: {err}", file=sys.stderr)
+            return EXIT_USAGE
+        if isinstance(err, MemoryError):
+            print("sba: error: the input is too large for this machine's memory; "
+                  "split it into parts or use 'sba reassess' with --workers.", file=sys.stderr)
+            return EXIT_INTERNAL
+        print(f"sba: internal error ({type(err).__name__}: {err}). This is a bug in sba; "
+              "please report it with the output of the same command run with --debug.", file=sys.stderr)
+        return EXIT_INTERNAL
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
