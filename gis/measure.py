@@ -262,8 +262,11 @@ def measure_lots(
         one ``sqft_<type>`` column per feature type present.
     """
     _require_field(parcels, id_field, "parcels")
-    if type_field is not None and type_field not in features.columns and type_field != "feature_type":
-        _require_field(features, type_field, "features")
+    if type_field is not None and type_field not in features.columns:
+        if type_field != "feature_type":
+            _require_field(features, type_field, "features")
+        # shapefiles cut column names to 10 characters
+        type_field = next((c for c in ("feature_ty", "type", "TYPE", "Type") if c in features.columns), None)
     if features.crs != parcels.crs or (water is not None and water.crs != parcels.crs):
         raise ValueError("measure_lots needs all layers in the parcels' CRS; call prepare_layers first.")
 
@@ -313,6 +316,7 @@ def measure_lots(
     usable = ~shapely.is_missing(F) & ~shapely.is_empty(F)
     overwater_type = np.isin(types, list(rules.overwater_types))
     billable_type = np.array([rules.is_billable(t) for t in types], dtype=bool) if n_feat else np.zeros(0, bool)
+    billable_type &= ~overwater_type
     if water is not None:
         # with a water layer, overwater structures are cut by the water line (SPEC A1.1)
         billable_type |= overwater_type

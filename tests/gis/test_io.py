@@ -1,0 +1,158 @@
+"""Reading every supported file kind, and a clear message for each bad one."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+import pytest
+
+import shapely
+
+import gis
+from tests.conftest import box, layer
+
+
+@pytest.fixture
+def roofs():
+    return layer([(box(0, 0, 10, 10), "roof"), (box(20, 0, 30, 10), "patio")], "feature_type")
+
+
+def _zip_shapefile(gdf, tmp_path, drop=()):
+    shp = tmp_path / "shp"
+    shp.mkdir()
+    gdf.to_file(shp / "roofs.shp")
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for part in shp.iterdir():
+            if part.suffix not in drop:
+                zf.write(part, part.name)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("suffix", "driver"),
+    [(".geojson", "GeoJSON"), (".gpkg", "GPKG"), (".fgb", "FlatGeobuf")],
+)
+def test_read_layer__ogr_formats_keep_crs(roofs, tmp_path, suffix, driver):
+    path = tmp_path / f"roofs{suffix}"
+    roofs.to_file(path, driver=driver)
+    got = gis.read_layer(path, role="features")
+    assert got.crs.to_epsg() == 2913
+    assert sorted(got.feature_type) == ["patio", "roof"]
+    assert got.area.sum() == pytest.approx(200)
+
+
+def test_read_layer__bytes_upload_same_as_path(roofs, tmp_path):
+    path = tmp_path / "roofs.geojson"
+    roofs.to_file(path, driver="GeoJSON")
+    got = gis.read_layer(path.read_bytes(), "upload.geojson", role="features")
+    assert got.area.sum() == pytest.approx(200)
+
+
+def test_read_layer__kml_is_lonlat(roofs, tmp_path):
+    path = tmp_path / "roofs.kml"
+    roofs.to_crs(4326).to_file(path, driver="KML")
+    got = gis.read_layer(path)
+    assert got.crs.to_epsg() == 4326
+    assert len(got) == 2
+
+
+def test_read_layer__geoparquet(roofs, tmp_path):
+    path = tmp_path / "roofs.parquet"
+    roofs.to_parquet(path)
+    got = gis.read_layer(path.read_bytes(), "roofs.parquet")
+    assert got.crs.to_epsg() == 2913 and len(got) == 2
+
+
+def test_read_layer__zipped_shapefile_with_prj(roofs, tmp_path):
+    got = gis.read_layer(_zip_shapefile(roofs, tmp_path), "roofs.zip")
+    assert got.crs.to_epsg() == 2913
+    assert got.area.sum() == pytest.approx(200)
+
+
+def test_read_layer__zipped_shapefile_without_prj_says_include_it(roofs, tmp_path):
+    data = _zip_shapefile(roofs, tmp_path, drop=(".prj",))
+    with pytest.raises(gis.MissingCRSError, match=r"include the \.prj file"):
+        gis.read_layer(data, "roofs.zip")
+
+
+def test_read_layer__zipped_shapefile_missing_dbf(roofs, tmp_path):
+    data = _zip_shapefile(roofs, tmp_path, drop=(".dbf",))
+    with pytest.raises(gis.UnreadableFileError, match=r"missing its \.dbf part"):
+        gis.read_layer(data, "roofs.zip")
+
+
+def test_read_layer__csv_with_wkt_lonlat_taken_as_wgs84(roofs):
+    ll = roofs.to_crs(4326)
+    text = "feature_type,WKT\n" + "".join(f'{t},"{g.wkt}"\n' for t, g in zip(ll.feature_type, ll.geometry, strict=True))
+    got = gis.read_layer(text.encode(), "roofs.csv")
+    assert got.crs.to_epsg() == 4326 and len(got) == 2
+
+
+def test_read_layer__csv_projected_needs_crs():
+    text = f'feature_type,WKT\nroof,"{box(7_600_000, 680_000, 7_600_010, 680_010).wkt}"\n'
+    with pytest.raises(gis.MissingCRSError, match="map projection"):
+        gis.read_layer(text.encode(), "roofs.csv")
+    got = gis.read_layer(text.encode(), "roofs.csv", crs="EPSG:2913")
+    assert got.area.iloc[0] == pytest.approx(100)
+
+
+def test_read_layer__csv_without_geometry_column():
+    with pytest.raises(gis.UnreadableFileError, match="no geometry column"):
+        gis.read_layer(b"a,b\n1,2\n", "table.csv")
+
+
+def test_read_layer__csv_bad_wkt():
+    with pytest.raises(gis.UnreadableFileError, match="not valid WKT"):
+        gis.read_layer(b"WKT\nPOLYGON((0 0, 1\n", "bad.csv")
+
+
+def test_read_layer__geopackage_with_several_layers_asks_which(roofs, tmp_path):
+    path = tmp_path / "many.gpkg"
+    roofs.to_file(path, layer="roofs")
+    roofs.to_file(path, layer="patios")
+    with pytest.raises(gis.LayerChoiceError, match="several layers"):
+        gis.read_layer(path)
+    assert len(gis.read_layer(path, layer="patios")) == 2
+    with pytest.raises(gis.LayerChoiceError, match="no layer called 'decks'"):
+        gis.read_layer(path, layer="decks")
+
+
+def test_read_layer__unknown_extension():
+    with pytest.raises(gis.UnreadableFileError, match=r"files ending in '\.pdf'"):
+        gis.read_layer(b"%PDF-1.4", "roofs.pdf")
+
+
+def test_read_layer__garbage_with_a_map_extension():
+    with pytest.raises(gis.UnreadableFileError, match="could not open 'roofs.geojson'"):
+        gis.read_layer(b"this is not json", "roofs.geojson")
+
+
+def test_read_layer__missing_path():
+    with pytest.raises(gis.UnreadableFileError, match="There is no file"):
+        gis.read_layer("/nonexistent/roofs.geojson")
+
+
+def test_read_layer__not_a_zip():
+    with pytest.raises(gis.UnreadableFileError, match=r"not a valid \.zip"):
+        gis.read_layer(b"nope", "roofs.zip")
+
+
+def test_read_layer__empty_layer(tmp_path):
+    path = tmp_path / "empty.geojson"
+    path.write_text('{"type": "FeatureCollection", "features": []}')
+    with pytest.raises(gis.EmptyLayerError, match="has no features"):
+        gis.read_layer(path, role="features")
+
+
+def test_read_layer__points_only():
+    pts = layer([shapely.Point(0, 0)])
+    data = pts.to_json().encode()
+    with pytest.raises(gis.UnsupportedGeometryError, match="only points or lines"):
+        gis.read_layer(data, "trees.geojson", crs="EPSG:2913")
+
+
+def test_read_layer__too_big_upload():
+    with pytest.raises(gis.UnreadableFileError, match="larger than"):
+        gis.read_layer(b"0" * (gis.io.MAX_UPLOAD_BYTES + 1), "huge.geojson")

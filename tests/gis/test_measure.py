@@ -1,0 +1,211 @@
+"""The geometry engine on tiny hand-checked lots (SPEC A1)."""
+
+from __future__ import annotations
+
+import pytest
+
+import shapely
+
+import gis
+from tests.conftest import box, layer
+
+LOT = box(0, 0, 50, 100)
+
+
+def measure(features, water=None, parcels=None, **kw):
+    parcels = parcels if parcels is not None else layer([(LOT, "R1")], "parcel_id")
+    m = gis.measure_lots(parcels, features, water, **kw)
+    return m, m.lots.iloc[0]
+
+
+def test_a1_union__overlapping_features_count_once():
+    f = layer([(box(10, 10, 40, 50), "roof"), (box(30, 40, 45, 60), "patio")], "feature_type")
+    _, lot = measure(f)
+    # 30*40 + 15*20 - overlap 10*10
+    assert lot.billable_area_sqft == pytest.approx(1200 + 300 - 100)
+    assert lot.overlap_sqft == pytest.approx(100)
+
+
+def test_a1_clip__driveway_into_street_counts_only_on_the_lot():
+    f = layer([(box(20, -30, 30, 20), "driveway")], "feature_type")
+    _, lot = measure(f)
+    assert lot.billable_area_sqft == pytest.approx(10 * 20)
+    assert lot.outside_parcel_sqft == pytest.approx(10 * 30)
+
+
+def test_a1_clip__shared_driveway_is_split_between_lots():
+    parcels = layer([(LOT, "R1"), (box(50, 0, 100, 100), "R2")], "parcel_id")
+    f = layer([(box(40, 0, 60, 40), "driveway")], "feature_type")
+    m = gis.measure_lots(parcels, f)
+    assert list(m.lots.billable_area_sqft) == pytest.approx([400, 400])
+
+
+def test_a1_overwater__dock_crossing_shoreline_counts_only_on_land():
+    water = layer([box(0, 80, 50, 200)])
+    f = layer([(box(20, 70, 30, 100), "dock")], "feature_type")
+    _, lot = measure(f, water)
+    assert lot.billable_area_sqft == pytest.approx(10 * 10)
+    assert lot.overwater_excluded_sqft == pytest.approx(10 * 20)
+
+
+def test_a1_overwater__floating_home_over_water_earns_nothing():
+    water = layer([box(0, 80, 50, 200)])
+    f = layer([(box(10, 85, 40, 99), "floating_home"), (box(10, 10, 20, 20), "roof")], "feature_type")
+    _, lot = measure(f, water)
+    assert lot.billable_area_sqft == pytest.approx(100)
+    assert lot.overwater_excluded_sqft == pytest.approx(30 * 14)
+
+
+def test_a1_overwater__roof_over_water_is_cut_geometrically():
+    water = layer([box(0, 90, 50, 200)])
+    f = layer([(box(10, 80, 20, 100), "roof")], "feature_type")
+    _, lot = measure(f, water)
+    assert lot.billable_area_sqft == pytest.approx(100)
+
+
+def test_a1_overwater__dock_without_water_layer_is_taken_as_over_water():
+    f = layer([(box(20, 70, 30, 100), "dock"), (box(0, 0, 10, 10), "roof")], "feature_type")
+    _, lot = measure(f)
+    assert lot.billable_area_sqft == pytest.approx(100)
+    assert lot.overwater_excluded_sqft == pytest.approx(300)
+
+
+def test_a1_types__precedence_credits_overlap_to_roof():
+    f = layer([(box(0, 0, 20, 20), "patio"), (box(10, 0, 30, 20), "roof")], "feature_type")
+    m, lot = measure(f)
+    rec = m.lot("R1")
+    assert rec["by_type"] == pytest.approx({"roof": 400.0, "patio": 200.0})
+    assert sum(rec["by_type"].values()) == pytest.approx(lot.billable_area_sqft)
+
+
+def test_a1_types__aliases_are_normalised():
+    f = layer([(box(0, 0, 10, 10), "Drive-Pav"), (box(20, 20, 30, 30), "HOUSE")], "feature_type")
+    m, _ = measure(f)
+    assert set(m.lot("R1")["by_type"]) == {"driveway", "roof"}
+
+
+def test_a1_units__international_feet_from_the_crs():
+    f = layer([(box(0, 0, 10, 10), "roof")], "feature_type")
+    _, lot = measure(f)
+    assert lot.billable_area_sqft == pytest.approx(100.0)
+
+
+def test_a1_units__us_survey_feet_are_converted():
+    parcels = layer([(LOT, "R1")], "parcel_id", crs="EPSG:2272")
+    f = layer([(box(0, 0, 100, 100), "roof")], "feature_type", crs="EPSG:2272")
+    _, lot = measure(f, parcels=parcels)
+    # 1 US survey foot = 1200/3937 m; 1 international foot = 0.3048 m
+    factor = (1200 / 3937 / 0.3048) ** 2
+    assert lot.billable_area_sqft == pytest.approx(50 * 100 * factor, rel=1e-12)
+    assert lot.billable_area_sqft - 5000 == pytest.approx(0.02, abs=0.001)
+
+
+def test_a1_units__metres_are_converted():
+    parcels = layer([(box(0, 0, 20, 20), "R1")], "parcel_id", crs="EPSG:32610")
+    f = layer([(box(0, 0, 10, 10), "roof")], "feature_type", crs="EPSG:32610")
+    _, lot = measure(f, parcels=parcels)
+    assert lot.billable_area_sqft == pytest.approx(100 / 0.3048**2)
+
+
+def test_a1_crs__lonlat_is_projected_and_features_reprojected():
+    parcels = layer([(LOT, "R1")], "parcel_id")
+    f = layer([(box(0, 0, 10, 10), "roof")], "feature_type")
+    p_ll = parcels.to_crs(4326)
+    f_other = f.to_crs("EPSG:6557")  # Oregon North, US survey feet
+    p2, f2, _ = gis.prepare_layers(p_ll, f_other)
+    assert p2.crs.is_projected and "UTM" in p2.crs.name
+    m = gis.measure_lots(p2, f2)
+    in_utm = f.to_crs(p2.crs).area.iloc[0] / 0.3048**2
+    assert m.lots.billable_area_sqft.iloc[0] == pytest.approx(in_utm, rel=1e-9)
+    assert m.lots.billable_area_sqft.iloc[0] == pytest.approx(100.0, rel=0.01)  # UTM scale error < 1%
+
+
+def test_a1_invalid__bowtie_repaired_with_make_valid_and_lot_flagged():
+    bowtie = shapely.Polygon([(0, 0), (20, 20), (20, 0), (0, 20), (0, 0)])
+    assert not bowtie.is_valid
+    f = layer([(bowtie, "patio")], "feature_type")
+    m, lot = measure(f)
+    assert bool(lot.repaired)
+    assert lot.billable_area_sqft == pytest.approx(200.0)  # two 10-ft-high triangles
+    assert [p.kind for p in m.problems] == ["repaired"]
+
+
+def test_a1_empty__null_and_empty_features_are_reported_not_dropped():
+    f = layer([(None, "roof"), (shapely.Polygon(), "patio"), (box(0, 0, 10, 10), "roof")], "feature_type")
+    m, lot = measure(f)
+    assert lot.billable_area_sqft == pytest.approx(100)
+    assert sorted(p.kind for p in m.problems) == ["empty", "empty"]
+
+
+def test_a1_empty__points_and_lines_are_reported():
+    f = layer([(shapely.Point(5, 5), "roof"), (shapely.LineString([(0, 0), (9, 9)]), "walkway"),
+               (box(0, 0, 10, 10), "roof")], "feature_type")
+    m, _ = measure(f)
+    assert sorted(p.kind for p in m.problems) == ["not_polygon", "not_polygon"]
+
+
+def test_a1_billable_types__utility_can_exclude_gravel():
+    f = layer([(box(0, 0, 10, 10), "gravel"), (box(20, 20, 30, 30), "roof")], "feature_type")
+    rules = gis.MeasureRules(billable={"gravel": False})
+    _, lot = measure(f, rules=rules)
+    assert lot.billable_area_sqft == pytest.approx(100)
+    assert lot.excluded_type_sqft == pytest.approx(100)
+
+
+def test_a1_billable_types__gravel_and_pools_count_by_default():
+    f = layer([(box(0, 0, 10, 10), "gravel"), (box(20, 20, 30, 30), "pool")], "feature_type")
+    _, lot = measure(f)
+    assert lot.billable_area_sqft == pytest.approx(200)
+
+
+def test_measure__lot_with_no_features_gets_zero():
+    parcels = layer([(LOT, "R1"), (box(500, 500, 550, 600), "R2")], "parcel_id")
+    f = layer([(box(0, 0, 10, 10), "roof")], "feature_type")
+    m = gis.measure_lots(parcels, f)
+    assert list(m.lots.billable_area_sqft) == pytest.approx([100, 0])
+
+
+def test_measure__feature_outside_every_lot_is_reported():
+    f = layer([(box(900, 900, 910, 910), "roof"), (box(0, 0, 10, 10), "roof")], "feature_type")
+    m, _ = measure(f)
+    assert [p.kind for p in m.problems] == ["outside_all_lots"]
+
+
+def test_measure__no_overlap_with_the_lot_is_a_clear_error():
+    f = layer([(box(900, 900, 910, 910), "roof")], "feature_type")
+    with pytest.raises(gis.NoOverlapError, match="None of the drawn or uploaded surfaces"):
+        measure(f, require_overlap=True)
+
+
+def test_measure__missing_type_column_named_by_user_is_a_clear_error():
+    f = layer([(box(0, 0, 10, 10), "roof")], "kind")
+    with pytest.raises(gis.MissingFieldError, match="no column called 'surface'"):
+        measure(f, type_field="surface")
+
+
+def test_measure__missing_id_column_is_a_clear_error():
+    parcels = layer([(LOT, "R1")], "pid")
+    f = layer([(box(0, 0, 10, 10), "roof")], "feature_type")
+    with pytest.raises(gis.MissingFieldError, match="--id-field"):
+        gis.measure_lots(parcels, f)
+
+
+def test_measure__invalid_parcel_is_repaired_and_flagged():
+    bow = shapely.Polygon([(0, 0), (100, 100), (100, 0), (0, 100), (0, 0)])
+    parcels = layer([(bow, "R1")], "parcel_id")
+    f = layer([(box(0, 0, 100, 100), "parking")], "feature_type")
+    m = gis.measure_lots(parcels, f)
+    assert bool(m.lots.repaired.iloc[0])
+    # make_valid splits the bowtie into two triangles of 2,500 sq ft each
+    assert m.lots.billable_area_sqft.iloc[0] == pytest.approx(5000)
+
+
+def test_select_parcel__unknown_id_says_what_ids_look_like():
+    parcels = layer([(LOT, "R1")], "parcel_id")
+    with pytest.raises(gis.UnknownParcelError, match="ids look like: R1"):
+        gis.select_parcel(parcels, "R9")
+
+
+def test_sqft_per_crs_unit2__geographic_crs_is_refused():
+    with pytest.raises(ValueError, match="projected"):
+        gis.sqft_per_crs_unit2("EPSG:4326")
