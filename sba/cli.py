@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+import time
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
@@ -94,6 +96,31 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--format", choices=["text", "json"], default="text")
     m.set_defaults(func=cmd_measure)
 
+    ra = sub.add_parser("reassess", help="measure and bill a whole parcel dataset",
+                        description="Bulk reassessment: every parcel through the same rules, resumable, "
+                                    "on all cores or on a dask cluster.")
+    ra.add_argument("--parcels", required=True, help="parcel layer (GeoParquet, GeoPackage, ...)")
+    ra.add_argument("--features", required=True, help="hard-surface features layer")
+    ra.add_argument("--water", default=None, help="water bodies layer")
+    ra.add_argument("--out", required=True, help="result table: .parquet, .gpkg or .csv")
+    ra.add_argument("--parcels-layer", default=None)
+    ra.add_argument("--features-layer", default=None)
+    ra.add_argument("--water-layer", default=None)
+    ra.add_argument("--id-field", default="parcel_id")
+    ra.add_argument("--type-field", default="feature_type")
+    ra.add_argument("--class-field", default=None, help="property class column (absent: all single_family)")
+    ra.add_argument("--class-map", default="", help="CODE=CLASS,... mapping your codes to our classes")
+    ra.add_argument("--dwelling-units-field", default=None)
+    ra.add_argument("--rates", default=None, help="rate schedule name or .toml file (default Portland BES)")
+    ra.add_argument("--workers", type=_whole("--workers"), default=1, help="processes on this machine")
+    ra.add_argument("--scheduler", default=None, help="address of a dask scheduler (tcp://host:8786)")
+    ra.add_argument("--chunk-size", type=_whole("--chunk-size"), default=20_000)
+    ra.add_argument("--resume", action="store_true", help="continue an interrupted run")
+    ra.add_argument("--previous", default=None, help="last year's results (parcel_id, category) to compare")
+    ra.add_argument("--no-progress", action="store_true")
+    ra.add_argument("--format", choices=["text", "json"], default="text", help="summary format")
+    ra.set_defaults(func=cmd_reassess)
+
     r = sub.add_parser("rates", help="list the bundled rate schedules",
                        description="List the bundled rate schedules with their effective dates and sources.")
     r.add_argument("--format", choices=["text", "json"], default="text")
@@ -168,6 +195,67 @@ def cmd_measure(args) -> int:
     return 0
 
 
+def _class_map(text: str) -> dict[str, str]:
+    mapping = {}
+    for item in filter(None, (p.strip() for p in text.split(","))):
+        code, sep, klass = item.partition("=")
+        if not sep or not code.strip() or not klass.strip():
+            raise UsageError(f"--class-map entries look like CODE=CLASS (got {item!r}).")
+        mapping[code.strip()] = klass.strip()
+    return mapping
+
+
+def cmd_reassess(args) -> int:
+    from sba.reassess import ReassessOptions, reassess
+
+    if args.workers < 1 or args.chunk_size < 1:
+        raise UsageError("--workers and --chunk-size must be 1 or more.")
+    opts = ReassessOptions(id_field=args.id_field, type_field=args.type_field, class_field=args.class_field,
+                           class_map=_class_map(args.class_map), dwelling_units_field=args.dwelling_units_field,
+                           chunk_size=args.chunk_size)
+    schedule = _schedule(args.rates)
+    layers = {"parcels": args.parcels_layer, "features": args.features_layer, "water": args.water_layer}
+    show = not args.no_progress and sys.stderr.isatty() or os.environ.get("SBA_PROGRESS") == "1"
+    if show:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        with Progress(TextColumn("[bold]reassess"), BarColumn(), MofNCompleteColumn(),
+                      TextColumn("{task.fields[rate]:>8.0f} parcels/s"), TimeRemainingColumn(),
+                      transient=False) as bar:
+            task = bar.add_task("parcels", total=None, rate=0.0)
+            t0 = time.perf_counter()
+
+            def progress(done, total):
+                bar.update(task, completed=done, total=total, rate=done / max(time.perf_counter() - t0, 1e-9))
+
+            summary = reassess(args.parcels, args.features, args.out, water_path=args.water, schedule=schedule,
+                               opts=opts, workers=args.workers, scheduler=args.scheduler, resume=args.resume,
+                               previous=args.previous, progress=progress, layers=layers)
+    else:
+        summary = reassess(args.parcels, args.features, args.out, water_path=args.water, schedule=schedule,
+                           opts=opts, workers=args.workers, scheduler=args.scheduler, resume=args.resume,
+                           previous=args.previous, layers=layers)
+    data = {
+        "out": str(summary.out), "parcels_in": summary.parcels_in, "parcels_out": summary.parcels_out,
+        "seconds": round(summary.seconds, 2), "parcels_per_second": round(summary.parcels_per_second),
+        "by_category": summary.by_category, "errors": summary.errors, "repaired": summary.repaired,
+        "chunks": summary.chunks, "chunks_resumed": summary.chunks_resumed,
+        "category_changes": summary.changes, "changes_file": str(summary.changes_path) if summary.changes_path else None,
+    }
+    if args.format == "json":
+        _print_json(data)
+    else:
+        print(f"Wrote {data['parcels_out']:,} rows for {data['parcels_in']:,} parcels to {data['out']} "
+              f"in {data['seconds']} s ({data['parcels_per_second']:,} parcels/s).")
+        print("Categories: " + ", ".join(f"{k} {v:,}" for k, v in data["by_category"].items()))
+        print(f"Rows with errors: {data['errors']:,}; lots with repaired geometry: {data['repaired']:,}; "
+              f"chunks resumed: {data['chunks_resumed']} of {data['chunks']}.")
+        if summary.changes is not None:
+            print(f"Parcels whose category changed since the previous run: {summary.changes:,} "
+                  f"(listed in {summary.changes_path}).")
+    return 0
+
+
 def cmd_rates(args) -> int:
     from categorize import available_schedules, load_schedule
 
@@ -206,7 +294,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         if not getattr(args, "command", None):
-            raise UsageError("Say which command to run: estimate, measure or rates. Run 'sba --help' for more.")
+            raise UsageError("Say which command to run: estimate, measure, reassess or rates. Run 'sba --help' for more.")
         return args.func(args)
     except UsageError as err:
         print(f"sba: error: {err}", file=sys.stderr)

@@ -1,0 +1,463 @@
+"""Bulk reassessment: every parcel of a city through the same rules, in resumable chunks.
+
+The parcels are put in Hilbert-curve order, cut into chunks of neighbouring
+lots, and each chunk is measured by :func:`gis.measure_lots` (the same engine
+the app and ``sba measure`` use) with only the features and water that touch
+it.  Each finished chunk is written atomically to ``<out>.parts/``, so a run
+that is killed can be resumed with ``--resume`` and gives the same result as
+an uninterrupted one.  Chunks run on the cores of this machine
+(``--workers``) or on a dask cluster (``--scheduler``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import multiprocessing
+import os
+import shutil
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+import geopandas as gpd
+import shapely
+
+import gis
+from categorize import PropertyClass, billable_sqft, categorize_sfr, service_units
+from categorize.errors import BillingError
+from categorize.schedule import RateSchedule
+from sba.engine import rules_for
+
+__all__ = ["OUTPUT_COLUMNS", "ReassessOptions", "ReassessSummary", "bill_columns", "reassess"]
+
+OUTPUT_COLUMNS = [
+    "parcel_id", "property_class", "dwelling_units", "billable_area_sqft", "billable_sqft_rounded",
+    "overlap_sqft", "outside_parcel_sqft", "overwater_excluded_sqft", "excluded_type_sqft",
+    "n_features", "category", "service_units", "repaired", "error",
+]
+PARTS_SUFFIX = ".parts"
+MANIFEST = "manifest.json"
+
+
+@dataclass(frozen=True)
+class ReassessOptions:
+    id_field: str = "parcel_id"
+    type_field: str = "feature_type"
+    class_field: str | None = None
+    class_map: dict[str, str] = field(default_factory=dict)
+    default_class: str = "single_family"
+    dwelling_units_field: str | None = None
+    chunk_size: int = 20_000
+
+
+@dataclass
+class ReassessSummary:
+    parcels_in: int
+    parcels_out: int
+    seconds: float
+    by_category: dict[str, int]
+    errors: int
+    repaired: int
+    chunks: int
+    chunks_resumed: int
+    out: Path
+    changes: int | None = None
+    changes_path: Path | None = None
+
+    @property
+    def parcels_per_second(self) -> float:
+        return self.parcels_in / self.seconds if self.seconds else float("inf")
+
+
+# --------------------------------------------------------------------------
+# billing columns, exact and fast: Decimal work once per distinct input
+
+
+def _whole_sqft(area: np.ndarray) -> np.ndarray:
+    """Half-up whole sq ft, equal to ``billable_sqft`` (Decimal) for every value."""
+    whole = np.floor(area + 0.5)
+    frac = area - np.floor(area)
+    near_half = np.abs(frac - 0.5) < 1e-6
+    for i in np.flatnonzero(near_half):  # decide ties exactly, as categorize does
+        whole[i] = float(billable_sqft(float(area[i])))
+    return whole.astype(np.int64)
+
+
+def bill_columns(
+    area: np.ndarray, classes: np.ndarray, dwelling_units: np.ndarray, schedule: RateSchedule
+) -> pd.DataFrame:
+    """Category and service units per parcel (SPEC A2), with an error text per bad row."""
+    n = len(area)
+    whole = _whole_sqft(area)
+    category = np.full(n, None, dtype=object)
+    units = np.full(n, None, dtype=object)
+    error = np.full(n, None, dtype=object)
+    keys = pd.DataFrame({"c": classes, "u": dwelling_units, "w": whole})
+    sfr = keys.c.to_numpy() == PropertyClass.SINGLE_FAMILY.value
+    # categories depend only on whole sq ft
+    if sfr.any():
+        uniq, inv = np.unique(whole[sfr], return_inverse=True)
+        names = np.array([categorize_sfr(Decimal(int(w)), schedule).name for w in uniq], dtype=object)
+        category[sfr] = names[inv]
+    # service units depend on (class, units) or (class, exact area) for non-residential
+    nonres = keys.c.to_numpy() == PropertyClass.NON_RESIDENTIAL.value
+    groups = keys[~nonres].groupby(["c", "u"], dropna=False, sort=False).indices
+    for (klass, du), rows in groups.items():
+        rows = np.flatnonzero(~nonres)[rows]
+        try:
+            su = service_units(PropertyClass.parse(klass), dwelling_units=_du(du), area_sqft=None, schedule=schedule)
+            units[rows] = str(su)
+        except (BillingError, ValueError) as err:
+            error[rows] = str(err)
+            category[rows] = None
+    for i in np.flatnonzero(nonres):
+        try:
+            units[i] = str(service_units(PropertyClass.NON_RESIDENTIAL, dwelling_units=0,
+                                         area_sqft=Decimal(repr(float(area[i]))), schedule=schedule))
+        except (BillingError, ValueError) as err:
+            error[i] = str(err)
+    return pd.DataFrame({"billable_sqft_rounded": whole, "category": category,
+                         "service_units": units, "error": error})
+
+
+def _du(v):
+    if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA:
+        return None
+    return int(v)
+
+
+# --------------------------------------------------------------------------
+# one chunk: pure function of its data (runs in a forked worker or on dask)
+
+
+def measure_chunk(
+    parcels: gpd.GeoDataFrame,
+    features: gpd.GeoDataFrame,
+    water: gpd.GeoDataFrame | None,
+    schedule: RateSchedule,
+    opts: ReassessOptions,
+) -> pd.DataFrame:
+    """Measure and bill one chunk of parcels; bad lots get an ``error`` text, never an exception."""
+    rules = rules_for(schedule)
+    ids = parcels[opts.id_field].to_numpy()
+    try:
+        m = gis.measure_lots(parcels, features, water, id_field=opts.id_field,
+                             type_field=opts.type_field, rules=rules)
+        lots = m.lots
+        lot_errors = np.full(len(lots), None, dtype=object)
+    except shapely.errors.GEOSException:
+        lots, lot_errors = _measure_one_by_one(parcels, features, water, rules, opts)
+    missing = shapely.is_missing(parcels.geometry.to_numpy()) | shapely.is_empty(parcels.geometry.to_numpy())
+    lot_errors[missing & pd.isna(lot_errors)] = "Parcel has no shape in the parcel layer."
+    classes, units, class_errors = _classes(parcels, opts)
+    billing = bill_columns(lots.billable_area_sqft.to_numpy(), classes, units, schedule)
+    out = pd.DataFrame({"parcel_id": ids, "property_class": classes, "dwelling_units": units})
+    for col in ("billable_area_sqft", "overlap_sqft", "outside_parcel_sqft", "overwater_excluded_sqft",
+                "excluded_type_sqft", "n_features", "repaired"):
+        out[col] = lots[col].to_numpy()
+    for col in ("billable_sqft_rounded", "category", "service_units"):
+        out[col] = billing[col].to_numpy()
+    err = pd.Series(lot_errors, dtype=object)
+    err = err.where(err.notna(), pd.Series(class_errors, dtype=object))
+    err = err.where(err.notna(), billing["error"])
+    out["error"] = err.to_numpy()
+    for col in lots.columns:
+        if col.startswith(gis.measure.TYPE_PREFIX):
+            out[col] = lots[col].to_numpy()
+    return out
+
+
+def _measure_one_by_one(parcels, features, water, rules, opts):
+    """Fallback when GEOS fails on a chunk: measure lot by lot and record the failures."""
+    frames, errors = [], []
+    for i in range(len(parcels)):
+        one = parcels.iloc[[i]]
+        try:
+            frames.append(gis.measure_lots(one, features, water, id_field=opts.id_field,
+                                           type_field=opts.type_field, rules=rules).lots)
+            errors.append(None)
+        except shapely.errors.GEOSException as err:
+            blank = pd.DataFrame({"parcel_id": one[opts.id_field].to_numpy(), "billable_area_sqft": [np.nan],
+                                  "outside_parcel_sqft": [np.nan], "overlap_sqft": [np.nan],
+                                  "overwater_excluded_sqft": [np.nan], "excluded_type_sqft": [np.nan],
+                                  "n_features": [0], "repaired": [False]})
+            frames.append(blank)
+            errors.append(f"Geometry could not be measured ({err}); check this lot's shapes.")
+    lots = pd.concat(frames, ignore_index=True).fillna({c: 0.0 for c in frames[0].columns if c.startswith("sqft_")})
+    return lots, np.array(errors, dtype=object)
+
+
+def _classes(parcels: gpd.GeoDataFrame, opts: ReassessOptions):
+    n = len(parcels)
+    errors = np.full(n, None, dtype=object)
+    if opts.class_field:
+        raw = parcels[opts.class_field].astype("string").fillna("").to_numpy(dtype=object)
+        classes = np.empty(n, dtype=object)
+        uniq, inv = np.unique(raw.astype(str), return_inverse=True)
+        mapped = []
+        for code in uniq:
+            value = opts.class_map.get(code, code)
+            try:
+                mapped.append((PropertyClass.parse(value).value, None))
+            except (BillingError, ValueError) as err:
+                mapped.append((None, f"{err}" if code else "The parcel has no property class; "
+                               "fill the class column or pass --class-map."))
+        classes[:] = [mapped[k][0] for k in inv]
+        errors[:] = [mapped[k][1] for k in inv]
+    else:
+        classes = np.full(n, opts.default_class, dtype=object)
+    if opts.dwelling_units_field:
+        units = pd.to_numeric(parcels[opts.dwelling_units_field], errors="coerce").to_numpy()
+        bad = np.isnan(units) | (units < 0) | (units != np.floor(units))
+        units = np.where(bad, np.nan, units)
+        errors[bad & pd.isna(errors)] = "The dwelling-units value is missing or not a whole number."
+    else:
+        units = np.where(classes == PropertyClass.SINGLE_FAMILY.value, 1.0, np.nan)
+    return classes, units, errors
+
+
+# --------------------------------------------------------------------------
+# the run
+
+
+_STATE: dict = {}  # layers and options, inherited by forked workers
+
+
+def _chunk_data(k: int):
+    s = _STATE
+    rows = s["order"][s["bounds"][k]:s["bounds"][k + 1]]
+    parcels = s["parcels"].iloc[rows]
+    geoms = parcels.geometry.to_numpy()
+    f_hit = np.unique(s["ftree"].query(geoms, predicate="intersects")[1]) if len(geoms) else np.array([], int)
+    features = s["features"].iloc[f_hit]
+    water = None
+    if s["water"] is not None:
+        w_hit = np.unique(s["wtree"].query(geoms)[1]) if len(geoms) else np.array([], int)
+        water = s["water"].iloc[w_hit]
+    return parcels, features, water
+
+
+def _run_chunk(k: int) -> tuple[int, int]:
+    s = _STATE
+    parcels, features, water = _chunk_data(k)
+    table = measure_chunk(parcels, features, water, s["schedule"], s["opts"])
+    _write_atomic_parquet(table, s["parts"] / f"chunk-{k:05d}.parquet")
+    return k, len(table)
+
+
+def _remote_chunk(parcels, features, water, schedule, opts):
+    return measure_chunk(parcels, features, water, schedule, opts)
+
+
+def _write_atomic_parquet(table: pd.DataFrame, path: Path) -> None:
+    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
+    table.to_parquet(tmp, index=False)
+    os.replace(tmp, path)
+
+
+def write_table_atomic(table: pd.DataFrame, out: Path, crs=None, geometry=None) -> None:
+    """Write the result by extension (.parquet, .csv, .gpkg) via a temp file and a rename."""
+    suffix = out.suffix.lower()
+    tmp = out.with_name(f".{out.name}.tmp{os.getpid()}{suffix}")
+    try:
+        if suffix == ".parquet":
+            table.to_parquet(tmp, index=False)
+        elif suffix == ".csv":
+            table.to_csv(tmp, index=False)
+        elif suffix == ".gpkg":
+            gdf = gpd.GeoDataFrame(table, geometry=geometry, crs=crs) if geometry is not None else table
+            if isinstance(gdf, gpd.GeoDataFrame):
+                gdf.to_file(tmp, layer="billable_area", driver="GPKG")
+            else:
+                import sqlite3
+
+                with sqlite3.connect(tmp) as con:
+                    table.to_sql("billable_area", con, index=False)
+        else:
+            raise ValueError(suffix)
+        os.replace(tmp, out)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def _fingerprint(paths: Iterable[Path | None], settings: dict) -> str:
+    h = hashlib.sha256()
+    for p in paths:
+        if p is None:
+            h.update(b"-")
+            continue
+        st = Path(p).stat()
+        h.update(f"{Path(p).resolve()}|{st.st_size}|{st.st_mtime_ns}".encode())
+    h.update(json.dumps(settings, sort_keys=True, default=str).encode())
+    return h.hexdigest()
+
+
+def reassess(
+    parcels_path: str | Path,
+    features_path: str | Path,
+    out: str | Path,
+    *,
+    water_path: str | Path | None = None,
+    schedule: RateSchedule,
+    opts: ReassessOptions = ReassessOptions(),
+    workers: int = 1,
+    scheduler: str | None = None,
+    resume: bool = False,
+    previous: str | Path | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    layers: dict | None = None,
+) -> ReassessSummary:
+    """Measure and bill every parcel; write one row per parcel, sorted by parcel id.
+
+    ``progress(done_parcels, total_parcels)`` is called after every chunk.
+    ``layers`` may name GeoPackage layers: ``{"parcels": ..., "features": ..., "water": ...}``.
+    """
+    start = time.perf_counter()
+    out = Path(out)
+    if out.suffix.lower() not in (".parquet", ".csv", ".gpkg"):
+        raise gis.UnreadableFileError(f"The output {out.name!r} must end in .parquet, .gpkg or .csv.")
+    if not out.parent.exists():
+        raise gis.UnreadableFileError(f"The folder for the output ({out.parent}) does not exist; create it first.")
+    layers = layers or {}
+    p_cols = [c for c in (opts.id_field, opts.class_field, opts.dwelling_units_field) if c]
+    parcels = gis.read_layer(parcels_path, layer=layers.get("parcels"), role="parcels")
+    features = gis.read_layer(features_path, layer=layers.get("features"), role="features")
+    water = gis.read_layer(water_path, layer=layers.get("water"), role="water") if water_path else None
+    for col in p_cols:
+        if col not in parcels.columns:
+            cols = ", ".join(c for c in parcels.columns if c != parcels.geometry.name)
+            raise gis.MissingFieldError(f"The parcels layer has no column called {col!r}; its columns are: {cols}.")
+    parcels = parcels[[*p_cols, parcels.geometry.name]]
+    keep_f = [c for c in (opts.type_field, "feature_ty") if c in features.columns]
+    features = features[[*keep_f, features.geometry.name]]
+    parcels, features, water = gis.prepare_layers(parcels, features, water)
+    if water is not None:
+        water = water[[water.geometry.name]]
+
+    n = len(parcels)
+    geoms = parcels.geometry.to_numpy()
+    ok = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    hd = np.zeros(n, dtype=np.int64)
+    if ok.any():
+        hd[ok] = parcels.geometry[ok].hilbert_distance(total_bounds=parcels.geometry[ok].total_bounds)
+    order = np.lexsort((np.arange(n), hd))
+    n_chunks = max(1, -(-n // opts.chunk_size))
+    bounds = np.linspace(0, n, n_chunks + 1).astype(int)
+
+    parts = out.with_name(out.name + PARTS_SUFFIX)
+    settings = {"opts": opts.__dict__, "schedule": schedule.name, "n_chunks": n_chunks, "version": 1}
+    fp = _fingerprint([Path(parcels_path), Path(features_path), Path(water_path) if water_path else None], settings)
+    manifest_path = parts / MANIFEST
+    if resume and manifest_path.exists() and json.loads(manifest_path.read_text()).get("fingerprint") == fp:
+        done = {int(p.stem.split("-")[1]) for p in parts.glob("chunk-*.parquet")}
+    else:
+        if parts.exists():
+            shutil.rmtree(parts)
+        parts.mkdir()
+        manifest_path.write_text(json.dumps({"fingerprint": fp, "n_chunks": n_chunks, "settings": settings},
+                                            default=str))
+        done = set()
+    todo = [k for k in range(n_chunks) if k not in done]
+
+    _STATE.update(parcels=parcels, features=features, water=water, order=order, bounds=bounds,
+                  schedule=schedule, opts=opts, parts=parts,
+                  ftree=shapely.STRtree(features.geometry.to_numpy()),
+                  wtree=shapely.STRtree(water.geometry.to_numpy()) if water is not None else None)
+    finished = sum(int(bounds[k + 1] - bounds[k]) for k in done)
+    if progress:
+        progress(finished, n)
+    try:
+        if scheduler:
+            finished = _run_on_dask(scheduler, todo, parts, finished, n, progress)
+        elif workers > 1 and len(todo) > 1:
+            ctx = multiprocessing.get_context("fork")
+            with ctx.Pool(min(workers, len(todo))) as pool:
+                for k, rows in pool.imap_unordered(_run_chunk, todo):
+                    finished += rows
+                    if progress:
+                        progress(finished, n)
+        else:
+            for k in todo:
+                _, rows = _run_chunk(k)
+                finished += rows
+                if progress:
+                    progress(finished, n)
+    finally:
+        _STATE.clear()
+
+    table = pd.concat([pd.read_parquet(parts / f"chunk-{k:05d}.parquet") for k in range(n_chunks)],
+                      ignore_index=True)
+    type_cols = sorted(c for c in table.columns if c.startswith(gis.measure.TYPE_PREFIX))
+    table[type_cols] = table[type_cols].fillna(0.0)
+    table = table[[*OUTPUT_COLUMNS, *type_cols]]
+    table = table.sort_values("parcel_id", kind="stable", ignore_index=True)
+    if len(table) != n:
+        raise RuntimeError(f"Row count check failed: {n} parcels in, {len(table)} rows out.")
+    geometry = None
+    if out.suffix.lower() == ".gpkg":
+        by_id = parcels.set_index(parcels[opts.id_field].to_numpy()).geometry
+        geometry = by_id.reindex(table.parcel_id.to_numpy()).to_numpy() if by_id.index.is_unique else None
+    write_table_atomic(table, out, crs=parcels.crs, geometry=geometry)
+
+    summary = ReassessSummary(
+        parcels_in=n, parcels_out=len(table), seconds=time.perf_counter() - start,
+        by_category=table.category.fillna("(not single-family)").value_counts().to_dict(),
+        errors=int(table.error.notna().sum()), repaired=int(table.repaired.sum()),
+        chunks=n_chunks, chunks_resumed=len(done), out=out,
+    )
+    if previous:
+        summary.changes, summary.changes_path = _compare_previous(table, Path(previous), out)
+    shutil.rmtree(parts, ignore_errors=True)
+    return summary
+
+
+def _run_on_dask(address: str, todo: list[int], parts: Path, finished: int, n: int, progress) -> int:
+    try:
+        from dask.distributed import Client, as_completed
+    except ImportError as err:
+        raise gis.UnreadableFileError(
+            "Running on a cluster needs dask: pip install 'stormwater-billable-area[cluster]'."
+        ) from err
+    with Client(address) as client:
+        futures = {}
+        for k in todo:
+            parcels, features, water = _chunk_data(k)
+            fut = client.submit(_remote_chunk, parcels, features, water, _STATE["schedule"], _STATE["opts"],
+                                pure=False)
+            futures[fut] = k
+        for fut in as_completed(futures):
+            table = fut.result()
+            _write_atomic_parquet(table, parts / f"chunk-{futures[fut]:05d}.parquet")
+            finished += len(table)
+            if progress:
+                progress(finished, n)
+    return finished
+
+
+def _compare_previous(table: pd.DataFrame, previous: Path, out: Path) -> tuple[int, Path]:
+    if not previous.exists():
+        raise gis.UnreadableFileError(f"There is no previous-results file at {str(previous)!r}.")
+    prev = pd.read_csv(previous, dtype={"parcel_id": str}) if previous.suffix.lower() == ".csv" \
+        else pd.read_parquet(previous)
+    need = {"parcel_id", "category"}
+    if not need <= set(prev.columns):
+        raise gis.MissingFieldError(
+            f"The previous-results file must have columns parcel_id and category; it has: {', '.join(prev.columns)}."
+        )
+    cur = table[["parcel_id", "category", "billable_area_sqft"]].astype({"parcel_id": str})
+    prev = prev.astype({"parcel_id": str})
+    keep = ["parcel_id", "category"] + (["billable_area_sqft"] if "billable_area_sqft" in prev.columns else [])
+    both = cur.merge(prev[keep], on="parcel_id", how="outer", suffixes=("", "_previous"), indicator=True)
+    changed = both[(both.category.fillna("") != both.category_previous.fillna("")) | (both._merge != "both")]
+    changed = changed.assign(change=changed._merge.map({"both": "category changed", "left_only": "new parcel",
+                                                        "right_only": "parcel gone"}).astype(str))
+    path = out.with_name(out.stem + ".changes.csv")
+    write_table_atomic(changed.drop(columns="_merge"), path)
+    return len(changed), path

@@ -1,0 +1,238 @@
+"""The ``sba`` command line: seed bills, measuring, and one clear line for every bad input."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from sba.cli import main
+from tests.conftest import ROOT, SAMPLE
+
+SBA = [sys.executable, "-m", "sba"]
+
+
+def run_cli(capsys, *args):
+    code = main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def run_json(capsys, *args):
+    code, out, err = run_cli(capsys, *args, "--format", "json")
+    assert code == 0, err
+    return json.loads(out)
+
+
+# --- seed bills (SPEC §8) -------------------------------------------------
+
+
+def test_estimate__seed_single_family_standard_quarterly(capsys):
+    bill = run_json(capsys, "estimate", "--class", "single_family", "--category", "standard",
+                    "--water-use", "12", "--period", "quarterly")
+    assert [line["amount"] for line in bill["lines"]] == ["162.48", "18.93", "100.89"]
+    assert bill["total"] == "282.30"
+    assert bill["category"] == "standard"
+    assert bill["service_units"] in ("1", "1.00")
+
+
+def test_estimate__seed_single_family_from_measured_area(capsys):
+    bill = run_json(capsys, "estimate", "--class", "single_family", "--area", "2569.16",
+                    "--water-use", "12", "--period", "quarterly")
+    assert bill["category"] == "standard"
+    assert bill["total"] == "282.30"
+
+
+def test_estimate__seed_multifamily_35_units(capsys):
+    bill = run_json(capsys, "estimate", "--class", "multifamily", "--dwelling-units", "35",
+                    "--area", "25000", "--water-use", "350", "--period", "quarterly")
+    assert [line["amount"] for line in bill["lines"]] == ["4739.00", "430.66", "1050.98"]
+    assert bill["total"] == "6220.63"
+    assert bill["service_units"] == "22.75"
+
+
+def test_estimate__seed_multifamily_sum_of_rounded_lines_policy(capsys):
+    bill = run_json(capsys, "estimate", "--class", "multifamily", "--dwelling-units", "35",
+                    "--area", "25000", "--water-use", "350", "--period", "quarterly",
+                    "--total-policy", "sum_of_rounded_lines")
+    assert bill["total"] == "6220.64"
+
+
+def test_estimate__seed_non_residential_monthly(capsys):
+    bill = run_json(capsys, "estimate", "--class", "non_residential", "--area", "40000",
+                    "--water-use", "250")
+    assert [line["amount"] for line in bill["lines"]] == ["3500.00", "105.19", "572.00"]
+    assert bill["total"] == "4177.19"
+    assert bill["service_units"] == "16.67"
+
+
+def test_estimate__unverified_category_value_warns(capsys):
+    bill = run_json(capsys, "estimate", "--class", "single_family", "--area", "1200")
+    assert bill["category"] == "small"
+    assert any("unverified" in w.lower() for w in bill["warnings"])
+
+
+def test_estimate__text_output_shows_total(capsys):
+    code, out, _ = run_cli(capsys, "estimate", "--class", "single_family", "--category", "standard",
+                           "--water-use", "12", "--period", "quarterly")
+    assert code == 0
+    assert "282.30" in out
+
+
+def test_estimate__money_and_areas_are_strings_in_json(capsys):
+    bill = run_json(capsys, "estimate", "--class", "non_residential", "--area", "40000")
+    assert isinstance(bill["total"], str)
+    assert isinstance(bill["billed_area_sqft"], str)
+    assert all(isinstance(line["amount"], str) for line in bill["lines"])
+
+
+def test_rates__lists_portland_and_an_eru_utility(capsys):
+    rows = run_json(capsys, "rates")
+    names = {r["name"] for r in rows}
+    assert "portland-bes-fy2025-26" in names
+    assert any("oak-lodge" in n for n in names)
+
+
+# --- measure ----------------------------------------------------------------
+
+
+def _sample_args(*extra):
+    return ("measure", "--parcels", SAMPLE / "parcels.geojson", "--features", SAMPLE / "features.geojson",
+            "--water", SAMPLE / "water.geojson", *extra)
+
+
+def test_measure__sample_neighbourhood_all_lots(capsys):
+    data = run_json(capsys, *_sample_args())
+    lots = data["lots"]
+    parcels_count = len(json.loads((SAMPLE / "parcels.geojson").read_text())["features"])
+    assert len(lots) == parcels_count
+    assert {"parcel_id", "billable_area_sqft", "outside_parcel_sqft", "overlap_sqft",
+            "overwater_excluded_sqft", "by_type", "repaired", "category"} <= set(lots[0])
+    assert sum(lot["repaired"] for lot in lots) >= 1
+    assert all(isinstance(lot["billable_area_sqft"], str) for lot in lots)
+
+
+def test_measure__sample_matches_golden_values(capsys):
+    import csv
+
+    golden = {r["parcel_id"]: float(r["billable_area_sqft"])
+              for r in csv.DictReader((SAMPLE / "expected_sba.csv").open())}
+    lots = {lot["parcel_id"]: float(lot["billable_area_sqft"]) for lot in run_json(capsys, *_sample_args())["lots"]}
+    assert lots.keys() == golden.keys()
+    worst = max(abs(lots[k] - golden[k]) for k in golden)
+    assert worst <= 0.01
+
+
+def test_measure__one_lot_by_id(capsys):
+    first = json.loads((SAMPLE / "parcels.geojson").read_text())["features"][0]["properties"]["parcel_id"]
+    lot = run_json(capsys, *_sample_args("--parcel-id", first))
+    assert lot["parcel_id"] == first
+    assert float(lot["billable_area_sqft"]) > 0
+
+
+def test_measure__text_output(capsys):
+    code, out, _ = run_cli(capsys, *_sample_args())
+    assert code == 0 and "parcel" in out.splitlines()[0]
+
+
+# --- bad input: one clear line, no traceback -----------------------------------
+
+
+@pytest.fixture(scope="module")
+def bad_files(tmp_path_factory):
+    d = tmp_path_factory.mktemp("bad")
+    (d / "garbage.geojson").write_text("not json at all")
+    (d / "empty.geojson").write_text('{"type": "FeatureCollection", "features": []}')
+    (d / "notes.txt").write_text("hello")
+    (d / "points.geojson").write_text(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {}, "geometry": {"type": "Point", "coordinates": [-122.6, 45.5]}}]}))
+    (d / "far.geojson").write_text(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"feature_type": "roof"}, "geometry": {"type": "Polygon",
+         "coordinates": [[[10, 10], [10.001, 10], [10.001, 10.001], [10, 10]]]}}]}))
+    (d / "rates.toml").write_text("utility = 'x'\n")
+    (d / "broken.toml").write_text("this is = = not toml")
+    (d / "nocrs.csv").write_text('WKT\n"POLYGON((7600000 680000, 7600010 680000, 7600010 680010, 7600000 680000))"\n')
+    (d / "bad.zip").write_bytes(b"PK not really")
+    return d
+
+
+S = SAMPLE
+BAD_INPUTS = {
+    "no_command": [],
+    "unknown_command": ["bill"],
+    "estimate_missing_class": ["estimate"],
+    "estimate_unknown_class": ["estimate", "--class", "castle", "--area", "100"],
+    "estimate_negative_area": ["estimate", "--class", "non_residential", "--area", "-5"],
+    "estimate_area_not_number": ["estimate", "--class", "non_residential", "--area", "lots"],
+    "estimate_area_nan": ["estimate", "--class", "non_residential", "--area", "NaN"],
+    "estimate_negative_water": ["estimate", "--class", "single_family", "--area", "2000", "--water-use", "-1"],
+    "estimate_bad_period": ["estimate", "--class", "single_family", "--area", "2000", "--period", "fortnightly"],
+    "estimate_zero_days": ["estimate", "--class", "single_family", "--area", "2000", "--period", "0"],
+    "estimate_unknown_schedule": ["estimate", "--class", "single_family", "--area", "2000", "--rates", "atlantis-fy2099"],
+    "estimate_incomplete_schedule": ["estimate", "--class", "single_family", "--area", "2000", "--rates", "{d}/rates.toml"],
+    "estimate_broken_schedule": ["estimate", "--class", "single_family", "--area", "2000", "--rates", "{d}/broken.toml"],
+    "estimate_multifamily_no_units": ["estimate", "--class", "multifamily", "--area", "20000"],
+    "estimate_non_residential_no_area": ["estimate", "--class", "non_residential"],
+    "estimate_sfr_no_area_no_category": ["estimate", "--class", "single_family"],
+    "estimate_unknown_category": ["estimate", "--class", "single_family", "--category", "huge"],
+    "estimate_units_not_whole": ["estimate", "--class", "multifamily", "--dwelling-units", "3.5", "--area", "9000"],
+    "estimate_negative_units": ["estimate", "--class", "multifamily", "--dwelling-units", "-3", "--area", "9000"],
+    "estimate_sfr_many_units": ["estimate", "--class", "single_family", "--dwelling-units", "5", "--area", "2000"],
+    "estimate_bad_format": ["estimate", "--class", "single_family", "--area", "2000", "--format", "xml"],
+    "measure_missing_parcels_file": ["measure", "--parcels", "/nope/parcels.geojson", "--features", f"{S}/features.geojson"],
+    "measure_garbage_file": ["measure", "--parcels", "{d}/garbage.geojson", "--features", f"{S}/features.geojson"],
+    "measure_empty_layer": ["measure", "--parcels", f"{S}/parcels.geojson", "--features", "{d}/empty.geojson"],
+    "measure_wrong_extension": ["measure", "--parcels", "{d}/notes.txt", "--features", f"{S}/features.geojson"],
+    "measure_points_only": ["measure", "--parcels", f"{S}/parcels.geojson", "--features", "{d}/points.geojson"],
+    "measure_no_overlap": ["measure", "--parcels", f"{S}/parcels.geojson", "--parcel-id", "{first}", "--features", "{d}/far.geojson"],
+    "measure_unknown_parcel": ["measure", "--parcels", f"{S}/parcels.geojson", "--parcel-id", "R0000000", "--features", f"{S}/features.geojson"],
+    "measure_bad_id_field": ["measure", "--parcels", f"{S}/parcels.geojson", "--features", f"{S}/features.geojson", "--id-field", "TAXLOT"],
+    "measure_bad_type_field": ["measure", "--parcels", f"{S}/parcels.geojson", "--features", f"{S}/features.geojson", "--type-field", "KIND"],
+    "measure_missing_crs": ["measure", "--parcels", f"{S}/parcels.geojson", "--features", "{d}/nocrs.csv"],
+    "measure_bad_zip": ["measure", "--parcels", "{d}/bad.zip", "--features", f"{S}/features.geojson"],
+    "measure_missing_features_arg": ["measure", "--parcels", f"{S}/parcels.geojson"],
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_INPUTS))
+def test_bad_input__one_clear_line_and_no_traceback(case, bad_files, capsys):
+    first = json.loads((SAMPLE / "parcels.geojson").read_text())["features"][0]["properties"]["parcel_id"]
+    args = [a.format(d=bad_files, first=first) for a in BAD_INPUTS[case]]
+    code, out, err = run_cli(capsys, *args)
+    assert code != 0
+    lines = [ln for ln in err.splitlines() if ln.strip()]
+    assert len(lines) == 1, err
+    assert lines[0].startswith("sba: error: ")
+    assert "Traceback" not in err and "internal error" not in err
+    assert len(lines[0]) > len("sba: error: ") + 15
+
+
+def test_bad_input__count_is_at_least_thirty():
+    assert len(BAD_INPUTS) >= 30
+
+
+def test_debug__shows_the_traceback(capsys):
+    with pytest.raises(Exception, match="no rate schedule"):
+        main(["--debug", "estimate", "--class", "single_family", "--area", "2000", "--rates", "atlantis-fy2099"])
+
+
+def test_console_script__help_for_each_command():
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    for cmd in ([], ["estimate"], ["measure"], ["rates"]):
+        done = subprocess.run([*SBA, *cmd, "--help"], capture_output=True, text=True, env=env, cwd=ROOT, check=False)
+        assert done.returncode == 0, done.stderr
+        assert "usage: sba" in done.stdout
+
+
+def test_console_script__installed_entry_point_works():
+    exe = Path(sys.executable).with_name("sba")
+    if not exe.exists():
+        pytest.skip("the sba console script is not installed in this environment (pip install -e .)")
+    done = subprocess.run([str(exe), "estimate", "--class", "non_residential", "--area", "40000",
+                           "--water-use", "250", "--format", "json"], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["total"] == "4177.19"
