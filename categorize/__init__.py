@@ -48,6 +48,8 @@ Our choices where SPEC is silent:
    choice, flagged unverified with a warning). Single-family with 3+
    dwellings that are not individually metered is refused with a message
    to choose multifamily.
+   ``dwelling_units=None`` means 1 for single-family, is ignored for
+   non-residential, and is refused for multifamily and mixed use.
 8. Duplex / house + ADU: 2 service units, one category for the lot.
 9. Mixed use: 0.65 per dwelling unit only, no extra commercial service
    units; residential area rate and residential sewer rate, like

@@ -190,6 +190,19 @@ def _dwelling_count(value: Any) -> int:
     return count
 
 
+def _dwellings_for(pc: PropertyClass, value: Any) -> int:
+    """Dwelling units for a class; ``None`` means the class default (1 or 0)."""
+    if pc is PropertyClass.NON_RESIDENTIAL:
+        return 0 if value is None else _dwelling_count(value)
+    if value is None:
+        if pc is PropertyClass.SINGLE_FAMILY:
+            return 1
+        raise InvalidBillInputError(
+            f"Enter the number of dwelling units; a {pc.value} estimate needs it."
+        )
+    return _dwelling_count(value)
+
+
 def _cents(exact: Decimal) -> Decimal:
     amount = exact.quantize(CENT, rounding=ROUND_HALF_UP)
     return ZERO_MONEY if amount == 0 else amount  # never show -0.00
@@ -579,7 +592,7 @@ def _require_categories(schedule: RateSchedule) -> tuple[Category, ...]:
 
 
 def categorize_sfr(
-    whole_sqft: Decimal | float | str | int, schedule: RateSchedule
+    whole_sqft: Decimal | float | str | int, schedule: RateSchedule | str | None = None
 ) -> Category:
     """Return the single-family category for an area (SPEC A2, §1.1).
 
@@ -605,14 +618,14 @@ def categorize_sfr(
     ['small', 'small', 'standard', 'standard', 'large', 'standard']
     """
     sqft = billable_sqft(whole_sqft)
-    for cat in _require_categories(schedule):
+    for cat in _require_categories(_default(schedule)):
         if cat.max_sqft is None or sqft <= cat.max_sqft:
             return cat
     raise AssertionError("validated schedules end with an unbounded category")
 
 
 def category_distance(
-    whole_sqft: Decimal | float | str | int, schedule: RateSchedule
+    whole_sqft: Decimal | float | str | int, schedule: RateSchedule | str | None = None
 ) -> CategoryDistance:
     """Return how far an area is from the next category up and down.
 
@@ -623,6 +636,7 @@ def category_distance(
     ('standard', 'large', Decimal('132'), 'small', Decimal('1069'))
     """
     sqft = billable_sqft(whole_sqft)
+    schedule = _default(schedule)
     cats = _require_categories(schedule)
     cat = categorize_sfr(sqft, schedule)
     i = cats.index(cat)
@@ -716,7 +730,7 @@ def service_units(
     schedule: RateSchedule,
     *,
     dwelling_units: int = 1,
-    whole_sqft: Decimal | float | str | int | None = None,
+    area_sqft: Decimal | float | str | int | None = None,
     category: str | None = None,
     individually_metered: bool = False,
 ) -> Decimal:
@@ -732,12 +746,12 @@ def service_units(
     property_class : PropertyClass or str
     schedule : RateSchedule
     dwelling_units : int
-    whole_sqft : Decimal, float, str or int, optional
-        Billable area; required for area-based classes (rounded half-up to
-        whole square feet first).
+    area_sqft : Decimal, float, str or int, optional
+        Measured billable area; required for area-based classes (rounded
+        half-up to whole square feet first, as in :func:`estimate`).
     category : str, optional
         Single-family category, for tiered schedules that give units per
-        category; found from ``whole_sqft`` if omitted.
+        category; found from ``area_sqft`` if omitted.
     individually_metered : bool
 
     Returns
@@ -747,20 +761,21 @@ def service_units(
     Examples
     --------
     >>> s = load_schedule("portland-bes-fy2025-26")
-    >>> service_units("non_residential", s, whole_sqft=40000)
+    >>> service_units("non_residential", s, area_sqft=40000)
     Decimal('16.67')
-    >>> service_units("non_residential", s, whole_sqft=136000)
+    >>> service_units("non_residential", s, area_sqft=136000)
     Decimal('56.67')
     >>> service_units("multifamily", s, dwelling_units=35), service_units("multifamily", s, dwelling_units=4)
     (Decimal('22.75'), Decimal('2.60'))
     >>> service_units("single_family", s, dwelling_units=2)
     Decimal('2.00')
     """
+    schedule = _default(schedule)
     pc = PropertyClass.parse(property_class)
     rule = schedule.classes[pc]
-    count = _dwelling_count(dwelling_units)
+    count = _dwellings_for(pc, dwelling_units)
     _check_dwellings(rule, count, individually_metered, schedule)
-    whole = None if whole_sqft is None else billable_sqft(whole_sqft)
+    whole = None if area_sqft is None else billable_sqft(area_sqft)
     if rule.service_units == "area" and whole is None:
         raise InvalidBillInputError(_need_area_message(pc))
     cat = None
@@ -849,7 +864,7 @@ def winter_average_ccf(
         )
     per = Period.parse(period)
     pc = PropertyClass.parse(property_class)
-    count = _dwelling_count(dwelling_units)
+    count = _dwellings_for(pc, dwelling_units)
     sched = _default(schedule)
     sewer = sched.sewer
     if sewer is None:
@@ -953,7 +968,7 @@ def estimate(
     *,
     schedule: RateSchedule | str | Path,
     property_class: PropertyClass | str,
-    dwelling_units: int = 1,
+    dwelling_units: int | None = 1,
     area_sqft: Decimal | float | str | int | None = None,
     category: str | None = None,
     water_use_ccf: Decimal | float | str | int | None = None,
@@ -972,9 +987,10 @@ def estimate(
         A loaded schedule, or a name/path for :func:`load_schedule`.
     property_class : PropertyClass or str
         ``single_family``, ``multifamily``, ``mixed_use`` or ``non_residential``.
-    dwelling_units : int
+    dwelling_units : int or None
         Single-family 1-2 (3+ only with ``individually_metered``);
-        multifamily 3+; mixed use 1+; ignored for non-residential.
+        multifamily 3+; mixed use 1+; ignored for non-residential. ``None``
+        means 1 for single-family and is refused for multifamily and mixed use.
     area_sqft : Decimal, float, str or int, optional
         Exact measured billable area (land only: overwater is excluded
         upstream). Required for non-single-family classes; for single-family
@@ -1037,9 +1053,7 @@ def estimate(
     rule = sched.classes[pc]
     is_sfr = pc is PropertyClass.SINGLE_FAMILY
     count = (
-        _dwelling_count(dwelling_units)
-        if pc is not PropertyClass.NON_RESIDENTIAL
-        else 0
+        0 if pc is PropertyClass.NON_RESIDENTIAL else _dwellings_for(pc, dwelling_units)
     )
     _check_dwellings(rule, count, individually_metered, sched)
     metered = individually_metered

@@ -551,7 +551,7 @@ def test_service_units__mixed_use_0_65_per_dwelling_no_commercial_units(
     ],
 )
 def test_service_units__non_residential_sba_over_2400(portland, sqft, ssu):
-    assert service_units("non_residential", portland, whole_sqft=sqft) == D(ssu)
+    assert service_units("non_residential", portland, area_sqft=sqft) == D(ssu)
 
 
 @pytest.mark.parametrize(
@@ -559,7 +559,7 @@ def test_service_units__non_residential_sba_over_2400(portland, sqft, ssu):
     [(12, "0.01"), (36, "0.02"), (60, "0.03"), (40000, "16.67")],
 )
 def test_service_units__rounded_two_decimals_half_up(portland, raw_sqft, expected):
-    units = service_units("non_residential", portland, whole_sqft=raw_sqft)
+    units = service_units("non_residential", portland, area_sqft=raw_sqft)
     assert units == D(expected)
     assert units.as_tuple().exponent == -2
 
@@ -1181,3 +1181,46 @@ def test_oak_lodge__individually_metered_not_supported(oak_lodge):
             dwelling_units=3,
             individually_metered=True,
         )
+
+
+def test_service_units__keyword_schedule_and_area_as_other_callers_use(portland):
+    assert service_units(
+        PropertyClass.NON_RESIDENTIAL,
+        dwelling_units=0,
+        area_sqft=D("40000.0"),
+        schedule=portland,
+    ) == D("16.67")
+    assert service_units(
+        PropertyClass.SINGLE_FAMILY, dwelling_units=2, area_sqft=None, schedule=portland
+    ) == D("2.00")
+
+
+def test_service_units__errors_are_value_errors(portland):
+    with pytest.raises(ValueError, match="at most 2 dwelling units"):
+        service_units("single_family", portland, dwelling_units=3)
+    with pytest.raises(
+        InvalidBillInputError, match="non_residential estimate needs it"
+    ):
+        service_units("non_residential", portland)
+
+
+@pytest.mark.parametrize(
+    ("pc", "units"), [("single_family", "1.00"), ("non_residential", "0.83")]
+)
+def test_dwelling_units__none_means_class_default(portland, pc, units):
+    bill = estimate(
+        schedule=portland, property_class=pc, dwelling_units=None, area_sqft=2000
+    )
+    assert bill.service_units == D(units)
+
+
+@pytest.mark.parametrize("pc", ["multifamily", "mixed_use"])
+def test_dwelling_units__none_refused_where_units_drive_the_bill(portland, pc):
+    with pytest.raises(InvalidBillInputError) as info:
+        estimate(
+            schedule=portland, property_class=pc, dwelling_units=None, area_sqft=2000
+        )
+    assert (
+        str(info.value)
+        == f"Enter the number of dwelling units; a {pc} estimate needs it."
+    )
