@@ -14,6 +14,7 @@ Outputs (all EPSG:2913, NAD83(HARN) / Oregon North, international feet):
 * ``orthophoto.tif``    synthetic RGB "aerial photo", 1 ft pixels
 * ``impervious.tif``    0/1 impervious raster, 3 ft pixels
 * ``expected_sba.csv``  per-lot exact billable area computed with plain shapely
+* ``README.md``         only its per-lot table between the ``expected-sba`` markers
 
 Everything is deterministic: the only randomness is ``random.Random(SEED)``
 (Mersenne Twister, stable across Python versions) and a seeded NumPy
@@ -885,6 +886,9 @@ def build(out_dir: Path = HERE, check: bool = False) -> dict:
         for pid in sorted(sba):
             w.writerow([pid, f"{sba[pid]:.2f}"])
 
+    props = {q["properties"]["parcel_id"]: q["properties"] for q in pj["features"]}
+    update_readme_table(out_dir / "README.md", sba, props)
+
     info = {
         "special": {
             "moorage": special["moorage"].parcel_id,
@@ -908,6 +912,36 @@ def build(out_dir: Path = HERE, check: bool = False) -> dict:
     if check:
         run_checks(out_dir, info)
     return info
+
+
+README_START = "<!-- expected-sba:start"
+README_END = "<!-- expected-sba:end -->"
+
+
+def update_readme_table(readme: Path, sba: dict, props: dict) -> None:
+    """Rewrite the per-lot SBA table between the markers of README.md, if present."""
+    if not readme.exists():
+        return
+    text = readme.read_text(encoding="utf-8")
+    start, end = text.find(README_START), text.find(README_END)
+    if start < 0 or end < 0:
+        return
+    start = text.index("\n", start) + 1
+    rows = [
+        "| parcel_id | class | dwelling units | billed category | exact SBA (sq ft) "
+        "| whole sq ft | measured category |",
+        "|---|---|---:|---|---:|---:|---|",
+    ]
+    for pid in sorted(sba):
+        pr = props[pid]
+        whole = math.floor(sba[pid] + 0.5)
+        cat = category_of(sba[pid]) if pr["property_class"] == SF else ""
+        rows.append(
+            f"| {pid} | {pr['property_class']} | {pr['dwelling_units']} "
+            f"| {pr['current_category']} | {sba[pid]:,.2f} | {whole:,} | {cat} |"
+        )
+    table = "\n".join(rows) + "\n"
+    readme.write_text(text[:start] + table + text[end:], encoding="utf-8")
 
 
 def run_checks(out_dir: Path, info: dict):
