@@ -89,7 +89,7 @@ Our choices where SPEC is silent:
     flagged "check with your utility". Unlisted types count as ``other``.
 """
 
-# ruff: noqa: RUF002, RUF003  (× and − are deliberate: bills show them)
+
 
 from categorize.charges import (
     CENT,

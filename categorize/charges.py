@@ -25,7 +25,7 @@ The seed's single-family example (standard category, quarterly, 12 ccf):
 (Decimal('282.30'), Decimal('1.85'), Decimal('284.15'))
 """
 
-# ruff: noqa: RUF001, RUF002, RUF003  (× and − are deliberate: bills show them)
+
 
 from __future__ import annotations
 

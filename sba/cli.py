@@ -25,7 +25,7 @@ class UsageError(Exception):
 class _Parser(argparse.ArgumentParser):
     """argparse, but a usage mistake is one line that says where to get help."""
 
-    def error(self, message: str):  # noqa: D401 - argparse API
+    def error(self, message: str):
         message = message[0].upper() + message[1:]
         raise UsageError(f"{message}. Run '{self.prog} --help' to see the options.")
 
@@ -215,9 +215,15 @@ def cmd_reassess(args) -> int:
                            chunk_size=args.chunk_size)
     schedule = _schedule(args.rates)
     layers = {"parcels": args.parcels_layer, "features": args.features_layer, "water": args.water_layer}
-    show = not args.no_progress and sys.stderr.isatty() or os.environ.get("SBA_PROGRESS") == "1"
+    show = (not args.no_progress and sys.stderr.isatty()) or os.environ.get("SBA_PROGRESS") == "1"
     if show:
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+        )
 
         with Progress(TextColumn("[bold]reassess"), BarColumn(), MofNCompleteColumn(),
                       TextColumn("{task.fields[rate]:>8.0f} parcels/s"), TimeRemainingColumn(),

@@ -379,7 +379,7 @@ def reassess(
         elif workers > 1 and len(todo) > 1:
             ctx = multiprocessing.get_context("fork")
             with ctx.Pool(min(workers, len(todo))) as pool:
-                for k, rows in pool.imap_unordered(_run_chunk, todo):
+                for _k, rows in pool.imap_unordered(_run_chunk, todo):
                     finished += rows
                     if progress:
                         progress(finished, n)

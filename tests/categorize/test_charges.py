@@ -1,4 +1,4 @@
-# ruff: noqa: RUF001, RUF003  (× is what bills print)
+
 """Categories, service units and charges (SPEC A2, A3, §8, §9)."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-# ruff: noqa: RUF001, RUF003  (× is what bills print)
+
 """Clean River Rewards discount estimate (SPEC A3, §4.2)."""
 
 from __future__ import annotations

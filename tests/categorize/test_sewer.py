@@ -1,4 +1,4 @@
-# ruff: noqa: RUF001, RUF003  (× is what bills print)
+
 """Sanitary sewer volume: winter average, minimums, least-of rule (SPEC §6)."""
 
 from __future__ import annotations

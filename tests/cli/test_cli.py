@@ -136,7 +136,8 @@ def test_measure__one_lot_by_id(capsys):
 
 def test_measure__text_output(capsys):
     code, out, _ = run_cli(capsys, *_sample_args())
-    assert code == 0 and "parcel" in out.splitlines()[0]
+    assert code == 0
+    assert "parcel" in out.splitlines()[0]
 
 
 # --- bad input: one clear line, no traceback -----------------------------------
@@ -202,12 +203,13 @@ BAD_INPUTS = {
 def test_bad_input__one_clear_line_and_no_traceback(case, bad_files, capsys):
     first = json.loads((SAMPLE / "parcels.geojson").read_text())["features"][0]["properties"]["parcel_id"]
     args = [a.format(d=bad_files, first=first) for a in BAD_INPUTS[case]]
-    code, out, err = run_cli(capsys, *args)
+    code, _out, err = run_cli(capsys, *args)
     assert code != 0
     lines = [ln for ln in err.splitlines() if ln.strip()]
     assert len(lines) == 1, err
     assert lines[0].startswith("sba: error: ")
-    assert "Traceback" not in err and "internal error" not in err
+    assert "Traceback" not in err
+    assert "internal error" not in err
     assert len(lines[0]) > len("sba: error: ") + 15
 
 

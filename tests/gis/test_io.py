@@ -62,7 +62,8 @@ def test_read_layer__geoparquet(roofs, tmp_path):
     path = tmp_path / "roofs.parquet"
     roofs.to_parquet(path)
     got = gis.read_layer(path.read_bytes(), "roofs.parquet")
-    assert got.crs.to_epsg() == 2913 and len(got) == 2
+    assert got.crs.to_epsg() == 2913
+    assert len(got) == 2
 
 
 def test_read_layer__zipped_shapefile_with_prj(roofs, tmp_path):
@@ -87,7 +88,8 @@ def test_read_layer__csv_with_wkt_lonlat_taken_as_wgs84(roofs):
     ll = roofs.to_crs(4326)
     text = "feature_type,WKT\n" + "".join(f'{t},"{g.wkt}"\n' for t, g in zip(ll.feature_type, ll.geometry, strict=True))
     got = gis.read_layer(text.encode(), "roofs.csv")
-    assert got.crs.to_epsg() == 4326 and len(got) == 2
+    assert got.crs.to_epsg() == 4326
+    assert len(got) == 2
 
 
 def test_read_layer__csv_projected_needs_crs():
@@ -125,7 +127,7 @@ def test_read_layer__unknown_extension():
 
 
 def test_read_layer__garbage_with_a_map_extension():
-    with pytest.raises(gis.UnreadableFileError, match="could not open 'roofs.geojson'"):
+    with pytest.raises(gis.UnreadableFileError, match=r"could not open 'roofs\.geojson'"):
         gis.read_layer(b"this is not json", "roofs.geojson")
 
 

@@ -113,7 +113,8 @@ def test_a1_crs__lonlat_is_projected_and_features_reprojected():
     p_ll = parcels.to_crs(4326)
     f_other = f.to_crs("EPSG:6557")  # Oregon North, US survey feet
     p2, f2, _ = gis.prepare_layers(p_ll, f_other)
-    assert p2.crs.is_projected and "UTM" in p2.crs.name
+    assert p2.crs.is_projected
+    assert "UTM" in p2.crs.name
     m = gis.measure_lots(p2, f2)
     in_utm = f.to_crs(p2.crs).area.iloc[0] / 0.3048**2
     assert m.lots.billable_area_sqft.iloc[0] == pytest.approx(in_utm, rel=1e-9)
