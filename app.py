@@ -1,0 +1,25 @@
+"""Stormwater billable area: the homeowner app (a router; pages live in app_pages/).
+
+Run with ``streamlit run app.py`` (or ``scripts/run-app``). To add pages (staff
+review, say), add a section to ``PAGES``.
+"""
+
+import streamlit as st
+
+st.set_page_config(
+    page_title="Stormwater billable area",
+    page_icon=":material/water_drop:",
+    layout="wide",
+    initial_sidebar_state="auto",
+)
+
+PAGES = {
+    "Homeowner": [
+        st.Page("app_pages/measure.py", title="My lot", icon=":material/draw:", default=True),
+        st.Page("app_pages/worksheet.py", title="Tape-measure worksheet", icon=":material/straighten:"),
+        st.Page("app_pages/rates.py", title="Rate schedules", icon=":material/payments:"),
+        st.Page("app_pages/about.py", title="How it works and offline use", icon=":material/help:"),
+    ],
+}
+
+st.navigation(PAGES).run()

@@ -1,0 +1,275 @@
+"""Shared pieces of the homeowner pages: cached readers, settings, the results panel.
+
+Holds no geometry or money logic: it calls gis, categorize and sba.evidence
+and shows what they return.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+from decimal import Decimal
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+import gis
+from categorize import (
+    DEFAULT_SCHEDULE,
+    TOTAL_POLICIES,
+    Bill,
+    BillingError,
+    CleanRiverRewards,
+    RateSchedule,
+    available_schedules,
+    estimate,
+    load_schedule,
+)
+from gis.webmap import type_label
+from sba.engine import area_str
+from sba.evidence import FORM_LABELS, LotMeasure
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE_DIR = ROOT / "sample_data"
+VENDOR_DIR = Path(__file__).resolve().parent / "vendor" / "leaflet"
+SAMPLE_ORTHO = SAMPLE_DIR / "orthophoto.tif"
+
+UPLOAD_HELP = (
+    "GeoJSON, a zipped shapefile (.zip with .shp, .shx, .dbf and .prj), GeoPackage, "
+    "KML, GeoParquet or FlatGeobuf, in any map projection; up to 50 MB."
+)
+PERIODS = {"monthly": "Monthly (30 days)", "bimonthly": "Every two months (60 days)",
+           "quarterly": "Quarterly (90 days)"}
+POLICY_LABELS = {
+    "round_total_of_exact": "Add exact lines, round the total once (like the City's examples)",
+    "sum_of_rounded_lines": "Add the lines as rounded to cents",
+}
+CLASS_LABELS = {
+    "single_family": "House (1-2 homes on the lot)",
+    "multifamily": "Apartments (3 or more homes)",
+    "mixed_use": "Mixed use (homes and businesses)",
+    "non_residential": "Business or other (no homes)",
+}
+CRR_CHOICES = {
+    "none": "I don't manage roof runoff on my lot",
+    "full": "All roof runoff soaks in on my lot (drywell, rain garden, downspouts to lawn...)",
+    "partial": "Some roof runoff leaves the lot, or it goes to a slow-release planter or pond",
+}
+
+
+# --------------------------------------------------------------------------
+# cached reading (module level, as STYLE §5 asks)
+
+
+@st.cache_data(show_spinner="Reading the map file…", max_entries=16)
+def read_layer(data: bytes, filename: str, role: str):
+    """Read an upload (or sample file bytes) with the foundation's reader."""
+    return gis.read_layer(data, filename, role=role)
+
+
+def read_sample(name: str, role: str):
+    path = SAMPLE_DIR / name
+    return read_layer(path.read_bytes(), name, role)
+
+
+@st.cache_resource(show_spinner=False)
+def schedule(name: str) -> RateSchedule:
+    """A rate schedule (immutable, shared between sessions)."""
+    return load_schedule(name)
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def saved_upload(data: bytes, suffix: str) -> str:
+    """Keep an uploaded GeoTIFF on disk (rasterio reads paths); returns the path."""
+    digest = hashlib.sha256(data).hexdigest()[:16]
+    path = Path(tempfile.gettempdir()) / f"sba-photo-{digest}{suffix}"
+    if not path.exists():
+        path.write_bytes(data)
+    return str(path)
+
+
+# --------------------------------------------------------------------------
+# settings shared by the pages
+
+
+def keep(*keys: str) -> None:
+    """Keep widget values when the user switches pages (Streamlit drops unrendered widgets)."""
+    for key in keys:
+        if key in st.session_state:
+            st.session_state[key] = st.session_state[key]
+
+
+def sidebar_settings() -> tuple[RateSchedule, str, str]:
+    """Rate schedule, billing period and total rounding, in the sidebar."""
+    keep("schedule", "period", "total_policy")
+    names = available_schedules()
+    st.session_state.setdefault("schedule", DEFAULT_SCHEDULE if DEFAULT_SCHEDULE in names else names[0])
+    st.session_state.setdefault("period", "monthly")
+    st.session_state.setdefault("total_policy", TOTAL_POLICIES[0])
+    with st.sidebar:
+        st.header("Settings")
+        name = st.selectbox("Rate schedule (utility and year)", names, key="schedule",
+                            help="Portland is the default; other utilities' schedules are examples.")
+        period = st.selectbox("Billing period", list(PERIODS), format_func=PERIODS.get, key="period")
+        with st.expander("Rounding of totals"):
+            policy = st.radio("How the total is rounded", TOTAL_POLICIES, key="total_policy",
+                              format_func=lambda p: POLICY_LABELS.get(p, p))
+    return schedule(name), period, policy
+
+
+# --------------------------------------------------------------------------
+# results
+
+
+def money(amount: Decimal) -> str:
+    """Dollars with cents, from a Decimal (never a float)."""
+    sign = "-" if amount < 0 else ""
+    return f"{sign}${abs(amount):,.2f}"
+
+
+def sqft(value: float | Decimal) -> str:
+    return f"{Decimal(area_str(value)):,.2f} sq ft"
+
+
+def bill_options(prefix: str, *, whole_sqft: Decimal) -> dict:
+    """Sewer and Clean River Rewards choices; returns keyword arguments for estimate."""
+    keys = {k: f"{prefix}{k}" for k in ("sewer", "ccf", "crr", "crr_small", "crr_trees")}
+    keep(*keys.values())
+    st.session_state.setdefault(keys["sewer"], False)
+    st.session_state.setdefault(keys["ccf"], 12.0)
+    st.session_state.setdefault(keys["crr"], "none")
+    st.session_state.setdefault(keys["crr_small"], False)
+    st.session_state.setdefault(keys["crr_trees"], False)
+    c1, c2 = st.columns(2)
+    with c1:
+        st.toggle("Add the sanitary sewer charge", key=keys["sewer"],
+                  help="Sewer is billed on water use, in ccf (hundreds of cubic feet) for the period.")
+        ccf = None
+        if st.session_state[keys["sewer"]]:
+            ccf = st.number_input("Water use for the period (ccf)", min_value=0.0, max_value=100000.0,
+                                  step=1.0, key=keys["ccf"])
+    with c2, st.expander("Clean River Rewards discount (estimate)"):
+        mode = st.radio("Roof runoff", list(CRR_CHOICES), format_func=CRR_CHOICES.get, key=keys["crr"])
+        small = st.checkbox(
+            "All my hard surfaces add up to less than 1,000 sq ft", key=keys["crr_small"],
+            help=f"Your measured total is {whole_sqft:,} sq ft.",
+        )
+        trees = st.checkbox("4 or more trees taller than 15 ft on my lot", key=keys["crr_trees"])
+    crr = None
+    if mode != "none" or small or trees:
+        crr = CleanRiverRewards(full_retention=mode == "full", partial_or_detention=mode == "partial",
+                                small_lot=small, trees=trees)
+    return {"water_use_ccf": None if ccf is None else str(ccf), "crr": crr}
+
+
+def make_bill(measure: LotMeasure, sched: RateSchedule, *, period: str, policy: str, property_class: str,
+              dwelling_units: int, floodplain: bool, individually_metered: bool = False,
+              options: dict | None = None) -> Bill:
+    """Call categorize.estimate with the page's choices (BillingError goes to the caller)."""
+    return estimate(
+        schedule=sched, property_class=property_class, dwelling_units=dwelling_units,
+        area_sqft=measure.billable_area_sqft,
+        period=period, managed_floodplain=floodplain, individually_metered=individually_metered,
+        total_policy=policy, **(options or {}),
+    )
+
+
+def category_sentence(bill: Bill) -> str | None:
+    d = bill.category_distance
+    if d is None:
+        return None
+    parts = []
+    if d.next_up is not None:
+        parts.append(f"{d.headroom_sqft:,} sq ft of room before it becomes **{d.next_up}** "
+                     f"({d.sqft_to_next_up:,} sq ft more would make it {d.next_up})")
+    if d.next_down is not None:
+        parts.append(f"**{d.next_down}** would need {d.sqft_to_next_down:,} sq ft less")
+    return f"Your lot is **{d.category}** at {d.whole_sqft:,} sq ft: " + "; ".join(parts) + "."
+
+
+def show_measure(measure: LotMeasure) -> None:
+    """Breakdown of the measured area: per type, and what was taken out."""
+    rows = [{"Surface type": type_label(t), "Billable sq ft": area_str(v)} for t, v in measure.by_type.items()]
+    c1, c2 = st.columns(2)
+    with c1:
+        st.markdown("**Billable area by type** (overlaps counted once)")
+        if rows:
+            st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+        else:
+            st.caption("Nothing billable yet.")
+    with c2:
+        st.markdown("**What the City's form asks for**")
+        totals = measure.form_totals
+        st.dataframe(
+            pd.DataFrame([{"Box on the form": FORM_LABELS[k], "Whole sq ft": f"{v:,}"} for k, v in totals.items()]),
+            hide_index=True, width="stretch",
+        )
+        removed = [
+            ("Overlap counted once (removed)", measure.overlap_sqft),
+            ("Outside the lot line (not counted)", measure.outside_lot_sqft),
+            ("Over water (not counted)", measure.overwater_sqft),
+            ("Types not billed, e.g. docks (not counted)", measure.excluded_type_sqft),
+        ]
+        shown = [f"{label}: {area_str(v)} sq ft" for label, v in removed if v > 0.005]
+        if measure.repaired:
+            shown.append("Some outlines crossed themselves and were repaired.")
+        for line in shown:
+            st.caption(line)
+
+
+def show_bill(bill: Bill) -> None:
+    """Itemised charge, Superfund, totals, warnings and a chart of the lines."""
+    lines = [{"Charge": ln.item, "How it is worked out": ln.calculation, "Amount": money(ln.amount)}
+             for ln in bill.lines]
+    lines.append({"Charge": "Sewer and stormwater total", "How it is worked out": "", "Amount": money(bill.total)})
+    for ln in bill.superfund_lines:
+        lines.append({"Charge": ln.item, "How it is worked out": ln.calculation, "Amount": money(ln.amount)})
+    lines.append({"Charge": "Total with Superfund", "How it is worked out": "", "Amount": money(bill.grand_total)})
+    st.dataframe(pd.DataFrame(lines), hide_index=True, width="stretch")
+    chart = pd.DataFrame(
+        {"Charge": [ln.item for ln in (*bill.lines, *bill.superfund_lines)],
+         # a chart needs numbers; the amounts shown above stay exact strings
+         "Dollars": [float(ln.amount) for ln in (*bill.lines, *bill.superfund_lines)]}
+    )
+    if len(chart):
+        st.bar_chart(chart, x="Charge", y="Dollars", horizontal=True, height=60 + 40 * len(chart))
+
+
+def show_warnings(bill: Bill | None, measure: LotMeasure | None = None) -> None:
+    for w in (bill.warnings if bill is not None else ()):
+        st.warning(w, icon=":material/warning:")
+    for p in (measure.problems if measure is not None else ()):
+        st.info(p, icon=":material/info:")
+
+
+def headline(measure: LotMeasure, bill: Bill | None) -> None:
+    c1, c2, c3 = st.columns(3)
+    c1.metric("Billable area", f"{measure.whole_sqft:,} sq ft",
+              help=f"Exact: {area_str(measure.billable_area_sqft)} sq ft, rounded half-up to whole square feet.")
+    if bill is not None:
+        c2.metric("Category", (bill.category or "measured area").capitalize(),
+                  help=f"Service units: {bill.service_units}")
+        c3.metric(f"Estimated bill ({PERIODS.get(bill.period.name, bill.period.name).split(' (')[0].lower()})",
+                  money(bill.grand_total), help="Including the Portland Harbor Superfund charge, if any.")
+        sentence = category_sentence(bill)
+        if sentence:
+            st.markdown(sentence)
+        st.caption(f"Service units: {bill.service_units}"
+                   + (f"; billed as {bill.billed_area_sqft:,} sq ft" if bill.billed_area_sqft is not None else "")
+                   + f". Rate schedule: {bill.schedule_title or bill.schedule_name}.")
+
+
+def errors():
+    """The error types whose messages are meant for people (never a bare Exception)."""
+    from sba.evidence import EvidencePackageError
+
+    return (gis.GISInputError, BillingError, EvidencePackageError)
+
+
+@st.cache_data(show_spinner="Cutting out the aerial photo…", max_entries=32)
+def ortho_for(path: str, bounds: tuple[float, float, float, float], crs_wkt: str):
+    """The local photo around a lot, warped for the web map (``None`` if it does not cover it)."""
+    from gis.raster import ortho_overlay
+
+    return ortho_overlay(path, bounds, crs_wkt)

@@ -1,0 +1,395 @@
+"""My lot: find the lot, trace its hard surfaces on a photo, see the area, category and bill."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from functools import partial
+
+import streamlit as st
+from streamlit_folium import st_folium
+
+import gis
+from app_pages import common as c
+from categorize import PropertyClass
+from gis import webmap
+from sba import evidence
+
+NEW_SHAPE_TYPES = list(webmap.FEATURE_TYPES)
+CATEGORIES = ["", "small", "standard", "large"]
+MAX_HISTORY = 50
+
+
+# --------------------------------------------------------------------------
+# shapes kept in session state, per lot
+
+
+def _shapes(lot_key: str) -> list[dict]:
+    return st.session_state.setdefault("shapes", {}).get(lot_key, [])
+
+
+def _set_shapes(lot_key: str, shapes: list[dict], *, remember: bool = True) -> None:
+    store = st.session_state.setdefault("shapes", {})
+    if remember:
+        hist = st.session_state.setdefault("history", {}).setdefault(lot_key, [])
+        hist.append(store.get(lot_key, []))
+        del hist[:-MAX_HISTORY]
+    store[lot_key] = shapes
+    for s in shapes:  # the type picker of each shape follows the shape
+        st.session_state[f"type_{s['id']}"] = s["feature_type"]
+
+
+def _next_id() -> str:
+    n = st.session_state.get("next_shape_id", 1)
+    st.session_state["next_shape_id"] = n + 1
+    return f"s{n}"
+
+
+def _on_draw(lot_key: str) -> None:
+    value = st.session_state.get("draw_map") or {}
+    new, changed = webmap.reconcile_drawings(
+        _shapes(lot_key), value.get("all_drawings"),
+        new_id=_next_id, default_type=st.session_state.get("new_type", "roof"),
+    )
+    if changed:
+        _set_shapes(lot_key, new)
+
+
+def _on_type(lot_key: str, shape_id: str) -> None:
+    kind = st.session_state[f"type_{shape_id}"]
+    _set_shapes(lot_key, [{**s, "feature_type": kind} if s["id"] == shape_id else s for s in _shapes(lot_key)])
+
+
+def _on_delete(lot_key: str, shape_id: str) -> None:
+    _set_shapes(lot_key, [s for s in _shapes(lot_key) if s["id"] != shape_id])
+
+
+def _on_undo(lot_key: str) -> None:
+    hist = st.session_state.setdefault("history", {}).get(lot_key, [])
+    if hist:
+        _set_shapes(lot_key, hist.pop(), remember=False)
+
+
+def _on_reset(lot_key: str) -> None:
+    _set_shapes(lot_key, [])
+
+
+def _on_pick(parcels, id_field: str) -> None:
+    clicked = (st.session_state.get("pick_map") or {}).get("last_clicked")
+    if not clicked:
+        return
+    pid = webmap.parcel_at(parcels, clicked["lng"], clicked["lat"], id_field)
+    if pid is None:
+        st.session_state["pick_message"] = "There is no lot where you clicked; click inside a lot line."
+    else:
+        st.session_state["lot_id"] = pid
+        st.session_state.pop("pick_message", None)
+
+
+def _load_record(lot_key: str, record, lot, id_field: str) -> None:
+    loaded = webmap.shapes_from_layer(record, lot, id_prefix=f"{_next_id()}r", source="record", id_field=id_field)
+    _set_shapes(lot_key, _shapes(lot_key) + loaded)
+
+
+# --------------------------------------------------------------------------
+# data
+
+sched, period, policy = c.sidebar_settings()
+c.keep("parcel_source", "online_photos", "id_field", "lot_id", "property_class", "dwelling_units", "metered",
+       "current_category", "floodplain", "account_number", "new_type", "elig_single_family", "elig_one_unit",
+       "elig_one_account", "elig_account_holder")
+st.session_state.setdefault("parcel_source", "sample")
+st.session_state.setdefault("online_photos", False)
+with st.sidebar:
+    st.header("Map data")
+    source = st.radio(
+        "Lot lines (parcels)", ["sample", "upload"], key="parcel_source",
+        format_func={"sample": "Sample neighbourhood (Portland, made up)", "upload": "Upload my own parcel file"}.get,
+    )
+    online = st.checkbox(
+        "Use online aerial photos", key="online_photos",
+        help="Esri World Imagery. Needs the internet. When off, the app uses the local photo only.",
+    )
+    uploads = {}
+    if source == "upload":
+        uploads["parcels"] = st.file_uploader("Parcel file", key="parcel_upload", help=c.UPLOAD_HELP)
+        uploads["water"] = st.file_uploader("Water bodies (optional)", key="water_upload", help=c.UPLOAD_HELP)
+        uploads["photo"] = st.file_uploader("Aerial photo, GeoTIFF (optional)", key="photo_upload",
+                                            type=["tif", "tiff"])
+
+st.title("Your lot's stormwater billable area")
+st.markdown(
+    "Find your lot, trace its roofs and paving on the aerial photo, and see your **billable area**, "
+    "**category** and **estimated bill**. Then download what the City needs to review a category change."
+)
+
+try:
+    if source == "sample":
+        parcels = c.read_sample("parcels.geojson", "parcels")
+        water = c.read_sample("water.geojson", "water")
+        record = c.read_sample("features.geojson", "features")
+        ortho_path = str(c.SAMPLE_ORTHO)
+        imagery_name = "the bundled sample orthophoto (synthetic, local file)"
+    else:
+        if uploads["parcels"] is None:
+            st.info("Upload a parcel file in the sidebar (lot lines with a lot id), or switch back to the "
+                    "sample neighbourhood.", icon=":material/upload_file:")
+            st.stop()
+        parcels = c.read_layer(uploads["parcels"].getvalue(), uploads["parcels"].name, "parcels")
+        water = (c.read_layer(uploads["water"].getvalue(), uploads["water"].name, "water")
+                 if uploads["water"] is not None else None)
+        record = None
+        ortho_path = None
+        imagery_name = "no local photo"
+        if uploads["photo"] is not None:
+            ortho_path = c.saved_upload(uploads["photo"].getvalue(), ".tif")
+            imagery_name = f"the uploaded photo {uploads['photo'].name!r} (local file)"
+    parcels = gis.to_area_crs(parcels, "parcels")
+except c.errors() as err:
+    st.error(str(err), icon=":material/error:")
+    st.stop()
+
+columns = [col for col in parcels.columns if col != parcels.geometry.name]
+if "parcel_id" in columns:
+    id_field = "parcel_id"
+else:
+    if st.session_state.get("id_field") not in columns:
+        st.session_state["id_field"] = columns[0] if columns else None
+    if not columns:
+        st.error("The parcel file has no columns, so its lots have no ids; add a lot id column.")
+        st.stop()
+    id_field = st.selectbox("Which column holds the lot id?", columns, key="id_field")
+
+# --------------------------------------------------------------------------
+# 1. find the lot
+
+st.subheader("1. Find your lot")
+ids = parcels[id_field].astype(str).tolist()
+addresses = (parcels["address"].astype(str).tolist() if "address" in parcels.columns else [""] * len(ids))
+label_of = dict(zip(ids, addresses, strict=True))
+if st.session_state.get("lot_id") not in label_of:
+    houses = (parcels[parcels["property_class"].astype(str) == "single_family"][id_field].astype(str).tolist()
+              if "property_class" in parcels.columns else [])
+    st.session_state["lot_id"] = houses[0] if houses else ids[0]
+lot_id = st.selectbox(
+    "Lot: tax lot id and address (type to search)", ids, key="lot_id",
+    format_func=lambda i: f"{i} – {label_of[i]}" if label_of.get(i) else i,
+)
+if st.toggle("Pick my lot on a map instead", key="pick_on_map"):
+    st.caption("Click inside your lot; it turns orange.")
+    pick_map = webmap.use_local_assets(
+        webmap.neighbourhood_map(parcels, lot_id, id_field=id_field, online_photos=online), c.VENDOR_DIR
+    )
+    st_folium(pick_map, key="pick_map", returned_objects=["last_clicked"], height=380, use_container_width=True,
+              on_change=partial(_on_pick, parcels, id_field))
+    if st.session_state.get("pick_message"):
+        st.warning(st.session_state["pick_message"])
+
+lot = gis.select_parcel(parcels, lot_id, id_field)
+row = lot.iloc[0]
+lot_key = f"{source}:{lot_id}"
+
+if st.session_state.get("_details_for") != lot_key:  # defaults from the parcel data
+    klass = str(row.get("property_class", "") or "single_family")
+    try:
+        klass = PropertyClass.parse(klass).value
+    except c.errors():
+        klass = "single_family"
+    st.session_state["property_class"] = klass
+    units = row.get("dwelling_units", 1)
+    st.session_state["dwelling_units"] = int(units) if units == units and units is not None else 1
+    st.session_state["floodplain"] = bool(row.get("managed_floodplain", False) or False)
+    current = str(row.get("current_category", "") or "").strip().lower()
+    st.session_state["current_category"] = current if current in CATEGORIES else ""
+    st.session_state["account_number"] = str(row.get("account_number", "") or "")
+    st.session_state["_details_for"] = lot_key
+    st.session_state.pop("package", None)
+
+with st.expander("Property details (from the parcel data; correct them if they are wrong)"):
+    d1, d2 = st.columns(2)
+    property_class = d1.selectbox("Kind of property", list(c.CLASS_LABELS), format_func=c.CLASS_LABELS.get,
+                                  key="property_class")
+    dwelling_units = d2.number_input("Homes (dwelling units) on the lot", min_value=0, max_value=100000, step=1,
+                                     key="dwelling_units")
+    metered = False
+    if property_class == "single_family" and dwelling_units >= 3:
+        metered = d1.checkbox("Each home has its own water meter", key="metered")
+    current_category = d2.selectbox(
+        "Category printed on your bill", CATEGORIES, key="current_category",
+        format_func=lambda v: v.capitalize() if v else "I don't know / not a house",
+    )
+    floodplain = d1.toggle("In a managed floodplain (former drainage district)", key="floodplain")
+
+# --------------------------------------------------------------------------
+# 2. draw
+
+st.subheader("2. Trace your hard surfaces")
+if lot_key not in st.session_state.setdefault("shapes", {}):
+    st.session_state["shapes"][lot_key] = []
+    if record is not None:
+        _load_record(lot_key, record, lot, id_field)
+        st.session_state["history"][lot_key] = []
+shapes = _shapes(lot_key)
+st.markdown(
+    "Use the buttons on the map: **⬟ draw a shape** (click each corner, then the first corner again) or "
+    "**▭ draw a rectangle**. Then pick what each shape is below the map. The **pencil** moves corners and "
+    "the **bin** deletes shapes (press *Done* after)."
+    + (" The outlines already on the map are the utility's record for your lot: check them against the photo."
+       if record is not None else "")
+)
+t1, t2, t3, t4 = st.columns([2, 1, 1, 1], vertical_alignment="bottom")
+st.session_state.setdefault("new_type", "roof")
+t1.selectbox("What are you drawing next?", NEW_SHAPE_TYPES, format_func=webmap.type_label, key="new_type")
+if record is not None:
+    t2.button("Load the utility's record", key="load_record", on_click=_load_record,
+              args=(lot_key, record, lot, id_field), width="stretch",
+              help="Adds the outlines the utility has on file for this lot.")
+t3.button("Undo", key="undo", on_click=_on_undo, args=(lot_key,), icon=":material/undo:",
+          disabled=not st.session_state.get("history", {}).get(lot_key), width="stretch")
+t4.button("Start over", key="reset", on_click=_on_reset, args=(lot_key,), icon=":material/delete_sweep:",
+          disabled=not shapes, width="stretch", help="Remove every shape from this lot (Undo brings them back).")
+
+with st.expander("Add shapes from a file (your own drawing or survey)"):
+    feature_file = st.file_uploader("Shapes file", key="features_upload", help=c.UPLOAD_HELP)
+    if st.button("Add the shapes from this file", key="load_upload", disabled=feature_file is None):
+        try:
+            layer = c.read_layer(feature_file.getvalue(), feature_file.name, "features")
+            loaded = webmap.shapes_from_layer(layer, lot, id_prefix=f"{_next_id()}u", source="upload",
+                                              id_field=id_field)
+        except c.errors() as err:
+            st.error(str(err), icon=":material/error:")
+        else:
+            if loaded:
+                _set_shapes(lot_key, _shapes(lot_key) + loaded)
+                st.success(f"Added {len(loaded)} shapes from {feature_file.name}.")
+            else:
+                st.warning(f"None of the shapes in {feature_file.name} touch lot {lot_id}.")
+        shapes = _shapes(lot_key)
+
+ortho = None
+if ortho_path is not None:
+    try:
+        ortho = c.ortho_for(ortho_path, tuple(float(v) for v in lot.total_bounds), lot.crs.to_wkt())
+    except c.errors() as err:
+        st.error(str(err), icon=":material/error:")
+if ortho is None and not online:
+    st.info("There is no local aerial photo for this lot. Turn on **Use online aerial photos** in the sidebar, "
+            "upload a GeoTIFF, or use the tape-measure worksheet.", icon=":material/photo:")
+imagery = " and ".join(
+    [imagery_name] * (ortho is not None) + ["Esri World Imagery (online)"] * bool(online)
+) or "no photo"
+
+draw_map = webmap.use_local_assets(
+    webmap.lot_map(lot, shapes, ortho=ortho, online_photos=online, water=water), c.VENDOR_DIR
+)
+st_folium(draw_map, key="draw_map", returned_objects=["all_drawings"], height=520, use_container_width=True,
+          on_change=partial(_on_draw, lot_key))
+
+# --------------------------------------------------------------------------
+# 3. results
+
+measure = None
+try:
+    if shapes:
+        measure = evidence.measure_shapes(lot, shapes, water, sched, id_field=id_field)
+except c.errors() as err:
+    st.error(str(err), icon=":material/error:")
+
+if shapes:
+    st.markdown("**Your shapes** (areas measured by this tool, not by the map)")
+    areas = {f.feature_id: f for f in measure.features} if measure is not None else {}
+    for i, s in enumerate(shapes, start=1):
+        st.session_state.setdefault(f"type_{s['id']}", s["feature_type"])
+        a, b, d = st.columns([1, 3, 1], vertical_alignment="center")
+        f = areas.get(s["id"])
+        a.markdown(f"**{i}.** {c.sqft(f.area_sqft) if f else ''}")
+        if f is not None and f.inside_lot_sqft + 0.05 < f.area_sqft:
+            a.caption(f"{c.sqft(f.inside_lot_sqft)} inside the lot")
+        options = NEW_SHAPE_TYPES if s["feature_type"] in NEW_SHAPE_TYPES else [*NEW_SHAPE_TYPES, s["feature_type"]]
+        b.selectbox(f"Type of shape {i}", options, key=f"type_{s['id']}", format_func=webmap.type_label,
+                    on_change=_on_type, args=(lot_key, s["id"]), label_visibility="collapsed")
+        d.button("Delete", key=f"del_{s['id']}", on_click=_on_delete, args=(lot_key, s["id"]),
+                 icon=":material/delete:", help=f"Delete shape {i}")
+else:
+    st.info("No shapes yet: draw your roofs, driveway, patios and paths on the map.", icon=":material/draw:")
+
+st.subheader("3. Your result")
+bill = None
+if measure is None:
+    st.caption("Your result appears here once there is at least one shape on your lot.")
+else:
+    top = st.container()
+    options = c.bill_options("m_", whole_sqft=measure.whole_sqft)
+    try:
+        bill = c.make_bill(measure, sched, period=period, policy=policy, property_class=property_class,
+                           dwelling_units=int(dwelling_units), floodplain=floodplain,
+                           individually_metered=bool(metered), options=options)
+    except c.errors() as err:
+        st.error(str(err), icon=":material/error:")
+    with top:
+        c.headline(measure, bill)
+        if bill is not None and current_category and bill.category and current_category != bill.category:
+            st.success(f"Your bill says **{current_category}**, but your measurement says **{bill.category}**. "
+                       "You can ask the City to change it: see step 4.", icon=":material/published_with_changes:")
+        c.show_warnings(bill, measure)
+    c.show_measure(measure)
+    if bill is not None:
+        st.markdown(f"**Estimated charges for one {c.PERIODS[period].split(' (')[0].lower()} period**"
+                    if period in c.PERIODS else "**Estimated charges**")
+        c.show_bill(bill)
+
+# --------------------------------------------------------------------------
+# 4. evidence package
+
+st.subheader("4. Ask the City to change your category")
+if measure is None:
+    st.caption("Trace your surfaces first; the package holds your shapes and their areas.")
+    st.stop()
+if property_class != "single_family":
+    st.info("The category change request is for houses with one home on the lot. Other properties ask for a "
+            "re-measure instead; the package below still records your measurement.", icon=":material/info:")
+st.markdown(
+    "The City's form asks for three totals (shown above), the category on your bill and, if your category "
+    "would change, photos or documents. The package holds all of that plus your shapes and a PDF report."
+)
+e1, e2 = st.columns(2)
+account = e1.text_input("Utility account number (10 digits, on your bill)", key="account_number", max_chars=12)
+attachments = e2.file_uploader("Photos or documents (up to 3; PDF, JPG or PNG, 10 MB each)",
+                               accept_multiple_files=True, key="attachments", type=["pdf", "jpg", "jpeg", "png"])
+st.markdown("I confirm that:")
+q1, q2 = st.columns(2)
+elig = {
+    "single_family": q1.checkbox("the property is a single-family home", key="elig_single_family"),
+    "one_dwelling_unit": q1.checkbox("there is only one home (dwelling unit) on the lot", key="elig_one_unit"),
+    "one_account": q2.checkbox("there is only one utility account for the lot", key="elig_one_account"),
+    "account_holder": q2.checkbox("I am the account holder", key="elig_account_holder"),
+}
+request = evidence.ChangeRequest(
+    parcel_id=str(lot_id), account_number=account.strip(), address=label_of.get(lot_id, ""),
+    property_class=property_class, dwelling_units=int(dwelling_units),
+    current_category=current_category or None, imagery=imagery, **elig,
+)
+files = [(f.name, f.getvalue()) for f in (attachments or [])]
+fingerprint = hashlib.sha256(json.dumps(
+    [lot_key, shapes, request.__dict__, None if bill is None else bill.to_dict(),
+     [(n, hashlib.sha256(b).hexdigest()) for n, b in files]], sort_keys=True, default=str,
+).encode()).hexdigest()
+if st.button("Prepare my evidence package", key="make_package", type="primary", icon=":material/folder_zip:"):
+    try:
+        with st.spinner("Making the map image and the PDF report…"):
+            data = evidence.build_package(
+                measure, request, shapes=shapes, lot=lot, water=water, bill=bill, schedule_name=sched.name,
+                attachments=files, ortho_path=ortho_path if ortho is not None else None,
+            )
+    except c.errors() as err:
+        st.error(str(err), icon=":material/error:")
+    else:
+        st.session_state["package"] = (fingerprint, data)
+package = st.session_state.get("package")
+if package and package[0] == fingerprint:
+    st.download_button("Download the evidence package (ZIP)", data=package[1], key="download_package",
+                       file_name=f"sba-evidence-{lot_id}.zip", mime="application/zip", icon=":material/download:")
+    st.caption("The ZIP holds your shapes (GeoJSON), the three totals, your current and computed category, "
+               "a method statement and a PDF report. Send it with the City's request form.")
+elif package:
+    st.caption("You changed something since the package was made: prepare it again.")
