@@ -355,13 +355,22 @@ def measure_lots(
     repaired = lot_repaired.copy()
     repaired[p_idx[feat_repaired[f_idx]]] = True
 
-    # area outside the lot: the lot's crossing features, minus the lot
+    # area outside the lot: the part of the lot's crossing features that lies on
+    # no lot at all (a driveway into the street); the part on a neighbour's lot
+    # is counted there, not here
     outside = np.zeros(n_lots)
     if cross.any():
+        crossing = np.zeros(n_feat, dtype=bool)
+        crossing[f_idx[cross]] = True
+        pair = crossing[f_idx]
+        lots_touched = group_union(f_idx[pair], P[p_idx[pair]], n_feat)
+        cf = np.flatnonzero(crossing)
+        stray = np.full(n_feat, None, dtype=object)
+        stray[cf] = shapely.difference(F[cf], lots_touched[cf])
         c_lots = p_idx[cross]
-        whole = group_union(c_lots, F[f_idx[cross]], n_lots)
+        per_lot = group_union(c_lots, stray[f_idx[cross]], n_lots)
         has = np.unique(c_lots)
-        outside[has] = _area(shapely.difference(whole[has], P[has]))
+        outside[has] = _area(per_lot[has])
 
     # excluded by type (not billable here), counted once per lot
     excluded_sqft = np.zeros(n_lots)

@@ -210,3 +210,11 @@ def test_select_parcel__unknown_id_says_what_ids_look_like():
 def test_sqft_per_crs_unit2__geographic_crs_is_refused():
     with pytest.raises(ValueError, match="projected"):
         gis.sqft_per_crs_unit2("EPSG:4326")
+
+
+def test_a1_outside__shared_driveway_reports_only_the_street_part():
+    parcels = layer([(LOT, "R1"), (box(50, 0, 100, 100), "R2")], "parcel_id")
+    f = layer([(box(45, -15, 55, 40), "driveway")], "feature_type")
+    m = gis.measure_lots(parcels, f)
+    assert list(m.lots.billable_area_sqft) == pytest.approx([200, 200])
+    assert list(m.lots.outside_parcel_sqft) == pytest.approx([150, 150])
