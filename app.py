@@ -8,7 +8,7 @@ import streamlit as st
 
 st.set_page_config(
     page_title="Stormwater billable area",
-    page_icon=":material/water_drop:",
+    page_icon="💧",
     layout="wide",
     initial_sidebar_state="auto",
 )

@@ -179,13 +179,12 @@ def category_sentence(bill: Bill) -> str | None:
     d = bill.category_distance
     if d is None:
         return None
-    parts = []
+    parts = [f"Your lot is **{d.category}** at {d.whole_sqft:,} sq ft."]
     if d.next_up is not None:
-        parts.append(f"{d.headroom_sqft:,} sq ft of room before it becomes **{d.next_up}** "
-                     f"({d.sqft_to_next_up:,} sq ft more would make it {d.next_up})")
+        parts.append(f"It would become **{d.next_up}** with {d.sqft_to_next_up:,} sq ft more.")
     if d.next_down is not None:
-        parts.append(f"**{d.next_down}** would need {d.sqft_to_next_down:,} sq ft less")
-    return f"Your lot is **{d.category}** at {d.whole_sqft:,} sq ft: " + "; ".join(parts) + "."
+        parts.append(f"It would become **{d.next_down}** with {d.sqft_to_next_down:,} sq ft less.")
+    return " ".join(parts)
 
 
 def show_measure(measure: LotMeasure) -> None:
@@ -252,6 +251,11 @@ def headline(measure: LotMeasure, bill: Bill | None) -> None:
                   help=f"Service units: {bill.service_units}")
         c3.metric(f"Estimated bill ({PERIODS.get(bill.period.name, bill.period.name).split(' (')[0].lower()})",
                   money(bill.grand_total), help="Including the Portland Harbor Superfund charge, if any.")
+
+
+def headline_details(bill: Bill | None) -> None:
+    """Distance to the next category, service units and schedule, in words."""
+    if bill is not None:
         sentence = category_sentence(bill)
         if sentence:
             st.markdown(sentence)

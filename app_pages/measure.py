@@ -118,9 +118,9 @@ with st.sidebar:
                                             type=["tif", "tiff"])
 
 st.title("Your lot's stormwater billable area")
-st.markdown(
-    "Find your lot, trace its roofs and paving on the aerial photo, and see your **billable area**, "
-    "**category** and **estimated bill**. Then download what the City needs to review a category change."
+st.caption(
+    "Find your lot, trace its roofs and paving on the aerial photo, and see your billable area, "
+    "category and estimated bill. Then download what the City needs to review a category change."
 )
 
 try:
@@ -230,18 +230,18 @@ if lot_key not in st.session_state.setdefault("shapes", {}):
         _load_record(lot_key, record, lot, id_field)
         st.session_state["history"][lot_key] = []
 shapes = _shapes(lot_key)
-st.markdown(
-    "Use the buttons on the map: **⬟ draw a shape** (click each corner, then the first corner again) or "
-    "**▭ draw a rectangle**. Then pick what each shape is below the map. The **pencil** moves corners and "
-    "the **bin** deletes shapes (press *Done* after)."
-    + (" The outlines already on the map are the utility's record for your lot: check them against the photo."
+st.caption(
+    "On the map, press **⬟** and click each corner of a surface (click the first corner again to finish), or "
+    "press **◼** and drag a rectangle. Then say what each shape is. The **pencil** moves corners; the **bin** "
+    "deletes shapes (press *Done* after)."
+    + (" The outlines already there are the utility's record for your lot: check them against the photo."
        if record is not None else "")
 )
 t1, t2, t3, t4 = st.columns([2, 1, 1, 1], vertical_alignment="bottom")
 st.session_state.setdefault("new_type", "roof")
 t1.selectbox("What are you drawing next?", NEW_SHAPE_TYPES, format_func=webmap.type_label, key="new_type")
 if record is not None:
-    t2.button("Load the utility's record", key="load_record", on_click=_load_record,
+    t2.button("Load City record", key="load_record", on_click=_load_record,
               args=(lot_key, record, lot, id_field), width="stretch",
               help="Adds the outlines the utility has on file for this lot.")
 t3.button("Undo", key="undo", on_click=_on_undo, args=(lot_key,), icon=":material/undo:",
@@ -282,11 +282,11 @@ imagery = " and ".join(
 draw_map = webmap.use_local_assets(
     webmap.lot_map(lot, shapes, ortho=ortho, online_photos=online, water=water), c.VENDOR_DIR
 )
-st_folium(draw_map, key="draw_map", returned_objects=["all_drawings"], height=520, use_container_width=True,
-          on_change=partial(_on_draw, lot_key))
-
-# --------------------------------------------------------------------------
-# 3. results
+top = st.container()
+map_col, side_col = st.columns([3, 2], gap="medium")
+with map_col:
+    st_folium(draw_map, key="draw_map", returned_objects=["all_drawings"], height=520, use_container_width=True,
+              on_change=partial(_on_draw, lot_key))
 
 measure = None
 try:
@@ -295,30 +295,32 @@ try:
 except c.errors() as err:
     st.error(str(err), icon=":material/error:")
 
-if shapes:
-    st.markdown("**Your shapes** (areas measured by this tool, not by the map)")
-    areas = {f.feature_id: f for f in measure.features} if measure is not None else {}
-    for i, s in enumerate(shapes, start=1):
-        st.session_state.setdefault(f"type_{s['id']}", s["feature_type"])
-        a, b, d = st.columns([1, 3, 1], vertical_alignment="center")
-        f = areas.get(s["id"])
-        a.markdown(f"**{i}.** {c.sqft(f.area_sqft) if f else ''}")
-        if f is not None and f.inside_lot_sqft + 0.05 < f.area_sqft:
-            a.caption(f"{c.sqft(f.inside_lot_sqft)} inside the lot")
-        options = NEW_SHAPE_TYPES if s["feature_type"] in NEW_SHAPE_TYPES else [*NEW_SHAPE_TYPES, s["feature_type"]]
-        b.selectbox(f"Type of shape {i}", options, key=f"type_{s['id']}", format_func=webmap.type_label,
-                    on_change=_on_type, args=(lot_key, s["id"]), label_visibility="collapsed")
-        d.button("Delete", key=f"del_{s['id']}", on_click=_on_delete, args=(lot_key, s["id"]),
-                 icon=":material/delete:", help=f"Delete shape {i}")
-else:
-    st.info("No shapes yet: draw your roofs, driveway, patios and paths on the map.", icon=":material/draw:")
+with side_col:
+    details = st.container()
+    if shapes:
+        st.markdown("**Your shapes** (areas measured by this tool, not by the map)")
+        areas = {f.feature_id: f for f in measure.features} if measure is not None else {}
+        for i, s in enumerate(shapes, start=1):
+            st.session_state.setdefault(f"type_{s['id']}", s["feature_type"])
+            a, b, d = st.columns([3, 4, 1], vertical_alignment="center", gap="small")
+            f = areas.get(s["id"])
+            a.markdown(f"**{i}.** {f.area_sqft:,.2f} sq ft" if f else f"**{i}.**")
+            if f is not None and f.inside_lot_sqft + 0.05 < f.area_sqft:
+                a.caption(f"{c.sqft(f.inside_lot_sqft)} inside the lot")
+            options = (NEW_SHAPE_TYPES if s["feature_type"] in NEW_SHAPE_TYPES
+                       else [*NEW_SHAPE_TYPES, s["feature_type"]])
+            b.selectbox(f"Type of shape {i}", options, key=f"type_{s['id']}", format_func=webmap.type_label,
+                        on_change=_on_type, args=(lot_key, s["id"]), label_visibility="collapsed")
+            d.button(":material/delete:", key=f"del_{s['id']}", on_click=_on_delete, args=(lot_key, s["id"]),
+                     help=f"Delete shape {i}")
+    else:
+        st.info("No shapes yet: draw your roofs, driveway, patios and paths on the map.", icon=":material/draw:")
 
 st.subheader("3. Your result")
 bill = None
 if measure is None:
     st.caption("Your result appears here once there is at least one shape on your lot.")
 else:
-    top = st.container()
     options = c.bill_options("m_", whole_sqft=measure.whole_sqft)
     try:
         bill = c.make_bill(measure, sched, period=period, policy=policy, property_class=property_class,
@@ -326,6 +328,8 @@ else:
                            individually_metered=bool(metered), options=options)
     except c.errors() as err:
         st.error(str(err), icon=":material/error:")
+    with details:
+        c.headline_details(bill)
     with top:
         c.headline(measure, bill)
         if bill is not None and current_category and bill.category and current_category != bill.category:

@@ -125,6 +125,7 @@ with top:
     st.markdown(f"Total of the surfaces: **{measure.billable_area_sqft:,.2f} sq ft**, "
                 f"rounded to **{measure.whole_sqft:,} sq ft**.")
     c.headline(measure, bill)
+    c.headline_details(bill)
     c.show_warnings(bill)
 c.show_measure(measure)
 if bill is not None:

@@ -75,17 +75,17 @@ __all__ = [
 #: Feature types a homeowner can give a shape, with plain-language labels.
 #: Keys are the geometry engine's type names (see ``gis.measure.PRECEDENCE``).
 FEATURE_TYPES: dict[str, str] = {
-    "roof": "Roof (house or other building)",
+    "roof": "Roof",
     "garage": "Garage",
     "carport": "Carport",
     "shed": "Shed",
     "driveway": "Driveway",
     "parking": "Parking area",
-    "walkway": "Walkway or path (incl. flagstones)",
+    "walkway": "Walkway or path",
     "patio": "Patio",
     "deck": "Deck",
     "porch": "Porch",
-    "pervious_pavement": "Pervious pavers or pavement",
+    "pervious_pavement": "Pervious pavers",
     "pool": "Swimming pool",
     "gravel": "Gravel",
     "dock": "Dock (over water)",
