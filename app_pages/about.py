@@ -2,6 +2,10 @@
 
 import streamlit as st
 
+from app_pages import common as c
+
+c.keep()
+
 st.title("How it works")
 st.markdown(
     """

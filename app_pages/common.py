@@ -7,6 +7,7 @@ and shows what they return.
 from __future__ import annotations
 
 import hashlib
+import re
 import tempfile
 from decimal import Decimal
 from pathlib import Path
@@ -93,8 +94,27 @@ def saved_upload(data: bytes, suffix: str) -> str:
 # settings shared by the pages
 
 
+#: Widget values that survive a page switch (Streamlit drops the state of widgets
+#: a page does not draw, unless the page sets them itself: :func:`keep` does).
+PERSISTENT = (
+    "schedule", "period", "total_policy", "parcel_source", "online_photos", "id_field", "lot_id",
+    "property_class", "dwelling_units", "metered", "current_category", "floodplain", "account_number",
+    "new_type", "elig_single_family", "elig_one_unit", "elig_one_account", "elig_account_holder",
+    "m_sewer", "m_ccf", "m_crr", "m_crr_small", "m_crr_trees",
+    "t_sewer", "t_ccf", "t_crr", "t_crr_small", "t_crr_trees", "tape_floodplain", "rates_schedule",
+)
+
+
+_TAPE_WIDGET = re.compile(r"tape_(label|kind|type)_r\d+$|tape_r\d+_\w+$")
+
+
 def keep(*keys: str) -> None:
-    """Keep widget values when the user switches pages (Streamlit drops unrendered widgets)."""
+    """Keep widget values when the user switches pages (Streamlit drops unrendered widgets).
+
+    Every page calls it first with :data:`PERSISTENT`; the worksheet's rows keep theirs too.
+    """
+    if not keys:  # the worksheet's rows: tape_<row>_<dimension>, tape_kind_<row>, ...
+        keys = (*PERSISTENT, *[k for k in st.session_state if _TAPE_WIDGET.match(str(k))])
     for key in keys:
         if key in st.session_state:
             st.session_state[key] = st.session_state[key]
@@ -102,7 +122,6 @@ def keep(*keys: str) -> None:
 
 def sidebar_settings() -> tuple[RateSchedule, str, str]:
     """Rate schedule, billing period and total rounding, in the sidebar."""
-    keep("schedule", "period", "total_policy")
     names = available_schedules()
     st.session_state.setdefault("schedule", DEFAULT_SCHEDULE if DEFAULT_SCHEDULE in names else names[0])
     st.session_state.setdefault("period", "monthly")
@@ -135,7 +154,6 @@ def sqft(value: float | Decimal) -> str:
 def bill_options(prefix: str, *, whole_sqft: Decimal) -> dict:
     """Sewer and Clean River Rewards choices; returns keyword arguments for estimate."""
     keys = {k: f"{prefix}{k}" for k in ("sewer", "ccf", "crr", "crr_small", "crr_trees")}
-    keep(*keys.values())
     st.session_state.setdefault(keys["sewer"], False)
     st.session_state.setdefault(keys["ccf"], 12.0)
     st.session_state.setdefault(keys["crr"], "none")

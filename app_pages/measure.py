@@ -94,10 +94,8 @@ def _load_record(lot_key: str, record, lot, id_field: str) -> None:
 # --------------------------------------------------------------------------
 # data
 
+c.keep()
 sched, period, policy = c.sidebar_settings()
-c.keep("parcel_source", "online_photos", "id_field", "lot_id", "property_class", "dwelling_units", "metered",
-       "current_category", "floodplain", "account_number", "new_type", "elig_single_family", "elig_one_unit",
-       "elig_one_account", "elig_account_holder")
 st.session_state.setdefault("parcel_source", "sample")
 st.session_state.setdefault("online_photos", False)
 with st.sidebar:

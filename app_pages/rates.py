@@ -39,7 +39,7 @@ def _rate_rows(s: RateSchedule) -> list[dict]:
     return rows
 
 
-c.keep("rates_schedule")
+c.keep()
 names = available_schedules()
 st.session_state.setdefault("rates_schedule", c.st.session_state.get("schedule", names[0]) if names else None)
 st.title("Rate schedules")

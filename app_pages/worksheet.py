@@ -58,6 +58,7 @@ def _remove(rid: str) -> None:
     st.session_state["tape_rows"] = [r for r in _rows() if r != rid]
 
 
+c.keep()
 sched, period, policy = c.sidebar_settings()
 st.title("Tape-measure worksheet")
 st.markdown(
@@ -112,7 +113,6 @@ top = st.container()
 with st.expander("The surfaces added up", expanded=False):
     st.dataframe(rows, hide_index=True, width="stretch")
 st.session_state.setdefault("tape_floodplain", False)
-c.keep("tape_floodplain")
 floodplain = st.toggle("My lot is in a managed floodplain (former drainage district)", key="tape_floodplain")
 options = c.bill_options("t_", whole_sqft=measure.whole_sqft)
 bill = None

@@ -147,7 +147,7 @@ def ortho_overlay(
         elif src.nodata is not None:
             raw = src.read(bands[0], window=window, out_shape=(out_h, out_w))
             alpha[0][raw == src.nodata] = 0
-        src_transform = src.window_transform(window) * Affine.scale(
+        src_transform = src.window_transform(window) @ Affine.scale(
             window.width / out_w, window.height / out_h
         )
         src_crs = src.crs
@@ -168,8 +168,8 @@ def ortho_overlay(
             src_nodata=None, dst_nodata=0,
         )
     # bounds of the warped grid, in lon/lat
-    x0, y0 = dst_transform * (0, 0)
-    x1, y1 = dst_transform * (dst_w, dst_h)
+    x0, y0 = dst_transform @ (0, 0)
+    x1, y1 = dst_transform @ (dst_w, dst_h)
     to_ll = Transformer.from_crs(WEB_MERCATOR, LONLAT, always_xy=True)
     west, north = to_ll.transform(x0, y0)
     east, south = to_ll.transform(x1, y1)
@@ -239,7 +239,7 @@ def ortho_image(
             src.read(bands, window=window, out_shape=(len(bands), out_h, out_w), resampling=Resampling.bilinear),
             src.dtypes[0],
         ))
-        src_transform = src.window_transform(window) * Affine.scale(window.width / out_w, window.height / out_h)
+        src_transform = src.window_transform(window) @ Affine.scale(window.width / out_w, window.height / out_h)
         src_crs = src.crs
     stack = np.concatenate([data, np.full((1, out_h, out_w), 255, dtype=np.uint8)], axis=0)
     for i in range(4):

@@ -1,0 +1,245 @@
+"""AppTest of the "My lot" page: every widget path by key, bad uploads included."""
+
+from __future__ import annotations
+
+import json
+
+import geopandas as gpd
+
+from sba.evidence import read_package
+from tests.app_pages.conftest import metric, new_app, sample_bytes, texts, zipped_shapefile
+
+HOUSE = "R100065"  # the sample lot whose record gives the seed worksheet's 2,569 sq ft
+FIRST_HOUSE = "R100039"  # the default lot: the first single-family lot
+
+
+def pick(at, lot_id: str):
+    at.selectbox(key="lot_id").set_value(lot_id).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def form_box(at, label: str) -> str:
+    for df in at.dataframe:
+        frame = df.value
+        if "Box on the form" in frame.columns:
+            row = frame[frame["Box on the form"].str.startswith(label)]
+            return str(row["Whole sq ft"].iloc[0])
+    raise AssertionError("no form totals table")
+
+
+def shape_keys(at) -> list[str]:
+    return [s.key for s in at.selectbox if s.key and s.key.startswith("type_")]
+
+
+def test_measure__opens_on_first_house_with_the_utility_record(app):
+    assert metric(app, "Billable area") == "2,361 sq ft"
+    assert metric(app, "Category") == "Standard"
+    assert metric(app, "Estimated bill") == "$35.54"  # $6.31 + $28.78 + Superfund $0.46 (rounded once)
+    assert len(shape_keys(app)) > 0
+    assert not app.error
+
+
+def test_measure__picking_a_lot_by_id_shows_its_area_and_category_change_hint(app):
+    pick(app, HOUSE)
+    assert metric(app, "Billable area") == "2,569 sq ft"
+    assert metric(app, "Category") == "Standard"
+    assert "Your bill says **large**" in texts(app.success)
+    assert "It would become **large** with 132 sq ft more" in texts(app.markdown)
+
+
+def test_measure__type_change_delete_undo_and_start_over(app):
+    pick(app, HOUSE)
+    first = shape_keys(app)[0]  # the roof of the house, 1,165 sq ft
+    assert form_box(app, "Roofs") == "1,645"
+    app.selectbox(key=first).set_value("driveway").run()
+    assert not app.exception
+    assert form_box(app, "Roofs") == "480"  # 1,645 - 1,165
+    assert metric(app, "Billable area") == "2,569 sq ft"
+    app.button(key="undo").click().run()
+    assert form_box(app, "Roofs") == "1,645"
+    app.button(key="del_" + first.removeprefix("type_")).click().run()
+    assert not app.exception
+    assert metric(app, "Billable area") == "1,434 sq ft"  # the patio under the roof's edge now counts
+    assert first not in shape_keys(app)
+    app.button(key="reset").click().run()
+    assert not app.exception
+    assert shape_keys(app) == []
+    assert "No shapes yet" in texts(app.info)
+    app.button(key="undo").click().run()
+    assert metric(app, "Billable area") == "1,434 sq ft"
+
+
+def test_measure__loading_the_record_twice_counts_overlaps_once(app):
+    n = len(shape_keys(app))
+    app.button(key="load_record").click().run()
+    assert not app.exception
+    assert len(shape_keys(app)) == 2 * n
+    assert metric(app, "Billable area") == "2,361 sq ft"
+    assert "Overlap counted once" in texts(app.caption)
+
+
+def test_measure__new_type_choice_is_kept(app):
+    app.selectbox(key="new_type").set_value("driveway").run()
+    assert not app.exception
+    assert app.selectbox(key="new_type").value == "driveway"
+
+
+def test_measure__other_schedule_period_and_class(app):
+    app.selectbox(key="period").set_value("quarterly").run()
+    # a managed floodplain lot: 18.93 + 11.990 × 2.4 × 3 + Superfund 0.19 × 2.4 × 3, rounded once
+    assert metric(app, "Estimated bill (quarterly)") == "$106.63"
+    app.selectbox(key="schedule").set_value("oak-lodge-fy2025-26").run()
+    assert not app.exception
+    assert "not been checked against an official source" in texts(app.warning)
+    app.selectbox(key="schedule").set_value("portland-bes-fy2025-26").run()
+    app.selectbox(key="property_class").set_value("non_residential").run()
+    assert not app.exception
+    assert metric(app, "Category") == "Measured area"
+    app.radio(key="total_policy").set_value("sum_of_rounded_lines").run()
+    assert not app.exception
+
+
+def test_measure__floodplain_sewer_and_clean_river_rewards(app):
+    app.toggle(key="floodplain").set_value(True).run()
+    assert any("$11.990" in str(v) for v in app.dataframe[-1].value.to_numpy().ravel())
+    app.toggle(key="m_sewer").set_value(True).run()
+    app.number_input(key="m_ccf").set_value(12.0).run()
+    assert not app.exception
+    assert any("Sanitary sewer" in str(v) for v in app.dataframe[-1].value.to_numpy().ravel())
+    app.radio(key="m_crr").set_value("full").run()
+    app.checkbox(key="m_crr_small").check().run()
+    app.checkbox(key="m_crr_trees").check().run()
+    assert not app.exception
+    lines = app.dataframe[-1].value
+    assert any("Clean River Rewards" in str(v) for v in lines["Charge"])
+    assert "discount is an estimate" in texts(app.warning)
+
+
+def test_measure__two_dwellings_metered_and_current_category(app):
+    app.number_input(key="dwelling_units").set_value(3).run()
+    assert not app.exception
+    assert "choose multifamily, or say the dwellings are individually metered" in texts(app.error)
+    app.checkbox(key="metered").check().run()
+    assert not app.exception
+    app.number_input(key="dwelling_units").set_value(1).run()
+    app.selectbox(key="current_category").set_value("small").run()
+    assert not app.exception
+    assert "Your bill says **small**" in texts(app.success)
+
+
+def test_measure__online_photos_and_pick_on_map_do_not_break(app):
+    app.checkbox(key="online_photos").check().run()
+    app.toggle(key="pick_on_map").set_value(True).run()
+    assert not app.exception
+    assert not app.error
+
+
+def test_measure__evidence_package_round_trips(app):
+    pick(app, HOUSE)
+    app.text_input(key="account_number").input("2861662471").run()
+    for key in ("elig_single_family", "elig_one_unit", "elig_one_account", "elig_account_holder"):
+        app.checkbox(key=key).check()
+    app.file_uploader(key="attachments").set_value(("photo.png", b"\x89PNG fake", "image/png"))
+    app.run()
+    app.button(key="make_package").click().run()
+    assert not app.exception
+    assert not app.error
+    data = app.session_state["package"][1]
+    pkg = read_package(data)
+    assert pkg.parcel_id == HOUSE
+    assert pkg.computed_category == "standard"
+    assert pkg.current_category == "large"
+    assert sum(pkg.form_totals.values()) == 2569
+    assert pkg.request["account_number"] == "2861662471"
+    assert pkg.request["eligibility"] == dict.fromkeys(
+        ("single_family", "one_dwelling_unit", "one_account", "account_holder"), True)
+    assert list(pkg.attachments) == ["photo.png"]
+    assert pkg.crs_measured == "EPSG:2913"
+    assert pkg.report_pdf.startswith(b"%PDF")
+    assert app.get("download_button")  # the download is offered
+
+
+def test_measure__package_refuses_a_fourth_attachment(app):
+    files = [(f"p{i}.png", b"x", "image/png") for i in range(4)]
+    app.file_uploader(key="attachments").set_value(files)
+    app.run()
+    app.button(key="make_package").click().run()
+    assert not app.exception
+    assert "at most 3 files" in texts(app.error)
+
+
+def test_measure__features_upload_adds_shapes_and_bad_file_explains(app):
+    n = len(shape_keys(app))
+    app.file_uploader(key="features_upload").set_value(
+        ("mine.geojson", sample_bytes("features.geojson"), "application/geo+json"))
+    app.run()
+    app.button(key="load_upload").click().run()
+    assert not app.exception
+    assert "Added" in texts(app.success)
+    assert len(shape_keys(app)) > n
+    app.file_uploader(key="features_upload").set_value(("roofs.pdf", b"%PDF-1.4", "application/pdf"))
+    app.run()
+    app.button(key="load_upload").click().run()
+    assert not app.exception
+    assert "We cannot read 'roofs.pdf'" in texts(app.error)
+
+
+def test_measure__upload_source_asks_for_a_file():
+    at = new_app()
+    at.radio(key="parcel_source").set_value("upload").run()
+    assert not at.exception
+    assert "Upload a parcel file" in texts(at.info)
+
+
+def test_measure__uploaded_parcels_in_lon_lat_and_any_id_column():
+    at = new_app()
+    at.radio(key="parcel_source").set_value("upload").run()
+    parcels = gpd.read_file(SAMPLE_PARCELS).to_crs(4326).rename(columns={"parcel_id": "TAXLOT"})
+    parcels = parcels[["TAXLOT", "geometry"]]
+    at.file_uploader(key="parcel_upload").set_value(
+        ("lots.geojson", parcels.to_json(drop_id=True).encode(), "application/geo+json"))
+    at.run()
+    assert not at.exception
+    assert at.selectbox(key="id_field").value == "TAXLOT"
+    assert "No shapes yet" in texts(at.info)
+    assert "no local aerial photo" in texts(at.info)
+
+
+def test_measure__bad_parcel_uploads_explain_in_plain_words():
+    at = new_app()
+    at.radio(key="parcel_source").set_value("upload").run()
+    parcels = gpd.read_file(SAMPLE_PARCELS)
+    cases = [
+        ("roofs.pdf", b"%PDF-1.4", "We cannot read 'roofs.pdf'"),
+        ("broken.geojson", b"{not json", "could not open 'broken.geojson'"),
+        ("lots.zip", zipped_shapefile(parcels, drop=(".prj",)), "has no .prj file"),
+        ("lots.zip", b"PK\x03\x04 not really a zip", "not a valid .zip"),
+        ("empty.geojson", json.dumps({"type": "FeatureCollection", "features": []}).encode(), "no features"),
+    ]
+    for name, data, message in cases:
+        at.file_uploader(key="parcel_upload").set_value((name, data, "application/octet-stream"))
+        at.run()
+        assert not at.exception, name
+        assert message in texts(at.error), (name, texts(at.error))
+
+
+def test_measure__water_and_photo_uploads():
+    at = new_app()
+    at.radio(key="parcel_source").set_value("upload").run()
+    at.file_uploader(key="parcel_upload").set_value(
+        ("parcels.geojson", sample_bytes("parcels.geojson"), "application/geo+json"))
+    at.file_uploader(key="water_upload").set_value(
+        ("water.geojson", sample_bytes("water.geojson"), "application/geo+json"))
+    at.file_uploader(key="photo_upload").set_value(("photo.tif", sample_bytes("orthophoto.tif"), "image/tiff"))
+    at.run()
+    assert not at.exception
+    assert not at.error
+    assert "no local aerial photo" not in texts(at.info)
+    at.file_uploader(key="water_upload").set_value(("water.kml", b"<kml>", "application/xml"))
+    at.run()
+    assert not at.exception
+    assert "water.kml" in texts(at.error)
+
+
+SAMPLE_PARCELS = str(__import__("pathlib").Path(__file__).resolve().parents[2] / "sample_data" / "parcels.geojson")
