@@ -133,10 +133,13 @@ def lot_record(row: pd.Series, types: tuple[str, ...]) -> dict:
 
 def normalise_types(values: pd.Series) -> pd.Series:
     """Lower-case, trim and alias feature type names ("Drive-Pav" → "driveway")."""
-    s = values.astype("string").fillna("other").str.strip().str.lower()
-    s = s.replace({"": "other"})
-    aliased = s.map(lambda v: TYPE_ALIASES.get(v, TYPE_ALIASES.get(v.replace(" ", "_"), v)))
-    return aliased.str.replace(" ", "_", regex=False).str.replace("-", "_", regex=False)
+    codes, uniques = pd.factorize(values.astype("string").fillna("other"), use_na_sentinel=False)
+    clean = []
+    for v in uniques:
+        v = str(v).strip().lower() or "other"
+        v = TYPE_ALIASES.get(v, TYPE_ALIASES.get(v.replace(" ", "_"), v))
+        clean.append(v.replace(" ", "_").replace("-", "_"))
+    return pd.Series(np.array(clean, dtype=object)[codes] if len(codes) else [], index=values.index, dtype=object)
 
 
 def prepare_layers(
@@ -236,6 +239,7 @@ def measure_lots(
     type_field: str | None = "feature_type",
     rules: MeasureRules = DEFAULT_RULES,
     require_overlap: bool = False,
+    by_type: bool = True,
 ) -> Measurement:
     """Billable area of every lot in ``parcels``.
 
@@ -252,6 +256,9 @@ def measure_lots(
     require_overlap
         Raise :class:`NoOverlapError` when no feature touches any lot (used for
         a single homeowner lot, where that is surely a mistake).
+    by_type
+        Also split each lot's area by feature type (``sqft_<type>`` columns).
+        Bulk runs that do not need the split save about a third of the time.
 
     Returns
     -------
@@ -355,22 +362,7 @@ def measure_lots(
     repaired = lot_repaired.copy()
     repaired[p_idx[feat_repaired[f_idx]]] = True
 
-    # area outside the lot: the part of the lot's crossing features that lies on
-    # no lot at all (a driveway into the street); the part on a neighbour's lot
-    # is counted there, not here
-    outside = np.zeros(n_lots)
-    if cross.any():
-        crossing = np.zeros(n_feat, dtype=bool)
-        crossing[f_idx[cross]] = True
-        pair = crossing[f_idx]
-        lots_touched = group_union(f_idx[pair], P[p_idx[pair]], n_feat)
-        cf = np.flatnonzero(crossing)
-        stray = np.full(n_feat, None, dtype=object)
-        stray[cf] = shapely.difference(F[cf], lots_touched[cf])
-        c_lots = p_idx[cross]
-        per_lot = group_union(c_lots, stray[f_idx[cross]], n_lots)
-        has = np.unique(c_lots)
-        outside[has] = _area(per_lot[has])
+    outside = _outside_area(F, P, f_idx, p_idx, piece_area, cross, n_feat, n_lots)
 
     # excluded by type (not billable here), counted once per lot
     excluded_sqft = np.zeros(n_lots)
@@ -380,48 +372,83 @@ def measure_lots(
         has = np.unique(p_idx[ex])
         excluded_sqft[has] = _area(ex_union[has])
 
-    # the billable union per lot
+    # the billable pieces
     c = counted[f_idx]
-    cp, cpieces, carea = p_idx[c], pieces[c], piece_area[c]
-    union = group_union(cp, cpieces, n_lots)
+    cp, cpieces, carea, ctypes = p_idx[c], pieces[c], piece_area[c], types[f_idx[c]]
     gross = np.bincount(cp, weights=carea, minlength=n_lots)
-    lots_with = np.unique(cp)
-    union_area = np.zeros(n_lots)
-    union_area[lots_with] = _area(union[lots_with])
-    overlap = np.where(np.bincount(cp, minlength=n_lots) > 1, gross - union_area, 0.0)
-    overlap = np.maximum(overlap, 0.0)
 
-    # overwater: geometric difference with the water that touches the union
-    wet_water = np.full(n_lots, None, dtype=object)
-    billable = union.copy()
-    overwater = np.zeros(n_lots)
-    if water is not None and len(water) and len(lots_with):
+    # Fast path: most pieces neither overlap another piece of their lot nor
+    # touch water; they add their plain area.  Only the others go through
+    # GEOS unions and differences (the union of disjoint parts is their sum).
+    geo, pa, pb = _overlapping_pairs(cp, cpieces)
+    W = None
+    wet_piece = np.zeros(len(cpieces), dtype=bool)
+    if water is not None and len(water) and len(cpieces):
         W = water.geometry.to_numpy()
         W = W[~shapely.is_missing(W) & ~shapely.is_empty(W)]
         W = np.where(shapely.is_valid(W), W, shapely.make_valid(W))
-        hit_u, hit_w = shapely.STRtree(W).query(union[lots_with], predicate="intersects")
-        if len(hit_u):
-            wet_lots = lots_with[hit_u]
-            wet_water = group_union(wet_lots, W[hit_w], n_lots)
-            wet = np.unique(wet_lots)
-            billable[wet] = shapely.difference(union[wet], wet_water[wet])
-            overwater[wet] = union_area[wet] - _area(billable[wet])
+        hit_piece, hit_w = shapely.STRtree(W).query(cpieces, predicate="intersects")
+        wet_piece[hit_piece] = True
+
+    # A lone pair of overlapping pieces (the usual patio under the eaves) needs
+    # one intersection, not a union and differences: area(a ∪ b) = a + b - a∩b.
+    degree = np.bincount(pa, minlength=len(cpieces)) + np.bincount(pb, minlength=len(cpieces))
+    lone = (degree[pa] == 1) & (degree[pb] == 1) & ~wet_piece[pa] & ~wet_piece[pb]
+    pa, pb = pa[lone], pb[lone]
+    geo[pa] = False
+    geo[pb] = False
+    geo |= wet_piece
+
+    ranking, ranks = _ranks(ctypes, rules)
+    split = by_type
+    by_type = np.zeros((len(ranking), n_lots))
+    simple = ~geo
+    billable_area = np.bincount(cp[simple], weights=carea[simple], minlength=n_lots).astype(float)
+    np.add.at(by_type, (ranks[simple], cp[simple]), carea[simple])
+    overlap = np.zeros(n_lots)
+    overwater = np.zeros(n_lots)
+    wet_water = np.full(n_lots, None, dtype=object)
+    if len(pa):
+        inter = _area(shapely.intersection(cpieces[pa], cpieces[pb]))
+        lot = cp[pa]
+        np.add.at(billable_area, lot, -inter)
+        np.add.at(overlap, lot, inter)
+        loser = np.where(ranks[pa] <= ranks[pb], pb, pa)  # the lower-precedence piece gives up the overlap
+        np.add.at(by_type, (ranks[loser], lot), -inter)
+    if geo.any():
+        gp, gpieces = cp[geo], cpieces[geo]
+        union = group_union(gp, gpieces, n_lots)
+        lots_g = np.unique(gp)
+        union_area = _area(union[lots_g])
+        gross_g = np.bincount(gp, weights=carea[geo], minlength=n_lots)[lots_g]
+        overlap[lots_g] += np.maximum(gross_g - union_area, 0.0)
+        dry_area = union_area
+        if wet_piece.any():
+            lot_w = np.unique(cp[hit_piece] * len(W) + hit_w)
+            wet_lot, w_idx = lot_w // len(W), lot_w % len(W)
+            wet_water = group_union(wet_lot, W[w_idx], n_lots)
+            wet = np.unique(wet_lot)
+            dry = shapely.difference(union[wet], wet_water[wet])
+            dry_area = union_area.copy()
+            dry_area[np.searchsorted(lots_g, wet)] = _area(dry)
+        overwater[lots_g] = union_area - dry_area
+        billable_area[lots_g] += dry_area
+        if split:
+            _split_by_type(gp, ranks[geo], gpieces, n_lots, wet_water, by_type)
 
     # overwater structures with no water layer: what they would have added
     d = dock_no_water[f_idx]
     if d.any():
         dock_union = group_union(p_idx[d], pieces[d], n_lots)
         has = np.unique(p_idx[d])
-        extra, others = dock_union[has].copy(), union[has]
+        in_dock_lot = np.isin(cp, has)
+        others = group_union(cp[in_dock_lot], cpieces[in_dock_lot], n_lots)[has]
+        extra = dock_union[has].copy()
         m = ~shapely.is_missing(others)
         extra[m] = shapely.difference(extra[m], others[m])
         overwater[has] += _area(extra)
 
-    billable_area = np.zeros(n_lots)
-    billable_area[lots_with] = _area(billable[lots_with])
-
-    # split the billable area by type, by precedence
-    by_type, present_types = _split_by_type(cp, types[f_idx[c]], cpieces, n_lots, wet_water, rules)
+    present_types = [ranking[r] for r in np.flatnonzero(np.bincount(ranks, minlength=len(ranking)))] if split else []
 
     lots = pd.DataFrame({
         "parcel_id": parcel_ids,
@@ -434,21 +461,77 @@ def measure_lots(
         "repaired": repaired,
     })
     for t in present_types:
-        lots[TYPE_PREFIX + t] = by_type[t] * unit2
+        lots[TYPE_PREFIX + t] = by_type[ranking.index(t)] * unit2
     return Measurement(lots=lots, problems=problems, crs=parcels.crs, types=tuple(present_types))
 
 
-def _split_by_type(lot_idx, types, pieces, n_lots, wet_water, rules):
-    """Area per (lot, type) after removing what higher-precedence types cover."""
-    order = {t: i for i, t in enumerate(rules.precedence)}
-    extra = sorted({t for t in types if t not in order})
-    ranking = [*rules.precedence, *extra]
+def _ranks(types: np.ndarray, rules: MeasureRules) -> tuple[list[str], np.ndarray]:
+    """Precedence rank of each type; unknown types rank after the known ones, by name."""
+    uniq, inv = np.unique(types.astype(str), return_inverse=True) if len(types) else (np.array([]), np.array([], int))
+    known = set(rules.precedence)
+    ranking = [*rules.precedence, *sorted(t for t in uniq if t not in known)]
     rank_of = {t: i for i, t in enumerate(ranking)}
-    ranks = np.array([rank_of[t] for t in types], dtype=np.int64)
-    n_types = len(ranking)
-    result: dict[str, np.ndarray] = {}
-    if len(lot_idx) == 0:
-        return result, []
+    return ranking, np.array([rank_of[t] for t in uniq], dtype=np.int64)[inv]
+
+
+def _overlapping_pairs(lot_idx: np.ndarray, pieces: np.ndarray):
+    """Pieces whose interior meets another piece of the same lot (touching edges do not count).
+
+    Returns the mask of such pieces and the pairs ``(a, b)``, ``a < b``.
+    """
+    mask = np.zeros(len(pieces), dtype=bool)
+    empty = np.array([], dtype=np.int64)
+    if len(pieces) < 2:
+        return mask, empty, empty
+    a, b = shapely.STRtree(pieces).query(pieces, predicate="intersects")
+    same = (a < b) & (lot_idx[a] == lot_idx[b])
+    a, b = a[same], b[same]
+    if len(a):
+        overlapping = ~shapely.touches(pieces[a], pieces[b])
+        a, b = a[overlapping], b[overlapping]
+        mask[a] = True
+        mask[b] = True
+    return mask, a, b
+
+
+def _lots_with_overlaps(lot_idx: np.ndarray, pieces: np.ndarray) -> np.ndarray:
+    """Lots holding two pieces whose interiors intersect."""
+    return np.unique(lot_idx[_overlapping_pairs(lot_idx, pieces)[0]])
+
+
+def _outside_area(F, P, f_idx, p_idx, piece_area, cross, n_feat, n_lots) -> np.ndarray:
+    """Per lot: the part of its crossing features that lies on no lot (a driveway into the street).
+
+    The part on a neighbour's lot counts there.  Lots tile without overlaps, so
+    a feature's stray area is its area minus its pieces on the lots it touches;
+    where two crossing features of one lot overlap each other, the strays are
+    unioned geometrically so the overlap counts once.
+    """
+    outside = np.zeros(n_lots)
+    if not cross.any():
+        return outside
+    crossing = np.zeros(n_feat, dtype=bool)
+    crossing[f_idx[cross]] = True
+    on_lots = np.bincount(f_idx, weights=piece_area, minlength=n_feat)
+    stray_area = np.maximum(_area(F) - on_lots, 0.0) if n_feat else np.zeros(0)
+    c_feat, c_lot = f_idx[cross], p_idx[cross]
+    np.add.at(outside, c_lot, stray_area[c_feat])
+    tangled = _lots_with_overlaps(c_lot, F[c_feat])
+    if len(tangled):
+        sel = np.isin(c_lot, tangled)
+        feats = np.unique(c_feat[sel])
+        pair = np.isin(f_idx, feats)
+        lots_touched = group_union(f_idx[pair], P[p_idx[pair]], n_feat)
+        stray = np.full(n_feat, None, dtype=object)
+        stray[feats] = shapely.difference(F[feats], lots_touched[feats])
+        per_lot = group_union(c_lot[sel], stray[c_feat[sel]], n_lots)
+        outside[tangled] = _area(per_lot[tangled])
+    return outside
+
+
+def _split_by_type(lot_idx, ranks, pieces, n_lots, wet_water, by_type) -> None:
+    """Fill ``by_type[rank, lot]`` for these lots: each type's area not covered by a higher type."""
+    n_types = by_type.shape[0]
     keys = lot_idx * n_types + ranks
     uniq_keys = np.unique(keys)
     merged = group_union(np.searchsorted(uniq_keys, keys), pieces, len(uniq_keys))
@@ -456,7 +539,6 @@ def _split_by_type(lot_idx, types, pieces, n_lots, wet_water, rules):
     types_per_lot = np.bincount(k_lot, minlength=n_lots)
     wet = ~shapely.is_missing(wet_water)
     covered = np.full(n_lots, None, dtype=object)
-    present = []
     for r in np.unique(k_rank):
         sel = k_rank == r
         lots = k_lot[sel]
@@ -468,11 +550,7 @@ def _split_by_type(lot_idx, types, pieces, n_lots, wet_water, rules):
         w = wet[lots]
         if w.any():
             part[w] = shapely.difference(part[w], wet_water[lots[w]])
-        area = np.zeros(n_lots)
-        area[lots] = _area(part)
-        name = ranking[r]
-        result[name] = area
-        present.append(name)
+        by_type[r, lots] += _area(part)
         multi = types_per_lot[lots] > 1  # only lots with more types need the running cover
         if multi.any():
             targets, add = lots[multi], geoms[multi]
@@ -481,7 +559,6 @@ def _split_by_type(lot_idx, types, pieces, n_lots, wet_water, rules):
             add = add.copy()
             add[m] = shapely.union(cov[m], add[m])
             covered[targets] = add
-    return result, present
 
 
 def _feature_ids(features: gpd.GeoDataFrame) -> np.ndarray:

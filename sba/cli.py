@@ -116,6 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
     ra.add_argument("--scheduler", default=None, help="address of a dask scheduler (tcp://host:8786)")
     ra.add_argument("--chunk-size", type=_whole("--chunk-size"), default=20_000)
     ra.add_argument("--resume", action="store_true", help="continue an interrupted run")
+    ra.add_argument("--by-type", action="store_true", help="add sqft_<type> columns (about a third slower)")
     ra.add_argument("--previous", default=None, help="last year's results (parcel_id, category) to compare")
     ra.add_argument("--no-progress", action="store_true")
     ra.add_argument("--format", choices=["text", "json"], default="text", help="summary format")
@@ -212,7 +213,7 @@ def cmd_reassess(args) -> int:
         raise UsageError("--workers and --chunk-size must be 1 or more.")
     opts = ReassessOptions(id_field=args.id_field, type_field=args.type_field, class_field=args.class_field,
                            class_map=_class_map(args.class_map), dwelling_units_field=args.dwelling_units_field,
-                           chunk_size=args.chunk_size)
+                           chunk_size=args.chunk_size, by_type=args.by_type)
     schedule = _schedule(args.rates)
     layers = {"parcels": args.parcels_layer, "features": args.features_layer, "water": args.water_layer}
     show = (not args.no_progress and sys.stderr.isatty()) or os.environ.get("SBA_PROGRESS") == "1"

@@ -54,6 +54,7 @@ class ReassessOptions:
     default_class: str = "single_family"
     dwelling_units_field: str | None = None
     chunk_size: int = 20_000
+    by_type: bool = False
 
 
 @dataclass
@@ -148,7 +149,7 @@ def measure_chunk(
     ids = parcels[opts.id_field].to_numpy()
     try:
         m = gis.measure_lots(parcels, features, water, id_field=opts.id_field,
-                             type_field=opts.type_field, rules=rules)
+                             type_field=opts.type_field, rules=rules, by_type=opts.by_type)
         lots = m.lots
         lot_errors = np.full(len(lots), None, dtype=object)
     except shapely.errors.GEOSException:
@@ -180,7 +181,7 @@ def _measure_one_by_one(parcels, features, water, rules, opts):
         one = parcels.iloc[[i]]
         try:
             frames.append(gis.measure_lots(one, features, water, id_field=opts.id_field,
-                                           type_field=opts.type_field, rules=rules).lots)
+                                           type_field=opts.type_field, rules=rules, by_type=opts.by_type).lots)
             errors.append(None)
         except shapely.errors.GEOSException as err:
             blank = pd.DataFrame({"parcel_id": one[opts.id_field].to_numpy(), "billable_area_sqft": [np.nan],
