@@ -222,6 +222,58 @@ def _polygonal(geoms: np.ndarray) -> np.ndarray:
     return out
 
 
+def _axis_boxes(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Which geometries are axis-aligned rectangles, and the bounds of all of them."""
+    bounds = shapely.bounds(geoms)
+    is_box = (shapely.get_type_id(geoms) == 3) & (shapely.get_num_coordinates(geoms) == 5)
+    if is_box.any():
+        idx = np.flatnonzero(is_box)
+        coords = shapely.get_coordinates(shapely.get_exterior_ring(geoms[idx])).reshape(len(idx), 5, 2)
+        b = bounds[idx]
+        on_x = (coords[:, :, 0] == b[:, None, 0]) | (coords[:, :, 0] == b[:, None, 2])
+        on_y = (coords[:, :, 1] == b[:, None, 1]) | (coords[:, :, 1] == b[:, None, 3])
+        # every corner sits on the bounding box's corners, and the ring has area
+        is_box[idx] = (on_x & on_y).all(axis=1) & (b[:, 2] > b[:, 0]) & (b[:, 3] > b[:, 1])
+    return is_box, bounds
+
+
+def _intersection(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Element-wise intersection; pairs of axis-aligned rectangles are done with arithmetic.
+
+    The intersection of two axis-aligned rectangles is the rectangle of their
+    overlapping bounds, exactly; GEOS overlay is used for every other pair.
+    """
+    box_a, bnd_a = _axis_boxes(a)
+    box_b, bnd_b = _axis_boxes(b)
+    both = box_a & box_b
+    out = np.empty(len(a), dtype=object)
+    if (~both).any():
+        out[~both] = shapely.intersection(a[~both], b[~both])
+    if both.any():
+        lo = np.maximum(bnd_a[both, :2], bnd_b[both, :2])
+        hi = np.minimum(bnd_a[both, 2:], bnd_b[both, 2:])
+        empty = (hi[:, 0] <= lo[:, 0]) | (hi[:, 1] <= lo[:, 1])
+        boxes = shapely.box(lo[:, 0], lo[:, 1], hi[:, 0], hi[:, 1])
+        boxes[empty] = None
+        out[both] = boxes
+    return out
+
+
+def _interiors_meet(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """For pairs known to intersect: do their interiors meet (not just their edges)?"""
+    box_a, bnd_a = _axis_boxes(a)
+    box_b, bnd_b = _axis_boxes(b)
+    both = box_a & box_b
+    out = np.empty(len(a), dtype=bool)
+    if (~both).any():
+        out[~both] = ~shapely.touches(a[~both], b[~both])
+    if both.any():
+        lo = np.maximum(bnd_a[both, :2], bnd_b[both, :2])
+        hi = np.minimum(bnd_a[both, 2:], bnd_b[both, 2:])
+        out[both] = (hi[:, 0] > lo[:, 0]) & (hi[:, 1] > lo[:, 1])
+    return out
+
+
 def _area(geoms: np.ndarray) -> np.ndarray:
     return np.nan_to_num(shapely.area(geoms), nan=0.0)
 
@@ -351,7 +403,7 @@ def measure_lots(
     pieces = fg.copy()
     cross = ~inside
     if cross.any():
-        pieces[cross] = _polygonal(shapely.intersection(fg[cross], pg[cross]))
+        pieces[cross] = _polygonal(_intersection(fg[cross], pg[cross]))
     piece_area = _area(pieces)
     has_area = piece_area > 0
     f_idx, p_idx, pieces, piece_area, cross = (
@@ -409,7 +461,7 @@ def measure_lots(
     overwater = np.zeros(n_lots)
     wet_water = np.full(n_lots, None, dtype=object)
     if len(pa):
-        inter = _area(shapely.intersection(cpieces[pa], cpieces[pb]))
+        inter = _area(_intersection(cpieces[pa], cpieces[pb]))
         lot = cp[pa]
         np.add.at(billable_area, lot, -inter)
         np.add.at(overlap, lot, inter)
@@ -487,7 +539,7 @@ def _overlapping_pairs(lot_idx: np.ndarray, pieces: np.ndarray):
     same = (a < b) & (lot_idx[a] == lot_idx[b])
     a, b = a[same], b[same]
     if len(a):
-        overlapping = ~shapely.touches(pieces[a], pieces[b])
+        overlapping = _interiors_meet(pieces[a], pieces[b])
         a, b = a[overlapping], b[overlapping]
         mask[a] = True
         mask[b] = True

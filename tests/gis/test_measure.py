@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 import shapely
@@ -218,3 +219,21 @@ def test_a1_outside__shared_driveway_reports_only_the_street_part():
     m = gis.measure_lots(parcels, f)
     assert list(m.lots.billable_area_sqft) == pytest.approx([200, 200])
     assert list(m.lots.outside_parcel_sqft) == pytest.approx([150, 150])
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        (box(0, 0, 10, 10), box(5, 5, 20, 20)),        # two boxes: arithmetic path
+        (box(0, 0, 10, 10), box(10, 0, 20, 10)),       # boxes sharing an edge only
+        (box(0, 0, 10, 10), shapely.Polygon([(5, 5), (15, 5), (5, 15)])),  # box and triangle: GEOS
+        (shapely.Polygon([(0, 0), (10, 0), (10, 10), (0, 10), (0, 0)]), box(-5, -5, 5, 5)),  # clockwise-free ring
+    ],
+)
+def test_intersection__box_arithmetic_equals_geos(a, b):
+    from gis.measure import _interiors_meet, _intersection
+
+    ours = _intersection(np.array([a]), np.array([b]))[0]
+    geos = shapely.intersection(a, b)
+    assert (0.0 if ours is None else ours.area) == pytest.approx(geos.area)
+    assert _interiors_meet(np.array([a]), np.array([b]))[0] == (geos.area > 0)
