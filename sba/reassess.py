@@ -158,7 +158,8 @@ def measure_chunk(
     lot_errors[missing & pd.isna(lot_errors)] = "Parcel has no shape in the parcel layer."
     classes, units, class_errors = _classes(parcels, opts)
     billing = bill_columns(lots.billable_area_sqft.to_numpy(), classes, units, schedule)
-    out = pd.DataFrame({"parcel_id": ids, "property_class": classes, "dwelling_units": units})
+    out = pd.DataFrame({"parcel_id": ids, "property_class": classes,
+                        "dwelling_units": pd.array(units, dtype="float64").astype("Int64")})
     for col in ("billable_area_sqft", "overlap_sqft", "outside_parcel_sqft", "overwater_excluded_sqft",
                 "excluded_type_sqft", "n_features", "repaired"):
         out[col] = lots[col].to_numpy()

@@ -1,0 +1,193 @@
+"""``sba reassess``: whole datasets, bad rows, resume after kill -9, dask, change detection."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from decimal import ROUND_HALF_UP, Decimal
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import geopandas as gpd
+import shapely
+
+from sba.cli import main
+from tests.conftest import ROOT
+from tests.oracle.oracle import oracle_billable_area
+
+GEN = ROOT / "tests" / "oracle" / "gen_parcels.py"
+CLASS_MAP = "residential=single_family,commercial=non_residential"
+
+
+@pytest.fixture(scope="module")
+def city(tmp_path_factory):
+    d = tmp_path_factory.mktemp("city")
+    subprocess.run([sys.executable, str(GEN), "--parcels", "3000", "--seed", "21", "--out", str(d)],
+                   check=True, capture_output=True)
+    return d
+
+
+def reassess(capsys, city, out, *extra):
+    args = ["reassess", "--parcels", city / "parcels.parquet", "--features", city / "features.parquet",
+            "--water", city / "water.parquet", "--out", out, "--class-field", "land_use",
+            "--class-map", CLASS_MAP, "--format", "json", *extra]
+    code = main([str(a) for a in args])
+    out_text, err = capsys.readouterr()
+    assert code == 0, err
+    return json.loads(out_text)
+
+
+def test_reassess__one_row_per_parcel_sorted_and_agrees_with_oracle(city, tmp_path, capsys):
+    out = tmp_path / "sba.parquet"
+    summary = reassess(capsys, city, out, "--chunk-size", "700")
+    table = pd.read_parquet(out)
+    parcels = gpd.read_parquet(city / "parcels.parquet")
+    assert summary["parcels_in"] == summary["parcels_out"] == len(parcels) == len(table)
+    assert table.parcel_id.is_monotonic_increasing
+    for col in ("parcel_id", "billable_area_sqft", "billable_sqft_rounded", "overlap_sqft", "outside_parcel_sqft",
+                "overwater_excluded_sqft", "category", "service_units", "repaired", "error"):
+        assert col in table.columns
+    oracle = oracle_billable_area(parcels, gpd.read_parquet(city / "features.parquet"),
+                                  gpd.read_parquet(city / "water.parquet"))
+    diff = (table.set_index("parcel_id").billable_area_sqft - oracle).abs()
+    assert diff.max() <= 0.01
+    assert table.error.isna().all()
+    # categories follow the whole-sq-ft thresholds for houses; commercial lots get service units instead
+    res = table[table.property_class == "single_family"]
+    expected = np.select([res.billable_sqft_rounded <= 1500, res.billable_sqft_rounded <= 2700],
+                         ["small", "standard"], "large")
+    assert (res.category.to_numpy() == expected).all()
+    com = table[table.property_class == "non_residential"]
+    assert com.category.isna().all()
+    # SBA / 2,400 rounded half-up to 2 places (12,732 sq ft -> 5.305 -> 5.31, where float round() gives 5.30)
+    expected_su = [str((Decimal(int(w)) / 2400).quantize(Decimal("0.01"), ROUND_HALF_UP))
+                   for w in com.billable_sqft_rounded]
+    assert list(com.service_units) == expected_su
+
+
+def test_reassess__two_workers_equal_one(city, tmp_path, capsys):
+    reassess(capsys, city, tmp_path / "one.parquet", "--chunk-size", "500")
+    reassess(capsys, city, tmp_path / "two.parquet", "--chunk-size", "500", "--workers", "2")
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "one.parquet"), pd.read_parquet(tmp_path / "two.parquet"))
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".gpkg"])
+def test_reassess__output_by_extension(city, tmp_path, capsys, suffix):
+    out = tmp_path / f"sba{suffix}"
+    reassess(capsys, city, out, "--chunk-size", "1500")
+    table = pd.read_csv(out) if suffix == ".csv" else gpd.read_file(out)
+    assert len(table) == 3000
+    assert not list(tmp_path.glob(".*tmp*"))  # no temp files left behind
+
+
+def test_reassess__bad_rows_get_an_error_and_the_run_goes_on(city, tmp_path, capsys):
+    parcels = gpd.read_parquet(city / "parcels.parquet")
+    parcels.loc[5, "land_use"] = "spaceport"
+    parcels.loc[7, "geometry"] = None
+    bowtie = shapely.Polygon([(0, 0), (10, 10), (10, 0), (0, 10), (0, 0)])
+    x0, y0 = parcels.geometry.iloc[9].bounds[:2]
+    parcels.loc[9, "geometry"] = shapely.affinity.translate(bowtie, x0 + 5, y0 + 5)
+    ppath = tmp_path / "parcels.parquet"
+    parcels.to_parquet(ppath)
+    out = tmp_path / "sba.parquet"
+    args = ["reassess", "--parcels", ppath, "--features", city / "features.parquet", "--out", out,
+            "--class-field", "land_use", "--class-map", CLASS_MAP, "--format", "json"]
+    assert main([str(a) for a in args]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    table = pd.read_parquet(out).set_index("parcel_id")
+    assert len(table) == 3000 and summary["errors"] == 2
+    assert "spaceport" in table.loc[parcels.parcel_id[5], "error"]
+    assert "no shape" in table.loc[parcels.parcel_id[7], "error"]
+    assert table.loc[parcels.parcel_id[7], "billable_area_sqft"] == 0
+    assert bool(table.loc[parcels.parcel_id[9], "repaired"])
+
+
+def test_reassess__resume_after_kill_equals_uninterrupted_run(city, tmp_path, capsys):
+    full = tmp_path / "full.parquet"
+    reassess(capsys, city, full, "--chunk-size", "100")
+    out = tmp_path / "resumed.parquet"
+    cmd = [sys.executable, "-m", "sba", "reassess", "--parcels", str(city / "parcels.parquet"),
+           "--features", str(city / "features.parquet"), "--water", str(city / "water.parquet"),
+           "--out", str(out), "--class-field", "land_use", "--class-map", CLASS_MAP, "--chunk-size", "100",
+           "--no-progress"]
+    proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    parts = tmp_path / "resumed.parquet.parts"
+    deadline = time.time() + 60
+    while time.time() < deadline and len(list(parts.glob("chunk-*.parquet"))) < 4:
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    done_before = len(list(parts.glob("chunk-*.parquet")))
+    assert 4 <= done_before < 30, "the run should be killed part-way"
+    assert not out.exists()
+    summary = reassess(capsys, city, out, "--chunk-size", "100", "--resume")
+    assert summary["chunks_resumed"] >= done_before
+    pd.testing.assert_frame_equal(pd.read_parquet(full), pd.read_parquet(out))
+    assert not parts.exists()
+
+
+def test_reassess__resume_with_other_inputs_starts_over(city, tmp_path, capsys):
+    out = tmp_path / "sba.parquet"
+    parts = tmp_path / "sba.parquet.parts"
+    parts.mkdir()
+    (parts / "manifest.json").write_text('{"fingerprint": "from another run"}')
+    (parts / "chunk-00000.parquet").write_bytes(b"stale")
+    summary = reassess(capsys, city, out, "--chunk-size", "1000", "--resume")
+    assert summary["chunks_resumed"] == 0
+    assert len(pd.read_parquet(out)) == 3000
+
+
+def test_reassess__previous_year_changes_are_reported(city, tmp_path, capsys):
+    out = tmp_path / "sba.parquet"
+    reassess(capsys, city, out, "--chunk-size", "1500")
+    prev = pd.read_parquet(out)[["parcel_id", "category", "billable_area_sqft"]]
+    flip = prev.index[prev.category == "small"][:7]
+    prev.loc[flip, "category"] = "large"
+    prev_path = tmp_path / "last-year.csv"
+    prev.to_csv(prev_path, index=False)
+    summary = reassess(capsys, city, tmp_path / "this-year.parquet", "--chunk-size", "1500", "--previous", prev_path)
+    assert summary["category_changes"] == 7
+    changes = pd.read_csv(summary["changes_file"])
+    assert set(changes.category_previous) == {"large"} and set(changes.category) == {"small"}
+
+
+def test_reassess__dask_local_cluster_equals_local_run(city, tmp_path, capsys):
+    distributed = pytest.importorskip("dask.distributed", reason="dask is an optional extra ([cluster])")
+    reassess(capsys, city, tmp_path / "local.parquet", "--chunk-size", "800")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster:
+        summary = reassess(capsys, city, tmp_path / "dask.parquet", "--chunk-size", "800",
+                           "--scheduler", cluster.scheduler_address)
+    assert summary["parcels_out"] == 3000
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "local.parquet"), pd.read_parquet(tmp_path / "dask.parquet"))
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--out", "{tmp}/result.txt"], "must end in .parquet"),
+        (["--out", "/no/such/folder/r.parquet"], "does not exist"),
+        (["--class-field", "zoning"], "no column called 'zoning'"),
+        (["--class-map", "residential"], "CODE=CLASS"),
+        (["--workers", "0"], "1 or more"),
+        (["--previous", "{tmp}/nope.csv"], "no previous-results file"),
+    ],
+)
+def test_reassess__bad_options_one_clear_line(city, tmp_path, capsys, extra, message):
+    args = {"--parcels": str(city / "parcels.parquet"), "--features": str(city / "features.parquet"),
+            "--out": str(tmp_path / "r.parquet")}
+    flat = [a.format(tmp=tmp_path) for a in extra]
+    for k, v in zip(flat[::2], flat[1::2], strict=True):
+        args[k] = v
+    code = main(["reassess", *[x for kv in args.items() for x in kv], "--no-progress"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert message in err
+    assert len(err.strip().splitlines()) == 1
