@@ -247,7 +247,7 @@ def cmd_reassess(args) -> int:
         "seconds": round(summary.seconds, 2), "parcels_per_second": round(summary.parcels_per_second),
         "by_category": summary.by_category, "errors": summary.errors, "repaired": summary.repaired,
         "chunks": summary.chunks, "chunks_resumed": summary.chunks_resumed,
-        "category_changes": summary.changes, "changes_file": str(summary.changes_path) if summary.changes_path else None,
+        "phases": summary.phases, "category_changes": summary.changes, "changes_file": str(summary.changes_path) if summary.changes_path else None,
     }
     if args.format == "json":
         _print_json(data)

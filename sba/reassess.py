@@ -70,6 +70,7 @@ class ReassessSummary:
     out: Path
     changes: int | None = None
     changes_path: Path | None = None
+    phases: dict[str, float] = field(default_factory=dict)
 
     @property
     def parcels_per_second(self) -> float:
@@ -328,6 +329,15 @@ def reassess(
     if not out.parent.exists():
         raise gis.UnreadableFileError(f"The folder for the output ({out.parent}) does not exist; create it first.")
     layers = layers or {}
+    phases: dict[str, float] = {}
+    mark = time.perf_counter()
+
+    def phase(name: str) -> None:
+        nonlocal mark
+        now = time.perf_counter()
+        phases[name] = round(now - mark, 3)
+        mark = now
+
     p_cols = [c for c in (opts.id_field, opts.class_field, opts.dwelling_units_field) if c]
     parcels = gis.read_layer(parcels_path, layer=layers.get("parcels"), role="parcels")
     features = gis.read_layer(features_path, layer=layers.get("features"), role="features")
@@ -339,6 +349,7 @@ def reassess(
     parcels = parcels[[*p_cols, parcels.geometry.name]]
     keep_f = [c for c in (opts.type_field, "feature_ty") if c in features.columns]
     features = features[[*keep_f, features.geometry.name]]
+    phase("read")
     parcels, features, water = gis.prepare_layers(parcels, features, water)
     if water is not None:
         water = water[[water.geometry.name]]
@@ -372,6 +383,7 @@ def reassess(
                   schedule=schedule, opts=opts, parts=parts,
                   ftree=shapely.STRtree(features.geometry.to_numpy()),
                   wtree=shapely.STRtree(water.geometry.to_numpy()) if water is not None else None)
+    phase("prepare")
     finished = sum(int(bounds[k + 1] - bounds[k]) for k in done)
     if progress:
         progress(finished, n)
@@ -394,6 +406,7 @@ def reassess(
     finally:
         _STATE.clear()
 
+    phase("compute")
     table = pd.concat([pd.read_parquet(parts / f"chunk-{k:05d}.parquet") for k in range(n_chunks)],
                       ignore_index=True)
     type_cols = sorted(c for c in table.columns if c.startswith(gis.measure.TYPE_PREFIX))
@@ -407,12 +420,13 @@ def reassess(
         by_id = parcels.set_index(parcels[opts.id_field].to_numpy()).geometry
         geometry = by_id.reindex(table.parcel_id.to_numpy()).to_numpy() if by_id.index.is_unique else None
     write_table_atomic(table, out, crs=parcels.crs, geometry=geometry)
+    phase("write")
 
     summary = ReassessSummary(
         parcels_in=n, parcels_out=len(table), seconds=time.perf_counter() - start,
         by_category=table.category.fillna("(not single-family)").value_counts().to_dict(),
         errors=int(table.error.notna().sum()), repaired=int(table.repaired.sum()),
-        chunks=n_chunks, chunks_resumed=len(done), out=out,
+        chunks=n_chunks, chunks_resumed=len(done), out=out, phases=phases,
     )
     if previous:
         summary.changes, summary.changes_path = _compare_previous(table, Path(previous), out)

@@ -1,0 +1,49 @@
+#!/usr/bin/env python3
+"""Peer adapter: run ``sba reassess`` the way ../shared/bench/run_peers.py runs its peers.
+
+Takes ``--data DIR --out FILE`` like the other peers, runs this project's
+``sba reassess`` (from the repository's .venv) on DIR/parcels.parquet,
+features.parquet and water.parquet, and prints the ``PHASES {json}`` line the
+runner reads.  The output table has parcel_id and billable_area_sqft, so the
+runner's agreement check applies unchanged.
+
+Usage: python peer_sba.py --data DIR --out FILE.parquet [--workers 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+SBA = REPO / ".venv" / "bin" / "sba"
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", type=Path, required=True)
+    ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument("--chunk-size", type=int, default=10_000)
+    args = ap.parse_args()
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    cmd = [str(SBA), "reassess", "--parcels", str(args.data / "parcels.parquet"),
+           "--features", str(args.data / "features.parquet"), "--water", str(args.data / "water.parquet"),
+           "--out", str(args.out), "--workers", str(args.workers), "--chunk-size", str(args.chunk_size),
+           "--class-field", "land_use", "--class-map", "residential=single_family,commercial=non_residential",
+           "--no-progress", "--format", "json"]
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        sys.stderr.write(done.stderr)
+        return done.returncode
+    summary = json.loads(done.stdout)
+    print("PHASES " + json.dumps({"peer": f"sba_{args.workers}workers", "seconds": summary.get("phases", {}),
+                                  "parcels": summary["parcels_in"], "jobs": args.workers}))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,82 @@
+#!/usr/bin/env python3
+"""Benchmark ``sba reassess`` against the peers of ../shared/bench, on the same data, in the same run.
+
+Registers this project as two more peers (``sba`` on one process, ``sba_2workers``
+on both cores) in the shared runner (``run_peers.py``), runs everything at the
+requested sizes, and writes ``benchmarks/results/results.md`` with the shared
+table plus the ratio of our parcels/s to each peer's.
+
+Run it with the benchmark venv's Python (it needs duckdb, psycopg2, ...):
+
+    python3 -m venv ~/venv-bench && ~/venv-bench/bin/pip install -r ../shared/bench/requirements.txt
+    ~/venv-bench/bin/python benchmarks/run_bench.py --sizes 100000 1000000
+
+Options not listed here are passed to run_peers.py (e.g. --timeout, --budget).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+BENCH = Path(os.environ.get("SBA_BENCH", REPO.parent / "shared" / "bench"))
+
+OURS = {
+    "sba": [str(HERE / "peer_sba.py"), "--workers", "1"],
+    "sba_2workers": [str(HERE / "peer_sba.py"), "--workers", "2"],
+}
+DEFAULT_PEERS = ["sba_2workers", "sba", "duckdb", "shapely_vectorized_2jobs", "shapely_vectorized",
+                 "postgis", "geopandas_overlay"]
+
+
+def ratios(runs: list[dict]) -> str:
+    lines = ["| parcels | ours | peer | peer parcels/s | our parcels/s | ratio (ours / peer) |",
+             "|---:|---|---|---:|---:|---:|"]
+    for size in sorted({r["size"] for r in runs}):
+        at = {r["peer"]: r for r in runs if r["size"] == size and r["status"] == "ok"}
+        for ours in OURS:
+            if ours not in at:
+                continue
+            for peer, r in at.items():
+                if peer in OURS:
+                    continue
+                ratio = at[ours]["parcels_per_s"] / r["parcels_per_s"]
+                lines.append(f"| {size:,} | {ours} | {peer} | {r['parcels_per_s']:,} | "
+                             f"{at[ours]['parcels_per_s']:,} | {ratio:.2f}× |")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> int:
+    if not (BENCH / "run_peers.py").exists():
+        print(f"The shared benchmark suite is not at {BENCH}; set SBA_BENCH to its folder.", file=sys.stderr)
+        return 2
+    if not (REPO / ".venv" / "bin" / "sba").exists():
+        print("Run scripts/run-tests or scripts/setup-venv first: .venv/bin/sba is missing.", file=sys.stderr)
+        return 2
+    sys.path.insert(0, str(BENCH))
+    import run_peers
+
+    run_peers.PEERS.update(OURS)
+    ap = argparse.ArgumentParser(add_help=False)
+    ap.add_argument("--work", type=Path, default=HERE / "work")
+    ap.add_argument("--peers", nargs="+", default=DEFAULT_PEERS)
+    known, rest = ap.parse_known_args()
+    sys.argv = [str(BENCH / "run_peers.py"), "--work", str(known.work), "--peers", *known.peers, *rest]
+    run_peers.main()
+    runs = json.loads((known.work / "results.json").read_text())
+    table = (known.work / "results.md").read_text()
+    out = HERE / "results"
+    out.mkdir(exist_ok=True)
+    text = f"## Side by side\n\n{table}\n## Ratio of our parcels/s to each peer\n\n{ratios(runs)}"
+    (out / "results.md").write_text(text)
+    print("\n" + ratios(runs))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
