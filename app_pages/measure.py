@@ -218,6 +218,13 @@ with st.expander("Property details (from the parcel data; correct them if they a
     )
     floodplain = d1.toggle("In a managed floodplain (former drainage district)", key="floodplain")
 
+st.caption(
+    f"Lot {lot_id}{': ' + label_of[lot_id] if label_of.get(lot_id) else ''}. {c.CLASS_LABELS[property_class]}, "
+    f"{dwelling_units} home{'s' if dwelling_units != 1 else ''}"
+    + (f"; category on the bill: {current_category}" if current_category else "")
+    + ("; managed floodplain" if floodplain else "") + "."
+)
+
 # --------------------------------------------------------------------------
 # 2. draw
 
@@ -296,21 +303,21 @@ except c.errors() as err:
 with side_col:
     details = st.container()
     if shapes:
-        st.markdown("**Your shapes** (areas measured by this tool, not by the map)")
+        st.markdown("**Your shapes**, in sq ft (measured by this tool, not by the map)")
         areas = {f.feature_id: f for f in measure.features} if measure is not None else {}
         for i, s in enumerate(shapes, start=1):
             st.session_state.setdefault(f"type_{s['id']}", s["feature_type"])
-            a, b, d = st.columns([3, 4, 1], vertical_alignment="center", gap="small")
+            a, b, d = st.columns([3, 4, 3], vertical_alignment="center", gap="small")
             f = areas.get(s["id"])
-            a.markdown(f"**{i}.** {f.area_sqft:,.2f} sq ft" if f else f"**{i}.**")
+            a.markdown(f"**{i}.** {f.area_sqft:,.2f}" if f else f"**{i}.**")
             if f is not None and f.inside_lot_sqft + 0.05 < f.area_sqft:
-                a.caption(f"{c.sqft(f.inside_lot_sqft)} inside the lot")
+                a.caption(f"{f.inside_lot_sqft:,.2f} inside the lot")
             options = (NEW_SHAPE_TYPES if s["feature_type"] in NEW_SHAPE_TYPES
                        else [*NEW_SHAPE_TYPES, s["feature_type"]])
             b.selectbox(f"Type of shape {i}", options, key=f"type_{s['id']}", format_func=webmap.type_label,
                         on_change=_on_type, args=(lot_key, s["id"]), label_visibility="collapsed")
-            d.button(":material/delete:", key=f"del_{s['id']}", on_click=_on_delete, args=(lot_key, s["id"]),
-                     help=f"Delete shape {i}")
+            d.button("Delete", key=f"del_{s['id']}", on_click=_on_delete, args=(lot_key, s["id"]),
+                     help=f"Delete shape {i}", width="stretch")
     else:
         st.info("No shapes yet: draw your roofs, driveway, patios and paths on the map.", icon=":material/draw:")
 

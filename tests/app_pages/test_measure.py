@@ -7,7 +7,13 @@ import json
 import geopandas as gpd
 
 from sba.evidence import read_package
-from tests.app_pages.conftest import metric, new_app, sample_bytes, texts, zipped_shapefile
+from tests.app_pages.conftest import (
+    metric,
+    new_app,
+    sample_bytes,
+    texts,
+    zipped_shapefile,
+)
 
 HOUSE = "R100065"  # the sample lot whose record gives the seed worksheet's 2,569 sq ft
 FIRST_HOUSE = "R100039"  # the default lot: the first single-family lot

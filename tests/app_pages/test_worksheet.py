@@ -87,5 +87,6 @@ def test_worksheet__bill_options():
     at.checkbox(key="t_crr_trees").check().run()
     assert not at.exception
     charges = " ".join(at.dataframe[-1].value["Charge"])
-    assert "Sanitary sewer" in charges and "Clean River Rewards" in charges
+    assert "Sanitary sewer" in charges
+    assert "Clean River Rewards" in charges
     assert "$11.990" in " ".join(at.dataframe[-1].value["How it is worked out"])

@@ -1,0 +1,162 @@
+"""sba.evidence: measuring drawn/taped surfaces and the evidence package format."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from decimal import Decimal
+
+import pytest
+
+import geopandas as gpd
+
+import categorize
+import gis
+from gis import webmap
+from gis.tape import SEED_WORKSHEET
+from sba import evidence as ev
+from tests.app_pages.conftest import SAMPLE
+
+
+@pytest.fixture(scope="module")
+def layers():
+    parcels = gpd.read_file(SAMPLE / "parcels.geojson")
+    record = gpd.read_file(SAMPLE / "features.geojson")
+    water = gpd.read_file(SAMPLE / "water.geojson")
+    lot = parcels[parcels.parcel_id == "R100065"]
+    shapes = webmap.shapes_from_layer(record, lot, id_prefix="r", source="record")
+    return lot, shapes, water
+
+
+@pytest.fixture(scope="module")
+def schedule():
+    return categorize.load_schedule(categorize.DEFAULT_SCHEDULE)
+
+
+def test_measure_shapes__matches_the_engine_on_the_sample_lot(layers, schedule):
+    lot, shapes, water = layers
+    m = ev.measure_shapes(lot, shapes, water, schedule)
+    assert round(m.billable_area_sqft, 2) == 2569.18  # sample_data/expected_sba.csv
+    assert m.whole_sqft == Decimal("2569")
+    assert m.crs_measured == "EPSG:2913"
+    assert sum(m.form_totals.values()) == 2569
+    assert m.form_totals == {"roofs": Decimal("1645"), "driveway_parking": Decimal("720"),
+                             "other_hard_surfaces": Decimal("204")}
+    assert [f.feature_type for f in m.features][:2] == ["roof", "garage"]
+    assert m.method == "uploaded"
+
+
+def test_measure_shapes__no_shapes_is_zero(layers, schedule):
+    lot, _, water = layers
+    m = ev.measure_shapes(lot, [], water, schedule)
+    assert m.billable_area_sqft == 0
+    assert m.whole_sqft == 0
+
+
+def test_measure_shapes__shapes_elsewhere_are_refused(layers, schedule):
+    lot, _, water = layers
+    far = webmap.new_shape("s1", {"type": "Polygon", "coordinates": [[[0, 0], [0.001, 0], [0.001, 0.001], [0, 0]]]})
+    with pytest.raises(gis.NoOverlapError):
+        ev.measure_shapes(lot, [far], water, schedule)
+
+
+def test_measure_tape__seed_worksheet(schedule):
+    m = ev.measure_tape(SEED_WORKSHEET, "R1", schedule)
+    assert m.whole_sqft == Decimal("2569")
+    assert m.method == "tape"
+    assert m.features[-1].shape == "circle"
+
+
+def test_form_totals__buckets():
+    assert ev.form_totals({"gravel": 10.4, "parking": 1.5, "carport": 0.5}) == {
+        "roofs": Decimal("1"), "driveway_parking": Decimal("2"), "other_hard_surfaces": Decimal("10")}
+
+
+def build(layers, schedule, **kw):
+    lot, shapes, water = layers
+    m = ev.measure_shapes(lot, shapes, water, schedule)
+    bill = categorize.estimate(schedule=schedule, property_class="single_family", area_sqft=m.billable_area_sqft)
+    req = ev.ChangeRequest("R100065", "2861662471", "611 SE Sellwood Blvd", current_category="large",
+                           imagery="sample photo", single_family=True, one_dwelling_unit=True)
+    return ev.build_package(m, req, shapes=shapes, lot=lot, water=water, bill=bill,
+                            ortho_path=SAMPLE / "orthophoto.tif", **kw)
+
+
+def test_package__round_trip(layers, schedule):
+    data = build(layers, schedule, attachments=[("photo.jpg", b"\xff\xd8 jpeg")])
+    pkg = ev.read_package(data)
+    assert pkg.schema_version == ev.SCHEMA_VERSION
+    assert pkg.parcel_id == "R100065"
+    assert (pkg.computed_category, pkg.current_category) == ("standard", "large")
+    assert pkg.request["billable_sqft_whole"] == "2569"
+    assert pkg.crs_measured == "EPSG:2913"
+    frame = pkg.features_frame()
+    assert frame.crs.to_epsg() == 4326
+    assert len(frame) == 6
+    assert set(frame.columns) >= {"feature_id", "feature_type", "area_sqft", "inside_lot_sqft", "source"}
+    assert pkg.lot["features"][0]["geometry"]["type"] == "Polygon"
+    assert "EPSG:2913" in pkg.method_statement
+    assert pkg.report_pdf.startswith(b"%PDF")
+    assert pkg.attachments == {"photo.jpg": b"\xff\xd8 jpeg"}
+    assert "You have not confirmed that there is only one utility account for the lot." in pkg.request["warnings"]
+
+
+def test_package__files_and_manifest(layers, schedule):
+    with zipfile.ZipFile(io.BytesIO(build(layers, schedule))) as zf:
+        names = set(zf.namelist())
+        manifest = json.loads(zf.read("manifest.json"))
+    assert names == {"manifest.json", "features.geojson", "lot.geojson", "method.txt", "report.pdf"}
+    assert manifest["kind"] == "sba-category-change-request"
+    assert set(manifest["files"]) == names - {"manifest.json"}
+
+
+def test_package__tape_measured_has_no_geometry(schedule):
+    m = ev.measure_tape(SEED_WORKSHEET, "R1", schedule)
+    data = ev.build_package(m, ev.ChangeRequest("R1"))
+    pkg = ev.read_package(data)
+    assert pkg.request["method"]["how"] == "tape"
+    assert all(f["geometry"] is None for f in pkg.features["features"])
+    assert pkg.features["features"][0]["properties"]["dimensions_ft"] == ["35", "35"]
+
+
+@pytest.mark.parametrize(("attachments", "message"), [
+    ([("a.png", b"x")] * 4, "at most 3 files"),
+    ([("a.exe", b"x")], "use PDF, JPG or PNG"),
+    ([("big.pdf", b"x" * (ev.MAX_ATTACHMENT_BYTES + 1))], "larger than 10 MB"),
+])
+def test_package__bad_attachments_explain(attachments, message, schedule):
+    m = ev.measure_tape(SEED_WORKSHEET, "R1", schedule)
+    with pytest.raises(ev.EvidencePackageError, match=message):
+        ev.build_package(m, ev.ChangeRequest("R1"), attachments=attachments)
+
+
+def rezip(data: bytes, change) -> bytes:
+    src = zipfile.ZipFile(io.BytesIO(data))
+    files = {n: src.read(n) for n in src.namelist()}
+    change(files)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for n, b in files.items():
+            zf.writestr(n, b)
+    return buf.getvalue()
+
+
+def test_read_package__refuses_damaged_or_foreign_zips(schedule):
+    good = ev.build_package(ev.measure_tape(SEED_WORKSHEET, "R1", schedule), ev.ChangeRequest("R1"))
+
+    def newer(files):
+        m = json.loads(files["manifest.json"])
+        m["schema_version"] = ev.SCHEMA_VERSION + 1
+        files["manifest.json"] = json.dumps(m).encode()
+
+    cases = [
+        (b"not a zip", "not a ZIP file"),
+        (rezip(good, lambda f: f.pop("manifest.json")), "no manifest.json"),
+        (rezip(good, newer), "newer than this tool reads"),
+        (rezip(good, lambda f: f.update({"method.txt": b"edited"})), "changed after it was made"),
+        (rezip(good, lambda f: f.pop("features.geojson")), "missing features.geojson"),
+    ]
+    for data, message in cases:
+        with pytest.raises(ev.EvidencePackageError, match=message):
+            ev.read_package(data)

@@ -1,0 +1,141 @@
+"""gis.webmap: shapes in and out of the drawing tool, lot picking, offline assets."""
+
+from __future__ import annotations
+
+import itertools
+import json
+
+import pytest
+
+import geopandas as gpd
+import shapely
+
+from gis import webmap
+from tests.app_pages.conftest import SAMPLE
+from tests.conftest import box, layer
+
+VENDOR = SAMPLE.parent / "app_pages" / "vendor" / "leaflet"
+SQUARE = {"type": "Polygon", "coordinates": [[[-122.6, 45.5], [-122.5999, 45.5], [-122.5999, 45.5001],
+                                              [-122.6, 45.5001], [-122.6, 45.5]]]}
+
+
+def feature(geometry, **props):
+    return {"type": "Feature", "properties": props, "geometry": geometry}
+
+
+def ids():
+    counter = itertools.count(1)
+    return lambda: f"n{next(counter)}"
+
+
+@pytest.fixture
+def sample():
+    parcels = gpd.read_file(SAMPLE / "parcels.geojson")
+    record = gpd.read_file(SAMPLE / "features.geojson")
+    return parcels, record
+
+
+def test_reconcile__none_means_no_news():
+    shapes = [webmap.new_shape("s1", SQUARE, "roof")]
+    assert webmap.reconcile_drawings(shapes, None, new_id=ids()) == (shapes, False)
+
+
+def test_reconcile__echo_within_leaflet_rounding_keeps_our_precise_copy():
+    precise = json.loads(json.dumps(SQUARE).replace("45.5001", "45.50010004"))
+    shapes = [webmap.new_shape("s1", precise, "roof")]
+    echo = feature(SQUARE, sba_id="s1", feature_type="roof")
+    new, changed = webmap.reconcile_drawings(shapes, [echo], new_id=ids())
+    assert not changed
+    assert new[0]["geometry"] == precise
+
+
+def test_reconcile__edit_new_and_delete():
+    shapes = [webmap.new_shape("s1", SQUARE, "roof", source="record"), webmap.new_shape("s2", SQUARE, "patio")]
+    moved = json.loads(json.dumps(SQUARE).replace("45.5001", "45.5003"))
+    drawings = [feature(moved, sba_id="s1"), feature(SQUARE), feature({"type": "Point", "coordinates": [0, 0]})]
+    new, changed = webmap.reconcile_drawings(shapes, drawings, new_id=ids(), default_type="driveway")
+    assert changed
+    assert [s["id"] for s in new] == ["s1", "n1"]  # s2 deleted (no ghost), the point ignored
+    assert new[0]["geometry"] == moved
+    assert new[0]["source"] == "record (edited)"
+    assert new[1]["feature_type"] == "driveway"
+    assert new[1]["source"] == "drawn"
+
+
+def test_reconcile__delete_all():
+    shapes = [webmap.new_shape("s1", SQUARE, "roof")]
+    assert webmap.reconcile_drawings(shapes, [], new_id=ids()) == ([], True)
+
+
+def test_shapes_from_layer__keeps_the_lot_features_as_lonlat_shapes(sample):
+    parcels, record = sample
+    lot = parcels[parcels.parcel_id == "R100065"]
+    shapes = webmap.shapes_from_layer(record, lot, id_prefix="r", source="record")
+    assert [s["feature_type"] for s in shapes] == ["roof", "garage", "driveway", "walkway", "patio", "shed"]
+    assert shapes[0]["id"] == "r1"
+    assert shapes[0]["source"] == "record"
+    x, y = shapes[0]["geometry"]["coordinates"][0][0]
+    assert -123 < x < -122
+    assert 45 < y < 46
+
+
+def test_shapes_from_layer__splits_multipolygons_and_aliases_types():
+    lot = layer([(box(0, 0, 100, 100), "L1")], "parcel_id")
+    multi = shapely.MultiPolygon([box(1, 1, 10, 10), box(20, 20, 30, 30)])
+    feats = layer([(multi, "Drive-Pav"), (box(500, 500, 510, 510), "roof")], "feature_type")
+    shapes = webmap.shapes_from_layer(feats, lot, id_prefix="u", source="upload")
+    assert [s["feature_type"] for s in shapes] == ["driveway", "driveway"]
+    assert [s["id"] for s in shapes] == ["u1", "u2"]
+
+
+def test_shapes_frame__round_trips_to_the_engine():
+    frame = webmap.shapes_frame([webmap.new_shape("s1", SQUARE, "roof")])
+    assert frame.crs.to_epsg() == 4326
+    assert list(frame.feature_id) == ["s1"]
+    assert list(frame.feature_type) == ["roof"]
+    assert webmap.shapes_frame([]).empty
+
+
+def test_parcel_at__finds_the_clicked_lot(sample):
+    parcels, _ = sample
+    centre = parcels[parcels.parcel_id == "R100065"].to_crs(4326).geometry.iloc[0].centroid
+    assert webmap.parcel_at(parcels, centre.x, centre.y) == "R100065"
+    assert webmap.parcel_at(parcels, -100.0, 40.0) is None
+
+
+def test_lot_map__drawing_tool_is_polygons_and_rectangles_with_shapes_preloaded(sample):
+    parcels, record = sample
+    lot = parcels[parcels.parcel_id == "R100065"]
+    shapes = webmap.shapes_from_layer(record, lot, id_prefix="r", source="record")
+    html = webmap.lot_map(lot, shapes).get_root().render()
+    assert '"polyline": false' in html
+    assert '"circle": false' in html
+    assert '"marker": false' in html
+    assert '"sba_id": "r1"' in html
+    assert "server.arcgisonline.com" not in html  # online photos are off by default
+
+
+def test_lot_map__online_photos_are_attributed(sample):
+    parcels, _ = sample
+    lot = parcels[parcels.parcel_id == "R100065"]
+    html = webmap.lot_map(lot, [], online_photos=True).get_root().render()
+    assert "server.arcgisonline.com" in html
+    assert "Esri" in html
+
+
+def test_use_local_assets__no_network_links_left(sample):
+    parcels, _ = sample
+    lot = parcels[parcels.parcel_id == "R100065"]
+    m = webmap.use_local_assets(webmap.lot_map(lot, []), VENDOR)
+    html = m.get_root().render()
+    assert "cdn.jsdelivr" not in html
+    assert "cdnjs" not in html
+    assert "code.jquery" not in html
+    assert "data:text/javascript;base64," in html
+    nb = webmap.use_local_assets(webmap.neighbourhood_map(parcels, "R100065"), VENDOR)
+    assert "cdn.jsdelivr" not in nb.get_root().render()
+
+
+def test_type_label__plain_words():
+    assert webmap.type_label("floating_home") == "Floating home"
+    assert webmap.type_label("solar_farm") == "Solar farm"

@@ -1,0 +1,206 @@
+"""Real-browser test: Debian's chromium + Playwright against ``streamlit run app.py``.
+
+Selects a lot, draws a polygon with mouse clicks on the map, sets its type and
+reads the billable area and category. A screenshot goes to
+``test-artifacts/e2e-my-lot.png``. No browser is downloaded: the test uses
+``/usr/bin/chromium`` and skips, saying why, when it is missing
+(``scripts/run-tests`` installs it).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = Path(os.environ.get("SBA_CHROMIUM", "/usr/bin/chromium"))
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+MAP_FRAME = 'iframe[title="streamlit_folium.st_folium"]'
+
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(120)]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server():
+    """``streamlit run app.py`` on a free local port; yields its URL."""
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium) "
+                    "to run the browser test; scripts/run-tests does this")
+    pytest.importorskip("playwright.sync_api", reason="the playwright Python package is not installed")
+    port = _free_port()
+    streamlit = shutil.which("streamlit", path=str(Path(sys.executable).parent)) or "streamlit"
+    proc = subprocess.Popen(
+        [streamlit, "run", "app.py", "--server.headless", "true", "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                    if r.read() == b"ok":
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                out = proc.stdout.read().decode(errors="replace") if proc.stdout else ""
+                pytest.fail(f"streamlit did not start:\n{out[-3000:]}")
+            time.sleep(0.5)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@pytest.fixture
+def page(server):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        page = browser.new_page(viewport={"width": 1280, "height": 800})
+        page.set_default_timeout(30_000)
+        try:
+            yield page
+        finally:
+            browser.close()
+
+
+def _map_ready(page):
+    """The drawing map, once Leaflet and its drawing tool are loaded."""
+    frame = page.frame_locator(MAP_FRAME).last
+    frame.locator(".leaflet-draw-draw-polygon").wait_for()
+    return page.locator(MAP_FRAME).last, frame
+
+
+def _metric(page, label: str) -> str:
+    m = page.locator('[data-testid="stMetric"]', has_text=label).first
+    return m.locator('[data-testid="stMetricValue"]').inner_text()
+
+
+def test_browser__draw_a_polygon_and_read_area_and_category(page, server):
+    page.goto(server)
+    page.get_by_text("Your lot's stormwater billable area").wait_for()
+    _map_ready(page)
+
+    # 1. select a lot by typing its id
+    lot_box = page.get_by_label("Lot: tax lot id and address (type to search)")
+    lot_box.click()
+    lot_box.fill("R100072")
+    page.get_by_role("option", name=re.compile("R100072")).click()
+    page.get_by_text("Lot R100072: 639 SE Sellwood Blvd").wait_for()
+
+    # 2. start from an empty lot, then draw a polygon by clicking corners
+    page.get_by_role("button", name="Start over").click()
+    page.get_by_text("No shapes yet").wait_for()
+    page.wait_for_function(f"() => document.querySelectorAll('{MAP_FRAME}').length === 1")
+    iframe, frame = _map_ready(page)
+    frame.locator(".sba-shape-label").first.wait_for(state="detached")
+    iframe.scroll_into_view_if_needed()
+    time.sleep(1.0)  # let Leaflet finish fitting the lot into view
+    box = iframe.bounding_box()
+    cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    frame.locator(".leaflet-draw-draw-polygon").click()
+    frame.locator(".leaflet-draw-tooltip").first.wait_for()
+    corners = [(cx - 50, cy - 40), (cx + 50, cy - 40), (cx + 50, cy + 40), (cx - 50, cy + 40)]
+    for x, y in [*corners, corners[0]]:
+        page.mouse.click(x, y)
+        time.sleep(0.25)
+
+    # the page reruns: the shape comes back from the browser, measured by our engine
+    try:
+        page.locator('[data-testid="stMetric"]', has_text="Billable area").wait_for()
+    except Exception:
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "e2e-failed-draw.png"))
+        raise
+    shape_type = page.get_by_label("Type of shape 1")
+    shape_type.wait_for()
+
+    # 3. set its type
+    shape_type.click()
+    page.get_by_role("option", name="Patio").click()
+    page.locator('[data-testid="stDataFrame"]').first.wait_for()
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('[data-testid=stMarkdownContainer]')]"
+        ".some(e => e.innerText.includes('It would become'))"
+    )
+    time.sleep(1.0)
+
+    sqft_text = _metric(page, "Billable area")
+    category = _metric(page, "Category")
+    match = re.fullmatch(r"([\d,]+) sq ft", sqft_text)
+    assert match, sqft_text
+    sqft = int(match.group(1).replace(",", ""))
+    assert 100 < sqft < 5000  # a box of about 100 × 80 screen pixels on a ~50 ft wide lot
+    expected = "Small" if sqft <= 1500 else ("Standard" if sqft <= 2700 else "Large")
+    assert category == expected
+    assert page.get_by_label("Type of shape 1").input_value() == "Patio"
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    iframe.scroll_into_view_if_needed()
+    page.screenshot(path=str(ARTIFACTS / "e2e-my-lot.png"))
+
+
+def test_browser__phone_width_shows_the_map_and_the_result(server):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        phone = browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+        phone.set_default_timeout(30_000)
+        try:
+            phone.goto(server)
+            phone.get_by_text("Your lot's stormwater billable area").wait_for()
+            iframe, _frame = _map_ready(phone)
+            box = iframe.bounding_box()
+            assert box["width"] <= 390
+            assert phone.evaluate("() => document.documentElement.scrollWidth") <= 390  # no sideways scrolling
+            assert re.fullmatch(r"[\d,]+ sq ft", _metric(phone, "Billable area"))
+            iframe.scroll_into_view_if_needed()
+            ARTIFACTS.mkdir(exist_ok=True)
+            phone.screenshot(path=str(ARTIFACTS / "e2e-phone.png"))
+        finally:
+            browser.close()
+
+
+def test_browser__sample_lot_with_the_utility_record(page, server):
+    """The README's screenshot: a sample house with the utility's outlines on the local photo."""
+    page.goto(server)
+    page.get_by_text("Your lot's stormwater billable area").wait_for()
+    lot_box = page.get_by_label("Lot: tax lot id and address (type to search)")
+    lot_box.click()
+    lot_box.fill("R100065")
+    page.get_by_role("option", name=re.compile("R100065")).click()
+    page.get_by_text("Lot R100065: 611 SE Sellwood Blvd").wait_for()
+    page.wait_for_function("() => [...document.querySelectorAll('[data-testid=stMetricValue]')]"
+                           ".some(e => e.innerText === '2,569 sq ft')")
+    assert _metric(page, "Category") == "Standard"
+    _iframe, frame = _map_ready(page)
+    frame.locator(".sba-shape-label").nth(5).wait_for()
+    page.locator('[data-testid="stMetric"]').first.evaluate("e => e.scrollIntoView({block: 'start'})")
+    time.sleep(1.0)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "screenshot.png"))
