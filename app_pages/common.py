@@ -271,8 +271,11 @@ def headline(measure: LotMeasure, bill: Bill | None) -> None:
                   money(bill.grand_total), help="Including the Portland Harbor Superfund charge, if any.")
 
 
-def headline_details(bill: Bill | None) -> None:
-    """Distance to the next category, service units and schedule, in words."""
+def headline_details(bill: Bill | None, measure: LotMeasure | None = None) -> None:
+    """Exact area, distance to the next category, service units and schedule, in words."""
+    if measure is not None:
+        st.markdown(f"Billable area: **{Decimal(area_str(measure.billable_area_sqft)):,.2f} sq ft** exactly, "
+                    f"**{measure.whole_sqft:,} sq ft** rounded to whole square feet.")
     if bill is not None:
         sentence = category_sentence(bill)
         if sentence:

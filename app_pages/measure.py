@@ -334,7 +334,7 @@ else:
     except c.errors() as err:
         st.error(str(err), icon=":material/error:")
     with details:
-        c.headline_details(bill)
+        c.headline_details(bill, measure)
     with top:
         c.headline(measure, bill)
         if bill is not None and current_category and bill.category and current_category != bill.category:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import streamlit as st
 
 from app_pages import common as c
@@ -130,3 +132,29 @@ with top:
 c.show_measure(measure)
 if bill is not None:
     c.show_bill(bill)
+
+st.subheader("Ask the City to change your category")
+st.caption("The package holds your measurements, the three totals the City's form asks for, your current and "
+           "computed category, a method statement and a PDF report.")
+w1, w2, w3 = st.columns(3)
+lot_id = w1.text_input("Tax lot id (Property ID, e.g. R123456)", key="tape_lot_id")
+account = w2.text_input("Utility account number", key="tape_account", max_chars=12)
+current = w3.selectbox("Category printed on your bill", ["", "small", "standard", "large"], key="tape_current",
+                       format_func=lambda v: v.capitalize() if v else "I don't know")
+if st.button("Prepare my evidence package", key="tape_make_package", type="primary", icon=":material/folder_zip:"):
+    if not lot_id.strip():
+        st.error("Enter your tax lot id first; it is on your bill and on PortlandMaps.", icon=":material/error:")
+    else:
+        try:
+            data = evidence.build_package(
+                dataclasses.replace(measure, parcel_id=lot_id.strip()),
+                evidence.ChangeRequest(parcel_id=lot_id.strip(), account_number=account.strip(),
+                                       current_category=current or None, imagery="tape measure"),
+                bill=bill, schedule_name=sched.name,
+            )
+        except c.errors() as err:
+            st.error(str(err), icon=":material/error:")
+        else:
+            st.download_button("Download the evidence package (ZIP)", data=data, key="tape_download",
+                               file_name=f"sba-evidence-{lot_id.strip()}.zip", mime="application/zip",
+                               icon=":material/download:")

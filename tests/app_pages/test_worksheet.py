@@ -90,3 +90,19 @@ def test_worksheet__bill_options():
     assert "Sanitary sewer" in charges
     assert "Clean River Rewards" in charges
     assert "$11.990" in " ".join(at.dataframe[-1].value["How it is worked out"])
+
+
+def test_worksheet__evidence_package_needs_a_lot_id_then_round_trips():
+    at = worksheet()
+    at.button(key="tape_demo").click().run()
+    at.button(key="tape_make_package").click().run()
+    assert not at.exception
+    assert "Enter your tax lot id" in texts(at.error)
+    at.text_input(key="tape_lot_id").input("R123456")
+    at.text_input(key="tape_account").input("2800000000")
+    at.selectbox(key="tape_current").set_value("large")
+    at.button(key="tape_make_package").click().run()
+    assert not at.exception
+    assert not at.error
+    button = at.get("download_button")[0]
+    assert button.proto.label == "Download the evidence package (ZIP)"

@@ -163,6 +163,17 @@ def test_browser__draw_a_polygon_and_read_area_and_category(page, server):
     iframe.scroll_into_view_if_needed()
     page.screenshot(path=str(ARTIFACTS / "e2e-my-lot.png"))
 
+    # 4. delete it with the map's bin tool: it is gone from the result too (no ghost shape)
+    iframe, frame = _map_ready(page)
+    frame.locator(".sba-shape-label").first.wait_for()
+    time.sleep(0.5)
+    frame.locator(".leaflet-draw-edit-remove").click()
+    label = frame.locator(".sba-shape-label").first.bounding_box()
+    page.mouse.click(label["x"] + label["width"] / 2 + 12, label["y"] + label["height"] / 2 + 12)
+    frame.locator(".leaflet-draw-actions a", has_text="Done").click()
+    page.get_by_text("No shapes yet").wait_for()
+    assert page.get_by_label("Type of shape 1").count() == 0
+
 
 def test_browser__phone_width_shows_the_map_and_the_result(server):
     from playwright.sync_api import sync_playwright
@@ -171,6 +182,9 @@ def test_browser__phone_width_shows_the_map_and_the_result(server):
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
         phone = browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
         phone.set_default_timeout(30_000)
+        outside: list[str] = []  # the app must work offline: nothing may be fetched from elsewhere
+        phone.on("request", lambda r: outside.append(r.url)
+                 if not r.url.startswith((server, "data:", "blob:", "about:")) else None)
         try:
             phone.goto(server)
             phone.get_by_text("Your lot's stormwater billable area").wait_for()
@@ -179,6 +193,7 @@ def test_browser__phone_width_shows_the_map_and_the_result(server):
             assert box["width"] <= 390
             assert phone.evaluate("() => document.documentElement.scrollWidth") <= 390  # no sideways scrolling
             assert re.fullmatch(r"[\d,]+ sq ft", _metric(phone, "Billable area"))
+            assert outside == [], f"requests left the machine: {outside[:5]}"
             iframe.scroll_into_view_if_needed()
             ARTIFACTS.mkdir(exist_ok=True)
             phone.screenshot(path=str(ARTIFACTS / "e2e-phone.png"))
