@@ -237,14 +237,15 @@ def _axis_boxes(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return is_box, bounds
 
 
-def _intersection(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def _intersection(a: np.ndarray, b: np.ndarray, boxes_a=None, boxes_b=None) -> np.ndarray:
     """Element-wise intersection; pairs of axis-aligned rectangles are done with arithmetic.
 
     The intersection of two axis-aligned rectangles is the rectangle of their
     overlapping bounds, exactly; GEOS overlay is used for every other pair.
+    ``boxes_a``/``boxes_b`` may pass :func:`_axis_boxes` results already known.
     """
-    box_a, bnd_a = _axis_boxes(a)
-    box_b, bnd_b = _axis_boxes(b)
+    box_a, bnd_a = boxes_a or _axis_boxes(a)
+    box_b, bnd_b = boxes_b or _axis_boxes(b)
     both = box_a & box_b
     out = np.empty(len(a), dtype=object)
     if (~both).any():
@@ -259,10 +260,10 @@ def _intersection(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return out
 
 
-def _interiors_meet(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def _interiors_meet(a: np.ndarray, b: np.ndarray, boxes_a=None, boxes_b=None) -> np.ndarray:
     """For pairs known to intersect: do their interiors meet (not just their edges)?"""
-    box_a, bnd_a = _axis_boxes(a)
-    box_b, bnd_b = _axis_boxes(b)
+    box_a, bnd_a = boxes_a or _axis_boxes(a)
+    box_b, bnd_b = boxes_b or _axis_boxes(b)
     both = box_a & box_b
     out = np.empty(len(a), dtype=bool)
     if (~both).any():
@@ -384,10 +385,43 @@ def measure_lots(
     excluded = usable & ~billable_type & ~dock_no_water
 
     # pair features with lots
-    tree = shapely.STRtree(P)
-    f_idx, p_idx = tree.query(F, predicate="intersects")
+    # pair features with lots: bounding boxes first; axis-aligned rectangles
+    # (common in surveyed data) are then decided with arithmetic, the rest by GEOS
+    f_box, f_bnd = _axis_boxes(F)
+    p_box, p_bnd = _axis_boxes(P)
+    f_idx, p_idx = shapely.STRtree(P).query(F)
     keep = usable[f_idx]
     f_idx, p_idx = f_idx[keep], p_idx[keep]
+    bb = f_box[f_idx] & p_box[p_idx]
+    fb, pb = f_bnd[f_idx], p_bnd[p_idx]
+    inside = np.zeros(len(f_idx), dtype=bool)
+    hit = np.ones(len(f_idx), dtype=bool)
+    inside[bb] = ((fb[bb, 0] > pb[bb, 0]) & (fb[bb, 1] > pb[bb, 1])
+                  & (fb[bb, 2] < pb[bb, 2]) & (fb[bb, 3] < pb[bb, 3]))
+    hit[bb] = ((np.minimum(fb[bb, 2], pb[bb, 2]) > np.maximum(fb[bb, 0], pb[bb, 0]))
+               & (np.minimum(fb[bb, 3], pb[bb, 3]) > np.maximum(fb[bb, 1], pb[bb, 1])))
+    other = ~bb
+    if other.any():
+        pg = P[p_idx[other]]
+        shapely.prepare(pg)
+        fg = F[f_idx[other]]
+        hit[other] = shapely.intersects(pg, fg)
+        inside[other] = hit[other] & shapely.contains_properly(pg, fg)
+    f_idx, p_idx, inside, bb = f_idx[hit], p_idx[hit], inside[hit], bb[hit]
+
+    pieces = F[f_idx]
+    piece_box = f_box[f_idx].copy()
+    cross = ~inside
+    if cross.any():
+        fc, pc = f_idx[cross], p_idx[cross]
+        pieces[cross] = _polygonal(_intersection(pieces[cross], P[pc], (f_box[fc], f_bnd[fc]), (p_box[pc], p_bnd[pc])))
+        piece_box[cross & ~bb] = False
+    piece_area = _area(pieces)
+    has_area = piece_area > 0
+    f_idx, p_idx, pieces, piece_area, cross, piece_box = (
+        f_idx[has_area], p_idx[has_area], pieces[has_area], piece_area[has_area], cross[has_area],
+        piece_box[has_area],
+    )
     placed = np.zeros(n_feat, dtype=bool)
     placed[f_idx] = True
     report(np.flatnonzero(usable & ~placed), "outside_all_lots", "Feature lies outside every lot; it was not counted.")
@@ -396,19 +430,6 @@ def measure_lots(
             "None of the drawn or uploaded surfaces fall inside the lot. "
             "Check that the features and the parcel cover the same place."
         )
-
-    fg, pg = F[f_idx], P[p_idx]
-    shapely.prepare(pg)
-    inside = shapely.contains_properly(pg, fg)
-    pieces = fg.copy()
-    cross = ~inside
-    if cross.any():
-        pieces[cross] = _polygonal(_intersection(fg[cross], pg[cross]))
-    piece_area = _area(pieces)
-    has_area = piece_area > 0
-    f_idx, p_idx, pieces, piece_area, cross = (
-        f_idx[has_area], p_idx[has_area], pieces[has_area], piece_area[has_area], cross[has_area]
-    )
 
     n_features = np.bincount(p_idx, minlength=n_lots)
     repaired = lot_repaired.copy()
@@ -432,7 +453,8 @@ def measure_lots(
     # Fast path: most pieces neither overlap another piece of their lot nor
     # touch water; they add their plain area.  Only the others go through
     # GEOS unions and differences (the union of disjoint parts is their sum).
-    geo, pa, pb = _overlapping_pairs(cp, cpieces)
+    boxes = (piece_box[c], shapely.bounds(cpieces))
+    geo, pa, pb = _overlapping_pairs(cp, cpieces, boxes)
     W = None
     wet_piece = np.zeros(len(cpieces), dtype=bool)
     if water is not None and len(water) and len(cpieces):
@@ -461,7 +483,8 @@ def measure_lots(
     overwater = np.zeros(n_lots)
     wet_water = np.full(n_lots, None, dtype=object)
     if len(pa):
-        inter = _area(_intersection(cpieces[pa], cpieces[pb]))
+        inter = _area(_intersection(cpieces[pa], cpieces[pb], (boxes[0][pa], boxes[1][pa]),
+                                    (boxes[0][pb], boxes[1][pb])))
         lot = cp[pa]
         np.add.at(billable_area, lot, -inter)
         np.add.at(overlap, lot, inter)
@@ -526,20 +549,31 @@ def _ranks(types: np.ndarray, rules: MeasureRules) -> tuple[list[str], np.ndarra
     return ranking, np.array([rank_of[t] for t in uniq], dtype=np.int64)[inv]
 
 
-def _overlapping_pairs(lot_idx: np.ndarray, pieces: np.ndarray):
+def _overlapping_pairs(lot_idx: np.ndarray, pieces: np.ndarray, boxes=None):
     """Pieces whose interior meets another piece of the same lot (touching edges do not count).
 
     Returns the mask of such pieces and the pairs ``(a, b)``, ``a < b``.
+    ``boxes`` may pass :func:`_axis_boxes` of ``pieces`` when already known.
     """
     mask = np.zeros(len(pieces), dtype=bool)
     empty = np.array([], dtype=np.int64)
     if len(pieces) < 2:
         return mask, empty, empty
-    a, b = shapely.STRtree(pieces).query(pieces, predicate="intersects")
+    is_box, bounds = boxes or _axis_boxes(pieces)
+    a, b = shapely.STRtree(pieces).query(pieces)
     same = (a < b) & (lot_idx[a] == lot_idx[b])
     a, b = a[same], b[same]
     if len(a):
-        overlapping = _interiors_meet(pieces[a], pieces[b])
+        both = is_box[a] & is_box[b]
+        meets = np.empty(len(a), dtype=bool)
+        ab, bb_ = bounds[a[both]], bounds[b[both]]
+        meets[both] = ((np.minimum(ab[:, 2], bb_[:, 2]) > np.maximum(ab[:, 0], bb_[:, 0]))
+                       & (np.minimum(ab[:, 3], bb_[:, 3]) > np.maximum(ab[:, 1], bb_[:, 1])))
+        rest = ~both
+        if rest.any():
+            ra, rb = pieces[a[rest]], pieces[b[rest]]
+            meets[rest] = shapely.intersects(ra, rb) & ~shapely.touches(ra, rb)
+        overlapping = meets
         a, b = a[overlapping], b[overlapping]
         mask[a] = True
         mask[b] = True
