@@ -341,6 +341,12 @@ def neighbourhood_map(
     elif len(parcels) > max_lots:
         near = parcels.iloc[:max_lots]
     m = _base_map(_bounds_latlon(near, 0.05), online_photos)
+    chosen = near[near[id_field].astype(str) == str(selected)]
+    if len(chosen):  # close enough to tell the lots apart; zoom out to see more
+        (s, w), (n, e) = _bounds_latlon(chosen)
+        m.location = [float(s + n) / 2, float(w + e) / 2]
+        m.options["zoom"] = 18
+        m._children = {k: v for k, v in m._children.items() if not k.startswith("fit_bounds")}
     if ortho is not None:
         folium.raster_layers.ImageOverlay(
             image=ortho.image, bounds=[list(ortho.bounds[0]), list(ortho.bounds[1])],

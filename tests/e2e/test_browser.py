@@ -219,3 +219,21 @@ def test_browser__sample_lot_with_the_utility_record(page, server):
     time.sleep(1.0)
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "screenshot.png"))
+
+
+def test_browser__pick_a_lot_by_clicking_the_map(page, server):
+    page.goto(server)
+    page.get_by_text("Lot R100039: 611 SE Umatilla St").wait_for()
+    page.get_by_text("Pick my lot on a map instead").click()
+    page.get_by_text("Click inside your lot").wait_for()
+    iframe = page.locator(MAP_FRAME).first
+    page.frame_locator(MAP_FRAME).first.locator(".leaflet-interactive").first.wait_for(state="attached")
+    iframe.scroll_into_view_if_needed()
+    time.sleep(1.0)
+    box = iframe.bounding_box()
+    # the map opens centred on the chosen lot; one lot width (50 ft) is about 36 pixels at zoom 18
+    page.mouse.click(box["x"] + box["width"] / 2 + 45, box["y"] + box["height"] / 2)
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('[data-testid=stCaptionContainer]')]"
+        ".some(e => /^Lot R1000\\d\\d/.test(e.innerText) && !e.innerText.startsWith('Lot R100039'))"
+    )
