@@ -271,7 +271,7 @@ def measure_shapes(
         overwater_sqft=float(rec["overwater_excluded_sqft"]),
         excluded_type_sqft=float(rec["excluded_type_sqft"]),
         repaired=bool(rec["repaired"]),
-        problems=tuple(f"Shape {p.feature_id}: {p.message}" for p in m.problems),
+        problems=tuple(f"Shape {p.row + 1}: {p.message}" for p in m.problems),
         features=features,
         method="drawn" if how == ["drawn"] else ("uploaded" if set(how) <= {"upload", "record"} else "mixed"),
     )

@@ -160,3 +160,13 @@ def test_read_package__refuses_damaged_or_foreign_zips(schedule):
     for data, message in cases:
         with pytest.raises(ev.EvidencePackageError, match=message):
             ev.read_package(data)
+
+
+def test_measure_shapes__bowtie_is_repaired_and_reported_by_its_number(layers, schedule):
+    lot, _, water = layers
+    x0, y0, x1, y1 = lot.to_crs(4326).total_bounds
+    bowtie = {"type": "Polygon", "coordinates": [[[x0, y0], [x1, y1], [x1, y0], [x0, y1], [x0, y0]]]}
+    m = ev.measure_shapes(lot, [webmap.new_shape("s9", bowtie, "patio")], water, schedule)
+    assert m.repaired
+    assert m.problems == ("Shape 1: Feature outline crossed itself; it was repaired.",)
+    assert 0 < m.billable_area_sqft <= m.features[0].area_sqft
