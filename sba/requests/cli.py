@@ -1,0 +1,395 @@
+"""``sba requests ...``: the staff review tool on the command line.
+
+:func:`register` adds the ``requests`` command to the ``sba`` parser. Every
+mistake ends in one sentence on stderr and exit code 2 (``UsageError``), like
+the rest of ``sba``.
+
+Anyone who can open the database can run these commands, so they do not ask
+for a password; write actions still name the staff account (``--staff``), which
+must exist, and that name goes in the audit log.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import getpass
+import json
+import sys
+from pathlib import Path
+
+from sba.cli import UsageError, _Parser, _print_json, _whole
+from sba.requests.errors import RequestError
+
+__all__ = ["register"]
+
+
+def _wrap(func):
+    @functools.wraps(func)
+    def run(args) -> int:
+        try:
+            return func(args)
+        except RequestError as err:
+            raise UsageError(str(err)) from err
+
+    return run
+
+
+def _common() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--db", default=None,
+                        help="SQLite file or postgresql:// URL (default $SBA_REQUESTS_DB or "
+                             "~/.local/share/sba/requests.sqlite)")
+    return common
+
+
+def _records_opt() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(add_help=False)
+    p.add_argument("--records", default=None,
+                   help="folder with the utility's parcels, features, water and accounts.csv "
+                        "(default $SBA_RECORDS_DIR or the sample neighbourhood)")
+    return p
+
+
+def register(subparsers) -> argparse.ArgumentParser:
+    """Add ``sba requests`` and its sub-commands to ``sba``'s sub-parsers."""
+    common, records = _common(), _records_opt()
+    rq = subparsers.add_parser(
+        "requests", help="review single-family category change requests (staff)",
+        description="Staff review of single-family category change requests: import, compare with the "
+                    "City's record, adjust, decide, letters and the audit log (SPEC A4).")
+    sub = rq.add_subparsers(dest="requests_command", metavar="ACTION", parser_class=_Parser)
+    rq.set_defaults(func=_no_action)
+
+    p = sub.add_parser("import", parents=[common, records], help="import an evidence package or a GeoJSON + form",
+                       description="Import an evidence package ZIP, or a GeoJSON of features with the form's "
+                                   "fields. A bad or ineligible submission is refused whole.")
+    p.add_argument("file", help="evidence package (.zip) or features (.geojson)")
+    p.add_argument("--staff", required=True, help="your staff user name (for the audit log)")
+    p.add_argument("--requester", default="", help="the requester's name (the account holder)")
+    p.add_argument("--email", default="")
+    p.add_argument("--phone", default="")
+    g = p.add_argument_group("GeoJSON submissions (the City form's fields)")
+    g.add_argument("--parcel-id", default="", help="tax lot id (Property ID)")
+    g.add_argument("--account", default="", help="10-digit utility account number")
+    g.add_argument("--current-category", default="", help="category printed on the bill")
+    g.add_argument("--method", default="", help="method statement: how and on what imagery it was measured")
+    g.add_argument("--imagery", default="")
+    g.add_argument("--confirmed", action="store_true",
+                   help="the requester confirmed: single-family, one dwelling unit, one account, account holder")
+    p.add_argument("--attach", action="append", default=[], help="an attachment (pdf/jpg/png), up to 3")
+    p.set_defaults(func=_wrap(cmd_import))
+
+    p = sub.add_parser("list", parents=[common], help="list requests",
+                       description="List the requests, oldest first.")
+    p.add_argument("--status", default=None, help="submitted, accepted, adjusted or rejected")
+    p.add_argument("--format", choices=["text", "json"], default="text")
+    p.set_defaults(func=_wrap(cmd_list))
+
+    p = sub.add_parser("show", parents=[common, records], help="show a request and its comparison with the record",
+                       description="Show a request, its features compared with the City's record, and its history.")
+    p.add_argument("id", type=_whole("request number"))
+    p.add_argument("--format", choices=["text", "json"], default="text")
+    p.set_defaults(func=_wrap(cmd_show))
+
+    p = sub.add_parser("adjust", parents=[common, records], help="change a feature of a request (staff)",
+                       description="Change one feature's type or outline, use the City's outline, remove or "
+                                   "restore it, or add a feature from the City's record.")
+    p.add_argument("id", type=_whole("request number"))
+    p.add_argument("--feature", type=_whole("--feature"), default=None, help="the feature's number in the request")
+    p.add_argument("--type", dest="feature_type", default=None, help="new feature type (roof, patio, ...)")
+    p.add_argument("--geometry", default=None, help="GeoJSON file with the new outline (EPSG:4326)")
+    p.add_argument("--use-record", default=None, help="take this record feature's outline and type (e.g. F0351)")
+    p.add_argument("--remove", action="store_true", help="leave the feature out")
+    p.add_argument("--restore", action="store_true", help="put a removed feature back")
+    p.add_argument("--add-record", default=None, help="add this record feature to the request")
+    p.add_argument("--reason", required=True)
+    p.add_argument("--staff", required=True)
+    p.add_argument("--version", type=_whole("--version"), default=None,
+                   help="the version you reviewed (refused if the request changed since)")
+    p.set_defaults(func=_wrap(cmd_adjust))
+
+    p = sub.add_parser("decide", parents=[common, records], help="accept, adjust or reject a request (staff)",
+                       description="Record a decision. The new category takes effect today (the utility's "
+                                   "date), never earlier. Writes the decision letter.")
+    p.add_argument("id", type=_whole("request number"))
+    p.add_argument("--decision", required=True, choices=["accept", "adjust", "reject"])
+    p.add_argument("--reason", default="", help="required to adjust or reject; goes in the letter")
+    p.add_argument("--staff", required=True)
+    p.add_argument("--version", type=_whole("--version"), default=None,
+                   help="the version you reviewed (refused if the request changed since)")
+    p.add_argument("--letter", default=None, help="also write the letter to this .md or .pdf file")
+    p.set_defaults(func=_wrap(cmd_decide))
+
+    p = sub.add_parser("letter", parents=[common], help="write a decided request's letter",
+                       description="Write the decision letter of a decided request.")
+    p.add_argument("id", type=_whole("request number"))
+    p.add_argument("--out", required=True, help=".md or .pdf file")
+    p.set_defaults(func=_wrap(cmd_letter))
+
+    p = sub.add_parser("export", parents=[common], help="export the audit log (or the decisions) as CSV",
+                       description="Export the append-only audit log, or every request's outcome, as CSV.")
+    p.add_argument("--what", choices=["audit", "requests"], default="audit")
+    p.add_argument("--request", type=_whole("--request"), default=None, help="only this request's audit rows")
+    p.add_argument("--out", default=None, help="CSV file (default: standard output)")
+    p.set_defaults(func=_wrap(cmd_export))
+
+    p = sub.add_parser("add-staff", parents=[common], help="create a staff account (the first one is the admin)",
+                       description="Create a staff account. Run it once to set up the first administrator. The "
+                                   "password is asked for twice, or read from standard input.")
+    p.add_argument("--username", required=True)
+    p.add_argument("--name", default="", help="name shown in letters (default: the user name)")
+    p.add_argument("--admin", action="store_true", help="may add staff accounts in the app")
+    p.add_argument("--password-stdin", action="store_true", help="read the password from the first line of stdin")
+    p.set_defaults(func=_wrap(cmd_add_staff))
+
+    p = sub.add_parser("seed-sample", parents=[common], help="load the sample queue (4 requests)",
+                       description="Import four sample requests for the sample lots billed in the wrong "
+                                   "category (R100065, R100040, R100077, R100075).")
+    p.set_defaults(func=_wrap(cmd_seed))
+    return rq
+
+
+def _no_action(args) -> int:
+    raise UsageError("Say which action to run: import, list, show, adjust, decide, letter, export, "
+                     "add-staff or seed-sample. Run 'sba requests --help' for more.")
+
+
+def _store(args):
+    from sba.requests.store import RequestStore
+
+    return RequestStore.open(args.db)
+
+
+def _records(args):
+    from sba.requests.records import Records
+
+    return Records.load(args.records)
+
+
+def _read(path: str, what: str) -> bytes:
+    try:
+        return Path(path).read_bytes()
+    except OSError as err:
+        raise UsageError(f"Cannot read the {what} {path!r} ({err.strerror or err}).") from err
+
+
+def cmd_import(args) -> int:
+    from sba.requests.intake import (
+        IntakeForm,
+        Requester,
+        import_geojson,
+        import_package,
+    )
+
+    data = _read(args.file, "file")
+    attachments = [(Path(a).name, _read(a, "attachment")) for a in args.attach]
+    requester = Requester(args.requester, args.email, args.phone)
+    records = _records(args)
+    with _store(args) as store:
+        _require_staff(store, args.staff)
+        if Path(args.file).suffix.lower() == ".zip":
+            if attachments:
+                raise UsageError("A package carries its own attachments; --attach is for GeoJSON submissions.")
+            rid = import_package(store, data, records, actor=args.staff, requester=requester,
+                                 filename=Path(args.file).name)
+        else:
+            form = IntakeForm(
+                parcel_id=args.parcel_id, account_number=args.account, current_category=args.current_category,
+                requester=requester, method_statement=args.method, imagery=args.imagery,
+                single_family=args.confirmed, one_dwelling_unit=args.confirmed, one_account=args.confirmed,
+                account_holder=args.confirmed,
+            )
+            rid = import_geojson(store, data, form, records, actor=args.staff, attachments=attachments,
+                                 filename=Path(args.file).name)
+        req = store.get(rid)
+    print(f"Imported request {rid}: tax lot {req.parcel_id}, {req.requester_name}, billed {req.current_category}, "
+          f"claims {req.claimed_category or '-'} ({len(req.features)} features, {len(req.attachments())} attachments).")
+    return 0
+
+
+def _require_staff(store, username: str) -> None:
+    from sba.requests.auth import get_staff
+
+    if get_staff(store, username) is None:
+        raise UsageError(f"{username!r} is not an active staff account; create it with "
+                         "'sba requests add-staff --username NAME'.")
+
+
+def cmd_list(args) -> int:
+    with _store(args) as store:
+        rows = store.list(args.status)
+    if args.format == "json":
+        _print_json(rows)
+        return 0
+    if not rows:
+        print("No requests" + (f" with status {args.status}." if args.status else " yet (try 'sba requests seed-sample')."))
+        return 0
+    print(f"{'#':>4}  {'tax lot':<9}{'requester':<20}{'billed':<10}{'claims':<10}{'status':<11}{'decided':<10}"
+          f"{'effective':<12}submitted")
+    for r in rows:
+        print(f"{r['id']:>4}  {r['parcel_id']:<9}{r['requester_name'][:19]:<20}{r['current_category']:<10}"
+              f"{r['claimed_category'] or '-':<10}{r['status']:<11}{r['decided_category'] or '-':<10}"
+              f"{r['effective_date'] or '-':<12}{r['submitted_at']}")
+    return 0
+
+
+def cmd_show(args) -> int:
+    from sba.requests.compare import compare_request
+
+    records = _records(args)
+    with _store(args) as store:
+        req = store.get(args.id)
+        cmp = compare_request(req, records)
+        history = store.audit_log(args.id)
+    if args.format == "json":
+        data = {**{k: getattr(req, k) for k in req.__dataclass_fields__ if k not in ("features", "files")},
+                "features": [{**f.__dict__} for f in req.features],
+                "files": [{**f.__dict__} for f in req.files],
+                "comparison": {**cmp.summary(), "features": [f.as_dict() for f in cmp.features]},
+                "history": history}
+        _print_json(data)
+        return 0
+    print(f"Request {req.id} (version {req.version}): tax lot {req.parcel_id}, {req.address}")
+    print(f"  requester {req.requester_name} <{req.requester_email}>, account {req.account_number}")
+    print(f"  submitted {req.submitted_at}; status {req.status}"
+          + (f", {req.decision} by {req.decided_by}: category {req.decided_category} from {req.effective_date}"
+             if not req.is_open else ""))
+    print(f"  reported: roofs {req.roofs_sqft:,}, driveway and parking {req.driveway_parking_sqft:,}, other "
+          f"{req.other_sqft:,} sq ft; billed {req.current_category}, claims {req.claimed_category}")
+    print(f"  method: {req.method_statement}")
+    print()
+    print(f"Compared with the City's record: record {cmp.record_whole:,} sq ft ({cmp.record_category}), request "
+          f"{cmp.request_whole:,} sq ft ({cmp.request_category}), difference {cmp.difference_sqft:+,} sq ft")
+    if cmp.crosses_threshold:
+        print(f"  ! {cmp.threshold_note}")
+    for n in cmp.notes:
+        print(f"  note: {n}")
+    print(f"  {'status':<9}{'#':>3}  {'type':<18}{'sq ft':>9}  {'record':<8}{'type':<14}{'sq ft':>9}{'IoU':>6}  note")
+    for f in cmp.features:
+        print(f"  {f.status:<9}{f.position or '':>3}  {f.request_type or '':<18}"
+              f"{'' if f.request_sqft is None else f'{f.request_sqft:,.1f}':>9}  {f.record_feature or '':<8}"
+              f"{f.record_type or '':<14}{'' if f.record_sqft is None else f'{f.record_sqft:,.1f}':>9}"
+              f"{f.iou:>6.2f}  {f.note}")
+    if req.files:
+        print("Files: " + ", ".join(f"{f.name} ({f.kind}, {f.size_bytes:,} bytes)" for f in req.files))
+    print("History:")
+    for h in history:
+        print(f"  {h['at']}  {h['actor']:<14}{h['action']:<16}{h['detail']}")
+    return 0
+
+
+def cmd_adjust(args) -> int:
+    from sba.requests.review import add_record_feature, adjust_feature
+
+    records = _records(args)
+    with _store(args) as store:
+        if args.add_record:
+            version = add_record_feature(store, records, args.id, args.add_record, actor=args.staff,
+                                         reason=args.reason, expected_version=args.version)
+            print(f"Added record feature {args.add_record} to request {args.id} (now version {version}).")
+            return 0
+        if args.feature is None:
+            raise UsageError("Say which feature to change with --feature N (or add one with --add-record ID).")
+        if args.remove and args.restore:
+            raise UsageError("Use --remove or --restore, not both.")
+        geometry = None
+        if args.geometry:
+            try:
+                geometry = json.loads(_read(args.geometry, "outline file"))
+            except ValueError as err:
+                raise UsageError(f"{args.geometry!r} is not GeoJSON.") from err
+            if geometry.get("type") == "FeatureCollection":
+                geometry = (geometry.get("features") or [{}])[0].get("geometry")
+            elif geometry.get("type") == "Feature":
+                geometry = geometry.get("geometry")
+        remove = True if args.remove else (False if args.restore else None)
+        version = adjust_feature(store, records, args.id, args.feature, actor=args.staff, reason=args.reason,
+                                 expected_version=args.version, feature_type=args.feature_type,
+                                 geometry=geometry, use_record=args.use_record, remove=remove)
+    print(f"Changed feature {args.feature} of request {args.id} (now version {version}).")
+    return 0
+
+
+def cmd_decide(args) -> int:
+    from sba.requests.review import decide
+
+    records = _records(args)
+    pdf = bool(args.letter and args.letter.lower().endswith(".pdf"))
+    with _store(args) as store:
+        d = decide(store, records, args.id, args.decision, actor=args.staff, reason=args.reason,
+                   expected_version=args.version, pdf=True)
+    change = (f"category {d.old_category} -> {d.new_category} from {d.effective_date}" if d.changed
+              else f"category stays {d.old_category}")
+    print(f"Request {d.request_id} {d.status} by {d.decided_by}: {change}.")
+    if args.letter:
+        _write_letter(args.letter, d.letter_pdf if pdf else d.letter_markdown.encode("utf-8"))
+        print(f"Letter written to {args.letter}.")
+    return 0
+
+
+def _write_letter(path: str, data: bytes | None) -> None:
+    try:
+        Path(path).write_bytes(data or b"")
+    except OSError as err:
+        raise UsageError(f"Cannot write {path!r} ({err.strerror or err}).") from err
+
+
+def cmd_letter(args) -> int:
+    kind = "letter_pdf" if args.out.lower().endswith(".pdf") else "letter_md"
+    with _store(args) as store:
+        req = store.get(args.id)
+        found = store.latest_file(args.id, kind)
+    if found is None:
+        raise UsageError(f"Request {args.id} has no decision letter yet (it is {req.status}).")
+    _write_letter(args.out, found[1])
+    print(f"Letter for request {args.id} written to {args.out}.")
+    return 0
+
+
+def cmd_export(args) -> int:
+    with _store(args) as store:
+        if args.what == "audit":
+            text = store.export_audit_csv(request_id=args.request)
+        else:
+            text = store.export_requests_csv()
+    if args.out:
+        try:
+            Path(args.out).write_text(text, encoding="utf-8", newline="")
+        except OSError as err:
+            raise UsageError(f"Cannot write {args.out!r} ({err.strerror or err}).") from err
+        print(f"Wrote {text.count(chr(10)) - 1} rows to {args.out}.")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def cmd_add_staff(args) -> int:
+    from sba.requests.auth import add_staff
+
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    elif sys.stdin.isatty():
+        password = getpass.getpass(f"Password for {args.username}: ")
+        if getpass.getpass("Again: ") != password:
+            raise UsageError("The two passwords differ; nothing was changed.")
+    else:
+        raise UsageError("There is no terminal to ask for the password; pipe it in with --password-stdin.")
+    with _store(args) as store:
+        user = add_staff(store, args.username, password, display_name=args.name, admin=args.admin)
+        where = store.db.display()
+    print(f"Staff account {user.username!r} created{' (administrator)' if user.is_admin else ''} in {where}.")
+    return 0
+
+
+def cmd_seed(args) -> int:
+    from sba.requests.sample_queue import seed_sample
+
+    with _store(args) as store:
+        ids = seed_sample(store)
+        where = store.db.display()
+    if ids:
+        print(f"Imported sample requests {', '.join(map(str, ids))} into {where}.")
+    else:
+        print(f"The sample requests are already in {where}.")
+    return 0

@@ -1,0 +1,564 @@
+"""Intake: check a submission and store it, all or nothing.
+
+Two ways in:
+
+* :func:`import_package`: an evidence package ZIP made by the homeowner app
+  (format: :mod:`sba.evidence`), plus the requester's name and contact when
+  the package does not carry them;
+* :func:`import_geojson`: a GeoJSON of the drawn features plus the City
+  form's fields (:class:`IntakeForm`), e.g. typed in from a paper form.
+
+Both become a :class:`Submission` and go through the same checks, in this
+order; the first failure refuses the whole submission with one plain
+sentence and nothing is stored (the refusal itself is written to the audit
+log):
+
+1. required fields (lot id, 10-digit account number, the requester, the
+   category on the bill, the three totals as whole sq ft, the method
+   statement, at least one feature);
+2. attachments: at most 3, each at most 10 MB, PDF/JPG/PNG *by content*
+   (``%PDF-``, ``FF D8 FF``, ``89 PNG``) matching the file name;
+3. the lot exists in the utility's records;
+4. eligibility against the records (:func:`eligibility_problems`):
+   single-family, one dwelling unit, one account on the lot and it is the
+   requester's, the requester is the account holder (when the accounts table
+   names holders), and the requester confirmed all four;
+5. geometry: every feature is an area (polygon) in longitude/latitude, and
+   lies at least partly on the lot (a feature wholly off the lot is refused;
+   a driveway that runs into the street is fine: only the part on the lot
+   counts);
+6. no other undecided request for the same lot.
+
+The request row, its features, its files (attachments and the original
+package) and the audit row are written in one transaction.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import geopandas as gpd
+import shapely
+from pyproj import CRS
+from shapely.geometry import mapping, shape
+
+import gis
+from sba import evidence as ev
+from sba.engine import area_str
+from sba.requests.db import db_errors
+from sba.requests.errors import IneligibleError, PackageRejected
+from sba.requests.records import LotRecord, Records, same_person
+from sba.requests.store import RequestStore
+
+__all__ = [
+    "ATTACHMENT_TYPES",
+    "CUSTOMER_SERVICE",
+    "IntakeForm",
+    "Requester",
+    "Submission",
+    "check_attachments",
+    "eligibility_problems",
+    "import_geojson",
+    "import_package",
+    "import_submission",
+    "submission_from_geojson",
+    "submission_from_package",
+    "validate",
+]
+
+#: File name endings accepted → (leading bytes the content must start with, media type).
+ATTACHMENT_TYPES: dict[str, tuple[bytes, str]] = {
+    ".pdf": (b"%PDF-", "application/pdf"),
+    ".jpg": (b"\xff\xd8\xff", "image/jpeg"),
+    ".jpeg": (b"\xff\xd8\xff", "image/jpeg"),
+    ".png": (b"\x89PNG\r\n\x1a\n", "image/png"),
+}
+MAX_ATTACHMENTS = ev.MAX_ATTACHMENTS
+MAX_ATTACHMENT_BYTES = ev.MAX_ATTACHMENT_BYTES
+CUSTOMER_SERVICE = "503-823-7770"
+MIN_INSIDE_SQFT = 1.0  # a feature with less than this on the lot is "outside the lot"
+_ACCOUNT = re.compile(r"^\d{10}$")
+_CONFIRMATIONS = {
+    "single_family": "the property is a single-family home",
+    "one_dwelling_unit": "there is only one dwelling unit on the lot",
+    "one_account": "there is only one utility account for the lot",
+    "account_holder": "they are the account holder",
+}
+
+
+@dataclass(frozen=True)
+class Requester:
+    """Who asks: must be the account holder."""
+
+    name: str
+    email: str = ""
+    phone: str = ""
+
+
+@dataclass(frozen=True)
+class IntakeForm:
+    """The City form's fields, for a submission that is a GeoJSON file and not a package."""
+
+    parcel_id: str
+    account_number: str
+    current_category: str
+    requester: Requester
+    method_statement: str
+    imagery: str = ""
+    address: str = ""
+    single_family: bool = False
+    one_dwelling_unit: bool = False
+    one_account: bool = False
+    account_holder: bool = False
+
+    def answers(self) -> dict[str, bool]:
+        return {k: bool(getattr(self, k)) for k in _CONFIRMATIONS}
+
+
+@dataclass
+class Submission:
+    """A request ready to be checked and stored (see :func:`validate`)."""
+
+    parcel_id: str
+    account_number: str
+    requester: Requester
+    current_category: str
+    totals: dict[str, Any]
+    method_statement: str
+    features: list[dict[str, Any]]
+    source: str  # "package" or "geojson"
+    address: str = ""
+    claimed_category: str | None = None
+    claimed_sqft: str | None = None
+    method_how: str = ""
+    crs_measured: str = ""
+    imagery: str = ""
+    package_created_at: str | None = None
+    answers: dict[str, bool] = field(default_factory=dict)
+    attachments: list[tuple[str, bytes]] = field(default_factory=list)
+    package: bytes | None = None
+    filename: str = ""
+
+
+# --------------------------------------------------------------------------
+# building a submission
+
+
+def submission_from_package(data: bytes, requester: Requester | None = None, *, filename: str = "") -> Submission:
+    """Read an evidence package ZIP into a :class:`Submission`.
+
+    ``requester`` fills in the name and contact when the package has none
+    (packages made by the homeowner app do not carry them).
+
+    Raises
+    ------
+    PackageRejected
+        The ZIP is not a readable evidence package.
+    """
+    try:
+        pkg = ev.read_package(data)
+    except ev.EvidencePackageError as err:
+        raise PackageRejected(str(err)) from err
+    req = pkg.request
+    given = req.get("requester") if isinstance(req.get("requester"), Mapping) else {}
+    if requester is None or not requester.name.strip():
+        requester = Requester(str(given.get("name") or ""), str(given.get("email") or ""),
+                              str(given.get("phone") or ""))
+    feats = pkg.features.get("features") if isinstance(pkg.features, Mapping) else None
+    if not isinstance(feats, list):
+        raise PackageRejected("The package's features.geojson is not a GeoJSON FeatureCollection.")
+    features = []
+    for i, f in enumerate(feats, start=1):
+        props = (f or {}).get("properties") or {}
+        features.append({
+            "feature_id": str(props.get("feature_id") or f"f{i}"),
+            "feature_type": str(props.get("feature_type") or "other"),
+            "source": str(props.get("source") or "drawn"),
+            "geometry": (f or {}).get("geometry"),
+            "area_sqft": props.get("area_sqft"),
+            "label": str(props.get("label") or ""),
+        })
+    method = req.get("method") if isinstance(req.get("method"), Mapping) else {}
+    return Submission(
+        parcel_id=str(req.get("parcel_id") or "").strip(),
+        account_number=str(req.get("account_number") or "").strip(),
+        requester=requester,
+        current_category=str(req.get("current_category") or "").strip().lower(),
+        totals=dict(req.get("form_totals") or {}),
+        method_statement=(pkg.method_statement or str(method.get("statement") or "")).strip(),
+        features=features,
+        source="package",
+        address=str(req.get("address") or ""),
+        claimed_category=req.get("computed_category"),
+        claimed_sqft=req.get("billable_sqft_whole"),
+        method_how=str(method.get("how") or ""),
+        crs_measured=str(method.get("crs_measured") or pkg.crs_measured or ""),
+        imagery=str(method.get("imagery") or ""),
+        package_created_at=pkg.created_at or None,
+        answers={k: bool((req.get("eligibility") or {}).get(k)) for k in _CONFIRMATIONS},
+        attachments=list(pkg.attachments.items()),
+        package=bytes(data),
+        filename=filename or "evidence-package.zip",
+    )
+
+
+def submission_from_geojson(
+    geojson: bytes,
+    form: IntakeForm,
+    records: Records,
+    *,
+    attachments: Sequence[tuple[str, bytes]] = (),
+    filename: str = "features.geojson",
+) -> Submission:
+    """A GeoJSON of drawn features plus the form's fields, measured with the engine.
+
+    The GeoJSON may be in any map projection it names (plain GeoJSON is
+    longitude/latitude); each feature needs a ``feature_type`` (or ``type``).
+
+    Raises
+    ------
+    PackageRejected
+        The file cannot be read as map data, or the lot is unknown.
+    """
+    try:
+        layer = gis.read_layer(bytes(geojson), filename or "features.geojson", role="features")
+    except gis.GISInputError as err:
+        raise PackageRejected(str(err)) from err
+    layer = layer.to_crs(4326)
+    type_col = next((c for c in ("feature_type", "feature_ty", "type", "TYPE", "Type") if c in layer.columns), None)
+    types = (gis.normalise_types(layer[type_col]) if type_col else ["other"] * len(layer))
+    ids = (layer["feature_id"].astype(str).tolist() if "feature_id" in layer.columns
+           else [f"f{i}" for i in range(1, len(layer) + 1)])
+    features = [
+        {"feature_id": fid, "feature_type": str(kind), "source": "drawn",
+         "geometry": None if g is None or g.is_empty else mapping(g)}
+        for fid, kind, g in zip(ids, types, layer.geometry, strict=True)
+    ]
+    totals: dict[str, Any] = {}
+    claimed = whole = None
+    crs_measured = ""
+    if records.has_lot(form.parcel_id) and features:
+        shapes = [{"id": f["feature_id"], "geometry": f["geometry"], "feature_type": f["feature_type"],
+                   "source": "drawn"} for f in features if f["geometry"]]
+        try:
+            m = ev.measure_shapes(records.lot(form.parcel_id), shapes, records.water, records.schedule)
+        except gis.GISInputError as err:
+            raise PackageRejected(f"The features cannot be measured on tax lot {form.parcel_id}: {err}") from err
+        totals = {k: str(v) for k, v in m.form_totals.items()}
+        whole = str(m.whole_sqft)
+        crs_measured = m.crs_measured
+        from categorize import categorize_sfr
+
+        claimed = categorize_sfr(m.whole_sqft, records.schedule).name
+    return Submission(
+        parcel_id=form.parcel_id.strip(),
+        account_number=form.account_number.strip(),
+        requester=form.requester,
+        current_category=form.current_category.strip().lower(),
+        totals=totals,
+        method_statement=form.method_statement.strip(),
+        features=features,
+        source="geojson",
+        address=form.address,
+        claimed_category=claimed,
+        claimed_sqft=whole,
+        method_how="drawn",
+        crs_measured=crs_measured,
+        imagery=form.imagery,
+        answers=form.answers(),
+        attachments=list(attachments),
+        filename=filename,
+    )
+
+
+# --------------------------------------------------------------------------
+# checks
+
+
+def check_attachments(attachments: Sequence[tuple[str, bytes]]) -> list[tuple[str, bytes, str]]:
+    """Check count, size and type (by content); returns ``(name, data, media type)``.
+
+    Raises
+    ------
+    PackageRejected
+        Too many files, a file over 10 MB, empty, of another type, or whose
+        content does not match its name.
+    """
+    if len(attachments) > MAX_ATTACHMENTS:
+        raise PackageRejected(f"A request can have at most {MAX_ATTACHMENTS} attachments; this one has {len(attachments)}.")
+    out, seen = [], set()
+    for raw_name, data in attachments:
+        name = Path(str(raw_name).replace("\\", "/")).name
+        suffix = Path(name).suffix.lower()
+        if suffix not in ATTACHMENT_TYPES:
+            raise PackageRejected(f"Attachment {name!r} is not a PDF, JPG or PNG file; only those can be attached.")
+        if len(data) > MAX_ATTACHMENT_BYTES:
+            raise PackageRejected(f"Attachment {name!r} is {len(data) / 1024 / 1024:.1f} MB; the limit is 10 MB per file.")
+        magic, media = ATTACHMENT_TYPES[suffix]
+        if not bytes(data).startswith(magic):
+            kind = {".pdf": "a PDF", ".png": "a PNG image"}.get(suffix, "a JPEG image")
+            raise PackageRejected(f"Attachment {name!r} is named like {kind} but its content is not; "
+                                  "attach the real file.")
+        if name.lower() in seen:
+            raise PackageRejected(f"Two attachments are called {name!r}; rename one.")
+        seen.add(name.lower())
+        out.append((name, bytes(data), media))
+    return out
+
+
+def _whole(value: Any, label: str) -> int:
+    try:
+        d = Decimal(str(value).replace(",", "").strip())
+    except (InvalidOperation, ValueError):
+        raise PackageRejected(f"The {label} total must be a whole number of square feet (got {value!r}).") from None
+    if not d.is_finite() or d < 0 or d != d.to_integral_value():
+        raise PackageRejected(f"The {label} total must be a whole number of square feet, 0 or more (got {value!r}).")
+    return int(d)
+
+
+def _check_fields(sub: Submission, records: Records) -> dict[str, int]:
+    if not sub.parcel_id:
+        raise PackageRejected("The request does not say which tax lot it is for (Property ID).")
+    if not _ACCOUNT.match(re.sub(r"[\s-]", "", sub.account_number)):
+        raise PackageRejected(
+            "The request needs the 10-digit utility account number printed on the bill"
+            + (f" (got {sub.account_number!r})." if sub.account_number else "."))
+    if not sub.requester.name.strip():
+        raise PackageRejected("The request does not say who is asking: give the requester's name.")
+    names = [c.name for c in records.schedule.categories]
+    if sub.current_category not in names:
+        raise PackageRejected(
+            "The request must give the category printed on the bill: " + ", ".join(names)
+            + (f" (got {sub.current_category!r})." if sub.current_category else "."))
+    labels = {k: ev.FORM_LABELS[k].lower() for k in ev.FORM_BUCKETS}
+    missing = [labels[k] for k in ev.FORM_BUCKETS if sub.totals.get(k) in (None, "")]
+    if missing:
+        raise PackageRejected(f"The request is missing the {' and '.join(missing)} total.")
+    totals = {k: _whole(sub.totals[k], labels[k]) for k in ev.FORM_BUCKETS}
+    if not sub.method_statement:
+        raise PackageRejected("The request has no method statement (how and on what imagery it was measured).")
+    if not sub.features:
+        raise PackageRejected("The request has no measured surfaces; it needs the drawn or taped features.")
+    return totals
+
+
+def eligibility_problems(sub: Submission, lot: LotRecord) -> list[str]:
+    """Why the lot or requester is not eligible (empty list: eligible), in plain words."""
+    reasons = []
+    if lot.property_class != "single_family":
+        reasons.append(f"the lot is recorded as {lot.property_class.replace('_', '-')}, "
+                       "and only single-family homes can use this form")
+    if lot.dwelling_units is not None and lot.dwelling_units != 1:
+        reasons.append(f"the lot has {lot.dwelling_units} dwelling units, and only lots with one can use this form")
+    account = re.sub(r"[\s-]", "", sub.account_number)
+    if len(lot.accounts) > 1:
+        reasons.append(f"the lot has {len(lot.accounts)} utility accounts, and only lots with one can use this form")
+    elif not lot.accounts:
+        reasons.append("no utility account is on record for the lot")
+    elif account not in lot.accounts:
+        reasons.append(f"account {account} is not the utility account of this lot")
+    holder = lot.holders.get(account)
+    if holder and not same_person(sub.requester.name, holder):
+        reasons.append(f"the requester ({sub.requester.name}) is not the holder of the account")
+    for key, text in _CONFIRMATIONS.items():
+        if not sub.answers.get(key):
+            reasons.append(f"the requester did not confirm that {text}")
+    return reasons
+
+
+def _check_geometry(sub: Submission, records: Records) -> list[dict[str, Any]]:
+    """Refuse non-areas and features off the lot; returns the features with measured areas."""
+    lot = records.lot(sub.parcel_id)
+    lot_geom = lot.geometry.iloc[0]
+    unit2 = gis.sqft_per_crs_unit2(lot.crs)
+    out = []
+    geoms, where = [], []
+    for i, f in enumerate(sub.features, start=1):
+        kind = gis.normalise_types(_series([f.get("feature_type") or "other"])).iloc[0]
+        name = f"Feature {i} ({str(kind).replace('_', ' ')})"
+        row = {**f, "feature_type": str(kind)}
+        g = f.get("geometry")
+        if g is None:
+            if f.get("source") != "tape" or f.get("area_sqft") in (None, ""):
+                raise PackageRejected(f"{name} has no outline; draw it on the map or give its tape measurements.")
+            try:
+                taped = float(f["area_sqft"])
+            except (TypeError, ValueError):
+                taped = -1.0
+            if not np.isfinite(taped) or taped < 0:
+                raise PackageRejected(f"{name} has a tape-measured area that is not a number of square feet.")
+            row["inside_lot_sqft"] = row["area_sqft"] = area_str(taped)
+            out.append(row)
+            continue
+        try:
+            geom = shape(g)
+        except (ValueError, TypeError, KeyError, AttributeError, shapely.errors.GEOSException) as err:
+            raise PackageRejected(f"{name} has a broken outline that cannot be read.") from err
+        if geom.is_empty:
+            raise PackageRejected(f"{name} has an empty outline.")
+        x0, y0, x1, y1 = geom.bounds
+        if min(x0, x1) < -180 or max(x0, x1) > 180 or min(y0, y1) < -90 or max(y0, y1) > 90:
+            raise PackageRejected(f"{name} is not in longitude/latitude; evidence packages use GeoJSON in EPSG:4326.")
+        if not geom.is_valid:
+            geom = shapely.make_valid(geom)
+        polys = [p for p in shapely.get_parts(geom) if p.geom_type in ("Polygon", "MultiPolygon")]
+        if not polys or shapely.area(shapely.union_all(polys)) <= 0:
+            raise PackageRejected(f"{name} is a {geom.geom_type.lower()}, not an area; draw it as an outline.")
+        geoms.append(shapely.union_all(polys))
+        where.append(len(out))
+        out.append(row)
+    if geoms:
+        proj = gpd.GeoSeries(geoms, crs=CRS.from_epsg(4326)).to_crs(lot.crs).to_numpy()
+        areas = shapely.area(proj) * unit2
+        inside = shapely.area(shapely.intersection(proj, lot_geom)) * unit2
+        for k, idx in enumerate(where):
+            if inside[k] < MIN_INSIDE_SQFT:
+                kind = out[idx]["feature_type"].replace("_", " ")
+                raise PackageRejected(
+                    f"Feature {idx + 1} ({kind}) lies outside tax lot {sub.parcel_id}; "
+                    "only surfaces on the lot can be part of the request."
+                )
+            out[idx]["area_sqft"] = area_str(float(areas[k]))
+            out[idx]["inside_lot_sqft"] = area_str(float(np.round(inside[k], 6)))
+    return out
+
+
+def _series(values):
+    import pandas as pd
+
+    return pd.Series(values, dtype="string")
+
+
+def validate(sub: Submission, records: Records) -> tuple[dict[str, int], list[tuple[str, bytes, str]], list[dict]]:
+    """Run every check (module docstring) and return what will be stored.
+
+    Returns
+    -------
+    tuple
+        The three totals (int), the attachments ``(name, data, media type)``
+        and the features with their measured areas.
+
+    Raises
+    ------
+    PackageRejected
+        Missing fields, bad attachments, unknown lot, bad geometry.
+    IneligibleError
+        The lot or requester is not eligible (``err.reasons`` lists why).
+    """
+    totals = _check_fields(sub, records)
+    files = check_attachments(sub.attachments)
+    lot = records.lot_record(sub.parcel_id)
+    reasons = eligibility_problems(sub, lot)
+    if reasons:
+        raise IneligibleError(
+            f"Tax lot {sub.parcel_id} is not eligible for a single-family category change: "
+            + "; ".join(reasons)
+            + f". Ineligible requesters can call customer service at {CUSTOMER_SERVICE}.",
+            reasons,
+        )
+    features = _check_geometry(sub, records)
+    return totals, files, features
+
+
+# --------------------------------------------------------------------------
+# importing
+
+
+def import_submission(store: RequestStore, sub: Submission, records: Records, *, actor: str) -> int:
+    """Check ``sub`` and store it in one transaction; returns the new request number.
+
+    A refused submission stores nothing but an ``import_refused`` audit row.
+
+    Raises
+    ------
+    PackageRejected, IneligibleError
+        See :func:`validate`; also when the lot already has an undecided request.
+    """
+    try:
+        totals, files, features = validate(sub, records)
+        values = {
+            "parcel_id": sub.parcel_id,
+            "account_number": re.sub(r"[\s-]", "", sub.account_number),
+            "address": sub.address or records.lot_record(sub.parcel_id).address,
+            "requester_name": sub.requester.name.strip(),
+            "requester_email": sub.requester.email.strip(),
+            "requester_phone": sub.requester.phone.strip(),
+            "current_category": sub.current_category,
+            "claimed_category": sub.claimed_category,
+            "roofs_sqft": totals["roofs"],
+            "driveway_parking_sqft": totals["driveway_parking"],
+            "other_sqft": totals["other_hard_surfaces"],
+            "claimed_sqft": None if sub.claimed_sqft is None else str(sub.claimed_sqft),
+            "method_how": sub.method_how,
+            "method_statement": sub.method_statement,
+            "crs_measured": sub.crs_measured,
+            "imagery": sub.imagery,
+            "source": sub.source,
+            "package_created_at": sub.package_created_at,
+        }
+        stored_files = [{"kind": "attachment", "name": n, "media_type": m, "data": d} for n, d, m in files]
+        if sub.package is not None:
+            stored_files.append({"kind": "package", "name": sub.filename or "evidence-package.zip",
+                                 "media_type": "application/zip", "data": sub.package})
+        with store.db.transaction():
+            open_id = store.open_request_for(sub.parcel_id)
+            if open_id is not None:
+                raise PackageRejected(
+                    f"Tax lot {sub.parcel_id} already has an undecided request (number {open_id}); "
+                    "decide that one first."
+                )
+            try:
+                return store.insert_request(values, features, stored_files, actor=actor,
+                                            detail=f"from {sub.source} {sub.filename}".strip())
+            except db_errors() as err:
+                if "one_open" in str(err) or "UNIQUE" in str(err).upper():
+                    raise PackageRejected(
+                        f"Tax lot {sub.parcel_id} already has an undecided request; decide that one first."
+                    ) from err
+                raise
+    except PackageRejected as err:
+        store.append_audit(actor, "import_refused", None,
+                           after={"parcel_id": sub.parcel_id, "file": sub.filename, "source": sub.source},
+                           detail=str(err))
+        raise
+
+
+def import_package(store: RequestStore, data: bytes, records: Records, *, actor: str,
+                   requester: Requester | None = None, filename: str = "") -> int:
+    """Import an evidence package ZIP; returns the request number (see :func:`import_submission`)."""
+    try:
+        sub = submission_from_package(data, requester, filename=filename)
+    except PackageRejected as err:
+        store.append_audit(actor, "import_refused", None, after={"file": filename, "source": "package"},
+                           detail=str(err))
+        raise
+    return import_submission(store, sub, records, actor=actor)
+
+
+def import_geojson(store: RequestStore, geojson: bytes, form: IntakeForm, records: Records, *, actor: str,
+                   attachments: Sequence[tuple[str, bytes]] = (), filename: str = "features.geojson") -> int:
+    """Import a GeoJSON + form submission; returns the request number."""
+    try:
+        sub = submission_from_geojson(geojson, form, records, attachments=attachments, filename=filename)
+    except PackageRejected as err:
+        store.append_audit(actor, "import_refused", None,
+                           after={"parcel_id": form.parcel_id, "file": filename, "source": "geojson"},
+                           detail=str(err))
+        raise
+    return import_submission(store, sub, records, actor=actor)
+
+
+def features_geojson(features: Sequence[Mapping[str, Any]]) -> str:
+    """Stored features as a GeoJSON FeatureCollection text (EPSG:4326)."""
+    return json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "geometry": f.get("geometry"),
+         "properties": {k: v for k, v in f.items() if k != "geometry"}} for f in features]})
+
