@@ -302,6 +302,23 @@ def _fingerprint(paths: Iterable[Path | None], settings: dict) -> str:
     return h.hexdigest()
 
 
+def _read(path, layer, role: str, wanted: list[str]) -> gpd.GeoDataFrame:
+    """Read a layer; for GeoParquet read only the wanted columns (the rest is never used)."""
+    if Path(str(path)).suffix.lower() in (".parquet", ".geoparquet"):
+        import pyarrow.parquet as pq
+
+        try:
+            names = set(pq.read_schema(path).names)
+        except Exception:  # unreadable: let read_layer explain
+            names = None
+        if names is not None:
+            cols = [c for c in wanted if c in names]
+            if "feature_type" in wanted and "feature_ty" in names:
+                cols.append("feature_ty")
+            return gis.read_layer(path, layer=layer, role=role, columns=cols)
+    return gis.read_layer(path, layer=layer, role=role)
+
+
 def reassess(
     parcels_path: str | Path,
     features_path: str | Path,
@@ -339,9 +356,9 @@ def reassess(
         mark = now
 
     p_cols = [c for c in (opts.id_field, opts.class_field, opts.dwelling_units_field) if c]
-    parcels = gis.read_layer(parcels_path, layer=layers.get("parcels"), role="parcels")
-    features = gis.read_layer(features_path, layer=layers.get("features"), role="features")
-    water = gis.read_layer(water_path, layer=layers.get("water"), role="water") if water_path else None
+    parcels = _read(parcels_path, layers.get("parcels"), "parcels", p_cols)
+    features = _read(features_path, layers.get("features"), "features", [opts.type_field])
+    water = _read(water_path, layers.get("water"), "water", []) if water_path else None
     for col in p_cols:
         if col not in parcels.columns:
             cols = ", ".join(c for c in parcels.columns if c != parcels.geometry.name)
