@@ -141,6 +141,9 @@ def adjust_feature(
     actor = _staff(store, actor)
     req = store.get(request_id)
     version = req.version if expected_version is None else int(expected_version)
+    store.check_current(req, version, actor=actor, action="adjust_feature",
+                        after={"position": int(position), "feature_type": feature_type, "use_record": use_record,
+                               "remove": remove, "geometry": geometry, "reason": reason})
     feat = next((f for f in req.features if f.position == int(position)), None)
     if feat is None:
         raise NotFoundError(f"Request {request_id} has no feature number {position}.")
@@ -188,6 +191,8 @@ def add_record_feature(store: RequestStore, records: Records, request_id: int, r
     actor = _staff(store, actor)
     req = store.get(request_id)
     version = req.version if expected_version is None else int(expected_version)
+    store.check_current(req, version, actor=actor, action="add_feature",
+                        after={"from_record": str(record_feature), "reason": reason})
     if not reason.strip():
         raise DecisionError("Give a reason for the change; it goes in the audit log.")
     rec = records.record_features(req.parcel_id)
@@ -247,6 +252,8 @@ def decide(
     actor = _staff(store, actor)
     req = store.get(request_id)
     version = req.version if expected_version is None else int(expected_version)
+    store.check_current(req, version, actor=actor, action="decide",
+                        after={"decision": decision, "reason": reason.strip()})
     today = store.today()
     when = decided_on or today
     submitted = store.local_date(req.submitted_at)
@@ -261,12 +268,11 @@ def decide(
         raise DecisionError(f"A decision cannot be dated in the future ({when}); today is {today}.")
     if decision in ("reject", "adjust") and not reason.strip():
         raise DecisionError(f"Give a reason to {decision} the request; it goes in the letter.")
-    if req.is_open:
-        if decision == "adjust" and not req.adjusted:
-            raise DecisionError("'Adjust' means staff changed features first; change a feature's outline or "
-                                "type, or accept or reject the request as it is.")
-        if decision == "accept" and req.adjusted:
-            raise DecisionError("Features of this request were changed by staff; record the decision as 'adjust'.")
+    if decision == "adjust" and not req.adjusted:
+        raise DecisionError("'Adjust' means staff changed features first; change a feature's outline or "
+                            "type, or accept or reject the request as it is.")
+    if decision == "accept" and req.adjusted:
+        raise DecisionError("Features of this request were changed by staff; record the decision as 'adjust'.")
     cmp = compare_request(req, records)
     new_category = req.current_category if decision == "reject" else cmp.request_category
     decided_sqft = None if decision == "reject" else str(cmp.request_whole)

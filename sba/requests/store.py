@@ -460,6 +460,23 @@ class RequestStore:
             raise
         return int(expected_version) + 1
 
+    def check_current(self, req: ChangeRequestRecord, expected_version: int, *, actor: str, action: str,
+                      after: Any = None, require_open: bool = True) -> None:
+        """Refuse early (as :meth:`apply_change` would) when the caller's view of ``req`` is stale.
+
+        Raises
+        ------
+        ConflictError
+            ``req`` is not at ``expected_version`` or no longer open; the
+            refused try is appended to the audit log.
+        """
+        if req.version == int(expected_version) and (req.is_open or not require_open):
+            return
+        err = self._conflict(req.id, expected_version, action)
+        self.append_audit(actor, f"{action}_conflict", req.id, after=after,
+                          detail=f"Not saved: {err} (expected version {expected_version}).")
+        raise err
+
     def _conflict(self, request_id: int, expected_version: int, action: str) -> Exception:
         row = self.db.one("SELECT status, version, decided_by, decided_at, decision FROM requests WHERE id = ?",
                           (int(request_id),))
