@@ -117,6 +117,10 @@ def build_parser() -> argparse.ArgumentParser:
     ra.add_argument("--chunk-size", type=_whole("--chunk-size"), default=20_000)
     ra.add_argument("--resume", action="store_true", help="continue an interrupted run")
     ra.add_argument("--by-type", action="store_true", help="add sqft_<type> columns (about a third slower)")
+    ra.add_argument("--impervious-raster", default=None,
+                    help="impervious/land-cover GeoTIFF: adds a raster estimate per lot and a disagreement flag")
+    ra.add_argument("--raster-tolerance", type=_decimal("--raster-tolerance"), default=Decimal(25),
+                    help="flag lots whose raster estimate differs from the measured area by more than this %% (default 25)")
     ra.add_argument("--previous", default=None, help="last year's results (parcel_id, category) to compare")
     ra.add_argument("--no-progress", action="store_true")
     ra.add_argument("--format", choices=["text", "json"], default="text", help="summary format")
@@ -213,7 +217,10 @@ def cmd_reassess(args) -> int:
         raise UsageError("--workers and --chunk-size must be 1 or more.")
     opts = ReassessOptions(id_field=args.id_field, type_field=args.type_field, class_field=args.class_field,
                            class_map=_class_map(args.class_map), dwelling_units_field=args.dwelling_units_field,
-                           chunk_size=args.chunk_size, by_type=args.by_type)
+                           chunk_size=args.chunk_size, by_type=args.by_type,
+                           raster=args.impervious_raster, raster_tolerance=float(args.raster_tolerance) / 100)
+    if args.impervious_raster and not Path(args.impervious_raster).exists():
+        raise UsageError(f"There is no raster file at {args.impervious_raster!r}; check the path.")
     schedule = _schedule(args.rates)
     layers = {"parcels": args.parcels_layer, "features": args.features_layer, "water": args.water_layer}
     show = (not args.no_progress and sys.stderr.isatty()) or os.environ.get("SBA_PROGRESS") == "1"
@@ -247,7 +254,8 @@ def cmd_reassess(args) -> int:
         "seconds": round(summary.seconds, 2), "parcels_per_second": round(summary.parcels_per_second),
         "by_category": summary.by_category, "errors": summary.errors, "repaired": summary.repaired,
         "chunks": summary.chunks, "chunks_resumed": summary.chunks_resumed,
-        "phases": summary.phases, "category_changes": summary.changes, "changes_file": str(summary.changes_path) if summary.changes_path else None,
+        "phases": summary.phases, "raster_disagreements": summary.raster_flags,
+        "category_changes": summary.changes, "changes_file": str(summary.changes_path) if summary.changes_path else None,
     }
     if args.format == "json":
         _print_json(data)
@@ -255,6 +263,8 @@ def cmd_reassess(args) -> int:
         print(f"Wrote {data['parcels_out']:,} rows for {data['parcels_in']:,} parcels to {data['out']} "
               f"in {data['seconds']} s ({data['parcels_per_second']:,} parcels/s).")
         print("Categories: " + ", ".join(f"{k} {v:,}" for k, v in data["by_category"].items()))
+        if summary.raster_flags is not None:
+            print(f"Lots where the raster estimate disagrees with the measured area: {summary.raster_flags:,}.")
         print(f"Rows with errors: {data['errors']:,}; lots with repaired geometry: {data['repaired']:,}; "
               f"chunks resumed: {data['chunks_resumed']} of {data['chunks']}.")
         if summary.changes is not None:

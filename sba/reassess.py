@@ -55,6 +55,8 @@ class ReassessOptions:
     dwelling_units_field: str | None = None
     chunk_size: int = 20_000
     by_type: bool = False
+    raster: str | None = None  # impervious raster for a cross-check column
+    raster_tolerance: float = 0.25  # flag when raster and vector differ by more than this share
 
 
 @dataclass
@@ -71,6 +73,7 @@ class ReassessSummary:
     changes: int | None = None
     changes_path: Path | None = None
     phases: dict[str, float] = field(default_factory=dict)
+    raster_flags: int | None = None
 
     @property
     def parcels_per_second(self) -> float:
@@ -170,6 +173,14 @@ def measure_chunk(
     err = err.where(err.notna(), pd.Series(class_errors, dtype=object))
     err = err.where(err.notna(), billing["error"])
     out["error"] = err.to_numpy()
+    if opts.raster:
+        from gis.cover import raster_cover_sqft
+
+        est = raster_cover_sqft(parcels, opts.raster)
+        vec = out.billable_area_sqft.to_numpy(dtype=float)
+        out["raster_impervious_sqft"] = est
+        disagree = np.abs(est - vec) > opts.raster_tolerance * np.maximum(vec, 100.0)
+        out["raster_disagrees"] = pd.array(np.where(np.isnan(est), None, disagree), dtype="boolean")
     for col in lots.columns:
         if col.startswith(gis.measure.TYPE_PREFIX):
             out[col] = lots[col].to_numpy()
@@ -428,7 +439,8 @@ def reassess(
                       ignore_index=True)
     type_cols = sorted(c for c in table.columns if c.startswith(gis.measure.TYPE_PREFIX))
     table[type_cols] = table[type_cols].fillna(0.0)
-    table = table[[*OUTPUT_COLUMNS, *type_cols]]
+    extra = [c for c in ("raster_impervious_sqft", "raster_disagrees") if c in table.columns]
+    table = table[[*OUTPUT_COLUMNS, *extra, *type_cols]]
     table = table.sort_values("parcel_id", kind="stable", ignore_index=True)
     if len(table) != n:
         raise RuntimeError(f"Row count check failed: {n} parcels in, {len(table)} rows out.")
@@ -444,6 +456,7 @@ def reassess(
         by_category=table.category.fillna("(not single-family)").value_counts().to_dict(),
         errors=int(table.error.notna().sum()), repaired=int(table.repaired.sum()),
         chunks=n_chunks, chunks_resumed=len(done), out=out, phases=phases,
+        raster_flags=int(table.raster_disagrees.fillna(False).sum()) if "raster_disagrees" in table else None,
     )
     if previous:
         summary.changes, summary.changes_path = _compare_previous(table, Path(previous), out)

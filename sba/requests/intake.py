@@ -69,6 +69,7 @@ __all__ = [
     "import_geojson",
     "import_package",
     "import_submission",
+    "request_eligibility",
     "submission_from_geojson",
     "submission_from_package",
     "validate",
@@ -372,6 +373,16 @@ def eligibility_problems(sub: Submission, lot: LotRecord) -> list[str]:
         if not sub.answers.get(key):
             reasons.append(f"the requester did not confirm that {text}")
     return reasons
+
+
+def request_eligibility(req, records: Records) -> list[str]:
+    """Re-check a stored request against the records as they are now (its confirmations were checked at intake)."""
+    sub = Submission(
+        parcel_id=req.parcel_id, account_number=req.account_number, requester=Requester(req.requester_name),
+        current_category=req.current_category, totals={}, method_statement="", features=[], source=req.source,
+        answers=dict.fromkeys(_CONFIRMATIONS, True),
+    )
+    return eligibility_problems(sub, records.lot_record(req.parcel_id))
 
 
 def _check_geometry(sub: Submission, records: Records) -> list[dict[str, Any]]:

@@ -191,3 +191,20 @@ def test_reassess__bad_options_one_clear_line(city, tmp_path, capsys, extra, mes
     assert code == 2
     assert message in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_reassess__raster_cross_check_flags_disagreeing_lots(tmp_path, capsys):
+    from tests.conftest import SAMPLE
+
+    out = tmp_path / "sba.parquet"
+    args = ["reassess", "--parcels", SAMPLE / "parcels.geojson", "--features", SAMPLE / "features.geojson",
+            "--water", SAMPLE / "water.geojson", "--out", out, "--class-field", "property_class",
+            "--dwelling-units-field", "dwelling_units", "--impervious-raster", SAMPLE / "impervious.tif",
+            "--raster-tolerance", "5", "--format", "json"]
+    assert main([str(a) for a in args]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    table = pd.read_parquet(out)
+    assert table.raster_impervious_sqft.notna().all()
+    share = (table.raster_impervious_sqft / table.billable_area_sqft - 1).abs()
+    assert (table.raster_disagrees == (share > 0.05)).all()
+    assert summary["raster_disagreements"] == int(table.raster_disagrees.sum()) > 0

@@ -1,0 +1,61 @@
+"""Raster estimate of impervious area per lot (fractional pixel coverage)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from affine import Affine
+
+import rasterio
+
+from gis.cover import raster_cover_sqft
+from gis.errors import UnreadableFileError
+from tests.conftest import SAMPLE, box, layer
+
+
+def write_raster(path, values, crs="EPSG:2913", origin=(0.0, 30.0), res=3.0):
+    transform = Affine(res, 0, origin[0], 0, -res, origin[1])
+    with rasterio.open(path, "w", driver="GTiff", height=values.shape[0], width=values.shape[1], count=1,
+                       dtype=values.dtype, crs=crs, transform=transform) as dst:
+        dst.write(values, 1)
+    return path
+
+
+def test_raster_cover__partial_pixels_count_by_their_share(tmp_path):
+    tif = write_raster(tmp_path / "ones.tif", np.ones((10, 10), dtype="uint8"))
+    lots = layer([(box(1.5, 1.5, 16.5, 16.5), "R1")], "parcel_id")  # lot lines cut pixels in half
+    assert raster_cover_sqft(lots, tif, supersample=2)[0] == pytest.approx(225.0)
+    assert raster_cover_sqft(lots, tif, supersample=1)[0] != pytest.approx(225.0)
+
+
+def test_raster_cover__percentages_are_scaled(tmp_path):
+    tif = write_raster(tmp_path / "pct.tif", np.full((10, 10), 50, dtype="uint8"))
+    lots = layer([(box(0, 0, 30, 30), "R1")], "parcel_id")
+    assert raster_cover_sqft(lots, tif)[0] == pytest.approx(450.0)
+
+
+def test_raster_cover__lot_off_the_raster_is_nan(tmp_path):
+    tif = write_raster(tmp_path / "ones.tif", np.ones((10, 10), dtype="uint8"))
+    lots = layer([(box(0, 0, 30, 30), "R1"), (box(900, 900, 930, 930), "R2")], "parcel_id")
+    est = raster_cover_sqft(lots, tif)
+    assert est[0] == pytest.approx(900.0)
+    assert np.isnan(est[1])
+
+
+def test_raster_cover__sample_neighbourhood_close_to_vector_sba():
+    import geopandas as gpd
+    import pandas as pd
+
+    parcels = gpd.read_file(SAMPLE / "parcels.geojson")
+    est = raster_cover_sqft(parcels, SAMPLE / "impervious.tif")
+    exact = pd.read_csv(SAMPLE / "expected_sba.csv").billable_area_sqft.to_numpy()
+    share = np.abs(est / exact - 1)
+    assert np.median(share) < 0.03
+    assert share.max() < 0.15
+
+
+def test_raster_cover__not_a_raster(tmp_path):
+    bad = tmp_path / "x.tif"
+    bad.write_text("nope")
+    with pytest.raises(UnreadableFileError, match="as a raster"):
+        raster_cover_sqft(layer([(box(0, 0, 1, 1), "R1")], "parcel_id"), bad)
