@@ -101,7 +101,8 @@ def test_reassess__bad_rows_get_an_error_and_the_run_goes_on(city, tmp_path, cap
     assert main([str(a) for a in args]) == 0
     summary = json.loads(capsys.readouterr().out)
     table = pd.read_parquet(out).set_index("parcel_id")
-    assert len(table) == 3000 and summary["errors"] == 2
+    assert len(table) == 3000
+    assert summary["errors"] == 2
     assert "spaceport" in table.loc[parcels.parcel_id[5], "error"]
     assert "no shape" in table.loc[parcels.parcel_id[7], "error"]
     assert table.loc[parcels.parcel_id[7], "billable_area_sqft"] == 0
@@ -155,7 +156,8 @@ def test_reassess__previous_year_changes_are_reported(city, tmp_path, capsys):
     summary = reassess(capsys, city, tmp_path / "this-year.parquet", "--chunk-size", "1500", "--previous", prev_path)
     assert summary["category_changes"] == 7
     changes = pd.read_csv(summary["changes_file"])
-    assert set(changes.category_previous) == {"large"} and set(changes.category) == {"small"}
+    assert set(changes.category_previous) == {"large"}
+    assert set(changes.category) == {"small"}
 
 
 def test_reassess__dask_local_cluster_equals_local_run(city, tmp_path, capsys):

@@ -43,8 +43,9 @@ def test_raster_cover__lot_off_the_raster_is_nan(tmp_path):
 
 
 def test_raster_cover__sample_neighbourhood_close_to_vector_sba():
-    import geopandas as gpd
     import pandas as pd
+
+    import geopandas as gpd
 
     parcels = gpd.read_file(SAMPLE / "parcels.geojson")
     est = raster_cover_sqft(parcels, SAMPLE / "impervious.tif")
