@@ -448,7 +448,6 @@ def measure_lots(
     # the billable pieces
     c = counted[f_idx]
     cp, cpieces, carea, ctypes = p_idx[c], pieces[c], piece_area[c], types[f_idx[c]]
-    gross = np.bincount(cp, weights=carea, minlength=n_lots)
 
     # Fast path: most pieces neither overlap another piece of their lot nor
     # touch water; they add their plain area.  Only the others go through
