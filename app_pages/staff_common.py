@@ -1,0 +1,131 @@
+"""Shared pieces of the staff pages: the request database, the records, the sign-in gate.
+
+Holds no review logic: it calls :mod:`sba.requests` and shows what it returns.
+
+Settings (environment variables, read by the server):
+
+* ``SBA_REQUESTS_DB``: SQLite file or ``postgresql://`` URL (default
+  ``~/.local/share/sba/requests.sqlite``);
+* ``SBA_RECORDS_DIR``: the utility's parcels / features / water / accounts
+  (default: the sample neighbourhood);
+* ``SBA_UTILITY_TZ``: the utility's time zone for decision dates.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from sba.requests import (
+    AuthError,
+    Records,
+    RequestError,
+    RequestStore,
+    StaffUser,
+    authenticate,
+    default_db_path,
+    staff_count,
+)
+from sba.requests.records import default_records_dir
+
+STATUS_LABELS = {
+    "submitted": "Waiting for a decision",
+    "accepted": "Accepted",
+    "adjusted": "Accepted with changes",
+    "rejected": "Not accepted",
+}
+
+
+def db_target() -> str:
+    return default_db_path()
+
+
+@st.cache_resource(show_spinner="Reading the utility's records…")
+def records(folder: str) -> Records:
+    """The utility's parcels, record layer, water and accounts (shared, read-only)."""
+    return Records.load(folder)
+
+
+def current_records() -> Records:
+    return records(str(default_records_dir()))
+
+
+def store() -> RequestStore:
+    """This browser session's connection to the request database (opened once per session)."""
+    target = db_target()
+    held = st.session_state.get("_staff_store")
+    if held is None or held[0] != target:
+        st.session_state["_staff_store"] = (target, RequestStore.open(target))
+    return st.session_state["_staff_store"][1]
+
+
+def user() -> StaffUser | None:
+    return st.session_state.get("staff_user")
+
+
+def _sign_in() -> None:
+    try:
+        found = authenticate(store(), st.session_state.get("staff_username", ""),
+                             st.session_state.get("staff_password", ""))
+    except AuthError as err:
+        st.session_state["staff_login_error"] = str(err)
+        return
+    st.session_state["staff_user"] = found
+    st.session_state.pop("staff_login_error", None)
+    st.session_state["staff_password"] = ""
+
+
+def _sign_out() -> None:
+    st.session_state.pop("staff_user", None)
+
+
+def flash(kind: str, text: str) -> None:
+    """A message to show at the top of the next run (after a callback)."""
+    st.session_state["staff_flash"] = (kind, text)
+
+
+def show_flash() -> None:
+    kind, text = st.session_state.pop("staff_flash", (None, None))
+    if kind == "success":
+        st.success(text, icon=":material/check_circle:")
+    elif kind == "error":
+        st.error(text, icon=":material/error:")
+    elif kind == "warning":
+        st.warning(text, icon=":material/warning:")
+
+
+def require_staff() -> tuple[RequestStore, StaffUser]:
+    """The signed-in staff member, or the sign-in form and stop.
+
+    Homeowners never get past this: every staff page calls it first, before
+    reading any request.
+    """
+    try:
+        s = store()
+    except RequestError as err:
+        st.error(str(err), icon=":material/error:")
+        st.stop()
+    who = user()
+    if who is not None:
+        with st.sidebar:
+            st.caption(f"Signed in as **{who.display_name}** ({who.username})"
+                       + (", administrator" if who.is_admin else ""))
+            st.button("Sign out", key="staff_sign_out", on_click=_sign_out)
+            st.caption(f"Requests database: `{s.db.display()}`")
+        return s, who
+    st.title("Staff sign-in")
+    st.caption("Category change requests are reviewed by utility staff only.")
+    if staff_count(s) == 0:
+        st.info(
+            "There are no staff accounts yet. Create the first administrator on the server with\n\n"
+            f"`sba requests add-staff --username NAME --admin --db {s.db.display()}`",
+            icon=":material/person_add:",
+        )
+        st.stop()
+    with st.form("staff_login"):
+        st.text_input("User name", key="staff_username", autocomplete="username")
+        st.text_input("Password", key="staff_password", type="password", autocomplete="current-password")
+        st.form_submit_button("Sign in", type="primary", on_click=_sign_in)
+    if st.session_state.get("staff_login_error"):
+        st.error(st.session_state["staff_login_error"], icon=":material/lock:")
+    st.stop()
+    raise AssertionError("unreachable")  # st.stop() ends the run

@@ -1,0 +1,233 @@
+"""AppTest of the staff pages: sign-in, queue, one request, adjust, decide, import, audit log."""
+
+from __future__ import annotations
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from sba.requests import RequestStore, StaffUser, add_staff, decide
+from sba.requests.records import Records
+from sba.requests.sample_queue import sample_packages, seed_sample
+from tests.app_pages.conftest import ROOT, SAMPLE, texts
+
+REVIEW = str(ROOT / "app_pages" / "staff_review.py")
+INTAKE = str(ROOT / "app_pages" / "staff_intake.py")
+AUDIT = str(ROOT / "app_pages" / "staff_audit.py")
+PASSWORD = "correct horse battery"
+ALICE = StaffUser("alice", "Alice Reviewer", True)
+
+
+@pytest.fixture(scope="module")
+def records():
+    return Records.load(SAMPLE)
+
+
+@pytest.fixture(scope="module")
+def packages(records):
+    return {pid: (data, who) for pid, data, who in sample_packages(records)}
+
+
+@pytest.fixture
+def db(tmp_path, monkeypatch):
+    """An empty request database with staff alice (admin) and bob; the pages use it."""
+    path = tmp_path / "requests.sqlite"
+    monkeypatch.setenv("SBA_REQUESTS_DB", str(path))
+    monkeypatch.delenv("SBA_RECORDS_DIR", raising=False)
+    with RequestStore.open(path) as store:
+        add_staff(store, "alice", PASSWORD, display_name="Alice Reviewer")
+        add_staff(store, "bob", PASSWORD, display_name="Bob Reviewer")
+    return path
+
+
+@pytest.fixture
+def queue(db, records):
+    """The sample queue in the database: lot id -> request number."""
+    with RequestStore.open(db) as store:
+        seed_sample(store, records)
+        return {r["parcel_id"]: r["id"] for r in store.list()}
+
+
+def frame(at: AppTest, column: str):
+    """The first dataframe on the page that has ``column``."""
+    for df in at.dataframe:
+        if column in df.value.columns:
+            return df.value
+    raise AssertionError(f"no table with a {column!r} column")
+
+
+def page(path: str, user: StaffUser | None = ALICE) -> AppTest:
+    at = AppTest.from_file(path, default_timeout=60)
+    if user is not None:
+        at.session_state["staff_user"] = user
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_staff_review__asks_to_sign_in_and_shows_no_request(queue):
+    at = page(REVIEW, user=None)
+    assert at.title[0].value == "Staff sign-in"
+    assert not at.dataframe
+    assert "R100065" not in texts(at.markdown) + texts(at.caption)
+    assert [t.key for t in at.text_input] == ["staff_username", "staff_password"]
+
+
+def test_staff_review__without_accounts_explains_the_first_admin_command(tmp_path, monkeypatch):
+    monkeypatch.setenv("SBA_REQUESTS_DB", str(tmp_path / "empty.sqlite"))
+    at = page(REVIEW, user=None)
+    assert "sba requests add-staff --username NAME --admin" in at.info[0].value
+    assert not at.text_input
+
+
+def test_staff_review__wrong_password_then_sign_in(db):
+    at = page(REVIEW, user=None)
+    at.text_input(key="staff_username").set_value("alice")
+    at.text_input(key="staff_password").set_value("wrong password")
+    at.button[0].click().run()
+    assert at.error[0].value == "Wrong user name or password."
+    assert at.title[0].value == "Staff sign-in"
+    at.text_input(key="staff_password").set_value(PASSWORD)
+    at.button[0].click().run()
+    assert not at.exception
+    assert at.title[0].value == "Category change requests"
+    assert "Signed in as **Alice Reviewer**" in texts(at.sidebar.caption)
+    at.button(key="staff_sign_out").click().run()
+    assert at.title[0].value == "Staff sign-in"
+
+
+def test_staff_review__empty_queue_loads_the_sample_queue(db):
+    at = page(REVIEW)
+    assert "The queue is empty" in at.info[0].value
+    at.button(key="staff_seed").click().run()
+    assert not at.exception
+    assert at.success[0].value == "Loaded 4 sample requests."
+    assert list(frame(at, "Tax lot")["Tax lot"]) == ["R100065", "R100040", "R100077", "R100075"]
+
+
+def test_staff_review__request_detail_compares_and_flags_the_threshold(queue):
+    at = page(REVIEW)
+    at.selectbox(key="staff_request").set_value(queue["R100075"]).run()
+    assert not at.exception
+    assert at.header[0].value == f"Request {queue['R100075']}: tax lot R100075"
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["City's record: large"] == "3,367 sq ft"
+    assert metrics["Request: small"].endswith("sq ft")
+    assert "Crosses a category threshold" in at.warning[0].value
+    feats = frame(at, "Record type")
+    assert list(feats["Status"]).count("missing") == 4
+    assert "Eligible" in at.success[0].value
+
+
+def test_staff_review__reject_with_reason_records_the_decision_and_letter(queue):
+    at = page(REVIEW)
+    rid = queue["R100075"]
+    at.selectbox(key="staff_request").set_value(rid).run()
+    at.radio(key="staff_decision").set_value("reject")
+    at.button(key="staff_decide").click().run()
+    assert at.error[0].value == "Give a reason to reject the request; it goes in the letter."
+    at.radio(key="staff_decision").set_value("reject")
+    at.text_area(key="staff_reason").set_value("The garage and deck are on the photo.")
+    at.button(key="staff_decide").click().run()
+    assert not at.exception
+    assert "recorded as not accepted: the category stays standard" in at.success[0].value
+    assert "Your stormwater category stays **standard**." in texts(at.markdown)
+    assert not [b for b in at.button if b.key == "staff_decide"]  # decided: no second decision
+
+
+def test_staff_review__adjust_a_feature_then_decide_adjust(queue):
+    at = page(REVIEW)
+    rid = queue["R100077"]
+    at.selectbox(key="staff_request").set_value(rid).run()
+    assert at.radio(key="staff_decision").options == ["Accept: the category becomes small",
+                                                      "Reject: the category stays standard"]
+    at.radio(key="staff_adj_action").set_value("type").run()
+    at.selectbox(key="staff_adj_feature").set_value(6)
+    at.selectbox(key="staff_adj_type").set_value("gravel")
+    at.text_input(key="staff_adj_reason").set_value("It is gravel on the photo.")
+    at.button(key="staff_adj_save").click().run()
+    assert not at.exception
+    assert at.success[0].value.startswith("Change saved.")
+    assert at.radio(key="staff_decision").value == "adjust"
+    at.text_area(key="staff_reason").set_value("Gravel counts; the new shed counts.")
+    at.button(key="staff_decide").click().run()
+    assert "recorded as accepted with changes" in at.success[0].value
+
+
+def test_staff_review__second_reviewer_gets_a_conflict_message(db, queue, records):
+    at = page(REVIEW)
+    rid = queue["R100065"]
+    at.selectbox(key="staff_request").set_value(rid).run()
+    with RequestStore.open(db) as other:  # bob decides while alice has the request open
+        decide(other, records, rid, "accept", actor="bob")
+    at.radio(key="staff_decision").set_value("accept")
+    at.button(key="staff_decide").click().run()
+    assert not at.exception
+    assert at.error[0].value == (f"Request {rid} was already decided (accepted) by bob on "
+                                 f"{at.session_state['_staff_store'][1].today()}; your decision was not saved. "
+                                 "Reload the request to see that decision.")
+    assert any("by bob" in m.value for m in at.success)  # the page now shows bob's decision
+
+
+def test_staff_intake__imports_a_package_and_refuses_bad_ones(db, packages):
+    at = page(INTAKE)
+    data, who = packages["R100040"]
+    at.text_input(key="staff_in_name").set_value("Someone Else")
+    at.file_uploader(key="staff_in_package").set_value(("evidence.zip", data, "application/zip"))
+    at.run()
+    at.button(key="staff_in_import").click().run()
+    assert "is not eligible" in at.error[0].value
+    assert "The requester (Someone Else) is not the holder of the account." in texts(at.markdown)
+    at.text_input(key="staff_in_name").set_value(who.name)
+    at.button(key="staff_in_import").click().run()
+    assert not at.exception
+    assert at.success[0].value.startswith("Imported as request 1: tax lot R100040")
+    at.file_uploader(key="staff_in_package").set_value(("photo.zip", b"\x89PNG not a zip", "application/zip"))
+    at.run()
+    at.button(key="staff_in_import").click().run()
+    assert at.error[0].value == "This is not an evidence package: it is not a ZIP file."
+
+
+def test_staff_intake__geojson_and_form(db, records):
+    at = page(INTAKE)
+    at.radio(key="staff_in_kind").set_value("geojson").run()
+    feats = records.record_features("R100065")[["feature_id", "feature_type", "geometry"]]
+    at.file_uploader(key="staff_in_geojson").set_value(("f.geojson", feats.to_json().encode(), "application/geo+json"))
+    at.text_input(key="staff_in_name").set_value("Emery Larch")
+    at.text_input(key="staff_in_parcel").set_value("R100065")
+    at.text_input(key="staff_in_account").set_value("2861662471")
+    at.selectbox(key="staff_in_current").set_value("large")
+    at.text_area(key="staff_in_method").set_value("Traced on the 2025 photo.")
+    for key in ("staff_in_sf", "staff_in_du", "staff_in_oa", "staff_in_ah"):
+        at.checkbox(key=key).check()
+    at.run()
+    at.button(key="staff_in_import").click().run()
+    assert not at.exception
+    assert "claims standard" in at.success[0].value
+
+
+def test_staff_audit__shows_the_log_downloads_csv_and_adds_staff(queue):
+    at = page(AUDIT)
+    table = frame(at, "What")
+    assert list(table["What"]).count("import") == 4
+    at.text_input(key="staff_audit_request").set_value(str(queue["R100040"])).run()
+    assert list(frame(at, "What")["What"]) == ["import"]
+    at.text_input(key="staff_new_username").set_value("carol")
+    at.text_input(key="staff_new_password").set_value("another long password")
+    next(b for b in at.button if b.label == "Add account").click().run()
+    assert not at.exception
+    assert at.success[0].value == "Account 'carol' added."
+    assert "carol" in list(frame(at, "User name")["User name"])
+
+
+def test_staff_audit__non_admin_cannot_add_staff(queue):
+    at = page(AUDIT, user=StaffUser("bob", "Bob Reviewer", False))
+    assert not [t for t in at.text_input if t.key == "staff_new_username"]
+
+
+def test_homeowner_pages__never_read_requests():
+    """The homeowner pages do not touch the request store at all."""
+    for name in ("measure.py", "worksheet.py", "rates.py", "about.py", "common.py"):
+        text = (ROOT / "app_pages" / name).read_text()
+        assert "sba.requests" not in text, name
+        assert "staff_" not in text, name
+
