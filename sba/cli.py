@@ -130,6 +130,10 @@ def build_parser() -> argparse.ArgumentParser:
                        description="List the bundled rate schedules with their effective dates and sources.")
     r.add_argument("--format", choices=["text", "json"], default="text")
     r.set_defaults(func=cmd_rates)
+
+    from sba.requests.cli import register as register_requests  # staff review (sba requests ...)
+
+    register_requests(sub)
     return p
 
 

@@ -17,62 +17,33 @@ Never imports streamlit; the staff pages in ``app_pages/staff_*.py`` and the
 ``sba requests`` command call into it.
 """
 
-from sba.requests.auth import StaffUser, add_staff, authenticate, get_staff, staff_count
-from sba.requests.compare import Comparison, FeatureComparison, compare_request
-from sba.requests.errors import (
-    AuthError,
-    ConflictError,
-    DecisionError,
-    IneligibleError,
-    NotFoundError,
-    PackageRejected,
-    RequestError,
-    StoreError,
-)
-from sba.requests.intake import (
-    IntakeForm,
-    Requester,
-    import_geojson,
-    import_package,
-)
-from sba.requests.records import Records
-from sba.requests.review import (
-    DECISIONS,
-    Decision,
-    add_record_feature,
-    adjust_feature,
-    decide,
-)
-from sba.requests.store import ChangeRequestRecord, RequestStore, default_db_path
+import importlib
 
-__all__ = [
-    "DECISIONS",
-    "AuthError",
-    "ChangeRequestRecord",
-    "Comparison",
-    "ConflictError",
-    "Decision",
-    "DecisionError",
-    "FeatureComparison",
-    "IneligibleError",
-    "IntakeForm",
-    "NotFoundError",
-    "PackageRejected",
-    "Records",
-    "RequestError",
-    "RequestStore",
-    "Requester",
-    "StaffUser",
-    "StoreError",
-    "add_record_feature",
-    "add_staff",
-    "adjust_feature",
-    "authenticate",
-    "compare_request",
-    "decide",
-    "default_db_path",
-    "get_staff",
-    "import_geojson",
-    "import_package",
-    "staff_count",
-]
+#: public name -> the submodule that defines it (imported on first use, so that
+#: ``sba --help`` does not load the geometry stack)
+_WHERE = {
+    "StaffUser": "auth", "add_staff": "auth", "authenticate": "auth", "get_staff": "auth",
+    "staff_count": "auth",
+    "Comparison": "compare", "FeatureComparison": "compare", "compare_request": "compare",
+    "AuthError": "errors", "ConflictError": "errors", "DecisionError": "errors", "IneligibleError": "errors",
+    "NotFoundError": "errors", "PackageRejected": "errors", "RequestError": "errors", "StoreError": "errors",
+    "IntakeForm": "intake", "Requester": "intake", "import_geojson": "intake", "import_package": "intake",
+    "Records": "records",
+    "DECISIONS": "review", "Decision": "review", "add_record_feature": "review", "adjust_feature": "review",
+    "decide": "review",
+    "ChangeRequestRecord": "store", "RequestStore": "store", "default_db_path": "store",
+}
+
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str):
+    if name in _WHERE:
+        value = getattr(importlib.import_module(f"sba.requests.{_WHERE[name]}"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'sba.requests' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_WHERE))

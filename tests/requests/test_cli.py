@@ -1,0 +1,196 @@
+"""``sba requests ...``: every command, and user mistakes as one sentence with exit code 2."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+import sys
+
+import pytest
+
+from sba.cli import main
+from tests.requests.conftest import ROOT
+
+
+@pytest.fixture
+def sba(tmp_path, capsys, monkeypatch):
+    """Run ``sba requests ...`` on a fresh SQLite file; returns (exit code, stdout, stderr)."""
+    db = str(tmp_path / "cli.sqlite")
+    monkeypatch.delenv("SBA_RECORDS_DIR", raising=False)
+
+    def run(*argv, stdin: str | None = None):
+        if stdin is not None:
+            monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
+        args = ["requests", argv[0], "--db", db, *argv[1:]]
+        code = main(args)
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run
+
+
+@pytest.fixture
+def seeded(sba):
+    assert sba("add-staff", "--username", "alice", "--name", "Alice Reviewer", "--password-stdin",
+               stdin="correct horse battery\n")[0] == 0
+    assert sba("add-staff", "--username", "bob", "--password-stdin", stdin="correct horse battery\n")[0] == 0
+    code, out, _ = sba("seed-sample")
+    assert code == 0
+    assert out.startswith("Imported sample requests 1, 2, 3, 4 into ")
+    return sba
+
+
+def one_sentence(err: str) -> str:
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert "Traceback" not in err
+    assert lines[0].startswith("sba: error: ")
+    return lines[0].removeprefix("sba: error: ")
+
+
+def test_cli__add_staff_first_admin_and_refusals(sba, monkeypatch):
+    code, out, _ = sba("add-staff", "--username", "alice", "--password-stdin", stdin="correct horse battery\n")
+    assert code == 0
+    assert out.startswith("Staff account 'alice' created (administrator) in ")
+    code, _, err = sba("add-staff", "--username", "bob", "--password-stdin", stdin="short\n")
+    assert code == 2
+    assert one_sentence(err) == "The password must have at least 8 characters."
+    monkeypatch.setattr(sys.stdin, "isatty", lambda: False)
+    code, _, err = sba("add-staff", "--username", "bob")
+    assert code == 2
+    assert "--password-stdin" in one_sentence(err)
+
+
+def test_cli__list_show_and_json(seeded):
+    code, out, _ = seeded("list")
+    assert code == 0
+    assert [line.split()[1] for line in out.splitlines()[1:]] == ["R100065", "R100040", "R100077", "R100075"]
+    code, out, _ = seeded("list", "--format", "json", "--status", "submitted")
+    assert [r["claimed_category"] for r in json.loads(out)] == ["standard", "small", "small", "small"]
+    code, out, _ = seeded("show", "4")
+    assert code == 0
+    assert "record 3,367 sq ft (large)" in out
+    assert "! The difference of" in out
+    assert "missing" in out
+    code, out, _ = seeded("show", "2", "--format", "json")
+    data = json.loads(out)
+    assert data["comparison"]["counts"] == {"matched": 3, "changed": 0, "added": 0, "missing": 1}
+    assert data["history"][0]["action"] == "import"
+
+
+def test_cli__decide_writes_the_letter_and_refuses_mistakes(seeded, tmp_path):
+    code, _, err = seeded("decide", "4", "--decision", "reject", "--staff", "alice")
+    assert code == 2
+    assert one_sentence(err) == "Give a reason to reject the request; it goes in the letter."
+    code, _, err = seeded("decide", "1", "--decision", "accept", "--staff", "mallory")
+    assert code == 2
+    assert "'mallory' is not an active staff account" in one_sentence(err)
+    letter = tmp_path / "letter.pdf"
+    code, out, _ = seeded("decide", "1", "--decision", "accept", "--staff", "alice", "--letter", str(letter))
+    assert code == 0
+    assert out.splitlines()[0].startswith("Request 1 accepted by alice: category large -> standard from ")
+    assert letter.read_bytes().startswith(b"%PDF")
+    code, _, err = seeded("decide", "1", "--decision", "reject", "--reason", "no", "--staff", "bob",
+                          "--version", "1")
+    assert code == 2
+    assert "was already decided (accepted) by alice" in one_sentence(err)
+    md = tmp_path / "letter.md"
+    assert seeded("letter", "1", "--out", str(md))[0] == 0
+    assert "**Decision: your request is accepted.**" in md.read_text()
+    code, _, err = seeded("letter", "2", "--out", str(md))
+    assert code == 2
+    assert one_sentence(err) == "Request 2 has no decision letter yet (it is submitted)."
+
+
+def test_cli__adjust_then_decide_adjust(seeded):
+    code, out, _ = seeded("adjust", "3", "--feature", "6", "--type", "gravel", "--reason", "gravel on the photo",
+                          "--staff", "bob")
+    assert code == 0
+    assert out.strip() == "Changed feature 6 of request 3 (now version 2)."
+    code, _, err = seeded("adjust", "3", "--feature", "7", "--remove", "--reason", "r", "--staff", "bob",
+                          "--version", "1")
+    assert code == 2
+    assert "was changed by bob (adjust feature) after you opened it" in one_sentence(err)
+    code, out, _ = seeded("adjust", "4", "--add-record", "F0351", "--reason", "garage", "--staff", "bob")
+    assert code == 0
+    code, out, _ = seeded("decide", "3", "--decision", "adjust", "--reason", "gravel counts", "--staff", "bob")
+    assert code == 0
+    assert "adjusted by bob: category standard -> small" in out
+
+
+def test_cli__export_audit_and_requests(seeded, tmp_path):
+    seeded("decide", "1", "--decision", "accept", "--staff", "alice")
+    out_file = tmp_path / "audit.csv"
+    code, out, _ = seeded("export", "--out", str(out_file))
+    assert code == 0
+    rows = list(csv.DictReader(out_file.open()))
+    assert out.strip() == f"Wrote {len(rows)} rows to {out_file}."
+    assert [r["action"] for r in rows].count("import") == 4
+    assert rows[-1]["action"] == "decide"
+    assert rows[-1]["actor"] == "alice"
+    code, out, _ = seeded("export", "--what", "requests")
+    decided = next(csv.DictReader(io.StringIO(out)))
+    assert (decided["parcel_id"], decided["decided_category"], decided["status"]) == ("R100065", "standard", "accepted")
+
+
+def test_cli__import_package_geojson_and_refusals(sba, tmp_path, packages, records):
+    sba("add-staff", "--username", "alice", "--password-stdin", stdin="correct horse battery\n")
+    data, who = packages["R100077"]
+    pkg = tmp_path / "evidence.zip"
+    pkg.write_bytes(data)
+    code, _, err = sba("import", str(pkg), "--staff", "alice", "--requester", "Not The Holder")
+    assert code == 2
+    assert "is not eligible" in one_sentence(err)
+    code, out, _ = sba("import", str(pkg), "--staff", "alice", "--requester", who.name, "--email", who.email)
+    assert code == 0
+    assert out.startswith("Imported request 1: tax lot R100077, Quinn Rowan, billed standard, claims small")
+    code, _, err = sba("import", str(pkg), "--staff", "alice", "--requester", who.name)
+    assert "already has an undecided request (number 1)" in one_sentence(err)
+    bad = tmp_path / "bad.zip"
+    bad.write_bytes(b"not a zip at all")
+    code, _, err = sba("import", str(bad), "--staff", "alice", "--requester", who.name)
+    assert code == 2
+    assert one_sentence(err) == "This is not an evidence package: it is not a ZIP file."
+    gj = tmp_path / "features.geojson"
+    gj.write_text(records.record_features("R100065")[["feature_id", "feature_type", "geometry"]].to_json())
+    photo = tmp_path / "photo.jpg"
+    photo.write_bytes(b"%PDF-1.4 a pdf named jpg")
+    args = ["import", str(gj), "--staff", "alice", "--requester", "Emery Larch", "--parcel-id", "R100065",
+            "--account", "2861662471", "--current-category", "large", "--method", "Traced on the photo.",
+            "--confirmed"]
+    code, _, err = sba(*args, "--attach", str(photo))
+    assert code == 2
+    assert one_sentence(err).startswith("Attachment 'photo.jpg' is named like a JPEG image but its content is not")
+    code, out, _ = sba(*args)
+    assert code == 0
+    assert "claims standard (6 features, 0 attachments)" in out
+
+
+def test_cli__unknown_request_and_missing_file(seeded):
+    code, _, err = seeded("show", "99")
+    assert code == 2
+    assert one_sentence(err) == "There is no request number 99."
+    code, _, err = seeded("import", "/no/such/file.zip", "--staff", "alice")
+    assert code == 2
+    assert one_sentence(err).startswith("Cannot read the file '/no/such/file.zip'")
+
+
+def test_cli__bad_database_is_one_sentence(tmp_path, capsys):
+    code = main(["requests", "list", "--db", str(tmp_path / "missing" / "x.sqlite")])
+    assert code == 2
+    assert "does not exist" in one_sentence(capsys.readouterr().err)
+
+
+def test_cli__runs_as_a_program(tmp_path):
+    """The real entry point, in a subprocess: exit codes and output as a user sees them."""
+    db = tmp_path / "p.sqlite"
+    proc = subprocess.run([sys.executable, "-m", "sba", "requests", "list", "--db", str(db)],
+                          capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert proc.returncode == 0
+    assert proc.stdout.startswith("No requests yet")
+    proc = subprocess.run([sys.executable, "-m", "sba", "requests", "decide", "1", "--db", str(db)],
+                          capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("sba: error: The following arguments are required: --decision, --staff.")
