@@ -20,6 +20,11 @@ PAGES = {
         st.Page("app_pages/rates.py", title="Rate schedules", icon=":material/payments:"),
         st.Page("app_pages/about.py", title="How it works and offline use", icon=":material/help:"),
     ],
+    "Staff": [  # each staff page asks for a staff sign-in before it shows anything
+        st.Page("app_pages/staff_review.py", title="Review requests", icon=":material/fact_check:"),
+        st.Page("app_pages/staff_intake.py", title="Import a request", icon=":material/upload_file:"),
+        st.Page("app_pages/staff_audit.py", title="Audit log", icon=":material/history:"),
+    ],
 }
 
 st.navigation(PAGES).run()

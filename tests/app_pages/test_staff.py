@@ -231,3 +231,13 @@ def test_homeowner_pages__never_read_requests():
         assert "sba.requests" not in text, name
         assert "staff_" not in text, name
 
+
+
+def test_app__staff_section_in_the_router_asks_to_sign_in(db):
+    from tests.app_pages.conftest import new_app
+
+    at = new_app()
+    for path in ("app_pages/staff_review.py", "app_pages/staff_intake.py", "app_pages/staff_audit.py"):
+        at.switch_page(path).run()
+        assert not at.exception, path
+        assert at.title[0].value == "Staff sign-in", path
