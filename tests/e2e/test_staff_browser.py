@@ -1,0 +1,155 @@
+"""Real-browser test of staff review: Debian's chromium + Playwright against ``streamlit run app.py``.
+
+A staff member signs in, opens a request from the sample queue, records a
+decision and sees the letter; the database then holds the decision. A
+screenshot goes to ``test-artifacts/e2e-staff-decision.png``. Same browser
+set-up as ``test_browser.py``: no browser download, skipped with the reason
+when ``/usr/bin/chromium`` is missing.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = Path(os.environ.get("SBA_CHROMIUM", "/usr/bin/chromium"))
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+PASSWORD = "correct horse battery"
+
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def staff_server(tmp_path_factory):
+    """``streamlit run app.py`` on a request database holding the sample queue and staff 'alice'."""
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium) "
+                    "to run the browser test; scripts/run-tests does this")
+    pytest.importorskip("playwright.sync_api", reason="the playwright Python package is not installed")
+    from sba.requests import RequestStore, add_staff
+    from sba.requests.sample_queue import seed_sample
+
+    db = tmp_path_factory.mktemp("staff") / "requests.sqlite"
+    with RequestStore.open(db) as store:
+        add_staff(store, "alice", PASSWORD, display_name="Alice Reviewer")
+        seed_sample(store)
+    port = _free_port()
+    streamlit = shutil.which("streamlit", path=str(Path(sys.executable).parent)) or "streamlit"
+    env = {**os.environ, "SBA_REQUESTS_DB": str(db)}
+    env.pop("SBA_RECORDS_DIR", None)
+    proc = subprocess.Popen(
+        [streamlit, "run", "app.py", "--server.headless", "true", "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                    if r.read() == b"ok":
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                out = proc.stdout.read().decode(errors="replace") if proc.stdout else ""
+                pytest.fail(f"streamlit did not start:\n{out[-3000:]}")
+            time.sleep(0.5)
+        yield url, db
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@pytest.fixture
+def page(staff_server):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        page.set_default_timeout(30_000)
+        try:
+            yield page
+        finally:
+            browser.close()
+
+
+def _idle(page) -> None:
+    """Wait until Streamlit has finished the current rerun (its "running" indicator is gone)."""
+    time.sleep(0.3)
+    page.wait_for_function(
+        "() => !document.querySelector('[data-testid=stStatusWidget]')"
+        " || !document.querySelector('[data-testid=stStatusWidget]').innerText.includes('Running')")
+    time.sleep(0.3)
+
+
+def test_staff_browser__sign_in_open_a_request_and_decide(page, staff_server):
+    url, db = staff_server
+    page.goto(url)
+    page.get_by_text("Your lot's stormwater billable area").wait_for()
+
+    # 1. the Staff section of the menu asks for a sign-in
+    page.get_by_role("link", name="Review requests").click()
+    page.get_by_text("Staff sign-in").wait_for()
+    page.get_by_label("User name").fill("alice")
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_text("Category change requests").wait_for()
+    _idle(page)
+
+    # 2. open the request for R100040 from the queue
+    box = page.get_by_label("Open a request")
+    box.click()
+    page.get_by_role("option", name=re.compile("R100040")).click()
+    page.get_by_text("Request 2: tax lot R100040").wait_for()
+    _idle(page)
+    page.get_by_text("Feature by feature").wait_for()
+    page.locator('iframe[title="streamlit_folium.st_folium"]').first.wait_for()
+    page.get_by_text("Request 2: tax lot R100040").scroll_into_view_if_needed()
+    time.sleep(1.0)  # let the map draw
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "e2e-staff-request.png"))
+
+    # 3. accept it with a reason
+    reason = page.get_by_label("Reason (goes in the letter; required to reject or adjust)")
+    reason.fill("The photo shows the patio was removed.")
+    reason.press("Control+Enter")  # commit the text before the click (a blur would rerun the page)
+    _idle(page)
+    page.get_by_role("button", name="Record decision").click()
+    try:
+        page.get_by_text(re.compile("Request 2 recorded as accepted")).wait_for()
+        page.get_by_text("Decision: your request is accepted.").wait_for()
+    finally:
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "e2e-staff-decision.png"), full_page=True)
+
+    from sba.requests import RequestStore
+
+    with RequestStore.open(db) as store:
+        req = store.get(2)
+        assert (req.status, req.decided_category, req.decided_by) == ("accepted", "small", "alice")
+        assert req.decision_reason == "The photo shows the patio was removed."
+        assert [a["action"] for a in store.audit_log(2)] == ["import", "decide"]
