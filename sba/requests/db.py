@@ -23,7 +23,8 @@ Schema (version 1)
     rejected), ``decision, decided_category, decided_sqft, decision_reason,
     decided_by, decided_at, effective_date, submitted_at, updated_at,
     version`` (optimistic concurrency: every change does
-    ``UPDATE ... WHERE id = ? AND version = ?`` and bumps it).
+    ``UPDATE ... WHERE id = ? AND version = ?`` and bumps it). A partial
+    unique index allows one undecided request per lot.
 ``features``
     The drawn features: ``request_id, position, feature_id, feature_type,
     original_type, source, geometry_json`` (GeoJSON, EPSG:4326; null for

@@ -35,7 +35,6 @@ package) and the audit row are written in one transaction.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -565,11 +564,3 @@ def import_geojson(store: RequestStore, geojson: bytes, form: IntakeForm, record
                            detail=str(err))
         raise
     return import_submission(store, sub, records, actor=actor)
-
-
-def features_geojson(features: Sequence[Mapping[str, Any]]) -> str:
-    """Stored features as a GeoJSON FeatureCollection text (EPSG:4326)."""
-    return json.dumps({"type": "FeatureCollection", "features": [
-        {"type": "Feature", "geometry": f.get("geometry"),
-         "properties": {k: v for k, v in f.items() if k != "geometry"}} for f in features]})
-
