@@ -20,6 +20,7 @@ from sba.requests import (
     decide,
 )
 from sba.requests.intake import request_eligibility
+from sba.requests.letter import long_date
 from sba.requests.records import default_records_dir
 from sba.requests.sample_queue import seed_sample
 
@@ -60,7 +61,7 @@ def _on_decide(rid: int, version: int) -> None:
     st.session_state["staff_reason"] = ""
     if st.session_state.get("staff_filter") == "open":  # keep the decided request (and its letter) in view
         st.session_state["staff_filter"] = "all"
-    change = (f"the category changes from {d.old_category} to {d.new_category} from {d.effective_date:%B %-d, %Y}"
+    change = (f"the category changes from {d.old_category} to {d.new_category} from {long_date(d.effective_date)}"
               if d.changed else f"the category stays {d.old_category}")
     sc.flash("success", f"Request {rid} recorded as {sc.STATUS_LABELS[d.status].lower()}: {change}. "
                         "The letter is ready below.")
@@ -166,7 +167,7 @@ except RequestError as err:
 st.divider()
 st.header(f"Request {rid}: tax lot {req.parcel_id}")
 st.caption(f"{req.address} · account {req.account_number} · received "
-           f"{store.local_date(req.submitted_at):%B %-d, %Y} · version {req.version}")
+           f"{long_date(store.local_date(req.submitted_at))} · version {req.version}")
 if req.version != seen:
     st.warning(f"Someone else changed this request after you opened it (you saw version {seen}, it is now "
                f"{req.version}); below is the latest. Check it, then reload before you act.",
@@ -289,7 +290,7 @@ if req.is_open:
         st.session_state["staff_decision"] = options[0]
     st.radio("Decision", options, format_func=labels.get, key="staff_decision")
     st.text_area("Reason (goes in the letter; required to reject or adjust)", key="staff_reason", height=90)
-    st.caption(f"The decision takes effect today, {store.today():%B %-d, %Y} (the utility's date, {store.tz}); "
+    st.caption(f"The decision takes effect today, {long_date(store.today())} (the utility's date, {store.tz}); "
                "it cannot be back-dated.")
     st.button("Record decision", key="staff_decide", type="primary", on_click=_on_decide, args=(rid, seen))
 else:

@@ -529,7 +529,7 @@ def import_submission(store: RequestStore, sub: Submission, records: Records, *,
                 return store.insert_request(values, features, stored_files, actor=actor,
                                             detail=f"from {sub.source} {sub.filename}".strip())
             except db_errors() as err:
-                if "one_open" in str(err) or "UNIQUE" in str(err).upper():
+                if "one_open" in str(err) or "requests.parcel_id" in str(err):
                     raise PackageRejected(
                         f"Tax lot {sub.parcel_id} already has an undecided request; decide that one first."
                     ) from err

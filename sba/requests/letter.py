@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from sba.requests.compare import Comparison
     from sba.requests.store import ChangeRequestRecord
 
-__all__ = ["LetterInfo", "letter_markdown", "letter_pdf"]
+__all__ = ["LetterInfo", "letter_markdown", "letter_pdf", "long_date"]
 
 CUSTOMER_SERVICE = "503-823-7770"
 HEADLINES = {
@@ -28,6 +28,15 @@ HEADLINES = {
     "adjust": "Decision: your request is accepted with changes made by our staff.",
     "reject": "Decision: your request is not accepted.",
 }
+
+
+def long_date(day: dt.date) -> str:
+    """A date as letters write it.
+
+    >>> long_date(dt.date(2026, 3, 2))
+    'March 2, 2026'
+    """
+    return f"{day:%B} {day.day}, {day.year}"
 
 
 @dataclass(frozen=True)
@@ -58,15 +67,15 @@ class LetterInfo:
 
     @classmethod
     def from_request(cls, req: ChangeRequestRecord, cmp: Comparison, *, decision: str, new_category: str,
-                     effective: dt.date, reason: str, decided_by: str, decided_on: dt.date) -> LetterInfo:
-        from sba.requests.store import parse_utc
-
+                     effective: dt.date, reason: str, decided_by: str, decided_on: dt.date,
+                     submitted_on: dt.date) -> LetterInfo:
+        """The letter's content; dates are the utility's local dates."""
         reject = decision == "reject"
         reported_total = Decimal(req.claimed_sqft) if req.claimed_sqft else Decimal(sum(req.form_totals.values()))
         return cls(
             request_id=req.id, parcel_id=req.parcel_id, address=req.address, account_number=req.account_number,
             requester_name=req.requester_name, requester_email=req.requester_email,
-            submitted_on=parse_utc(req.submitted_at).date(), decided_on=decided_on, decision=decision,
+            submitted_on=submitted_on, decided_on=decided_on, decision=decision,
             old_category=req.current_category, new_category=new_category, effective=effective, reason=reason,
             decided_by=decided_by, reported=dict(req.form_totals), reported_total=reported_total,
             determined=dict(cmp.record_totals if reject else cmp.request_totals),
@@ -80,7 +89,7 @@ class LetterInfo:
     def outcome(self) -> str:
         if self.old_category != self.new_category:
             return (f"Your stormwater category changes from **{self.old_category}** to **{self.new_category}**, "
-                    f"effective **{self.effective:%B %-d, %Y}**, the date of this decision. The change is not "
+                    f"effective **{long_date(self.effective)}**, the date of this decision. The change is not "
                     "retroactive: bills for service before that date stay as they are.")
         return f"Your stormwater category stays **{self.old_category}**."
 
@@ -97,8 +106,8 @@ def letter_markdown(info: LetterInfo) -> str:
     lines = [
         "# Stormwater category decision",
         "",
-        f"**Date:** {info.decided_on:%B %-d, %Y}  ",
-        f"**Request:** number {info.request_id}, received {info.submitted_on:%B %-d, %Y}  ",
+        f"**Date:** {long_date(info.decided_on)}  ",
+        f"**Request:** number {info.request_id}, received {long_date(info.submitted_on)}  ",
         f"**Tax lot (Property ID):** {info.parcel_id}  ",
         *([f"**Address:** {info.address}  "] if info.address else []),
         f"**Utility account:** {info.account_number}",
@@ -154,8 +163,8 @@ def letter_pdf(info: LetterInfo) -> bytes:
     pdf.cell(0, 10, "Stormwater category decision", new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("DejaVu", "", 10)
     head = [
-        ("Date", f"{info.decided_on:%B %-d, %Y}"),
-        ("Request", f"number {info.request_id}, received {info.submitted_on:%B %-d, %Y}"),
+        ("Date", f"{long_date(info.decided_on)}"),
+        ("Request", f"number {info.request_id}, received {long_date(info.submitted_on)}"),
         ("Tax lot (Property ID)", info.parcel_id),
         *([("Address", info.address)] if info.address else []),
         ("Utility account", info.account_number),

@@ -279,7 +279,7 @@ def decide(
     decided_at = store.now_text()
     info = letters.LetterInfo.from_request(
         req, cmp, decision=decision, new_category=new_category, effective=when, reason=reason.strip(),
-        decided_by=get_staff(store, actor).display_name, decided_on=when)
+        decided_by=get_staff(store, actor).display_name, decided_on=when, submitted_on=submitted)
     md = letters.letter_markdown(info)
     pdf_bytes = letters.letter_pdf(info) if pdf else None
     files = [{"kind": "letter_md", "name": f"decision-{request_id}.md", "media_type": "text/markdown",

@@ -65,7 +65,11 @@ def test_decide__reject_keeps_the_category_and_needs_a_reason(sqlite_store, reco
 def test_decide__decision_date_is_the_utility_date_not_utc(sqlite_store, records, packages, clock):
     clock.when = dt.datetime(2026, 3, 3, 6, 30, tzinfo=dt.UTC)  # 22:30 on March 2 in Portland
     rid = _import(sqlite_store, records, packages, "R100065")
-    assert decide(sqlite_store, records, rid, "accept", actor="alice").effective_date == dt.date(2026, 3, 2)
+    d = decide(sqlite_store, records, rid, "accept", actor="alice")
+    assert d.effective_date == dt.date(2026, 3, 2)
+    assert "**Date:** March 2, 2026" in d.letter_markdown
+    assert "received March 2, 2026" in d.letter_markdown  # the utility's date, not UTC's March 3
+    assert sqlite_store.get(rid).submitted_at == "2026-03-03T06:30:00Z"
 
 
 @pytest.mark.parametrize(
