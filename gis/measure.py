@@ -435,7 +435,7 @@ def measure_lots(
     repaired = lot_repaired.copy()
     repaired[p_idx[feat_repaired[f_idx]]] = True
 
-    outside = _outside_area(F, P, f_idx, p_idx, piece_area, cross, n_feat, n_lots)
+    outside = _outside_area(F, P, f_idx, p_idx, piece_area, cross, n_feat, n_lots, (f_box, f_bnd))
 
     # excluded by type (not billable here), counted once per lot
     excluded_sqft = np.zeros(n_lots)
@@ -463,11 +463,13 @@ def measure_lots(
         hit_piece, hit_w = shapely.STRtree(W).query(cpieces, predicate="intersects")
         wet_piece[hit_piece] = True
 
-    # A lone pair of overlapping pieces (the usual patio under the eaves) needs
-    # one intersection, not a union and differences: area(a ∪ b) = a + b - a∩b.
-    degree = np.bincount(pa, minlength=len(cpieces)) + np.bincount(pb, minlength=len(cpieces))
-    lone = (degree[pa] == 1) & (degree[pb] == 1) & ~wet_piece[pa] & ~wet_piece[pb]
-    pa, pb = pa[lone], pb[lone]
+    # Overlaps without three pieces overlapping one another (a patio under the
+    # eaves, a walkway meeting a driveway) need no union: when no three pieces
+    # of a cluster overlap pairwise, area(union) = sum of areas - sum of the
+    # pairwise intersections, exactly (every triple intersection has zero area).
+    # Clusters with such a triangle, or touching water, go through GEOS unions.
+    arithmetic = _triangle_free_clusters(pa, pb, len(cpieces), wet_piece)
+    pa, pb = pa[arithmetic], pb[arithmetic]
     geo[pa] = False
     geo[pb] = False
     geo |= wet_piece
@@ -579,12 +581,48 @@ def _overlapping_pairs(lot_idx: np.ndarray, pieces: np.ndarray, boxes=None):
     return mask, a, b
 
 
-def _lots_with_overlaps(lot_idx: np.ndarray, pieces: np.ndarray) -> np.ndarray:
+def _triangle_free_clusters(a: np.ndarray, b: np.ndarray, n: int, wet: np.ndarray) -> np.ndarray:
+    """For overlap edges ``(a, b)``: is the edge's cluster free of triangles and of water?
+
+    Clusters are the connected components of the overlap graph (label
+    propagation with pointer jumping; clusters are a handful of pieces).
+    """
+    if not len(a):
+        return np.zeros(0, dtype=bool)
+    comp = np.arange(n)
+    while True:
+        low = np.minimum(comp[a], comp[b])
+        if (comp[a] == low).all() and (comp[b] == low).all():
+            break
+        np.minimum.at(comp, a, low)
+        np.minimum.at(comp, b, low)
+        comp = comp[comp]
+    bad = np.zeros(n, dtype=bool)
+    bad[comp[wet]] = True
+    # a triangle: two neighbours of one piece that overlap each other too
+    degree = np.bincount(a, minlength=n) + np.bincount(b, minlength=n)
+    if (degree >= 2).any():
+        edges = set(zip(a.tolist(), b.tolist(), strict=True))
+        nodes = np.concatenate([a, b])
+        nbrs = np.concatenate([b, a])
+        keep = degree[nodes] >= 2
+        nodes, nbrs = nodes[keep], nbrs[keep]
+        order = np.argsort(nodes, kind="stable")
+        nodes, nbrs = nodes[order], nbrs[order]
+        starts = np.flatnonzero(np.r_[True, nodes[1:] != nodes[:-1]])
+        for s0, s1 in zip(starts, [*starts[1:], len(nodes)], strict=True):
+            around = sorted(nbrs[s0:s1].tolist())
+            if any((u, v) in edges for i, u in enumerate(around) for v in around[i + 1:]):
+                bad[comp[nodes[s0]]] = True
+    return ~bad[comp[a]]
+
+
+def _lots_with_overlaps(lot_idx: np.ndarray, pieces: np.ndarray, boxes=None) -> np.ndarray:
     """Lots holding two pieces whose interiors intersect."""
-    return np.unique(lot_idx[_overlapping_pairs(lot_idx, pieces)[0]])
+    return np.unique(lot_idx[_overlapping_pairs(lot_idx, pieces, boxes)[0]])
 
 
-def _outside_area(F, P, f_idx, p_idx, piece_area, cross, n_feat, n_lots) -> np.ndarray:
+def _outside_area(F, P, f_idx, p_idx, piece_area, cross, n_feat, n_lots, f_boxes) -> np.ndarray:
     """Per lot: the part of its crossing features that lies on no lot (a driveway into the street).
 
     The part on a neighbour's lot counts there.  Lots tile without overlaps, so
@@ -601,7 +639,7 @@ def _outside_area(F, P, f_idx, p_idx, piece_area, cross, n_feat, n_lots) -> np.n
     stray_area = np.maximum(_area(F) - on_lots, 0.0) if n_feat else np.zeros(0)
     c_feat, c_lot = f_idx[cross], p_idx[cross]
     np.add.at(outside, c_lot, stray_area[c_feat])
-    tangled = _lots_with_overlaps(c_lot, F[c_feat])
+    tangled = _lots_with_overlaps(c_lot, F[c_feat], (f_boxes[0][c_feat], f_boxes[1][c_feat]))
     if len(tangled):
         sel = np.isin(c_lot, tangled)
         feats = np.unique(c_feat[sel])

@@ -237,3 +237,25 @@ def test_intersection__box_arithmetic_equals_geos(a, b):
     geos = shapely.intersection(a, b)
     assert (0.0 if ours is None else ours.area) == pytest.approx(geos.area)
     assert _interiors_meet(np.array([a]), np.array([b]))[0] == (geos.area > 0)
+
+
+def test_a1_union__chain_and_star_overlaps_count_once():
+    # a roof with a patio and a porch under its eaves (star), and a walkway
+    # overlapping the patio (chain): no three pieces overlap one another
+    f = layer([(box(10, 10, 40, 50), "roof"), (box(35, 20, 45, 30), "patio"), (box(5, 40, 15, 45), "deck"),
+               (box(42, 22, 48, 90), "walkway")], "feature_type")
+    m, lot = measure(f)
+    expected = shapely.union_all(f.geometry.to_numpy()).area
+    assert lot.billable_area_sqft == pytest.approx(expected)
+    assert lot.overlap_sqft == pytest.approx(f.area.sum() - expected)
+    assert m.lot("R1")["by_type"] == pytest.approx(
+        {"roof": 1200.0, "patio": 50.0, "deck": 25.0, "walkway": 6 * 68 - 3 * 8})
+
+
+def test_a1_union__three_pieces_overlapping_each_other_count_once():
+    f = layer([(box(0, 0, 20, 20), "roof"), (box(10, 10, 30, 30), "patio"), (box(5, 5, 25, 15), "walkway")],
+              "feature_type")
+    m, lot = measure(f)
+    expected = shapely.union_all(f.geometry.to_numpy()).area
+    assert lot.billable_area_sqft == pytest.approx(expected)
+    assert sum(m.lot("R1")["by_type"].values()) == pytest.approx(expected)
