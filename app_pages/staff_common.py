@@ -78,13 +78,27 @@ def _sign_out() -> None:
     st.session_state.pop("staff_user", None)
 
 
-def flash(kind: str, text: str) -> None:
-    """A message to show at the top of the next run (after a callback)."""
-    st.session_state["staff_flash"] = (kind, text)
+def flash(kind: str, text: str, request_id: int | None = None) -> None:
+    """A message for the next runs, set by a callback.
+
+    A message about a request stays while that request is open (an extra
+    rerun, e.g. from the map, must not swallow a conflict message); other
+    messages show once.
+    """
+    st.session_state["staff_flash"] = (kind, text, request_id)
 
 
-def show_flash() -> None:
-    kind, text = st.session_state.pop("staff_flash", (None, None))
+def show_flash(request_id: int | None = None) -> None:
+    held = st.session_state.get("staff_flash")
+    if not held:
+        return
+    kind, text, about = held
+    if about != request_id:
+        if request_id is not None:  # another request is open now: the message is stale
+            st.session_state.pop("staff_flash", None)
+        return
+    if about is None:
+        st.session_state.pop("staff_flash", None)
     if kind == "success":
         st.success(text, icon=":material/check_circle:")
     elif kind == "error":

@@ -50,12 +50,12 @@ def _on_decide(rid: int, version: int) -> None:
         d = decide(sc.store(), sc.current_records(), rid, st.session_state.get("staff_decision", "accept"),
                    actor=me.username, reason=st.session_state.get("staff_reason", ""), expected_version=version)
     except ConflictError as err:
-        sc.flash("error", str(err))
+        sc.flash("error", str(err), rid)
         if st.session_state.get("staff_filter") == "open":  # show the other reviewer's decision
             st.session_state["staff_filter"] = "all"
         return
     except RequestError as err:
-        sc.flash("error", str(err))
+        sc.flash("error", str(err), rid)
         return
     _seen()[rid] = d.version
     st.session_state["staff_reason"] = ""
@@ -64,7 +64,7 @@ def _on_decide(rid: int, version: int) -> None:
     change = (f"the category changes from {d.old_category} to {d.new_category} from {long_date(d.effective_date)}"
               if d.changed else f"the category stays {d.old_category}")
     sc.flash("success", f"Request {rid} recorded as {sc.STATUS_LABELS[d.status].lower()}: {change}. "
-                        "The letter is ready below.")
+                        "The letter is ready below.", rid)
 
 
 def _on_adjust(rid: int, version: int) -> None:
@@ -85,15 +85,16 @@ def _on_adjust(rid: int, version: int) -> None:
             v = adjust_feature(s, records, rid, int(ss.get("staff_adj_feature") or 0), actor=me.username,
                                reason=reason, expected_version=version, **kw)
     except RequestError as err:
-        sc.flash("error", str(err))
+        sc.flash("error", str(err), rid)
         return
     _seen()[rid] = v
     ss["staff_adj_reason"] = ""
-    sc.flash("success", "Change saved. The comparison below uses it; record the decision as 'adjust'.")
+    sc.flash("success", "Change saved. The comparison below uses it; record the decision as 'adjust'.", rid)
 
 
 def _on_reload(rid: int, version: int) -> None:
     _seen()[rid] = version
+    st.session_state.pop("staff_flash", None)
 
 
 def _on_seed() -> None:
@@ -166,6 +167,7 @@ except RequestError as err:
 
 st.divider()
 st.header(f"Request {rid}: tax lot {req.parcel_id}")
+sc.show_flash(rid)
 st.caption(f"{req.address} · account {req.account_number} · received "
            f"{long_date(store.local_date(req.submitted_at))} · version {req.version}")
 if req.version != seen:

@@ -98,12 +98,11 @@ def page(staff_server):
 
 
 def _idle(page) -> None:
-    """Wait until Streamlit has finished the current rerun (its "running" indicator is gone)."""
-    time.sleep(0.3)
+    """Wait until Streamlit has finished the current rerun (``stApp``'s script state)."""
+    time.sleep(0.2)
     page.wait_for_function(
-        "() => !document.querySelector('[data-testid=stStatusWidget]')"
-        " || !document.querySelector('[data-testid=stStatusWidget]').innerText.includes('Running')")
-    time.sleep(0.3)
+        "() => document.querySelector('[data-testid=stApp]')"
+        "?.getAttribute('data-test-script-state') === 'notRunning'")
 
 
 def test_staff_browser__sign_in_open_a_request_and_decide(page, staff_server):
@@ -142,9 +141,10 @@ def test_staff_browser__sign_in_open_a_request_and_decide(page, staff_server):
     try:
         page.get_by_text(re.compile("Request 2 recorded as accepted")).wait_for()
         page.get_by_text("Decision: your request is accepted.").wait_for()
-    finally:
-        ARTIFACTS.mkdir(exist_ok=True)
-        page.screenshot(path=str(ARTIFACTS / "e2e-staff-decision.png"), full_page=True)
+    except Exception:
+        page.screenshot(path=str(ARTIFACTS / "e2e-staff-failed.png"), full_page=True)
+        raise
+    page.screenshot(path=str(ARTIFACTS / "e2e-staff-decision.png"), full_page=True)
 
     from sba.requests import RequestStore
 
