@@ -11,39 +11,26 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = Path(os.environ.get("SBA_CHROMIUM", "/usr/bin/chromium"))
-ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+from tests.e2e.conftest import (
+    ARTIFACTS,
+    chromium_page,
+    require_browser,
+    streamlit_server,
+)
+
 PASSWORD = "correct horse battery"
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def staff_server(tmp_path_factory):
     """``streamlit run app.py`` on a request database holding the sample queue and staff 'alice'."""
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium) "
-                    "to run the browser test; scripts/run-tests does this")
-    pytest.importorskip("playwright.sync_api", reason="the playwright Python package is not installed")
+    require_browser()
     from sba.requests import RequestStore, add_staff
     from sba.requests.sample_queue import seed_sample
 
@@ -51,50 +38,16 @@ def staff_server(tmp_path_factory):
     with RequestStore.open(db) as store:
         add_staff(store, "alice", PASSWORD, display_name="Alice Reviewer")
         seed_sample(store)
-    port = _free_port()
-    streamlit = shutil.which("streamlit", path=str(Path(sys.executable).parent)) or "streamlit"
     env = {**os.environ, "SBA_REQUESTS_DB": str(db)}
     env.pop("SBA_RECORDS_DIR", None)
-    proc = subprocess.Popen(
-        [streamlit, "run", "app.py", "--server.headless", "true", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                    if r.read() == b"ok":
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                out = proc.stdout.read().decode(errors="replace") if proc.stdout else ""
-                pytest.fail(f"streamlit did not start:\n{out[-3000:]}")
-            time.sleep(0.5)
+    with streamlit_server(env) as url:
         yield url, db
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 @pytest.fixture
 def page(staff_server):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
-        page = browser.new_page(viewport={"width": 1400, "height": 900})
-        page.set_default_timeout(30_000)
-        try:
-            yield page
-        finally:
-            browser.close()
+    with chromium_page(1400, 900) as page:
+        yield page
 
 
 def _idle(page) -> None:
