@@ -66,6 +66,7 @@ def main() -> int:
     ap.add_argument("--work", type=Path, default=HERE / "work")
     ap.add_argument("--peers", nargs="+", default=DEFAULT_PEERS)
     known, rest = ap.parse_known_args()
+    known.work = known.work.resolve()  # the shared runner works from its own folder
     sys.argv = [str(BENCH / "run_peers.py"), "--work", str(known.work), "--peers", *known.peers, *rest]
     run_peers.main()
     runs = json.loads((known.work / "results.json").read_text())
