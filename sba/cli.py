@@ -131,7 +131,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--format", choices=["text", "json"], default="text")
     r.set_defaults(func=cmd_rates)
 
-    from sba.requests.cli import register as register_requests  # staff review (sba requests ...)
+    from sba.requests.cli import (
+        register as register_requests,  # staff review (sba requests ...)
+    )
 
     register_requests(sub)
     return p
