@@ -87,17 +87,14 @@ def lot_results(m: gis.Measurement, parcels: gpd.GeoDataFrame, schedule: RateSch
         problems.setdefault(pr.parcel_id or "", []).append(
             {"feature": pr.feature_id, "kind": pr.kind, "message": pr.message}
         )
+    type_cols = {t: m.lots[gis.measure.TYPE_PREFIX + t].to_numpy() for t in m.types}
     out = []
     for i, row in enumerate(m.lots.itertuples(index=False)):
-        rec = m.lots.iloc[i]
         exact = float(row.billable_area_sqft)
         whole = billable_sqft(exact)
         klass = PropertyClass.parse(classes[i]) if classes is not None else PropertyClass.SINGLE_FAMILY
         category = categorize_sfr(whole, schedule).name if klass is PropertyClass.SINGLE_FAMILY else None
-        by_type = {
-            t: area_str(rec[gis.measure.TYPE_PREFIX + t])
-            for t in m.types if rec[gis.measure.TYPE_PREFIX + t] > 0
-        }
+        by_type = {t: area_str(col[i]) for t, col in type_cols.items() if col[i] > 0}
         out.append({
             "parcel_id": _jsonable(row.parcel_id),
             "property_class": klass.value,
