@@ -223,33 +223,65 @@ def _polygonal(geoms: np.ndarray) -> np.ndarray:
 
 
 def _axis_boxes(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Which geometries are axis-aligned rectangles, and the bounds of all of them."""
+    """Which geometries are axis-aligned rectangles, and the bounds of all of them.
+
+    A box here is a polygon of four distinct corners (five coordinates, no
+    holes) whose edges each run along x or along y: such a ring is always a
+    valid rectangle, so boxes need no validity check and their overlays are
+    plain arithmetic on the bounds.
+    """
     bounds = shapely.bounds(geoms)
-    is_box = (shapely.get_type_id(geoms) == 3) & (shapely.get_num_coordinates(geoms) == 5)
+    is_box = (shapely.get_num_coordinates(geoms) == 5) & (shapely.get_type_id(geoms) == 3)
     if is_box.any():
         idx = np.flatnonzero(is_box)
-        coords = shapely.get_coordinates(shapely.get_exterior_ring(geoms[idx])).reshape(len(idx), 5, 2)
+        xy = shapely.get_coordinates(geoms[idx]).reshape(len(idx), 5, 2)
         b = bounds[idx]
-        on_x = (coords[:, :, 0] == b[:, None, 0]) | (coords[:, :, 0] == b[:, None, 2])
-        on_y = (coords[:, :, 1] == b[:, None, 1]) | (coords[:, :, 1] == b[:, None, 3])
-        # every corner sits on the bounding box's corners, and the ring has area
-        is_box[idx] = (on_x & on_y).all(axis=1) & (b[:, 2] > b[:, 0]) & (b[:, 3] > b[:, 1])
+        on_x = (xy[:, :4, 0] == b[:, None, 0]) | (xy[:, :4, 0] == b[:, None, 2])
+        on_y = (xy[:, :4, 1] == b[:, None, 1]) | (xy[:, :4, 1] == b[:, None, 3])
+        step = np.diff(xy, axis=1)  # each edge moves along exactly one axis
+        along = (step[:, :, 0] == 0) != (step[:, :, 1] == 0)
+        is_box[idx] = ((on_x & on_y).all(axis=1) & along.all(axis=1)
+                       & (b[:, 2] > b[:, 0]) & (b[:, 3] > b[:, 1]))
     return is_box, bounds
 
 
-def _intersection(a: np.ndarray, b: np.ndarray, boxes_a=None, boxes_b=None) -> np.ndarray:
-    """Element-wise intersection; pairs of axis-aligned rectangles are done with arithmetic.
+def _clip_each(geoms: np.ndarray, rects: np.ndarray) -> np.ndarray:
+    """``geoms[i]`` clipped to the rectangle ``rects[i]`` (GEOS RectangleIntersection).
 
-    The intersection of two axis-aligned rectangles is the rectangle of their
-    overlapping bounds, exactly; GEOS overlay is used for every other pair.
+    For a polygon and an axis-aligned rectangle this equals the overlay
+    intersection and costs about a third of it; shapely's ``clip_by_rect``
+    takes one rectangle per call, hence the loop.
+    """
+    clip = shapely.lib.clip_by_rect
+    out = np.array([clip(g, x0, y0, x1, y1) for g, (x0, y0, x1, y1) in zip(geoms, rects.tolist(), strict=True)]
+                   + [None], dtype=object)[:-1]
+    # the clip is "fast but possibly dirty"; redo the rare invalid result with overlay
+    bad = np.flatnonzero(~shapely.is_valid(out) & ~shapely.is_missing(out))
+    if len(bad):
+        out[bad] = shapely.intersection(geoms[bad], shapely.box(*rects[bad].T))
+    return out
+
+
+def _intersection(a: np.ndarray, b: np.ndarray, boxes_a=None, boxes_b=None) -> np.ndarray:
+    """Element-wise intersection, with the cheapest exact method for each pair.
+
+    Two axis-aligned rectangles meet in the rectangle of their overlapping
+    bounds (arithmetic); a polygon and a rectangle are clipped with
+    :func:`_clip_each`; only pairs of two general polygons use GEOS overlay.
     ``boxes_a``/``boxes_b`` may pass :func:`_axis_boxes` results already known.
     """
     box_a, bnd_a = boxes_a or _axis_boxes(a)
     box_b, bnd_b = boxes_b or _axis_boxes(b)
     both = box_a & box_b
     out = np.empty(len(a), dtype=object)
-    if (~both).any():
-        out[~both] = shapely.intersection(a[~both], b[~both])
+    only_a, only_b = box_a & ~box_b, box_b & ~box_a
+    neither = ~box_a & ~box_b
+    if neither.any():
+        out[neither] = shapely.intersection(a[neither], b[neither])
+    if only_a.any():
+        out[only_a] = _clip_each(b[only_a], bnd_a[only_a])
+    if only_b.any():
+        out[only_b] = _clip_each(a[only_b], bnd_b[only_b])
     if both.any():
         lo = np.maximum(bnd_a[both, :2], bnd_b[both, :2])
         hi = np.minimum(bnd_a[both, 2:], bnd_b[both, 2:])
@@ -336,12 +368,16 @@ def measure_lots(
     problems: list[FeatureProblem] = []
 
     # lots: repair invalid lot lines too
+    # (axis-aligned rectangles are valid by construction: only the rest are checked)
     P = parcels.geometry.to_numpy().copy()
+    p_box, p_bnd = _axis_boxes(P)
     lot_repaired = np.zeros(n_lots, dtype=bool)
-    bad = ~shapely.is_missing(P) & ~shapely.is_valid(P)
-    if bad.any():
+    bad = np.flatnonzero(~p_box)
+    bad = bad[~shapely.is_missing(P[bad]) & ~shapely.is_valid(P[bad])]
+    if len(bad):
         P[bad] = _polygonal(shapely.make_valid(P[bad]))
         lot_repaired[bad] = True
+        p_box[bad], p_bnd[bad] = _axis_boxes(P[bad])
 
     # features: types, empties, non-polygons, repairs
     F = features.geometry.to_numpy().copy()
@@ -362,7 +398,9 @@ def measure_lots(
     kinds = shapely.get_type_id(F)
     linear = ~missing & (kinds >= 0) & (kinds <= 2)
     report(np.flatnonzero(linear), "not_polygon", "Feature is a point or line, not an outline; it was ignored.")
-    invalid = ~missing & ~linear & ~shapely.is_valid(F)
+    f_box, f_bnd = _axis_boxes(F)
+    invalid = ~missing & ~linear & ~f_box
+    invalid[invalid] = ~shapely.is_valid(F[invalid])
     feat_repaired = np.zeros(n_feat, dtype=bool)
     if invalid.any():
         F[invalid] = _polygonal(shapely.make_valid(F[invalid]))
@@ -372,6 +410,10 @@ def measure_lots(
     collections = np.flatnonzero(shapely.get_type_id(F) == 7)
     if len(collections):
         F[collections] = _polygonal(F[collections])
+    changed = np.flatnonzero(invalid | missing | linear)
+    changed = np.union1d(changed, collections)
+    if len(changed):
+        f_box[changed], f_bnd[changed] = _axis_boxes(F[changed])
 
     usable = ~shapely.is_missing(F) & ~shapely.is_empty(F)
     overwater_type = np.isin(types, list(rules.overwater_types))
@@ -387,8 +429,6 @@ def measure_lots(
     # pair features with lots
     # pair features with lots: bounding boxes first; axis-aligned rectangles
     # (common in surveyed data) are then decided with arithmetic, the rest by GEOS
-    f_box, f_bnd = _axis_boxes(F)
-    p_box, p_bnd = _axis_boxes(P)
     f_idx, p_idx = shapely.STRtree(P).query(F)
     keep = usable[f_idx]
     f_idx, p_idx = f_idx[keep], p_idx[keep]
@@ -460,7 +500,9 @@ def measure_lots(
         W = water.geometry.to_numpy()
         W = W[~shapely.is_missing(W) & ~shapely.is_empty(W)]
         W = np.where(shapely.is_valid(W), W, shapely.make_valid(W))
-        hit_piece, hit_w = shapely.STRtree(W).query(cpieces, predicate="intersects")
+        # few, large water polygons against many small pieces: the pieces get
+        # the tree and each water polygon is prepared once, as the query
+        hit_w, hit_piece = shapely.STRtree(cpieces).query(W, predicate="intersects")
         wet_piece[hit_piece] = True
 
     # Overlaps without three pieces overlapping one another (a patio under the
@@ -502,9 +544,13 @@ def measure_lots(
         if wet_piece.any():
             lot_w = np.unique(cp[hit_piece] * len(W) + hit_w)
             wet_lot, w_idx = lot_w // len(W), lot_w % len(W)
-            wet_water = group_union(wet_lot, W[w_idx], n_lots)
+            # only the water within the lot's bounds matters (pieces lie on the lot):
+            # clipping a river to it first keeps the differences small
+            wet_water = group_union(wet_lot, _polygonal(_clip_each(W[w_idx], p_bnd[wet_lot])), n_lots)
             wet = np.unique(wet_lot)
-            dry = shapely.difference(union[wet], wet_water[wet])
+            dry, ww = union[wet].copy(), wet_water[wet]
+            m = ~shapely.is_missing(ww)  # water that only touched the lot clips to nothing
+            dry[m] = shapely.difference(dry[m], ww[m])
             dry_area = union_area.copy()
             dry_area[np.searchsorted(lots_g, wet)] = _area(dry)
         overwater[lots_g] = union_area - dry_area
