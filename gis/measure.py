@@ -292,18 +292,84 @@ def _intersection(a: np.ndarray, b: np.ndarray, boxes_a=None, boxes_b=None) -> n
     return out
 
 
-def _interiors_meet(a: np.ndarray, b: np.ndarray, boxes_a=None, boxes_b=None) -> np.ndarray:
-    """For pairs known to intersect: do their interiors meet (not just their edges)?"""
-    box_a, bnd_a = boxes_a or _axis_boxes(a)
-    box_b, bnd_b = boxes_b or _axis_boxes(b)
+def _pairs_within_groups(groups: np.ndarray, max_group: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """All index pairs ``(i, j)``, ``i < j``, of elements with the same group id.
+
+    Vectorized: each element is paired with the ones after it in its run of
+    the group-sorted order.  Groups of more than ``max_group`` members are
+    left out (the caller pairs those through a spatial index).
+    """
+    empty = np.array([], dtype=np.int64)
+    if len(groups) < 2:
+        return empty, empty
+    order = np.argsort(groups, kind="stable")
+    g = groups[order]
+    starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
+    run_len = np.diff(np.r_[starts, len(g)])
+    run_end = np.repeat(starts + run_len, run_len)
+    n_after = run_end - np.arange(len(g)) - 1
+    if max_group is not None:
+        n_after[np.repeat(run_len > max_group, run_len)] = 0
+    first = np.repeat(np.arange(len(g)), n_after)
+    second = first + 1 + np.arange(len(first)) - np.repeat(np.cumsum(n_after) - n_after, n_after)
+    i, j = order[first], order[second]
+    return np.minimum(i, j), np.maximum(i, j)
+
+
+MAX_PAIRED_GROUP = 48  # above this many pieces on one lot, candidate pairs come from an STRtree
+
+
+def _overlaps(groups: np.ndarray, geoms: np.ndarray, is_box: np.ndarray, bounds: np.ndarray, *,
+              geometry: bool = False):
+    """Pairs of elements of one group whose interiors overlap (touching edges do not count).
+
+    Returns ``(a, b, area, inter)``: index pairs ``a < b``, the area of each
+    overlap and, with ``geometry=True``, the overlap itself (else None).
+    Candidates are all pairs within a group (lots hold a handful of pieces),
+    kept when their bounds overlap; the overlap area is then box arithmetic,
+    a rectangle clip or a GEOS intersection (see :func:`_intersection`).
+    """
+    a, b = _pairs_within_groups(groups, MAX_PAIRED_GROUP)
+    counts = np.bincount(groups) if len(groups) else np.zeros(0, int)
+    big = np.flatnonzero(counts[groups] > MAX_PAIRED_GROUP) if len(groups) else np.array([], int)
+    if len(big):
+        qa, qb = shapely.STRtree(geoms[big]).query(geoms[big])
+        qa, qb = big[qa], big[qb]
+        same = (qa < qb) & (groups[qa] == groups[qb])
+        a, b = np.r_[a, qa[same]], np.r_[b, qb[same]]
+    lo = np.maximum(bounds[a, :2], bounds[b, :2])
+    hi = np.minimum(bounds[a, 2:], bounds[b, 2:])
+    near = (hi[:, 0] > lo[:, 0]) & (hi[:, 1] > lo[:, 1])
+    a, b, lo, hi = a[near], b[near], lo[near], hi[near]
+    both = is_box[a] & is_box[b]
+    area = np.empty(len(a))
+    inter = np.full(len(a), None, dtype=object) if geometry else None
+    area[both] = (hi[both, 0] - lo[both, 0]) * (hi[both, 1] - lo[both, 1])
+    if geometry and both.any():
+        inter[both] = shapely.box(lo[both, 0], lo[both, 1], hi[both, 0], hi[both, 1])
+    rest = ~both
+    if rest.any():
+        ra, rb = a[rest], b[rest]
+        g = _intersection(geoms[ra], geoms[rb], (is_box[ra], bounds[ra]), (is_box[rb], bounds[rb]))
+        area[rest] = _area(g)
+        if geometry:
+            inter[rest] = _polygonal(g)
+    keep = area > 0
+    return a[keep], b[keep], area[keep], (inter[keep] if geometry else None)
+
+
+def _intersection_area(a, b, boxes_a, boxes_b) -> np.ndarray:
+    """Element-wise area of ``a ∩ b``; pairs of boxes by arithmetic, without building geometry."""
+    box_a, bnd_a = boxes_a
+    box_b, bnd_b = boxes_b
     both = box_a & box_b
-    out = np.empty(len(a), dtype=bool)
-    if (~both).any():
-        out[~both] = ~shapely.touches(a[~both], b[~both])
-    if both.any():
-        lo = np.maximum(bnd_a[both, :2], bnd_b[both, :2])
-        hi = np.minimum(bnd_a[both, 2:], bnd_b[both, 2:])
-        out[both] = (hi[:, 0] > lo[:, 0]) & (hi[:, 1] > lo[:, 1])
+    out = np.empty(len(a))
+    lo = np.maximum(bnd_a[both, :2], bnd_b[both, :2])
+    hi = np.minimum(bnd_a[both, 2:], bnd_b[both, 2:])
+    out[both] = np.clip(hi[:, 0] - lo[:, 0], 0, None) * np.clip(hi[:, 1] - lo[:, 1], 0, None)
+    rest = ~both
+    if rest.any():
+        out[rest] = _area(_intersection(a[rest], b[rest], (box_a[rest], bnd_a[rest]), (box_b[rest], bnd_b[rest])))
     return out
 
 
@@ -455,7 +521,8 @@ def measure_lots(
     if cross.any():
         fc, pc = f_idx[cross], p_idx[cross]
         pieces[cross] = _polygonal(_intersection(pieces[cross], P[pc], (f_box[fc], f_bnd[fc]), (p_box[pc], p_bnd[pc])))
-        piece_box[cross & ~bb] = False
+        clipped = cross & ~bb  # a clipped piece is often a box again (a driveway cut at the lot line)
+        piece_box[clipped] = _axis_boxes(pieces[clipped])[0]
     piece_area = _area(pieces)
     has_area = piece_area > 0
     f_idx, p_idx, pieces, piece_area, cross, piece_box = (
@@ -475,7 +542,7 @@ def measure_lots(
     repaired = lot_repaired.copy()
     repaired[p_idx[feat_repaired[f_idx]]] = True
 
-    outside = _outside_area(F, P, f_idx, p_idx, piece_area, cross, n_feat, n_lots, (f_box, f_bnd))
+    outside = _outside_area(F, P, f_idx, p_idx, piece_area, cross, n_feat, n_lots, (f_box, f_bnd), (p_box, p_bnd))
 
     # excluded by type (not billable here), counted once per lot
     excluded_sqft = np.zeros(n_lots)
@@ -492,8 +559,10 @@ def measure_lots(
     # Fast path: most pieces neither overlap another piece of their lot nor
     # touch water; they add their plain area.  Only the others go through
     # GEOS unions and differences (the union of disjoint parts is their sum).
-    boxes = (piece_box[c], shapely.bounds(cpieces))
-    geo, pa, pb = _overlapping_pairs(cp, cpieces, boxes)
+    pa, pb, inter, _ = _overlaps(cp, cpieces, piece_box[c], shapely.bounds(cpieces))
+    geo = np.zeros(len(cpieces), dtype=bool)
+    geo[pa] = True
+    geo[pb] = True
     W = None
     wet_piece = np.zeros(len(cpieces), dtype=bool)
     if water is not None and len(water) and len(cpieces):
@@ -511,7 +580,7 @@ def measure_lots(
     # pairwise intersections, exactly (every triple intersection has zero area).
     # Clusters with such a triangle, or touching water, go through GEOS unions.
     arithmetic = _triangle_free_clusters(pa, pb, len(cpieces), wet_piece)
-    pa, pb = pa[arithmetic], pb[arithmetic]
+    pa, pb, inter = pa[arithmetic], pb[arithmetic], inter[arithmetic]
     geo[pa] = False
     geo[pb] = False
     geo |= wet_piece
@@ -526,8 +595,6 @@ def measure_lots(
     overwater = np.zeros(n_lots)
     wet_water = np.full(n_lots, None, dtype=object)
     if len(pa):
-        inter = _area(_intersection(cpieces[pa], cpieces[pb], (boxes[0][pa], boxes[1][pa]),
-                                    (boxes[0][pb], boxes[1][pb])))
         lot = cp[pa]
         np.add.at(billable_area, lot, -inter)
         np.add.at(overlap, lot, inter)
@@ -596,42 +663,12 @@ def _ranks(types: np.ndarray, rules: MeasureRules) -> tuple[list[str], np.ndarra
     return ranking, np.array([rank_of[t] for t in uniq], dtype=np.int64)[inv]
 
 
-def _overlapping_pairs(lot_idx: np.ndarray, pieces: np.ndarray, boxes=None):
-    """Pieces whose interior meets another piece of the same lot (touching edges do not count).
-
-    Returns the mask of such pieces and the pairs ``(a, b)``, ``a < b``.
-    ``boxes`` may pass :func:`_axis_boxes` of ``pieces`` when already known.
-    """
-    mask = np.zeros(len(pieces), dtype=bool)
-    empty = np.array([], dtype=np.int64)
-    if len(pieces) < 2:
-        return mask, empty, empty
-    is_box, bounds = boxes or _axis_boxes(pieces)
-    a, b = shapely.STRtree(pieces).query(pieces)
-    same = (a < b) & (lot_idx[a] == lot_idx[b])
-    a, b = a[same], b[same]
-    if len(a):
-        both = is_box[a] & is_box[b]
-        meets = np.empty(len(a), dtype=bool)
-        ab, bb_ = bounds[a[both]], bounds[b[both]]
-        meets[both] = ((np.minimum(ab[:, 2], bb_[:, 2]) > np.maximum(ab[:, 0], bb_[:, 0]))
-                       & (np.minimum(ab[:, 3], bb_[:, 3]) > np.maximum(ab[:, 1], bb_[:, 1])))
-        rest = ~both
-        if rest.any():
-            ra, rb = pieces[a[rest]], pieces[b[rest]]
-            meets[rest] = shapely.intersects(ra, rb) & ~shapely.touches(ra, rb)
-        overlapping = meets
-        a, b = a[overlapping], b[overlapping]
-        mask[a] = True
-        mask[b] = True
-    return mask, a, b
-
-
 def _triangle_free_clusters(a: np.ndarray, b: np.ndarray, n: int, wet: np.ndarray) -> np.ndarray:
     """For overlap edges ``(a, b)``: is the edge's cluster free of triangles and of water?
 
     Clusters are the connected components of the overlap graph (label
-    propagation with pointer jumping; clusters are a handful of pieces).
+    propagation with pointer jumping; clusters are a handful of pieces).  A
+    triangle is two neighbours of one piece that are neighbours themselves.
     """
     if not len(a):
         return np.zeros(0, dtype=bool)
@@ -645,47 +682,60 @@ def _triangle_free_clusters(a: np.ndarray, b: np.ndarray, n: int, wet: np.ndarra
         comp = comp[comp]
     bad = np.zeros(n, dtype=bool)
     bad[comp[wet]] = True
-    # a triangle: two neighbours of one piece that overlap each other too
-    degree = np.bincount(a, minlength=n) + np.bincount(b, minlength=n)
-    if (degree >= 2).any():
-        edges = set(zip(a.tolist(), b.tolist(), strict=True))
-        nodes = np.concatenate([a, b])
-        nbrs = np.concatenate([b, a])
-        keep = degree[nodes] >= 2
-        nodes, nbrs = nodes[keep], nbrs[keep]
-        order = np.argsort(nodes, kind="stable")
-        nodes, nbrs = nodes[order], nbrs[order]
-        starts = np.flatnonzero(np.r_[True, nodes[1:] != nodes[:-1]])
-        for s0, s1 in zip(starts, [*starts[1:], len(nodes)], strict=True):
-            around = sorted(nbrs[s0:s1].tolist())
-            if any((u, v) in edges for i, u in enumerate(around) for v in around[i + 1:]):
-                bad[comp[nodes[s0]]] = True
+    nodes, nbrs = np.r_[a, b], np.r_[b, a]
+    i, j = _pairs_within_groups(nodes)
+    if len(i):
+        u, v = np.minimum(nbrs[i], nbrs[j]), np.maximum(nbrs[i], nbrs[j])
+        edges = np.unique(a.astype(np.int64) * n + b)
+        keys = u.astype(np.int64) * n + v
+        found = edges[np.minimum(np.searchsorted(edges, keys), len(edges) - 1)] == keys
+        bad[comp[nodes[i[found]]]] = True
     return ~bad[comp[a]]
 
 
-def _lots_with_overlaps(lot_idx: np.ndarray, pieces: np.ndarray, boxes=None) -> np.ndarray:
-    """Lots holding two pieces whose interiors intersect."""
-    return np.unique(lot_idx[_overlapping_pairs(lot_idx, pieces, boxes)[0]])
-
-
-def _outside_area(F, P, f_idx, p_idx, piece_area, cross, n_feat, n_lots, f_boxes) -> np.ndarray:
+def _outside_area(F, P, f_idx, p_idx, piece_area, cross, n_feat, n_lots, f_boxes, p_boxes) -> np.ndarray:
     """Per lot: the part of its crossing features that lies on no lot (a driveway into the street).
 
     The part on a neighbour's lot counts there.  Lots tile without overlaps, so
-    a feature's stray area is its area minus its pieces on the lots it touches;
-    where two crossing features of one lot overlap each other, the strays are
-    unioned geometrically so the overlap counts once.
+    a feature's stray area is its area minus its pieces on the lots it touches.
+    Where two crossing features of a lot overlap (a walkway meeting a driveway
+    in the street), their overlap off the lots was counted twice: it is
+    ``area(f ∩ g)`` minus its parts on the lots both touch, and is taken off
+    once (exact while no three of them overlap one another; lots where three
+    do are unioned with GEOS instead).
     """
     outside = np.zeros(n_lots)
     if not cross.any():
         return outside
-    crossing = np.zeros(n_feat, dtype=bool)
-    crossing[f_idx[cross]] = True
     on_lots = np.bincount(f_idx, weights=piece_area, minlength=n_feat)
     stray_area = np.maximum(_area(F) - on_lots, 0.0) if n_feat else np.zeros(0)
     c_feat, c_lot = f_idx[cross], p_idx[cross]
     np.add.at(outside, c_lot, stray_area[c_feat])
-    tangled = _lots_with_overlaps(c_lot, F[c_feat], (f_boxes[0][c_feat], f_boxes[1][c_feat]))
+    f_box, f_bnd = f_boxes
+    a, b, x_area, X = _overlaps(c_lot, F[c_feat], f_box[c_feat], f_bnd[c_feat], geometry=True)
+    if not len(a):
+        return outside
+    ok = _triangle_free_clusters(a, b, len(c_feat), np.zeros(len(c_feat), dtype=bool))
+    tangled = np.unique(c_lot[a[~ok]])
+    a, b, x_area, X = a[ok], b[ok], x_area[ok], X[ok]
+    if len(a):
+        # the lots under f ∩ g are lots both features have a piece on
+        fa, fb = c_feat[a], c_feat[b]
+        order = np.argsort(f_idx, kind="stable")
+        fs, ls = f_idx[order], p_idx[order]
+        start = np.searchsorted(fs, fa, "left")
+        count = np.searchsorted(fs, fa, "right") - start
+        k = np.repeat(np.arange(len(a)), count)
+        lot = ls[np.repeat(start, count) + np.arange(len(k)) - np.repeat(np.cumsum(count) - count, count)]
+        pairs_of = np.unique(f_idx.astype(np.int64) * n_lots + p_idx)
+        key = fb[k].astype(np.int64) * n_lots + lot
+        both = pairs_of[np.minimum(np.searchsorted(pairs_of, key), len(pairs_of) - 1)] == key
+        k, lot = k[both], lot[both]
+        x_box, x_bnd = _axis_boxes(X)
+        p_box, p_bnd = p_boxes
+        on = _intersection_area(X[k], P[lot], (x_box[k], x_bnd[k]), (p_box[lot], p_bnd[lot]))
+        twice = np.maximum(x_area - np.bincount(k, weights=on, minlength=len(a)), 0.0)
+        np.add.at(outside, c_lot[a], -twice)
     if len(tangled):
         sel = np.isin(c_lot, tangled)
         feats = np.unique(c_feat[sel])

@@ -228,15 +228,23 @@ def test_a1_outside__shared_driveway_reports_only_the_street_part():
         (box(0, 0, 10, 10), box(10, 0, 20, 10)),       # boxes sharing an edge only
         (box(0, 0, 10, 10), shapely.Polygon([(5, 5), (15, 5), (5, 15)])),  # box and triangle: GEOS
         (shapely.Polygon([(0, 0), (10, 0), (10, 10), (0, 10), (0, 0)]), box(-5, -5, 5, 5)),  # clockwise-free ring
+        (shapely.Polygon([(0, 0), (10, 0), (10, 3), (4, 3), (4, 10), (0, 10)]), box(2, 2, 8, 8)),  # L and box: clip
+        (shapely.Polygon([(0, 0), (10, 0), (12, 10), (-2, 10)]), shapely.Polygon([(5, -5), (15, 5), (5, 15), (-5, 5)])),
+        (shapely.Polygon([(0, 0), (1, 1), (1, 0), (0, 1)]).buffer(0), box(0, 0, 1, 1)),  # repaired bowtie
     ],
 )
 def test_intersection__box_arithmetic_equals_geos(a, b):
-    from gis.measure import _interiors_meet, _intersection
+    from gis.measure import _axis_boxes, _intersection, _overlaps
 
     ours = _intersection(np.array([a]), np.array([b]))[0]
     geos = shapely.intersection(a, b)
     assert (0.0 if ours is None else ours.area) == pytest.approx(geos.area)
-    assert _interiors_meet(np.array([a]), np.array([b]))[0] == (geos.area > 0)
+    geoms = np.array([a, b])
+    boxes, bounds = _axis_boxes(geoms)
+    pa, _, area, inter = _overlaps(np.zeros(2, dtype=int), geoms, boxes, bounds, geometry=True)
+    assert len(pa) == (1 if geos.area > 0 else 0)
+    assert float(area.sum()) == pytest.approx(geos.area)
+    assert sum(g.area for g in inter) == pytest.approx(geos.area)
 
 
 def test_a1_union__chain_and_star_overlaps_count_once():
@@ -259,3 +267,29 @@ def test_a1_union__three_pieces_overlapping_each_other_count_once():
     expected = shapely.union_all(f.geometry.to_numpy()).area
     assert lot.billable_area_sqft == pytest.approx(expected)
     assert sum(m.lot("R1")["by_type"].values()) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize(
+    "shapes",
+    [
+        # three crossing features overlapping one another in the street: GEOS fallback
+        [box(10, -20, 30, 40), box(20, -20, 40, 30), box(15, -10, 35, 10)],
+        # a walkway and a driveway meeting in the street (inclusion–exclusion)
+        [box(10, -20, 30, 40), box(25, -30, 45, 20)],
+        # a shared driveway across the side lot line, overlapping a walkway of each lot
+        [box(40, -20, 60, 30), box(30, -10, 45, 10), box(55, -25, 70, 5)],
+        # a rotated shed across the rear line overlapping a box shed
+        [shapely.affinity.rotate(box(20, 90, 40, 110), 30), box(25, 95, 45, 120)],
+    ],
+)
+def test_a1_outside__overlaps_off_the_lots_count_once(shapes):
+    parcels = layer([(LOT, "R1"), (box(50, 0, 100, 100), "R2")], "parcel_id")
+    f = layer([(g, "walkway") for g in shapes], "feature_type")
+    m = gis.measure_lots(parcels, f).lots.set_index("parcel_id")
+    lots = shapely.union_all(parcels.geometry.to_numpy())
+    for pid, lot in zip(parcels.parcel_id, parcels.geometry, strict=True):
+        on = [g for g in shapes if g.intersection(lot).area > 0]
+        expected = shapely.union_all([g.difference(lots) for g in on]).area if on else 0.0
+        assert m.loc[pid, "outside_parcel_sqft"] == pytest.approx(expected, abs=1e-6)
+        pieces = [g.intersection(lot) for g in on]
+        assert m.loc[pid, "billable_area_sqft"] == pytest.approx(shapely.union_all(pieces).area if on else 0.0)

@@ -17,7 +17,7 @@ import geopandas as gpd
 
 from sba.cli import main
 from tests.conftest import DATA, ROOT, shared_path
-from tests.oracle.oracle import oracle_billable_area
+from tests.oracle.oracle import oracle_billable_area, oracle_outside_and_overlap
 
 TOL = 0.01  # sq ft
 GEN = ROOT / "tests" / "oracle" / "gen_parcels.py"
@@ -55,6 +55,21 @@ def test_oracle__synthetic_seeds_with_water(synthetic, capsys):
                        synthetic / "water.parquet")
     p, f, w = (gpd.read_parquet(synthetic / f"{n}.parquet") for n in ("parcels", "features", "water"))
     assert_agrees(ours, oracle_billable_area(p, f, w))
+
+
+@pytest.mark.parametrize("with_water", [True, False])
+def test_oracle__synthetic_outside_and_overlap_reports(synthetic, with_water):
+    """The street part and the counted-once overlap agree with a lot-by-lot shapely reference."""
+    import gis
+
+    p, f, w = (gpd.read_parquet(synthetic / f"{n}.parquet") for n in ("parcels", "features", "water"))
+    w = w if with_water else None
+    lots = gis.measure_lots(p, f, w, by_type=False).lots.set_index("parcel_id")
+    ref = oracle_outside_and_overlap(p, f, w)
+    for col in ("outside_parcel_sqft", "overlap_sqft"):
+        diff = (lots[col] - ref[col].reindex(lots.index)).abs()
+        assert diff.max() <= TOL, (col, diff.sort_values().tail())
+        assert ref[col].sum() > 1000  # the seeds do have street parts and overlaps
 
 
 def test_oracle__synthetic_without_water_drops_docks(synthetic, capsys):

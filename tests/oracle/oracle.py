@@ -17,7 +17,7 @@ import pandas as pd
 import geopandas as gpd
 import shapely
 
-__all__ = ["oracle_billable_area", "sqft_per_crs_unit2"]
+__all__ = ["oracle_billable_area", "oracle_outside_and_overlap", "sqft_per_crs_unit2"]
 
 FOOT_INTERNATIONAL_M = 0.3048
 
@@ -105,6 +105,43 @@ def oracle_billable_area(
     out = area.reindex(ids, fill_value=0.0).astype(float)
     out.name = "billable_area_sqft"
     return out
+
+
+def oracle_outside_and_overlap(
+    parcels_gdf: gpd.GeoDataFrame,
+    features_gdf: gpd.GeoDataFrame,
+    water_gdf: gpd.GeoDataFrame | None = None,
+    id_field: str = "parcel_id",
+    type_field: str = "feature_type",
+    overwater_types=("dock", "float", "floating_home"),
+) -> pd.DataFrame:
+    """Per parcel, the two reported areas, computed lot by lot with plain shapely.
+
+    * ``outside_parcel_sqft``: the union, over every feature with area on the
+      lot, of the feature's part that lies on no lot at all;
+    * ``overlap_sqft``: the counted features' pieces on the lot, summed, minus
+      their union (overlaps counted once); without a water layer the overwater
+      types are not counted.
+
+    Valid input only (the benchmark and oracle seeds); projected CRS.
+    """
+    crs = parcels_gdf.crs
+    lots = parcels_gdf.geometry.to_numpy()
+    feats = features_gdf.to_crs(crs)
+    F = feats.geometry.to_numpy()
+    counted = ~feats[type_field].isin(list(overwater_types)).to_numpy() if water_gdf is None else None
+    stray = shapely.difference(F, shapely.union_all(lots))
+    ftree = shapely.STRtree(F)
+    rows = []
+    for i, lot in enumerate(lots):
+        on = [j for j in ftree.query(lot) if shapely.intersection(F[j], lot).area > 0]
+        outside = shapely.union_all([stray[j] for j in on]).area if on else 0.0
+        pieces = [shapely.intersection(F[j], lot) for j in on if counted is None or counted[j]]
+        overlap = sum(p.area for p in pieces) - shapely.union_all(pieces).area if pieces else 0.0
+        rows.append((parcels_gdf[id_field].iloc[i], outside, overlap))
+    unit2 = sqft_per_crs_unit2(crs)
+    out = pd.DataFrame(rows, columns=[id_field, "outside_parcel_sqft", "overlap_sqft"]).set_index(id_field)
+    return out * unit2
 
 
 def _polygonal(geom):
