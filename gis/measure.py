@@ -391,6 +391,7 @@ def measure_lots(
     rules: MeasureRules = DEFAULT_RULES,
     require_overlap: bool = False,
     by_type: bool = True,
+    problems: bool = True,
 ) -> Measurement:
     """Billable area of every lot in ``parcels``.
 
@@ -410,6 +411,9 @@ def measure_lots(
     by_type
         Also split each lot's area by feature type (``sqft_<type>`` columns).
         Bulk runs that do not need the split save about a third of the time.
+    problems
+        Collect the per-feature problem list (``Measurement.problems``); bulk
+        runs that do not report it skip the cost.
 
     Returns
     -------
@@ -431,7 +435,7 @@ def measure_lots(
     unit2 = sqft_per_crs_unit2(parcels.crs)
     n_lots = len(parcels)
     parcel_ids = parcels[id_field].to_numpy()
-    problems: list[FeatureProblem] = []
+    found: list[FeatureProblem] = []
 
     # lots: repair invalid lot lines too
     # (axis-aligned rectangles are valid by construction: only the rest are checked)
@@ -452,12 +456,17 @@ def measure_lots(
         types = normalise_types(features[type_field]).to_numpy(dtype=object)
     else:
         types = np.full(n_feat, "other", dtype=object)
-    fid = _feature_ids(features)
-    owner = features[id_field].astype("string").to_numpy() if id_field in features.columns else None
+    fid: list[np.ndarray] = []  # feature ids, looked up only when there is something to report
 
     def report(rows, kind, message):
+        if not problems:
+            return
+        if len(rows) and not fid:
+            fid.append(_feature_ids(features))
+            fid.append(features[id_field].astype("string").to_numpy() if id_field in features.columns else None)
         for r in rows:
-            problems.append(FeatureProblem(int(r), str(fid[r]), None if owner is None else _s(owner[r]), kind, message))
+            ids, owner = fid
+            found.append(FeatureProblem(int(r), str(ids[r]), None if owner is None else _s(owner[r]), kind, message))
 
     missing = shapely.is_missing(F) | shapely.is_empty(F)
     report(np.flatnonzero(missing), "empty", "Feature has no shape; it was ignored.")
@@ -482,8 +491,9 @@ def measure_lots(
         f_box[changed], f_bnd[changed] = _axis_boxes(F[changed])
 
     usable = ~shapely.is_missing(F) & ~shapely.is_empty(F)
-    overwater_type = np.isin(types, list(rules.overwater_types))
-    billable_type = np.array([rules.is_billable(t) for t in types], dtype=bool) if n_feat else np.zeros(0, bool)
+    t_code, t_names = pd.factorize(types)
+    overwater_type = np.isin(t_names, list(rules.overwater_types))[t_code] if n_feat else np.zeros(0, bool)
+    billable_type = np.array([rules.is_billable(t) for t in t_names], dtype=bool)[t_code] if n_feat else np.zeros(0, bool)
     billable_type &= ~overwater_type
     if water is not None:
         # with a water layer, overwater structures are cut by the water line (SPEC A1.1)
@@ -556,34 +566,20 @@ def measure_lots(
     c = counted[f_idx]
     cp, cpieces, carea, ctypes = p_idx[c], pieces[c], piece_area[c], types[f_idx[c]]
 
-    # Fast path: most pieces neither overlap another piece of their lot nor
-    # touch water; they add their plain area.  Only the others go through
-    # GEOS unions and differences (the union of disjoint parts is their sum).
+    # Fast path: most pieces overlap no other piece of their lot; they add
+    # their plain area.  Overlaps without three pieces overlapping one another
+    # (a patio under the eaves, a walkway meeting a driveway) need no union
+    # either: when no three pieces of a cluster overlap pairwise,
+    # area(union) = sum of areas - sum of pairwise intersections, exactly
+    # (every triple intersection has zero area).  Only clusters with such a
+    # triangle go through GEOS unions.
     pa, pb, inter, _ = _overlaps(cp, cpieces, piece_box[c], shapely.bounds(cpieces))
-    geo = np.zeros(len(cpieces), dtype=bool)
-    geo[pa] = True
-    geo[pb] = True
-    W = None
-    wet_piece = np.zeros(len(cpieces), dtype=bool)
-    if water is not None and len(water) and len(cpieces):
-        W = water.geometry.to_numpy()
-        W = W[~shapely.is_missing(W) & ~shapely.is_empty(W)]
-        W = np.where(shapely.is_valid(W), W, shapely.make_valid(W))
-        # few, large water polygons against many small pieces: the pieces get
-        # the tree and each water polygon is prepared once, as the query
-        hit_w, hit_piece = shapely.STRtree(cpieces).query(W, predicate="intersects")
-        wet_piece[hit_piece] = True
-
-    # Overlaps without three pieces overlapping one another (a patio under the
-    # eaves, a walkway meeting a driveway) need no union: when no three pieces
-    # of a cluster overlap pairwise, area(union) = sum of areas - sum of the
-    # pairwise intersections, exactly (every triple intersection has zero area).
-    # Clusters with such a triangle, or touching water, go through GEOS unions.
-    arithmetic = _triangle_free_clusters(pa, pb, len(cpieces), wet_piece)
+    n_pieces = len(cpieces)
+    arithmetic = _triangle_free_clusters(pa, pb, n_pieces, np.zeros(n_pieces, dtype=bool))
+    geo = np.zeros(n_pieces, dtype=bool)
+    geo[pa[~arithmetic]] = True
+    geo[pb[~arithmetic]] = True
     pa, pb, inter = pa[arithmetic], pb[arithmetic], inter[arithmetic]
-    geo[pa] = False
-    geo[pb] = False
-    geo |= wet_piece
 
     ranking, ranks = _ranks(ctypes, rules)
     split = by_type
@@ -593,13 +589,54 @@ def measure_lots(
     np.add.at(by_type, (ranks[simple], cp[simple]), carea[simple])
     overlap = np.zeros(n_lots)
     overwater = np.zeros(n_lots)
-    wet_water = np.full(n_lots, None, dtype=object)
+    loser = np.where(ranks[pa] <= ranks[pb], pb, pa)  # the lower-precedence piece gives up the overlap
     if len(pa):
         lot = cp[pa]
         np.add.at(billable_area, lot, -inter)
         np.add.at(overlap, lot, inter)
-        loser = np.where(ranks[pa] <= ranks[pb], pb, pa)  # the lower-precedence piece gives up the overlap
         np.add.at(by_type, (ranks[loser], lot), -inter)
+
+    # Water: each lot's water, clipped to the lot's bounds (pieces lie on the
+    # lot), and the part of the pieces over it.  For arithmetic pieces the
+    # same inclusion–exclusion holds inside the water:
+    # area(union ∩ W) = sum area(p ∩ W) - sum area(p ∩ q ∩ W).
+    wet_water = np.full(n_lots, None, dtype=object)
+    wet_piece = np.zeros(n_pieces, dtype=bool)
+    if water is not None and len(water) and n_pieces:
+        W = water.geometry.to_numpy()
+        W = W[~shapely.is_missing(W) & ~shapely.is_empty(W)]
+        W = np.where(shapely.is_valid(W), W, shapely.make_valid(W))
+        # few, large water polygons against many small pieces: bounding boxes
+        # from a tree of the water, then the exact test with each water
+        # polygon prepared once
+        hit_piece, hit_w = shapely.STRtree(W).query(cpieces)
+        shapely.prepare(W)
+        meets = shapely.intersects(W[hit_w], cpieces[hit_piece])
+        hit_piece, hit_w = hit_piece[meets], hit_w[meets]
+        wet_piece[hit_piece] = True
+        if len(hit_w):
+            lot_w = np.unique(cp[hit_piece].astype(np.int64) * len(W) + hit_w)
+            wet_lot, w_idx = lot_w // len(W), lot_w % len(W)
+            wet_water = group_union(wet_lot, _polygonal(_clip_each(W[w_idx], p_bnd[wet_lot])), n_lots)
+        has_water = ~shapely.is_missing(wet_water)  # water that only touched a lot clips to nothing
+        wp = np.flatnonzero(wet_piece & ~geo & has_water[cp])
+        if len(wp):
+            cbox, cbnd = piece_box[c], shapely.bounds(cpieces)
+            ww = wet_water[cp[wp]]
+            wet_part = _intersection_area(ww, cpieces[wp], _axis_boxes(ww), (cbox[wp], cbnd[wp]))
+            np.add.at(overwater, cp[wp], wet_part)
+            np.add.at(by_type, (ranks[wp], cp[wp]), -wet_part)
+            both = np.flatnonzero(wet_piece[pa] & wet_piece[pb] & has_water[cp[pa]])
+            if len(both):
+                ea, eb = pa[both], pb[both]
+                x = _intersection(cpieces[ea], cpieces[eb], (cbox[ea], cbnd[ea]), (cbox[eb], cbnd[eb]))
+                x = _polygonal(x)
+                ww = wet_water[cp[ea]]
+                twice = _intersection_area(ww, x, _axis_boxes(ww), _axis_boxes(x))
+                np.add.at(overwater, cp[ea], -twice)
+                np.add.at(by_type, (ranks[loser[both]], cp[ea]), twice)
+        billable_area -= overwater
+
     if geo.any():
         gp, gpieces = cp[geo], cpieces[geo]
         union = group_union(gp, gpieces, n_lots)
@@ -607,20 +644,12 @@ def measure_lots(
         union_area = _area(union[lots_g])
         gross_g = np.bincount(gp, weights=carea[geo], minlength=n_lots)[lots_g]
         overlap[lots_g] += np.maximum(gross_g - union_area, 0.0)
-        dry_area = union_area
-        if wet_piece.any():
-            lot_w = np.unique(cp[hit_piece] * len(W) + hit_w)
-            wet_lot, w_idx = lot_w // len(W), lot_w % len(W)
-            # only the water within the lot's bounds matters (pieces lie on the lot):
-            # clipping a river to it first keeps the differences small
-            wet_water = group_union(wet_lot, _polygonal(_clip_each(W[w_idx], p_bnd[wet_lot])), n_lots)
-            wet = np.unique(wet_lot)
-            dry, ww = union[wet].copy(), wet_water[wet]
-            m = ~shapely.is_missing(ww)  # water that only touched the lot clips to nothing
-            dry[m] = shapely.difference(dry[m], ww[m])
-            dry_area = union_area.copy()
-            dry_area[np.searchsorted(lots_g, wet)] = _area(dry)
-        overwater[lots_g] = union_area - dry_area
+        dry_area = union_area.copy()
+        wet = np.flatnonzero(~shapely.is_missing(wet_water[lots_g]))
+        if len(wet):
+            dry = shapely.difference(union[lots_g[wet]], wet_water[lots_g[wet]])
+            dry_area[wet] = _area(dry)
+        overwater[lots_g] += union_area - dry_area
         billable_area[lots_g] += dry_area
         if split:
             _split_by_type(gp, ranks[geo], gpieces, n_lots, wet_water, by_type)
@@ -651,12 +680,13 @@ def measure_lots(
     })
     for t in present_types:
         lots[TYPE_PREFIX + t] = by_type[ranking.index(t)] * unit2
-    return Measurement(lots=lots, problems=problems, crs=parcels.crs, types=tuple(present_types))
+    return Measurement(lots=lots, problems=found, crs=parcels.crs, types=tuple(present_types))
 
 
 def _ranks(types: np.ndarray, rules: MeasureRules) -> tuple[list[str], np.ndarray]:
     """Precedence rank of each type; unknown types rank after the known ones, by name."""
-    uniq, inv = np.unique(types.astype(str), return_inverse=True) if len(types) else (np.array([]), np.array([], int))
+    inv, uniq = pd.factorize(types) if len(types) else (np.array([], int), np.array([]))
+    uniq = [str(t) for t in uniq]
     known = set(rules.precedence)
     ranking = [*rules.precedence, *sorted(t for t in uniq if t not in known)]
     rank_of = {t: i for i, t in enumerate(ranking)}

@@ -153,7 +153,7 @@ def measure_chunk(
     ids = parcels[opts.id_field].to_numpy()
     try:
         m = gis.measure_lots(parcels, features, water, id_field=opts.id_field,
-                             type_field=opts.type_field, rules=rules, by_type=opts.by_type)
+                             type_field=opts.type_field, rules=rules, by_type=opts.by_type, problems=False)
         lots = m.lots
         lot_errors = np.full(len(lots), None, dtype=object)
     except shapely.errors.GEOSException:
@@ -248,7 +248,8 @@ def _chunk_data(k: int):
     rows = s["order"][s["bounds"][k]:s["bounds"][k + 1]]
     parcels = s["parcels"].iloc[rows]
     geoms = parcels.geometry.to_numpy()
-    f_hit = np.unique(s["ftree"].query(geoms, predicate="intersects")[1]) if len(geoms) else np.array([], int)
+    # bounding boxes are enough here: measure_lots tests the shapes themselves
+    f_hit = np.unique(s["ftree"].query(geoms)[1]) if len(geoms) else np.array([], int)
     features = s["features"].iloc[f_hit]
     water = None
     if s["water"] is not None:
