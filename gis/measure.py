@@ -245,6 +245,49 @@ def _axis_boxes(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return is_box, bounds
 
 
+def _rect_in_polygon(polys: np.ndarray, rects: np.ndarray) -> np.ndarray:
+    """Where each rectangle ``rects[i]`` lies against ``polys[i]``: 1 inside, 0 outside, -1 undecided.
+
+    ``polys`` are Polygons, ``rects`` rows ``(xmin, ymin, xmax, ymax)`` of
+    positive area.  An exact predicate in array arithmetic: when no edge of
+    the polygon passes through the open rectangle, the rectangle lies wholly
+    inside or wholly outside it, and its centre tells which.  Rectangles that
+    an edge crosses, and polygons with holes, are left to GEOS (-1).
+    """
+    out = np.full(len(polys), -1, dtype=np.int8)
+    plain = np.flatnonzero(shapely.get_num_interior_rings(polys) == 0)
+    if not len(plain):
+        return out
+    polys, rects = polys[plain], rects[plain]
+    xy, pt_of = shapely.get_coordinates(polys, return_index=True)
+    same = pt_of[1:] == pt_of[:-1]  # consecutive points of one ring make an edge
+    x0, y0 = xy[:-1][same].T
+    x1, y1 = xy[1:][same].T
+    owner = pt_of[:-1][same]
+    bx0, by0, bx1, by1 = rects[owner].T
+    # Liang–Barsky against the open rectangle: t ranges where the edge is
+    # strictly between the sides, intersected with [0, 1]
+    lo, hi = [], []
+    for p0, d, lo_side, hi_side in ((x0, x1 - x0, bx0, bx1), (y0, y1 - y0, by0, by1)):
+        flat = d == 0
+        with np.errstate(divide="ignore", invalid="ignore"):
+            t0, t1 = (lo_side - p0) / d, (hi_side - p0) / d
+        a, b = np.minimum(t0, t1), np.maximum(t0, t1)
+        between = (p0 > lo_side) & (p0 < hi_side)
+        a[flat] = np.where(between[flat], -np.inf, np.inf)
+        b[flat] = np.where(between[flat], np.inf, -np.inf)
+        lo.append(a)
+        hi.append(b)
+    start, end = np.maximum(*lo), np.minimum(*hi)
+    through = (start < end) & (start < 1) & (end > 0)
+    crossed = np.bincount(owner[through], minlength=len(polys)) > 0
+    clear = np.flatnonzero(~crossed)
+    cx = (rects[clear, 0] + rects[clear, 2]) / 2
+    cy = (rects[clear, 1] + rects[clear, 3]) / 2
+    out[plain[clear]] = shapely.contains_xy(polys[clear], cx, cy)
+    return out
+
+
 def _clip_each(geoms: np.ndarray, rects: np.ndarray) -> np.ndarray:
     """``geoms[i]`` clipped to the rectangle ``rects[i]`` (GEOS RectangleIntersection).
 
@@ -252,11 +295,22 @@ def _clip_each(geoms: np.ndarray, rects: np.ndarray) -> np.ndarray:
     intersection and costs about a third of it; shapely's ``clip_by_rect``
     takes one rectangle per call, hence the loop.
     """
+    out = np.full(len(geoms), None, dtype=object)
+    # small polygons first get the array test: a rectangle wholly inside is
+    # the answer itself, one wholly outside leaves nothing
+    small = np.flatnonzero((shapely.get_type_id(geoms) == 3) & (shapely.get_num_coordinates(geoms) <= 32))
+    where = _rect_in_polygon(geoms[small], rects[small])
+    inner = small[where == 1]
+    if len(inner):
+        out[inner] = shapely.box(*rects[inner].T)
+    todo = np.ones(len(geoms), dtype=bool)
+    todo[small[where >= 0]] = False
+    todo = np.flatnonzero(todo)
     clip = shapely.lib.clip_by_rect
-    out = np.array([clip(g, x0, y0, x1, y1) for g, (x0, y0, x1, y1) in zip(geoms, rects.tolist(), strict=True)]
-                   + [None], dtype=object)[:-1]
+    out[todo] = np.array([clip(g, x0, y0, x1, y1) for g, (x0, y0, x1, y1)
+                          in zip(geoms[todo], rects[todo].tolist(), strict=True)] + [None], dtype=object)[:-1]
     # the clip is "fast but possibly dirty"; redo the rare invalid result with overlay
-    bad = np.flatnonzero(~shapely.is_valid(out) & ~shapely.is_missing(out))
+    bad = todo[~shapely.is_valid(out[todo]) & ~shapely.is_missing(out[todo])]
     if len(bad):
         out[bad] = shapely.intersection(geoms[bad], shapely.box(*rects[bad].T))
     return out
@@ -502,9 +556,10 @@ def measure_lots(
     dock_no_water = usable & overwater_type & (water is None)
     excluded = usable & ~billable_type & ~dock_no_water
 
-    # pair features with lots
-    # pair features with lots: bounding boxes first; axis-aligned rectangles
-    # (common in surveyed data) are then decided with arithmetic, the rest by GEOS
+    # Pair features with lots: bounding boxes first.  Two axis-aligned
+    # rectangles (common in surveyed data) are decided with arithmetic; a
+    # rectangle on a general lot is cut to the lot's bounds and kept whole
+    # when no lot line runs through it (_rect_in_polygon); the rest by GEOS.
     f_idx, p_idx = shapely.STRtree(P).query(F)
     keep = usable[f_idx]
     f_idx, p_idx = f_idx[keep], p_idx[keep]
@@ -516,22 +571,43 @@ def measure_lots(
                   & (fb[bb, 2] < pb[bb, 2]) & (fb[bb, 3] < pb[bb, 3]))
     hit[bb] = ((np.minimum(fb[bb, 2], pb[bb, 2]) > np.maximum(fb[bb, 0], pb[bb, 0]))
                & (np.minimum(fb[bb, 3], pb[bb, 3]) > np.maximum(fb[bb, 1], pb[bb, 1])))
-    other = ~bb
+    # a box feature on a general polygon lot
+    rect_piece = np.zeros(len(f_idx), dtype=bool)  # the piece is the feature's box cut to the lot's bounds
+    cut = np.empty((len(f_idx), 4))
+    rb = np.flatnonzero(f_box[f_idx] & ~p_box[p_idx] & (shapely.get_type_id(P[p_idx]) == 3))
+    if len(rb):
+        cut[rb, :2] = np.maximum(fb[rb, :2], pb[rb, :2])
+        cut[rb, 2:] = np.minimum(fb[rb, 2:], pb[rb, 2:])
+        some = (cut[rb, 2] > cut[rb, 0]) & (cut[rb, 3] > cut[rb, 1])
+        hit[rb[~some]] = False
+        rb = rb[some]
+        where = _rect_in_polygon(P[p_idx[rb]], cut[rb])
+        hit[rb[where == 0]] = False
+        within = rb[where == 1]
+        rect_piece[within] = True
+        inside[within] = (cut[within] == fb[within]).all(axis=1)
+    other = ~bb & ~rect_piece & hit
+    other[rb] = False  # undecided boxes go straight to the clip below
     if other.any():
         pg = P[p_idx[other]]
         shapely.prepare(pg)
         fg = F[f_idx[other]]
         hit[other] = shapely.intersects(pg, fg)
         inside[other] = hit[other] & shapely.contains_properly(pg, fg)
-    f_idx, p_idx, inside, bb = f_idx[hit], p_idx[hit], inside[hit], bb[hit]
+    f_idx, p_idx, inside, bb, rect_piece, cut = (
+        f_idx[hit], p_idx[hit], inside[hit], bb[hit], rect_piece[hit], cut[hit])
 
     pieces = F[f_idx]
     piece_box = f_box[f_idx].copy()
     cross = ~inside
-    if cross.any():
-        fc, pc = f_idx[cross], p_idx[cross]
-        pieces[cross] = _polygonal(_intersection(pieces[cross], P[pc], (f_box[fc], f_bnd[fc]), (p_box[pc], p_bnd[pc])))
-        clipped = cross & ~bb  # a clipped piece is often a box again (a driveway cut at the lot line)
+    rect_cross = cross & rect_piece
+    if rect_cross.any():
+        pieces[rect_cross] = shapely.box(*cut[rect_cross].T)
+    clip = cross & ~rect_piece
+    if clip.any():
+        fc, pc = f_idx[clip], p_idx[clip]
+        pieces[clip] = _polygonal(_intersection(pieces[clip], P[pc], (f_box[fc], f_bnd[fc]), (p_box[pc], p_bnd[pc])))
+        clipped = clip & ~bb  # a clipped piece is often a box again (a driveway cut at the lot line)
         piece_box[clipped] = _axis_boxes(pieces[clipped])[0]
     piece_area = _area(pieces)
     has_area = piece_area > 0
