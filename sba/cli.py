@@ -231,6 +231,7 @@ def cmd_reassess(args) -> int:
     layers = {"parcels": args.parcels_layer, "features": args.features_layer, "water": args.water_layer}
     show = (not args.no_progress and sys.stderr.isatty()) or os.environ.get("SBA_PROGRESS") == "1"
     if show:
+        from rich.console import Console
         from rich.progress import (
             BarColumn,
             MofNCompleteColumn,
@@ -241,7 +242,7 @@ def cmd_reassess(args) -> int:
 
         with Progress(TextColumn("[bold]reassess"), BarColumn(), MofNCompleteColumn(),
                       TextColumn("{task.fields[rate]:>8.0f} parcels/s"), TimeRemainingColumn(),
-                      transient=False) as bar:
+                      transient=False, console=Console(stderr=True)) as bar:  # stdout stays for results
             task = bar.add_task("parcels", total=None, rate=0.0)
             t0 = time.perf_counter()
 
@@ -250,11 +251,11 @@ def cmd_reassess(args) -> int:
 
             summary = reassess(args.parcels, args.features, args.out, water_path=args.water, schedule=schedule,
                                opts=opts, workers=args.workers, scheduler=args.scheduler, resume=args.resume,
-                               previous=args.previous, progress=progress, layers=layers)
+                               previous=args.previous, progress=progress, layers=layers, isolate=True)
     else:
         summary = reassess(args.parcels, args.features, args.out, water_path=args.water, schedule=schedule,
                            opts=opts, workers=args.workers, scheduler=args.scheduler, resume=args.resume,
-                           previous=args.previous, layers=layers)
+                           previous=args.previous, layers=layers, isolate=True)
     data = {
         "out": str(summary.out), "parcels_in": summary.parcels_in, "parcels_out": summary.parcels_out,
         "seconds": round(summary.seconds, 2), "parcels_per_second": round(summary.parcels_per_second),

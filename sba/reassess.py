@@ -17,6 +17,7 @@ import json
 import multiprocessing
 import os
 import shutil
+import sys
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -346,23 +347,107 @@ def reassess(
     previous: str | Path | None = None,
     progress: Callable[[int, int], None] | None = None,
     layers: dict | None = None,
+    isolate: bool = False,
 ) -> ReassessSummary:
     """Measure and bill every parcel; write one row per parcel, sorted by parcel id.
 
     ``progress(done_parcels, total_parcels)`` is called after every chunk.
     ``layers`` may name GeoPackage layers: ``{"parcels": ..., "features": ..., "water": ...}``.
+    ``isolate=True`` runs in a forked child process that skips freeing the
+    layers at the end (the command line does this; seconds on a whole city).
     """
-    # Millions of geometries and no reference cycles: the cyclic garbage
-    # collector would only rescan them over and over (about 20 % of the run).
-    collect = gc.isenabled()
-    gc.disable()
+    def run(progress):
+        # Millions of geometries and no reference cycles: the cyclic garbage
+        # collector would only rescan them over and over (about 20 % of the run).
+        collect = gc.isenabled()
+        gc.disable()
+        try:
+            return _reassess(parcels_path, features_path, out, water_path=water_path, schedule=schedule, opts=opts,
+                             workers=workers, scheduler=scheduler, resume=resume, previous=previous,
+                             progress=progress, layers=layers)
+        finally:
+            if collect:
+                gc.enable()
+
+    if isolate and hasattr(os, "fork"):
+        return _in_child(run, progress)
+    return run(progress)
+
+
+def _die_with_parent(parent: int | None = None) -> None:
+    """Have the kernel kill this process when its parent dies (Linux), so a
+    killed run leaves no worker behind to write more chunks."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+    import signal
+
     try:
-        return _reassess(parcels_path, features_path, out, water_path=water_path, schedule=schedule, opts=opts,
-                         workers=workers, scheduler=scheduler, resume=resume, previous=previous,
-                         progress=progress, layers=layers)
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if parent is not None and os.getppid() != parent:  # the parent is already gone
+        os._exit(1)
+
+
+def _in_child(run: Callable, progress: Callable[[int, int], None] | None):
+    """``run(progress)`` in a forked child that exits without tearing down its heap.
+
+    Freeing millions of geometries one by one takes seconds at the end of a
+    city-sized run; a child process hands the summary (or the exception) back
+    through a pipe and leaves with ``os._exit``, so the memory goes back to the
+    system at once.  Progress calls are forwarded to ``progress`` here.
+    """
+    import pickle
+
+    read_fd, write_fd = os.pipe()
+    parent = os.getpid()
+    pid = os.fork()
+    if pid == 0:  # the child
+        code = 0
+        try:
+            _die_with_parent(parent)
+            os.close(read_fd)
+            with os.fdopen(write_fd, "wb") as pipe:
+                def send(*msg):
+                    pickle.dump(msg, pipe)
+                    pipe.flush()
+
+                try:
+                    send("done", run(lambda done, total: send("progress", done, total)))
+                except BaseException as err:  # every failure goes back to the parent
+                    try:
+                        send("error", err)
+                    except Exception:  # an exception that does not pickle
+                        send("error", RuntimeError(str(err)))
+        except BaseException:
+            code = 1
+        finally:
+            os._exit(code)
+    os.close(write_fd)
+    outcome = None
+    try:
+        with os.fdopen(read_fd, "rb") as pipe:
+            while True:
+                try:
+                    msg = pickle.load(pipe)
+                except EOFError:
+                    break
+                if msg[0] == "progress":
+                    if progress:
+                        progress(msg[1], msg[2])
+                else:
+                    outcome = msg
+    except BaseException:
+        os.kill(pid, 9)
+        raise
     finally:
-        if collect:
-            gc.enable()
+        os.waitpid(pid, 0)
+    if outcome is None:
+        raise RuntimeError("The reassessment process ended without a result; see the messages above.")
+    if outcome[0] == "error":
+        raise outcome[1]
+    return outcome[1]
 
 
 def _reassess(parcels_path, features_path, out, *, water_path, schedule, opts, workers, scheduler, resume,
@@ -437,7 +522,7 @@ def _reassess(parcels_path, features_path, out, *, water_path, schedule, opts, w
             finished = _run_on_dask(scheduler, todo, parts, finished, n, progress)
         elif workers > 1 and len(todo) > 1:
             ctx = multiprocessing.get_context("fork")
-            with ctx.Pool(min(workers, len(todo))) as pool:
+            with ctx.Pool(min(workers, len(todo)), initializer=_die_with_parent, initargs=(os.getpid(),)) as pool:
                 for _k, rows in pool.imap_unordered(_run_chunk, todo):
                     finished += rows
                     if progress:

@@ -127,6 +127,8 @@ def test_reassess__resume_after_kill_equals_uninterrupted_run(city, tmp_path, ca
     proc.wait()
     done_before = len(list(parts.glob("chunk-*.parquet")))
     assert 4 <= done_before < 30, "the run should be killed part-way"
+    time.sleep(1.0)  # nothing of the killed run goes on writing chunks
+    assert len(list(parts.glob("chunk-*.parquet"))) == done_before
     assert not out.exists()
     summary = reassess(capsys, city, out, "--chunk-size", "100", "--resume")
     assert summary["chunks_resumed"] >= done_before
@@ -210,3 +212,30 @@ def test_reassess__raster_cross_check_flags_disagreeing_lots(tmp_path, capsys):
     share = (table.raster_impervious_sqft / table.billable_area_sqft - 1).abs()
     assert (table.raster_disagrees == (share > 0.05)).all()
     assert summary["raster_disagreements"] == int(table.raster_disagrees.sum()) > 0
+
+
+def test_reassess__progress_bar_reports_parcels_per_second_from_the_worker_process(city, tmp_path, capsys,
+                                                                                    monkeypatch):
+    monkeypatch.setenv("SBA_PROGRESS", "1")
+    out = tmp_path / "sba.parquet"
+    args = ["reassess", "--parcels", city / "parcels.parquet", "--features", city / "features.parquet",
+            "--out", out, "--class-field", "land_use", "--class-map", CLASS_MAP, "--chunk-size", "500",
+            "--format", "json"]
+    assert main([str(a) for a in args]) == 0
+    stdout, err = capsys.readouterr()
+    assert "3000/3000" in err
+    assert "parcels/s" in err
+    assert json.loads(stdout)["parcels_out"] == 3000  # the bar never mixes into the results
+
+
+def test_reassess__errors_come_back_from_the_isolated_run(tmp_path):
+    from categorize import DEFAULT_SCHEDULE, load_schedule
+    from gis import UnreadableFileError
+    from sba.reassess import reassess as run
+
+    with pytest.raises(UnreadableFileError, match="must end in"):
+        run(tmp_path / "p.parquet", tmp_path / "f.parquet", tmp_path / "out.txt",
+            schedule=load_schedule(DEFAULT_SCHEDULE), isolate=True)
+    with pytest.raises(UnreadableFileError):
+        run(tmp_path / "missing.parquet", tmp_path / "f.parquet", tmp_path / "out.parquet",
+            schedule=load_schedule(DEFAULT_SCHEDULE), isolate=True)
