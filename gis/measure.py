@@ -643,19 +643,42 @@ def measure_lots(
     cp, cpieces, carea, ctypes = p_idx[c], pieces[c], piece_area[c], types[f_idx[c]]
 
     # Fast path: most pieces overlap no other piece of their lot; they add
-    # their plain area.  Overlaps without three pieces overlapping one another
-    # (a patio under the eaves, a walkway meeting a driveway) need no union
-    # either: when no three pieces of a cluster overlap pairwise,
-    # area(union) = sum of areas - sum of pairwise intersections, exactly
-    # (every triple intersection has zero area).  Only clusters with such a
-    # triangle go through GEOS unions.
-    pa, pb, inter, _ = _overlaps(cp, cpieces, piece_box[c], shapely.bounds(cpieces))
+    # their plain area.  Overlapping pieces (a patio under the eaves, a
+    # driveway over a garage and a walkway across both) need no union either:
+    # inclusion–exclusion over the overlap graph is exact as long as no four
+    # pieces overlap one another,
+    #   area(union) = sum |p| - sum |p ∩ q| + sum |p ∩ q ∩ r|
+    # over the edges and triangles of the graph (every 4-fold intersection
+    # has zero area).  Only clusters with a 4-clique go through GEOS unions.
+    cbox, cbnd = piece_box[c], shapely.bounds(cpieces)
+    pa, pb, inter, _ = _overlaps(cp, cpieces, cbox, cbnd)
     n_pieces = len(cpieces)
-    arithmetic = _triangle_free_clusters(pa, pb, n_pieces, np.zeros(n_pieces, dtype=bool))
-    geo = np.zeros(n_pieces, dtype=bool)
-    geo[pa[~arithmetic]] = True
-    geo[pb[~arithmetic]] = True
-    pa, pb, inter = pa[arithmetic], pb[arithmetic], inter[arithmetic]
+    comp = _components(pa, pb, n_pieces)
+    tri, in_k4 = _triangles(pa, pb, n_pieces)
+    union_needed = np.zeros(n_pieces, dtype=bool)
+    union_needed[comp[tri[in_k4, 0]]] = True
+    geo = union_needed[comp]
+    keep_edge = ~geo[pa]
+    pa, pb, inter = pa[keep_edge], pb[keep_edge], inter[keep_edge]
+    tri = tri[~geo[tri[:, 0]]]
+    tx, ty, tz = tri.T if len(tri) else (np.zeros(0, int),) * 3
+    triple = np.zeros(len(tri))
+    triple_geom = np.full(len(tri), None, dtype=object)
+    if len(tri):
+        allbox = cbox[tx] & cbox[ty] & cbox[tz]
+        lo = np.maximum(np.maximum(cbnd[tx, :2], cbnd[ty, :2]), cbnd[tz, :2])
+        hi = np.minimum(np.minimum(cbnd[tx, 2:], cbnd[ty, 2:]), cbnd[tz, 2:])
+        size = np.clip(hi - lo, 0, None)
+        triple[allbox] = size[allbox, 0] * size[allbox, 1]
+        some = allbox & (triple > 0)
+        triple_geom[some] = shapely.box(lo[some, 0], lo[some, 1], hi[some, 0], hi[some, 1])
+        rest = ~allbox
+        if rest.any():
+            xy = _polygonal(_intersection(cpieces[tx[rest]], cpieces[ty[rest]],
+                                          (cbox[tx[rest]], cbnd[tx[rest]]), (cbox[ty[rest]], cbnd[ty[rest]])))
+            g = _polygonal(_intersection(xy, cpieces[tz[rest]], None, (cbox[tz[rest]], cbnd[tz[rest]])))
+            triple[rest] = _area(g)
+            triple_geom[rest] = g
 
     ranking, ranks = _ranks(ctypes, rules)
     split = by_type
@@ -665,12 +688,22 @@ def measure_lots(
     np.add.at(by_type, (ranks[simple], cp[simple]), carea[simple])
     overlap = np.zeros(n_lots)
     overwater = np.zeros(n_lots)
-    loser = np.where(ranks[pa] <= ranks[pb], pb, pa)  # the lower-precedence piece gives up the overlap
+    # precedence: lower rank wins, then the earlier piece; the loser of a pair
+    # gives up the overlap, and the last of a triangle (beaten by both others)
+    # had the triple part taken twice and gets it back once
+    loser = np.where(ranks[pa] <= ranks[pb], pb, pa)
     if len(pa):
         lot = cp[pa]
         np.add.at(billable_area, lot, -inter)
         np.add.at(overlap, lot, inter)
         np.add.at(by_type, (ranks[loser], lot), -inter)
+    if len(tri):
+        key = ranks[tri] * n_pieces + tri  # total order: rank, then piece index
+        last = tri[np.arange(len(tri)), np.argmax(key, axis=1)]
+        lot = cp[tx]
+        np.add.at(billable_area, lot, triple)
+        np.add.at(overlap, lot, -triple)
+        np.add.at(by_type, (ranks[last], lot), triple)
 
     # Water: each lot's water, clipped to the lot's bounds (pieces lie on the
     # lot), and the part of the pieces over it.  For arithmetic pieces the
@@ -697,7 +730,6 @@ def measure_lots(
         has_water = ~shapely.is_missing(wet_water)  # water that only touched a lot clips to nothing
         wp = np.flatnonzero(wet_piece & ~geo & has_water[cp])
         if len(wp):
-            cbox, cbnd = piece_box[c], shapely.bounds(cpieces)
             ww = wet_water[cp[wp]]
             wet_part = _intersection_area(ww, cpieces[wp], _axis_boxes(ww), (cbox[wp], cbnd[wp]))
             np.add.at(overwater, cp[wp], wet_part)
@@ -711,6 +743,13 @@ def measure_lots(
                 twice = _intersection_area(ww, x, _axis_boxes(ww), _axis_boxes(x))
                 np.add.at(overwater, cp[ea], -twice)
                 np.add.at(by_type, (ranks[loser[both]], cp[ea]), twice)
+            wet3 = np.flatnonzero(wet_piece[tx] & wet_piece[ty] & wet_piece[tz] & has_water[cp[tx]]
+                                  & ~shapely.is_missing(triple_geom))
+            if len(wet3):
+                ww, g = wet_water[cp[tx[wet3]]], triple_geom[wet3]
+                thrice = _intersection_area(ww, g, _axis_boxes(ww), _axis_boxes(g))
+                np.add.at(overwater, cp[tx[wet3]], thrice)
+                np.add.at(by_type, (ranks[last[wet3]], cp[tx[wet3]]), -thrice)
         billable_area -= overwater
 
     if geo.any():
@@ -769,16 +808,14 @@ def _ranks(types: np.ndarray, rules: MeasureRules) -> tuple[list[str], np.ndarra
     return ranking, np.array([rank_of[t] for t in uniq], dtype=np.int64)[inv]
 
 
-def _triangle_free_clusters(a: np.ndarray, b: np.ndarray, n: int, wet: np.ndarray) -> np.ndarray:
-    """For overlap edges ``(a, b)``: is the edge's cluster free of triangles and of water?
+def _components(a: np.ndarray, b: np.ndarray, n: int) -> np.ndarray:
+    """Connected-component label of each of ``n`` nodes, for edges ``(a, b)``.
 
-    Clusters are the connected components of the overlap graph (label
-    propagation with pointer jumping; clusters are a handful of pieces).  A
-    triangle is two neighbours of one piece that are neighbours themselves.
+    Label propagation with pointer jumping; clusters here are a handful of pieces.
     """
-    if not len(a):
-        return np.zeros(0, dtype=bool)
     comp = np.arange(n)
+    if not len(a):
+        return comp
     while True:
         low = np.minimum(comp[a], comp[b])
         if (comp[a] == low).all() and (comp[b] == low).all():
@@ -786,16 +823,61 @@ def _triangle_free_clusters(a: np.ndarray, b: np.ndarray, n: int, wet: np.ndarra
         np.minimum.at(comp, a, low)
         np.minimum.at(comp, b, low)
         comp = comp[comp]
-    bad = np.zeros(n, dtype=bool)
-    bad[comp[wet]] = True
+    return comp
+
+
+def _edge_lookup(a: np.ndarray, b: np.ndarray, n: int):
+    """A vectorized membership test for the undirected edges ``(a, b)``."""
+    edges = np.unique(np.minimum(a, b).astype(np.int64) * n + np.maximum(a, b))
+
+    def has(u, v):
+        if not len(edges):
+            return np.zeros(len(u), dtype=bool)
+        keys = np.minimum(u, v).astype(np.int64) * n + np.maximum(u, v)
+        return edges[np.minimum(np.searchsorted(edges, keys), len(edges) - 1)] == keys
+
+    return has
+
+
+def _triangles(a: np.ndarray, b: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Triangles of the graph with edges ``(a, b)``, and which of them lie in a 4-clique.
+
+    Returns ``(tri, in_k4)``: rows ``(x, y, z)``, ``x < y < z``, each once.
+    A triangle is two neighbours of one node that are neighbours themselves;
+    it lies in a 4-clique when a fourth node neighbours all three.
+    """
+    none = np.zeros((0, 3), dtype=np.int64), np.zeros(0, dtype=bool)
+    if not len(a):
+        return none
+    has = _edge_lookup(a, b, n)
     nodes, nbrs = np.r_[a, b], np.r_[b, a]
     i, j = _pairs_within_groups(nodes)
-    if len(i):
-        u, v = np.minimum(nbrs[i], nbrs[j]), np.maximum(nbrs[i], nbrs[j])
-        edges = np.unique(a.astype(np.int64) * n + b)
-        keys = u.astype(np.int64) * n + v
-        found = edges[np.minimum(np.searchsorted(edges, keys), len(edges) - 1)] == keys
-        bad[comp[nodes[i[found]]]] = True
+    closed = has(nbrs[i], nbrs[j])
+    if not closed.any():
+        return none
+    tri = np.sort(np.c_[nodes[i[closed]], nbrs[i[closed]], nbrs[j[closed]]], axis=1)
+    tri = np.unique(tri, axis=0)
+    # a fourth node w next to x that is also next to y and z
+    order = np.argsort(nodes, kind="stable")
+    sn, sw = nodes[order], nbrs[order]
+    start = np.searchsorted(sn, tri[:, 0], "left")
+    count = np.searchsorted(sn, tri[:, 0], "right") - start
+    t = np.repeat(np.arange(len(tri)), count)
+    w = sw[np.repeat(start, count) + np.arange(len(t)) - np.repeat(np.cumsum(count) - count, count)]
+    four = (w != tri[t, 1]) & (w != tri[t, 2]) & has(w, tri[t, 1]) & has(w, tri[t, 2])
+    in_k4 = np.bincount(t[four], minlength=len(tri)) > 0
+    return tri, in_k4
+
+
+def _triangle_free_clusters(a: np.ndarray, b: np.ndarray, n: int, wet: np.ndarray) -> np.ndarray:
+    """For overlap edges ``(a, b)``: is the edge's cluster free of triangles and of water?"""
+    if not len(a):
+        return np.zeros(0, dtype=bool)
+    comp = _components(a, b, n)
+    bad = np.zeros(n, dtype=bool)
+    bad[comp[wet]] = True
+    tri, _ = _triangles(a, b, n)
+    bad[comp[tri[:, 0]]] = True
     return ~bad[comp[a]]
 
 

@@ -324,3 +324,43 @@ def test_rect_in_polygon__agrees_with_geos_on_random_lots():
     assert (where[shapely.get_num_interior_rings(polys) > 0] == -1).all()
     # and it decides most of them without GEOS
     assert (where >= 0).mean() > 0.4
+
+
+@pytest.mark.parametrize(
+    "shapes",
+    [
+        # a triangle: driveway over a garage, a walkway across both (triple terms)
+        [(box(5, 5, 25, 30), "garage"), (box(10, 0, 20, 60), "driveway"), (box(0, 20, 30, 25), "walkway")],
+        # the same with a rotated shed in the middle (GEOS for the triple)
+        [(box(5, 5, 25, 30), "garage"), (box(10, 0, 20, 60), "driveway"),
+         (shapely.affinity.rotate(box(8, 15, 22, 28), 20), "shed")],
+        # four pieces over one spot: a 4-clique goes through the union
+        [(box(5, 5, 25, 30), "roof"), (box(10, 0, 20, 60), "driveway"), (box(0, 20, 30, 25), "walkway"),
+         (box(12, 18, 40, 40), "patio")],
+        # two triangles sharing an edge, equal types (ties by order)
+        [(box(0, 0, 20, 20), "patio"), (box(10, 10, 30, 30), "patio"), (box(5, 15, 25, 25), "patio"),
+         (box(15, 5, 35, 18), "patio")],
+    ],
+)
+@pytest.mark.parametrize("wet", [False, True])
+def test_a1_union__triangles_and_cliques_count_once_with_water_and_types(shapes, wet):
+    f = layer(shapes, "feature_type")
+    water = layer([(box(-10, 12, 60, 22), "river")], "kind") if wet else None
+    m, lot = measure(f, water)
+    geoms = [g.intersection(LOT) for g, _ in shapes]
+    river = box(-10, 12, 60, 22) if wet else shapely.Polygon()
+    union = shapely.union_all(geoms)
+    assert lot.billable_area_sqft == pytest.approx(union.difference(river).area)
+    assert lot.overlap_sqft == pytest.approx(sum(g.area for g in geoms) - union.area)
+    assert lot.overwater_excluded_sqft == pytest.approx(union.intersection(river).area)
+    # by type: precedence order, earlier shapes first among equals
+    from gis.measure import PRECEDENCE
+
+    order = sorted(range(len(shapes)), key=lambda i: (PRECEDENCE.index(shapes[i][1]), i))
+    expected, covered = {}, shapely.Polygon()
+    for i in order:
+        part = geoms[i].difference(covered).difference(river)
+        expected[shapes[i][1]] = expected.get(shapes[i][1], 0.0) + part.area
+        covered = covered.union(geoms[i])
+    got = m.lot("R1")["by_type"]
+    assert got == pytest.approx({k: v for k, v in expected.items() if v > 0})
