@@ -133,7 +133,12 @@ def lot_record(row: pd.Series, types: tuple[str, ...]) -> dict:
 
 def normalise_types(values: pd.Series) -> pd.Series:
     """Lower-case, trim and alias feature type names ("Drive-Pav" → "driveway")."""
-    codes, uniques = pd.factorize(values.astype("string").fillna("other"), use_na_sentinel=False)
+    if isinstance(values.dtype, pd.CategoricalDtype):  # bulk runs read the type column as categories
+        codes = values.cat.codes.to_numpy()
+        uniques = [*values.cat.categories, "other"]
+        codes = np.where(codes < 0, len(uniques) - 1, codes)
+    else:
+        codes, uniques = pd.factorize(values.astype("string").fillna("other"), use_na_sentinel=False)
     clean = []
     for v in uniques:
         v = str(v).strip().lower() or "other"

@@ -251,7 +251,9 @@ def _chunk_data(k: int):
     parcels = s["parcels"].iloc[rows]
     geoms = parcels.geometry.to_numpy()
     # bounding boxes are enough here: measure_lots tests the shapes themselves
-    f_hit = np.unique(s["ftree"].query(geoms)[1]) if len(geoms) else np.array([], int)
+    hit = np.zeros(len(s["features"]), dtype=bool)
+    hit[s["ftree"].query(geoms)[1]] = True
+    f_hit = np.flatnonzero(hit)
     features = s["features"].iloc[f_hit]
     water = None
     if s["water"] is not None:
@@ -479,6 +481,11 @@ def _reassess(parcels_path, features_path, out, *, water_path, schedule, opts, w
     parcels = parcels[[*p_cols, parcels.geometry.name]]
     keep_f = [c for c in (opts.type_field, "feature_ty") if c in features.columns]
     features = features[[*keep_f, features.geometry.name]]
+    # a few distinct codes in millions of rows: categoricals make the per-chunk row takes cheap
+    for col in keep_f:
+        features[col] = features[col].astype("category")
+    if opts.class_field:
+        parcels[opts.class_field] = parcels[opts.class_field].astype("category")
     phase("read")
     parcels, features, water = gis.prepare_layers(parcels, features, water)
     if water is not None:
@@ -491,7 +498,10 @@ def _reassess(parcels_path, features_path, out, *, water_path, schedule, opts, w
     if ok.any():
         hd[ok] = parcels.geometry[ok].hilbert_distance(total_bounds=parcels.geometry[ok].total_bounds)
     order = np.lexsort((np.arange(n), hd))
-    n_chunks = max(1, -(-n // opts.chunk_size))
+    # chunks of at most chunk_size lots, and enough of them (up to 8) to keep
+    # every core busy to the end; the count does not depend on --workers, so
+    # a run can be resumed with another number of workers
+    n_chunks = max(1, -(-n // opts.chunk_size), min(8, n // 5_000))
     bounds = np.linspace(0, n, n_chunks + 1).astype(int)
 
     parts = out.with_name(out.name + PARTS_SUFFIX)

@@ -364,3 +364,15 @@ def test_a1_union__triangles_and_cliques_count_once_with_water_and_types(shapes,
         covered = covered.union(geoms[i])
     got = m.lot("R1")["by_type"]
     assert got == pytest.approx({k: v for k, v in expected.items() if v > 0})
+
+
+@pytest.mark.parametrize("as_category", [False, True])
+def test_normalise_types__aliases_blanks_and_missing_values(as_category):
+    import pandas as pd
+
+    from gis.measure import normalise_types
+
+    raw = pd.Series(["Drive-Pav", " ROOF ", None, "", "floating home", "Parking Lot"])
+    if as_category:
+        raw = raw.astype("category")
+    assert list(normalise_types(raw)) == ["driveway", "roof", "other", "other", "floating_home", "parking"]
