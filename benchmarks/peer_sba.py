@@ -27,14 +27,16 @@ def main() -> int:
     ap.add_argument("--data", type=Path, required=True)
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--workers", type=int, default=1)
-    ap.add_argument("--chunk-size", type=int, default=10_000)
+    ap.add_argument("--chunk-size", type=int, default=None, help="default: sba reassess's own")
     args = ap.parse_args()
     args.out.parent.mkdir(parents=True, exist_ok=True)
     cmd = [str(SBA), "reassess", "--parcels", str(args.data / "parcels.parquet"),
            "--features", str(args.data / "features.parquet"), "--water", str(args.data / "water.parquet"),
-           "--out", str(args.out), "--workers", str(args.workers), "--chunk-size", str(args.chunk_size),
+           "--out", str(args.out), "--workers", str(args.workers),
            "--class-field", "land_use", "--class-map", "residential=single_family,commercial=non_residential",
            "--no-progress", "--format", "json"]
+    if args.chunk_size:
+        cmd += ["--chunk-size", str(args.chunk_size)]
     done = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         sys.stderr.write(done.stderr)
