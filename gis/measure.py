@@ -3,13 +3,15 @@
 The one geometry engine behind the app, ``sba measure`` and ``sba reassess``.
 It follows the geopandas overlay pattern with shapely 2 array functions: pair
 features with lots through a spatial index, then work on whole arrays; no
-Python loop runs per lot or per feature.
+Python loop runs per lot (the array helpers are in :mod:`gis.overlay`).
 
 For each lot:
 
 * features are clipped to the lot line (the part outside is reported);
-* overlaps are unioned so they count once (the overlap removed is reported);
-* the part over water is removed geometrically (reported as overwater);
+* overlaps count once (the overlap removed is reported): by exact
+  inclusion–exclusion over the overlap graph, with GEOS unions only for the
+  rare clusters of four or more mutually overlapping pieces;
+* the part over water is removed (reported as overwater);
 * overwater structure types (dock, float, floating_home) with no water layer
   are taken to be wholly over water;
 * types a utility does not bill are left out (reported as excluded by type);
@@ -32,6 +34,20 @@ import shapely
 
 from gis.crs import sqft_per_crs_unit2, to_area_crs, to_common_crs
 from gis.errors import MissingFieldError, NoOverlapError, UnknownParcelError
+from gis.overlay import (
+    area,
+    axis_boxes,
+    clip_each,
+    components,
+    group_union,
+    intersection,
+    intersection_area,
+    overlaps,
+    polygonal,
+    rect_in_polygon,
+    triangle_free_clusters,
+    triangles,
+)
 
 __all__ = [
     "DEFAULT_RULES",
@@ -183,260 +199,6 @@ def _require_field(gdf: gpd.GeoDataFrame, name: str, role: str) -> None:
 
 
 # --------------------------------------------------------------------------
-# array helpers
-
-
-def group_union(groups: np.ndarray, geoms: np.ndarray, n_groups: int) -> np.ndarray:
-    """Union of ``geoms`` per group id in ``[0, n_groups)``; None where a group is empty.
-
-    Groups of one skip GEOS entirely; the rest are unioned in one vectorized
-    call over the rows of a None-padded (group × member) matrix.
-    """
-    out = np.full(n_groups, None, dtype=object)
-    if len(groups) == 0:
-        return out
-    order = np.argsort(groups, kind="stable")
-    groups, geoms = groups[order], geoms[order]
-    counts = np.bincount(groups, minlength=n_groups)
-    starts = np.cumsum(counts) - counts
-    rank = np.arange(len(groups)) - starts[groups]
-    single = counts[groups] == 1
-    out[groups[single]] = geoms[single]
-    multi = np.flatnonzero(counts > 1)
-    if len(multi):
-        # bound the matrix width: very uneven groups are unioned in slices
-        row = np.full(n_groups, -1)
-        row[multi] = np.arange(len(multi))
-        many = ~single
-        matrix = np.full((len(multi), counts.max()), None, dtype=object)
-        matrix[row[groups[many]], rank[many]] = geoms[many]
-        out[multi] = shapely.union_all(matrix, axis=1)
-    return out
-
-
-def _polygonal(geoms: np.ndarray) -> np.ndarray:
-    """Keep only the polygon parts of each geometry (None if none is left)."""
-    out = geoms.copy()
-    kinds = shapely.get_type_id(geoms)
-    mixed = np.flatnonzero(kinds == 7)  # GeometryCollection
-    for i in mixed:  # rare: only after make_valid or a touching intersection
-        parts = shapely.get_parts(geoms[i])
-        polys = parts[np.isin(shapely.get_type_id(parts), (3, 6))]
-        out[i] = shapely.union_all(polys) if len(polys) else None
-    out[(kinds >= 0) & (kinds <= 2)] = None  # points and lines carry no area
-    return out
-
-
-def _axis_boxes(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Which geometries are axis-aligned rectangles, and the bounds of all of them.
-
-    A box here is a polygon of four distinct corners (five coordinates, no
-    holes) whose edges each run along x or along y: such a ring is always a
-    valid rectangle, so boxes need no validity check and their overlays are
-    plain arithmetic on the bounds.
-    """
-    bounds = shapely.bounds(geoms)
-    is_box = (shapely.get_num_coordinates(geoms) == 5) & (shapely.get_type_id(geoms) == 3)
-    if is_box.any():
-        idx = np.flatnonzero(is_box)
-        xy = shapely.get_coordinates(geoms[idx]).reshape(len(idx), 5, 2)
-        b = bounds[idx]
-        on_x = (xy[:, :4, 0] == b[:, None, 0]) | (xy[:, :4, 0] == b[:, None, 2])
-        on_y = (xy[:, :4, 1] == b[:, None, 1]) | (xy[:, :4, 1] == b[:, None, 3])
-        step = np.diff(xy, axis=1)  # each edge moves along exactly one axis
-        along = (step[:, :, 0] == 0) != (step[:, :, 1] == 0)
-        is_box[idx] = ((on_x & on_y).all(axis=1) & along.all(axis=1)
-                       & (b[:, 2] > b[:, 0]) & (b[:, 3] > b[:, 1]))
-    return is_box, bounds
-
-
-def _rect_in_polygon(polys: np.ndarray, rects: np.ndarray) -> np.ndarray:
-    """Where each rectangle ``rects[i]`` lies against ``polys[i]``: 1 inside, 0 outside, -1 undecided.
-
-    ``polys`` are Polygons, ``rects`` rows ``(xmin, ymin, xmax, ymax)`` of
-    positive area.  An exact predicate in array arithmetic: when no edge of
-    the polygon passes through the open rectangle, the rectangle lies wholly
-    inside or wholly outside it, and its centre tells which.  Rectangles that
-    an edge crosses, and polygons with holes, are left to GEOS (-1).
-    """
-    out = np.full(len(polys), -1, dtype=np.int8)
-    plain = np.flatnonzero(shapely.get_num_interior_rings(polys) == 0)
-    if not len(plain):
-        return out
-    polys, rects = polys[plain], rects[plain]
-    xy, pt_of = shapely.get_coordinates(polys, return_index=True)
-    same = pt_of[1:] == pt_of[:-1]  # consecutive points of one ring make an edge
-    x0, y0 = xy[:-1][same].T
-    x1, y1 = xy[1:][same].T
-    owner = pt_of[:-1][same]
-    bx0, by0, bx1, by1 = rects[owner].T
-    # Liang–Barsky against the open rectangle: t ranges where the edge is
-    # strictly between the sides, intersected with [0, 1]
-    lo, hi = [], []
-    for p0, d, lo_side, hi_side in ((x0, x1 - x0, bx0, bx1), (y0, y1 - y0, by0, by1)):
-        flat = d == 0
-        with np.errstate(divide="ignore", invalid="ignore"):
-            t0, t1 = (lo_side - p0) / d, (hi_side - p0) / d
-        a, b = np.minimum(t0, t1), np.maximum(t0, t1)
-        between = (p0 > lo_side) & (p0 < hi_side)
-        a[flat] = np.where(between[flat], -np.inf, np.inf)
-        b[flat] = np.where(between[flat], np.inf, -np.inf)
-        lo.append(a)
-        hi.append(b)
-    start, end = np.maximum(*lo), np.minimum(*hi)
-    through = (start < end) & (start < 1) & (end > 0)
-    crossed = np.bincount(owner[through], minlength=len(polys)) > 0
-    clear = np.flatnonzero(~crossed)
-    cx = (rects[clear, 0] + rects[clear, 2]) / 2
-    cy = (rects[clear, 1] + rects[clear, 3]) / 2
-    out[plain[clear]] = shapely.contains_xy(polys[clear], cx, cy)
-    return out
-
-
-def _clip_each(geoms: np.ndarray, rects: np.ndarray) -> np.ndarray:
-    """``geoms[i]`` clipped to the rectangle ``rects[i]`` (GEOS RectangleIntersection).
-
-    For a polygon and an axis-aligned rectangle this equals the overlay
-    intersection and costs about a third of it; shapely's ``clip_by_rect``
-    takes one rectangle per call, hence the loop.
-    """
-    out = np.full(len(geoms), None, dtype=object)
-    # small polygons first get the array test: a rectangle wholly inside is
-    # the answer itself, one wholly outside leaves nothing
-    small = np.flatnonzero((shapely.get_type_id(geoms) == 3) & (shapely.get_num_coordinates(geoms) <= 32))
-    where = _rect_in_polygon(geoms[small], rects[small])
-    inner = small[where == 1]
-    if len(inner):
-        out[inner] = shapely.box(*rects[inner].T)
-    todo = np.ones(len(geoms), dtype=bool)
-    todo[small[where >= 0]] = False
-    todo = np.flatnonzero(todo)
-    clip = shapely.lib.clip_by_rect
-    out[todo] = np.array([clip(g, x0, y0, x1, y1) for g, (x0, y0, x1, y1)
-                          in zip(geoms[todo], rects[todo].tolist(), strict=True)] + [None], dtype=object)[:-1]
-    # the clip is "fast but possibly dirty"; redo the rare invalid result with overlay
-    bad = todo[~shapely.is_valid(out[todo]) & ~shapely.is_missing(out[todo])]
-    if len(bad):
-        out[bad] = shapely.intersection(geoms[bad], shapely.box(*rects[bad].T))
-    return out
-
-
-def _intersection(a: np.ndarray, b: np.ndarray, boxes_a=None, boxes_b=None) -> np.ndarray:
-    """Element-wise intersection, with the cheapest exact method for each pair.
-
-    Two axis-aligned rectangles meet in the rectangle of their overlapping
-    bounds (arithmetic); a polygon and a rectangle are clipped with
-    :func:`_clip_each`; only pairs of two general polygons use GEOS overlay.
-    ``boxes_a``/``boxes_b`` may pass :func:`_axis_boxes` results already known.
-    """
-    box_a, bnd_a = boxes_a or _axis_boxes(a)
-    box_b, bnd_b = boxes_b or _axis_boxes(b)
-    both = box_a & box_b
-    out = np.empty(len(a), dtype=object)
-    only_a, only_b = box_a & ~box_b, box_b & ~box_a
-    neither = ~box_a & ~box_b
-    if neither.any():
-        out[neither] = shapely.intersection(a[neither], b[neither])
-    if only_a.any():
-        out[only_a] = _clip_each(b[only_a], bnd_a[only_a])
-    if only_b.any():
-        out[only_b] = _clip_each(a[only_b], bnd_b[only_b])
-    if both.any():
-        lo = np.maximum(bnd_a[both, :2], bnd_b[both, :2])
-        hi = np.minimum(bnd_a[both, 2:], bnd_b[both, 2:])
-        empty = (hi[:, 0] <= lo[:, 0]) | (hi[:, 1] <= lo[:, 1])
-        boxes = shapely.box(lo[:, 0], lo[:, 1], hi[:, 0], hi[:, 1])
-        boxes[empty] = None
-        out[both] = boxes
-    return out
-
-
-def _pairs_within_groups(groups: np.ndarray, max_group: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """All index pairs ``(i, j)``, ``i < j``, of elements with the same group id.
-
-    Vectorized: each element is paired with the ones after it in its run of
-    the group-sorted order.  Groups of more than ``max_group`` members are
-    left out (the caller pairs those through a spatial index).
-    """
-    empty = np.array([], dtype=np.int64)
-    if len(groups) < 2:
-        return empty, empty
-    order = np.argsort(groups, kind="stable")
-    g = groups[order]
-    starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
-    run_len = np.diff(np.r_[starts, len(g)])
-    run_end = np.repeat(starts + run_len, run_len)
-    n_after = run_end - np.arange(len(g)) - 1
-    if max_group is not None:
-        n_after[np.repeat(run_len > max_group, run_len)] = 0
-    first = np.repeat(np.arange(len(g)), n_after)
-    second = first + 1 + np.arange(len(first)) - np.repeat(np.cumsum(n_after) - n_after, n_after)
-    i, j = order[first], order[second]
-    return np.minimum(i, j), np.maximum(i, j)
-
-
-MAX_PAIRED_GROUP = 48  # above this many pieces on one lot, candidate pairs come from an STRtree
-
-
-def _overlaps(groups: np.ndarray, geoms: np.ndarray, is_box: np.ndarray, bounds: np.ndarray, *,
-              geometry: bool = False):
-    """Pairs of elements of one group whose interiors overlap (touching edges do not count).
-
-    Returns ``(a, b, area, inter)``: index pairs ``a < b``, the area of each
-    overlap and, with ``geometry=True``, the overlap itself (else None).
-    Candidates are all pairs within a group (lots hold a handful of pieces),
-    kept when their bounds overlap; the overlap area is then box arithmetic,
-    a rectangle clip or a GEOS intersection (see :func:`_intersection`).
-    """
-    a, b = _pairs_within_groups(groups, MAX_PAIRED_GROUP)
-    counts = np.bincount(groups) if len(groups) else np.zeros(0, int)
-    big = np.flatnonzero(counts[groups] > MAX_PAIRED_GROUP) if len(groups) else np.array([], int)
-    if len(big):
-        qa, qb = shapely.STRtree(geoms[big]).query(geoms[big])
-        qa, qb = big[qa], big[qb]
-        same = (qa < qb) & (groups[qa] == groups[qb])
-        a, b = np.r_[a, qa[same]], np.r_[b, qb[same]]
-    lo = np.maximum(bounds[a, :2], bounds[b, :2])
-    hi = np.minimum(bounds[a, 2:], bounds[b, 2:])
-    near = (hi[:, 0] > lo[:, 0]) & (hi[:, 1] > lo[:, 1])
-    a, b, lo, hi = a[near], b[near], lo[near], hi[near]
-    both = is_box[a] & is_box[b]
-    area = np.empty(len(a))
-    inter = np.full(len(a), None, dtype=object) if geometry else None
-    area[both] = (hi[both, 0] - lo[both, 0]) * (hi[both, 1] - lo[both, 1])
-    if geometry and both.any():
-        inter[both] = shapely.box(lo[both, 0], lo[both, 1], hi[both, 0], hi[both, 1])
-    rest = ~both
-    if rest.any():
-        ra, rb = a[rest], b[rest]
-        g = _intersection(geoms[ra], geoms[rb], (is_box[ra], bounds[ra]), (is_box[rb], bounds[rb]))
-        area[rest] = _area(g)
-        if geometry:
-            inter[rest] = _polygonal(g)
-    keep = area > 0
-    return a[keep], b[keep], area[keep], (inter[keep] if geometry else None)
-
-
-def _intersection_area(a, b, boxes_a, boxes_b) -> np.ndarray:
-    """Element-wise area of ``a ∩ b``; pairs of boxes by arithmetic, without building geometry."""
-    box_a, bnd_a = boxes_a
-    box_b, bnd_b = boxes_b
-    both = box_a & box_b
-    out = np.empty(len(a))
-    lo = np.maximum(bnd_a[both, :2], bnd_b[both, :2])
-    hi = np.minimum(bnd_a[both, 2:], bnd_b[both, 2:])
-    out[both] = np.clip(hi[:, 0] - lo[:, 0], 0, None) * np.clip(hi[:, 1] - lo[:, 1], 0, None)
-    rest = ~both
-    if rest.any():
-        out[rest] = _area(_intersection(a[rest], b[rest], (box_a[rest], bnd_a[rest]), (box_b[rest], bnd_b[rest])))
-    return out
-
-
-def _area(geoms: np.ndarray) -> np.ndarray:
-    return np.nan_to_num(shapely.area(geoms), nan=0.0)
-
-
-# --------------------------------------------------------------------------
 # the engine
 
 
@@ -499,14 +261,14 @@ def measure_lots(
     # lots: repair invalid lot lines too
     # (axis-aligned rectangles are valid by construction: only the rest are checked)
     P = parcels.geometry.to_numpy().copy()
-    p_box, p_bnd = _axis_boxes(P)
+    p_box, p_bnd = axis_boxes(P)
     lot_repaired = np.zeros(n_lots, dtype=bool)
     bad = np.flatnonzero(~p_box)
     bad = bad[~shapely.is_missing(P[bad]) & ~shapely.is_valid(P[bad])]
     if len(bad):
-        P[bad] = _polygonal(shapely.make_valid(P[bad]))
+        P[bad] = polygonal(shapely.make_valid(P[bad]))
         lot_repaired[bad] = True
-        p_box[bad], p_bnd[bad] = _axis_boxes(P[bad])
+        p_box[bad], p_bnd[bad] = axis_boxes(P[bad])
 
     # features: types, empties, non-polygons, repairs
     F = features.geometry.to_numpy().copy()
@@ -532,22 +294,22 @@ def measure_lots(
     kinds = shapely.get_type_id(F)
     linear = ~missing & (kinds >= 0) & (kinds <= 2)
     report(np.flatnonzero(linear), "not_polygon", "Feature is a point or line, not an outline; it was ignored.")
-    f_box, f_bnd = _axis_boxes(F)
+    f_box, f_bnd = axis_boxes(F)
     invalid = ~missing & ~linear & ~f_box
     invalid[invalid] = ~shapely.is_valid(F[invalid])
     feat_repaired = np.zeros(n_feat, dtype=bool)
     if invalid.any():
-        F[invalid] = _polygonal(shapely.make_valid(F[invalid]))
+        F[invalid] = polygonal(shapely.make_valid(F[invalid]))
         feat_repaired[invalid] = True
         report(np.flatnonzero(invalid), "repaired", "Feature outline crossed itself; it was repaired.")
     F[missing | linear] = None
     collections = np.flatnonzero(shapely.get_type_id(F) == 7)
     if len(collections):
-        F[collections] = _polygonal(F[collections])
+        F[collections] = polygonal(F[collections])
     changed = np.flatnonzero(invalid | missing | linear)
     changed = np.union1d(changed, collections)
     if len(changed):
-        f_box[changed], f_bnd[changed] = _axis_boxes(F[changed])
+        f_box[changed], f_bnd[changed] = axis_boxes(F[changed])
 
     usable = ~shapely.is_missing(F) & ~shapely.is_empty(F)
     t_code, t_names = pd.factorize(types)
@@ -564,7 +326,7 @@ def measure_lots(
     # Pair features with lots: bounding boxes first.  Two axis-aligned
     # rectangles (common in surveyed data) are decided with arithmetic; a
     # rectangle on a general lot is cut to the lot's bounds and kept whole
-    # when no lot line runs through it (_rect_in_polygon); the rest by GEOS.
+    # when no lot line runs through it (rect_in_polygon); the rest by GEOS.
     f_idx, p_idx = shapely.STRtree(P).query(F)
     keep = usable[f_idx]
     f_idx, p_idx = f_idx[keep], p_idx[keep]
@@ -586,7 +348,7 @@ def measure_lots(
         some = (cut[rb, 2] > cut[rb, 0]) & (cut[rb, 3] > cut[rb, 1])
         hit[rb[~some]] = False
         rb = rb[some]
-        where = _rect_in_polygon(P[p_idx[rb]], cut[rb])
+        where = rect_in_polygon(P[p_idx[rb]], cut[rb])
         hit[rb[where == 0]] = False
         within = rb[where == 1]
         rect_piece[within] = True
@@ -611,10 +373,10 @@ def measure_lots(
     clip = cross & ~rect_piece
     if clip.any():
         fc, pc = f_idx[clip], p_idx[clip]
-        pieces[clip] = _polygonal(_intersection(pieces[clip], P[pc], (f_box[fc], f_bnd[fc]), (p_box[pc], p_bnd[pc])))
+        pieces[clip] = polygonal(intersection(pieces[clip], P[pc], (f_box[fc], f_bnd[fc]), (p_box[pc], p_bnd[pc])))
         clipped = clip & ~bb  # a clipped piece is often a box again (a driveway cut at the lot line)
-        piece_box[clipped] = _axis_boxes(pieces[clipped])[0]
-    piece_area = _area(pieces)
+        piece_box[clipped] = axis_boxes(pieces[clipped])[0]
+    piece_area = area(pieces)
     has_area = piece_area > 0
     f_idx, p_idx, pieces, piece_area, cross, piece_box = (
         f_idx[has_area], p_idx[has_area], pieces[has_area], piece_area[has_area], cross[has_area],
@@ -641,7 +403,7 @@ def measure_lots(
     if ex.any():
         ex_union = group_union(p_idx[ex], pieces[ex], n_lots)
         has = np.unique(p_idx[ex])
-        excluded_sqft[has] = _area(ex_union[has])
+        excluded_sqft[has] = area(ex_union[has])
 
     # the billable pieces
     c = counted[f_idx]
@@ -656,10 +418,10 @@ def measure_lots(
     # over the edges and triangles of the graph (every 4-fold intersection
     # has zero area).  Only clusters with a 4-clique go through GEOS unions.
     cbox, cbnd = piece_box[c], shapely.bounds(cpieces)
-    pa, pb, inter, _ = _overlaps(cp, cpieces, cbox, cbnd)
+    pa, pb, inter, _ = overlaps(cp, cpieces, cbox, cbnd)
     n_pieces = len(cpieces)
-    comp = _components(pa, pb, n_pieces)
-    tri, in_k4 = _triangles(pa, pb, n_pieces)
+    comp = components(pa, pb, n_pieces)
+    tri, in_k4 = triangles(pa, pb, n_pieces)
     union_needed = np.zeros(n_pieces, dtype=bool)
     union_needed[comp[tri[in_k4, 0]]] = True
     geo = union_needed[comp]
@@ -679,10 +441,10 @@ def measure_lots(
         triple_geom[some] = shapely.box(lo[some, 0], lo[some, 1], hi[some, 0], hi[some, 1])
         rest = ~allbox
         if rest.any():
-            xy = _polygonal(_intersection(cpieces[tx[rest]], cpieces[ty[rest]],
+            xy = polygonal(intersection(cpieces[tx[rest]], cpieces[ty[rest]],
                                           (cbox[tx[rest]], cbnd[tx[rest]]), (cbox[ty[rest]], cbnd[ty[rest]])))
-            g = _polygonal(_intersection(xy, cpieces[tz[rest]], None, (cbox[tz[rest]], cbnd[tz[rest]])))
-            triple[rest] = _area(g)
+            g = polygonal(intersection(xy, cpieces[tz[rest]], None, (cbox[tz[rest]], cbnd[tz[rest]])))
+            triple[rest] = area(g)
             triple_geom[rest] = g
 
     ranking, ranks = _ranks(ctypes, rules)
@@ -731,28 +493,28 @@ def measure_lots(
         if len(hit_w):
             lot_w = np.unique(cp[hit_piece].astype(np.int64) * len(W) + hit_w)
             wet_lot, w_idx = lot_w // len(W), lot_w % len(W)
-            wet_water = group_union(wet_lot, _polygonal(_clip_each(W[w_idx], p_bnd[wet_lot])), n_lots)
+            wet_water = group_union(wet_lot, polygonal(clip_each(W[w_idx], p_bnd[wet_lot])), n_lots)
         has_water = ~shapely.is_missing(wet_water)  # water that only touched a lot clips to nothing
         wp = np.flatnonzero(wet_piece & ~geo & has_water[cp])
         if len(wp):
             ww = wet_water[cp[wp]]
-            wet_part = _intersection_area(ww, cpieces[wp], _axis_boxes(ww), (cbox[wp], cbnd[wp]))
+            wet_part = intersection_area(ww, cpieces[wp], axis_boxes(ww), (cbox[wp], cbnd[wp]))
             np.add.at(overwater, cp[wp], wet_part)
             np.add.at(by_type, (ranks[wp], cp[wp]), -wet_part)
             both = np.flatnonzero(wet_piece[pa] & wet_piece[pb] & has_water[cp[pa]])
             if len(both):
                 ea, eb = pa[both], pb[both]
-                x = _intersection(cpieces[ea], cpieces[eb], (cbox[ea], cbnd[ea]), (cbox[eb], cbnd[eb]))
-                x = _polygonal(x)
+                x = intersection(cpieces[ea], cpieces[eb], (cbox[ea], cbnd[ea]), (cbox[eb], cbnd[eb]))
+                x = polygonal(x)
                 ww = wet_water[cp[ea]]
-                twice = _intersection_area(ww, x, _axis_boxes(ww), _axis_boxes(x))
+                twice = intersection_area(ww, x, axis_boxes(ww), axis_boxes(x))
                 np.add.at(overwater, cp[ea], -twice)
                 np.add.at(by_type, (ranks[loser[both]], cp[ea]), twice)
             wet3 = np.flatnonzero(wet_piece[tx] & wet_piece[ty] & wet_piece[tz] & has_water[cp[tx]]
                                   & ~shapely.is_missing(triple_geom))
             if len(wet3):
                 ww, g = wet_water[cp[tx[wet3]]], triple_geom[wet3]
-                thrice = _intersection_area(ww, g, _axis_boxes(ww), _axis_boxes(g))
+                thrice = intersection_area(ww, g, axis_boxes(ww), axis_boxes(g))
                 np.add.at(overwater, cp[tx[wet3]], thrice)
                 np.add.at(by_type, (ranks[last[wet3]], cp[tx[wet3]]), -thrice)
         billable_area -= overwater
@@ -761,14 +523,14 @@ def measure_lots(
         gp, gpieces = cp[geo], cpieces[geo]
         union = group_union(gp, gpieces, n_lots)
         lots_g = np.unique(gp)
-        union_area = _area(union[lots_g])
+        union_area = area(union[lots_g])
         gross_g = np.bincount(gp, weights=carea[geo], minlength=n_lots)[lots_g]
         overlap[lots_g] += np.maximum(gross_g - union_area, 0.0)
         dry_area = union_area.copy()
         wet = np.flatnonzero(~shapely.is_missing(wet_water[lots_g]))
         if len(wet):
             dry = shapely.difference(union[lots_g[wet]], wet_water[lots_g[wet]])
-            dry_area[wet] = _area(dry)
+            dry_area[wet] = area(dry)
         overwater[lots_g] += union_area - dry_area
         billable_area[lots_g] += dry_area
         if split:
@@ -784,7 +546,7 @@ def measure_lots(
         extra = dock_union[has].copy()
         m = ~shapely.is_missing(others)
         extra[m] = shapely.difference(extra[m], others[m])
-        overwater[has] += _area(extra)
+        overwater[has] += area(extra)
 
     present_types = [ranking[r] for r in np.flatnonzero(np.bincount(ranks, minlength=len(ranking)))] if split else []
 
@@ -813,79 +575,6 @@ def _ranks(types: np.ndarray, rules: MeasureRules) -> tuple[list[str], np.ndarra
     return ranking, np.array([rank_of[t] for t in uniq], dtype=np.int64)[inv]
 
 
-def _components(a: np.ndarray, b: np.ndarray, n: int) -> np.ndarray:
-    """Connected-component label of each of ``n`` nodes, for edges ``(a, b)``.
-
-    Label propagation with pointer jumping; clusters here are a handful of pieces.
-    """
-    comp = np.arange(n)
-    if not len(a):
-        return comp
-    while True:
-        low = np.minimum(comp[a], comp[b])
-        if (comp[a] == low).all() and (comp[b] == low).all():
-            break
-        np.minimum.at(comp, a, low)
-        np.minimum.at(comp, b, low)
-        comp = comp[comp]
-    return comp
-
-
-def _edge_lookup(a: np.ndarray, b: np.ndarray, n: int):
-    """A vectorized membership test for the undirected edges ``(a, b)``."""
-    edges = np.unique(np.minimum(a, b).astype(np.int64) * n + np.maximum(a, b))
-
-    def has(u, v):
-        if not len(edges):
-            return np.zeros(len(u), dtype=bool)
-        keys = np.minimum(u, v).astype(np.int64) * n + np.maximum(u, v)
-        return edges[np.minimum(np.searchsorted(edges, keys), len(edges) - 1)] == keys
-
-    return has
-
-
-def _triangles(a: np.ndarray, b: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Triangles of the graph with edges ``(a, b)``, and which of them lie in a 4-clique.
-
-    Returns ``(tri, in_k4)``: rows ``(x, y, z)``, ``x < y < z``, each once.
-    A triangle is two neighbours of one node that are neighbours themselves;
-    it lies in a 4-clique when a fourth node neighbours all three.
-    """
-    none = np.zeros((0, 3), dtype=np.int64), np.zeros(0, dtype=bool)
-    if not len(a):
-        return none
-    has = _edge_lookup(a, b, n)
-    nodes, nbrs = np.r_[a, b], np.r_[b, a]
-    i, j = _pairs_within_groups(nodes)
-    closed = has(nbrs[i], nbrs[j])
-    if not closed.any():
-        return none
-    tri = np.sort(np.c_[nodes[i[closed]], nbrs[i[closed]], nbrs[j[closed]]], axis=1)
-    tri = np.unique(tri, axis=0)
-    # a fourth node w next to x that is also next to y and z
-    order = np.argsort(nodes, kind="stable")
-    sn, sw = nodes[order], nbrs[order]
-    start = np.searchsorted(sn, tri[:, 0], "left")
-    count = np.searchsorted(sn, tri[:, 0], "right") - start
-    t = np.repeat(np.arange(len(tri)), count)
-    w = sw[np.repeat(start, count) + np.arange(len(t)) - np.repeat(np.cumsum(count) - count, count)]
-    four = (w != tri[t, 1]) & (w != tri[t, 2]) & has(w, tri[t, 1]) & has(w, tri[t, 2])
-    in_k4 = np.bincount(t[four], minlength=len(tri)) > 0
-    return tri, in_k4
-
-
-def _triangle_free_clusters(a: np.ndarray, b: np.ndarray, n: int, wet: np.ndarray) -> np.ndarray:
-    """For overlap edges ``(a, b)``: is the edge's cluster free of triangles and of water?"""
-    if not len(a):
-        return np.zeros(0, dtype=bool)
-    comp = _components(a, b, n)
-    bad = np.zeros(n, dtype=bool)
-    bad[comp[wet]] = True
-    tri, _ = _triangles(a, b, n)
-    bad[comp[tri[:, 0]]] = True
-    return ~bad[comp[a]]
-
-
 def _outside_area(F, P, f_idx, p_idx, piece_area, cross, n_feat, n_lots, f_boxes, p_boxes) -> np.ndarray:
     """Per lot: the part of its crossing features that lies on no lot (a driveway into the street).
 
@@ -901,14 +590,14 @@ def _outside_area(F, P, f_idx, p_idx, piece_area, cross, n_feat, n_lots, f_boxes
     if not cross.any():
         return outside
     on_lots = np.bincount(f_idx, weights=piece_area, minlength=n_feat)
-    stray_area = np.maximum(_area(F) - on_lots, 0.0) if n_feat else np.zeros(0)
+    stray_area = np.maximum(area(F) - on_lots, 0.0) if n_feat else np.zeros(0)
     c_feat, c_lot = f_idx[cross], p_idx[cross]
     np.add.at(outside, c_lot, stray_area[c_feat])
     f_box, f_bnd = f_boxes
-    a, b, x_area, X = _overlaps(c_lot, F[c_feat], f_box[c_feat], f_bnd[c_feat], geometry=True)
+    a, b, x_area, X = overlaps(c_lot, F[c_feat], f_box[c_feat], f_bnd[c_feat], geometry=True)
     if not len(a):
         return outside
-    ok = _triangle_free_clusters(a, b, len(c_feat), np.zeros(len(c_feat), dtype=bool))
+    ok = triangle_free_clusters(a, b, len(c_feat), np.zeros(len(c_feat), dtype=bool))
     tangled = np.unique(c_lot[a[~ok]])
     a, b, x_area, X = a[ok], b[ok], x_area[ok], X[ok]
     if len(a):
@@ -924,9 +613,9 @@ def _outside_area(F, P, f_idx, p_idx, piece_area, cross, n_feat, n_lots, f_boxes
         key = fb[k].astype(np.int64) * n_lots + lot
         both = pairs_of[np.minimum(np.searchsorted(pairs_of, key), len(pairs_of) - 1)] == key
         k, lot = k[both], lot[both]
-        x_box, x_bnd = _axis_boxes(X)
+        x_box, x_bnd = axis_boxes(X)
         p_box, p_bnd = p_boxes
-        on = _intersection_area(X[k], P[lot], (x_box[k], x_bnd[k]), (p_box[lot], p_bnd[lot]))
+        on = intersection_area(X[k], P[lot], (x_box[k], x_bnd[k]), (p_box[lot], p_bnd[lot]))
         twice = np.maximum(x_area - np.bincount(k, weights=on, minlength=len(a)), 0.0)
         np.add.at(outside, c_lot[a], -twice)
     if len(tangled):
@@ -937,7 +626,7 @@ def _outside_area(F, P, f_idx, p_idx, piece_area, cross, n_feat, n_lots, f_boxes
         stray = np.full(n_feat, None, dtype=object)
         stray[feats] = shapely.difference(F[feats], lots_touched[feats])
         per_lot = group_union(c_lot[sel], stray[c_feat[sel]], n_lots)
-        outside[tangled] = _area(per_lot[tangled])
+        outside[tangled] = area(per_lot[tangled])
     return outside
 
 
@@ -962,7 +651,7 @@ def _split_by_type(lot_idx, ranks, pieces, n_lots, wet_water, by_type) -> None:
         w = wet[lots]
         if w.any():
             part[w] = shapely.difference(part[w], wet_water[lots[w]])
-        by_type[r, lots] += _area(part)
+        by_type[r, lots] += area(part)
         multi = types_per_lot[lots] > 1  # only lots with more types need the running cover
         if multi.any():
             targets, add = lots[multi], geoms[multi]

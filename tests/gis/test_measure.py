@@ -234,7 +234,9 @@ def test_a1_outside__shared_driveway_reports_only_the_street_part():
     ],
 )
 def test_intersection__box_arithmetic_equals_geos(a, b):
-    from gis.measure import _axis_boxes, _intersection, _overlaps
+    from gis.overlay import axis_boxes as _axis_boxes
+    from gis.overlay import intersection as _intersection
+    from gis.overlay import overlaps as _overlaps
 
     ours = _intersection(np.array([a]), np.array([b]))[0]
     geos = shapely.intersection(a, b)
@@ -297,7 +299,7 @@ def test_a1_outside__overlaps_off_the_lots_count_once(shapes):
 
 def test_rect_in_polygon__agrees_with_geos_on_random_lots():
     """The array test never calls a rectangle inside (or outside) when GEOS disagrees."""
-    from gis.measure import _rect_in_polygon
+    from gis.overlay import rect_in_polygon as _rect_in_polygon
 
     rng = np.random.default_rng(7)
     polys, rects = [], []

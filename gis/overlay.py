@@ -1,0 +1,344 @@
+"""Array overlay helpers for :mod:`gis.measure`: exact, vectorized, cheapest method first.
+
+Each helper works on whole numpy arrays of shapely geometries (or of their
+bounds) and picks, per element, the cheapest exact method: arithmetic on the
+bounds of axis-aligned rectangles, an array test for a rectangle against a
+small polygon, GEOS rectangle clipping, and GEOS overlay only for pairs of
+general polygons.  The graph helpers find the clusters of overlapping pieces
+(components, triangles, 4-cliques) that decide where inclusion–exclusion is
+exact and where a union is needed.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+import shapely
+
+__all__ = [
+    "area", "axis_boxes", "clip_each", "components", "group_union", "intersection", "intersection_area",
+    "overlaps", "pairs_within_groups", "polygonal", "rect_in_polygon", "triangle_free_clusters", "triangles",
+]
+
+
+def group_union(groups: np.ndarray, geoms: np.ndarray, n_groups: int) -> np.ndarray:
+    """Union of ``geoms`` per group id in ``[0, n_groups)``; None where a group is empty.
+
+    Groups of one skip GEOS entirely; the rest are unioned in one vectorized
+    call over the rows of a None-padded (group × member) matrix.
+    """
+    out = np.full(n_groups, None, dtype=object)
+    if len(groups) == 0:
+        return out
+    order = np.argsort(groups, kind="stable")
+    groups, geoms = groups[order], geoms[order]
+    counts = np.bincount(groups, minlength=n_groups)
+    starts = np.cumsum(counts) - counts
+    rank = np.arange(len(groups)) - starts[groups]
+    single = counts[groups] == 1
+    out[groups[single]] = geoms[single]
+    multi = np.flatnonzero(counts > 1)
+    if len(multi):
+        # bound the matrix width: very uneven groups are unioned in slices
+        row = np.full(n_groups, -1)
+        row[multi] = np.arange(len(multi))
+        many = ~single
+        matrix = np.full((len(multi), counts.max()), None, dtype=object)
+        matrix[row[groups[many]], rank[many]] = geoms[many]
+        out[multi] = shapely.union_all(matrix, axis=1)
+    return out
+
+
+def polygonal(geoms: np.ndarray) -> np.ndarray:
+    """Keep only the polygon parts of each geometry (None if none is left)."""
+    out = geoms.copy()
+    kinds = shapely.get_type_id(geoms)
+    mixed = np.flatnonzero(kinds == 7)  # GeometryCollection
+    for i in mixed:  # rare: only after make_valid or a touching intersection
+        parts = shapely.get_parts(geoms[i])
+        polys = parts[np.isin(shapely.get_type_id(parts), (3, 6))]
+        out[i] = shapely.union_all(polys) if len(polys) else None
+    out[(kinds >= 0) & (kinds <= 2)] = None  # points and lines carry no area
+    return out
+
+
+def axis_boxes(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Which geometries are axis-aligned rectangles, and the bounds of all of them.
+
+    A box here is a polygon of four distinct corners (five coordinates, no
+    holes) whose edges each run along x or along y: such a ring is always a
+    valid rectangle, so boxes need no validity check and their overlays are
+    plain arithmetic on the bounds.
+    """
+    bounds = shapely.bounds(geoms)
+    is_box = (shapely.get_num_coordinates(geoms) == 5) & (shapely.get_type_id(geoms) == 3)
+    if is_box.any():
+        idx = np.flatnonzero(is_box)
+        xy = shapely.get_coordinates(geoms[idx]).reshape(len(idx), 5, 2)
+        b = bounds[idx]
+        on_x = (xy[:, :4, 0] == b[:, None, 0]) | (xy[:, :4, 0] == b[:, None, 2])
+        on_y = (xy[:, :4, 1] == b[:, None, 1]) | (xy[:, :4, 1] == b[:, None, 3])
+        step = np.diff(xy, axis=1)  # each edge moves along exactly one axis
+        along = (step[:, :, 0] == 0) != (step[:, :, 1] == 0)
+        is_box[idx] = ((on_x & on_y).all(axis=1) & along.all(axis=1)
+                       & (b[:, 2] > b[:, 0]) & (b[:, 3] > b[:, 1]))
+    return is_box, bounds
+
+
+def rect_in_polygon(polys: np.ndarray, rects: np.ndarray) -> np.ndarray:
+    """Where each rectangle ``rects[i]`` lies against ``polys[i]``: 1 inside, 0 outside, -1 undecided.
+
+    ``polys`` are Polygons, ``rects`` rows ``(xmin, ymin, xmax, ymax)`` of
+    positive area.  An exact predicate in array arithmetic: when no edge of
+    the polygon passes through the open rectangle, the rectangle lies wholly
+    inside or wholly outside it, and its centre tells which.  Rectangles that
+    an edge crosses, and polygons with holes, are left to GEOS (-1).
+    """
+    out = np.full(len(polys), -1, dtype=np.int8)
+    plain = np.flatnonzero(shapely.get_num_interior_rings(polys) == 0)
+    if not len(plain):
+        return out
+    polys, rects = polys[plain], rects[plain]
+    xy, pt_of = shapely.get_coordinates(polys, return_index=True)
+    same = pt_of[1:] == pt_of[:-1]  # consecutive points of one ring make an edge
+    x0, y0 = xy[:-1][same].T
+    x1, y1 = xy[1:][same].T
+    owner = pt_of[:-1][same]
+    bx0, by0, bx1, by1 = rects[owner].T
+    # Liang–Barsky against the open rectangle: t ranges where the edge is
+    # strictly between the sides, intersected with [0, 1]
+    lo, hi = [], []
+    for p0, d, lo_side, hi_side in ((x0, x1 - x0, bx0, bx1), (y0, y1 - y0, by0, by1)):
+        flat = d == 0
+        with np.errstate(divide="ignore", invalid="ignore"):
+            t0, t1 = (lo_side - p0) / d, (hi_side - p0) / d
+        a, b = np.minimum(t0, t1), np.maximum(t0, t1)
+        between = (p0 > lo_side) & (p0 < hi_side)
+        a[flat] = np.where(between[flat], -np.inf, np.inf)
+        b[flat] = np.where(between[flat], np.inf, -np.inf)
+        lo.append(a)
+        hi.append(b)
+    start, end = np.maximum(*lo), np.minimum(*hi)
+    through = (start < end) & (start < 1) & (end > 0)
+    crossed = np.bincount(owner[through], minlength=len(polys)) > 0
+    clear = np.flatnonzero(~crossed)
+    cx = (rects[clear, 0] + rects[clear, 2]) / 2
+    cy = (rects[clear, 1] + rects[clear, 3]) / 2
+    out[plain[clear]] = shapely.contains_xy(polys[clear], cx, cy)
+    return out
+
+
+def clip_each(geoms: np.ndarray, rects: np.ndarray) -> np.ndarray:
+    """``geoms[i]`` clipped to the rectangle ``rects[i]`` (GEOS RectangleIntersection).
+
+    For a polygon and an axis-aligned rectangle this equals the overlay
+    intersection and costs about a third of it; shapely's ``clip_by_rect``
+    takes one rectangle per call, hence the loop.
+    """
+    out = np.full(len(geoms), None, dtype=object)
+    # small polygons first get the array test: a rectangle wholly inside is
+    # the answer itself, one wholly outside leaves nothing
+    small = np.flatnonzero((shapely.get_type_id(geoms) == 3) & (shapely.get_num_coordinates(geoms) <= 32))
+    where = rect_in_polygon(geoms[small], rects[small])
+    inner = small[where == 1]
+    if len(inner):
+        out[inner] = shapely.box(*rects[inner].T)
+    todo = np.ones(len(geoms), dtype=bool)
+    todo[small[where >= 0]] = False
+    todo = np.flatnonzero(todo)
+    clip = shapely.lib.clip_by_rect
+    out[todo] = np.array([clip(g, x0, y0, x1, y1) for g, (x0, y0, x1, y1)
+                          in zip(geoms[todo], rects[todo].tolist(), strict=True)] + [None], dtype=object)[:-1]
+    # the clip is "fast but possibly dirty"; redo the rare invalid result with overlay
+    bad = todo[~shapely.is_valid(out[todo]) & ~shapely.is_missing(out[todo])]
+    if len(bad):
+        out[bad] = shapely.intersection(geoms[bad], shapely.box(*rects[bad].T))
+    return out
+
+
+def intersection(a: np.ndarray, b: np.ndarray, boxes_a=None, boxes_b=None) -> np.ndarray:
+    """Element-wise intersection, with the cheapest exact method for each pair.
+
+    Two axis-aligned rectangles meet in the rectangle of their overlapping
+    bounds (arithmetic); a polygon and a rectangle are clipped with
+    :func:`clip_each`; only pairs of two general polygons use GEOS overlay.
+    ``boxes_a``/``boxes_b`` may pass :func:`axis_boxes` results already known.
+    """
+    box_a, bnd_a = boxes_a or axis_boxes(a)
+    box_b, bnd_b = boxes_b or axis_boxes(b)
+    both = box_a & box_b
+    out = np.empty(len(a), dtype=object)
+    only_a, only_b = box_a & ~box_b, box_b & ~box_a
+    neither = ~box_a & ~box_b
+    if neither.any():
+        out[neither] = shapely.intersection(a[neither], b[neither])
+    if only_a.any():
+        out[only_a] = clip_each(b[only_a], bnd_a[only_a])
+    if only_b.any():
+        out[only_b] = clip_each(a[only_b], bnd_b[only_b])
+    if both.any():
+        lo = np.maximum(bnd_a[both, :2], bnd_b[both, :2])
+        hi = np.minimum(bnd_a[both, 2:], bnd_b[both, 2:])
+        empty = (hi[:, 0] <= lo[:, 0]) | (hi[:, 1] <= lo[:, 1])
+        boxes = shapely.box(lo[:, 0], lo[:, 1], hi[:, 0], hi[:, 1])
+        boxes[empty] = None
+        out[both] = boxes
+    return out
+
+
+def pairs_within_groups(groups: np.ndarray, max_group: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """All index pairs ``(i, j)``, ``i < j``, of elements with the same group id.
+
+    Vectorized: each element is paired with the ones after it in its run of
+    the group-sorted order.  Groups of more than ``max_group`` members are
+    left out (the caller pairs those through a spatial index).
+    """
+    empty = np.array([], dtype=np.int64)
+    if len(groups) < 2:
+        return empty, empty
+    order = np.argsort(groups, kind="stable")
+    g = groups[order]
+    starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
+    run_len = np.diff(np.r_[starts, len(g)])
+    run_end = np.repeat(starts + run_len, run_len)
+    n_after = run_end - np.arange(len(g)) - 1
+    if max_group is not None:
+        n_after[np.repeat(run_len > max_group, run_len)] = 0
+    first = np.repeat(np.arange(len(g)), n_after)
+    second = first + 1 + np.arange(len(first)) - np.repeat(np.cumsum(n_after) - n_after, n_after)
+    i, j = order[first], order[second]
+    return np.minimum(i, j), np.maximum(i, j)
+
+
+MAX_PAIRED_GROUP = 48  # above this many pieces on one lot, candidate pairs come from an STRtree
+
+
+def overlaps(groups: np.ndarray, geoms: np.ndarray, is_box: np.ndarray, bounds: np.ndarray, *,
+              geometry: bool = False):
+    """Pairs of elements of one group whose interiors overlap (touching edges do not count).
+
+    Returns ``(a, b, area, inter)``: index pairs ``a < b``, the area of each
+    overlap and, with ``geometry=True``, the overlap itself (else None).
+    Candidates are all pairs within a group (lots hold a handful of pieces),
+    kept when their bounds overlap; the overlap area is then box arithmetic,
+    a rectangle clip or a GEOS intersection (see :func:`intersection`).
+    """
+    a, b = pairs_within_groups(groups, MAX_PAIRED_GROUP)
+    counts = np.bincount(groups) if len(groups) else np.zeros(0, int)
+    big = np.flatnonzero(counts[groups] > MAX_PAIRED_GROUP) if len(groups) else np.array([], int)
+    if len(big):
+        qa, qb = shapely.STRtree(geoms[big]).query(geoms[big])
+        qa, qb = big[qa], big[qb]
+        same = (qa < qb) & (groups[qa] == groups[qb])
+        a, b = np.r_[a, qa[same]], np.r_[b, qb[same]]
+    lo = np.maximum(bounds[a, :2], bounds[b, :2])
+    hi = np.minimum(bounds[a, 2:], bounds[b, 2:])
+    near = (hi[:, 0] > lo[:, 0]) & (hi[:, 1] > lo[:, 1])
+    a, b, lo, hi = a[near], b[near], lo[near], hi[near]
+    both = is_box[a] & is_box[b]
+    size = np.empty(len(a))
+    inter = np.full(len(a), None, dtype=object) if geometry else None
+    size[both] = (hi[both, 0] - lo[both, 0]) * (hi[both, 1] - lo[both, 1])
+    if geometry and both.any():
+        inter[both] = shapely.box(lo[both, 0], lo[both, 1], hi[both, 0], hi[both, 1])
+    rest = ~both
+    if rest.any():
+        ra, rb = a[rest], b[rest]
+        g = intersection(geoms[ra], geoms[rb], (is_box[ra], bounds[ra]), (is_box[rb], bounds[rb]))
+        size[rest] = area(g)
+        if geometry:
+            inter[rest] = polygonal(g)
+    keep = size > 0
+    return a[keep], b[keep], size[keep], (inter[keep] if geometry else None)
+
+
+def intersection_area(a, b, boxes_a, boxes_b) -> np.ndarray:
+    """Element-wise area of ``a ∩ b``; pairs of boxes by arithmetic, without building geometry."""
+    box_a, bnd_a = boxes_a
+    box_b, bnd_b = boxes_b
+    both = box_a & box_b
+    out = np.empty(len(a))
+    lo = np.maximum(bnd_a[both, :2], bnd_b[both, :2])
+    hi = np.minimum(bnd_a[both, 2:], bnd_b[both, 2:])
+    out[both] = np.clip(hi[:, 0] - lo[:, 0], 0, None) * np.clip(hi[:, 1] - lo[:, 1], 0, None)
+    rest = ~both
+    if rest.any():
+        out[rest] = area(intersection(a[rest], b[rest], (box_a[rest], bnd_a[rest]), (box_b[rest], bnd_b[rest])))
+    return out
+
+
+def area(geoms: np.ndarray) -> np.ndarray:
+    return np.nan_to_num(shapely.area(geoms), nan=0.0)
+
+
+def components(a: np.ndarray, b: np.ndarray, n: int) -> np.ndarray:
+    """Connected-component label of each of ``n`` nodes, for edges ``(a, b)``.
+
+    Label propagation with pointer jumping; clusters here are a handful of pieces.
+    """
+    comp = np.arange(n)
+    if not len(a):
+        return comp
+    while True:
+        low = np.minimum(comp[a], comp[b])
+        if (comp[a] == low).all() and (comp[b] == low).all():
+            break
+        np.minimum.at(comp, a, low)
+        np.minimum.at(comp, b, low)
+        comp = comp[comp]
+    return comp
+
+
+def edge_lookup(a: np.ndarray, b: np.ndarray, n: int):
+    """A vectorized membership test for the undirected edges ``(a, b)``."""
+    edges = np.unique(np.minimum(a, b).astype(np.int64) * n + np.maximum(a, b))
+
+    def has(u, v):
+        if not len(edges):
+            return np.zeros(len(u), dtype=bool)
+        keys = np.minimum(u, v).astype(np.int64) * n + np.maximum(u, v)
+        return edges[np.minimum(np.searchsorted(edges, keys), len(edges) - 1)] == keys
+
+    return has
+
+
+def triangles(a: np.ndarray, b: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Triangles of the graph with edges ``(a, b)``, and which of them lie in a 4-clique.
+
+    Returns ``(tri, in_k4)``: rows ``(x, y, z)``, ``x < y < z``, each once.
+    A triangle is two neighbours of one node that are neighbours themselves;
+    it lies in a 4-clique when a fourth node neighbours all three.
+    """
+    none = np.zeros((0, 3), dtype=np.int64), np.zeros(0, dtype=bool)
+    if not len(a):
+        return none
+    has = edge_lookup(a, b, n)
+    nodes, nbrs = np.r_[a, b], np.r_[b, a]
+    i, j = pairs_within_groups(nodes)
+    closed = has(nbrs[i], nbrs[j])
+    if not closed.any():
+        return none
+    tri = np.sort(np.c_[nodes[i[closed]], nbrs[i[closed]], nbrs[j[closed]]], axis=1)
+    tri = np.unique(tri, axis=0)
+    # a fourth node w next to x that is also next to y and z
+    order = np.argsort(nodes, kind="stable")
+    sn, sw = nodes[order], nbrs[order]
+    start = np.searchsorted(sn, tri[:, 0], "left")
+    count = np.searchsorted(sn, tri[:, 0], "right") - start
+    t = np.repeat(np.arange(len(tri)), count)
+    w = sw[np.repeat(start, count) + np.arange(len(t)) - np.repeat(np.cumsum(count) - count, count)]
+    four = (w != tri[t, 1]) & (w != tri[t, 2]) & has(w, tri[t, 1]) & has(w, tri[t, 2])
+    in_k4 = np.bincount(t[four], minlength=len(tri)) > 0
+    return tri, in_k4
+
+
+def triangle_free_clusters(a: np.ndarray, b: np.ndarray, n: int, wet: np.ndarray) -> np.ndarray:
+    """For overlap edges ``(a, b)``: is the edge's cluster free of triangles and of water?"""
+    if not len(a):
+        return np.zeros(0, dtype=bool)
+    comp = components(a, b, n)
+    bad = np.zeros(n, dtype=bool)
+    bad[comp[wet]] = True
+    tri, _ = triangles(a, b, n)
+    bad[comp[tri[:, 0]]] = True
+    return ~bad[comp[a]]
