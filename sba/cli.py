@@ -337,6 +337,9 @@ def main(argv: list[str] | None = None) -> int:
         if isinstance(err, GISInputError | BillingError):
             print(f"sba: error: {err}", file=sys.stderr)
             return EXIT_USAGE
+        if type(err).__name__ == "RunKilledError":  # sba.reassess, without importing it here
+            print(f"sba: error: {err}", file=sys.stderr)
+            return EXIT_INTERNAL
         if isinstance(err, MemoryError):
             print("sba: error: the input is too large for this machine's memory; "
                   "split it into parts or use 'sba reassess' with --workers.", file=sys.stderr)

@@ -36,7 +36,7 @@ from categorize.errors import BillingError
 from categorize.schedule import RateSchedule
 from sba.engine import rules_for
 
-__all__ = ["OUTPUT_COLUMNS", "ReassessOptions", "ReassessSummary", "bill_columns", "reassess"]
+__all__ = ["OUTPUT_COLUMNS", "ReassessOptions", "ReassessSummary", "RunKilledError", "bill_columns", "reassess"]
 
 OUTPUT_COLUMNS = [
     "parcel_id", "property_class", "dwelling_units", "billable_area_sqft", "billable_sqft_rounded",
@@ -45,6 +45,10 @@ OUTPUT_COLUMNS = [
 ]
 PARTS_SUFFIX = ".parts"
 MANIFEST = "manifest.json"
+
+
+class RunKilledError(RuntimeError):
+    """The process doing the run ended without a result (killed, usually for memory)."""
 
 
 @dataclass(frozen=True)
@@ -444,9 +448,13 @@ def _in_child(run: Callable, progress: Callable[[int, int], None] | None):
         os.kill(pid, 9)
         raise
     finally:
-        os.waitpid(pid, 0)
+        _, status = os.waitpid(pid, 0)
     if outcome is None:
-        raise RuntimeError("The reassessment process ended without a result; see the messages above.")
+        how = f"was killed by signal {os.WTERMSIG(status)}" if os.WIFSIGNALED(status) else "stopped"
+        raise RunKilledError(
+            f"The reassessment process {how} before it finished (often the system running out of memory); "
+            "run again with fewer --workers or a smaller --chunk-size, adding --resume to keep the finished chunks."
+        )
     if outcome[0] == "error":
         raise outcome[1]
     return outcome[1]

@@ -239,3 +239,19 @@ def test_reassess__errors_come_back_from_the_isolated_run(tmp_path):
     with pytest.raises(UnreadableFileError):
         run(tmp_path / "missing.parquet", tmp_path / "f.parquet", tmp_path / "out.parquet",
             schedule=load_schedule(DEFAULT_SCHEDULE), isolate=True)
+
+
+def test_reassess__a_run_killed_by_the_system_is_one_clear_line(city, tmp_path, capsys, monkeypatch):
+    import sba.reassess
+
+    def killed(*args, **kwargs):  # what the kernel's out-of-memory killer does to the run
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    monkeypatch.setattr(sba.reassess, "_reassess", killed)
+    args = ["reassess", "--parcels", city / "parcels.parquet", "--features", city / "features.parquet",
+            "--out", tmp_path / "sba.parquet"]
+    assert main([str(a) for a in args]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1
+    assert err[0].startswith("sba: error: The reassessment process was killed by signal 9")
+    assert "--resume" in err[0]
