@@ -552,17 +552,28 @@ def measure_lots(
 
     lots = pd.DataFrame({
         "parcel_id": parcel_ids,
-        "billable_area_sqft": billable_area * unit2,
-        "outside_parcel_sqft": outside * unit2,
-        "overlap_sqft": overlap * unit2,
-        "overwater_excluded_sqft": overwater * unit2,
-        "excluded_type_sqft": excluded_sqft * unit2,
+        "billable_area_sqft": _sqft(billable_area, unit2),
+        "outside_parcel_sqft": _sqft(outside, unit2),
+        "overlap_sqft": _sqft(overlap, unit2),
+        "overwater_excluded_sqft": _sqft(overwater, unit2),
+        "excluded_type_sqft": _sqft(excluded_sqft, unit2),
         "n_features": n_features,
         "repaired": repaired,
     })
     for t in present_types:
-        lots[TYPE_PREFIX + t] = by_type[ranking.index(t)] * unit2
+        lots[TYPE_PREFIX + t] = _sqft(by_type[ranking.index(t)], unit2)
     return Measurement(lots=lots, problems=found, crs=parcels.crs, types=tuple(present_types))
+
+
+#: Below this many square feet an area is the rounding residue of a sum and a
+#: difference (a roof wholly over water: 5,870.09 - 5,870.09), shown as 0.
+RESIDUE_SQFT = 1e-6
+
+
+def _sqft(area_crs: np.ndarray, unit2: float) -> np.ndarray:
+    """CRS units² → sq ft, with residues of the arithmetic (±1e-12) shown as exactly 0."""
+    sqft = area_crs * unit2
+    return np.where(sqft < RESIDUE_SQFT, 0.0, sqft)
 
 
 def _ranks(types: np.ndarray, rules: MeasureRules) -> tuple[list[str], np.ndarray]:

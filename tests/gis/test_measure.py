@@ -378,3 +378,15 @@ def test_normalise_types__aliases_blanks_and_missing_values(as_category):
     if as_category:
         raw = raw.astype("category")
     assert list(normalise_types(raw)) == ["driveway", "roof", "other", "other", "floating_home", "parking"]
+
+
+def test_a1_overwater__a_roof_wholly_over_water_is_exactly_zero_never_a_residue():
+    # a floating home over a slanted river bank: sums and differences leave
+    # residues like 3.7e-12 or -8e-9 sq ft unless they are cleaned
+    river = shapely.Polygon([(-50, 40.3), (120, 57.7), (120, 200), (-50, 200)])
+    f = layer([(box(10.1, 60.7, 30.3, 80.9), "floating_home"), (box(12.2, 62.2, 14.4, 99.9), "dock"),
+               (box(20.0, 70.0, 45.0, 120.0), "walkway")], "feature_type")
+    m, lot = measure(f, layer([(river, "river")], "kind"))
+    assert lot.billable_area_sqft == 0.0
+    assert lot.outside_parcel_sqft > 0
+    assert (m.lots.select_dtypes("number") >= 0).all().all()
