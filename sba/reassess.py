@@ -153,14 +153,21 @@ def measure_chunk(
     water: gpd.GeoDataFrame | None,
     schedule: RateSchedule,
     opts: ReassessOptions,
+    context: gpd.GeoDataFrame | None = None,
 ) -> pd.DataFrame:
-    """Measure and bill one chunk of parcels; bad lots get an ``error`` text, never an exception."""
+    """Measure and bill one chunk of parcels; bad lots get an ``error`` text, never an exception.
+
+    ``context`` holds the neighbouring lots (in other chunks) that the chunk's
+    features also touch: they are measured along but not returned, so that a
+    driveway shared with a lot of another chunk is not taken for street.
+    """
     rules = rules_for(schedule)
     ids = parcels[opts.id_field].to_numpy()
     try:
-        m = gis.measure_lots(parcels, features, water, id_field=opts.id_field,
+        lots_in = parcels if context is None or not len(context) else pd.concat([parcels, context])
+        m = gis.measure_lots(lots_in, features, water, id_field=opts.id_field,
                              type_field=opts.type_field, rules=rules, by_type=opts.by_type, problems=False)
-        lots = m.lots
+        lots = m.lots.iloc[:len(parcels)].reset_index(drop=True)
         lot_errors = np.full(len(lots), None, dtype=object)
     except shapely.errors.GEOSException:
         lots, lot_errors = _measure_one_by_one(parcels, features, water, rules, opts)
@@ -259,23 +266,28 @@ def _chunk_data(k: int):
     hit[s["ftree"].query(geoms)[1]] = True
     f_hit = np.flatnonzero(hit)
     features = s["features"].iloc[f_hit]
+    # lots of other chunks that these features reach (see measure_chunk)
+    near = np.zeros(len(s["parcels"]), dtype=bool)
+    near[s["ptree"].query(features.geometry.to_numpy())[1]] = True
+    near[rows] = False
+    context = s["parcels"].iloc[np.flatnonzero(near)]
     water = None
     if s["water"] is not None:
         w_hit = np.unique(s["wtree"].query(geoms)[1]) if len(geoms) else np.array([], int)
         water = s["water"].iloc[w_hit]
-    return parcels, features, water
+    return parcels, features, water, context
 
 
 def _run_chunk(k: int) -> tuple[int, int]:
     s = _STATE
-    parcels, features, water = _chunk_data(k)
-    table = measure_chunk(parcels, features, water, s["schedule"], s["opts"])
+    parcels, features, water, context = _chunk_data(k)
+    table = measure_chunk(parcels, features, water, s["schedule"], s["opts"], context)
     _write_atomic_parquet(table, s["parts"] / f"chunk-{k:05d}.parquet")
     return k, len(table)
 
 
-def _remote_chunk(parcels, features, water, schedule, opts):
-    return measure_chunk(parcels, features, water, schedule, opts)
+def _remote_chunk(parcels, features, water, schedule, opts, context):
+    return measure_chunk(parcels, features, water, schedule, opts, context)
 
 
 def _write_atomic_parquet(table: pd.DataFrame, path: Path) -> None:
@@ -530,6 +542,7 @@ def _reassess(parcels_path, features_path, out, *, water_path, schedule, opts, w
     _STATE.update(parcels=parcels, features=features, water=water, order=order, bounds=bounds,
                   schedule=schedule, opts=opts, parts=parts,
                   ftree=shapely.STRtree(features.geometry.to_numpy()),
+                  ptree=shapely.STRtree(parcels.geometry.to_numpy()),
                   wtree=shapely.STRtree(water.geometry.to_numpy()) if water is not None else None)
     phase("prepare")
     finished = sum(int(bounds[k + 1] - bounds[k]) for k in done)
@@ -594,8 +607,8 @@ def _run_on_dask(address: str, todo: list[int], parts: Path, finished: int, n: i
     with Client(address) as client:
         futures = {}
         for k in todo:
-            parcels, features, water = _chunk_data(k)
-            fut = client.submit(_remote_chunk, parcels, features, water, _STATE["schedule"], _STATE["opts"],
+            parcels, features, water, context = _chunk_data(k)
+            fut = client.submit(_remote_chunk, parcels, features, water, _STATE["schedule"], _STATE["opts"], context,
                                 pure=False)
             futures[fut] = k
         for fut in as_completed(futures):

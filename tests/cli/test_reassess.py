@@ -77,6 +77,16 @@ def test_reassess__two_workers_equal_one(city, tmp_path, capsys):
     pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "one.parquet"), pd.read_parquet(tmp_path / "two.parquet"))
 
 
+def test_reassess__results_do_not_depend_on_the_chunking(city, tmp_path, capsys):
+    """Shared driveways and sheds across a chunk boundary: their part on the
+    neighbour's lot is not street (outside_parcel_sqft), whatever the chunks."""
+    reassess(capsys, city, tmp_path / "small.parquet", "--chunk-size", "100")
+    reassess(capsys, city, tmp_path / "whole.parquet", "--chunk-size", "100000")
+    small, whole = pd.read_parquet(tmp_path / "small.parquet"), pd.read_parquet(tmp_path / "whole.parquet")
+    assert (small.outside_parcel_sqft > 0).sum() > 100
+    pd.testing.assert_frame_equal(small, whole, check_exact=False, atol=1e-6, rtol=0)
+
+
 @pytest.mark.parametrize("suffix", [".csv", ".gpkg"])
 def test_reassess__output_by_extension(city, tmp_path, capsys, suffix):
     out = tmp_path / f"sba{suffix}"
