@@ -374,21 +374,24 @@ def reassess(
     ``isolate=True`` runs in a forked child process that skips freeing the
     layers at the end (the command line does this; seconds on a whole city).
     """
-    def run(progress):
+    def run(progress, restore_gc=True, retain=None):
         # Millions of geometries and no reference cycles: the cyclic garbage
         # collector would only rescan them over and over (about 20 % of the run).
+        # The isolated child never turns it back on: its first collection would
+        # walk every object of the run (2 s at 1M parcels) just before exiting.
         collect = gc.isenabled()
         gc.disable()
         try:
             return _reassess(parcels_path, features_path, out, water_path=water_path, schedule=schedule, opts=opts,
                              workers=workers, scheduler=scheduler, resume=resume, previous=previous,
-                             progress=progress, layers=layers)
+                             progress=progress, layers=layers, retain=retain)
         finally:
-            if collect:
+            if collect and restore_gc:
                 gc.enable()
 
     if isolate and hasattr(os, "fork"):
-        return _in_child(run, progress)
+        kept: list = []  # the layers outlive the run in the child, which exits without freeing them
+        return _in_child(lambda progress: run(progress, restore_gc=False, retain=kept), progress)
     return run(progress)
 
 
@@ -473,7 +476,7 @@ def _in_child(run: Callable, progress: Callable[[int, int], None] | None):
 
 
 def _reassess(parcels_path, features_path, out, *, water_path, schedule, opts, workers, scheduler, resume,
-              previous, progress, layers) -> ReassessSummary:
+              previous, progress, layers, retain: list | None = None) -> ReassessSummary:
     start = time.perf_counter()
     out = Path(out)
     if out.suffix.lower() not in (".parquet", ".csv", ".gpkg"):
@@ -594,6 +597,8 @@ def _reassess(parcels_path, features_path, out, *, water_path, schedule, opts, w
     if previous:
         summary.changes, summary.changes_path = _compare_previous(table, Path(previous), out)
     shutil.rmtree(parts, ignore_errors=True)
+    if retain is not None:  # freeing millions of geometries one by one takes seconds
+        retain.extend([parcels, features, water, table, geometry])
     return summary
 
 
