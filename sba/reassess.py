@@ -103,12 +103,19 @@ def _whole_sqft(area: np.ndarray) -> np.ndarray:
 def bill_columns(
     area: np.ndarray, classes: np.ndarray, dwelling_units: np.ndarray, schedule: RateSchedule
 ) -> pd.DataFrame:
-    """Category and service units per parcel (SPEC A2), with an error text per bad row."""
+    """Category and service units per parcel (SPEC A2), with an error text per bad row.
+
+    A lot that could not be measured (area NaN) gets no category, units or
+    whole square feet; its error text comes from the measurement.
+    """
     n = len(area)
-    whole = _whole_sqft(area)
+    measured = np.isfinite(area)
+    whole = np.zeros(n, dtype=np.int64)
+    whole[measured] = _whole_sqft(area[measured])
     category = np.full(n, None, dtype=object)
     units = np.full(n, None, dtype=object)
     error = np.full(n, None, dtype=object)
+    classes = np.where(measured, classes, None)
     keys = pd.DataFrame({"c": classes, "u": dwelling_units, "w": whole})
     sfr = keys.c.to_numpy() == PropertyClass.SINGLE_FAMILY.value
     # categories depend only on whole sq ft
@@ -118,9 +125,10 @@ def bill_columns(
         category[sfr] = names[inv]
     # service units depend on (class, units) or (class, exact area) for non-residential
     nonres = keys.c.to_numpy() == PropertyClass.NON_RESIDENTIAL.value
-    groups = keys[~nonres].groupby(["c", "u"], dropna=False, sort=False).indices
+    others = ~nonres & measured
+    groups = keys[others].groupby(["c", "u"], dropna=False, sort=False).indices
     for (klass, du), rows in groups.items():
-        rows = np.flatnonzero(~nonres)[rows]
+        rows = np.flatnonzero(others)[rows]
         try:
             su = service_units(PropertyClass.parse(klass), dwelling_units=_du(du), area_sqft=None, schedule=schedule)
             units[rows] = str(su)
@@ -133,8 +141,8 @@ def bill_columns(
                                          area_sqft=Decimal(repr(float(area[i]))), schedule=schedule))
         except (BillingError, ValueError) as err:
             error[i] = str(err)
-    return pd.DataFrame({"billable_sqft_rounded": whole, "category": category,
-                         "service_units": units, "error": error})
+    return pd.DataFrame({"billable_sqft_rounded": pd.array(np.where(measured, whole, None), dtype="Int64"),
+                         "category": category, "service_units": units, "error": error})
 
 
 def _du(v):
@@ -170,7 +178,7 @@ def measure_chunk(
         lots = m.lots.iloc[:len(parcels)].reset_index(drop=True)
         lot_errors = np.full(len(lots), None, dtype=object)
     except shapely.errors.GEOSException:
-        lots, lot_errors = _measure_one_by_one(parcels, features, water, rules, opts)
+        lots, lot_errors = _measure_one_by_one(parcels, features, water, rules, opts, context)
     missing = shapely.is_missing(parcels.geometry.to_numpy()) | shapely.is_empty(parcels.geometry.to_numpy())
     lot_errors[missing & pd.isna(lot_errors)] = "Parcel has no shape in the parcel layer."
     classes, units, class_errors = _classes(parcels, opts)
@@ -200,24 +208,54 @@ def measure_chunk(
     return out
 
 
-def _measure_one_by_one(parcels, features, water, rules, opts):
-    """Fallback when GEOS fails on a chunk: measure lot by lot and record the failures."""
+def _measure_one_by_one(parcels, features, water, rules, opts, context=None):
+    """Fallback when GEOS fails on a chunk: measure lot by lot and record the failures.
+
+    Each lot is measured with the features near it and the lots those reach,
+    so shared features are split as in a whole run.  A neighbour that GEOS
+    cannot measure is left out of the others' context; a lot that cannot be
+    measured itself gets an error text and the run goes on.
+    """
+    everyone = parcels if context is None or not len(context) else pd.concat([parcels, context])
+    F = features.geometry.to_numpy()
+    ftree, ptree = shapely.STRtree(F), shapely.STRtree(everyone.geometry.to_numpy())
+    kw = {"id_field": opts.id_field, "type_field": opts.type_field, "rules": rules, "by_type": opts.by_type,
+          "problems": False}
+
+    def near_features(pos):
+        return np.unique(ftree.query(everyone.geometry.to_numpy()[[pos]])[1])
+
+    def measure(pos, feats):
+        return gis.measure_lots(everyone.iloc[pos], features.iloc[feats], water, **kw).lots.iloc[:1]
+
+    bad: set[int] = set()  # lots GEOS cannot measure, left out of their neighbours' context
     frames, errors = [], []
     for i in range(len(parcels)):
-        one = parcels.iloc[[i]]
+        near_f = near_features(i)
+        near_p = [int(p) for p in np.unique(ptree.query(F[near_f])[1]) if p != i and p not in bad]
         try:
-            frames.append(gis.measure_lots(one, features, water, id_field=opts.id_field,
-                                           type_field=opts.type_field, rules=rules, by_type=opts.by_type).lots)
+            frames.append(measure([i, *near_p], near_f))
+            errors.append(None)
+            continue
+        except shapely.errors.GEOSException:
+            pass
+        for p in near_p:  # which neighbour is it?
+            try:
+                measure([p], near_features(p))
+            except shapely.errors.GEOSException:
+                bad.add(p)
+        try:
+            frames.append(measure([i, *(p for p in near_p if p not in bad)], near_f))
             errors.append(None)
         except shapely.errors.GEOSException as err:
-            blank = pd.DataFrame({"parcel_id": one[opts.id_field].to_numpy(), "billable_area_sqft": [np.nan],
-                                  "outside_parcel_sqft": [np.nan], "overlap_sqft": [np.nan],
-                                  "overwater_excluded_sqft": [np.nan], "excluded_type_sqft": [np.nan],
-                                  "n_features": [0], "repaired": [False]})
-            frames.append(blank)
+            bad.add(i)
+            frames.append(pd.DataFrame({
+                "parcel_id": parcels[opts.id_field].to_numpy()[[i]], "billable_area_sqft": [np.nan],
+                "outside_parcel_sqft": [np.nan], "overlap_sqft": [np.nan], "overwater_excluded_sqft": [np.nan],
+                "excluded_type_sqft": [np.nan], "n_features": [0], "repaired": [False]}))
             errors.append(f"Geometry could not be measured ({err}); check this lot's shapes.")
-    lots = pd.concat(frames, ignore_index=True).fillna({c: 0.0 for c in frames[0].columns if c.startswith("sqft_")})
-    return lots, np.array(errors, dtype=object)
+    lots = pd.concat(frames, ignore_index=True)
+    return lots.fillna({c: 0.0 for c in lots.columns if c.startswith("sqft_")}), np.array(errors, dtype=object)
 
 
 def _classes(parcels: gpd.GeoDataFrame, opts: ReassessOptions):

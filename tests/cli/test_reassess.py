@@ -265,3 +265,37 @@ def test_reassess__a_run_killed_by_the_system_is_one_clear_line(city, tmp_path, 
     assert len(err) == 1
     assert err[0].startswith("sba: error: The reassessment process was killed by signal 9")
     assert "--resume" in err[0]
+
+
+def test_reassess__geos_failing_on_a_chunk_falls_back_lot_by_lot(city, tmp_path, capsys, monkeypatch):
+    """GEOS raising on one lot's shapes costs that lot only: an error text, the rest as usual."""
+    import shapely
+
+    import gis
+
+    full = tmp_path / "full.parquet"
+    reassess(capsys, city, full, "--chunk-size", "1000")
+    poison = int(pd.read_parquet(full).parcel_id.iloc[1234])
+    real = gis.measure_lots
+
+    def fragile(parcels, *args, **kwargs):
+        if (parcels.parcel_id == poison).any():
+            raise shapely.errors.GEOSException("TopologyException: side location conflict")
+        return real(parcels, *args, **kwargs)
+
+    monkeypatch.setattr(gis, "measure_lots", fragile)
+    out = tmp_path / "fallback.parquet"
+    summary = reassess(capsys, city, out, "--chunk-size", "1000")
+    assert summary["errors"] == 1
+    a, b = pd.read_parquet(full).set_index("parcel_id"), pd.read_parquet(out).set_index("parcel_id")
+    assert b.loc[poison, "error"].startswith("Geometry could not be measured (TopologyException")
+    others = b.index != poison
+    for col in ("billable_area_sqft", "overlap_sqft", "overwater_excluded_sqft", "category"):
+        pd.testing.assert_series_equal(a.loc[others, col], b.loc[others, col])
+    # the failed lot's next-door neighbours are measured alone: only there may the street
+    # part differ (their driveway's part on the failed lot counts as outside)
+    lots = gpd.read_parquet(city / "parcels.parquet").set_index("parcel_id").geometry
+    next_door = set(lots.index[lots.distance(lots.loc[poison]) < 1.0]) - {poison}
+    differs = (a.loc[others, "outside_parcel_sqft"] - b.loc[others, "outside_parcel_sqft"]).abs() > 1e-6
+    assert set(differs.index[differs]) <= next_door
+    assert 2 <= len(next_door) <= 8
