@@ -299,3 +299,18 @@ def test_reassess__geos_failing_on_a_chunk_falls_back_lot_by_lot(city, tmp_path,
     differs = (a.loc[others, "outside_parcel_sqft"] - b.loc[others, "outside_parcel_sqft"]).abs() > 1e-6
     assert set(differs.index[differs]) <= next_door
     assert 2 <= len(next_door) <= 8
+
+
+def test_reassess__geopackage_layers_give_the_same_result_as_geoparquet(city, tmp_path, capsys):
+    gpkg = tmp_path / "city.gpkg"
+    for name in ("parcels", "features", "water"):
+        gpd.read_parquet(city / f"{name}.parquet").to_file(gpkg, layer=name, driver="GPKG")
+    reassess(capsys, city, tmp_path / "from-parquet.parquet", "--chunk-size", "1000")
+    args = ["reassess", "--parcels", gpkg, "--parcels-layer", "parcels", "--features", gpkg,
+            "--features-layer", "features", "--water", gpkg, "--water-layer", "water",
+            "--out", tmp_path / "from-gpkg.parquet", "--class-field", "land_use", "--class-map", CLASS_MAP,
+            "--chunk-size", "1000", "--format", "json"]
+    assert main([str(a) for a in args]) == 0
+    capsys.readouterr()
+    a, b = pd.read_parquet(tmp_path / "from-parquet.parquet"), pd.read_parquet(tmp_path / "from-gpkg.parquet")
+    pd.testing.assert_frame_equal(a, b, check_exact=False, atol=1e-6, rtol=0)
