@@ -40,8 +40,10 @@ from gis.overlay import (
     clip_each,
     components,
     group_union,
+    in_sorted,
     intersection,
     intersection_area,
+    matches,
     overlaps,
     polygonal,
     rect_in_polygon,
@@ -608,21 +610,16 @@ def _outside_area(F, P, f_idx, p_idx, piece_area, cross, n_feat, n_lots, f_boxes
     a, b, x_area, X = overlaps(c_lot, F[c_feat], f_box[c_feat], f_bnd[c_feat], geometry=True)
     if not len(a):
         return outside
-    ok = triangle_free_clusters(a, b, len(c_feat), np.zeros(len(c_feat), dtype=bool))
+    ok = triangle_free_clusters(a, b, len(c_feat))
     tangled = np.unique(c_lot[a[~ok]])
     a, b, x_area, X = a[ok], b[ok], x_area[ok], X[ok]
     if len(a):
         # the lots under f ∩ g are lots both features have a piece on
         fa, fb = c_feat[a], c_feat[b]
         order = np.argsort(f_idx, kind="stable")
-        fs, ls = f_idx[order], p_idx[order]
-        start = np.searchsorted(fs, fa, "left")
-        count = np.searchsorted(fs, fa, "right") - start
-        k = np.repeat(np.arange(len(a)), count)
-        lot = ls[np.repeat(start, count) + np.arange(len(k)) - np.repeat(np.cumsum(count) - count, count)]
-        pairs_of = np.unique(f_idx.astype(np.int64) * n_lots + p_idx)
-        key = fb[k].astype(np.int64) * n_lots + lot
-        both = pairs_of[np.minimum(np.searchsorted(pairs_of, key), len(pairs_of) - 1)] == key
+        k, at = matches(f_idx[order], fa)
+        lot = p_idx[order][at]
+        both = in_sorted(np.unique(f_idx.astype(np.int64) * n_lots + p_idx), fb[k].astype(np.int64) * n_lots + lot)
         k, lot = k[both], lot[both]
         x_box, x_bnd = axis_boxes(X)
         p_box, p_bnd = p_boxes

@@ -16,8 +16,21 @@ import numpy as np
 import shapely
 
 __all__ = [
-    "area", "axis_boxes", "clip_each", "components", "group_union", "intersection", "intersection_area",
-    "overlaps", "pairs_within_groups", "polygonal", "rect_in_polygon", "triangle_free_clusters", "triangles",
+    "area",
+    "axis_boxes",
+    "clip_each",
+    "components",
+    "group_union",
+    "in_sorted",
+    "intersection",
+    "intersection_area",
+    "matches",
+    "overlaps",
+    "pairs_within_groups",
+    "polygonal",
+    "rect_in_polygon",
+    "triangle_free_clusters",
+    "triangles",
 ]
 
 
@@ -289,17 +302,25 @@ def components(a: np.ndarray, b: np.ndarray, n: int) -> np.ndarray:
     return comp
 
 
+def in_sorted(sorted_keys: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """Which ``keys`` occur in the sorted array ``sorted_keys`` (vectorized binary search)."""
+    if not len(sorted_keys):
+        return np.zeros(len(keys), dtype=bool)
+    return sorted_keys[np.minimum(np.searchsorted(sorted_keys, keys), len(sorted_keys) - 1)] == keys
+
+
+def matches(sorted_keys: np.ndarray, queries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Every position of ``sorted_keys`` equal to each query: ``(query index, position)`` pairs."""
+    start = np.searchsorted(sorted_keys, queries, "left")
+    count = np.searchsorted(sorted_keys, queries, "right") - start
+    which = np.repeat(np.arange(len(queries)), count)
+    return which, np.repeat(start, count) + np.arange(len(which)) - np.repeat(np.cumsum(count) - count, count)
+
+
 def edge_lookup(a: np.ndarray, b: np.ndarray, n: int):
     """A vectorized membership test for the undirected edges ``(a, b)``."""
     edges = np.unique(np.minimum(a, b).astype(np.int64) * n + np.maximum(a, b))
-
-    def has(u, v):
-        if not len(edges):
-            return np.zeros(len(u), dtype=bool)
-        keys = np.minimum(u, v).astype(np.int64) * n + np.maximum(u, v)
-        return edges[np.minimum(np.searchsorted(edges, keys), len(edges) - 1)] == keys
-
-    return has
+    return lambda u, v: in_sorted(edges, np.minimum(u, v).astype(np.int64) * n + np.maximum(u, v))
 
 
 def triangles(a: np.ndarray, b: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -322,23 +343,19 @@ def triangles(a: np.ndarray, b: np.ndarray, n: int) -> tuple[np.ndarray, np.ndar
     tri = np.unique(tri, axis=0)
     # a fourth node w next to x that is also next to y and z
     order = np.argsort(nodes, kind="stable")
-    sn, sw = nodes[order], nbrs[order]
-    start = np.searchsorted(sn, tri[:, 0], "left")
-    count = np.searchsorted(sn, tri[:, 0], "right") - start
-    t = np.repeat(np.arange(len(tri)), count)
-    w = sw[np.repeat(start, count) + np.arange(len(t)) - np.repeat(np.cumsum(count) - count, count)]
+    t, at = matches(nodes[order], tri[:, 0])
+    w = nbrs[order][at]
     four = (w != tri[t, 1]) & (w != tri[t, 2]) & has(w, tri[t, 1]) & has(w, tri[t, 2])
     in_k4 = np.bincount(t[four], minlength=len(tri)) > 0
     return tri, in_k4
 
 
-def triangle_free_clusters(a: np.ndarray, b: np.ndarray, n: int, wet: np.ndarray) -> np.ndarray:
-    """For overlap edges ``(a, b)``: is the edge's cluster free of triangles and of water?"""
+def triangle_free_clusters(a: np.ndarray, b: np.ndarray, n: int) -> np.ndarray:
+    """For overlap edges ``(a, b)``: is the edge's cluster free of triangles?"""
     if not len(a):
         return np.zeros(0, dtype=bool)
     comp = components(a, b, n)
     bad = np.zeros(n, dtype=bool)
-    bad[comp[wet]] = True
     tri, _ = triangles(a, b, n)
     bad[comp[tri[:, 0]]] = True
     return ~bad[comp[a]]

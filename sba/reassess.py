@@ -414,7 +414,7 @@ def reassess(
     """
     def run(progress, restore_gc=True, retain=None):
         # Millions of geometries and no reference cycles: the cyclic garbage
-        # collector would only rescan them over and over (about 20 % of the run).
+        # collector would only rescan them over and over (43.9 s → 36.8 s at 1M parcels).
         # The isolated child never turns it back on: its first collection would
         # walk every object of the run (2 s at 1M parcels) just before exiting.
         collect = gc.isenabled()
