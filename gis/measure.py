@@ -215,6 +215,7 @@ def measure_lots(
     require_overlap: bool = False,
     by_type: bool = True,
     problems: bool = True,
+    pairs: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> Measurement:
     """Billable area of every lot in ``parcels``.
 
@@ -237,6 +238,11 @@ def measure_lots(
     problems
         Collect the per-feature problem list (``Measurement.problems``); bulk
         runs that do not report it skip the cost.
+    pairs
+        The candidate ``(feature, lot)`` positions whose bounding boxes meet,
+        as ``shapely.STRtree(lots).query(features)`` gives them (every such
+        pair, sorted by feature); bulk runs that have them already pass them
+        instead of building a tree per chunk.
 
     Returns
     -------
@@ -329,7 +335,7 @@ def measure_lots(
     # rectangles (common in surveyed data) are decided with arithmetic; a
     # rectangle on a general lot is cut to the lot's bounds and kept whole
     # when no lot line runs through it (rect_in_polygon); the rest by GEOS.
-    f_idx, p_idx = shapely.STRtree(P).query(F)
+    f_idx, p_idx = shapely.STRtree(P).query(F) if pairs is None else pairs
     keep = usable[f_idx]
     f_idx, p_idx = f_idx[keep], p_idx[keep]
     bb = f_box[f_idx] & p_box[p_idx]

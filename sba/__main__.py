@@ -1,3 +1,3 @@
-from sba.cli import main
+from sba.cli import run
 
-raise SystemExit(main())
+run()

@@ -349,5 +349,21 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_INTERNAL
 
 
+def run() -> None:
+    """The ``sba`` command: :func:`main`, then leave without tearing the interpreter down.
+
+    Everything the command writes is closed and renamed into place before
+    ``main`` returns; what is left is Python finalising pandas, pyarrow and
+    GEOS module state, which took 0.14 s of a 3 s bulk run.
+    """
+    code = main()
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except BrokenPipeError:  # e.g. piped into head
+        pass
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    raise SystemExit(main())
+    run()

@@ -31,6 +31,7 @@ import geopandas as gpd
 import shapely
 
 import gis
+from gis.overlay import matches
 from categorize import PropertyClass, billable_sqft, categorize_sfr, service_units
 from categorize.errors import BillingError
 from categorize.schedule import RateSchedule
@@ -162,19 +163,22 @@ def measure_chunk(
     schedule: RateSchedule,
     opts: ReassessOptions,
     context: gpd.GeoDataFrame | None = None,
+    pairs: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> pd.DataFrame:
     """Measure and bill one chunk of parcels; bad lots get an ``error`` text, never an exception.
 
     ``context`` holds the neighbouring lots (in other chunks) that the chunk's
     features also touch: they are measured along but not returned, so that a
     driveway shared with a lot of another chunk is not taken for street.
+    ``pairs`` are the (feature, lot) bounding-box pairs, lots counted as
+    ``parcels`` then ``context`` (see :func:`gis.measure_lots`).
     """
     rules = rules_for(schedule)
     ids = parcels[opts.id_field].to_numpy()
     try:
         lots_in = parcels if context is None or not len(context) else pd.concat([parcels, context])
-        m = gis.measure_lots(lots_in, features, water, id_field=opts.id_field,
-                             type_field=opts.type_field, rules=rules, by_type=opts.by_type, problems=False)
+        m = gis.measure_lots(lots_in, features, water, id_field=opts.id_field, type_field=opts.type_field,
+                             rules=rules, by_type=opts.by_type, problems=False, pairs=pairs)
         lots = m.lots.iloc[:len(parcels)].reset_index(drop=True)
         lot_errors = np.full(len(lots), None, dtype=object)
     except shapely.errors.GEOSException:
@@ -294,38 +298,60 @@ def _classes(parcels: gpd.GeoDataFrame, opts: ReassessOptions):
 _STATE: dict = {}  # layers and options, inherited by forked workers
 
 
+def _bbox_pairs(tree: shapely.STRtree, geoms: np.ndarray, threads: int) -> tuple[np.ndarray, np.ndarray]:
+    """``tree.query(geoms)`` (pairs sorted by ``geoms`` position), in slices on threads.
+
+    The query releases the GIL: two threads take 0.06 s instead of 0.10 s
+    for 344,405 features against 100,000 lots.
+    """
+    if threads < 2 or len(geoms) < 10_000:
+        return tree.query(geoms)
+    from concurrent.futures import ThreadPoolExecutor
+
+    cuts = np.linspace(0, len(geoms), threads + 1).astype(int)
+    with ThreadPoolExecutor(threads) as pool:
+        parts = list(pool.map(lambda i: tree.query(geoms[cuts[i]:cuts[i + 1]]), range(threads)))
+    return (np.concatenate([g + cuts[i] for i, (g, _) in enumerate(parts)]),
+            np.concatenate([t for _, t in parts]))
+
+
 def _chunk_data(k: int):
+    """Chunk ``k``'s lots, the features that touch them, the neighbouring lots of
+    other chunks those features reach (context), the water, and the
+    (feature, lot) pairs in the chunk's own numbering."""
     s = _STATE
     rows = s["order"][s["bounds"][k]:s["bounds"][k + 1]]
+    pair_f, pair_p, chunk_of = s["pair_f"], s["pair_p"], s["chunk_of"]
+    # the features with a pair in this chunk, and all their pairs (pair_f is sorted)
+    by_chunk, starts = s["pairs_by_chunk"]
+    f_k = np.unique(pair_f[by_chunk[starts[k]:starts[k + 1]]])
+    local_f, at = matches(pair_f, f_k)
+    lots_hit = pair_p[at]
+    context_rows = np.unique(lots_hit[chunk_of[lots_hit] != k])
+    lots = np.concatenate([rows, context_rows])
+    sorter = np.argsort(lots, kind="stable")
+    local_p = sorter[np.searchsorted(lots, lots_hit, sorter=sorter)]
     parcels = s["parcels"].iloc[rows]
-    geoms = parcels.geometry.to_numpy()
-    # bounding boxes are enough here: measure_lots tests the shapes themselves
-    hit = np.zeros(len(s["features"]), dtype=bool)
-    hit[s["ftree"].query(geoms)[1]] = True
-    f_hit = np.flatnonzero(hit)
-    features = s["features"].iloc[f_hit]
-    # lots of other chunks that these features reach (see measure_chunk)
-    near = np.zeros(len(s["parcels"]), dtype=bool)
-    near[s["ptree"].query(features.geometry.to_numpy())[1]] = True
-    near[rows] = False
-    context = s["parcels"].iloc[np.flatnonzero(near)]
+    features = s["features"].iloc[f_k]
+    context = s["parcels"].iloc[context_rows]
     water = None
     if s["water"] is not None:
+        geoms = parcels.geometry.to_numpy()
         w_hit = np.unique(s["wtree"].query(geoms)[1]) if len(geoms) else np.array([], int)
         water = s["water"].iloc[w_hit]
-    return parcels, features, water, context
+    return parcels, features, water, context, (local_f, local_p)
 
 
-def _run_chunk(k: int) -> tuple[int, int]:
+def _run_chunk(k: int) -> tuple[int, pd.DataFrame]:
     s = _STATE
-    parcels, features, water, context = _chunk_data(k)
-    table = measure_chunk(parcels, features, water, s["schedule"], s["opts"], context)
+    parcels, features, water, context, pairs = _chunk_data(k)
+    table = measure_chunk(parcels, features, water, s["schedule"], s["opts"], context, pairs)
     _write_atomic_parquet(table, s["parts"] / f"chunk-{k:05d}.parquet")
-    return k, len(table)
+    return k, table
 
 
-def _remote_chunk(parcels, features, water, schedule, opts, context):
-    return measure_chunk(parcels, features, water, schedule, opts, context)
+def _remote_chunk(parcels, features, water, schedule, opts, context, pairs):
+    return measure_chunk(parcels, features, water, schedule, opts, context, pairs)
 
 
 def _write_atomic_parquet(table: pd.DataFrame, path: Path) -> None:
@@ -487,7 +513,7 @@ def _in_child(run: Callable, progress: Callable[[int, int], None] | None):
     outcome = None
     try:
         with os.fdopen(read_fd, "rb") as pipe:
-            while True:
+            while outcome is None:
                 try:
                     msg = pickle.load(pipe)
                 except EOFError:
@@ -499,8 +525,15 @@ def _in_child(run: Callable, progress: Callable[[int, int], None] | None):
                     outcome = msg
     except BaseException:
         os.kill(pid, 9)
+        os.waitpid(pid, 0)
         raise
-    finally:
+    if outcome is not None:
+        # the result is in; the child is only handing its memory back to the
+        # system, which need not be waited for: a thread reaps it
+        import threading
+
+        threading.Thread(target=os.waitpid, args=(pid, 0), daemon=True).start()
+    else:
         _, status = os.waitpid(pid, 0)
     if outcome is None:
         how = f"was killed by signal {os.WTERMSIG(status)}" if os.WIFSIGNALED(status) else "stopped"
@@ -580,37 +613,48 @@ def _reassess(parcels_path, features_path, out, *, water_path, schedule, opts, w
         done = set()
     todo = [k for k in range(n_chunks) if k not in done]
 
+    # every (feature, lot) pair whose bounding boxes meet, found once for the
+    # whole run: it says which features and neighbouring lots each chunk needs
+    chunk_of = np.empty(n, dtype=np.int64)
+    chunk_of[order] = np.repeat(np.arange(n_chunks), np.diff(bounds))
+    pair_f, pair_p = _bbox_pairs(shapely.STRtree(geoms), features.geometry.to_numpy(), min(workers, 4))
+    by_chunk = np.argsort(chunk_of[pair_p], kind="stable")
+    starts = np.searchsorted(chunk_of[pair_p][by_chunk], np.arange(n_chunks + 1))
     _STATE.update(parcels=parcels, features=features, water=water, order=order, bounds=bounds,
-                  schedule=schedule, opts=opts, parts=parts,
-                  ftree=shapely.STRtree(features.geometry.to_numpy()),
-                  ptree=shapely.STRtree(parcels.geometry.to_numpy()),
+                  schedule=schedule, opts=opts, parts=parts, chunk_of=chunk_of, pair_f=pair_f, pair_p=pair_p,
+                  pairs_by_chunk=(by_chunk, starts),
                   wtree=shapely.STRtree(water.geometry.to_numpy()) if water is not None else None)
     phase("prepare")
     finished = sum(int(bounds[k + 1] - bounds[k]) for k in done)
     if progress:
         progress(finished, n)
+    tables: dict[int, pd.DataFrame] = {}
+
+    def finish(k: int, table: pd.DataFrame) -> None:
+        nonlocal finished
+        tables[k] = table
+        finished += len(table)
+        if progress:
+            progress(finished, n)
+
     try:
         if scheduler:
-            finished = _run_on_dask(scheduler, todo, parts, finished, n, progress)
+            _run_on_dask(scheduler, todo, parts, finish)
         elif workers > 1 and len(todo) > 1:
             ctx = multiprocessing.get_context("fork")
             with ctx.Pool(min(workers, len(todo)), initializer=_die_with_parent, initargs=(os.getpid(),)) as pool:
-                for _k, rows in pool.imap_unordered(_run_chunk, todo):
-                    finished += rows
-                    if progress:
-                        progress(finished, n)
+                for k, table in pool.imap_unordered(_run_chunk, todo):
+                    finish(k, table)
         else:
             for k in todo:
-                _, rows = _run_chunk(k)
-                finished += rows
-                if progress:
-                    progress(finished, n)
+                finish(*_run_chunk(k))
     finally:
         _STATE.clear()
 
     phase("compute")
-    table = pd.concat([pd.read_parquet(parts / f"chunk-{k:05d}.parquet") for k in range(n_chunks)],
-                      ignore_index=True)
+    for k in done:  # chunks of an earlier, interrupted run
+        tables[k] = pd.read_parquet(parts / f"chunk-{k:05d}.parquet")
+    table = pd.concat([tables[k] for k in range(n_chunks)], ignore_index=True)
     type_cols = sorted(c for c in table.columns if c.startswith(gis.measure.TYPE_PREFIX))
     table[type_cols] = table[type_cols].fillna(0.0)
     extra = [c for c in ("raster_impervious_sqft", "raster_disagrees") if c in table.columns]
@@ -640,7 +684,7 @@ def _reassess(parcels_path, features_path, out, *, water_path, schedule, opts, w
     return summary
 
 
-def _run_on_dask(address: str, todo: list[int], parts: Path, finished: int, n: int, progress) -> int:
+def _run_on_dask(address: str, todo: list[int], parts: Path, finish: Callable[[int, pd.DataFrame], None]) -> None:
     try:
         from dask.distributed import Client, as_completed
     except ImportError as err:
@@ -650,17 +694,14 @@ def _run_on_dask(address: str, todo: list[int], parts: Path, finished: int, n: i
     with Client(address) as client:
         futures = {}
         for k in todo:
-            parcels, features, water, context = _chunk_data(k)
+            parcels, features, water, context, pairs = _chunk_data(k)
             fut = client.submit(_remote_chunk, parcels, features, water, _STATE["schedule"], _STATE["opts"], context,
-                                pure=False)
+                                pairs, pure=False)
             futures[fut] = k
         for fut in as_completed(futures):
             table = fut.result()
             _write_atomic_parquet(table, parts / f"chunk-{futures[fut]:05d}.parquet")
-            finished += len(table)
-            if progress:
-                progress(finished, n)
-    return finished
+            finish(futures[fut], table)
 
 
 def _compare_previous(table: pd.DataFrame, previous: Path, out: Path) -> tuple[int, Path]:
