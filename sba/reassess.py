@@ -31,10 +31,10 @@ import geopandas as gpd
 import shapely
 
 import gis
-from gis.overlay import matches
 from categorize import PropertyClass, billable_sqft, categorize_sfr, service_units
 from categorize.errors import BillingError
 from categorize.schedule import RateSchedule
+from gis.overlay import matches
 from sba.engine import rules_for
 
 __all__ = ["OUTPUT_COLUMNS", "ReassessOptions", "ReassessSummary", "RunKilledError", "bill_columns", "reassess"]
