@@ -15,7 +15,6 @@ from pathlib import Path
 import pandas as pd
 
 import geopandas as gpd
-import pyogrio
 import shapely
 from pyproj import CRS
 
@@ -47,6 +46,8 @@ def _suffix(name: str) -> str:
 
 def list_layers(source: str | Path | bytes, filename: str | None = None) -> list[str]:
     """Names of the layers in a file (one name for single-layer formats)."""
+    import pyogrio  # here, not at the top: GeoParquet-only runs never need GDAL (45 ms)
+
     with _local_path(source, filename) as path:
         try:
             return [str(row[0]) for row in pyogrio.list_layers(path)]
@@ -161,6 +162,8 @@ class _local_path:
 
 
 def _read_ogr(source, name: str, suffix: str, layer: str | None, columns) -> gpd.GeoDataFrame:
+    import pyogrio
+
     with _local_path(source, name) as path:
         if suffix == ".zip":
             path = _shapefile_in_zip(path, name)
@@ -195,6 +198,8 @@ def _read_ogr(source, name: str, suffix: str, layer: str | None, columns) -> gpd
 
 
 def _polygon_layers(path: str, layers: list[str]) -> list[str]:
+    import pyogrio
+
     found = []
     for lyr in layers:
         try:

@@ -328,6 +328,43 @@ def test_rect_in_polygon__agrees_with_geos_on_random_lots():
     assert (where >= 0).mean() > 0.4
 
 
+def test_clip_area__equals_geos_intersection_area():
+    """The array clip (Sutherland–Hodgman + shoelace) gives GEOS's area for
+    concave rings, rectangles inside, outside and straddling, far from the
+    origin; holes, MultiPolygons and missing shapes take the GEOS way."""
+    from gis.overlay import clip_area
+
+    rng = np.random.default_rng(11)
+    x0, y0 = 7_650_000.0, 690_000.0  # state-plane feet
+    polys, rects = [], []
+    for i in range(3000):
+        k = int(rng.integers(3, 12))
+        ang = np.sort(rng.uniform(0, 2 * np.pi, k))
+        r = rng.uniform(5, 40, k)  # a star: concave for most draws
+        g = shapely.Polygon(np.c_[x0 + r * np.cos(ang), y0 + r * np.sin(ang)])
+        if not g.is_valid:
+            continue
+        if i % 9 == 0:
+            g = g.difference(box(x0 - 1, y0 - 1, x0 + 1, y0 + 1))  # a hole (or a bite)
+        if i % 13 == 0:
+            g = shapely.MultiPolygon([g, box(x0 + 50, y0, x0 + 60, y0 + 10)]) if g.geom_type == "Polygon" else g
+        w, h = rng.uniform(0.5, 90, 2)
+        ox, oy = rng.uniform(-60, 40, 2)
+        polys.append(g)
+        rects.append((x0 + ox, y0 + oy, x0 + ox + w, y0 + oy + h))
+    polys.append(None)
+    rects.append((x0, y0, x0 + 1, y0 + 1))
+    polys, rects = np.array(polys, dtype=object), np.array(rects)
+    got = clip_area(polys, rects)
+    want = np.nan_to_num(shapely.area(shapely.intersection(polys, shapely.box(*rects.T))))
+    assert np.abs(got - want).max() < 1e-6
+    assert (got == 0).sum() > 100  # rectangles off the shape
+    assert (got == np.nan_to_num(shapely.area(polys))).sum() > 10  # and wholly over it
+    assert got[-1] == 0
+    concave = shapely.area(shapely.convex_hull(polys[:-1])) > shapely.area(polys[:-1]) * (1 + 1e-9)
+    assert concave.sum() > 1000
+
+
 @pytest.mark.parametrize(
     "shapes",
     [
