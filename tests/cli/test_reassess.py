@@ -131,14 +131,14 @@ def test_reassess__resume_after_kill_equals_uninterrupted_run(city, tmp_path, ca
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     parts = tmp_path / "resumed.parquet.parts"
     deadline = time.time() + 60
-    while time.time() < deadline and len(list(parts.glob("chunk-*.parquet"))) < 4:
+    while time.time() < deadline and len(list(parts.glob("chunk-*.arrow"))) < 4:
         time.sleep(0.02)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    done_before = len(list(parts.glob("chunk-*.parquet")))
+    done_before = len(list(parts.glob("chunk-*.arrow")))
     assert 4 <= done_before < 30, "the run should be killed part-way"
     time.sleep(1.0)  # nothing of the killed run goes on writing chunks
-    assert len(list(parts.glob("chunk-*.parquet"))) == done_before
+    assert len(list(parts.glob("chunk-*.arrow"))) == done_before
     assert not out.exists()
     summary = reassess(capsys, city, out, "--chunk-size", "100", "--resume")
     assert summary["chunks_resumed"] >= done_before
@@ -151,7 +151,7 @@ def test_reassess__resume_with_other_inputs_starts_over(city, tmp_path, capsys):
     parts = tmp_path / "sba.parquet.parts"
     parts.mkdir()
     (parts / "manifest.json").write_text('{"fingerprint": "from another run"}')
-    (parts / "chunk-00000.parquet").write_bytes(b"stale")
+    (parts / "chunk-00000.arrow").write_bytes(b"stale")
     summary = reassess(capsys, city, out, "--chunk-size", "1000", "--resume")
     assert summary["chunks_resumed"] == 0
     assert len(pd.read_parquet(out)) == 3000
