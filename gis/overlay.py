@@ -173,32 +173,52 @@ def clip_each(geoms: np.ndarray, rects: np.ndarray) -> np.ndarray:
 def clip_area(geoms: np.ndarray, rects: np.ndarray) -> np.ndarray:
     """Area of ``geoms[i]`` inside the rectangle ``rects[i]``, without building the clipped shape.
 
-    Polygons without holes are clipped to their rectangle by the four sides
-    in turn (Sutherland–Hodgman), all at once in arrays, and measured with
-    the shoelace formula.  For a convex window this gives the exact area of
-    the intersection for any simple ring, convex or not: where a ring leaves
-    the window and comes back, the clipped ring runs along the side and
-    back, which adds no area.  Other geometries go to :func:`clip_each`.
+    Small polygons without holes are clipped in arrays (:func:`_clip_rings`)
+    and measured with the shoelace formula.  For a convex window this gives the
+    exact area of the intersection for any simple ring, convex or not: where
+    a ring leaves the window and comes back, the clipped ring runs along the
+    side and back, which adds no area.  Other geometries go to :func:`clip_each`.
     """
     geoms = np.asarray(geoms, dtype=object)
     out = np.zeros(len(geoms))
-    simple = (shapely.get_type_id(geoms) == 3) & (shapely.get_num_interior_rings(geoms) == 0)
+    simple = _small_simple(geoms)
     rest = np.flatnonzero(~simple & ~shapely.is_missing(geoms))
     if len(rest):
         out[rest] = area(clip_each(geoms[rest], rects[rest]))
     idx = np.flatnonzero(simple)
-    if not len(idx):
-        return out
-    xy, of = shapely.get_coordinates(geoms[idx], return_index=True)
+    if len(idx):
+        xy, of = _clip_rings(geoms[idx], rects[idx])
+        out[idx] = np.abs(_shoelace2(xy, of, len(idx))) / 2
+    return out
+
+
+#: Array clipping is for building-sized rings; a river or a lake with
+#: thousands of vertices, cut to each lot it touches, is cheaper in GEOS.
+ARRAY_CLIP_MAX_COORDS = 64
+
+
+def _small_simple(geoms: np.ndarray) -> np.ndarray:
+    return ((shapely.get_type_id(geoms) == 3) & (shapely.get_num_interior_rings(geoms) == 0)
+            & (shapely.get_num_coordinates(geoms) <= ARRAY_CLIP_MAX_COORDS))
+
+
+def _clip_rings(polys: np.ndarray, rects: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sutherland–Hodgman: the exterior ring of each polygon cut to its rectangle, all at once.
+
+    Returns the clipped rings' vertices (open: the first point is not
+    repeated) and the polygon each belongs to.  The ring may run along a
+    side and back where the polygon leaves the rectangle and returns: no
+    area, but not a valid shape, so this serves areas only.
+    """
+    xy, of = shapely.get_coordinates(polys, return_index=True)
     last = np.r_[of[1:] != of[:-1], True]  # the closing point repeats the first
     xy, of = xy[~last], of[~last]
-    box = rects[idx]
     # clip against x >= xmin, x <= xmax, y >= ymin, y <= ymax in turn
     for axis, side, sign in ((0, 0, 1.0), (0, 2, -1.0), (1, 1, 1.0), (1, 3, -1.0)):
         if not len(xy):
             break
         nxt = _next_in_ring(of)
-        bound = box[of, side]
+        bound = rects[of, side]
         dp = sign * (xy[:, axis] - bound)
         dq = dp[nxt]
         p_in, q_in = dp >= 0, dq >= 0
@@ -216,14 +236,18 @@ def clip_area(geoms: np.ndarray, rects: np.ndarray) -> np.ndarray:
         new_xy[first[q] + cross[q]] = xy[nxt[q]]
         of = np.repeat(of, count)
         xy = new_xy
-    if len(xy):
-        nxt = _next_in_ring(of)
-        # shoelace about the ring's first point, for precision far from the origin
-        origin = xy[np.r_[0, np.flatnonzero(of[1:] != of[:-1]) + 1]]
-        rel = xy - np.repeat(origin, np.bincount(of)[np.unique(of)], axis=0)
-        twice = rel[:, 0] * rel[nxt, 1] - rel[nxt, 0] * rel[:, 1]
-        out[idx] = np.abs(np.bincount(of, weights=twice, minlength=len(idx))) / 2
-    return out
+    return xy, of
+
+
+def _shoelace2(xy: np.ndarray, of: np.ndarray, n: int) -> np.ndarray:
+    """Twice the signed area of each of ``n`` open rings (vertices grouped by ring; 0 for none)."""
+    if not len(xy):
+        return np.zeros(n)
+    nxt = _next_in_ring(of)
+    # about each ring's first point, for precision far from the origin
+    starts = np.r_[0, np.flatnonzero(of[1:] != of[:-1]) + 1]
+    rel = xy - np.repeat(xy[starts], np.diff(np.r_[starts, len(of)]), axis=0)
+    return np.bincount(of, weights=rel[:, 0] * rel[nxt, 1] - rel[nxt, 0] * rel[:, 1], minlength=n)
 
 
 def _next_in_ring(ring: np.ndarray) -> np.ndarray:
