@@ -558,14 +558,9 @@ def _in_child(run: Callable, progress: Callable[[int, int], None] | None):
         os.kill(pid, 9)
         os.waitpid(pid, 0)
         raise
-    if outcome is not None:
-        # the result is in; the child is only handing its memory back to the
-        # system, which need not be waited for: a thread reaps it
-        import threading
-
-        threading.Thread(target=os.waitpid, args=(pid, 0), daemon=True).start()
-    else:
-        _, status = os.waitpid(pid, 0)
+    # wait for the child even when the result is in: its CPU time and memory
+    # are then counted for this process (time, benchmarks)
+    _, status = os.waitpid(pid, 0)
     if outcome is None:
         how = f"was killed by signal {os.WTERMSIG(status)}" if os.WIFSIGNALED(status) else "stopped"
         raise RunKilledError(
