@@ -625,7 +625,10 @@ def _outside_area(F, P, f_idx, p_idx, piece_area, cross, n_feat, n_lots, f_boxes
         order = np.argsort(f_idx, kind="stable")
         k, at = matches(f_idx[order], fa)
         lot = p_idx[order][at]
-        both = in_sorted(np.unique(f_idx.astype(np.int64) * n_lots + p_idx), fb[k].astype(np.int64) * n_lots + lot)
+        # (feature, lot) pairs are distinct and come grouped by feature: a
+        # stable sort of the keys is nearly free where np.unique would sort afresh
+        pairs = np.sort(f_idx.astype(np.int64) * n_lots + p_idx, kind="stable")
+        both = in_sorted(pairs, fb[k].astype(np.int64) * n_lots + lot)
         k, lot = k[both], lot[both]
         x_box, x_bnd = axis_boxes(X)
         p_box, p_bnd = p_boxes
