@@ -6,7 +6,9 @@ the app and ``sba measure`` use) with only the features and water that touch
 it.  Each finished chunk is written atomically to ``<out>.parts/``, so a run
 that is killed can be resumed with ``--resume`` and gives the same result as
 an uninterrupted one.  Chunks run on the cores of this machine
-(``--workers``) or on a dask cluster (``--scheduler``).
+(``--workers``); on a dask cluster (``--scheduler``) the workers read and
+partition the layers themselves (:mod:`sba.cluster`), and the two runs share
+the output checks, the parts and resume logic and the final assembly below.
 """
 
 from __future__ import annotations
@@ -365,10 +367,6 @@ def _run_chunk(k: int) -> tuple[int, pd.DataFrame]:
     return k, table
 
 
-def _remote_chunk(parcels, features, water, schedule, opts, context, pairs):
-    return measure_chunk(parcels, features, water, schedule, opts, context, pairs)
-
-
 def _part_path(parts: Path, k: int) -> Path:
     return parts / f"chunk-{k:05d}.arrow"
 
@@ -575,29 +573,21 @@ def _in_child(run: Callable, progress: Callable[[int, int], None] | None):
 def _reassess(parcels_path, features_path, out, *, water_path, schedule, opts, workers, scheduler, resume,
               previous, progress, layers, retain: list | None = None) -> ReassessSummary:
     start = time.perf_counter()
-    out = Path(out)
-    if out.suffix.lower() not in (".parquet", ".csv", ".gpkg"):
-        raise gis.UnreadableFileError(f"The output {out.name!r} must end in .parquet, .gpkg or .csv.")
-    if not out.parent.exists():
-        raise gis.UnreadableFileError(f"The folder for the output ({out.parent}) does not exist; create it first.")
+    out = _check_out(out)
     layers = layers or {}
-    phases: dict[str, float] = {}
-    mark = time.perf_counter()
+    if scheduler:
+        from sba.cluster import reassess_on_cluster
 
-    def phase(name: str) -> None:
-        nonlocal mark
-        now = time.perf_counter()
-        phases[name] = round(now - mark, 3)
-        mark = now
+        return reassess_on_cluster(scheduler, parcels_path, features_path, out, water_path=water_path,
+                                   schedule=schedule, opts=opts, resume=resume, previous=previous,
+                                   progress=progress, layers=layers, retain=retain, start=start)
+    phase = _Phases()
 
     p_cols = [c for c in (opts.id_field, opts.class_field, opts.dwelling_units_field) if c]
     parcels = _read(parcels_path, layers.get("parcels"), "parcels", p_cols)
     features = _read(features_path, layers.get("features"), "features", [opts.type_field])
     water = _read(water_path, layers.get("water"), "water", []) if water_path else None
-    for col in p_cols:
-        if col not in parcels.columns:
-            cols = ", ".join(c for c in parcels.columns if c != parcels.geometry.name)
-            raise gis.MissingFieldError(f"The parcels layer has no column called {col!r}; its columns are: {cols}.")
+    _require_columns(parcels.columns, parcels.geometry.name, p_cols)
     parcels = parcels[[*p_cols, parcels.geometry.name]]
     keep_f = [c for c in (opts.type_field, "feature_ty") if c in features.columns]
     features = features[[*keep_f, features.geometry.name]]
@@ -618,25 +608,11 @@ def _reassess(parcels_path, features_path, out, *, water_path, schedule, opts, w
     if ok.any():
         hd[ok] = parcels.geometry[ok].hilbert_distance(total_bounds=parcels.geometry[ok].total_bounds)
     order = np.lexsort((np.arange(n), hd))
-    # chunks of at most chunk_size lots, and enough of them (up to 8) to keep
-    # every core busy to the end; the count does not depend on --workers, so
-    # a run can be resumed with another number of workers
-    n_chunks = max(1, -(-n // opts.chunk_size), min(8, n // 5_000))
+    n_chunks = chunk_count(n, opts.chunk_size)
     bounds = np.linspace(0, n, n_chunks + 1).astype(int)
 
-    parts = out.with_name(out.name + PARTS_SUFFIX)
     settings = {"opts": opts.__dict__, "schedule": schedule.name, "n_chunks": n_chunks, "version": 2}
-    fp = _fingerprint([Path(parcels_path), Path(features_path), Path(water_path) if water_path else None], settings)
-    manifest_path = parts / MANIFEST
-    if resume and manifest_path.exists() and json.loads(manifest_path.read_text()).get("fingerprint") == fp:
-        done = {int(p.stem.split("-")[1]) for p in parts.glob("chunk-*.arrow")}
-    else:
-        if parts.exists():
-            shutil.rmtree(parts)
-        parts.mkdir()
-        manifest_path.write_text(json.dumps({"fingerprint": fp, "n_chunks": n_chunks, "settings": settings},
-                                            default=str))
-        done = set()
+    parts, done = _open_parts(out, [parcels_path, features_path, water_path], settings, resume)
     todo = [k for k in range(n_chunks) if k not in done]
 
     # every (feature, lot) pair whose bounding boxes meet, found once for the
@@ -651,22 +627,10 @@ def _reassess(parcels_path, features_path, out, *, water_path, schedule, opts, w
                   pairs_by_chunk=(by_chunk, starts),
                   wtree=shapely.STRtree(water.geometry.to_numpy()) if water is not None else None)
     phase("prepare")
-    finished = sum(int(bounds[k + 1] - bounds[k]) for k in done)
-    if progress:
-        progress(finished, n)
-    tables: dict[int, pd.DataFrame] = {}
-
-    def finish(k: int, table: pd.DataFrame) -> None:
-        nonlocal finished
-        tables[k] = table
-        finished += len(table)
-        if progress:
-            progress(finished, n)
+    tables, finish = _collector(n, sum(int(bounds[k + 1] - bounds[k]) for k in done), progress)
 
     try:
-        if scheduler:
-            _run_on_dask(scheduler, todo, parts, finish)
-        elif workers > 1 and len(todo) > 1:
+        if workers > 1 and len(todo) > 1:
             ctx = multiprocessing.get_context("fork")
             with ctx.Pool(min(workers, len(todo)), initializer=_die_with_parent, initargs=(os.getpid(),)) as pool:
                 for k, table in pool.imap_unordered(_run_chunk, todo):
@@ -678,9 +642,100 @@ def _reassess(parcels_path, features_path, out, *, water_path, schedule, opts, w
         _STATE.clear()
 
     phase("compute")
+
+    def lot_shapes() -> gpd.GeoSeries:
+        return parcels.set_index(parcels[opts.id_field].to_numpy()).geometry
+
+    table, geometry = _write_result(tables, range(n_chunks), done, parts, n, out, parcels.crs, lot_shapes)
+    phase("write")
+    if retain is not None:  # freeing millions of geometries one by one takes seconds
+        retain.extend([parcels, features, water, table, geometry])
+    return _summarise(table, n, start, n_chunks, len(done), out, phase.times, previous, parts)
+
+
+# --------------------------------------------------------------------------
+# what the local run and the cluster run (sba.cluster) share
+
+
+def chunk_count(n: int, chunk_size: int) -> int:
+    """Chunks of at most ``chunk_size`` lots, and enough of them (up to 8) to
+    keep every core busy to the end; the count does not depend on --workers,
+    so a run can be resumed with another number of workers."""
+    return max(1, -(-n // chunk_size), min(8, n // 5_000))
+
+
+class _Phases:
+    """Seconds per phase of the run: ``phase("read")`` closes the phase that ends now."""
+
+    def __init__(self) -> None:
+        self.times: dict[str, float] = {}
+        self._mark = time.perf_counter()
+
+    def __call__(self, name: str) -> None:
+        now = time.perf_counter()
+        self.times[name] = round(now - self._mark, 3)
+        self._mark = now
+
+
+def _check_out(out: str | Path) -> Path:
+    out = Path(out)
+    if out.suffix.lower() not in (".parquet", ".csv", ".gpkg"):
+        raise gis.UnreadableFileError(f"The output {out.name!r} must end in .parquet, .gpkg or .csv.")
+    if not out.parent.exists():
+        raise gis.UnreadableFileError(f"The folder for the output ({out.parent}) does not exist; create it first.")
+    return out
+
+
+def _require_columns(columns: Iterable[str], geometry: str, wanted: list[str]) -> None:
+    columns = list(columns)
+    for col in wanted:
+        if col not in columns:
+            cols = ", ".join(c for c in columns if c != geometry)
+            raise gis.MissingFieldError(f"The parcels layer has no column called {col!r}; its columns are: {cols}.")
+
+
+def _open_parts(out: Path, paths: list, settings: dict, resume: bool) -> tuple[Path, set[int]]:
+    """The folder of finished chunks and the chunks in it: kept on ``resume``
+    when the inputs and settings are those of the earlier run, else emptied."""
+    parts = out.with_name(out.name + PARTS_SUFFIX)
+    fp = _fingerprint([Path(p) if p else None for p in paths], settings)
+    manifest_path = parts / MANIFEST
+    if resume and manifest_path.exists() and json.loads(manifest_path.read_text()).get("fingerprint") == fp:
+        return parts, {int(p.stem.split("-")[1]) for p in parts.glob("chunk-*.arrow")}
+    if parts.exists():
+        shutil.rmtree(parts)
+    parts.mkdir()
+    manifest_path.write_text(json.dumps({"fingerprint": fp, "n_chunks": settings["n_chunks"], "settings": settings},
+                                        default=str))
+    return parts, set()
+
+
+def _collector(n: int, finished: int, progress: Callable[[int, int], None] | None):
+    """``(tables, finish)``: ``finish(k, table)`` keeps chunk ``k``'s table and reports progress."""
+    tables: dict[int, pd.DataFrame] = {}
+    if progress:
+        progress(finished, n)
+
+    def finish(k: int, table: pd.DataFrame) -> None:
+        nonlocal finished
+        tables[k] = table
+        finished += len(table)
+        if progress:
+            progress(finished, n)
+
+    return tables, finish
+
+
+def _write_result(tables: dict[int, pd.DataFrame], chunks: Iterable[int], done: set[int], parts: Path, n: int,
+                  out: Path, crs, lot_shapes: Callable[[], gpd.GeoSeries]):
+    """One row per parcel, sorted by parcel id, checked against ``n`` and written to ``out``.
+
+    ``lot_shapes()`` gives the lots' shapes indexed by parcel id; it is called
+    only for a GeoPackage output.
+    """
     for k in done:  # chunks of an earlier, interrupted run
         tables[k] = _read_part(parts, k)
-    table = pd.concat([tables[k] for k in range(n_chunks)], ignore_index=True)
+    table = pd.concat([tables[k] for k in chunks], ignore_index=True)
     type_cols = sorted(c for c in table.columns if c.startswith(gis.measure.TYPE_PREFIX))
     table[type_cols] = table[type_cols].fillna(0.0)
     extra = [c for c in ("raster_impervious_sqft", "raster_disagrees") if c in table.columns]
@@ -690,44 +745,25 @@ def _reassess(parcels_path, features_path, out, *, water_path, schedule, opts, w
         raise RuntimeError(f"Row count check failed: {n} parcels in, {len(table)} rows out.")
     geometry = None
     if out.suffix.lower() == ".gpkg":
-        by_id = parcels.set_index(parcels[opts.id_field].to_numpy()).geometry
+        by_id = lot_shapes()
         geometry = by_id.reindex(table.parcel_id.to_numpy()).to_numpy() if by_id.index.is_unique else None
-    write_table_atomic(table, out, crs=parcels.crs, geometry=geometry)
-    phase("write")
+    write_table_atomic(table, out, crs=crs, geometry=geometry)
+    return table, geometry
 
+
+def _summarise(table: pd.DataFrame, n: int, start: float, chunks: int, resumed: int, out: Path,
+               phases: dict[str, float], previous, parts: Path) -> ReassessSummary:
     summary = ReassessSummary(
         parcels_in=n, parcels_out=len(table), seconds=time.perf_counter() - start,
         by_category=table.category.fillna("(not single-family)").value_counts().to_dict(),
         errors=int(table.error.notna().sum()), repaired=int(table.repaired.sum()),
-        chunks=n_chunks, chunks_resumed=len(done), out=out, phases=phases,
+        chunks=chunks, chunks_resumed=resumed, out=out, phases=phases,
         raster_flags=int(table.raster_disagrees.fillna(False).sum()) if "raster_disagrees" in table else None,
     )
     if previous:
         summary.changes, summary.changes_path = _compare_previous(table, Path(previous), out)
     shutil.rmtree(parts, ignore_errors=True)
-    if retain is not None:  # freeing millions of geometries one by one takes seconds
-        retain.extend([parcels, features, water, table, geometry])
     return summary
-
-
-def _run_on_dask(address: str, todo: list[int], parts: Path, finish: Callable[[int, pd.DataFrame], None]) -> None:
-    try:
-        from dask.distributed import Client, as_completed
-    except ImportError as err:
-        raise gis.UnreadableFileError(
-            "Running on a cluster needs dask: pip install 'stormwater-billable-area[cluster]'."
-        ) from err
-    with Client(address) as client:
-        futures = {}
-        for k in todo:
-            parcels, features, water, context, pairs = _chunk_data(k)
-            fut = client.submit(_remote_chunk, parcels, features, water, _STATE["schedule"], _STATE["opts"], context,
-                                pairs, pure=False)
-            futures[fut] = k
-        for fut in as_completed(futures):
-            table = fut.result()
-            _write_part(table, parts, futures[fut])
-            finish(futures[fut], table)
 
 
 def _compare_previous(table: pd.DataFrame, previous: Path, out: Path) -> tuple[int, Path]:

@@ -1,0 +1,217 @@
+"""``sba reassess --scheduler``: the dask-geopandas run on a LocalCluster.
+
+The workers read the GeoParquet layers themselves, so the result must equal
+the local run's exactly, the driver must never hold a layer, and the parts of
+a broken run must resume.  One LocalCluster (2 worker processes) serves the
+module.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+import geopandas as gpd
+
+from sba.cli import main
+from tests.cli.test_reassess import CLASS_MAP, GEN, reassess
+
+distributed = pytest.importorskip("dask.distributed", reason="dask is an optional extra ([cluster])")
+pytest.importorskip("dask_geopandas", reason="dask-geopandas is an optional extra ([cluster])")
+
+
+@pytest.fixture(scope="module")
+def city(tmp_path_factory):
+    """The city of tests/cli/test_reassess.py (3,000 lots, seed 21)."""
+    d = tmp_path_factory.mktemp("city")
+    subprocess.run([sys.executable, str(GEN), "--parcels", "3000", "--seed", "21", "--out", str(d)],
+                   check=True, capture_output=True)
+    return d
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as c:
+        yield c.scheduler_address
+
+
+def test_cluster__equals_the_local_run(city, cluster, tmp_path, capsys):
+    reassess(capsys, city, tmp_path / "local.parquet", "--chunk-size", "400")
+    summary = reassess(capsys, city, tmp_path / "dask.parquet", "--chunk-size", "400", "--scheduler", cluster)
+    assert summary["parcels_in"] == summary["parcels_out"] == 3000
+    assert summary["chunks"] == 8  # ceil(3000 / 400) Hilbert partitions
+    local, dask = pd.read_parquet(tmp_path / "local.parquet"), pd.read_parquet(tmp_path / "dask.parquet")
+    assert (local.overwater_excluded_sqft > 0).any()  # the water layer is in play
+    assert (local.outside_parcel_sqft > 0).sum() > 100  # and features shared across partitions
+    pd.testing.assert_frame_equal(local, dask)
+
+
+def test_cluster__layers_in_several_row_groups_are_read_side_by_side(city, cluster, tmp_path, capsys):
+    """Each row group is a partition a worker reads; the lots keep their file order in each chunk."""
+    import dask_geopandas
+
+    for name, rows in (("parcels", 700), ("features", 2000), ("water", 4)):
+        gpd.read_parquet(city / f"{name}.parquet").to_parquet(tmp_path / f"{name}.parquet", row_group_size=rows)
+    assert dask_geopandas.read_parquet(tmp_path / "parcels.parquet", split_row_groups=True).npartitions == 5
+    reassess(capsys, city, tmp_path / "local.parquet", "--chunk-size", "400")
+    reassess(capsys, tmp_path, tmp_path / "dask.parquet", "--chunk-size", "400", "--scheduler", cluster)
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "local.parquet"), pd.read_parquet(tmp_path / "dask.parquet"))
+
+
+def test_cluster__the_driver_holds_no_layer(city, cluster, tmp_path, capsys, monkeypatch):
+    """Neither reads the parcels or features in the driver nor pulls shapes back from the workers."""
+    import pyarrow.parquet as pq
+
+    import geopandas
+
+    import gis
+    import gis.io
+
+    big = {str(city / "parcels.parquet"), str(city / "features.parquet")}
+
+    def refuse_reading(real):
+        def spy(source, *args, **kwargs):
+            assert str(source) not in big, f"the driver read {source}"
+            return real(source, *args, **kwargs)
+        return spy
+
+    for module, name in [(gis, "read_layer"), (gis.io, "read_layer"), (geopandas, "read_parquet"),
+                         (geopandas.io.arrow, "_read_parquet"), (pq, "read_table"), (pd, "read_parquet")]:
+        monkeypatch.setattr(module, name, refuse_reading(getattr(module, name)))
+
+    def no_shapes(value):
+        if isinstance(value, list | tuple):
+            for v in value:
+                no_shapes(v)
+        assert not isinstance(value, gpd.GeoDataFrame | gpd.GeoSeries), "shapes came back to the driver"
+        return value
+
+    real_result, real_gather = distributed.Future.result, distributed.Client.gather
+    monkeypatch.setattr(distributed.Future, "result", lambda self, *a, **k: no_shapes(real_result(self, *a, **k)))
+    monkeypatch.setattr(distributed.Client, "gather", lambda self, *a, **k: no_shapes(real_gather(self, *a, **k)))
+    summary = reassess(capsys, city, tmp_path / "dask.parquet", "--chunk-size", "400", "--scheduler", cluster)
+    assert summary["parcels_out"] == 3000
+
+
+def _break_after(monkeypatch, module, n_parts: int) -> None:
+    """Make the run fail once ``n_parts`` parts are written, as a crash would."""
+    real = module._write_part
+
+    def write_part(table, parts, k):
+        if len(list(parts.glob("chunk-*.arrow"))) >= n_parts:
+            raise RuntimeError("the run broke here")
+        real(table, parts, k)
+
+    monkeypatch.setattr(module, "_write_part", write_part)
+
+
+def _run(*args) -> int:
+    return main([str(a) for a in args])
+
+
+def _args(city, out, *extra):
+    return ["reassess", "--parcels", city / "parcels.parquet", "--features", city / "features.parquet",
+            "--water", city / "water.parquet", "--out", out, "--class-field", "land_use",
+            "--class-map", CLASS_MAP, "--format", "json", *extra]
+
+
+def test_cluster__resume_keeps_the_finished_partitions(city, cluster, tmp_path, capsys, monkeypatch):
+    import sba.cluster
+
+    reassess(capsys, city, tmp_path / "local.parquet", "--chunk-size", "300")
+    out = tmp_path / "dask.parquet"
+    parts = tmp_path / "dask.parquet.parts"
+    with monkeypatch.context() as m:
+        _break_after(m, sba.cluster, 3)
+        assert _run(*_args(city, out, "--chunk-size", "300", "--scheduler", cluster)) == 1
+    assert "the run broke here" in capsys.readouterr().err
+    assert len(list(parts.glob("chunk-*.arrow"))) == 3
+    assert not out.exists()
+    summary = reassess(capsys, city, out, "--chunk-size", "300", "--scheduler", cluster, "--resume")
+    assert summary["chunks_resumed"] == 3
+    assert summary["chunks"] == 10
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "local.parquet"), pd.read_parquet(out))
+    assert not parts.exists()
+
+
+def test_cluster__does_not_resume_the_parts_of_a_local_run(city, cluster, tmp_path, capsys, monkeypatch):
+    """Local chunks and cluster partitions are cut differently: their parts never mix."""
+    import sba.reassess
+
+    out = tmp_path / "sba.parquet"
+    with monkeypatch.context() as m:
+        _break_after(m, sba.reassess, 2)
+        assert _run(*_args(city, out, "--chunk-size", "300")) == 1
+    capsys.readouterr()
+    assert len(list((tmp_path / "sba.parquet.parts").glob("chunk-*.arrow"))) == 2
+    summary = reassess(capsys, city, out, "--chunk-size", "300", "--scheduler", cluster, "--resume")
+    assert summary["chunks_resumed"] == 0
+    reassess(capsys, city, tmp_path / "local.parquet", "--chunk-size", "300")
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "local.parquet"), pd.read_parquet(out))
+
+
+def test_cluster__geopackage_in_and_out_equals_the_local_run(city, cluster, tmp_path, capsys):
+    """GeoPackage layers are read by the driver and handed to the workers; a
+    GeoPackage output carries the lots' shapes, fetched back for writing."""
+    gpkg = tmp_path / "city.gpkg"
+    for name in ("parcels", "features", "water"):
+        gpd.read_parquet(city / f"{name}.parquet").to_file(gpkg, layer=name, driver="GPKG")
+
+    def run(out, *extra):
+        args = ["reassess", "--parcels", gpkg, "--parcels-layer", "parcels", "--features", gpkg,
+                "--features-layer", "features", "--water", gpkg, "--water-layer", "water", "--out", out,
+                "--class-field", "land_use", "--class-map", CLASS_MAP, "--chunk-size", "500", "--format", "json",
+                *extra]
+        assert _run(*args) == 0, capsys.readouterr().err
+        capsys.readouterr()
+        return gpd.read_file(out)
+
+    local = run(tmp_path / "local.gpkg")
+    dask = run(tmp_path / "dask.gpkg", "--scheduler", cluster)
+    assert len(dask) == 3000
+    assert dask.geometry.notna().all()
+    pd.testing.assert_frame_equal(local, dask)
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        ["--class-field", "zoning"],
+        ["--features", "{tmp}/nope.parquet"],
+        ["--parcels", "{tmp}/plain.parquet"],
+    ],
+)
+def test_cluster__bad_inputs_give_the_local_run_s_one_line(city, cluster, tmp_path, capsys, extra):
+    pd.DataFrame({"parcel_id": [1, 2]}).to_parquet(tmp_path / "plain.parquet")  # no geometry metadata
+    args = {"--parcels": str(city / "parcels.parquet"), "--features": str(city / "features.parquet"),
+            "--out": str(tmp_path / "r.parquet")}
+    flat = [a.format(tmp=tmp_path) for a in extra]
+    args.update(zip(flat[::2], flat[1::2], strict=True))
+    argv = ["reassess", *[x for kv in args.items() for x in kv], "--no-progress"]
+    assert main(argv) == 2
+    local = capsys.readouterr().err
+    assert main([*argv, "--scheduler", cluster]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1
+    assert err == local
+
+
+def test_cluster__without_dask_one_clear_line(city, tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "dask_geopandas", None)  # as if not installed
+    assert _run(*_args(city, tmp_path / "r.parquet", "--scheduler", "tcp://127.0.0.1:8786")) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["sba: error: Running on a cluster needs dask: pip install 'stormwater-billable-area[cluster]'."]
+
+
+def test_cluster__unreachable_scheduler_one_clear_line(city, tmp_path, capsys):
+    import dask
+
+    with dask.config.set({"distributed.comm.timeouts.connect": "2s"}):
+        assert _run(*_args(city, tmp_path / "r.parquet", "--scheduler", "tcp://127.0.0.1:9")) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1
+    assert err[0].startswith("sba: error: Could not reach the dask scheduler at 'tcp://127.0.0.1:9'")
