@@ -124,7 +124,7 @@ def bill_columns(
     # categories depend only on whole sq ft
     if sfr.any():
         uniq, inv = np.unique(whole[sfr], return_inverse=True)
-        names = np.array([categorize_sfr(Decimal(int(w)), schedule).name for w in uniq], dtype=object)
+        names = np.array(_sfr_categories(uniq.tolist(), schedule), dtype=object)
         category[sfr] = names[inv]
     # service units depend on (class, units) or (class, exact area) for non-residential
     nonres = keys.c.to_numpy() == PropertyClass.NON_RESIDENTIAL.value
@@ -150,8 +150,24 @@ def bill_columns(
             except (BillingError, ValueError) as err:
                 su_error[j] = str(err)
         units[nonres], error[nonres] = su[inv], su_error[inv]
-    return pd.DataFrame({"billable_sqft_rounded": pd.array(np.where(measured, whole, None), dtype="Int64"),
+    return pd.DataFrame({"billable_sqft_rounded": pd.arrays.IntegerArray(whole, ~measured),
                          "category": category, "service_units": units, "error": error})
+
+
+_CATEGORIES: dict[int, tuple[RateSchedule, dict[int, str]]] = {}
+
+
+def _sfr_categories(wholes: list[int], schedule: RateSchedule) -> list[str]:
+    """``categorize_sfr(whole).name`` for each whole sq ft, remembered per
+    schedule for the next chunks of the run (neighbouring chunks share most values)."""
+    kept = _CATEGORIES.get(id(schedule))
+    if kept is None or kept[0] is not schedule:
+        kept = _CATEGORIES[id(schedule)] = (schedule, {})
+    known = kept[1]
+    for w in wholes:
+        if w not in known:
+            known[w] = categorize_sfr(Decimal(w), schedule).name
+    return [known[w] for w in wholes]
 
 
 def _du(v):
