@@ -278,7 +278,11 @@ def test_reassess__geos_failing_on_a_chunk_falls_back_lot_by_lot(city, tmp_path,
     poison = int(pd.read_parquet(full).parcel_id.iloc[1234])
     real = gis.measure_lots
 
+    calls = tmp_path / "calls.txt"  # the run happens in a forked process: count in a file
+
     def fragile(parcels, *args, **kwargs):
+        with calls.open("a") as f:
+            f.write(f"{len(parcels)}\n")
         if (parcels.parcel_id == poison).any():
             raise shapely.errors.GEOSException("TopologyException: side location conflict")
         return real(parcels, *args, **kwargs)
@@ -287,6 +291,9 @@ def test_reassess__geos_failing_on_a_chunk_falls_back_lot_by_lot(city, tmp_path,
     out = tmp_path / "fallback.parquet"
     summary = reassess(capsys, city, out, "--chunk-size", "1000")
     assert summary["errors"] == 1
+    # the failing lot is found by halving its chunk, not by measuring 1,000 lots one by one
+    n_calls = len(calls.read_text().splitlines())
+    assert 3 < n_calls < 80, n_calls
     a, b = pd.read_parquet(full).set_index("parcel_id"), pd.read_parquet(out).set_index("parcel_id")
     assert b.loc[poison, "error"].startswith("Geometry could not be measured (TopologyException")
     others = b.index != poison
