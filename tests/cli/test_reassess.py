@@ -77,6 +77,22 @@ def test_reassess__two_workers_equal_one(city, tmp_path, capsys):
     pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "one.parquet"), pd.read_parquet(tmp_path / "two.parquet"))
 
 
+def test_reassess__by_type_columns_add_up_to_the_billable_area(city, tmp_path, capsys):
+    """--by-type splits each lot's billable area by feature type (the higher type keeps an
+    overlap, water is taken off): the parts add up to the billable area, whatever the chunks."""
+    reassess(capsys, city, tmp_path / "chunks.parquet", "--by-type", "--chunk-size", "400", "--workers", "2")
+    reassess(capsys, city, tmp_path / "whole.parquet", "--by-type", "--chunk-size", "100000")
+    table = pd.read_parquet(tmp_path / "chunks.parquet")
+    types = [c for c in table.columns if c.startswith("sqft_")]
+    assert {"sqft_roof", "sqft_driveway", "sqft_patio"} <= set(types)
+    assert (table[types] >= 0).all().all()
+    np.testing.assert_allclose(table[types].sum(axis=1), table.billable_area_sqft, rtol=0, atol=1e-6)
+    assert (table.overlap_sqft > 0).sum() > 100  # overlaps and water in play
+    assert (table.overwater_excluded_sqft > 0).any()
+    pd.testing.assert_frame_equal(table, pd.read_parquet(tmp_path / "whole.parquet"), check_exact=False,
+                                  rtol=0, atol=1e-6)
+
+
 def test_reassess__results_do_not_depend_on_the_chunking(city, tmp_path, capsys):
     """Shared driveways and sheds across a chunk boundary: their part on the
     neighbour's lot is not street (outside_parcel_sqft), whatever the chunks."""
