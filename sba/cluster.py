@@ -33,6 +33,7 @@ import shapely
 from pyproj import CRS
 
 import gis
+from gis.measure import _require_field
 from sba.reassess import (
     ReassessOptions,
     ReassessSummary,
@@ -87,6 +88,9 @@ def reassess_on_cluster(address: str, parcels_path, features_path, out, *, water
         parcels.frame = frame[[*p_cols, frame.geometry.name]]
         keep_f = [c for c in (opts.type_field, "feature_ty") if c in features.frame.columns]
         features.frame = features.frame[[*keep_f, features.frame.geometry.name]]
+        if opts.type_field not in keep_f and opts.type_field != "feature_type":
+            # the message measure_lots gives in a local run, here before any work is sent out
+            _require_field(features.frame._meta, opts.type_field, "features")
         if water is not None:
             water.frame = water.frame[[water.frame.geometry.name]]
         n = parcels.rows

@@ -181,6 +181,7 @@ def test_cluster__geopackage_in_and_out_equals_the_local_run(city, cluster, tmp_
     "extra",
     [
         ["--class-field", "zoning"],
+        ["--type-field", "kind"],
         ["--features", "{tmp}/nope.parquet"],
         ["--parcels", "{tmp}/plain.parquet"],
     ],
