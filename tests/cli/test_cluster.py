@@ -8,7 +8,6 @@ module.
 
 from __future__ import annotations
 
-import subprocess
 import sys
 
 import pandas as pd
@@ -17,19 +16,10 @@ import pytest
 import geopandas as gpd
 
 from sba.cli import main
-from tests.cli.test_reassess import CLASS_MAP, GEN, reassess
+from tests.cli.test_reassess import CLASS_MAP, reassess
 
 distributed = pytest.importorskip("dask.distributed", reason="dask is an optional extra ([cluster])")
 pytest.importorskip("dask_geopandas", reason="dask-geopandas is an optional extra ([cluster])")
-
-
-@pytest.fixture(scope="module")
-def city(tmp_path_factory):
-    """The city of tests/cli/test_reassess.py (3,000 lots, seed 21)."""
-    d = tmp_path_factory.mktemp("city")
-    subprocess.run([sys.executable, str(GEN), "--parcels", "3000", "--seed", "21", "--out", str(d)],
-                   check=True, capture_output=True)
-    return d
 
 
 @pytest.fixture(scope="module")

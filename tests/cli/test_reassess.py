@@ -21,16 +21,7 @@ from sba.cli import main
 from tests.conftest import ROOT
 from tests.oracle.oracle import oracle_billable_area
 
-GEN = ROOT / "tests" / "oracle" / "gen_parcels.py"
 CLASS_MAP = "residential=single_family,commercial=non_residential"
-
-
-@pytest.fixture(scope="module")
-def city(tmp_path_factory):
-    d = tmp_path_factory.mktemp("city")
-    subprocess.run([sys.executable, str(GEN), "--parcels", "3000", "--seed", "21", "--out", str(d)],
-                   check=True, capture_output=True)
-    return d
 
 
 def reassess(capsys, city, out, *extra):
