@@ -58,6 +58,12 @@ def main() -> int:
     if not (REPO / ".venv" / "bin" / "sba").exists():
         print("Run scripts/run-tests or scripts/setup-venv first: .venv/bin/sba is missing.", file=sys.stderr)
         return 2
+    # as an installed sba would be: its modules compiled once, not on every run
+    # (this machine sets PYTHONDONTWRITEBYTECODE; scripts/setup-venv does the same)
+    import subprocess
+
+    subprocess.run([str(REPO / ".venv" / "bin" / "python"), "-m", "compileall", "-q", "categorize", "gis", "sba"],
+                   cwd=REPO, check=True, stdout=subprocess.DEVNULL)
     sys.path.insert(0, str(BENCH))
     import run_peers
 

@@ -65,6 +65,7 @@ def read_layer(
     role: str = "map",
     crs: str | int | None = None,
     columns: list[str] | None = None,
+    table=None,
 ) -> gpd.GeoDataFrame:
     """Read one layer of map data from a path or from uploaded bytes.
 
@@ -83,6 +84,11 @@ def read_layer(
         Projection to assume when the file does not carry one (CSV).
     columns
         Read only these attribute columns (faster for big files).
+    table
+        For GeoParquet: the file's table as pyarrow already read it, with
+        ``columns`` and the geometry (see :mod:`sba.prefetch`); it is turned
+        into the GeoDataFrame ``geopandas.read_parquet`` gives, and checked
+        like a file read here.
 
     Returns
     -------
@@ -106,7 +112,7 @@ def read_layer(
         raise UnreadableFileError(f"There is no file at {str(source)!r}; check the path and try again.")
 
     if suffix in (".parquet", ".geoparquet"):
-        gdf = _read_parquet(source, name, columns)
+        gdf = _read_parquet(source, name, columns, table)
     elif suffix == ".csv":
         gdf = _read_csv(source, name, crs)
     else:
@@ -239,7 +245,15 @@ def _shapefile_in_zip(path: str, name: str) -> str:
     return f"/vsizip/{path}/{shps[0]}"
 
 
-def _read_parquet(source, name: str, columns) -> gpd.GeoDataFrame:
+def _read_parquet(source, name: str, columns, table=None) -> gpd.GeoDataFrame:
+    if table is not None:
+        try:
+            # the conversion geopandas.read_parquet does after reading (dask-geopandas calls it too)
+            from geopandas.io.arrow import _arrow_to_geopandas
+
+            return _arrow_to_geopandas(table)
+        except Exception:  # read the file again below, and explain what is wrong with it
+            pass
     buf = io.BytesIO(source) if isinstance(source, bytes | bytearray) else source
     try:
         cols = None if columns is None else [*columns, "geometry"]

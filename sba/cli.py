@@ -217,6 +217,14 @@ def _class_map(text: str) -> dict[str, str]:
 
 
 def cmd_reassess(args) -> int:
+    prefetched = None
+    if not args.scheduler:  # a cluster's driver reads no layer
+        from sba.prefetch import Prefetch, wanted_columns
+
+        # pyarrow reads the GeoParquet layers while pandas and geopandas are imported
+        wanted = wanted_columns(args.id_field, args.class_field, args.dwelling_units_field, args.type_field)
+        prefetched = Prefetch({args.parcels: wanted["parcels"], args.features: wanted["features"],
+                               args.water: wanted["water"]})
     from sba.reassess import ReassessOptions, reassess
 
     if args.workers < 1 or args.chunk_size < 1:
@@ -251,11 +259,12 @@ def cmd_reassess(args) -> int:
 
             summary = reassess(args.parcels, args.features, args.out, water_path=args.water, schedule=schedule,
                                opts=opts, workers=args.workers, scheduler=args.scheduler, resume=args.resume,
-                               previous=args.previous, progress=progress, layers=layers, isolate=True)
+                               previous=args.previous, progress=progress, layers=layers, isolate=True,
+                               prefetched=prefetched)
     else:
         summary = reassess(args.parcels, args.features, args.out, water_path=args.water, schedule=schedule,
                            opts=opts, workers=args.workers, scheduler=args.scheduler, resume=args.resume,
-                           previous=args.previous, layers=layers, isolate=True)
+                           previous=args.previous, layers=layers, isolate=True, prefetched=prefetched)
     data = {
         "out": str(summary.out), "parcels_in": summary.parcels_in, "parcels_out": summary.parcels_out,
         "seconds": round(summary.seconds, 2), "parcels_per_second": round(summary.parcels_per_second),

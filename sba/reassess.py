@@ -38,6 +38,7 @@ from categorize.errors import BillingError
 from categorize.schedule import RateSchedule
 from gis.overlay import matches
 from sba.engine import rules_for
+from sba.prefetch import Prefetch, is_parquet, parquet_columns, wanted_columns
 
 __all__ = ["OUTPUT_COLUMNS", "ReassessOptions", "ReassessSummary", "RunKilledError", "bill_columns", "reassess"]
 
@@ -462,20 +463,14 @@ def _fingerprint(paths: Iterable[Path | None], settings: dict) -> str:
     return h.hexdigest()
 
 
-def _read(path, layer, role: str, wanted: list[str]) -> gpd.GeoDataFrame:
-    """Read a layer; for GeoParquet read only the wanted columns (the rest is never used)."""
-    if Path(str(path)).suffix.lower() in (".parquet", ".geoparquet"):
-        import pyarrow.parquet as pq
-
-        try:
-            names = set(pq.read_schema(path).names)
-        except Exception:  # unreadable: let read_layer explain
-            names = None
-        if names is not None:
-            cols = [c for c in wanted if c in names]
-            if "feature_type" in wanted and "feature_ty" in names:
-                cols.append("feature_ty")
-            return gis.read_layer(path, layer=layer, role=role, columns=cols)
+def _read(path, layer, role: str, wanted: list[str], prefetched: Prefetch | None = None) -> gpd.GeoDataFrame:
+    """Read a layer; for GeoParquet read only the wanted columns (the rest is never
+    used), taking the table from ``prefetched`` when it was read there already."""
+    if is_parquet(path):
+        cols = parquet_columns(path, wanted)
+        if cols is not None:  # else unreadable: let read_layer explain
+            table = prefetched.take(path, cols) if prefetched is not None else None
+            return gis.read_layer(path, layer=layer, role=role, columns=cols, table=table)
     return gis.read_layer(path, layer=layer, role=role)
 
 
@@ -494,6 +489,7 @@ def reassess(
     progress: Callable[[int, int], None] | None = None,
     layers: dict | None = None,
     isolate: bool = False,
+    prefetched: Prefetch | None = None,
 ) -> ReassessSummary:
     """Measure and bill every parcel; write one row per parcel, sorted by parcel id.
 
@@ -501,6 +497,8 @@ def reassess(
     ``layers`` may name GeoPackage layers: ``{"parcels": ..., "features": ..., "water": ...}``.
     ``isolate=True`` runs in a forked child process that skips freeing the
     layers at the end (the command line does this; seconds on a whole city).
+    ``prefetched`` holds GeoParquet tables already being read (the command
+    line starts reading them before it imports this module; see :mod:`sba.prefetch`).
     """
     def run(progress, restore_gc=True, retain=None):
         # Millions of geometries and no reference cycles: the cyclic garbage
@@ -512,11 +510,13 @@ def reassess(
         try:
             return _reassess(parcels_path, features_path, out, water_path=water_path, schedule=schedule, opts=opts,
                              workers=workers, scheduler=scheduler, resume=resume, previous=previous,
-                             progress=progress, layers=layers, retain=retain)
+                             progress=progress, layers=layers, retain=retain, prefetched=prefetched)
         finally:
             if collect and restore_gc:
                 gc.enable()
 
+    if prefetched is not None:
+        prefetched.wait()  # pyarrow's reading threads must be idle before a fork
     if isolate and hasattr(os, "fork"):
         kept: list = []  # the layers outlive the run in the child, which exits without freeing them
         return _in_child(lambda progress: run(progress, restore_gc=False, retain=kept), progress)
@@ -606,7 +606,8 @@ def _in_child(run: Callable, progress: Callable[[int, int], None] | None):
 
 
 def _reassess(parcels_path, features_path, out, *, water_path, schedule, opts, workers, scheduler, resume,
-              previous, progress, layers, retain: list | None = None) -> ReassessSummary:
+              previous, progress, layers, retain: list | None = None,
+              prefetched: Prefetch | None = None) -> ReassessSummary:
     start = time.perf_counter()
     out = _check_out(out)
     layers = layers or {}
@@ -618,10 +619,11 @@ def _reassess(parcels_path, features_path, out, *, water_path, schedule, opts, w
                                    progress=progress, layers=layers, retain=retain, start=start)
     phase = _Phases()
 
-    p_cols = [c for c in (opts.id_field, opts.class_field, opts.dwelling_units_field) if c]
-    parcels = _read(parcels_path, layers.get("parcels"), "parcels", p_cols)
-    features = _read(features_path, layers.get("features"), "features", [opts.type_field])
-    water = _read(water_path, layers.get("water"), "water", []) if water_path else None
+    wanted = wanted_columns(opts.id_field, opts.class_field, opts.dwelling_units_field, opts.type_field)
+    p_cols = wanted["parcels"]
+    parcels = _read(parcels_path, layers.get("parcels"), "parcels", p_cols, prefetched)
+    features = _read(features_path, layers.get("features"), "features", wanted["features"], prefetched)
+    water = _read(water_path, layers.get("water"), "water", wanted["water"], prefetched) if water_path else None
     _require_columns(parcels.columns, parcels.geometry.name, p_cols)
     parcels = parcels[[*p_cols, parcels.geometry.name]]
     keep_f = [c for c in (opts.type_field, "feature_ty") if c in features.columns]

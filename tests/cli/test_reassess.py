@@ -328,3 +328,33 @@ def test_reassess__geopackage_layers_give_the_same_result_as_geoparquet(city, tm
     capsys.readouterr()
     a, b = pd.read_parquet(tmp_path / "from-parquet.parquet"), pd.read_parquet(tmp_path / "from-gpkg.parquet")
     pd.testing.assert_frame_equal(a, b, check_exact=False, atol=1e-6, rtol=0)
+
+
+def test_reassess__layers_read_ahead_give_the_same_table(city, tmp_path):
+    """The command line starts reading GeoParquet layers before it has imported the
+    rest (sba.prefetch); the run must give exactly the table of a plain read."""
+    from sba.cli import _schedule
+    from sba.prefetch import Prefetch, wanted_columns
+    from sba.reassess import ReassessOptions
+    from sba.reassess import reassess as run
+
+    opts = ReassessOptions(class_field="land_use", class_map=dict(p.split("=") for p in CLASS_MAP.split(",")))
+    paths = {role: city / f"{role}.parquet" for role in ("parcels", "features", "water")}
+    wanted = wanted_columns(opts.id_field, opts.class_field, opts.dwelling_units_field, opts.type_field)
+    ahead = Prefetch({paths[role]: wanted[role] for role in paths})
+    ahead.wait()
+    assert sorted(ahead._tables) == sorted(str(p) for p in paths.values())
+    assert ahead._tables[str(paths["features"])][1].column_names == ["feature_type", "geometry"]
+    taken = []
+    take = ahead.take
+    ahead.take = lambda path, cols: taken.append(take(path, cols)) or taken[-1]
+    kw = {"water_path": paths["water"], "schedule": _schedule(None), "opts": opts, "workers": 2}
+    run(paths["parcels"], paths["features"], tmp_path / "ahead.parquet", prefetched=ahead, **kw)
+    assert len(taken) == 3  # all three layers came from the prefetch
+    assert all(t is not None for t in taken)
+    run(paths["parcels"], paths["features"], tmp_path / "plain.parquet", **kw)
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "ahead.parquet"), pd.read_parquet(tmp_path / "plain.parquet"))
+    # asked for other columns than were read ahead, it reads the file itself
+    other = Prefetch({paths["parcels"]: ["parcel_id"]})
+    assert other.take(paths["parcels"], ["parcel_id", "land_use"]) is None
+    assert Prefetch({tmp_path / "missing.parquet": []}).take(tmp_path / "missing.parquet", []) is None

@@ -158,3 +158,27 @@ def test_read_layer__points_only():
 def test_read_layer__too_big_upload():
     with pytest.raises(gis.UnreadableFileError, match="larger than"):
         gis.read_layer(b"0" * (gis.io.MAX_UPLOAD_BYTES + 1), "huge.geojson")
+
+
+def test_read_layer__a_table_read_ahead_by_pyarrow_gives_what_geopandas_reads(roofs, tmp_path):
+    """sba reassess reads GeoParquet with pyarrow while it starts up (sba.prefetch); the
+    frame made from that table must be the one geopandas.read_parquet gives."""
+    import pyarrow.parquet as pq
+
+    import geopandas as gpd
+    from geopandas.testing import assert_geodataframe_equal
+
+    gdf = gpd.GeoDataFrame(  # a row without a shape, and an index geopandas stores as a column
+        {"feature_type": ["roof", "patio", "street"], "owner": ["a", None, "b"], "height": [3.5, 4.0, 1.0]},
+        geometry=[*roofs.geometry, None], crs=roofs.crs, index=[10, 11, 12])
+    path = tmp_path / "roofs.parquet"
+    gdf.to_parquet(path)
+    cols = ["feature_type", "owner"]
+    table = pq.ParquetFile(path).read(columns=[*cols, "geometry"], use_pandas_metadata=True)
+    ahead = gis.read_layer(path, role="features", columns=cols, table=table)
+    assert_geodataframe_equal(ahead, gis.read_layer(path, role="features", columns=cols))
+    assert list(ahead.index) == [10, 11, 12]
+    assert ahead.crs == gdf.crs
+    # a table geopandas cannot convert is ignored: the file is read again
+    plain = pq.read_table(path, columns=["feature_type"])
+    assert_geodataframe_equal(gis.read_layer(path, role="features", columns=cols, table=plain), ahead)

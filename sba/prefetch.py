@@ -1,0 +1,85 @@
+"""Read GeoParquet layers on a thread while ``sba`` is still starting up.
+
+Importing pandas and geopandas takes about half a second, and holds the
+interpreter the whole time; pyarrow reads and decompresses a Parquet file in
+C++ without it.  ``sba reassess`` therefore starts reading its GeoParquet
+layers here, with pyarrow alone, before it imports the rest, and
+:func:`sba.reassess.reassess` turns the tables into GeoDataFrames the way
+``geopandas.read_parquet`` does (:func:`gis.read_layer` with ``table=``).
+
+Nothing here decides anything: a file that cannot be read is simply not
+prefetched, and the normal reader then reads it and explains what is wrong.
+This module imports only pyarrow, so that it can run before the rest.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+PARQUET_SUFFIXES = (".parquet", ".geoparquet")
+
+
+def is_parquet(path) -> bool:
+    return path is not None and Path(str(path)).suffix.lower() in PARQUET_SUFFIXES
+
+
+def wanted_columns(id_field: str, class_field: str | None, dwelling_units_field: str | None,
+                   type_field: str) -> dict[str, list[str]]:
+    """The attribute columns ``sba reassess`` uses, per layer."""
+    return {"parcels": [c for c in (id_field, class_field, dwelling_units_field) if c],
+            "features": [type_field], "water": []}
+
+
+def parquet_columns(path, wanted: list[str]) -> list[str] | None:
+    """The attribute columns to read from a GeoParquet file: the ``wanted`` ones
+    it has (plus ``feature_ty``, the shapefile spelling of ``feature_type``).
+    None when the file's schema cannot be read (the reader explains why)."""
+    import pyarrow.parquet as pq
+
+    try:
+        names = set(pq.read_schema(path).names)
+    except Exception:
+        return None
+    cols = [c for c in wanted if c in names]
+    if "feature_type" in wanted and "feature_ty" in names:
+        cols.append("feature_ty")
+    return cols
+
+
+class Prefetch:
+    """Reads ``{path: wanted columns}`` on a thread; :meth:`take` hands a table over.
+
+    Call :meth:`wait` before forking: pyarrow's threads must be idle then.
+    """
+
+    def __init__(self, layers: dict[str, list[str]]) -> None:
+        self._layers = {str(p): list(w) for p, w in layers.items() if is_parquet(p)}
+        self._tables: dict[str, tuple[list[str], object]] = {}
+        self._thread = threading.Thread(target=self._read, name="sba-prefetch", daemon=True)
+        self._thread.start()
+
+    def _read(self) -> None:
+        import pyarrow.parquet as pq
+
+        for path, wanted in self._layers.items():
+            try:
+                cols = parquet_columns(path, wanted)
+                if cols is None:
+                    continue
+                # as geopandas.read_parquet reads it (it adds the index columns too)
+                table = pq.ParquetFile(path).read(columns=[*cols, "geometry"], use_pandas_metadata=True)
+                self._tables[path] = (cols, table)
+            except Exception:  # e.g. no "geometry" column: the normal reader explains
+                continue
+
+    def wait(self) -> None:
+        self._thread.join()
+
+    def take(self, path, cols: list[str] | None):
+        """The table read for ``path`` with exactly these attribute columns, or None."""
+        self.wait()
+        got = self._tables.pop(str(path), None)
+        if got is None or cols is None or got[0] != list(cols):
+            return None
+        return got[1]
