@@ -146,8 +146,9 @@ def clip_each(geoms: np.ndarray, rects: np.ndarray) -> np.ndarray:
     """``geoms[i]`` clipped to the rectangle ``rects[i]`` (GEOS RectangleIntersection).
 
     For a polygon and an axis-aligned rectangle this equals the overlay
-    intersection and costs about a third of it; shapely's ``clip_by_rect``
-    takes one rectangle per call, hence the loop.
+    intersection and costs about a third of it.  ``shapely.clip_by_rect``
+    documents one rectangle per call, but its ufunc (``shapely.lib``) takes an
+    array of rectangles: 19 ms for 7,968 lots where a Python loop took 49 ms.
     """
     out = np.full(len(geoms), None, dtype=object)
     # small polygons first get the array test: a rectangle wholly inside is
@@ -160,9 +161,8 @@ def clip_each(geoms: np.ndarray, rects: np.ndarray) -> np.ndarray:
     todo = np.ones(len(geoms), dtype=bool)
     todo[small[where >= 0]] = False
     todo = np.flatnonzero(todo)
-    clip = shapely.lib.clip_by_rect
-    out[todo] = np.array([clip(g, x0, y0, x1, y1) for g, (x0, y0, x1, y1)
-                          in zip(geoms[todo], rects[todo].tolist(), strict=True)] + [None], dtype=object)[:-1]
+    r = rects[todo]
+    out[todo] = shapely.lib.clip_by_rect(geoms[todo], r[:, 0], r[:, 1], r[:, 2], r[:, 3])
     # the clip is "fast but possibly dirty"; redo the rare invalid result with overlay
     bad = todo[~shapely.is_valid(out[todo]) & ~shapely.is_missing(out[todo])]
     if len(bad):

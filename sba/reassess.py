@@ -112,6 +112,17 @@ def bill_columns(
     A lot that could not be measured (area NaN) gets no category, units or
     whole square feet; its error text comes from the measurement.
     """
+    whole, measured, category, units, error = _bill(area, classes, dwelling_units, schedule)
+    return pd.DataFrame({"billable_sqft_rounded": pd.arrays.IntegerArray(whole, ~measured),
+                         "category": category, "service_units": units, "error": error})
+
+
+def _bill(area: np.ndarray, classes: np.ndarray, dwelling_units: np.ndarray, schedule: RateSchedule):
+    """:func:`bill_columns` as arrays ``(whole sq ft, measured, category, service units, error)``.
+
+    The rules run once per distinct input: categories per whole sq ft,
+    non-residential units per whole sq ft, other units per (class, dwelling units).
+    """
     n = len(area)
     measured = np.isfinite(area)
     whole = np.zeros(n, dtype=np.int64)
@@ -120,51 +131,61 @@ def bill_columns(
     units = np.full(n, None, dtype=object)
     error = np.full(n, None, dtype=object)
     classes = np.where(measured, classes, None)
-    keys = pd.DataFrame({"c": classes, "u": dwelling_units, "w": whole})
-    sfr = keys.c.to_numpy() == PropertyClass.SINGLE_FAMILY.value
     # categories depend only on whole sq ft
+    sfr = classes == PropertyClass.SINGLE_FAMILY.value
     if sfr.any():
         uniq, inv = np.unique(whole[sfr], return_inverse=True)
-        names = np.array(_sfr_categories(uniq.tolist(), schedule), dtype=object)
-        category[sfr] = names[inv]
-    # service units depend on (class, units) or (class, exact area) for non-residential
-    nonres = keys.c.to_numpy() == PropertyClass.NON_RESIDENTIAL.value
-    others = ~nonres & measured
-    groups = keys[others].groupby(["c", "u"], dropna=False, sort=False).indices
-    for (klass, du), rows in groups.items():
-        rows = np.flatnonzero(others)[rows]
-        try:
-            su = service_units(PropertyClass.parse(klass), dwelling_units=_du(du), area_sqft=None, schedule=schedule)
-            units[rows] = str(su)
-        except (BillingError, ValueError) as err:
-            error[rows] = str(err)
-            category[rows] = None
-    # non-residential units depend on the whole sq ft (service_units rounds the area first)
+        category[sfr] = np.array([*_sfr_categories(uniq.tolist(), schedule), None], dtype=object)[:-1][inv]
+    # service units depend on (class, units), or on the whole sq ft for non-residential
+    nonres = classes == PropertyClass.NON_RESIDENTIAL.value
+    rows = np.flatnonzero(~nonres & measured)
+    if len(rows):
+        c_code, c_names = pd.factorize(classes[rows], use_na_sentinel=False)
+        u_code, u_values = pd.factorize(dwelling_units[rows], use_na_sentinel=False)
+        groups, inv = np.unique(c_code.astype(np.int64) * (len(u_values) + 1) + u_code, return_inverse=True)
+        for g, key in enumerate(groups.tolist()):
+            klass, du = c_names[key // (len(u_values) + 1)], u_values[key % (len(u_values) + 1)]
+            members = rows[inv == g]
+            try:
+                su = service_units(PropertyClass.parse(klass), dwelling_units=_du(du), area_sqft=None,
+                                   schedule=schedule)
+                units[members] = str(su)
+            except (BillingError, ValueError) as err:
+                error[members] = str(err)
+                category[members] = None
     nonres &= measured
     if nonres.any():
         uniq, inv = np.unique(whole[nonres], return_inverse=True)
-        su, su_error = np.full(len(uniq), None, dtype=object), np.full(len(uniq), None, dtype=object)
-        for j, w in enumerate(uniq):
-            try:
-                su[j] = str(service_units(PropertyClass.NON_RESIDENTIAL, dwelling_units=0,
-                                          area_sqft=Decimal(int(w)), schedule=schedule))
-            except (BillingError, ValueError) as err:
-                su_error[j] = str(err)
-        units[nonres], error[nonres] = su[inv], su_error[inv]
-    return pd.DataFrame({"billable_sqft_rounded": pd.arrays.IntegerArray(whole, ~measured),
-                         "category": category, "service_units": units, "error": error})
+        known = _memo(_NONRES_UNITS, schedule)
+        for w in uniq.tolist():
+            if w not in known:
+                try:
+                    known[w] = (str(service_units(PropertyClass.NON_RESIDENTIAL, dwelling_units=0,
+                                                  area_sqft=Decimal(w), schedule=schedule)), None)
+                except (BillingError, ValueError) as err:
+                    known[w] = (None, str(err))
+        got = [known[w] for w in uniq.tolist()]
+        units[nonres] = np.array([*(u for u, _ in got), None], dtype=object)[:-1][inv]
+        error[nonres] = np.array([*(e for _, e in got), None], dtype=object)[:-1][inv]
+    return whole, measured, category, units, error
 
 
 _CATEGORIES: dict[int, tuple[RateSchedule, dict[int, str]]] = {}
+_NONRES_UNITS: dict[int, tuple[RateSchedule, dict[int, tuple[str | None, str | None]]]] = {}
+
+
+def _memo(store: dict, schedule: RateSchedule) -> dict:
+    """A per-schedule memo of rule results, kept for the next chunks of the run
+    (neighbouring chunks share most whole-sq-ft values)."""
+    kept = store.get(id(schedule))
+    if kept is None or kept[0] is not schedule:
+        kept = store[id(schedule)] = (schedule, {})
+    return kept[1]
 
 
 def _sfr_categories(wholes: list[int], schedule: RateSchedule) -> list[str]:
-    """``categorize_sfr(whole).name`` for each whole sq ft, remembered per
-    schedule for the next chunks of the run (neighbouring chunks share most values)."""
-    kept = _CATEGORIES.get(id(schedule))
-    if kept is None or kept[0] is not schedule:
-        kept = _CATEGORIES[id(schedule)] = (schedule, {})
-    known = kept[1]
+    """``categorize_sfr(whole).name`` for each whole sq ft."""
+    known = _memo(_CATEGORIES, schedule)
     for w in wholes:
         if w not in known:
             known[w] = categorize_sfr(Decimal(w), schedule).name
@@ -208,21 +229,24 @@ def measure_chunk(
         lot_errors = np.full(len(lots), None, dtype=object)
     except shapely.errors.GEOSException:
         lots, lot_errors = _measure_around_failures(parcels, features, water, rules, opts, context)
-    missing = shapely.is_missing(parcels.geometry.to_numpy()) | shapely.is_empty(parcels.geometry.to_numpy())
+    geoms = parcels.geometry.to_numpy()
+    missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
     lot_errors[missing & pd.isna(lot_errors)] = "Parcel has no shape in the parcel layer."
     classes, units, class_errors = _classes(parcels, opts)
-    billing = bill_columns(lots.billable_area_sqft.to_numpy(), classes, units, schedule)
-    out = pd.DataFrame({"parcel_id": ids, "property_class": classes,
-                        "dwelling_units": pd.array(units, dtype="float64").astype("Int64")})
+    whole, measured, category, service, bill_errors = _bill(lots.billable_area_sqft.to_numpy(), classes, units,
+                                                            schedule)
+    error = lot_errors  # the first of: measurement, class, billing
+    for more in (class_errors, bill_errors):
+        fill = pd.isna(error)
+        error[fill] = more[fill]
+    columns = {"parcel_id": ids, "property_class": classes,
+               "dwelling_units": pd.array(units, dtype="float64").astype("Int64")}
     for col in ("billable_area_sqft", "overlap_sqft", "outside_parcel_sqft", "overwater_excluded_sqft",
                 "excluded_type_sqft", "n_features", "repaired"):
-        out[col] = lots[col].to_numpy()
-    for col in ("billable_sqft_rounded", "category", "service_units"):
-        out[col] = billing[col].to_numpy()
-    err = pd.Series(lot_errors, dtype=object)
-    err = err.where(err.notna(), pd.Series(class_errors, dtype=object))
-    err = err.where(err.notna(), billing["error"])
-    out["error"] = err.to_numpy()
+        columns[col] = lots[col].to_numpy()
+    columns.update(billable_sqft_rounded=pd.arrays.IntegerArray(whole, ~measured).to_numpy(), category=category,
+                   service_units=service, error=error)
+    out = pd.DataFrame(columns)
     if opts.raster:
         from gis.cover import raster_cover_sqft
 
@@ -319,17 +343,18 @@ def _classes(parcels: gpd.GeoDataFrame, opts: ReassessOptions):
         else:
             raw = col.astype("string").fillna("").to_numpy(dtype=object)
             uniq, inv = np.unique(raw.astype(str), return_inverse=True)
-        classes = np.empty(n, dtype=object)
-        mapped = []
+        parsed, texts = [], []
         for code in uniq:
             value = opts.class_map.get(code, code)
             try:
-                mapped.append((PropertyClass.parse(value).value, None))
+                parsed.append(PropertyClass.parse(value).value)
+                texts.append(None)
             except (BillingError, ValueError) as err:
-                mapped.append((None, f"{err}" if code else "The parcel has no property class; "
-                               "fill the class column or pass --class-map."))
-        classes[:] = [mapped[k][0] for k in inv]
-        errors[:] = [mapped[k][1] for k in inv]
+                parsed.append(None)
+                texts.append(f"{err}" if code else "The parcel has no property class; "
+                             "fill the class column or pass --class-map.")
+        classes = np.array([*parsed, None], dtype=object)[:-1][inv]
+        errors = np.array([*texts, None], dtype=object)[:-1][inv]
     else:
         classes = np.full(n, opts.default_class, dtype=object)
     if opts.dwelling_units_field:
