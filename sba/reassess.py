@@ -670,10 +670,10 @@ def _reassess(parcels_path, features_path, out, *, water_path, schedule, opts, w
     if ok.any():
         hd[ok] = parcels.geometry[ok].hilbert_distance(total_bounds=parcels.geometry[ok].total_bounds)
     order = np.lexsort((np.arange(n), hd))
-    n_chunks = chunk_count(n, opts.chunk_size)
-    bounds = np.linspace(0, n, n_chunks + 1).astype(int)
+    bounds = chunk_bounds(n, opts.chunk_size)
+    n_chunks = len(bounds) - 1
 
-    settings = {"opts": opts.__dict__, "schedule": schedule.name, "n_chunks": n_chunks, "version": 2}
+    settings = {"opts": opts.__dict__, "schedule": schedule.name, "n_chunks": n_chunks, "version": 3}
     parts, done = _open_parts(out, [parcels_path, features_path, water_path], settings, resume)
     todo = [k for k in range(n_chunks) if k not in done]
 
@@ -724,6 +724,28 @@ def chunk_count(n: int, chunk_size: int) -> int:
     keep every core busy to the end; the count does not depend on --workers,
     so a run can be resumed with another number of workers."""
     return max(1, -(-n // chunk_size), min(8, n // 5_000))
+
+
+#: Relative sizes of a local run's last chunks (the others are 1).  The chunks
+#: are handed out in order, and the run ends when the last one does: with
+#: equal chunks one worker was still on its last chunk while the other had
+#: been idle for up to a whole chunk (0.38 s of a 3 s run at 100,000 lots).
+TAIL = (0.75, 0.5, 0.35, 0.25)
+
+
+def chunk_bounds(n: int, chunk_size: int) -> np.ndarray:
+    """Where a local run cuts ``n`` lots (in Hilbert order) into chunks: at least
+    :func:`chunk_count` of them, none above ``chunk_size``, the last ones smaller
+    (:data:`TAIL`) when there are 8 or more.  Like the count, they do not depend on --workers (resume)."""
+    k = chunk_count(n, chunk_size)
+    while True:
+        weights = np.ones(k)
+        if k >= 2 * len(TAIL):  # fewer chunks stay equal: each worker gets the same few
+            weights[k - len(TAIL):] = TAIL
+        if n / weights.sum() <= chunk_size:
+            break
+        k += 1
+    return np.round(np.r_[0.0, np.cumsum(weights)] / weights.sum() * n).astype(int)
 
 
 class _Phases:

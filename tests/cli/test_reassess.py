@@ -358,3 +358,30 @@ def test_reassess__layers_read_ahead_give_the_same_table(city, tmp_path):
     other = Prefetch({paths["parcels"]: ["parcel_id"]})
     assert other.take(paths["parcels"], ["parcel_id", "land_use"]) is None
     assert Prefetch({tmp_path / "missing.parquet": []}).take(tmp_path / "missing.parquet", []) is None
+
+
+@pytest.mark.parametrize(("n", "chunk_size"), [(100_000, 20_000), (1_000_000, 20_000), (3_000, 100), (40_000, 20_000)])
+def test_reassess__chunks_cover_every_lot_once_and_the_last_ones_are_smaller(n, chunk_size):
+    """The local run's chunks: every lot in exactly one, none above --chunk-size,
+    and with 8 or more chunks the last four shrink, so the workers finish together."""
+    from sba.reassess import TAIL, chunk_bounds, chunk_count
+
+    bounds = chunk_bounds(n, chunk_size)
+    sizes = np.diff(bounds)
+    assert bounds[0] == 0
+    assert bounds[-1] == n
+    assert (sizes > 0).all()
+    assert sizes.max() <= chunk_size
+    assert len(sizes) >= chunk_count(n, chunk_size) >= 8
+    full = sizes[:-len(TAIL)]
+    assert full.max() - full.min() <= 1
+    assert np.allclose(sizes[-len(TAIL):] / full.mean(), TAIL, atol=2 / full.mean())
+
+
+@pytest.mark.parametrize("n", [3_000, 10_000, 35_000])
+def test_reassess__a_few_chunks_stay_equal(n):
+    from sba.reassess import chunk_bounds
+
+    sizes = np.diff(chunk_bounds(n, 20_000))
+    assert len(sizes) < 8
+    assert sizes.max() - sizes.min() <= 1
