@@ -363,14 +363,16 @@ def measure_lots(
         inside[within] = (cut[within] == fb[within]).all(axis=1)
     other = ~bb & ~rect_piece & hit
     other[rb] = False  # undecided boxes go straight to the clip below
+    lined = np.zeros(len(f_idx), dtype=bool)  # a lot line runs through the box: clip, no more tests
+    lined[rb] = True
     if other.any():
         pg = P[p_idx[other]]
         shapely.prepare(pg)
         fg = F[f_idx[other]]
         hit[other] = shapely.intersects(pg, fg)
         inside[other] = hit[other] & shapely.contains_properly(pg, fg)
-    f_idx, p_idx, inside, bb, rect_piece, cut = (
-        f_idx[hit], p_idx[hit], inside[hit], bb[hit], rect_piece[hit], cut[hit])
+    f_idx, p_idx, inside, bb, rect_piece, cut, lined = (
+        f_idx[hit], p_idx[hit], inside[hit], bb[hit], rect_piece[hit], cut[hit], lined[hit])
 
     pieces = F[f_idx]
     piece_box = f_box[f_idx].copy()
@@ -379,10 +381,15 @@ def measure_lots(
     if rect_cross.any():
         pieces[rect_cross] = shapely.box(*cut[rect_cross].T)
     clip = cross & ~rect_piece
-    if clip.any():
-        fc, pc = f_idx[clip], p_idx[clip]
-        pieces[clip] = polygonal(intersection(pieces[clip], P[pc], (f_box[fc], f_bnd[fc]), (p_box[pc], p_bnd[pc])))
-        clipped = clip & ~bb  # a clipped piece is often a box again (a driveway cut at the lot line)
+    lined &= clip
+    if lined.any():
+        pieces[lined] = polygonal(clip_each(P[p_idx[lined]], f_bnd[f_idx[lined]], crossing=True))
+    rest = clip & ~lined
+    if rest.any():
+        fc, pc = f_idx[rest], p_idx[rest]
+        pieces[rest] = polygonal(intersection(pieces[rest], P[pc], (f_box[fc], f_bnd[fc]), (p_box[pc], p_bnd[pc])))
+    clipped = clip & ~bb  # a clipped piece is often a box again (a driveway cut at the lot line)
+    if clipped.any():
         piece_box[clipped] = axis_boxes(pieces[clipped])[0]
     piece_area = area(pieces)
     has_area = piece_area > 0

@@ -142,7 +142,7 @@ def rect_in_polygon(polys: np.ndarray, rects: np.ndarray) -> np.ndarray:
     return out
 
 
-def clip_each(geoms: np.ndarray, rects: np.ndarray) -> np.ndarray:
+def clip_each(geoms: np.ndarray, rects: np.ndarray, *, crossing: bool = False) -> np.ndarray:
     """``geoms[i]`` clipped to the rectangle ``rects[i]`` (GEOS RectangleIntersection).
 
     For a polygon and an axis-aligned rectangle this equals the overlay
@@ -152,8 +152,10 @@ def clip_each(geoms: np.ndarray, rects: np.ndarray) -> np.ndarray:
     """
     out = np.full(len(geoms), None, dtype=object)
     # small polygons first get the array test: a rectangle wholly inside is
-    # the answer itself, one wholly outside leaves nothing
-    small = np.flatnonzero((shapely.get_type_id(geoms) == 3) & (shapely.get_num_coordinates(geoms) <= 32))
+    # the answer itself, one wholly outside leaves nothing (``crossing``: the
+    # caller knows an edge runs through each rectangle, so the test is skipped)
+    small = np.zeros(0, dtype=np.int64) if crossing else \
+        np.flatnonzero((shapely.get_type_id(geoms) == 3) & (shapely.get_num_coordinates(geoms) <= 32))
     where = rect_in_polygon(geoms[small], rects[small])
     inner = small[where == 1]
     if len(inner):
