@@ -128,15 +128,22 @@ def read_layer(
     if len(gdf) == 0:
         raise EmptyLayerError(f"The {role} file {name!r} has no features in it; check you picked the right file.")
     geoms = gdf.geometry.to_numpy()
-    present = ~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)
-    if not present.any():
-        raise EmptyLayerError(f"Every shape in the {role} file {name!r} is empty; check you picked the right file.")
-    kinds = shapely.get_type_id(geoms[present])
-    if not ((kinds == 3) | (kinds == 6) | (kinds == 7)).any():  # Polygon, MultiPolygon, GeometryCollection
+    # one shape with an area is enough: look at the first rows before all of
+    # them (each test visits the shape in memory; 0.15 s for a city's 344,405)
+    if not _has_polygon(geoms[:1000]) and not _has_polygon(geoms):
+        if not (~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)).any():
+            raise EmptyLayerError(f"Every shape in the {role} file {name!r} is empty; check you picked the right file.")
         raise UnsupportedGeometryError(
             f"The {role} file {name!r} holds only points or lines; draw the outlines as polygons (closed shapes)."
         )
     return gdf
+
+
+def _has_polygon(geoms) -> bool:
+    """Whether a Polygon, MultiPolygon or GeometryCollection that is not empty is among ``geoms``."""
+    kinds = shapely.get_type_id(geoms)  # -1 for a missing shape
+    polygonal = (kinds == 3) | (kinds == 6) | (kinds == 7)
+    return bool((~shapely.is_empty(geoms[polygonal])).any())
 
 
 def _display(source: str | Path | bytes, filename: str | None) -> str:

@@ -182,3 +182,31 @@ def test_read_layer__a_table_read_ahead_by_pyarrow_gives_what_geopandas_reads(ro
     # a table geopandas cannot convert is ignored: the file is read again
     plain = pq.read_table(path, columns=["feature_type"])
     assert_geodataframe_equal(gis.read_layer(path, role="features", columns=cols, table=plain), ahead)
+
+
+@pytest.mark.parametrize(("later", "error", "message"), [
+    (box(0, 0, 10, 10), None, None),  # one outline after many points: read
+    (shapely.Point(1, 1), gis.UnsupportedGeometryError, "only points or lines"),
+    (shapely.Polygon(), gis.UnsupportedGeometryError, "only points or lines"),
+])
+def test_read_layer__the_first_outline_may_come_late(tmp_path, later, error, message):
+    """The layer checks look at the first rows first; an outline after them still counts."""
+    import geopandas as gpd
+
+    gdf = gpd.GeoDataFrame(geometry=[shapely.Point(i, 0) for i in range(1500)] + [later], crs="EPSG:2913")
+    path = tmp_path / "late.parquet"
+    gdf.to_parquet(path)
+    if error is None:
+        assert len(gis.read_layer(path, role="features")) == 1501
+    else:
+        with pytest.raises(error, match=message):
+            gis.read_layer(path, role="features")
+
+
+def test_read_layer__every_shape_empty(tmp_path):
+    import geopandas as gpd
+
+    path = tmp_path / "blank.parquet"
+    gpd.GeoDataFrame(geometry=[shapely.Polygon()] * 1200 + [None], crs="EPSG:2913").to_parquet(path)
+    with pytest.raises(gis.EmptyLayerError, match="is empty"):
+        gis.read_layer(path, role="features")
