@@ -35,6 +35,7 @@ import shapely
 from gis.crs import sqft_per_crs_unit2, to_area_crs, to_common_crs
 from gis.errors import MissingFieldError, NoOverlapError, UnknownParcelError
 from gis.overlay import (
+    MAX_PAIRED_GROUP,
     area,
     axis_boxes,
     clip_each,
@@ -374,28 +375,40 @@ def measure_lots(
     f_idx, p_idx, inside, bb, rect_piece, cut, lined = (
         f_idx[hit], p_idx[hit], inside[hit], bb[hit], rect_piece[hit], cut[hit], lined[hit])
 
+    # Each feature's piece on each lot.  A piece that is a box made here (a
+    # box feature cut at a box lot's line, or at a lot's bounds) is kept as
+    # its bounds (``as_bounds``) and given a shape only where one is needed:
+    # the overlap helpers work on the bounds of boxes.
     pieces = F[f_idx]
-    piece_box = f_box[f_idx].copy()
+    piece_box, piece_bnd = f_box[f_idx].copy(), f_bnd[f_idx].copy()
+    as_bounds = np.zeros(len(f_idx), dtype=bool)
     cross = ~inside
     rect_cross = cross & rect_piece
-    if rect_cross.any():
-        pieces[rect_cross] = shapely.box(*cut[rect_cross].T)
+    piece_bnd[rect_cross] = cut[rect_cross]
+    as_bounds[rect_cross] = True
     clip = cross & ~rect_piece
+    two_boxes = clip & bb
+    piece_bnd[two_boxes, :2] = np.maximum(f_bnd[f_idx[two_boxes], :2], p_bnd[p_idx[two_boxes], :2])
+    piece_bnd[two_boxes, 2:] = np.minimum(f_bnd[f_idx[two_boxes], 2:], p_bnd[p_idx[two_boxes], 2:])
+    as_bounds[two_boxes] = True
+    pieces[as_bounds] = None
     lined &= clip
     if lined.any():
         pieces[lined] = polygonal(clip_each(P[p_idx[lined]], f_bnd[f_idx[lined]], crossing=True))
-    rest = clip & ~lined
+    rest = clip & ~lined & ~bb
     if rest.any():
         fc, pc = f_idx[rest], p_idx[rest]
         pieces[rest] = polygonal(intersection(pieces[rest], P[pc], (f_box[fc], f_bnd[fc]), (p_box[pc], p_bnd[pc])))
     clipped = clip & ~bb  # a clipped piece is often a box again (a driveway cut at the lot line)
     if clipped.any():
-        piece_box[clipped] = axis_boxes(pieces[clipped])[0]
+        piece_box[clipped], piece_bnd[clipped] = axis_boxes(pieces[clipped])
     piece_area = area(pieces)
+    side = np.clip(piece_bnd[as_bounds, 2:] - piece_bnd[as_bounds, :2], 0.0, None)
+    piece_area[as_bounds] = side[:, 0] * side[:, 1]
     has_area = piece_area > 0
-    f_idx, p_idx, pieces, piece_area, cross, piece_box = (
+    f_idx, p_idx, pieces, piece_area, cross, piece_box, piece_bnd, as_bounds = (
         f_idx[has_area], p_idx[has_area], pieces[has_area], piece_area[has_area], cross[has_area],
-        piece_box[has_area],
+        piece_box[has_area], piece_bnd[has_area], as_bounds[has_area],
     )
     placed = np.zeros(n_feat, dtype=bool)
     placed[f_idx] = True
@@ -416,6 +429,7 @@ def measure_lots(
     excluded_sqft = np.zeros(n_lots)
     ex = excluded[f_idx]
     if ex.any():
+        _give_shapes(pieces, piece_bnd, as_bounds, ex)
         ex_union = group_union(p_idx[ex], pieces[ex], n_lots)
         has = np.unique(p_idx[ex])
         excluded_sqft[has] = area(ex_union[has])
@@ -423,6 +437,7 @@ def measure_lots(
     # the billable pieces
     c = counted[f_idx]
     cp, cpieces, carea, ctypes = p_idx[c], pieces[c], piece_area[c], types[f_idx[c]]
+    cbox, cbnd, c_as_bounds = piece_box[c], piece_bnd[c], as_bounds[c]
 
     # Fast path: most pieces overlap no other piece of their lot; they add
     # their plain area.  Overlapping pieces (a patio under the eaves, a
@@ -432,7 +447,8 @@ def measure_lots(
     #   area(union) = sum |p| - sum |p ∩ q| + sum |p ∩ q ∩ r|
     # over the edges and triangles of the graph (every 4-fold intersection
     # has zero area).  Only clusters with a 4-clique go through GEOS unions.
-    cbox, cbnd = piece_box[c], shapely.bounds(cpieces)
+    crowded = np.bincount(cp)[cp] > MAX_PAIRED_GROUP if len(cp) else np.zeros(0, bool)  # overlaps() trees these
+    _give_shapes(cpieces, cbnd, c_as_bounds, crowded)
     pa, pb, inter, _ = overlaps(cp, cpieces, cbox, cbnd)
     n_pieces = len(cpieces)
     comp = components(pa, pb, n_pieces)
@@ -500,6 +516,13 @@ def measure_lots(
         # few, large water polygons against many small pieces: bounding boxes
         # from a tree of the water, then the exact test with each water
         # polygon prepared once
+        near_water = np.ones(n_pieces, dtype=bool)
+        if len(W) <= 256:  # boxes kept as bounds get a shape only near the water
+            wb = shapely.bounds(W)
+            near_water = np.zeros(n_pieces, dtype=bool)
+            for x0, y0, x1, y1 in wb[np.isfinite(wb).all(axis=1)].tolist():
+                near_water |= (cbnd[:, 0] <= x1) & (cbnd[:, 2] >= x0) & (cbnd[:, 1] <= y1) & (cbnd[:, 3] >= y0)
+        _give_shapes(cpieces, cbnd, c_as_bounds, near_water)
         hit_piece, hit_w = shapely.STRtree(W).query(cpieces)
         shapely.prepare(W)
         meets = shapely.intersects(W[hit_w], cpieces[hit_piece])
@@ -535,6 +558,7 @@ def measure_lots(
         billable_area -= overwater
 
     if geo.any():
+        _give_shapes(cpieces, cbnd, c_as_bounds, geo)
         gp, gpieces = cp[geo], cpieces[geo]
         union = group_union(gp, gpieces, n_lots)
         lots_g = np.unique(gp)
@@ -554,9 +578,11 @@ def measure_lots(
     # overwater structures with no water layer: what they would have added
     d = dock_no_water[f_idx]
     if d.any():
+        _give_shapes(pieces, piece_bnd, as_bounds, d)
         dock_union = group_union(p_idx[d], pieces[d], n_lots)
         has = np.unique(p_idx[d])
         in_dock_lot = np.isin(cp, has)
+        _give_shapes(cpieces, cbnd, c_as_bounds, in_dock_lot)
         others = group_union(cp[in_dock_lot], cpieces[in_dock_lot], n_lots)[has]
         extra = dock_union[has].copy()
         m = ~shapely.is_missing(others)
@@ -599,6 +625,14 @@ def _ranks(types: np.ndarray, rules: MeasureRules) -> tuple[list[str], np.ndarra
     ranking = [*rules.precedence, *sorted(t for t in uniq if t not in known)]
     rank_of = {t: i for i, t in enumerate(ranking)}
     return ranking, np.array([rank_of[t] for t in uniq], dtype=np.int64)[inv]
+
+
+def _give_shapes(pieces: np.ndarray, bounds: np.ndarray, as_bounds: np.ndarray, rows: np.ndarray) -> None:
+    """Give the pieces among ``rows`` (a mask) that are kept as their bounds a box shape, in place."""
+    todo = np.flatnonzero(as_bounds & rows)
+    if len(todo):
+        pieces[todo] = shapely.box(*bounds[todo].T)
+        as_bounds[todo] = False
 
 
 def _outside_area(F, P, f_idx, p_idx, piece_area, cross, n_feat, n_lots, f_boxes, p_boxes) -> np.ndarray:

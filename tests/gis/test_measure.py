@@ -427,3 +427,34 @@ def test_a1_overwater__a_roof_wholly_over_water_is_exactly_zero_never_a_residue(
     assert lot.billable_area_sqft == 0.0
     assert lot.outside_parcel_sqft > 0
     assert (m.lots.select_dtypes("number") >= 0).all().all()
+
+
+def test_measure__a_crowded_lot_of_cut_boxes_agrees_with_the_oracle():
+    """60 driveways and patios, each cut by the lot line (their pieces are boxes
+    the engine keeps as bounds) and overlapping their neighbours, on one lot:
+    more pieces than overlaps() pairs directly, so it looks them up in a tree,
+    which needs their shapes; plus a lot of the same by the water."""
+    from tests.oracle.oracle import oracle_billable_area
+
+    lots = layer([(box(0, 0, 100, 400), "A"), (box(200, 0, 300, 400), "B")], "parcel_id")
+    rows = [(box(90, 6.0 * i, 120, 6.0 * i + 10), "driveway" if i % 2 else "patio") for i in range(60)]
+    rows += [(box(290, 6.0 * i, 320, 6.0 * i + 10), "roof") for i in range(20)]  # B: fewer, by the river
+    features = layer(rows, "feature_type")
+    water = layer([(box(250, 50, 400, 100), "river")], "name")
+    got = gis.measure_lots(lots, features, water).lots.set_index("parcel_id")
+    want = oracle_billable_area(lots, features, water)
+    assert got.billable_area_sqft.to_dict() == pytest.approx(want.to_dict(), abs=1e-6)
+    assert got.loc["A", "billable_area_sqft"] == pytest.approx(10 * (6 * 59 + 10))
+    assert got.loc["A", "overlap_sqft"] == pytest.approx(10 * 4 * 59)
+    assert got.loc["B", "overwater_excluded_sqft"] == pytest.approx(10 * 50)
+
+
+def test_measure__dock_without_water_layer_under_a_driveway_cut_at_the_lot_line():
+    """No water layer: a dock is not billable and what it would have added is
+    reported as overwater; the part under a driveway (itself cut at the lot
+    line, a piece the engine keeps as bounds) is the driveway's, not the dock's."""
+    lots = layer([(box(0, 0, 100, 100), "L")], "parcel_id")
+    features = layer([(box(50, 40, 120, 60), "dock"), (box(80, 45, 110, 55), "driveway")], "feature_type")
+    got = gis.measure_lots(lots, features).lots.iloc[0]
+    assert got.billable_area_sqft == pytest.approx(20 * 10)
+    assert got.overwater_excluded_sqft == pytest.approx(50 * 20 - 20 * 10)
