@@ -516,14 +516,15 @@ def measure_lots(
         # few, large water polygons against many small pieces: bounding boxes
         # from a tree of the water, then the exact test with each water
         # polygon prepared once
-        near_water = np.ones(n_pieces, dtype=bool)
-        if len(W) <= 256:  # boxes kept as bounds get a shape only near the water
-            wb = shapely.bounds(W)
-            near_water = np.zeros(n_pieces, dtype=bool)
-            for x0, y0, x1, y1 in wb[np.isfinite(wb).all(axis=1)].tolist():
-                near_water |= (cbnd[:, 0] <= x1) & (cbnd[:, 2] >= x0) & (cbnd[:, 1] <= y1) & (cbnd[:, 3] >= y0)
-        _give_shapes(cpieces, cbnd, c_as_bounds, near_water)
-        hit_piece, hit_w = shapely.STRtree(W).query(cpieces)
+        # boxes kept as bounds get a shape only on lots near the water
+        # (a piece lies within its lot's bounds)
+        wtree = shapely.STRtree(W)
+        near_lot = np.zeros(n_lots, dtype=bool)
+        near_lot[wtree.query(P)[0]] = True
+        near = np.flatnonzero(near_lot[cp])
+        _give_shapes(cpieces, cbnd, c_as_bounds, near_lot[cp])
+        hit_piece, hit_w = wtree.query(cpieces[near])
+        hit_piece = near[hit_piece]
         shapely.prepare(W)
         meets = shapely.intersects(W[hit_w], cpieces[hit_piece])
         hit_piece, hit_w = hit_piece[meets], hit_w[meets]

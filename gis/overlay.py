@@ -88,14 +88,12 @@ def axis_boxes(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     is_box = (shapely.get_num_coordinates(geoms) == 5) & (shapely.get_type_id(geoms) == 3)
     if is_box.any():
         idx = np.flatnonzero(is_box)
-        xy = shapely.get_coordinates(geoms[idx]).reshape(len(idx), 5, 2)
-        b = bounds[idx]
-        on_x = (xy[:, :4, 0] == b[:, None, 0]) | (xy[:, :4, 0] == b[:, None, 2])
-        on_y = (xy[:, :4, 1] == b[:, None, 1]) | (xy[:, :4, 1] == b[:, None, 3])
-        step = np.diff(xy, axis=1)  # each edge moves along exactly one axis
-        along = (step[:, :, 0] == 0) != (step[:, :, 1] == 0)
-        is_box[idx] = ((on_x & on_y).all(axis=1) & along.all(axis=1)
-                       & (b[:, 2] > b[:, 0]) & (b[:, 3] > b[:, 1]))
+        x0, y0, x1, y1, x2, y2, x3, y3 = shapely.get_coordinates(geoms[idx]).reshape(len(idx), 10)[:, :8].T
+        # edges along y, x, y, x (or x, y, x, y) from the first corner, and
+        # the opposite corner elsewhere in both x and y (the ring is closed)
+        is_box[idx] = ((((x0 == x1) & (y1 == y2) & (x2 == x3) & (y3 == y0))
+                        | ((y0 == y1) & (x1 == x2) & (y2 == y3) & (x3 == x0)))
+                       & (x0 != x2) & (y0 != y2))
     return is_box, bounds
 
 

@@ -249,6 +249,26 @@ def test_intersection__box_arithmetic_equals_geos(a, b):
     assert sum(g.area for g in inter) == pytest.approx(geos.area)
 
 
+def test_axis_boxes__only_rings_that_are_rectangles_along_the_axes():
+    from gis.overlay import axis_boxes as _axis_boxes
+
+    geoms = np.array([
+        box(0, 0, 10, 5),                                                  # counter-clockwise from a corner
+        shapely.Polygon([(10, 5), (10, 0), (0, 0), (0, 5)]),               # clockwise, another corner first
+        shapely.Polygon([(0, 0), (10, 0), (10, 5), (0, 5)]),               # along x first
+        shapely.Polygon([(0, 0), (10, 1), (9, 6), (-1, 5)]),               # rotated
+        shapely.Polygon([(0, 0), (0, 5), (0, 0), (10, 0)]),                # back and forth: no area
+        shapely.Polygon([(0, 0), (0, 5), (10, 5), (10, 2), (10, 0)]).buffer(0),  # box written with 6 points
+        box(0, 0, 10, 10).buffer(0).difference(box(2, 2, 3, 3)),           # with a hole
+        shapely.MultiPolygon([box(0, 0, 1, 1)]),
+        None,
+    ], dtype=object)
+    boxes, bounds = _axis_boxes(geoms)
+    assert boxes.tolist() == [True, True, True, False, False,
+                              shapely.get_num_coordinates(geoms[5]) == 5, False, False, False]
+    assert bounds[1].tolist() == [0, 0, 10, 5]
+
+
 def test_a1_union__chain_and_star_overlaps_count_once():
     # a roof with a patio and a porch under its eaves (star), and a walkway
     # overlapping the patio (chain): no three pieces overlap one another
