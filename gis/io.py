@@ -263,7 +263,7 @@ def _read_parquet(source, name: str, columns, table=None) -> gpd.GeoDataFrame:
             pass
     buf = io.BytesIO(source) if isinstance(source, bytes | bytearray) else source
     try:
-        cols = None if columns is None else [*columns, "geometry"]
+        cols = None if columns is None else [*columns, _geometry_column(buf)]
         return gpd.read_parquet(buf, columns=cols)
     except ValueError as err:
         if "geo" in str(err).lower() or "geometry" in str(err).lower():
@@ -273,6 +273,23 @@ def _read_parquet(source, name: str, columns, table=None) -> gpd.GeoDataFrame:
         raise UnreadableFileError(f"We could not read {name!r} as GeoParquet; the file may be damaged.") from err
     except Exception as err:
         raise UnreadableFileError(f"We could not read {name!r} as GeoParquet; the file may be damaged.") from err
+
+
+def _geometry_column(source) -> str:
+    """The primary geometry column a GeoParquet file names in its metadata ("geometry" if none)."""
+    import json
+
+    import pyarrow.parquet as pq
+
+    try:
+        meta = pq.read_schema(source).metadata or {}
+        name = json.loads(meta[b"geo"])["primary_column"]
+    except Exception:  # no or bad metadata: reading explains
+        name = "geometry"
+    finally:
+        if hasattr(source, "seek"):
+            source.seek(0)
+    return name
 
 
 def _read_csv(source, name: str, crs) -> gpd.GeoDataFrame:

@@ -210,3 +210,15 @@ def test_read_layer__every_shape_empty(tmp_path):
     gpd.GeoDataFrame(geometry=[shapely.Polygon()] * 1200 + [None], crs="EPSG:2913").to_parquet(path)
     with pytest.raises(gis.EmptyLayerError, match="is empty"):
         gis.read_layer(path, role="features")
+
+
+@pytest.mark.parametrize("upload", [False, True])
+def test_read_layer__geoparquet_geometry_column_with_another_name(roofs, tmp_path, upload):
+    """A GeoParquet whose geometry column is called ``geom`` (DuckDB, GDAL options) reads
+    the same when only some columns are asked for, as sba reassess does."""
+    path = tmp_path / "roofs.parquet"
+    roofs.rename_geometry("geom").to_parquet(path)
+    source = path.read_bytes() if upload else path
+    got = gis.read_layer(source, "roofs.parquet", role="features", columns=["feature_type"])
+    assert list(got.columns) == ["feature_type", "geom"]
+    assert got.geometry.area.sum() == pytest.approx(200)
