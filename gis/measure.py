@@ -513,16 +513,16 @@ def measure_lots(
         W = water.geometry.to_numpy()
         W = W[~shapely.is_missing(W) & ~shapely.is_empty(W)]
         W = np.where(shapely.is_valid(W), W, shapely.make_valid(W))
-        # few, large water polygons against many small pieces: bounding boxes
-        # from a tree of the water, then the exact test with each water
-        # polygon prepared once
-        # boxes kept as bounds get a shape only on lots near the water
-        # (a piece lies within its lot's bounds)
+        # few, large water polygons against many small pieces: only pieces on
+        # lots near the water (a piece lies within its lot's bounds) get a
+        # shape and are tested, first against a tree of the water's bounding
+        # boxes, then exactly, with each water polygon prepared once
         wtree = shapely.STRtree(W)
         near_lot = np.zeros(n_lots, dtype=bool)
         near_lot[wtree.query(P)[0]] = True
-        near = np.flatnonzero(near_lot[cp])
-        _give_shapes(cpieces, cbnd, c_as_bounds, near_lot[cp])
+        near_water = near_lot[cp]
+        _give_shapes(cpieces, cbnd, c_as_bounds, near_water)
+        near = np.flatnonzero(near_water)
         hit_piece, hit_w = wtree.query(cpieces[near])
         hit_piece = near[hit_piece]
         shapely.prepare(W)

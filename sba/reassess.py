@@ -135,16 +135,16 @@ def _bill(area: np.ndarray, classes: np.ndarray, dwelling_units: np.ndarray, sch
     sfr = classes == PropertyClass.SINGLE_FAMILY.value
     if sfr.any():
         uniq, inv = np.unique(whole[sfr], return_inverse=True)
-        category[sfr] = np.array([*_sfr_categories(uniq.tolist(), schedule), None], dtype=object)[:-1][inv]
+        category[sfr] = _objects(_sfr_categories(uniq.tolist(), schedule))[inv]
     # service units depend on (class, units), or on the whole sq ft for non-residential
     nonres = classes == PropertyClass.NON_RESIDENTIAL.value
     rows = np.flatnonzero(~nonres & measured)
     if len(rows):
         c_code, c_names = pd.factorize(classes[rows], use_na_sentinel=False)
         u_code, u_values = pd.factorize(dwelling_units[rows], use_na_sentinel=False)
-        groups, inv = np.unique(c_code.astype(np.int64) * (len(u_values) + 1) + u_code, return_inverse=True)
+        groups, inv = np.unique(c_code.astype(np.int64) * len(u_values) + u_code, return_inverse=True)
         for g, key in enumerate(groups.tolist()):
-            klass, du = c_names[key // (len(u_values) + 1)], u_values[key % (len(u_values) + 1)]
+            klass, du = c_names[key // len(u_values)], u_values[key % len(u_values)]
             members = rows[inv == g]
             try:
                 su = service_units(PropertyClass.parse(klass), dwelling_units=_du(du), area_sqft=None,
@@ -165,9 +165,16 @@ def _bill(area: np.ndarray, classes: np.ndarray, dwelling_units: np.ndarray, sch
                 except (BillingError, ValueError) as err:
                     known[w] = (None, str(err))
         got = [known[w] for w in uniq.tolist()]
-        units[nonres] = np.array([*(u for u, _ in got), None], dtype=object)[:-1][inv]
-        error[nonres] = np.array([*(e for _, e in got), None], dtype=object)[:-1][inv]
+        units[nonres] = _objects([u for u, _ in got])[inv]
+        error[nonres] = _objects([e for _, e in got])[inv]
     return whole, measured, category, units, error
+
+
+def _objects(values: list) -> np.ndarray:
+    """``values`` as a 1-D object array (np.array would make strings a fixed-width string array)."""
+    out = np.empty(len(values), dtype=object)
+    out[:] = values
+    return out
 
 
 _CATEGORIES: dict[int, tuple[RateSchedule, dict[int, str]]] = {}
@@ -353,8 +360,7 @@ def _classes(parcels: gpd.GeoDataFrame, opts: ReassessOptions):
                 parsed.append(None)
                 texts.append(f"{err}" if code else "The parcel has no property class; "
                              "fill the class column or pass --class-map.")
-        classes = np.array([*parsed, None], dtype=object)[:-1][inv]
-        errors = np.array([*texts, None], dtype=object)[:-1][inv]
+        classes, errors = _objects(parsed)[inv], _objects(texts)[inv]
     else:
         classes = np.full(n, opts.default_class, dtype=object)
     if opts.dwelling_units_field:
