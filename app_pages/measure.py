@@ -114,6 +114,12 @@ with st.sidebar:
         uploads["water"] = st.file_uploader("Water bodies (optional)", key="water_upload", help=c.UPLOAD_HELP)
         uploads["photo"] = st.file_uploader("Aerial photo, GeoTIFF (optional)", key="photo_upload",
                                             type=["tif", "tiff"])
+        st.text_input(
+            "Measure in this map projection (optional)", key="measure_crs", placeholder="e.g. EPSG:2913",
+            help="Your utility's official projection, as an EPSG code. Left empty, areas are measured in the "
+                 "parcel file's own projection, or, when that distorts areas (longitude/latitude, Web Mercator), "
+                 "in an equal-area projection centred on your area.",
+        )
 
 st.title("Your lot's stormwater billable area")
 st.caption(
@@ -142,7 +148,11 @@ try:
         if uploads["photo"] is not None:
             ortho_path = c.saved_upload(uploads["photo"].getvalue(), ".tif")
             imagery_name = f"the uploaded photo {uploads['photo'].name!r} (local file)"
-    parcels = gis.to_area_crs(parcels, "parcels")
+    parcels_name = uploads["parcels"].name if source == "upload" else "parcels.geojson"
+    gis.check_coordinates(parcels, "parcels", parcels_name)
+    area_crs = gis.choose_area_crs(parcels, "parcels", name=parcels_name,
+                                   requested=(st.session_state.get("measure_crs") or "").strip() or None)
+    parcels = gis.to_common_crs(parcels, area_crs.crs, "parcels")
 except c.errors() as err:
     st.error(str(err), icon=":material/error:")
     st.stop()
@@ -183,7 +193,13 @@ if st.toggle("Pick my lot on a map instead", key="pick_on_map"):
     if st.session_state.get("pick_message"):
         st.warning(st.session_state["pick_message"])
 
-lot = gis.select_parcel(parcels, lot_id, id_field)
+if area_crs.note:
+    st.caption(area_crs.note)
+try:
+    lot = gis.select_parcel(parcels, lot_id, id_field)
+except c.errors() as err:  # an id shared by several lots, say
+    st.error(str(err), icon=":material/error:")
+    st.stop()
 row = lot.iloc[0]
 lot_key = f"{source}:{lot_id}"
 

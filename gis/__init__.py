@@ -3,8 +3,18 @@
 Never shows anything on screen; the app, the CLI and bulk runs call into it.
 """
 
-from gis.crs import sqft_per_crs_unit2, to_area_crs, to_common_crs
+from gis.crs import (
+    AreaCRS,
+    check_coordinates,
+    choose_area_crs,
+    parse_crs,
+    sqft_per_crs_unit2,
+    to_area_crs,
+    to_common_crs,
+)
 from gis.errors import (
+    CRSMismatchError,
+    DuplicateParcelError,
     EmptyLayerError,
     GISInputError,
     LayerChoiceError,
@@ -21,11 +31,14 @@ from gis.measure import (
     OVERWATER_TYPES,
     PRECEDENCE,
     FeatureProblem,
+    Layers,
     Measurement,
     MeasureRules,
     measure_lots,
+    no_overlap_error,
     normalise_types,
     prepare_layers,
+    project_layers,
     select_parcel,
 )
 from gis.tape import TapeShape, tape_area_sqft, worksheet_total
@@ -34,10 +47,14 @@ __all__ = [
     "DEFAULT_RULES",
     "OVERWATER_TYPES",
     "PRECEDENCE",
+    "AreaCRS",
+    "CRSMismatchError",
+    "DuplicateParcelError",
     "EmptyLayerError",
     "FeatureProblem",
     "GISInputError",
     "LayerChoiceError",
+    "Layers",
     "MeasureRules",
     "Measurement",
     "MissingCRSError",
@@ -47,10 +64,15 @@ __all__ = [
     "UnknownParcelError",
     "UnreadableFileError",
     "UnsupportedGeometryError",
+    "check_coordinates",
+    "choose_area_crs",
     "list_layers",
     "measure_lots",
+    "no_overlap_error",
     "normalise_types",
+    "parse_crs",
     "prepare_layers",
+    "project_layers",
     "read_layer",
     "select_parcel",
     "sqft_per_crs_unit2",

@@ -9,6 +9,8 @@ inherits the matching builtin (as rasterio does), so callers may catch either
 from __future__ import annotations
 
 __all__ = [
+    "CRSMismatchError",
+    "DuplicateParcelError",
     "EmptyLayerError",
     "GISInputError",
     "InvalidDimensionError",
@@ -66,3 +68,11 @@ class UnsupportedGeometryError(GISInputError, ValueError):
 
 class InvalidDimensionError(GISInputError, ValueError):
     """A tape-measure dimension is missing, negative or not a number."""
+
+
+class CRSMismatchError(GISInputError, ValueError):
+    """A layer's coordinates do not fit its map projection, or the projection asked for is unfit."""
+
+
+class DuplicateParcelError(GISInputError, ValueError):
+    """More than one lot carries the parcel id asked for."""

@@ -25,15 +25,27 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 
 import geopandas as gpd
 import shapely
+from pyproj import CRS
 
-from gis.crs import sqft_per_crs_unit2, to_area_crs, to_common_crs
-from gis.errors import MissingFieldError, NoOverlapError, UnknownParcelError
+from gis.crs import (
+    check_coordinates,
+    choose_area_crs,
+    sqft_per_crs_unit2,
+    to_common_crs,
+)
+from gis.errors import (
+    DuplicateParcelError,
+    MissingFieldError,
+    NoOverlapError,
+    UnknownParcelError,
+)
 from gis.overlay import (
     MAX_PAIRED_GROUP,
     area,
@@ -57,11 +69,14 @@ __all__ = [
     "OVERWATER_TYPES",
     "PRECEDENCE",
     "FeatureProblem",
+    "Layers",
     "MeasureRules",
     "Measurement",
     "measure_lots",
+    "no_overlap_error",
     "normalise_types",
     "prepare_layers",
+    "project_layers",
     "select_parcel",
 ]
 
@@ -166,30 +181,82 @@ def normalise_types(values: pd.Series) -> pd.Series:
     return pd.Series(np.array(clean, dtype=object)[codes] if len(codes) else [], index=values.index, dtype=object)
 
 
+class Layers(NamedTuple):
+    """The three layers in one projected CRS fit for measuring area."""
+
+    parcels: gpd.GeoDataFrame
+    features: gpd.GeoDataFrame
+    water: gpd.GeoDataFrame | None
+    #: why areas are not measured in the parcel layer's own CRS (None when they are)
+    crs_note: str | None = None
+
+
+def project_layers(
+    parcels: gpd.GeoDataFrame,
+    features: gpd.GeoDataFrame,
+    water: gpd.GeoDataFrame | None = None,
+    *,
+    crs: CRS | str | int | None = None,
+    names: Mapping[str, str] | None = None,
+) -> Layers:
+    """Check every layer's coordinates against its CRS and bring all into one CRS for measuring.
+
+    The CRS is ``crs`` when given (the utility's official projection), else
+    the parcels' own when it is fit for area, else a local equal-area one
+    (:func:`gis.crs.choose_area_crs`).  ``names`` gives the file names used
+    in messages: ``{"parcels": ..., "features": ..., "water": ...}``.
+    """
+    names = names or {}
+    for gdf, role in ((parcels, "parcels"), (features, "features"), (water, "water")):
+        if gdf is not None:
+            check_coordinates(gdf, role, names.get(role))
+    chosen = choose_area_crs(parcels, "parcels", requested=crs, name=names.get("parcels"))
+    parcels = to_common_crs(parcels, chosen.crs, "parcels")
+    features = to_common_crs(features, chosen.crs, "features")
+    if water is not None:
+        water = to_common_crs(water, chosen.crs, "water")
+    return Layers(parcels, features, water, chosen.note)
+
+
 def prepare_layers(
     parcels: gpd.GeoDataFrame,
     features: gpd.GeoDataFrame,
     water: gpd.GeoDataFrame | None = None,
+    *,
+    crs: CRS | str | int | None = None,
 ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, gpd.GeoDataFrame | None]:
-    """Bring all layers into the parcels' projected CRS (lon/lat → local UTM)."""
-    parcels = to_area_crs(parcels, "parcels")
-    features = to_common_crs(features, parcels.crs, "features")
-    if water is not None:
-        water = to_common_crs(water, parcels.crs, "water")
-    return parcels, features, water
+    """:func:`project_layers` without the note: the three layers in one CRS fit for area."""
+    return tuple(project_layers(parcels, features, water, crs=crs)[:3])
+
+
+def no_overlap_error(n_features: int, names: Mapping[str, str] | None = None) -> NoOverlapError:
+    """The refusal for layers that do not meet: surely a projection or file mix-up."""
+    names = names or {}
+    feats = repr(names["features"]) if names.get("features") else "the features layer"
+    lots = repr(names["parcels"]) if names.get("parcels") else "the parcels layer"
+    return NoOverlapError(
+        f"None of the {n_features:,} surfaces in {feats} touches a lot in {lots}; "
+        "are both in the right map projection?"
+    )
 
 
 def select_parcel(parcels: gpd.GeoDataFrame, parcel_id, id_field: str = "parcel_id") -> gpd.GeoDataFrame:
     """The rows of ``parcels`` whose id equals ``parcel_id`` (compared as text)."""
     _require_field(parcels, id_field, "parcels")
-    mask = parcels[id_field].astype("string") == str(parcel_id)
+    # a missing id never matches (comparing with NA gives NA, not False)
+    mask = (parcels[id_field].astype("string") == str(parcel_id)).fillna(False).to_numpy(dtype=bool)
+    if mask.sum() > 1:
+        raise DuplicateParcelError(
+            f"{mask.sum():,} lots are called {parcel_id!r} in the {id_field!r} column; "
+            "a lot id must name one lot: fix the parcel layer or choose another id column."
+        )
     if not mask.any():
-        sample = ", ".join(parcels[id_field].astype(str).head(5))
+        sample = ", ".join(parcels[id_field].dropna().astype(str).head(5))
         raise UnknownParcelError(
             f"There is no parcel with id {parcel_id!r} in the {id_field!r} column "
             f"(ids look like: {sample}); check the id."
         )
-    return parcels[mask.to_numpy()]
+    return parcels[mask]
 
 
 def _require_field(gdf: gpd.GeoDataFrame, name: str, role: str) -> None:

@@ -11,11 +11,13 @@ import json
 import os
 import sys
 import time
+import warnings
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 EXIT_USAGE = 2  # bad input: the user can fix it
 EXIT_INTERNAL = 1  # our bug
+EXIT_BROKEN_PIPE = 141  # what a shell reports for a program ended by SIGPIPE
 
 
 class UsageError(Exception):
@@ -51,6 +53,10 @@ def _whole(name: str):
             raise argparse.ArgumentTypeError(f"{name} must be a whole number (got {text!r})") from None
 
     return parse
+
+
+CRS_HELP = ("measure areas in this projected CRS, e.g. EPSG:2913 (your utility's official projection); "
+            "default: the parcels' own CRS when it keeps areas within 0.1 %%, else a local equal-area one")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -93,6 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--class-field", default="property_class",
                    help="property class column of the parcels (default property_class; absent = single_family)")
     m.add_argument("--rates", default=None, help="rate schedule name or .toml file (default Portland BES)")
+    m.add_argument("--crs", default=None, help=CRS_HELP)
     m.add_argument("--format", choices=["text", "json"], default="text")
     m.set_defaults(func=cmd_measure)
 
@@ -112,6 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
     ra.add_argument("--class-map", default="", help="CODE=CLASS,... mapping your codes to our classes")
     ra.add_argument("--dwelling-units-field", default=None)
     ra.add_argument("--rates", default=None, help="rate schedule name or .toml file (default Portland BES)")
+    ra.add_argument("--crs", default=None, help=CRS_HELP)
     ra.add_argument("--workers", type=_whole("--workers"), default=1, help="processes on this machine")
     ra.add_argument("--scheduler", default=None, help="address of a dask scheduler (tcp://host:8786)")
     ra.add_argument("--chunk-size", type=_whole("--chunk-size"), default=20_000)
@@ -184,20 +192,26 @@ def cmd_measure(args) -> int:
     from sba.engine import lot_results, measure_files
 
     schedule = _schedule(args.rates)
-    m, parcels = measure_files(
+    m, parcels, note = measure_files(
         args.parcels, args.features, args.water,
         parcel_id=args.parcel_id, id_field=args.id_field, type_field=args.type_field,
         schedule=schedule, parcels_layer=args.parcels_layer,
-        features_layer=args.features_layer, water_layer=args.water_layer,
+        features_layer=args.features_layer, water_layer=args.water_layer, crs=args.crs,
     )
-    lots = lot_results(m, parcels, schedule, class_field=args.class_field)
+    lots = lot_results(m, parcels, schedule, class_field=args.class_field, id_field=args.id_field)
     if args.format == "json":
-        _print_json({"crs": str(m.crs), "lots": lots} if args.parcel_id is None else lots[0])
+        where = {"crs": str(m.crs), "crs_name": m.crs.name, "crs_note": note}
+        _print_json({**where, "lots": lots} if args.parcel_id is None else {**lots[0], **where})
         return 0
+    if note:
+        print(f"Note: {note}", file=sys.stderr)
     header = f"{'parcel':<14}{'billable':>12}{'whole':>8}{'outside':>10}{'overlap':>10}{'overwater':>11}  category"
     print(header)
     for lot in lots:
         flag = " (repaired)" if lot["repaired"] else ""
+        if lot["error"]:
+            print(f"{lot['parcel_id']!s:<14}  not billed: {lot['error']}")
+            continue
         print(f"{lot['parcel_id']!s:<14}{lot['billable_area_sqft']:>12}{lot['billable_sqft_rounded']:>8}"
               f"{lot['outside_parcel_sqft']:>10}{lot['overlap_sqft']:>10}{lot['overwater_excluded_sqft']:>11}"
               f"  {lot['category'] or '-'}{flag}")
@@ -237,7 +251,8 @@ def cmd_reassess(args) -> int:
     opts = ReassessOptions(id_field=args.id_field, type_field=args.type_field, class_field=args.class_field,
                            class_map=_class_map(args.class_map), dwelling_units_field=args.dwelling_units_field,
                            chunk_size=args.chunk_size, by_type=args.by_type,
-                           raster=args.impervious_raster, raster_tolerance=float(args.raster_tolerance) / 100)
+                           raster=args.impervious_raster, raster_tolerance=float(args.raster_tolerance) / 100,
+                           crs=args.crs)
     if args.impervious_raster and not Path(args.impervious_raster).exists():
         raise UsageError(f"There is no raster file at {args.impervious_raster!r}; check the path.")
     schedule = _schedule(args.rates)
@@ -277,6 +292,7 @@ def cmd_reassess(args) -> int:
         "chunks": summary.chunks, "chunks_resumed": summary.chunks_resumed,
         "phases": summary.phases, "raster_disagreements": summary.raster_flags,
         "category_changes": summary.changes, "changes_file": str(summary.changes_path) if summary.changes_path else None,
+        "repeated_ids": summary.repeated_ids, "crs_note": summary.crs_note, "notes": summary.notes,
     }
     if args.format == "json":
         _print_json(data)
@@ -286,8 +302,11 @@ def cmd_reassess(args) -> int:
         print("Categories: " + ", ".join(f"{k} {v:,}" for k, v in data["by_category"].items()))
         if summary.raster_flags is not None:
             print(f"Lots where the raster estimate disagrees with the measured area: {summary.raster_flags:,}.")
-        print(f"Rows with errors: {data['errors']:,}; lots with repaired geometry: {data['repaired']:,}; "
+        print(f"Rows with errors: {data['errors']:,} (of which {summary.repeated_ids:,} share their id with "
+              f"another row); lots with repaired geometry: {data['repaired']:,}; "
               f"chunks resumed: {data['chunks_resumed']} of {data['chunks']}.")
+        for note in filter(None, [summary.crs_note, *summary.notes]):
+            print(f"Note: {note}")
         if summary.changes is not None:
             print(f"Parcels whose category changed since the previous run: {summary.changes:,} "
                   f"(listed in {summary.changes_path}).")
@@ -329,11 +348,23 @@ def _default(obj):
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     debug = "--debug" in argv
+    with warnings.catch_warnings():
+        if not debug:
+            # library warnings (pyogrio's "bad application_id", shapely's "invalid
+            # value encountered") are noise to a user: what matters is in our message
+            warnings.simplefilter("ignore")
+        return _main(argv, debug)
+
+
+def _main(argv: list[str], debug: bool) -> int:
     try:
         args = build_parser().parse_args(argv)
         if not getattr(args, "command", None):
             raise UsageError("Say which command to run: estimate, measure, reassess or rates. Run 'sba --help' for more.")
         return args.func(args)
+    except BrokenPipeError:  # the reader went away (| head): stop quietly, as cat does
+        _silence_stdout()
+        return EXIT_BROKEN_PIPE
     except UsageError as err:
         print(f"sba: error: {err}", file=sys.stderr)
         return EXIT_USAGE
@@ -345,15 +376,16 @@ def main(argv: list[str] | None = None) -> int:
             raise
         from categorize import BillingError
         from gis import GISInputError
+        from sba.errors import RunKilledError, SbaError
 
         if debug:
             raise
-        if isinstance(err, GISInputError | BillingError):
-            print(f"sba: error: {err}", file=sys.stderr)
-            return EXIT_USAGE
-        if type(err).__name__ == "RunKilledError":  # sba.reassess, without importing it here
+        if isinstance(err, RunKilledError):
             print(f"sba: error: {err}", file=sys.stderr)
             return EXIT_INTERNAL
+        if isinstance(err, GISInputError | BillingError | SbaError):
+            print(f"sba: error: {err}", file=sys.stderr)
+            return EXIT_USAGE
         if isinstance(err, MemoryError):
             print("sba: error: the input is too large for this machine's memory; "
                   "split it into parts or use 'sba reassess' with --workers.", file=sys.stderr)
@@ -361,6 +393,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"sba: internal error ({type(err).__name__}: {err}). This is a bug in sba; "
               "please report it with the output of the same command run with --debug.", file=sys.stderr)
         return EXIT_INTERNAL
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so that flushing what is left cannot fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
 
 
 def run() -> None:
@@ -375,7 +416,7 @@ def run() -> None:
         sys.stdout.flush()
         sys.stderr.flush()
     except BrokenPipeError:  # e.g. piped into head
-        pass
+        code = code or EXIT_BROKEN_PIPE
     os._exit(code)
 
 

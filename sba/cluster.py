@@ -34,17 +34,16 @@ from pyproj import CRS
 
 import gis
 from gis.measure import _require_field
+from sba.parts import PartStore, write_part
 from sba.reassess import (
+    ORDER,
     ReassessOptions,
     ReassessSummary,
-    _check_out,
     _collector,
-    _open_parts,
     _Phases,
     _read,
     _require_columns,
     _summarise,
-    _write_part,
     _write_result,
     chunk_count,
     measure_chunk,
@@ -73,7 +72,7 @@ def reassess_on_cluster(address: str, parcels_path, features_path, out, *, water
         from dask.distributed import Client
     except ImportError as err:
         raise ClusterError(NEEDS_DASK) from err
-    out = _check_out(out)
+    out = Path(out)
     phase = _Phases()
     # dask would turn text columns into pyarrow strings; the local run keeps pandas' own
     with dask.config.set({"dataframe.convert-string": False}):
@@ -99,7 +98,7 @@ def reassess_on_cluster(address: str, parcels_path, features_path, out, *, water
 
         with _connect(Client, address) as client:
             try:
-                plan = _Plan.make(client, parcels, features, water, n_chunks)
+                plan = _Plan.make(client, parcels, features, water, n_chunks, opts.crs)
             except OSError as err:  # most often a worker that cannot see the input files
                 if isinstance(err, gis.GISInputError):
                     raise
@@ -108,20 +107,49 @@ def reassess_on_cluster(address: str, parcels_path, features_path, out, *, water
             # the partitions are cut by Hilbert distance alone (another cluster or
             # number of workers cuts the same ones); parts of other cuts, or of a
             # local run, are never resumed
-            settings = {"opts": opts.__dict__, "schedule": schedule.name, "n_chunks": n_chunks, "version": 2,
+            settings = {"opts": opts.__dict__, "schedule": schedule.name, "n_chunks": n_chunks, "version": 3,
                         "partitions": "dask-geopandas hilbert", "divisions": plan.divisions}
-            parts, done = _open_parts(out, [parcels_path, features_path, water_path], settings, resume)
+            parts = PartStore.open(out, [parcels_path, features_path, water_path], settings, resume)
+            resumed = _resumed_tables(parts, plan)
             phase("prepare")
-            tables, finish = _collector(n, int(sum(plan.lot_rows[k] for k in done)), progress)
-            todo = [k for k in plan.chunks if k not in done]
+            tables, finish = _collector(n, int(sum(plan.lot_rows[k] for k in resumed)), progress, parts)
+            tables.update(resumed)
+            todo = [k for k in plan.chunks if k not in resumed]
             _measure(client, plan, todo, schedule, opts, parts, finish)
             phase("compute")
-            table, geometry = _write_result(tables, plan.chunks, done, parts, n, out, plan.crs,
-                                            lambda: plan.lot_shapes(client, opts.id_field))
+            names = {"parcels": Path(str(parcels_path)).name, "features": Path(str(features_path)).name}
+            table, geometry, repeated = _write_result(
+                tables, plan.chunks, n, out, plan.crs, lambda t: plan.lot_shapes(client, t[ORDER].to_numpy()),
+                check=lambda t: _check_rows(t, n, features.rows, names))
             phase("write")
     if retain is not None:
         retain.extend([table, geometry])
-    return _summarise(table, n, start, len(plan.chunks), len(done), out, phase.times, previous, parts)
+    return _summarise(table, n, start, len(plan.chunks), len(resumed), out, phase.times, previous, parts,
+                      repeated=repeated, crs_note=plan.crs_note, notes=parts.notes)
+
+
+def _resumed_tables(parts: PartStore, plan: _Plan) -> dict[int, pd.DataFrame]:
+    """The saved partitions whose bytes are those recorded and whose row count is the partition's."""
+    tables = {}
+    for k in sorted(parts.done()):
+        table = parts.read(k)
+        if table is None:
+            continue
+        if k >= len(plan.lot_rows) or len(table) != plan.lot_rows[k] or ORDER not in table:
+            parts.reject(k, "holds other lots than this partition's")
+            continue
+        tables[k] = table
+    return tables
+
+
+def _check_rows(table: pd.DataFrame, n: int, n_features: int, names: dict) -> None:
+    """Every lot once: as many rows as lots, no row key twice (the driver holds no ids)."""
+    keys = table[ORDER].to_numpy()
+    if len(table) != n or len(np.unique(keys)) != n:
+        raise RuntimeError(f"Result check failed: the {len(table):,} rows are not the {n:,} input parcels "
+                           "each once; run again without --resume.")
+    if n_features and not table.n_features.any():
+        raise gis.no_overlap_error(n_features, names)
 
 
 def _connect(Client, address: str):
@@ -308,6 +336,7 @@ class _Plan:
     water_meta: gpd.GeoDataFrame | None
     crs: object
     divisions: list[int]
+    crs_note: str | None = None  # why areas are not measured in the parcels' own CRS
 
     @property
     def lot_rows(self) -> np.ndarray:
@@ -318,22 +347,25 @@ class _Plan:
         return [k for k in range(len(self.lot_stats)) if self.lot_rows[k]]
 
     @classmethod
-    def make(cls, client, parcels: _Layer, features: _Layer, water: _Layer | None, n_chunks: int) -> _Plan:
+    def make(cls, client, parcels: _Layer, features: _Layer, water: _Layer | None, n_chunks: int,
+             crs_asked: str | None = None) -> _Plan:
         from dask.distributed import wait
 
         def stats(frame) -> np.ndarray:
             meta = pd.DataFrame({c: pd.Series(dtype="float64") for c in _STATS})
             return client.compute(frame.map_partitions(_stats, meta=meta)).result().to_numpy(dtype=float)
 
-        # the parcels' projected CRS, as gis.prepare_layers picks it: lon/lat goes
-        # to the local UTM zone of the parcels' extent (all estimate_utm_crs looks at)
-        crs = CRS.from_user_input(parcels.frame.crs)
+        # the CRS gis.project_layers picks, from the parcels' extent (all it looks at)
         lots = parcels.frame
-        if not crs.is_projected:
-            raw = stats(lots)
-            parcels.check(raw)
-            extent = shapely.box(np.nanmin(raw[:, 1]), np.nanmin(raw[:, 2]), np.nanmax(raw[:, 3]), np.nanmax(raw[:, 4]))
-            crs = gpd.GeoSeries([extent], crs=lots.crs).estimate_utm_crs()
+        raw = stats(lots)
+        parcels.check(raw)
+        extent = gpd.GeoDataFrame(geometry=[shapely.box(np.nanmin(raw[:, 1]), np.nanmin(raw[:, 2]),
+                                                        np.nanmax(raw[:, 3]), np.nanmax(raw[:, 4]))], crs=lots.crs)
+        name = Path(str(parcels.path)).name
+        gis.check_coordinates(extent, "parcels", name)
+        chosen = gis.choose_area_crs(extent, "parcels", requested=crs_asked, name=name)
+        crs = chosen.crs
+        if CRS.from_user_input(lots.crs) != crs:
             lots = lots.to_crs(crs)
         target = CRS.from_user_input(crs)
 
@@ -367,7 +399,7 @@ class _Plan:
         return cls(shuffled, shuffled.to_delayed(), feats.to_delayed(),
                    waters.to_delayed() if waters is not None else None,
                    stats(shuffled), feature_stats, water_stats, feats._meta,
-                   waters._meta if waters is not None else None, crs, divisions)
+                   waters._meta if waters is not None else None, crs, divisions, chosen.note)
 
     def inputs(self, k: int):
         """Lot partition ``k`` and the partitions its task needs: the feature
@@ -393,10 +425,10 @@ class _Plan:
             water = [self.water_parts[j] for j in np.flatnonzero(_meets(ws[:, 1:5], box) & (ws[:, 0] > 0))]
         return (self.lot_parts[k], [self.feature_parts[j] for j in f], [self.lot_parts[m] for m in context], water)
 
-    def lot_shapes(self, client, id_field: str) -> gpd.GeoSeries:
-        """Every lot's shape by parcel id, for a GeoPackage output (the driver writes it)."""
-        lots = client.compute(self.lots[[id_field, self.lots.geometry.name]]).result()
-        return lots.set_index(lots[id_field].to_numpy()).geometry
+    def lot_shapes(self, client, keys: np.ndarray) -> np.ndarray:
+        """The shapes of the lots with these row keys (``_row``), for a GeoPackage output (the driver writes it)."""
+        lots = client.compute(self.lots[["_row", self.lots.geometry.name]]).result()
+        return lots.set_index("_row").geometry.reindex(keys).to_numpy()
 
 
 def _histogram(client, keyed) -> np.ndarray:
@@ -417,7 +449,7 @@ def _divisions(counts: np.ndarray, n_chunks: int) -> list[int]:
     return [0, *(int(e) << CELL_SHIFT for e in edges), 1 << (2 * LEVEL)]
 
 
-def _measure(client, plan: _Plan, todo: list[int], schedule, opts, parts: Path,
+def _measure(client, plan: _Plan, todo: list[int], schedule, opts, parts: PartStore,
              finish: Callable[[int, pd.DataFrame], None]) -> None:
     import dask
     from dask.distributed import as_completed
@@ -428,5 +460,4 @@ def _measure(client, plan: _Plan, todo: list[int], schedule, opts, parts: Path,
     for fut in as_completed(futures):
         k = futures[fut]
         table = fut.result()
-        _write_part(table, parts, k)
-        finish(k, table)
+        finish(k, table, write_part(table, parts.folder, k))

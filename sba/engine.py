@@ -9,15 +9,17 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 import geopandas as gpd
+import shapely
 
 import gis
 from categorize import PropertyClass, billable_sqft, categorize_sfr
 from categorize.schedule import RateSchedule
 
-__all__ = ["area_str", "load_layers", "lot_results", "measure_files", "rules_for"]
+__all__ = ["NO_SHAPE", "area_str", "load_layers", "lot_errors", "lot_results", "measure_files", "repeated_id", "rules_for"]
 
 TWO_PLACES = Decimal("0.01")
 
@@ -41,12 +43,15 @@ def load_layers(
     parcels_layer: str | None = None,
     features_layer: str | None = None,
     water_layer: str | None = None,
-) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, gpd.GeoDataFrame | None]:
-    """Read the three layers and bring them into the parcels' projected CRS."""
+    crs: str | None = None,
+) -> gis.Layers:
+    """Read the three layers, check their coordinates, and bring them into one CRS fit for area."""
     p = gis.read_layer(parcels, layer=parcels_layer, role="parcels")
     f = gis.read_layer(features, layer=features_layer, role="features")
     w = gis.read_layer(water, layer=water_layer, role="water") if water else None
-    return gis.prepare_layers(p, f, w)
+    names = {"parcels": Path(parcels).name, "features": Path(features).name,
+             "water": Path(water).name if water else None}
+    return gis.project_layers(p, f, w, crs=crs, names=names)
 
 
 def measure_files(
@@ -61,11 +66,16 @@ def measure_files(
     parcels_layer: str | None = None,
     features_layer: str | None = None,
     water_layer: str | None = None,
-) -> tuple[gis.Measurement, pd.DataFrame]:
-    """Measure lots from files; returns the measurement and the lots it covers."""
-    p, f, w = load_layers(
+    crs: str | None = None,
+) -> tuple[gis.Measurement, pd.DataFrame, str | None]:
+    """Measure lots from files: the measurement, the lots it covers, and the CRS note.
+
+    The note (None when the parcels' own CRS was used) says in which CRS the
+    areas were measured and why.  Layers that do not meet at all are refused.
+    """
+    p, f, w, note = load_layers(
         parcels, features, water,
-        parcels_layer=parcels_layer, features_layer=features_layer, water_layer=water_layer,
+        parcels_layer=parcels_layer, features_layer=features_layer, water_layer=water_layer, crs=crs,
     )
     if parcel_id is not None:
         p = gis.select_parcel(p, parcel_id, id_field)
@@ -73,11 +83,35 @@ def measure_files(
         p, f, w, id_field=id_field, type_field=type_field,
         rules=rules_for(schedule), require_overlap=parcel_id is not None,
     )
-    return m, p
+    if parcel_id is None and len(f) and not m.lots.n_features.any():
+        raise gis.no_overlap_error(len(f), {"parcels": Path(parcels).name, "features": Path(features).name})
+    return m, p, note
+
+
+def lot_errors(parcels: gpd.GeoDataFrame, id_field: str) -> np.ndarray:
+    """Why a lot cannot be billed, per lot (None where it can): no shape, or an id shared by several lots."""
+    geoms = parcels.geometry.to_numpy()
+    errors = np.full(len(parcels), None, dtype=object)
+    errors[shapely.is_missing(geoms) | shapely.is_empty(geoms)] = NO_SHAPE
+    ids = parcels[id_field]
+    counts = ids.map(ids.value_counts(dropna=False)).to_numpy()
+    for i in np.flatnonzero((counts > 1) & pd.isna(errors)):
+        errors[i] = repeated_id(ids.iloc[i], int(counts[i]))
+    missing = ids.isna().to_numpy() & pd.isna(errors)
+    errors[missing] = "The parcel has no id in the parcel layer."
+    return errors
+
+
+NO_SHAPE = "Parcel has no shape in the parcel layer."
+
+
+def repeated_id(parcel_id, count: int) -> str:
+    """The error text of a lot whose id other lots share: none of them can be billed by id."""
+    return f"id {parcel_id} is used by {count:,} lots; give each lot its own id."
 
 
 def lot_results(m: gis.Measurement, parcels: gpd.GeoDataFrame, schedule: RateSchedule,
-                class_field: str | None = "property_class") -> list[dict]:
+                class_field: str | None = "property_class", id_field: str = "parcel_id") -> list[dict]:
     """JSON-ready per-lot records: areas as decimal strings, the category for houses."""
     classes = None
     if class_field and class_field in parcels.columns:
@@ -88,18 +122,21 @@ def lot_results(m: gis.Measurement, parcels: gpd.GeoDataFrame, schedule: RateSch
             {"feature": pr.feature_id, "kind": pr.kind, "message": pr.message}
         )
     type_cols = {t: m.lots[gis.measure.TYPE_PREFIX + t].to_numpy() for t in m.types}
+    errors = lot_errors(parcels, id_field)
     out = []
     for i, row in enumerate(m.lots.itertuples(index=False)):
         exact = float(row.billable_area_sqft)
         whole = billable_sqft(exact)
         klass = PropertyClass.parse(classes[i]) if classes is not None else PropertyClass.SINGLE_FAMILY
         category = categorize_sfr(whole, schedule).name if klass is PropertyClass.SINGLE_FAMILY else None
+        if errors[i] is not None:  # nothing here may be billed
+            category = None
         by_type = {t: area_str(col[i]) for t, col in type_cols.items() if col[i] > 0}
         out.append({
             "parcel_id": _jsonable(row.parcel_id),
             "property_class": klass.value,
-            "billable_area_sqft": area_str(exact),
-            "billable_sqft_rounded": str(whole),
+            "billable_area_sqft": None if errors[i] == NO_SHAPE else area_str(exact),
+            "billable_sqft_rounded": None if errors[i] is not None else str(whole),
             "outside_parcel_sqft": area_str(row.outside_parcel_sqft),
             "overlap_sqft": area_str(row.overlap_sqft),
             "overwater_excluded_sqft": area_str(row.overwater_excluded_sqft),
@@ -109,6 +146,7 @@ def lot_results(m: gis.Measurement, parcels: gpd.GeoDataFrame, schedule: RateSch
             "repaired": bool(row.repaired),
             "category": category,
             "problems": problems.get(str(row.parcel_id), []),
+            "error": errors[i],
         })
     return out
 

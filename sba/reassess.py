@@ -14,11 +14,8 @@ the output checks, the parts and resume logic and the final assembly below.
 from __future__ import annotations
 
 import gc
-import hashlib
-import json
 import multiprocessing
 import os
-import shutil
 import sys
 import time
 from collections.abc import Callable, Iterable
@@ -37,7 +34,10 @@ from categorize import PropertyClass, billable_sqft, categorize_sfr, service_uni
 from categorize.errors import BillingError
 from categorize.schedule import RateSchedule
 from gis.overlay import matches
-from sba.engine import rules_for
+from sba.engine import NO_SHAPE, repeated_id, rules_for
+from sba.errors import RunKilledError
+from sba.output import OutputLock, check_output_path, write_atomic
+from sba.parts import PartRecord, PartStore, write_part
 from sba.prefetch import Prefetch, is_parquet, parquet_columns, wanted_columns
 
 __all__ = ["OUTPUT_COLUMNS", "ReassessOptions", "ReassessSummary", "RunKilledError", "bill_columns", "reassess"]
@@ -47,12 +47,8 @@ OUTPUT_COLUMNS = [
     "overlap_sqft", "outside_parcel_sqft", "overwater_excluded_sqft", "excluded_type_sqft",
     "n_features", "category", "service_units", "repaired", "error",
 ]
-PARTS_SUFFIX = ".parts"
-MANIFEST = "manifest.json"
-
-
-class RunKilledError(RuntimeError):
-    """The process doing the run ended without a result (killed, usually for memory)."""
+#: the input order of the lots (a sort key) in chunk tables; not written out
+ORDER = "_order"
 
 
 @dataclass(frozen=True)
@@ -67,6 +63,7 @@ class ReassessOptions:
     by_type: bool = False
     raster: str | None = None  # impervious raster for a cross-check column
     raster_tolerance: float = 0.25  # flag when raster and vector differ by more than this share
+    crs: str | None = None  # measure in this CRS (the utility's official projection)
 
 
 @dataclass
@@ -84,6 +81,12 @@ class ReassessSummary:
     changes_path: Path | None = None
     phases: dict[str, float] = field(default_factory=dict)
     raster_flags: int | None = None
+    #: rows whose id other rows share (each has an error and no billing fields)
+    repeated_ids: int = 0
+    #: in which CRS areas were measured, when not the parcels' own, and why
+    crs_note: str | None = None
+    #: one sentence per thing the user should know (resumed parts redone, few surfaces on lots)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def parcels_per_second(self) -> float:
@@ -238,21 +241,29 @@ def measure_chunk(
         lots, lot_errors = _measure_around_failures(parcels, features, water, rules, opts, context)
     geoms = parcels.geometry.to_numpy()
     missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
-    lot_errors[missing & pd.isna(lot_errors)] = "Parcel has no shape in the parcel layer."
+    lot_errors[missing & pd.isna(lot_errors)] = NO_SHAPE
+    lot_errors[pd.isna(ids) & pd.isna(lot_errors)] = "The parcel has no id in the parcel layer."
+    area = lots.billable_area_sqft.to_numpy(dtype=float).copy()
+    area[missing] = np.nan  # nothing was measured: not 0 sq ft
     classes, units, class_errors = _classes(parcels, opts)
-    whole, measured, category, service, bill_errors = _bill(lots.billable_area_sqft.to_numpy(), classes, units,
-                                                            schedule)
+    whole, measured, category, service, bill_errors = _bill(area, classes, units, schedule)
     error = lot_errors  # the first of: measurement, class, billing
     for more in (class_errors, bill_errors):
         fill = pd.isna(error)
         error[fill] = more[fill]
+    # a row with an error bills nothing: a billing system that ignores the
+    # error column must not find a category, service units or whole sq ft
+    failed = ~pd.isna(error)
+    category[failed], service[failed], measured = None, None, measured & ~failed
     columns = {"parcel_id": ids, "property_class": classes,
                "dwelling_units": pd.array(units, dtype="float64").astype("Int64")}
     for col in ("billable_area_sqft", "overlap_sqft", "outside_parcel_sqft", "overwater_excluded_sqft",
                 "excluded_type_sqft", "n_features", "repaired"):
         columns[col] = lots[col].to_numpy()
+    columns["billable_area_sqft"] = area
     columns.update(billable_sqft_rounded=pd.arrays.IntegerArray(whole, ~measured).to_numpy(), category=category,
                    service_units=service, error=error)
+    columns[ORDER] = parcels.index.to_numpy(dtype=np.int64)
     out = pd.DataFrame(columns)
     if opts.raster:
         from gis.cover import raster_cover_sqft
@@ -426,72 +437,74 @@ def _chunk_data(k: int):
     return parcels, features, water, context, (local_f, local_p)
 
 
-def _run_chunk(k: int) -> tuple[int, pd.DataFrame]:
+def _run_chunk(k: int) -> tuple[int, pd.DataFrame, PartRecord]:
     s = _STATE
     parcels, features, water, context, pairs = _chunk_data(k)
     table = measure_chunk(parcels, features, water, s["schedule"], s["opts"], context, pairs)
-    _write_part(table, s["parts"], k)
-    return k, table
-
-
-def _part_path(parts: Path, k: int) -> Path:
-    return parts / f"chunk-{k:05d}.arrow"
-
-
-def _write_part(table: pd.DataFrame, parts: Path, k: int) -> None:
-    """A finished chunk, atomically, as an uncompressed Arrow file (a quarter
-    of the cost of Parquet; the parts are deleted at the end)."""
-    import pyarrow as pa
-    import pyarrow.feather as feather
-
-    path = _part_path(parts, k)
-    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
-    feather.write_feather(pa.Table.from_pandas(table, preserve_index=False), tmp, compression="uncompressed")
-    os.replace(tmp, path)
-
-
-def _read_part(parts: Path, k: int) -> pd.DataFrame:
-    import pyarrow.feather as feather
-
-    return feather.read_table(_part_path(parts, k)).to_pandas()
+    return k, table, write_part(table, s["parts"].folder, k)
 
 
 def write_table_atomic(table: pd.DataFrame, out: Path, crs=None, geometry=None) -> None:
-    """Write the result by extension (.parquet, .csv, .gpkg) via a temp file and a rename."""
+    """Write the result by extension (.parquet, .csv, .gpkg) via a temporary file and a rename.
+
+    Column types do not depend on the values: ``error`` and ``category`` are
+    text even when every row is empty, ``service_units`` a decimal number
+    (a float in a GeoPackage, which has no decimal type).
+    """
     suffix = out.suffix.lower()
-    tmp = out.with_name(f".{out.name}.tmp{os.getpid()}{suffix}")
-    try:
+
+    def write(tmp: Path) -> None:
         if suffix == ".parquet":
-            table.to_parquet(tmp, index=False)
+            import pyarrow.parquet as pq
+
+            pq.write_table(_typed_arrow(table), tmp)
         elif suffix == ".csv":
             table.to_csv(tmp, index=False)
         elif suffix == ".gpkg":
-            gdf = gpd.GeoDataFrame(table, geometry=geometry, crs=crs) if geometry is not None else table
-            if isinstance(gdf, gpd.GeoDataFrame):
-                gdf.to_file(tmp, layer="billable_area", driver="GPKG")
+            typed = _for_gpkg(table)
+            if geometry is not None:
+                gpd.GeoDataFrame(typed, geometry=geometry, crs=crs).to_file(tmp, layer="billable_area", driver="GPKG")
             else:
                 import sqlite3
 
                 with sqlite3.connect(tmp) as con:
-                    table.to_sql("billable_area", con, index=False)
+                    typed.to_sql("billable_area", con, index=False)
         else:
             raise ValueError(suffix)
-        os.replace(tmp, out)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+
+    write_atomic(out, write)
 
 
-def _fingerprint(paths: Iterable[Path | None], settings: dict) -> str:
-    h = hashlib.sha256()
-    for p in paths:
-        if p is None:
-            h.update(b"-")
-            continue
-        st = Path(p).stat()
-        h.update(f"{Path(p).resolve()}|{st.st_size}|{st.st_mtime_ns}".encode())
-    h.update(json.dumps(settings, sort_keys=True, default=str).encode())
-    return h.hexdigest()
+_TEXT_COLUMNS = ("category", "error", "property_class")
+
+
+def _typed_arrow(table: pd.DataFrame):
+    """``table`` as an Arrow table with the result schema's types (see :func:`write_table_atomic`)."""
+    import pyarrow as pa
+
+    arrow = pa.Table.from_pandas(table, preserve_index=False)
+    for name in (*_TEXT_COLUMNS, "parcel_id"):
+        if name in arrow.column_names and pa.types.is_null(arrow.schema.field(name).type):
+            arrow = arrow.set_column(arrow.column_names.index(name), name, arrow[name].cast(pa.string()))
+    if "service_units" in arrow.column_names:
+        units = arrow["service_units"].cast(pa.string())
+        arrow = arrow.set_column(arrow.column_names.index("service_units"), "service_units",
+                                 units.cast(pa.decimal128(18, _places(table["service_units"]))))
+    return arrow
+
+
+def _places(values: pd.Series) -> int:
+    """Decimal places of the service units (2 for the bundled schedules)."""
+    texts = values.dropna().astype(str).unique()
+    return max([2, *(len(t.partition(".")[2]) for t in texts)])
+
+
+def _for_gpkg(table: pd.DataFrame) -> pd.DataFrame:
+    typed = table.copy()
+    typed["service_units"] = pd.to_numeric(typed["service_units"], errors="coerce").astype("float64")
+    for name in _TEXT_COLUMNS:
+        typed[name] = typed[name].astype("string")
+    return typed
 
 
 def _read(path, layer, role: str, wanted: list[str], prefetched: Prefetch | None = None) -> gpd.GeoDataFrame:
@@ -546,12 +559,14 @@ def reassess(
             if collect and restore_gc:
                 gc.enable()
 
-    if prefetched is not None:
-        prefetched.wait()  # pyarrow's reading threads must be idle before a fork
-    if isolate and hasattr(os, "fork"):
-        kept: list = []  # the layers outlive the run in the child, which exits without freeing them
-        return _in_child(lambda progress: run(progress, restore_gc=False, retain=kept), progress)
-    return run(progress)
+    out = check_output_path(out)  # before any work: a bad --out is known at once
+    with OutputLock(out):
+        if prefetched is not None:
+            prefetched.wait()  # pyarrow's reading threads must be idle before a fork
+        if isolate and hasattr(os, "fork"):
+            kept: list = []  # the layers outlive the run in the child, which exits without freeing them
+            return _in_child(lambda progress: run(progress, restore_gc=False, retain=kept), progress)
+        return run(progress)
 
 
 def _die_with_parent(parent: int | None = None) -> None:
@@ -640,7 +655,7 @@ def _reassess(parcels_path, features_path, out, *, water_path, schedule, opts, w
               previous, progress, layers, retain: list | None = None,
               prefetched: Prefetch | None = None) -> ReassessSummary:
     start = time.perf_counter()
-    out = _check_out(out)
+    out = Path(out)
     layers = layers or {}
     if scheduler:
         from sba.cluster import reassess_on_cluster
@@ -665,7 +680,10 @@ def _reassess(parcels_path, features_path, out, *, water_path, schedule, opts, w
     if opts.class_field:
         parcels[opts.class_field] = parcels[opts.class_field].astype("category")
     phase("read")
-    parcels, features, water = gis.prepare_layers(parcels, features, water)
+    names = {"parcels": Path(parcels_path).name, "features": Path(features_path).name,
+             "water": Path(water_path).name if water_path else None}
+    parcels, features, water, crs_note = gis.project_layers(parcels, features, water, crs=opts.crs, names=names)
+    parcels = parcels.reset_index(drop=True)  # the index is the lots' input order (ORDER)
     if water is not None:
         water = water[[water.geometry.name]]
 
@@ -679,15 +697,19 @@ def _reassess(parcels_path, features_path, out, *, water_path, schedule, opts, w
     bounds = chunk_bounds(n, opts.chunk_size)
     n_chunks = len(bounds) - 1
 
-    settings = {"opts": opts.__dict__, "schedule": schedule.name, "n_chunks": n_chunks, "version": 3}
-    parts, done = _open_parts(out, [parcels_path, features_path, water_path], settings, resume)
-    todo = [k for k in range(n_chunks) if k not in done]
-
     # every (feature, lot) pair whose bounding boxes meet, found once for the
     # whole run: it says which features and neighbouring lots each chunk needs
     chunk_of = np.empty(n, dtype=np.int64)
     chunk_of[order] = np.repeat(np.arange(n_chunks), np.diff(bounds))
     pair_f, pair_p = _bbox_pairs(shapely.STRtree(geoms), features.geometry.to_numpy(), min(workers, 4))
+    notes = _meeting_notes(len(features), pair_f, names)
+
+    settings = {"opts": opts.__dict__, "schedule": schedule.name, "n_chunks": n_chunks, "version": 4}
+    parts = PartStore.open(out, [parcels_path, features_path, water_path], settings, resume)
+    ids = parcels[opts.id_field].to_numpy()
+    resumed = _resumed_tables(parts, ids, order, bounds)
+    done = set(resumed)
+    todo = [k for k in range(n_chunks) if k not in done]
     by_chunk = np.argsort(chunk_of[pair_p], kind="stable")
     starts = np.searchsorted(chunk_of[pair_p][by_chunk], np.arange(n_chunks + 1))
     _STATE.update(parcels=parcels, features=features, water=water, order=order, bounds=bounds,
@@ -695,14 +717,15 @@ def _reassess(parcels_path, features_path, out, *, water_path, schedule, opts, w
                   pairs_by_chunk=(by_chunk, starts),
                   wtree=shapely.STRtree(water.geometry.to_numpy()) if water is not None else None)
     phase("prepare")
-    tables, finish = _collector(n, sum(int(bounds[k + 1] - bounds[k]) for k in done), progress)
+    tables, finish = _collector(n, sum(int(bounds[k + 1] - bounds[k]) for k in done), progress, parts)
+    tables.update(resumed)
 
     try:
         if workers > 1 and len(todo) > 1:
             ctx = multiprocessing.get_context("fork")
             with ctx.Pool(min(workers, len(todo)), initializer=_die_with_parent, initargs=(os.getpid(),)) as pool:
-                for k, table in pool.imap_unordered(_run_chunk, todo):
-                    finish(k, table)
+                for k, table, record in pool.imap_unordered(_run_chunk, todo):
+                    finish(k, table, record)
         else:
             for k in todo:
                 finish(*_run_chunk(k))
@@ -711,14 +734,18 @@ def _reassess(parcels_path, features_path, out, *, water_path, schedule, opts, w
 
     phase("compute")
 
-    def lot_shapes() -> gpd.GeoSeries:
-        return parcels.set_index(parcels[opts.id_field].to_numpy()).geometry
+    def lot_shapes(table: pd.DataFrame) -> np.ndarray:
+        return parcels.geometry.to_numpy()[table[ORDER].to_numpy()]
 
-    table, geometry = _write_result(tables, range(n_chunks), done, parts, n, out, parcels.crs, lot_shapes)
+    table, geometry, repeated = _write_result(
+        tables, range(n_chunks), n, out, parcels.crs, lot_shapes,
+        check=lambda t: _check_rows(t, ids, features_touched=len(pair_f) > 0, n_features=len(features),
+                                    names=names))
     phase("write")
     if retain is not None:  # freeing millions of geometries one by one takes seconds
         retain.extend([parcels, features, water, table, geometry])
-    return _summarise(table, n, start, n_chunks, len(done), out, phase.times, previous, parts)
+    return _summarise(table, n, start, n_chunks, len(done), out, phase.times, previous, parts,
+                      repeated=repeated, crs_note=crs_note, notes=[*parts.notes, *notes])
 
 
 # --------------------------------------------------------------------------
@@ -767,15 +794,6 @@ class _Phases:
         self._mark = now
 
 
-def _check_out(out: str | Path) -> Path:
-    out = Path(out)
-    if out.suffix.lower() not in (".parquet", ".csv", ".gpkg"):
-        raise gis.UnreadableFileError(f"The output {out.name!r} must end in .parquet, .gpkg or .csv.")
-    if not out.parent.exists():
-        raise gis.UnreadableFileError(f"The folder for the output ({out.parent}) does not exist; create it first.")
-    return out
-
-
 def _require_columns(columns: Iterable[str], geometry: str, wanted: list[str]) -> None:
     columns = list(columns)
     for col in wanted:
@@ -784,31 +802,66 @@ def _require_columns(columns: Iterable[str], geometry: str, wanted: list[str]) -
             raise gis.MissingFieldError(f"The parcels layer has no column called {col!r}; its columns are: {cols}.")
 
 
-def _open_parts(out: Path, paths: list, settings: dict, resume: bool) -> tuple[Path, set[int]]:
-    """The folder of finished chunks and the chunks in it: kept on ``resume``
-    when the inputs and settings are those of the earlier run, else emptied."""
-    parts = out.with_name(out.name + PARTS_SUFFIX)
-    fp = _fingerprint([Path(p) if p else None for p in paths], settings)
-    manifest_path = parts / MANIFEST
-    if resume and manifest_path.exists() and json.loads(manifest_path.read_text()).get("fingerprint") == fp:
-        return parts, {int(p.stem.split("-")[1]) for p in parts.glob("chunk-*.arrow")}
-    if parts.exists():
-        shutil.rmtree(parts)
-    parts.mkdir()
-    manifest_path.write_text(json.dumps({"fingerprint": fp, "n_chunks": settings["n_chunks"], "settings": settings},
-                                        default=str))
-    return parts, set()
+def _meeting_notes(n_features: int, pair_f: np.ndarray, names: dict) -> list[str]:
+    """Refuse layers that do not meet at all; a note when most surfaces are on no lot."""
+    if not n_features:
+        return []
+    touching = len(np.unique(pair_f)) if len(pair_f) else 0
+    if touching == 0:
+        raise gis.no_overlap_error(n_features, names)
+    if touching < n_features / 2:
+        return [f"Only {touching:,} of the {n_features:,} surfaces in {names['features']} come near a lot in "
+                f"{names['parcels']}; check that both layers cover the same area."]
+    return []
 
 
-def _collector(n: int, finished: int, progress: Callable[[int, int], None] | None):
-    """``(tables, finish)``: ``finish(k, table)`` keeps chunk ``k``'s table and reports progress."""
+def _resumed_tables(parts: PartStore, ids: np.ndarray, order: np.ndarray, bounds: np.ndarray) -> dict[int, pd.DataFrame]:
+    """The saved chunks that hold exactly the lots this run gives them (by input order and id)."""
+    tables = {}
+    for k in sorted(parts.done()):
+        if k >= len(bounds) - 1:
+            parts.reject(k, "is not a chunk of this run")
+            continue
+        table = parts.read(k)
+        if table is None:
+            continue
+        rows = order[bounds[k]:bounds[k + 1]]
+        if ORDER not in table or not np.array_equal(table[ORDER].to_numpy(), rows) \
+                or not _same(table.parcel_id.to_numpy(), ids[rows]):
+            parts.reject(k, "holds other lots than this chunk's")
+            continue
+        tables[k] = table
+    return tables
+
+
+def _check_rows(table: pd.DataFrame, ids: np.ndarray, *, features_touched: bool, n_features: int,
+                names: dict) -> None:
+    """Every input lot exactly once, with its own id (not merely as many rows as lots)."""
+    rows = table[ORDER].to_numpy()
+    if len(rows) != len(ids) or not np.array_equal(np.sort(rows), np.arange(len(ids))) \
+            or not _same(table.parcel_id.to_numpy(), ids[rows]):
+        raise RuntimeError(f"Result check failed: the {len(table):,} rows are not the {len(ids):,} input "
+                           "parcels each once; run again without --resume.")
+    if features_touched and n_features and not table.n_features.any():
+        raise gis.no_overlap_error(n_features, names)
+
+
+def _same(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether two id arrays hold the same values in the same places (missing ids equal)."""
+    return len(a) == len(b) and pd.Series(a, dtype=object).equals(pd.Series(b, dtype=object))
+
+
+def _collector(n: int, finished: int, progress: Callable[[int, int], None] | None, parts: PartStore):
+    """``(tables, finish)``: ``finish(k, table, record)`` keeps chunk ``k``'s table,
+    records its saved part in the manifest and reports progress."""
     tables: dict[int, pd.DataFrame] = {}
     if progress:
         progress(finished, n)
 
-    def finish(k: int, table: pd.DataFrame) -> None:
+    def finish(k: int, table: pd.DataFrame, record: PartRecord) -> None:
         nonlocal finished
         tables[k] = table
+        parts.record(k, record)
         finished += len(table)
         if progress:
             progress(finished, n)
@@ -816,43 +869,75 @@ def _collector(n: int, finished: int, progress: Callable[[int, int], None] | Non
     return tables, finish
 
 
-def _write_result(tables: dict[int, pd.DataFrame], chunks: Iterable[int], done: set[int], parts: Path, n: int,
-                  out: Path, crs, lot_shapes: Callable[[], gpd.GeoSeries]):
-    """One row per parcel, sorted by parcel id, checked against ``n`` and written to ``out``.
+def mark_repeated_ids(table: pd.DataFrame) -> int:
+    """Give every row whose id other rows share an error and no billing fields; how many rows that is.
 
-    ``lot_shapes()`` gives the lots' shapes indexed by parcel id; it is called
-    only for a GeoPackage output.
+    ``table`` is sorted by parcel id, so rows of one id are neighbours.
     """
-    for k in done:  # chunks of an earlier, interrupted run
-        tables[k] = _read_part(parts, k)
+    ids = table.parcel_id.to_numpy()
+    if len(ids) < 2:
+        return 0
+    present = ~pd.isna(ids)
+    both = present[1:] & present[:-1]
+    same = np.zeros(len(ids) - 1, dtype=bool)
+    same[both] = ids[1:][both] == ids[:-1][both]
+    if not same.any():
+        return 0
+    starts = np.flatnonzero(np.r_[True, ~same])  # first row of each run of one id
+    sizes = np.diff(np.r_[starts, len(ids)])
+    count = np.repeat(sizes, sizes)
+    rows = np.flatnonzero(count > 1)
+    error = table.error.to_numpy(dtype=object).copy()
+    for i in rows:
+        if pd.isna(error[i]):
+            error[i] = repeated_id(ids[i], int(count[i]))
+    table["error"] = error
+    table.loc[rows, ["category", "service_units"]] = None
+    whole = table["billable_sqft_rounded"].astype("Int64")
+    whole.iloc[rows] = pd.NA
+    table["billable_sqft_rounded"] = whole
+    return len(rows)
+
+
+def _write_result(tables: dict[int, pd.DataFrame], chunks: Iterable[int], n: int, out: Path, crs,
+                  lot_shapes: Callable[[pd.DataFrame], np.ndarray], check: Callable[[pd.DataFrame], None]):
+    """One row per parcel, sorted by parcel id (input order among equal ids), checked and written to ``out``.
+
+    ``check(table)`` refuses a table that is not every input lot once;
+    ``lot_shapes(table)`` gives the shapes of the table's lots, in its order,
+    and is called only for a GeoPackage output.  Returns the table and the
+    shapes (None unless GeoPackage) and the number of rows with a repeated id.
+    """
     table = pd.concat([tables[k] for k in chunks], ignore_index=True)
     type_cols = sorted(c for c in table.columns if c.startswith(gis.measure.TYPE_PREFIX))
     table[type_cols] = table[type_cols].fillna(0.0)
     extra = [c for c in ("raster_impervious_sqft", "raster_disagrees") if c in table.columns]
-    table = table[[*OUTPUT_COLUMNS, *extra, *type_cols]]
-    table = table.sort_values("parcel_id", kind="stable", ignore_index=True)
-    if len(table) != n:
-        raise RuntimeError(f"Row count check failed: {n} parcels in, {len(table)} rows out.")
-    geometry = None
-    if out.suffix.lower() == ".gpkg":
-        by_id = lot_shapes()
-        geometry = by_id.reindex(table.parcel_id.to_numpy()).to_numpy() if by_id.index.is_unique else None
+    table = table[[*OUTPUT_COLUMNS, *extra, *type_cols, ORDER]]
+    table = table.sort_values(["parcel_id", ORDER], kind="stable", ignore_index=True)
+    check(table)
+    repeated = mark_repeated_ids(table)
+    for name in _TEXT_COLUMNS:
+        table[name] = table[name].astype("string")
+    geometry = lot_shapes(table) if out.suffix.lower() == ".gpkg" else None
+    table = table.drop(columns=ORDER)
     write_table_atomic(table, out, crs=crs, geometry=geometry)
-    return table, geometry
+    return table, geometry, repeated
 
 
 def _summarise(table: pd.DataFrame, n: int, start: float, chunks: int, resumed: int, out: Path,
-               phases: dict[str, float], previous, parts: Path) -> ReassessSummary:
+               phases: dict[str, float], previous, parts: PartStore, *, repeated: int = 0,
+               crs_note: str | None = None, notes: list[str] | None = None) -> ReassessSummary:
     summary = ReassessSummary(
         parcels_in=n, parcels_out=len(table), seconds=time.perf_counter() - start,
-        by_category=table.category.fillna("(not single-family)").value_counts().to_dict(),
+        by_category=table.category[table.error.isna()].fillna("(not single-family)").value_counts().to_dict(),
         errors=int(table.error.notna().sum()), repaired=int(table.repaired.sum()),
         chunks=chunks, chunks_resumed=resumed, out=out, phases=phases,
         raster_flags=int(table.raster_disagrees.fillna(False).sum()) if "raster_disagrees" in table else None,
+        repeated_ids=repeated, crs_note=crs_note, notes=list(notes or []),
     )
     if previous:
         summary.changes, summary.changes_path = _compare_previous(table, Path(previous), out)
-    shutil.rmtree(parts, ignore_errors=True)
+    parts.remove()
     return summary
 
 

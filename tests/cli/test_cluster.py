@@ -89,14 +89,14 @@ def test_cluster__the_driver_holds_no_layer(city, cluster, tmp_path, capsys, mon
 
 def _break_after(monkeypatch, module, n_parts: int) -> None:
     """Make the run fail once ``n_parts`` parts are written, as a crash would."""
-    real = module._write_part
+    real = module.write_part
 
-    def write_part(table, parts, k):
-        if len(list(parts.glob("chunk-*.arrow"))) >= n_parts:
+    def write_part(table, folder, k):
+        if len(list(folder.glob("chunk-*.arrow"))) >= n_parts:
             raise RuntimeError("the run broke here")
-        real(table, parts, k)
+        return real(table, folder, k)
 
-    monkeypatch.setattr(module, "_write_part", write_part)
+    monkeypatch.setattr(module, "write_part", write_part)
 
 
 def _run(*args) -> int:

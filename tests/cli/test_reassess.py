@@ -122,7 +122,12 @@ def test_reassess__bad_rows_get_an_error_and_the_run_goes_on(city, tmp_path, cap
     assert summary["errors"] == 2
     assert "spaceport" in table.loc[parcels.parcel_id[5], "error"]
     assert "no shape" in table.loc[parcels.parcel_id[7], "error"]
-    assert table.loc[parcels.parcel_id[7], "billable_area_sqft"] == 0
+    for bad in (5, 7):  # an error row bills nothing
+        row = table.loc[parcels.parcel_id[bad]]
+        assert pd.isna(row.category)
+        assert pd.isna(row.service_units)
+        assert pd.isna(row.billable_sqft_rounded)
+    assert pd.isna(table.loc[parcels.parcel_id[7], "billable_area_sqft"])  # nothing to measure: not 0
     assert bool(table.loc[parcels.parcel_id[9], "repaired"])
 
 
@@ -248,9 +253,10 @@ def test_reassess__progress_bar_reports_parcels_per_second_from_the_worker_proce
 def test_reassess__errors_come_back_from_the_isolated_run(tmp_path):
     from categorize import DEFAULT_SCHEDULE, load_schedule
     from gis import UnreadableFileError
+    from sba.errors import OutputError
     from sba.reassess import reassess as run
 
-    with pytest.raises(UnreadableFileError, match="must end in"):
+    with pytest.raises(OutputError, match="must end in"):
         run(tmp_path / "p.parquet", tmp_path / "f.parquet", tmp_path / "out.txt",
             schedule=load_schedule(DEFAULT_SCHEDULE), isolate=True)
     with pytest.raises(UnreadableFileError):

@@ -109,17 +109,18 @@ def test_a1_units__metres_are_converted():
 
 
 def test_a1_crs__lonlat_is_projected_and_features_reprojected():
-    parcels = layer([(LOT, "R1")], "parcel_id")
-    f = layer([(box(0, 0, 10, 10), "roof")], "feature_type")
+    here = (7_645_000, 684_000)  # a lot in Portland, EPSG:2913 (international feet)
+    parcels = layer([(shapely.affinity.translate(LOT, *here), "R1")], "parcel_id")
+    f = layer([(shapely.affinity.translate(box(0, 0, 10, 10), *here), "roof")], "feature_type")
     p_ll = parcels.to_crs(4326)
     f_other = f.to_crs("EPSG:6557")  # Oregon North, US survey feet
     p2, f2, _ = gis.prepare_layers(p_ll, f_other)
     assert p2.crs.is_projected
-    assert "UTM" in p2.crs.name
+    assert "equal-area" in p2.crs.name
     m = gis.measure_lots(p2, f2)
-    in_utm = f.to_crs(p2.crs).area.iloc[0] / 0.3048**2
-    assert m.lots.billable_area_sqft.iloc[0] == pytest.approx(in_utm, rel=1e-9)
-    assert m.lots.billable_area_sqft.iloc[0] == pytest.approx(100.0, rel=0.01)  # UTM scale error < 1%
+    in_ea = f.to_crs(p2.crs).area.iloc[0] / 0.3048**2
+    assert m.lots.billable_area_sqft.iloc[0] == pytest.approx(in_ea, rel=1e-9)
+    assert m.lots.billable_area_sqft.iloc[0] == pytest.approx(100.0, rel=0.001)  # 2913's own scale: 0.02 %
 
 
 def test_a1_invalid__bowtie_repaired_with_make_valid_and_lot_flagged():

@@ -118,6 +118,11 @@ def test_oracle__synthetic_with_invalid_bowties(tmp_path, capsys):
     assert_agrees(ours, oracle_billable_area(p, f, w))
 
 
+#: Cambridge comes in lon/lat; the oracle measures lon/lat in its UTM zone (19N),
+#: so the tool is asked for the same projection (its own default is equal-area)
+IN_UTM = ("--crs", "EPSG:32619")
+
+
 def test_oracle__cambridge_subset_real_data(capsys, tmp_path):
     """Real parcels, planimetrics and water (lon/lat, invalid shapes, docks) from tests/data."""
     gpkg = DATA / "cambridge_subset.gpkg"
@@ -126,7 +131,7 @@ def test_oracle__cambridge_subset_real_data(capsys, tmp_path):
     features = gpd.read_file(gpkg, layer="features")
     ppath = tmp_path / "parcels.gpkg"
     parcels.to_file(ppath, layer="parcels")
-    ours = cli_measure(capsys, ppath, gpkg, None, "--features-layer", "features", "--id-field", "ML")
+    ours = cli_measure(capsys, ppath, gpkg, None, "--features-layer", "features", "--id-field", "ML", *IN_UTM)
     assert_agrees(ours, oracle_billable_area(parcels, features, None, id_field="ML"))
 
 
@@ -139,7 +144,7 @@ def test_oracle__cambridge_subset_with_water(capsys, tmp_path):
     ppath = tmp_path / "parcels.gpkg"
     parcels.to_file(ppath, layer="parcels")
     ours = cli_measure(capsys, ppath, gpkg, gpkg, "--features-layer", "features", "--water-layer", "water",
-                       "--id-field", "ML")
+                       "--id-field", "ML", *IN_UTM)
     assert_agrees(ours, oracle_billable_area(parcels, features, water, id_field="ML"))
 
 
@@ -157,5 +162,5 @@ def test_oracle__cambridge_whole_city(capsys, tmp_path):
     for name, gdf in (("parcels", parcels[["ML", "geometry"]]), ("features", features), ("water", water)):
         gdf.to_parquet(tmp_path / f"{name}.parquet")
     ours = cli_measure(capsys, tmp_path / "parcels.parquet", tmp_path / "features.parquet",
-                       tmp_path / "water.parquet", "--id-field", "ML")
+                       tmp_path / "water.parquet", "--id-field", "ML", *IN_UTM)
     assert_agrees(ours, oracle_billable_area(parcels, features, water, id_field="ML"))

@@ -1,0 +1,25 @@
+"""Errors of the ``sba`` runs (outputs, locks, killed runs); ``str(err)`` is shown as-is.
+
+Like :mod:`gis.errors`, each class also inherits the matching builtin, so a
+caller may catch :class:`SbaError` or the plain Python type.
+"""
+
+from __future__ import annotations
+
+__all__ = ["OutputError", "RunKilledError", "RunLockedError", "SbaError"]
+
+
+class SbaError(Exception):
+    """Root of the errors of ``sba`` runs; ``str(err)`` is one sentence for the user."""
+
+
+class OutputError(SbaError, OSError):
+    """An output cannot be written: a folder, no permission, a full disk."""
+
+
+class RunLockedError(OutputError):
+    """Another run is writing the same output."""
+
+
+class RunKilledError(SbaError, RuntimeError):
+    """The process doing the run ended without a result (killed, usually for memory)."""

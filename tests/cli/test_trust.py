@@ -1,0 +1,448 @@
+"""Wrong input never becomes a wrong bill: projections, ids, resume, outputs (issue: trust).
+
+Every case builds its data in the test and runs the command line; each must
+give the right answer or one clear refusal (exit 2, one line), never a
+wrong number with exit 0 and never "internal error".
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import geopandas as gpd
+import shapely
+from pyproj import Geod
+
+import sba.reassess
+from sba.cli import main
+from tests.conftest import SAMPLE
+
+SBA = [sys.executable, "-m", "sba"]
+CLASS_MAP = "residential=single_family,commercial=non_residential"
+
+
+def cli(capsys, *args) -> tuple[int, str, str]:
+    code = main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def refused(capsys, *args) -> str:
+    """Run ``sba``; it must refuse with exit 2 and one line on stderr, which is returned."""
+    code, out, err = cli(capsys, *args)
+    assert code == 2, (code, out, err)
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert "internal error" not in err
+    return lines[0]
+
+
+def sample(name: str) -> gpd.GeoDataFrame:
+    return gpd.read_file(SAMPLE / f"{name}.geojson")
+
+
+def measure_json(capsys, parcels, features, *extra, water=None) -> dict:
+    args = ["measure", "--parcels", parcels, "--features", features, *extra, "--format", "json"]
+    if water is not None:
+        args += ["--water", water]
+    code, out, err = cli(capsys, *args)
+    assert code == 0, err
+    return json.loads(out)
+
+
+def reassess_json(capsys, parcels, features, out, *extra) -> dict:
+    code, stdout, err = cli(capsys, "reassess", "--parcels", parcels, "--features", features, "--out", out,
+                            "--no-progress", "--format", "json", *extra)
+    assert code == 0, err
+    return json.loads(stdout)
+
+
+# --------------------------------------------------------------------------
+# map projections that lie or distort
+
+
+def test_web_mercator_parcels_are_measured_in_an_equal_area_crs_and_say_so(capsys, tmp_path):
+    sample("parcels").to_crs(3857).to_parquet(tmp_path / "parcels.parquet")
+    sample("features").to_crs(3857).to_parquet(tmp_path / "features.parquet")
+    lot = measure_json(capsys, tmp_path / "parcels.parquet", tmp_path / "features.parquet",
+                       "--parcel-id", "R100065")
+    # 2,569.18 in EPSG:2913 (whose own scale here is 0.99983); Web Mercator said 5,224.48
+    assert float(lot["billable_area_sqft"]) == pytest.approx(2569.18 / 0.999827, rel=1e-4)
+    assert lot["category"] == "standard"
+    assert "Pseudo-Mercator" in lot["crs_note"]
+    assert "equal-area" in lot["crs_name"]
+
+
+def test_web_mercator_city_gets_the_same_categories_as_its_state_plane_original(capsys, tmp_path, city):
+    ours = reassess_json(capsys, city / "parcels.parquet", city / "features.parquet", tmp_path / "sp.parquet")
+    for name in ("parcels", "features"):
+        gpd.read_parquet(city / f"{name}.parquet").to_crs(3857).to_parquet(tmp_path / f"{name}.parquet")
+    merc = reassess_json(capsys, tmp_path / "parcels.parquet", tmp_path / "features.parquet",
+                         tmp_path / "merc.parquet")
+    assert "Pseudo-Mercator" in merc["crs_note"]
+    a, b = pd.read_parquet(tmp_path / "sp.parquet"), pd.read_parquet(tmp_path / "merc.parquet")
+    assert ours["parcels_out"] == merc["parcels_out"] == 3000
+    # same lots, areas within EPSG:2913's own scale error (0.02 %) of each other
+    ratio = b.billable_area_sqft / a.billable_area_sqft
+    assert ratio[a.billable_area_sqft > 100].between(1.0, 1.0005).all()
+    assert (a.category.fillna("") != b.category.fillna("")).sum() <= 3  # only lots within 0.02 % of a line
+
+
+def test_features_in_web_mercator_are_brought_to_the_parcels_crs(capsys, tmp_path):
+    sample("features").to_crs(3857).to_file(tmp_path / "features.gpkg")
+    lot = measure_json(capsys, SAMPLE / "parcels.geojson", tmp_path / "features.gpkg", "--parcel-id", "R100065")
+    assert lot["billable_area_sqft"] == "2569.18"
+    assert lot["crs_note"] is None
+
+
+def test_geojson_holding_state_plane_numbers_is_refused(capsys, tmp_path):
+    raw = json.loads((SAMPLE / "parcels.geojson").read_text())
+    raw.pop("crs")  # RFC 7946: coordinates are then longitude/latitude
+    (tmp_path / "parcels.geojson").write_text(json.dumps(raw))
+    line = refused(capsys, "measure", "--parcels", tmp_path / "parcels.geojson",
+                   "--features", SAMPLE / "features.geojson")
+    assert "'parcels.geojson'" in line
+    assert "longitude/latitude" in line
+    assert "feet or metres" in line
+
+
+def test_shapefile_whose_prj_says_lonlat_over_state_plane_numbers_is_refused(capsys, tmp_path):
+    shp = tmp_path / "shp"
+    shp.mkdir()
+    sample("parcels").set_crs(4326, allow_override=True).to_file(shp / "parcels.shp")
+    with zipfile.ZipFile(tmp_path / "parcels.zip", "w") as zf:
+        for part in shp.iterdir():
+            zf.write(part, part.name)
+    line = refused(capsys, "measure", "--parcels", tmp_path / "parcels.zip",
+                   "--features", SAMPLE / "features.geojson", "--parcel-id", "R100065")
+    assert "'parcels.zip'" in line
+    assert "longitude/latitude" in line
+
+
+def test_features_labelled_with_another_states_zone_are_refused(capsys, tmp_path, city):
+    feats = gpd.read_parquet(city / "features.parquet").set_crs(2272, allow_override=True)
+    feats.to_parquet(tmp_path / "features.parquet")
+    line = refused(capsys, "reassess", "--parcels", city / "parcels.parquet",
+                   "--features", tmp_path / "features.parquet", "--out", tmp_path / "out.parquet")
+    assert "'features.parquet'" in line
+    assert "Pennsylvania" in line
+    assert not (tmp_path / "out.parquet").exists()
+
+
+@pytest.mark.parametrize("command", ["measure", "reassess"])
+def test_layers_that_do_not_meet_are_refused(capsys, tmp_path, city, command):
+    feats = gpd.read_parquet(city / "features.parquet")
+    feats.geometry = feats.geometry.translate(60_000, 0)  # 11 miles east: no lot there
+    feats.to_parquet(tmp_path / "features.parquet")
+    args = [command, "--parcels", city / "parcels.parquet", "--features", tmp_path / "features.parquet"]
+    if command == "reassess":
+        args += ["--out", tmp_path / "out.parquet"]
+    line = refused(capsys, *args)
+    assert f"None of the {len(feats):,} surfaces in 'features.parquet' touches a lot in 'parcels.parquet'" in line
+    assert "right map projection" in line
+
+
+def _sf_lot(tmp_path) -> tuple[Path, Path, float]:
+    """A 30 x 90 ft lot in San Francisco with one roof, in lon/lat, and the roof's geodesic area."""
+    corner = (6_010_000.0, 2_112_000.0)  # North Beach, EPSG:2227 (US survey feet)
+    lot = shapely.box(corner[0], corner[1], corner[0] + 30, corner[1] + 90)
+    roof = shapely.box(corner[0] + 1, corner[1] + 5, corner[0] + 29, corner[1] + 80.5)
+    parcels = gpd.GeoDataFrame({"parcel_id": ["142"]}, geometry=[lot], crs=2227).to_crs(4326)
+    features = gpd.GeoDataFrame({"feature_type": ["roof"]}, geometry=[roof], crs=2227).to_crs(4326)
+    parcels.to_file(tmp_path / "parcels.geojson")
+    features.to_file(tmp_path / "features.geojson")
+    geodesic_m2 = abs(Geod(ellps="WGS84").geometry_area_perimeter(features.geometry.iloc[0])[0])
+    return tmp_path / "parcels.geojson", tmp_path / "features.geojson", geodesic_m2 / 0.3048**2
+
+
+def test_lonlat_default_agrees_with_the_geodesic_area(capsys, tmp_path):
+    parcels, features, geodesic = _sf_lot(tmp_path)
+    lot = measure_json(capsys, parcels, features, "--parcel-id", "142")
+    assert float(lot["billable_area_sqft"]) == pytest.approx(geodesic, abs=0.006)  # to the rounding
+    assert "longitude/latitude" in lot["crs_note"]
+
+
+def test_crs_option_measures_in_the_utilitys_official_projection(capsys, tmp_path):
+    parcels, features, _ = _sf_lot(tmp_path)
+    lot = measure_json(capsys, parcels, features, "--parcel-id", "142", "--crs", "EPSG:2227")
+    official = 28 * 75.5 * (1200 / 3937 / 0.3048) ** 2  # the roof in US survey feet, as sq ft
+    assert float(lot["billable_area_sqft"]) == pytest.approx(official, abs=0.01)
+    assert lot["crs"] == "EPSG:2227"
+    table = reassess_json(capsys, parcels, features, tmp_path / "out.csv", "--crs", "2227")
+    assert "EPSG:2227" in table["crs_note"]
+    assert pd.read_csv(tmp_path / "out.csv").billable_area_sqft.iloc[0] == pytest.approx(official, abs=0.01)
+
+
+@pytest.mark.parametrize(("crs", "words"), [("EPSG:3857", "changes areas by"), ("EPSG:4326", "longitude/latitude"),
+                                            ("EPSG:99999999", "not a map projection we know"),
+                                            ("EPSG:2272", "lies outside the area")])
+def test_crs_option_refuses_a_projection_unfit_for_area(capsys, crs, words):
+    line = refused(capsys, "measure", "--parcels", SAMPLE / "parcels.geojson",
+                   "--features", SAMPLE / "features.geojson", "--crs", crs)
+    assert words in line
+
+
+# --------------------------------------------------------------------------
+# parcel ids
+
+
+def test_parcel_id_used_by_two_lots_is_refused(capsys, tmp_path):
+    parcels = sample("parcels")
+    parcels.loc[parcels.parcel_id == "R100066", "parcel_id"] = "R100065"
+    parcels.to_file(tmp_path / "parcels.gpkg")
+    line = refused(capsys, "measure", "--parcels", tmp_path / "parcels.gpkg",
+                   "--features", SAMPLE / "features.geojson", "--parcel-id", "R100065")
+    assert "2 lots are called 'R100065'" in line
+
+
+def test_a_missing_id_does_not_stop_measuring_another_lot(capsys, tmp_path):
+    parcels = sample("parcels")
+    parcels["parcel_id"] = parcels.parcel_id.astype("string")
+    parcels.loc[parcels.parcel_id == "R100066", "parcel_id"] = pd.NA
+    parcels.to_parquet(tmp_path / "parcels.parquet")
+    lot = measure_json(capsys, tmp_path / "parcels.parquet", SAMPLE / "features.geojson",
+                       "--parcel-id", "R100065")
+    assert lot["billable_area_sqft"] == "2569.18"
+
+
+def test_reassess_repeated_ids_get_an_error_and_bill_nothing(capsys, tmp_path, city):
+    parcels = gpd.read_parquet(city / "parcels.parquet")
+    parcels.loc[100:110, "parcel_id"] = 999_999  # 11 lots share one id
+    parcels.to_parquet(tmp_path / "parcels.parquet")
+    summary = reassess_json(capsys, tmp_path / "parcels.parquet", city / "features.parquet",
+                            tmp_path / "out.parquet", "--class-field", "land_use", "--class-map", CLASS_MAP)
+    table = pd.read_parquet(tmp_path / "out.parquet")
+    rows = table[table.parcel_id == 999_999]
+    assert len(rows) == 11
+    assert len(table) == 3000
+    assert (rows.error == "id 999999 is used by 11 lots; give each lot its own id.").all()
+    assert rows.category.isna().all()
+    assert rows.service_units.isna().all()
+    assert rows.billable_sqft_rounded.isna().all()
+    assert summary["repeated_ids"] == 11
+    assert summary["errors"] >= 11
+    assert sum(summary["by_category"].values()) == 3000 - summary["errors"]
+
+
+def test_reassess_repeated_ids_keep_their_input_order(capsys, tmp_path, city):
+    parcels = gpd.read_parquet(city / "parcels.parquet")
+    far = [5, 2900, 1500]  # three lots in different chunks, one id
+    parcels.loc[far, "parcel_id"] = [-1 - j for j in far]  # each lot's area, measured under its own id
+    parcels.to_parquet(tmp_path / "single.parquet")
+    parcels.loc[far, "parcel_id"] = -7
+    parcels.to_parquet(tmp_path / "parcels.parquet")
+    reassess_json(capsys, tmp_path / "single.parquet", city / "features.parquet", tmp_path / "single.csv",
+                  "--chunk-size", "500")
+    single = pd.read_csv(tmp_path / "single.csv").set_index("parcel_id")
+    reassess_json(capsys, tmp_path / "parcels.parquet", city / "features.parquet", tmp_path / "out.csv",
+                  "--chunk-size", "500")
+    table = pd.read_csv(tmp_path / "out.csv")
+    got = table[table.parcel_id == -7].billable_area_sqft.tolist()
+    assert got == [single.billable_area_sqft[-1 - j] for j in sorted(far)]
+    assert len(set(got)) == 3
+
+
+def test_sba_measure_marks_repeated_ids_and_lots_without_a_shape(capsys, tmp_path):
+    parcels = sample("parcels")
+    parcels.loc[parcels.parcel_id == "R100066", "parcel_id"] = "R100065"
+    parcels.loc[parcels.parcel_id == "R100067", "geometry"] = None
+    parcels.to_file(tmp_path / "parcels.gpkg")
+    lots = {lot["parcel_id"]: lot for lot in measure_json(capsys, tmp_path / "parcels.gpkg",
+                                                          SAMPLE / "features.geojson")["lots"]}
+    assert lots["R100065"]["error"].startswith("id R100065 is used by 2 lots")
+    assert lots["R100065"]["category"] is None
+    assert lots["R100065"]["billable_sqft_rounded"] is None
+    assert "no shape" in lots["R100067"]["error"]
+    assert lots["R100067"]["billable_area_sqft"] is None
+    assert lots["R100068"]["error"] is None
+    assert lots["R100068"]["category"] is not None
+
+
+# --------------------------------------------------------------------------
+# resume must verify, not trust
+
+
+def _interrupted(capsys, monkeypatch, city, out, n_parts: int = 4) -> None:
+    """A run that breaks after ``n_parts`` parts, as a crash would; its parts stay."""
+    real = sba.reassess.write_part
+
+    def write_part(table, folder, k):
+        if len(list(folder.glob("chunk-*.arrow"))) >= n_parts:
+            raise RuntimeError("the run broke here")
+        return real(table, folder, k)
+
+    with monkeypatch.context() as m:
+        m.setattr(sba.reassess, "write_part", write_part)
+        code, _, err = cli(capsys, *_reassess_args(city, out))
+        assert code == 1
+        assert "the run broke here" in err
+
+
+def _reassess_args(city, out, *extra):
+    return ["reassess", "--parcels", city / "parcels.parquet", "--features", city / "features.parquet",
+            "--out", out, "--chunk-size", "300", "--class-field", "land_use", "--class-map", CLASS_MAP,
+            "--no-progress", "--format", "json", *extra]
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(city, tmp_path_factory):
+    out = tmp_path_factory.mktemp("full") / "full.parquet"
+    assert main([str(a) for a in _reassess_args(city, out)]) == 0
+    return pd.read_parquet(out)
+
+
+def _tamper_and_resume(capsys, monkeypatch, city, tmp_path, tamper) -> tuple[dict, pd.DataFrame]:
+    out = tmp_path / "out.parquet"
+    _interrupted(capsys, monkeypatch, city, out)
+    tamper(tmp_path / "out.parquet.parts")
+    code, stdout, err = cli(capsys, *_reassess_args(city, out, "--resume"))
+    assert code == 0, err
+    return json.loads(stdout), pd.read_parquet(out)
+
+
+def _rewrite(path: Path, change) -> None:
+    import pyarrow as pa
+    import pyarrow.feather as feather
+
+    table = feather.read_table(path).to_pandas()
+    feather.write_feather(pa.Table.from_pandas(change(table), preserve_index=False), path,
+                          compression="uncompressed")
+
+
+@pytest.mark.parametrize("tamper", [
+    pytest.param(lambda d: (d / "chunk-00001.arrow").write_bytes((d / "chunk-00000.arrow").read_bytes()),
+                 id="a part swapped for another"),
+    pytest.param(lambda d: _rewrite(d / "chunk-00001.arrow", lambda t: t.assign(billable_area_sqft=0.0)),
+                 id="areas set to 0"),
+    pytest.param(lambda d: (d / "chunk-00002.arrow").write_bytes((d / "chunk-00002.arrow").read_bytes()[:999]),
+                 id="a part cut short"),
+])
+def test_resume_measures_a_part_that_is_not_what_was_recorded_again(capsys, monkeypatch, city, tmp_path,
+                                                                     uninterrupted, tamper):
+    summary, table = _tamper_and_resume(capsys, monkeypatch, city, tmp_path, tamper)
+    pd.testing.assert_frame_equal(table, uninterrupted)
+    assert summary["chunks_resumed"] == 3
+    assert any("measured again" in note for note in summary["notes"])
+
+
+def test_resume_with_a_garbage_manifest_starts_over(capsys, monkeypatch, city, tmp_path, uninterrupted):
+    summary, table = _tamper_and_resume(capsys, monkeypatch, city, tmp_path,
+                                        lambda d: (d / "manifest.json").write_text("{not json"))
+    pd.testing.assert_frame_equal(table, uninterrupted)
+    assert summary["chunks_resumed"] == 0
+    assert any("could not be read" in note for note in summary["notes"])
+
+
+def test_the_result_check_is_every_lot_once_not_a_count():
+    from sba.reassess import ORDER, _check_rows
+
+    ids = np.array(["a", "b", "c", "d"], dtype=object)
+    twice = pd.DataFrame({"parcel_id": ["a", "b", "b", "d"], ORDER: [0, 1, 1, 3], "n_features": [1, 1, 1, 1]})
+    with pytest.raises(RuntimeError, match="each once"):
+        _check_rows(twice, ids, features_touched=True, n_features=4, names={})
+    wrong_id = pd.DataFrame({"parcel_id": ["a", "b", "x", "d"], ORDER: [0, 1, 2, 3], "n_features": [1, 1, 1, 1]})
+    with pytest.raises(RuntimeError, match="each once"):
+        _check_rows(wrong_id, ids, features_touched=True, n_features=4, names={})
+
+
+# --------------------------------------------------------------------------
+# outputs and the run
+
+
+def test_out_that_is_a_folder_is_refused_at_once(capsys, tmp_path, city):
+    folder = tmp_path / "results.parquet"
+    folder.mkdir()
+    line = refused(capsys, *_reassess_args(city, folder))
+    assert "is a folder" in line
+    assert not list(tmp_path.glob("*.parts"))
+
+
+def test_out_in_a_folder_that_cannot_be_written_is_refused_at_once(capsys, city):
+    line = refused(capsys, *_reassess_args(city, Path("/proc/sba-results.parquet")))
+    assert "Cannot write in the folder '/proc'" in line
+
+
+def test_a_full_disk_is_one_line_and_leaves_nothing_half_written(capsys, monkeypatch, tmp_path, city):
+    import pyarrow.parquet as pq
+
+    def full(table, where, *a, **k):
+        Path(where).write_bytes(b"PAR1 half a file")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(pq, "write_table", full)
+    out = tmp_path / "out.parquet"
+    line = refused(capsys, *_reassess_args(city, out))
+    assert line.startswith("sba: error: The disk is full")
+    assert "--resume" in line
+    assert not out.exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary file left
+    manifest = tmp_path / "out.parquet.parts" / "manifest.json"
+    assert json.loads(manifest.read_text())["parts"]  # the finished chunks are kept for --resume
+
+
+def test_a_second_run_on_the_same_out_is_refused(capsys, tmp_path, city):
+    out = tmp_path / "out.parquet"
+    lock = tmp_path / "out.parquet.lock"
+    lock.write_text(json.dumps({"host": os.uname().nodename, "pid": os.getpid()}))  # a live run
+    line = refused(capsys, *_reassess_args(city, out))
+    assert f"Another sba run (process {os.getpid()}" in line
+    assert lock.exists()
+    assert not out.exists()
+
+
+def test_a_lock_left_by_a_killed_run_is_taken_over(capsys, tmp_path, city):
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True, check=True)
+    out = tmp_path / "out.parquet"
+    (tmp_path / "out.parquet.lock").write_text(json.dumps({"host": os.uname().nodename,
+                                                           "pid": int(dead.stdout)}))
+    code, _, err = cli(capsys, *_reassess_args(city, out))
+    assert code == 0, err
+    assert out.exists()
+    assert not (tmp_path / "out.parquet.lock").exists()
+
+
+def test_measure_piped_into_head_ends_quietly():
+    cmd = (f"{sys.executable} -m sba measure --parcels {SAMPLE / 'parcels.geojson'} "
+           f"--features {SAMPLE / 'features.geojson'} | head -n 1")
+    done = subprocess.run(["bash", "-c", cmd], capture_output=True, text=True, timeout=120)
+    assert done.stdout.startswith("parcel")
+    assert done.stderr == ""
+
+
+def test_a_corrupt_geopackage_is_one_line_without_library_warnings(tmp_path):
+    good = tmp_path / "good.gpkg"
+    sample("parcels").to_file(good)
+    data = bytearray(good.read_bytes())
+    data[68:72] = b"\x00\x00\x00\x00"  # the application_id GDAL checks
+    data[1024:4096] = os.urandom(3072)
+    (tmp_path / "parcels.gpkg").write_bytes(bytes(data))
+    done = subprocess.run([*SBA, "measure", "--parcels", str(tmp_path / "parcels.gpkg"),
+                           "--features", str(SAMPLE / "features.geojson")], capture_output=True, text=True)
+    assert done.returncode == 2, done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert "Warning" not in done.stderr
+    assert "internal error" not in done.stderr
+
+
+def test_output_columns_have_the_same_types_whatever_the_values(capsys, tmp_path, city):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    reassess_json(capsys, city / "parcels.parquet", city / "features.parquet", tmp_path / "out.parquet")
+    schema = pq.read_schema(tmp_path / "out.parquet")
+    assert pd.read_parquet(tmp_path / "out.parquet").error.isna().all()  # no row failed ...
+    assert schema.field("error").type in (pa.string(), pa.large_string())  # ... still text
+    assert schema.field("category").type in (pa.string(), pa.large_string())
+    assert pa.types.is_decimal(schema.field("service_units").type)
+    units = pq.read_table(tmp_path / "out.parquet").column("service_units").to_pylist()
+    assert str(units[0]) == "1.00"
