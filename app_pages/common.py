@@ -65,8 +65,11 @@ CRR_CHOICES = {
 
 @st.cache_data(show_spinner="Reading the map file…", max_entries=16)
 def read_layer(data: bytes, filename: str, role: str):
-    """Read an upload (or sample file bytes) with the foundation's reader."""
-    return gis.read_layer(data, filename, role=role)
+    """Read an upload (or sample file bytes) with the foundation's reader, its coordinates checked
+    against its map projection (feet labelled as longitude/latitude are refused here, in one sentence)."""
+    gdf = gis.read_layer(data, filename, role=role)
+    gis.check_coordinates(gdf, role, filename)
+    return gdf
 
 
 def read_sample(name: str, role: str):

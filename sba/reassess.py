@@ -490,7 +490,23 @@ def _typed_arrow(table: pd.DataFrame):
         units = arrow["service_units"].cast(pa.string())
         arrow = arrow.set_column(arrow.column_names.index("service_units"), "service_units",
                                  units.cast(pa.decimal128(18, _places(table["service_units"]))))
+        arrow = _pandas_reads_decimal(arrow, "service_units")
     return arrow
+
+
+def _pandas_reads_decimal(arrow, name: str):
+    """Say in the pandas metadata that ``name`` is decimal (else pandas reads it back as text)."""
+    import json
+
+    meta = dict(arrow.schema.metadata or {})
+    if b"pandas" not in meta:
+        return arrow
+    pandas_meta = json.loads(meta[b"pandas"])
+    for col in pandas_meta.get("columns", []):
+        if col.get("name") == name:
+            col.update(pandas_type="decimal", numpy_type="object", metadata=None)
+    meta[b"pandas"] = json.dumps(pandas_meta).encode()
+    return arrow.replace_schema_metadata(meta)
 
 
 def _places(values: pd.Series) -> int:

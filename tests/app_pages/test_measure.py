@@ -249,3 +249,55 @@ def test_measure__water_and_photo_uploads():
 
 
 SAMPLE_PARCELS = str(__import__("pathlib").Path(__file__).resolve().parents[2] / "sample_data" / "parcels.geojson")
+
+
+def test_measure__parcels_whose_coordinates_do_not_fit_their_crs_explain_not_traceback():
+    at = new_app()
+    at.radio(key="parcel_source").set_value("upload").run()
+    parcels = gpd.read_file(SAMPLE_PARCELS)
+    feet_as_degrees = parcels.set_crs(4326, allow_override=True)
+    raw = json.loads(parcels.to_json(drop_id=True))
+    raw.pop("crs")  # without it, RFC 7946 says the numbers are longitude/latitude
+    cases = [("lots.zip", zipped_shapefile(feet_as_degrees)), ("lots.geojson", json.dumps(raw).encode())]
+    for name, data in cases:
+        at.file_uploader(key="parcel_upload").set_value((name, data, "application/octet-stream"))
+        at.run()
+        assert not at.exception, name
+        assert f"'{name}' says its coordinates are longitude/latitude" in texts(at.error), texts(at.error)
+
+
+def test_measure__web_mercator_parcels_are_measured_equal_area_and_the_page_says_so():
+    at = new_app()
+    at.radio(key="parcel_source").set_value("upload").run()
+    merc = gpd.read_file(SAMPLE_PARCELS).to_crs(3857)
+    at.file_uploader(key="parcel_upload").set_value(("lots.gpkg", _gpkg_bytes(merc), "application/geopackage"))
+    at.run()
+    assert not at.exception
+    assert "Pseudo-Mercator" in texts(at.caption)
+    at.text_input(key="measure_crs").set_value("EPSG:2913").run()
+    assert not at.exception
+    assert "NAD83(HARN) / Oregon North" in texts(at.caption)
+    at.text_input(key="measure_crs").set_value("EPSG:3857").run()
+    assert "changes areas by" in texts(at.error)
+
+
+def test_measure__a_lot_id_shared_by_two_lots_explains():
+    at = new_app()
+    at.radio(key="parcel_source").set_value("upload").run()
+    parcels = gpd.read_file(SAMPLE_PARCELS)
+    parcels.loc[parcels.parcel_id == "R100066", "parcel_id"] = HOUSE
+    at.file_uploader(key="parcel_upload").set_value(("lots.gpkg", _gpkg_bytes(parcels), "application/geopackage"))
+    at.run()
+    at.selectbox(key="lot_id").set_value(HOUSE).run()
+    assert not at.exception
+    assert f"2 lots are called '{HOUSE}'" in texts(at.error)
+
+
+def _gpkg_bytes(gdf) -> bytes:
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "lots.gpkg"
+        gdf.to_file(path)
+        return path.read_bytes()
