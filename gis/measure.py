@@ -52,7 +52,9 @@ from gis.overlay import (
     axis_boxes,
     clip_each,
     components,
+    dense_groups,
     group_union,
+    heavy_components,
     in_sorted,
     intersection,
     intersection_area,
@@ -514,15 +516,21 @@ def measure_lots(
     #   area(union) = sum |p| - sum |p ∩ q| + sum |p ∩ q ∩ r|
     # over the edges and triangles of the graph (every 4-fold intersection
     # has zero area).  Only clusters with a 4-clique go through GEOS unions.
+    # Piles (hundreds of pieces heaped on each other) and clusters too tangled
+    # to search for triangles cheaply are unioned by GEOS as well, so that the
+    # cost stays near-linear in the pieces whatever their overlap pattern.
     crowded = np.bincount(cp)[cp] > MAX_PAIRED_GROUP if len(cp) else np.zeros(0, bool)  # overlaps() trees these
     _give_shapes(cpieces, cbnd, c_as_bounds, crowded)
-    pa, pb, inter, _ = overlaps(cp, cpieces, cbox, cbnd)
+    dense = dense_groups(cp, cbnd)[cp] if len(cp) else np.zeros(0, dtype=bool)
+    pa, pb, inter = _overlaps_except(dense, cp, cpieces, cbox, cbnd)
     n_pieces = len(cpieces)
     comp = components(pa, pb, n_pieces)
-    tri, in_k4 = triangles(pa, pb, n_pieces)
+    heavy = heavy_components(pa, pb, comp)
+    light = ~heavy[pa]
+    tri, in_k4 = triangles(pa[light], pb[light], n_pieces)
     union_needed = np.zeros(n_pieces, dtype=bool)
     union_needed[comp[tri[in_k4, 0]]] = True
-    geo = union_needed[comp]
+    geo = union_needed[comp] | heavy | dense
     keep_edge = ~geo[pa]
     pa, pb, inter = pa[keep_edge], pb[keep_edge], inter[keep_edge]
     tri = tri[~geo[tri[:, 0]]]
@@ -703,6 +711,15 @@ def _give_shapes(pieces: np.ndarray, bounds: np.ndarray, as_bounds: np.ndarray, 
         as_bounds[todo] = False
 
 
+def _overlaps_except(skip: np.ndarray, groups, geoms, is_box, bounds):
+    """:func:`gis.overlay.overlaps` of the pieces not in ``skip``, as indices into all pieces."""
+    if not skip.any():
+        return overlaps(groups, geoms, is_box, bounds)[:3]
+    rest = np.flatnonzero(~skip)
+    a, b, size, _ = overlaps(groups[rest], geoms[rest], is_box[rest], bounds[rest])
+    return rest[a], rest[b], size
+
+
 def _outside_area(F, P, f_idx, p_idx, piece_area, cross, n_feat, n_lots, f_boxes, p_boxes) -> np.ndarray:
     """Per lot: the part of its crossing features that lies on no lot (a driveway into the street).
 
@@ -722,11 +739,14 @@ def _outside_area(F, P, f_idx, p_idx, piece_area, cross, n_feat, n_lots, f_boxes
     c_feat, c_lot = f_idx[cross], p_idx[cross]
     np.add.at(outside, c_lot, stray_area[c_feat])
     f_box, f_bnd = f_boxes
-    a, b, x_area, X = overlaps(c_lot, F[c_feat], f_box[c_feat], f_bnd[c_feat], geometry=True)
-    if not len(a):
+    piled = dense_groups(c_lot, f_bnd[c_feat])  # per lot: unioned below, never paired
+    rest = np.flatnonzero(~piled[c_lot])
+    a, b, x_area, X = overlaps(c_lot[rest], F[c_feat[rest]], f_box[c_feat[rest]], f_bnd[c_feat[rest]], geometry=True)
+    a, b = rest[a], rest[b]
+    if not len(a) and not piled.any():
         return outside
     ok = triangle_free_clusters(a, b, len(c_feat))
-    tangled = np.unique(c_lot[a[~ok]])
+    tangled = np.union1d(np.unique(c_lot[a[~ok]]), np.flatnonzero(piled))
     a, b, x_area, X = a[ok], b[ok], x_area[ok], X[ok]
     if len(a):
         # the lots under f ∩ g are lots both features have a piece on

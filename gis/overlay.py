@@ -51,16 +51,23 @@ def group_union(groups: np.ndarray, geoms: np.ndarray, n_groups: int) -> np.ndar
     rank = np.arange(len(groups)) - starts[groups]
     single = counts[groups] == 1
     out[groups[single]] = geoms[single]
-    multi = np.flatnonzero(counts > 1)
+    # big groups one by one, so that the matrix of the others stays narrow (one
+    # street parcel of 5,000 pieces would otherwise widen every row to 5,000)
+    for g in np.flatnonzero(counts > WIDE_GROUP):
+        out[g] = shapely.union_all(geoms[starts[g]:starts[g] + counts[g]])
+    multi = np.flatnonzero((counts > 1) & (counts <= WIDE_GROUP))
     if len(multi):
-        # bound the matrix width: very uneven groups are unioned in slices
         row = np.full(n_groups, -1)
         row[multi] = np.arange(len(multi))
-        many = ~single
-        matrix = np.full((len(multi), counts.max()), None, dtype=object)
+        many = (counts[groups] > 1) & (counts[groups] <= WIDE_GROUP)
+        matrix = np.full((len(multi), counts[multi].max()), None, dtype=object)
         matrix[row[groups[many]], rank[many]] = geoms[many]
         out[multi] = shapely.union_all(matrix, axis=1)
     return out
+
+
+#: Groups with more members than this are unioned on their own by :func:`group_union`.
+WIDE_GROUP = 64
 
 
 def polygonal(geoms: np.ndarray) -> np.ndarray:
@@ -314,6 +321,57 @@ def pairs_within_groups(groups: np.ndarray, max_group: int | None = None) -> tup
 
 MAX_PAIRED_GROUP = 48  # above this many pieces on one lot, candidate pairs come from an STRtree
 
+#: A group (lot) whose pieces' bounding boxes meet more than this many times per
+#: piece is a pile, not a layout: pairwise overlap work would grow with the
+#: square of its pieces, so it is unioned by GEOS instead (see :func:`dense_groups`).
+#: Real lots, street parcels with thousands of driveways included, stay near 2-4.
+DENSE_PAIRS_PER_PIECE = 16
+
+#: A connected cluster of overlapping pieces whose triangle search would look at
+#: more than this many neighbour pairs (the sum of its degrees squared) is
+#: unioned by GEOS instead (see :func:`heavy_components`).
+MAX_TRIANGLE_WORK = 20_000
+
+_QUERY_BATCH = 256  # pieces per STRtree query while counting a pile's pairs (bounds memory)
+
+
+def dense_groups(groups: np.ndarray, bounds: np.ndarray, max_group: int = MAX_PAIRED_GROUP) -> np.ndarray:
+    """Per group id: are its members' bounding boxes a pile (see :data:`DENSE_PAIRS_PER_PIECE`)?
+
+    Only groups of more than ``max_group`` members are examined (smaller ones
+    cost at most ``max_group**2 / 2`` pairs).  Each is counted with an STRtree
+    in batches that stop as soon as the count passes the limit, so the cost
+    is bounded by the limit, not by the square of the members.
+    """
+    counts = np.bincount(groups) if len(groups) else np.zeros(0, dtype=np.int64)
+    out = np.zeros(len(counts), dtype=bool)
+    big = np.flatnonzero(counts > max_group)
+    if not len(big):
+        return out
+    order = np.argsort(groups, kind="stable")
+    starts = np.cumsum(counts) - counts
+    for g in big:
+        members = order[starts[g]:starts[g] + counts[g]]
+        boxes = shapely.box(*bounds[members].T)
+        tree = shapely.STRtree(boxes)
+        limit, found = DENSE_PAIRS_PER_PIECE * len(members), 0
+        for s in range(0, len(members), _QUERY_BATCH):
+            found += len(tree.query(boxes[s:s + _QUERY_BATCH])[0])
+            if found > limit:
+                out[g] = True
+                break
+    return out
+
+
+def heavy_components(a: np.ndarray, b: np.ndarray, comp: np.ndarray) -> np.ndarray:
+    """Per node: does its cluster exceed :data:`MAX_TRIANGLE_WORK` (edges ``(a, b)``, labels ``comp``)?"""
+    n = len(comp)
+    if not len(a):
+        return np.zeros(n, dtype=bool)
+    degree = np.bincount(np.r_[a, b], minlength=n).astype(float)
+    work = np.bincount(comp, weights=degree * degree, minlength=n)
+    return work[comp] > MAX_TRIANGLE_WORK
+
 
 def overlaps(groups: np.ndarray, geoms: np.ndarray, is_box: np.ndarray, bounds: np.ndarray, *,
               geometry: bool = False):
@@ -449,11 +507,15 @@ def triangles(a: np.ndarray, b: np.ndarray, n: int) -> tuple[np.ndarray, np.ndar
 
 
 def triangle_free_clusters(a: np.ndarray, b: np.ndarray, n: int) -> np.ndarray:
-    """For overlap edges ``(a, b)``: is the edge's cluster free of triangles?"""
+    """For overlap edges ``(a, b)``: is the edge's cluster free of triangles?
+
+    A cluster too big to search (:func:`heavy_components`) counts as not free.
+    """
     if not len(a):
         return np.zeros(0, dtype=bool)
     comp = components(a, b, n)
-    bad = np.zeros(n, dtype=bool)
-    tri, _ = triangles(a, b, n)
+    bad = heavy_components(a, b, comp)
+    light = ~bad[a]
+    tri, _ = triangles(a[light], b[light], n)
     bad[comp[tri[:, 0]]] = True
     return ~bad[comp[a]]

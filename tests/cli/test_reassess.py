@@ -57,8 +57,8 @@ def test_reassess__one_row_per_parcel_sorted_and_agrees_with_oracle(city, tmp_pa
     com = table[table.property_class == "non_residential"]
     assert com.category.isna().all()
     # SBA / 2,400 rounded half-up to 2 places (12,732 sq ft -> 5.305 -> 5.31, where float round() gives 5.30)
-    expected_su = [str((Decimal(int(w)) / 2400).quantize(Decimal("0.01"), ROUND_HALF_UP))
-                   for w in com.billable_sqft_rounded]
+    expected_su = [(Decimal(int(w)) / 2400).quantize(Decimal("0.01"), ROUND_HALF_UP)
+                   for w in com.billable_sqft_rounded]  # read back as Decimal, not text
     assert list(com.service_units) == expected_su
 
 

@@ -1,0 +1,137 @@
+"""No overlap pattern makes the engine blow up: piles of pieces are unioned, not paired.
+
+A lot with hundreds of pieces heaped on each other used to cost the square
+(pairs) or the cube (triangles) of its pieces: 300 rotated 6 ft squares took
+19 s and 1.7 GB, 600 of them an out-of-memory kill.  The area must still be
+exactly the area of the union.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+import geopandas as gpd
+import shapely
+
+import gis
+from gis.overlay import (
+    DENSE_PAIRS_PER_PIECE,
+    dense_groups,
+    group_union,
+    heavy_components,
+)
+
+X0, Y0 = 7_645_000, 684_000  # Portland, EPSG:2913
+
+
+def pile(n: int, *, rotated: bool, seed: int = 1, centre=(50, 50), spread=10.0, side=6.0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    c = rng.uniform(-spread, spread, (n, 2)) + centre
+    half = side / 2
+    sq = shapely.box(X0 + c[:, 0] - half, Y0 + c[:, 1] - half, X0 + c[:, 0] + half, Y0 + c[:, 1] + half)
+    if rotated:
+        sq = np.array([shapely.affinity.rotate(g, a) for g, a in zip(sq, rng.uniform(0, 90, n), strict=True)])
+    return sq
+
+
+def layers(squares, lot=None):
+    lot = lot if lot is not None else shapely.box(X0, Y0, X0 + 100, Y0 + 100)
+    types = np.resize(["roof", "patio", "walkway", "driveway"], len(squares))
+    return (gpd.GeoDataFrame({"parcel_id": ["L"]}, geometry=[lot], crs=2913),
+            gpd.GeoDataFrame({"feature_type": types}, geometry=squares, crs=2913))
+
+
+@pytest.mark.parametrize("rotated", [False, True])
+def test_a_pile_of_squares_measures_as_its_union(rotated):
+    squares = pile(400, rotated=rotated)
+    m = gis.measure_lots(*layers(squares))
+    lot = m.lots.iloc[0]
+    union = shapely.union_all(squares).area
+    assert lot.billable_area_sqft == pytest.approx(union, rel=1e-9)
+    assert lot.overlap_sqft == pytest.approx(shapely.area(squares).sum() - union, rel=1e-9)
+    by_type = sum(lot[c] for c in m.lots.columns if c.startswith("sqft_"))
+    assert by_type == pytest.approx(union, rel=1e-9)
+
+
+def test_a_pile_across_the_lot_line_counts_its_outside_part_once():
+    squares = pile(400, rotated=True, centre=(100, 50))  # half of it over the lot line, in the street
+    lot_geom = shapely.box(X0, Y0, X0 + 100, Y0 + 100)
+    m = gis.measure_lots(*layers(squares, lot_geom))
+    union = shapely.union_all(squares)
+    assert m.lots.billable_area_sqft.iloc[0] == pytest.approx(union.intersection(lot_geom).area, rel=1e-9)
+    # the street part of the squares that reach the lot (those wholly in the street are no lot's)
+    reaching = squares[shapely.intersects(squares, lot_geom) & ~shapely.touches(squares, lot_geom)]
+    outside = shapely.union_all(reaching).difference(lot_geom).area
+    assert m.lots.outside_parcel_sqft.iloc[0] == pytest.approx(outside, rel=1e-9)
+
+
+def test_two_thousand_overlapping_squares_take_under_5_s_and_1_gib():
+    """In a fresh process, so that its peak memory is the measurement's own."""
+    script = textwrap.dedent(f"""
+        import json, resource, sys, time
+        sys.path.insert(0, {str(__import__("pathlib").Path(__file__).resolve().parents[2])!r})
+        import shapely
+        import gis
+        from tests.gis.test_bounded_cost import layers, pile
+        out = {{}}
+        for rotated in (False, True):
+            squares = pile(2000, rotated=rotated)
+            t = time.perf_counter()
+            got = gis.measure_lots(*layers(squares)).lots.billable_area_sqft.iloc[0]
+            out[str(rotated)] = [time.perf_counter() - t, got, shapely.union_all(squares).area]
+        out["rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(json.dumps(out))
+    """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    res = json.loads(done.stdout)
+    for rotated in ("False", "True"):
+        seconds, got, want = res[rotated]
+        assert seconds < 5, res
+        assert got == pytest.approx(want, rel=1e-9)
+    assert res["rss_mib"] < 1024, res
+
+
+def test_sba_measure_on_600_overlapping_squares_answers_at_once(tmp_path):
+    parcels, features = layers(pile(600, rotated=True, side=6.0, spread=3.0))
+    parcels.to_file(tmp_path / "parcels.geojson")
+    features.to_crs(4326).to_file(tmp_path / "features.geojson")
+    done = subprocess.run([sys.executable, "-m", "sba", "measure", "--parcels", str(tmp_path / "parcels.geojson"),
+                           "--features", str(tmp_path / "features.geojson"), "--parcel-id", "L",
+                           "--format", "json"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    want = shapely.union_all(gpd.read_file(tmp_path / "features.geojson").to_crs(2913).geometry.to_numpy()).area
+    assert float(json.loads(done.stdout)["billable_area_sqft"]) == pytest.approx(want, abs=0.006)
+
+
+def test_dense_groups_marks_piles_not_street_parcels():
+    pile_bounds = shapely.bounds(pile(300, rotated=False))
+    street = shapely.bounds(shapely.box(np.arange(3000) * 30.0, 0, np.arange(3000) * 30.0 + 20, 20))  # a row
+    groups = np.r_[np.zeros(300, int), np.ones(3000, int)]
+    dense = dense_groups(groups, np.r_[pile_bounds, street])
+    assert dense.tolist() == [True, False]
+    assert DENSE_PAIRS_PER_PIECE >= 4  # real street parcels meet 2-4 times per piece
+
+
+def test_heavy_components_flags_only_the_big_tangle():
+    star_a, star_b = np.zeros(500, int), np.arange(1, 501)  # one piece over 500 others
+    a, b = np.r_[star_a, 600], np.r_[star_b, 601]
+    comp = gis.overlay.components(a, b, 700)
+    heavy = heavy_components(a, b, comp)
+    assert heavy[:501].all()
+    assert not heavy[600:].any()
+
+
+def test_group_union_keeps_the_matrix_narrow_for_one_wide_group():
+    wide = shapely.box(np.arange(5000.0), 0, np.arange(5000.0) + 2, 1)  # overlapping strips
+    small = shapely.box(np.arange(10.0) * 10, 5, np.arange(10.0) * 10 + 1, 6)
+    groups = np.r_[np.zeros(5000, int), np.repeat(np.arange(1, 6), 2)]
+    out = group_union(groups, np.r_[wide, small], 6)
+    assert out[0].area == pytest.approx(5001.0)
+    assert [g.area for g in out[1:]] == pytest.approx([2.0] * 5)
