@@ -35,7 +35,7 @@ def db(tmp_path, monkeypatch):
     monkeypatch.delenv("SBA_RECORDS_DIR", raising=False)
     with RequestStore.open(path) as store:
         add_staff(store, "alice", PASSWORD, display_name="Alice Reviewer")
-        add_staff(store, "bob", PASSWORD, display_name="Bob Reviewer")
+        add_staff(store, "bob", PASSWORD, display_name="Bob Reviewer", actor="alice")
     return path
 
 

@@ -28,14 +28,14 @@ def test_add_staff__first_account_is_admin_and_passwords_are_not_stored(sqlite_t
     store = RequestStore.open(sqlite_target)
     assert staff_count(store) == 0
     first = add_staff(store, "Carol", "long enough password")
-    second = add_staff(store, "dave", "long enough password", display_name="Dave D.")
+    second = add_staff(store, "dave", "long enough password", display_name="Dave D.", actor="carol")
     assert (first.username, first.is_admin, second.is_admin) == ("carol", True, False)
     assert [u.username for u in list_staff(store)] == ["carol", "dave"]
     hashes = [r["password_hash"] for r in store.db.query("SELECT password_hash FROM staff")]
     assert all(h.startswith("scrypt$") and "long enough" not in h for h in hashes)
     log = store.audit_log()
     assert [(r["actor"], r["action"], r["after"]["username"]) for r in log] == [
-        ("set-up command", "add_staff", "carol"), ("set-up command", "add_staff", "dave")]
+        ("set-up command", "add_staff", "carol"), ("carol", "add_staff", "dave")]
     assert "password" not in str(log)
     store.close()
 

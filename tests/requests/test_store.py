@@ -28,9 +28,10 @@ def test_connect__creates_the_schema_once(db_target):
 
 def test_connect__applies_a_new_migration_and_refuses_a_newer_schema(sqlite_target):
     with connect(sqlite_target) as db:
-        step = Migration(2, "test column", lambda d: ["ALTER TABLE requests ADD COLUMN note TEXT"])
-        assert db.migrate([*MIGRATIONS, step]) == [2]
-        assert db.schema_version() == 2
+        new = MIGRATIONS[-1].version + 1
+        step = Migration(new, "test column", lambda d: ["ALTER TABLE requests ADD COLUMN note TEXT"])
+        assert db.migrate([*MIGRATIONS, step]) == [new]
+        assert db.schema_version() == new
     with pytest.raises(StoreError, match="newer version of this tool"):
         connect(sqlite_target)
 
