@@ -36,8 +36,9 @@ def _require_admin(store: RequestStore, actor: str) -> StaffUser:
     return who
 
 
-def create_token(store: RequestStore, username: str, *, actor: str, label: str = "", days: int = 90) -> str:
-    """Make a token for ``username``; returns it (it cannot be shown again).
+def create_token(store: RequestStore, username: str, *, actor: str, label: str = "",
+                 days: int = 90) -> tuple[int, str]:
+    """Make a token for ``username``; returns its number and the token (which cannot be shown again).
 
     Raises
     ------
@@ -60,7 +61,7 @@ def create_token(store: RequestStore, username: str, *, actor: str, label: str =
             (user.username, label, _digest(token), admin.username, store.now_text(), _text(expires))))
         store.append_audit(admin.username, "add_token", after={"token": token_id, "username": user.username,
                                                                "label": label, "expires_at": _text(expires)})
-    return token
+    return token_id, token
 
 
 def authenticate_token(store: RequestStore, token: str, *, via: str = "") -> StaffUser:

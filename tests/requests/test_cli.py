@@ -11,7 +11,7 @@ import sys
 import pytest
 
 from sba.cli import main
-from tests.requests.conftest import ROOT
+from tests.requests.conftest import PASSWORD, ROOT
 
 
 @pytest.fixture
@@ -19,27 +19,47 @@ def sba(tmp_path, capsys, monkeypatch):
     """Run ``sba requests ...`` on a fresh SQLite file; returns (exit code, stdout, stderr)."""
     db = str(tmp_path / "cli.sqlite")
     monkeypatch.delenv("SBA_RECORDS_DIR", raising=False)
+    monkeypatch.delenv("SBA_STAFF_TOKEN", raising=False)
 
     def run(*argv, stdin: str | None = None):
-        if stdin is not None:
-            monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
+        monkeypatch.setattr(sys, "stdin", io.StringIO(stdin or ""))
         args = ["requests", argv[0], "--db", db, *argv[1:]]
         code = main(args)
         out, err = capsys.readouterr()
         return code, out, err
 
+    run.db = db
+    return run
+
+
+def signed_in(sba):
+    """``sba`` signed in with --password-stdin: as ``--staff`` if the arguments name one, else alice."""
+
+    def run(*argv, password: str = PASSWORD, stdin: str = ""):
+        staff = [] if "--staff" in argv else ["--staff", "alice"]
+        return sba(*argv, *staff, "--password-stdin", stdin=f"{password}\n{stdin}")
+
+    run.db = sba.db
     return run
 
 
 @pytest.fixture
 def seeded(sba):
+    """alice (administrator) and bob, and the sample queue; runs commands signed in."""
     assert sba("add-staff", "--username", "alice", "--name", "Alice Reviewer", "--password-stdin",
-               stdin="correct horse battery\n")[0] == 0
-    assert sba("add-staff", "--username", "bob", "--password-stdin", stdin="correct horse battery\n")[0] == 0
-    code, out, _ = sba("seed-sample")
+               stdin=f"{PASSWORD}\n")[0] == 0
+    run = signed_in(sba)
+    assert run("add-staff", "--username", "bob", stdin=f"{PASSWORD}\n")[0] == 0
+    code, out, _ = run("seed-sample")
     assert code == 0
     assert out.startswith("Imported sample requests 1, 2, 3, 4 into ")
-    return sba
+    return run
+
+
+def _user() -> str:
+    import getpass
+
+    return getpass.getuser()
 
 
 def one_sentence(err: str) -> str:
@@ -50,15 +70,14 @@ def one_sentence(err: str) -> str:
     return lines[0].removeprefix("sba: error: ")
 
 
-def test_cli__add_staff_first_admin_and_refusals(sba, monkeypatch):
+def test_cli__add_staff_first_admin_and_refusals(sba):
     code, out, _ = sba("add-staff", "--username", "alice", "--password-stdin", stdin="correct horse battery\n")
     assert code == 0
     assert out.startswith("Staff account 'alice' created (administrator) in ")
-    code, _, err = sba("add-staff", "--username", "bob", "--password-stdin", stdin="short\n")
+    code, _, err = signed_in(sba)("add-staff", "--username", "bob", stdin="short\n")
     assert code == 2
     assert one_sentence(err) == "The password must have at least 8 characters."
-    monkeypatch.setattr(sys.stdin, "isatty", lambda: False)
-    code, _, err = sba("add-staff", "--username", "bob")
+    code, _, err = sba("add-staff", "--username", "bob", "--staff", "alice")  # stdin is not a terminal
     assert code == 2
     assert "--password-stdin" in one_sentence(err)
 
@@ -86,7 +105,7 @@ def test_cli__decide_writes_the_letter_and_refuses_mistakes(seeded, tmp_path):
     assert one_sentence(err) == "Give a reason to reject the request; it goes in the letter."
     code, _, err = seeded("decide", "1", "--decision", "accept", "--staff", "mallory")
     assert code == 2
-    assert "'mallory' is not an active staff account" in one_sentence(err)
+    assert one_sentence(err) == "Wrong user name or password."
     letter = tmp_path / "letter.pdf"
     code, out, _ = seeded("decide", "1", "--decision", "accept", "--staff", "alice", "--letter", str(letter))
     assert code == 0
@@ -128,8 +147,9 @@ def test_cli__export_audit_and_requests(seeded, tmp_path):
     rows = list(csv.DictReader(out_file.open()))
     assert out.strip() == f"Wrote {len(rows)} rows to {out_file}."
     assert [r["action"] for r in rows].count("import") == 4
-    assert rows[-1]["action"] == "decide"
-    assert rows[-1]["actor"] == "alice"
+    assert [r["action"] for r in rows][-2:] == ["decide", "login"]  # the export's own sign-in
+    assert rows[-2]["actor"] == "alice"
+    assert rows[-1]["detail"] == "from command line (root); sba requests export".replace("root", _user())
     code, out, _ = seeded("export", "--what", "requests")
     decided = next(csv.DictReader(io.StringIO(out)))
     assert (decided["parcel_id"], decided["decided_category"], decided["status"]) == ("R100065", "standard", "accepted")
@@ -137,6 +157,7 @@ def test_cli__export_audit_and_requests(seeded, tmp_path):
 
 def test_cli__import_package_geojson_and_refusals(sba, tmp_path, packages, records):
     sba("add-staff", "--username", "alice", "--password-stdin", stdin="correct horse battery\n")
+    sba = signed_in(sba)
     data, who = packages["R100077"]
     pkg = tmp_path / "evidence.zip"
     pkg.write_bytes(data)
@@ -186,11 +207,18 @@ def test_cli__bad_database_is_one_sentence(tmp_path, capsys):
 def test_cli__runs_as_a_program(tmp_path):
     """The real entry point, in a subprocess: exit codes and output as a user sees them."""
     db = tmp_path / "p.sqlite"
-    proc = subprocess.run([sys.executable, "-m", "sba", "requests", "list", "--db", str(db)],
-                          capture_output=True, text=True, cwd=ROOT, timeout=60)
+
+    def sba(*argv, stdin=""):
+        return subprocess.run([sys.executable, "-m", "sba", "requests", *argv, "--db", str(db)], input=stdin,
+                              capture_output=True, text=True, cwd=ROOT, timeout=60)
+
+    proc = sba("list")
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("sba: error: Say who you are with --staff NAME")
+    assert sba("add-staff", "--username", "alice", "--password-stdin", stdin=f"{PASSWORD}\n").returncode == 0
+    proc = sba("list", "--staff", "alice", "--password-stdin", stdin=f"{PASSWORD}\n")
     assert proc.returncode == 0
     assert proc.stdout.startswith("No requests yet")
-    proc = subprocess.run([sys.executable, "-m", "sba", "requests", "decide", "1", "--db", str(db)],
-                          capture_output=True, text=True, cwd=ROOT, timeout=60)
+    proc = sba("decide", "1")
     assert proc.returncode == 2
-    assert proc.stderr.startswith("sba: error: The following arguments are required: --decision, --staff.")
+    assert proc.stderr.startswith("sba: error: The following arguments are required: --decision.")
