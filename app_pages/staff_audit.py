@@ -36,6 +36,8 @@ if chain.intact:
 else:
     st.error(chain.sentence() + " Tell the system administrator; keep the database as it is.",
              icon=":material/gpp_bad:")
+for mismatch in store.verify_decisions():
+    st.error(mismatch + " It was changed outside this tool.", icon=":material/gpp_bad:")
 
 rows = store.audit_log()
 only = st.text_input("Only request number", key="staff_audit_request", placeholder="all requests")

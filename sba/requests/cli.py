@@ -489,8 +489,13 @@ def cmd_verify(args) -> int:
         anchors[int(row)] = digest.strip().lower()
     with _session(args) as (store, _me):
         report = store.verify_audit(anchors)
+        mismatches = store.verify_decisions()
     print(report.sentence())
-    return 0 if report.intact else EXIT_TAMPERED
+    for line in mismatches:
+        print(line)
+    if mismatches:
+        print(f"{len(mismatches)} decided request(s) were changed outside this tool.")
+    return 0 if report.intact and not mismatches else EXIT_TAMPERED
 
 
 def cmd_seed(args) -> int:

@@ -197,10 +197,13 @@ class Database:
         """Apply the missing migrations in order; returns the versions applied."""
         migrations = MIGRATIONS if migrations is None else migrations
         known = max((m.version for m in migrations), default=0)
-        self.execute(
-            "CREATE TABLE IF NOT EXISTS schema_migrations ("
-            "version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at TEXT NOT NULL)"
-        )
+        if not self._has_table("schema_migrations"):  # (a PostgreSQL app role may not create tables)
+            self.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                "version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at TEXT NOT NULL)"
+            )
+        elif self.schema_version() == known:  # up to date: nothing to lock or write
+            return []
         applied = []
         for m in sorted(migrations, key=lambda m: m.version):
             with self.transaction():
@@ -229,6 +232,11 @@ class Database:
                 f"(schema {self.schema_version()}, this one knows {known}); update the tool."
             )
         return applied
+
+    def _has_table(self, name: str) -> bool:
+        if self.dialect == "postgresql":
+            return self.scalar("SELECT to_regclass(?) IS NOT NULL", (name,)) is True
+        return self.scalar("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)) == 1
 
     def display(self) -> str:
         """The database's name without a password (for messages)."""

@@ -208,6 +208,8 @@ class ChangeRequestRecord:
         }
 
 
+#: what a decision sets, compared with the audit log by :meth:`RequestStore.verify_decisions`
+_DECISION_FIELDS = ("status", "decision", "decided_category", "decided_by", "effective_date")
 _REQUEST_COLUMNS = tuple(f for f in ChangeRequestRecord.__dataclass_fields__ if f not in ("features", "files"))
 
 
@@ -365,6 +367,32 @@ class RequestStore:
         ``anchors``: row number -> hash noted earlier (from a previous report).
         """
         return verify_chain(self._chain_rows(), anchors)
+
+    def verify_decisions(self) -> list[str]:
+        """Requests whose decision does not match the audit log's last ``decide`` row for them.
+
+        The requests table has no triggers (staff change it), so an edit made
+        directly in the database, such as a back-dated ``effective_date``, shows
+        only here. Returns one sentence per request, empty when all match.
+        """
+        logged: dict[int, dict[str, Any]] = {}
+        for row in self.db.query("SELECT id, request_id, after_json FROM audit_log "
+                                 "WHERE action = 'decide' AND request_id IS NOT NULL ORDER BY id"):
+            logged[int(row["request_id"])] = {"row": row["id"], **json.loads(row["after_json"] or "{}")}
+        problems = []
+        for req in self.db.query(f"SELECT id, {', '.join(_DECISION_FIELDS)} FROM requests ORDER BY id"):
+            audit = logged.get(int(req["id"]))
+            if audit is None:
+                if req["status"] != OPEN_STATUS:
+                    problems.append(f"Request {req['id']} is marked {req['status']}, but the audit log records "
+                                    "no decision for it.")
+                continue
+            changed = [f for f in _DECISION_FIELDS if str(req[f] or "") != str(audit.get(f) or "")]
+            if changed:
+                shown = ", ".join(f"{f} {req[f]!r} (logged {audit.get(f)!r})" for f in changed)
+                problems.append(f"Request {req['id']} does not match its decision in audit row {audit['row']}: "
+                                f"{shown}.")
+        return problems
 
     def _chain_rows(self, batch: int = 1000) -> Iterator[dict[str, Any]]:
         """Every audit row with its hashes, oldest first, read ``batch`` rows at a time."""
