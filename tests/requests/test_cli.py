@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
+import sqlite3
 import subprocess
 import sys
 
@@ -40,7 +42,14 @@ def signed_in(sba):
         return sba(*argv, *staff, "--password-stdin", stdin=f"{password}\n{stdin}")
 
     run.db = sba.db
+    run.raw = sba
+    run.db_rows = lambda: _audit_rows(sba.db)
     return run
+
+
+def _audit_rows(db: str) -> int:
+    with contextlib.closing(sqlite3.connect(db)) as conn:
+        return conn.execute("SELECT COUNT(*) FROM audit_log").fetchone()[0]
 
 
 @pytest.fixture
@@ -222,3 +231,134 @@ def test_cli__runs_as_a_program(tmp_path):
     proc = sba("decide", "1")
     assert proc.returncode == 2
     assert proc.stderr.startswith("sba: error: The following arguments are required: --decision.")
+
+
+# --------------------------------------------------------------------------
+# signing in on the command line
+
+
+@pytest.mark.parametrize("argv", [
+    ("list",), ("show", "1"), ("export",), ("verify",), ("letter", "1", "--out", "x.md"),
+    ("decide", "1", "--decision", "accept"), ("adjust", "1", "--feature", "1", "--remove", "--reason", "r"),
+    ("import", "x.zip"), ("seed-sample",), ("add-token", "--for", "bob"), ("revoke-token", "1"),
+    ("add-staff", "--username", "mallory", "--admin"),
+])
+def test_cli__every_command_needs_a_signed_in_staff_member(seeded, argv, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "x.zip").write_bytes(b"PK")
+    before = seeded.db_rows()
+    code, _, err = seeded.raw(*argv)
+    assert code == 2
+    assert one_sentence(err).startswith("Say who you are with --staff NAME")
+    assert seeded.db_rows() == before  # nothing read into the log, nothing written
+
+
+def test_cli__unknown_staff_and_wrong_passwords_are_refused_and_logged(seeded):
+    code, _, err = seeded("decide", "1", "--decision", "accept", "--staff", "mallory")
+    assert (code, one_sentence(err)) == (2, "Wrong user name or password.")
+    code, _, err = seeded("decide", "1", "--decision", "accept", "--staff", "bob", password="guess")
+    assert (code, one_sentence(err)) == (2, "Wrong user name or password.")
+    code, out, _ = seeded("list", "--status", "accepted")
+    assert out.startswith("No requests with status accepted")
+    code, out, _ = seeded("export")
+    rows = list(csv.DictReader(io.StringIO(out)))
+    failed = [(r["actor"], r["detail"]) for r in rows if r["action"] == "login_failed"]
+    assert failed == [("mallory", f"from command line ({_user()}); sba requests decide"),
+                      ("bob", f"from command line ({_user()}); sba requests decide")]
+
+
+def test_cli__only_a_signed_in_administrator_adds_staff(seeded):
+    code, _, err = seeded("add-staff", "--username", "mallory", "--admin", "--staff", "bob",
+                          stdin="long enough password\n")
+    assert (code, one_sentence(err)) == (2, "Only an administrator can add staff accounts.")
+    code, out, _ = seeded("add-staff", "--username", "carol", stdin="long enough password\n")
+    assert (code, out.split(" in ")[0]) == (0, "Staff account 'carol' created")
+    code, _, _ = seeded("list", "--staff", "carol", password="long enough password")
+    assert code == 0
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_cli__the_password_is_asked_at_the_terminal(seeded, monkeypatch, capsys):
+    import getpass
+
+    asked = []
+    monkeypatch.setattr(getpass, "getpass", lambda prompt: asked.append(prompt) or PASSWORD)
+    monkeypatch.setattr(sys, "stdin", Terminal(""))
+    assert main(["requests", "list", "--staff", "alice", "--db", seeded.db]) == 0
+    assert asked == ["Password for alice: "]
+    assert "R100065" in capsys.readouterr().out
+
+
+def test_cli__an_api_token_made_by_an_admin_signs_a_script_in_until_revoked(seeded, monkeypatch):
+    code, _, err = seeded("add-token", "--for", "bob", "--staff", "bob")
+    assert (code, one_sentence(err)) == (2, "Only an administrator can make or revoke API tokens.")
+    code, out, _ = seeded("add-token", "--for", "bob", "--label", "nightly export")
+    assert code == 0
+    first, token = out.splitlines()
+    assert first == "API token 1 for bob (valid 90 days; it is not shown again):"
+    monkeypatch.setenv("SBA_STAFF_TOKEN", token)
+    code, out, _ = seeded.raw("decide", "2", "--decision", "reject", "--reason", "the patio is on the photo")
+    assert code == 0
+    assert out.startswith("Request 2 rejected by bob:")
+    code, _, err = seeded.raw("list", "--staff", "alice")
+    assert (code, one_sentence(err)) == (2, "SBA_STAFF_TOKEN acts as 'bob', not 'alice'; leave out --staff.")
+    monkeypatch.delenv("SBA_STAFF_TOKEN")
+    assert seeded("revoke-token", "1")[0] == 0
+    monkeypatch.setenv("SBA_STAFF_TOKEN", token)
+    code, _, err = seeded.raw("list")
+    assert (code, one_sentence(err)) == (2, "This API token is not valid: it is unknown, expired or revoked.")
+
+
+def test_cli__failed_sign_ins_slow_down_then_lock(seeded, monkeypatch, clock):
+    from sba.requests import cli
+    from sba.requests.store import RequestStore
+
+    monkeypatch.setattr(cli, "_store", lambda args: RequestStore.open(args.db, clock=clock))
+    messages = [one_sentence(seeded("list", "--staff", "bob", password="guess")[2]) for _ in range(5)]
+    assert messages[:4] == ["Wrong user name or password."] * 4
+    assert messages[4].startswith("Too many failed sign-ins for this account: wait 1 seconds")
+    for n in range(5, 11):
+        clock.advance(seconds=2 ** (n - 4))
+        seeded("list", "--staff", "bob", password="guess")
+    code, _, err = seeded("list", "--staff", "bob")  # the right password, but locked
+    assert code == 2
+    assert "sign-in is locked for 15 more minutes" in one_sentence(err)
+    clock.advance(minutes=15)
+    assert seeded("list", "--staff", "bob")[0] == 0
+
+
+def test_cli__verify_says_the_log_is_intact_then_names_a_tampered_row(seeded):
+    code, out, _ = seeded("verify")
+    assert code == 0
+    assert out.startswith("The audit log is intact: ")
+    anchor = out.split("last row ")[1].rstrip(").\n").replace(", hash ", ":")
+    assert seeded("decide", "1", "--decision", "accept")[0] == 0
+    with sqlite3.connect(seeded.db) as conn:  # someone with the file drops the trigger and back-dates
+        conn.execute("DROP TRIGGER audit_log_no_update")
+        row = conn.execute("SELECT MAX(id) FROM audit_log WHERE action = 'decide'").fetchone()[0]
+        conn.execute("UPDATE audit_log SET detail = 'accept: back-dated to 2020-01-01' WHERE id = ?", (row,))
+        conn.execute("UPDATE requests SET effective_date = '2020-01-01' WHERE id = 1")
+    code, out, _ = seeded("verify", "--anchor", anchor)
+    assert code == 3
+    lines = out.splitlines()
+    assert lines[0] == (f"The audit log has been tampered with: Row {row} was changed after it was written "
+                        "(its hash no longer matches its content).")
+    assert lines[1].startswith(f"Request 1 does not match its decision in audit row {row}: effective_date "
+                               "'2020-01-01' (logged '")
+    code, _, err = seeded("verify", "--anchor", "12:abc")
+    assert (code, one_sentence(err).split(" is not")[0]) == (2, "--anchor '12:abc'")
+
+
+def test_cli__a_server_time_zone_other_than_the_utilitys_cannot_date_a_decision(seeded, monkeypatch):
+    monkeypatch.setenv("SBA_UTILITY_TZ", "Pacific/Kiritimati")
+    code, _, err = seeded("decide", "1", "--decision", "accept")
+    assert code == 2
+    assert one_sentence(err).startswith("SBA_UTILITY_TZ='Pacific/Kiritimati' is not the time zone of City of "
+                                        "Portland Bureau of Environmental Services (America/Los_Angeles")
+    monkeypatch.delenv("SBA_UTILITY_TZ")
+    code, out, _ = seeded("list", "--format", "json")
+    assert json.loads(out)[0]["status"] == "submitted"
