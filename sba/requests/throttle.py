@@ -97,6 +97,9 @@ def record_failure(store: RequestStore, keys: Sequence[str],
     now = store.now()
     locked = []
     with store.db.transaction():
+        # keys are names anyone can type: forget stale ones so the table stays small
+        store.db.execute("DELETE FROM login_throttle WHERE last_failure_at < ?",
+                         (_utc(now - dt.timedelta(hours=policy.forget_after_hours)),))
         held = {r["key"]: r for r in _rows(store, keys)}
         for key in keys:
             row = held.get(key)
