@@ -78,15 +78,16 @@ def user() -> StaffUser | None:
 
 
 def client_address() -> str:
-    """The browser's address as the server sees it (``""`` when unknown, e.g. in tests).
+    """The browser's address as the server sees it; ``"localhost"`` for a browser on the server
+    itself (Streamlit reports no address for loopback connections, nor in tests).
 
-    Behind a reverse proxy every browser has the proxy's address, so the
+    Behind a reverse proxy every browser may have the proxy's address, so the
     per-client limit then applies to all of them together.
     """
     try:
-        return str(st.context.ip_address or "")
+        return str(st.context.ip_address or "localhost")
     except (AttributeError, RuntimeError):
-        return ""
+        return "localhost"
 
 
 def _sign_in() -> None:
