@@ -38,8 +38,7 @@ from sba.requests.records import default_records_dir
 
 IDLE_MINUTES = 30
 
-#: seconds since the epoch; tests replace it (``monotonic`` would not survive a server restart's
-#: session state, and wall time is what "30 minutes without activity" means to staff)
+#: wall-clock seconds since the epoch ("30 minutes without activity" as staff mean it); tests replace it
 clock = time.time
 
 STATUS_LABELS = {

@@ -483,20 +483,21 @@ def _v2(dialect: str) -> list[str]:
 
 
 def _chain_existing_rows(db: Database) -> None:
-    """Hash the rows written before version 2, oldest first (the triggers are off meanwhile)."""
-    rows = db.query("SELECT id, at, actor, action, request_id, before_json, after_json, detail "
-                    "FROM audit_log ORDER BY id")
-    if not rows:
+    """Hash the rows written before version 2, oldest first, 1,000 at a time (the triggers are off meanwhile)."""
+    if not db.scalar("SELECT COUNT(*) FROM audit_log"):
         return
     if db.dialect == "postgresql":
         db.execute("ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_change")
     else:
         db.execute("DROP TRIGGER audit_log_no_update")
-    prev = GENESIS
-    for row in rows:
-        digest = row_hash(row, prev)
-        db.execute("UPDATE audit_log SET prev_hash = ?, row_hash = ? WHERE id = ?", (prev, digest, row["id"]))
-        prev = digest
+    prev, last = GENESIS, 0
+    while rows := db.query("SELECT id, at, actor, action, request_id, before_json, after_json, detail "
+                           "FROM audit_log WHERE id > ? ORDER BY id LIMIT 1000", (last,)):
+        for row in rows:
+            digest = row_hash(row, prev)
+            db.execute("UPDATE audit_log SET prev_hash = ?, row_hash = ? WHERE id = ?", (prev, digest, row["id"]))
+            prev = digest
+        last = rows[-1]["id"]
     if db.dialect == "postgresql":
         db.execute("ALTER TABLE audit_log ENABLE TRIGGER audit_log_no_change")
     else:
