@@ -60,7 +60,7 @@ def _common() -> argparse.ArgumentParser:
 def _auth_opts() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(add_help=False)
     g = p.add_argument_group("signing in (or set SBA_STAFF_TOKEN to an API token)")
-    g.add_argument("--staff", default=None, help="your staff user name")
+    g.add_argument("--staff", default=None, metavar="NAME", help="your staff user name")
     g.add_argument("--password-stdin", action="store_true",
                    help="read your password from the first line of standard input (default: ask)")
     return p
@@ -169,7 +169,7 @@ def register(subparsers) -> argparse.ArgumentParser:
     p = sub.add_parser("add-token", parents=[common], help="make an API token for a staff account (admin)",
                        description="Make an API token that lets a script act as a staff account (set it as "
                                    "SBA_STAFF_TOKEN). It is shown once; only its hash is kept.")
-    p.add_argument("--for", dest="for_user", required=True, help="the staff account the token acts as")
+    p.add_argument("--for", dest="for_user", required=True, metavar="NAME", help="the staff account the token acts as")
     p.add_argument("--label", default="", help="what the token is for (shown in the audit log)")
     p.add_argument("--days", type=_whole("--days"), default=90, help="days until it expires (default 90)")
     p.set_defaults(func=_wrap(cmd_add_token))
