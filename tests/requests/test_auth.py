@@ -113,29 +113,29 @@ def test_authenticate__after_three_failures_a_try_must_wait_and_the_password_is_
     assert [type(wrong(sqlite_store)) for _ in range(3)] == [AuthError] * 3
 
 
-def test_authenticate__ten_failures_lock_the_account_for_fifteen_minutes_and_it_is_logged(sqlite_store, clock):
+def test_authenticate__ten_failures_lock_the_account_for_fifteen_minutes_and_it_is_logged(store, clock):
     from sba.requests.errors import SignInThrottled
     from sba.requests.throttle import DEFAULT_POLICY
     from tests.requests.conftest import PASSWORD
 
     for n in range(1, 11):  # 25 tries in a row used to be checked at once, with no delay
         clock.advance(seconds=DEFAULT_POLICY.delay(n - 1).total_seconds())
-        assert type(wrong(sqlite_store, client=f"10.0.0.{n}")) is AuthError
+        assert type(wrong(store, client=f"10.0.0.{n}")) is AuthError
     with pytest.raises(SignInThrottled, match=r"for this account: sign-in is locked for 15 more minutes"):
-        authenticate(sqlite_store, "alice", PASSWORD, client="10.0.0.99")
+        authenticate(store, "alice", PASSWORD, client="10.0.0.99")
     clock.advance(minutes=14)
     with pytest.raises(SignInThrottled, match="locked for 1 more minute"):
-        authenticate(sqlite_store, "alice", PASSWORD)
-    locks = [r for r in sqlite_store.audit_log() if r["action"] == "login_locked"]
+        authenticate(store, "alice", PASSWORD)
+    locks = [r for r in store.audit_log() if r["action"] == "login_locked"]
     assert [(r["actor"], r["detail"]) for r in locks] == [
         ("alice", "account:alice locked for 15 minutes after 10 failed sign-ins (from 10.0.0.10)")]
-    assert [r["detail"] for r in sqlite_store.audit_log() if r["action"] == "login_failed"][-1] == "from 10.0.0.10"
+    assert [r["detail"] for r in store.audit_log() if r["action"] == "login_failed"][-1] == "from 10.0.0.10"
     clock.advance(minutes=1)
-    assert type(wrong(sqlite_store)) is AuthError  # unlocked and checked: this wrong try locks it again
+    assert type(wrong(store)) is AuthError  # unlocked and checked: this wrong try locks it again
     with pytest.raises(SignInThrottled, match="locked for 15 more minutes"):
-        authenticate(sqlite_store, "alice", PASSWORD)
+        authenticate(store, "alice", PASSWORD)
     clock.advance(minutes=15)
-    assert authenticate(sqlite_store, "alice", PASSWORD).username == "alice"
+    assert authenticate(store, "alice", PASSWORD).username == "alice"
 
 
 def test_authenticate__one_client_trying_many_names_is_locked_out_but_others_are_not(sqlite_store, clock):
