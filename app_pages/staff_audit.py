@@ -1,4 +1,4 @@
-"""Staff: the append-only audit log (CSV export), decisions for billing, and staff accounts."""
+"""Staff: the append-only audit log (its hash chain checked), CSV exports, and staff accounts."""
 
 from __future__ import annotations
 
@@ -28,6 +28,16 @@ store, me = sc.require_staff()
 st.title("Audit log")
 st.caption("Every action on a request is appended here (who, when, what, before and after) and can never be "
            "changed or deleted. Times are UTC.")
+
+chain = store.verify_audit()
+if chain.intact:
+    st.success(chain.sentence() + " Note the last row's number and hash somewhere else to check them later "
+               "with `sba requests verify --anchor ROW:HASH`.", icon=":material/verified:")
+else:
+    st.error(chain.sentence() + " Tell the system administrator; keep the database as it is.",
+             icon=":material/gpp_bad:")
+for mismatch in store.verify_decisions():
+    st.error(mismatch + " It was changed outside this tool.", icon=":material/gpp_bad:")
 
 rows = store.audit_log()
 only = st.text_input("Only request number", key="staff_audit_request", placeholder="all requests")

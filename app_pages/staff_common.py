@@ -8,10 +8,18 @@ Settings (environment variables, read by the server):
   ``~/.local/share/sba/requests.sqlite``);
 * ``SBA_RECORDS_DIR``: the utility's parcels / features / water / accounts
   (default: the sample neighbourhood);
-* ``SBA_UTILITY_TZ``: the utility's time zone for decision dates.
+* ``SBA_UTILITY_TZ``: the utility's time zone for decision dates (may only
+  repeat the rate schedule's zone).
+
+A signed-in session ends after :data:`IDLE_MINUTES` without a page run (any
+click, choice or reload); the next run shows the sign-in form and says why.
+Failed sign-ins are throttled per account and per browser address
+(:mod:`sba.requests.throttle`).
 """
 
 from __future__ import annotations
+
+import time
 
 import streamlit as st
 
@@ -23,9 +31,15 @@ from sba.requests import (
     StaffUser,
     authenticate,
     default_db_path,
+    get_staff,
     staff_count,
 )
 from sba.requests.records import default_records_dir
+
+IDLE_MINUTES = 30
+
+#: wall-clock seconds since the epoch ("30 minutes without activity" as staff mean it); tests replace it
+clock = time.time
 
 STATUS_LABELS = {
     "submitted": "Waiting for a decision",
@@ -62,20 +76,56 @@ def user() -> StaffUser | None:
     return st.session_state.get("staff_user")
 
 
-def _sign_in() -> None:
+def client_address() -> str:
+    """The browser's address as the server sees it; ``"localhost"`` for a browser on the server
+    itself (Streamlit reports no address for loopback connections, nor in tests).
+
+    Behind a reverse proxy every browser may have the proxy's address, so the
+    per-client limit then applies to all of them together.
+    """
     try:
-        found = authenticate(store(), st.session_state.get("staff_username", ""),
-                             st.session_state.get("staff_password", ""))
-    except AuthError as err:
-        st.session_state["staff_login_error"] = str(err)
+        return str(st.context.ip_address or "localhost")
+    except (AttributeError, RuntimeError):
+        return "localhost"
+
+
+def _sign_in() -> None:
+    ss = st.session_state
+    try:
+        found = authenticate(store(), ss.get("staff_username", ""), ss.get("staff_password", ""),
+                             client=client_address(), via="staff pages")
+    except AuthError as err:  # SignInThrottled too: its message says how long to wait
+        ss["staff_login_error"] = str(err)
+        ss["staff_password"] = ""
         return
-    st.session_state["staff_user"] = found
-    st.session_state.pop("staff_login_error", None)
-    st.session_state["staff_password"] = ""
+    ss["staff_user"] = found
+    ss["staff_last_seen"] = clock()
+    ss.pop("staff_login_error", None)
+    ss["staff_password"] = ""
 
 
 def _sign_out() -> None:
     st.session_state.pop("staff_user", None)
+    st.session_state.pop("staff_last_seen", None)
+
+
+def _still_signed_in(s: RequestStore, who: StaffUser) -> bool:
+    """End the session after IDLE_MINUTES without a run, or when the account was deactivated."""
+    ss = st.session_state
+    now = clock()
+    idle = now - float(ss.get("staff_last_seen", now))
+    if idle > IDLE_MINUTES * 60:
+        _sign_out()
+        s.append_audit(who.username, "session_timeout", detail=f"signed out after {int(idle // 60)} idle minutes")
+        ss["staff_login_error"] = (f"You were signed out after {IDLE_MINUTES} minutes without activity; "
+                                   "sign in again.")
+        return False
+    if get_staff(s, who.username) is None:
+        _sign_out()
+        ss["staff_login_error"] = "Your staff account is no longer active."
+        return False
+    ss["staff_last_seen"] = now
+    return True
 
 
 def flash(kind: str, text: str, request_id: int | None = None) -> None:
@@ -119,7 +169,7 @@ def require_staff() -> tuple[RequestStore, StaffUser]:
         st.error(str(err), icon=":material/error:")
         st.stop()
     who = user()
-    if who is not None:
+    if who is not None and _still_signed_in(s, who):
         with st.sidebar:
             st.caption(f"Signed in as **{who.display_name}** ({who.username})"
                        + (", administrator" if who.is_admin else ""))

@@ -14,7 +14,9 @@ Top level (all required unless marked optional):
 
 ``utility`` (str), ``fiscal_year`` (str), ``effective`` (TOML date),
 ``source`` (URL str), ``verified`` (bool), ``per_days`` (int, the day count the
-stormwater rates are quoted for, 30 here), ``notes`` (str, optional).
+stormwater rates are quoted for, 30 here), ``notes`` (str, optional),
+``timezone`` (str, optional: the utility's IANA time zone, e.g.
+``"America/Los_Angeles"``; the staff tool dates decisions in it).
 
 ``[service_unit]``
     ``label``, ``abbreviation`` (``"SSU"``, ``"ESU"``), ``rate`` ($ per unit per
@@ -63,6 +65,7 @@ from __future__ import annotations
 
 import datetime as dt
 import tomllib
+import zoneinfo
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -232,6 +235,8 @@ class RateSchedule:
         ``False`` if the schedule as a whole is not confirmed.
     per_days : int
         Day count the stormwater rates are quoted for.
+    timezone : str
+        The utility's IANA time zone, ``""`` if the file names none.
     classes : dict[PropertyClass, ClassRule]
     categories : tuple[Category, ...]
         Single-family categories, smallest first (may be empty).
@@ -258,6 +263,7 @@ class RateSchedule:
     billable_types: dict[str, bool] = field(default_factory=dict)
     check_types: frozenset[str] = frozenset()
     notes: str = ""
+    timezone: str = ""
     path: Path | None = None
 
     @property
@@ -436,6 +442,18 @@ class _Builder:
             raise self.bad(prefix + key, "it must be a non-empty text in quotes", value)
         return value
 
+    def zone(self, raw: dict) -> str:
+        """The optional ``timezone``: an IANA zone name the standard library knows."""
+        value = self.text(raw, "timezone", required=False)
+        if value is None:
+            return ""
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise self.bad("timezone", "it must be a time zone name such as "
+                           "'America/Los_Angeles'", value) from None
+        return value
+
     def flag(
         self,
         table: dict,
@@ -561,6 +579,7 @@ class _Builder:
             billable_types=billable,
             check_types=check,
             notes=self.text(raw, "notes", required=False) or "",
+            timezone=self.zone(raw),
             path=self.path,
         )
 

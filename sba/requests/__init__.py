@@ -11,7 +11,11 @@ Layers, each usable on its own:
   layer, feature by feature;
 * :mod:`~sba.requests.review` - adjust features, accept / adjust / reject;
 * :mod:`~sba.requests.letter` - the decision letter (Markdown and PDF);
-* :mod:`~sba.requests.auth` - staff accounts with scrypt password hashes.
+* :mod:`~sba.requests.auth` - staff accounts with scrypt password hashes;
+* :mod:`~sba.requests.throttle` - failed sign-ins slow down, then lock, per
+  account and per client;
+* :mod:`~sba.requests.tokens` - API tokens an administrator makes for scripts;
+* :mod:`~sba.requests.chain` - the audit log's hash chain and its check.
 
 Never imports streamlit; the staff pages in ``app_pages/staff_*.py`` and the
 ``sba requests`` command call into it.
@@ -27,6 +31,8 @@ _WHERE = {
     "Comparison": "compare", "FeatureComparison": "compare", "compare_request": "compare",
     "AuthError": "errors", "ConflictError": "errors", "DecisionError": "errors", "IneligibleError": "errors",
     "NotFoundError": "errors", "PackageRejected": "errors", "RequestError": "errors", "StoreError": "errors",
+    "SignInThrottled": "errors",
+    "authenticate_token": "tokens", "create_token": "tokens", "revoke_token": "tokens",
     "IntakeForm": "intake", "Requester": "intake", "import_geojson": "intake", "import_package": "intake",
     "Records": "records",
     "DECISIONS": "review", "Decision": "review", "add_record_feature": "review", "adjust_feature": "review",

@@ -4,11 +4,12 @@ Passwords are never stored: each account keeps
 ``scrypt$<n>$<r>$<p>$<salt b64>$<hash b64>`` with a 16-byte random salt of its
 own (``hashlib.scrypt``, n=2**14, r=8, p=1, 32-byte key). Checks use
 :func:`hmac.compare_digest`, and an unknown user name costs the same hash as a
-wrong password. Log-ins, failed log-ins and new accounts go to the audit log.
+wrong password. Log-ins, failed log-ins, locks and new accounts go to the
+audit log. Failed sign-ins are throttled per account name and per client
+(:mod:`sba.requests.throttle`).
 
-The first account ever created is an administrator; after that only an
-administrator's action (``actor``) can add accounts, except through the
-``sba requests add-staff`` command run by whoever can open the database.
+The first account ever created is an administrator and needs no ``actor``;
+every later account must be added by a signed-in administrator (``actor``).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import re
 import secrets
 from dataclasses import dataclass
 
+from sba.requests import throttle
 from sba.requests.errors import AuthError
 from sba.requests.store import RequestStore
 
@@ -96,13 +98,14 @@ def add_staff(store: RequestStore, username: str, password: str, *, display_name
     admin
         May add other accounts in the app. The first account is always an admin.
     actor
-        The administrator adding the account; ``None`` means the set-up
-        command (whoever can open the database).
+        The signed-in administrator adding the account; ``None`` only for
+        the first account (the set-up command).
 
     Raises
     ------
     AuthError
-        Bad user name, short password, name taken, or ``actor`` is not an admin.
+        Bad user name, short password, name taken, ``actor`` is not an
+        admin, or no ``actor`` once an account exists.
     """
     name = str(username).strip().lower()
     if not _USERNAME.match(name):
@@ -117,6 +120,8 @@ def add_staff(store: RequestStore, username: str, password: str, *, display_name
         if store.db.scalar("SELECT COUNT(*) FROM staff WHERE username = ?", (name,)):
             raise AuthError(f"There is already a staff account called {name!r}.")
         first = staff_count(store) == 0
+        if actor is None and not first:
+            raise AuthError("Only a signed-in administrator can add staff accounts once the first one exists.")
         user = StaffUser(name, display_name.strip() or name, bool(admin or first))
         store.db.execute(
             "INSERT INTO staff (username, display_name, password_hash, is_admin, active, created_at) "
@@ -130,20 +135,42 @@ def add_staff(store: RequestStore, username: str, password: str, *, display_name
     return user
 
 
-def authenticate(store: RequestStore, username: str, password: str) -> StaffUser:
+def authenticate(store: RequestStore, username: str, password: str, *, client: str = "",
+                 policy: throttle.ThrottlePolicy = throttle.DEFAULT_POLICY, via: str = "") -> StaffUser:
     """Check a log-in; returns the staff member.
+
+    Parameters
+    ----------
+    client
+        Where the try comes from (the browser's address, or the command
+        line's user); failures are throttled per client too. ``""``: account
+        throttling only.
+    policy
+        When failures slow down and lock (:class:`~sba.requests.throttle.ThrottlePolicy`).
+    via
+        Noted in the audit row (e.g. the command that signed in).
 
     Raises
     ------
+    SignInThrottled
+        Too many failures for the account or the client: the password was not checked.
     AuthError
         Unknown user or wrong password (the same message for both).
     """
-    name = str(username).strip().lower()
+    name = str(username).strip().lower()[:100]
+    keys = [f"account:{name}"] + ([f"client:{client}"] if client else [])
+    where = "; ".join(x for x in (f"from {client}" if client else "", via) if x)
+    throttle.check(store, keys, policy)
     row = store.db.one("SELECT username, display_name, is_admin, password_hash FROM staff "
                        "WHERE username = ? AND active = 1", (name,))
     ok = verify_password(password, row["password_hash"] if row else _DUMMY) and row is not None
     if not ok:
-        store.append_audit(name or "(blank)", "login_failed")
+        store.append_audit(name or "(blank)", "login_failed", detail=where)
+        for key, failures in throttle.record_failure(store, keys, policy):
+            store.append_audit(name or "(blank)", "login_locked",
+                               detail=f"{key} locked for {policy.lock_minutes} minutes after {failures} "
+                                      f"failed sign-ins" + (f" ({where})" if where else ""))
         raise AuthError("Wrong user name or password.")
-    store.append_audit(name, "login")
+    throttle.clear(store, keys)
+    store.append_audit(name, "login", detail=where)
     return StaffUser(row["username"], row["display_name"], bool(row["is_admin"]))

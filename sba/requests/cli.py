@@ -4,24 +4,38 @@
 mistake ends in one sentence on stderr and exit code 2 (``UsageError``), like
 the rest of ``sba``.
 
-Anyone who can open the database can run these commands, so they do not ask
-for a password; write actions still name the staff account (``--staff``), which
-must exist, and that name goes in the audit log.
+Every command signs a staff member in first, as the app does: ``--staff NAME``
+and the password (asked at the terminal, or the first line of standard input
+with ``--password-stdin``), or an API token an administrator made
+(``$SBA_STAFF_TOKEN``). Failed sign-ins are throttled and logged like the
+app's; the signed-in name is the one written in the audit log. Only
+``add-staff`` for the very first account (the administrator) runs without
+signing in.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import getpass
 import json
+import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sba.cli import UsageError, _Parser, _print_json, _whole
 from sba.requests.errors import RequestError
 
-__all__ = ["register"]
+if TYPE_CHECKING:
+    from sba.requests.auth import StaffUser
+    from sba.requests.store import RequestStore
+
+__all__ = ["EXIT_TAMPERED", "register"]
+
+EXIT_TAMPERED = 3  # sba requests verify: the audit log's hash chain is broken
 
 
 def _wrap(func):
@@ -43,6 +57,15 @@ def _common() -> argparse.ArgumentParser:
     return common
 
 
+def _auth_opts() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(add_help=False)
+    g = p.add_argument_group("signing in (or set SBA_STAFF_TOKEN to an API token)")
+    g.add_argument("--staff", default=None, metavar="NAME", help="your staff user name")
+    g.add_argument("--password-stdin", action="store_true",
+                   help="read your password from the first line of standard input (default: ask)")
+    return p
+
+
 def _records_opt() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(add_help=False)
     p.add_argument("--records", default=None,
@@ -54,6 +77,7 @@ def _records_opt() -> argparse.ArgumentParser:
 def register(subparsers) -> argparse.ArgumentParser:
     """Add ``sba requests`` and its sub-commands to ``sba``'s sub-parsers."""
     common, records = _common(), _records_opt()
+    common = argparse.ArgumentParser(add_help=False, parents=[common, _auth_opts()])
     rq = subparsers.add_parser(
         "requests", help="review single-family category change requests (staff)",
         description="Staff review of single-family category change requests: import, compare with the "
@@ -65,7 +89,6 @@ def register(subparsers) -> argparse.ArgumentParser:
                        description="Import an evidence package ZIP, or a GeoJSON of features with the form's "
                                    "fields. A bad or ineligible submission is refused whole.")
     p.add_argument("file", help="evidence package (.zip) or features (.geojson)")
-    p.add_argument("--staff", required=True, help="your staff user name (for the audit log)")
     p.add_argument("--requester", default="", help="the requester's name (the account holder)")
     p.add_argument("--email", default="")
     p.add_argument("--phone", default="")
@@ -104,7 +127,6 @@ def register(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--restore", action="store_true", help="put a removed feature back")
     p.add_argument("--add-record", default=None, help="add this record feature to the request")
     p.add_argument("--reason", required=True)
-    p.add_argument("--staff", required=True)
     p.add_argument("--version", type=_whole("--version"), default=None,
                    help="the version you reviewed (refused if the request changed since)")
     p.set_defaults(func=_wrap(cmd_adjust))
@@ -115,7 +137,6 @@ def register(subparsers) -> argparse.ArgumentParser:
     p.add_argument("id", type=_whole("request number"))
     p.add_argument("--decision", required=True, choices=["accept", "adjust", "reject"])
     p.add_argument("--reason", default="", help="required to adjust or reject; goes in the letter")
-    p.add_argument("--staff", required=True)
     p.add_argument("--version", type=_whole("--version"), default=None,
                    help="the version you reviewed (refused if the request changed since)")
     p.add_argument("--letter", default=None, help="also write the letter to this .md or .pdf file")
@@ -135,13 +156,37 @@ def register(subparsers) -> argparse.ArgumentParser:
     p.set_defaults(func=_wrap(cmd_export))
 
     p = sub.add_parser("add-staff", parents=[common], help="create a staff account (the first one is the admin)",
-                       description="Create a staff account. Run it once to set up the first administrator. The "
-                                   "password is asked for twice, or read from standard input.")
+                       description="Create a staff account. The first account (the administrator) needs no "
+                                   "sign-in; after that an administrator signs in with --staff. The new password "
+                                   "is asked for twice, or read from standard input with --password-stdin: "
+                                   "line 1 your password, line 2 the new account's (only the new one for the "
+                                   "first account or with SBA_STAFF_TOKEN).")
     p.add_argument("--username", required=True)
     p.add_argument("--name", default="", help="name shown in letters (default: the user name)")
     p.add_argument("--admin", action="store_true", help="may add staff accounts in the app")
-    p.add_argument("--password-stdin", action="store_true", help="read the password from the first line of stdin")
     p.set_defaults(func=_wrap(cmd_add_staff))
+
+    p = sub.add_parser("add-token", parents=[common], help="make an API token for a staff account (admin)",
+                       description="Make an API token that lets a script act as a staff account (set it as "
+                                   "SBA_STAFF_TOKEN). It is shown once; only its hash is kept.")
+    p.add_argument("--for", dest="for_user", required=True, metavar="NAME", help="the staff account the token acts as")
+    p.add_argument("--label", default="", help="what the token is for (shown in the audit log)")
+    p.add_argument("--days", type=_whole("--days"), default=90, help="days until it expires (default 90)")
+    p.set_defaults(func=_wrap(cmd_add_token))
+
+    p = sub.add_parser("revoke-token", parents=[common], help="stop an API token from working (admin)",
+                       description="Revoke an API token by its number (printed when it was made).")
+    p.add_argument("token_id", type=_whole("token number"))
+    p.set_defaults(func=_wrap(cmd_revoke_token))
+
+    p = sub.add_parser("verify", parents=[common], help="check that the audit log was not tampered with",
+                       description="Check the audit log's hash chain, oldest row first. Exit code 0: intact; "
+                                   "3: a row was changed, deleted or inserted outside the tool (the message "
+                                   "names it). Note the last row's number and hash somewhere else and pass "
+                                   "them later with --anchor to catch a rewritten chain.")
+    p.add_argument("--anchor", action="append", default=[], metavar="ROW:HASH",
+                   help="a row number and hash noted earlier (repeatable)")
+    p.set_defaults(func=_wrap(cmd_verify))
 
     p = sub.add_parser("seed-sample", parents=[common], help="load the sample queue (4 requests)",
                        description="Import four sample requests for the sample lots billed in the wrong "
@@ -151,14 +196,63 @@ def register(subparsers) -> argparse.ArgumentParser:
 
 
 def _no_action(args) -> int:
-    raise UsageError("Say which action to run: import, list, show, adjust, decide, letter, export, "
-                     "add-staff or seed-sample. Run 'sba requests --help' for more.")
+    raise UsageError("Say which action to run: import, list, show, adjust, decide, letter, export, verify, "
+                     "add-staff, add-token, revoke-token or seed-sample. Run 'sba requests --help' for more.")
 
 
 def _store(args):
     from sba.requests.store import RequestStore
 
     return RequestStore.open(args.db)
+
+
+@contextlib.contextmanager
+def _session(args) -> Iterator[tuple[RequestStore, StaffUser]]:
+    """The open store and the staff member signed in by ``--staff`` + password or ``$SBA_STAFF_TOKEN``."""
+    with _store(args) as store:
+        yield store, _sign_in(args, store)
+
+
+def _sign_in(args, store: RequestStore) -> StaffUser:
+    from sba.requests.auth import authenticate
+    from sba.requests.tokens import authenticate_token
+
+    via = f"sba requests {args.requests_command}"
+    token = os.environ.get("SBA_STAFF_TOKEN", "").strip()
+    if token:
+        user = authenticate_token(store, token, via=via)
+        if args.staff and args.staff.strip().lower() != user.username:
+            raise UsageError(f"SBA_STAFF_TOKEN acts as {user.username!r}, not {args.staff!r}; leave out --staff.")
+        return user
+    if not args.staff:
+        raise UsageError("Say who you are with --staff NAME (you will be asked for your password), or set "
+                         "SBA_STAFF_TOKEN to an API token.")
+    password = _password(args, f"Password for {args.staff}: ")
+    return authenticate(store, args.staff, password, client=_client(), via=via)
+
+
+def _password(args, prompt: str, *, twice: bool = False) -> str:
+    """One password: the next line of standard input with --password-stdin, else asked at the terminal."""
+    if args.password_stdin:
+        line = sys.stdin.readline()
+        if not line:
+            raise UsageError("--password-stdin was given, but standard input has no (more) lines.")
+        return line.rstrip("\r\n")
+    if not sys.stdin.isatty():
+        raise UsageError("There is no terminal to ask for the password; pipe it in with --password-stdin "
+                         "(or set SBA_STAFF_TOKEN).")
+    password = getpass.getpass(prompt)
+    if twice and getpass.getpass("Again: ") != password:
+        raise UsageError("The two passwords differ; nothing was changed.")
+    return password
+
+
+def _client() -> str:
+    """Who runs the command, for the per-client throttle and the audit log."""
+    try:
+        return f"command line ({getpass.getuser()})"
+    except (KeyError, OSError):  # no user name for this uid
+        return f"command line (uid {os.getuid()})"
 
 
 def _records(args):
@@ -186,12 +280,11 @@ def cmd_import(args) -> int:
     attachments = [(Path(a).name, _read(a, "attachment")) for a in args.attach]
     requester = Requester(args.requester, args.email, args.phone)
     records = _records(args)
-    with _store(args) as store:
-        _require_staff(store, args.staff)
+    with _session(args) as (store, me):
         if Path(args.file).suffix.lower() == ".zip":
             if attachments:
                 raise UsageError("A package carries its own attachments; --attach is for GeoJSON submissions.")
-            rid = import_package(store, data, records, actor=args.staff, requester=requester,
+            rid = import_package(store, data, records, actor=me.username, requester=requester,
                                  filename=Path(args.file).name)
         else:
             form = IntakeForm(
@@ -200,7 +293,7 @@ def cmd_import(args) -> int:
                 single_family=args.confirmed, one_dwelling_unit=args.confirmed, one_account=args.confirmed,
                 account_holder=args.confirmed,
             )
-            rid = import_geojson(store, data, form, records, actor=args.staff, attachments=attachments,
+            rid = import_geojson(store, data, form, records, actor=me.username, attachments=attachments,
                                  filename=Path(args.file).name)
         req = store.get(rid)
     print(f"Imported request {rid}: tax lot {req.parcel_id}, {req.requester_name}, billed {req.current_category}, "
@@ -208,16 +301,8 @@ def cmd_import(args) -> int:
     return 0
 
 
-def _require_staff(store, username: str) -> None:
-    from sba.requests.auth import get_staff
-
-    if get_staff(store, username) is None:
-        raise UsageError(f"{username!r} is not an active staff account; create it with "
-                         "'sba requests add-staff --username NAME'.")
-
-
 def cmd_list(args) -> int:
-    with _store(args) as store:
+    with _session(args) as (store, _me):
         rows = store.list(args.status)
     if args.format == "json":
         _print_json(rows)
@@ -238,7 +323,7 @@ def cmd_show(args) -> int:
     from sba.requests.compare import compare_request
 
     records = _records(args)
-    with _store(args) as store:
+    with _session(args) as (store, _me):
         req = store.get(args.id)
         cmp = compare_request(req, records)
         history = store.audit_log(args.id)
@@ -283,9 +368,9 @@ def cmd_adjust(args) -> int:
     from sba.requests.review import add_record_feature, adjust_feature
 
     records = _records(args)
-    with _store(args) as store:
+    with _session(args) as (store, me):
         if args.add_record:
-            version = add_record_feature(store, records, args.id, args.add_record, actor=args.staff,
+            version = add_record_feature(store, records, args.id, args.add_record, actor=me.username,
                                          reason=args.reason, expected_version=args.version)
             print(f"Added record feature {args.add_record} to request {args.id} (now version {version}).")
             return 0
@@ -304,7 +389,7 @@ def cmd_adjust(args) -> int:
             elif geometry.get("type") == "Feature":
                 geometry = geometry.get("geometry")
         remove = True if args.remove else (False if args.restore else None)
-        version = adjust_feature(store, records, args.id, args.feature, actor=args.staff, reason=args.reason,
+        version = adjust_feature(store, records, args.id, args.feature, actor=me.username, reason=args.reason,
                                  expected_version=args.version, feature_type=args.feature_type,
                                  geometry=geometry, use_record=args.use_record, remove=remove)
     print(f"Changed feature {args.feature} of request {args.id} (now version {version}).")
@@ -316,8 +401,8 @@ def cmd_decide(args) -> int:
 
     records = _records(args)
     pdf = bool(args.letter and args.letter.lower().endswith(".pdf"))
-    with _store(args) as store:
-        d = decide(store, records, args.id, args.decision, actor=args.staff, reason=args.reason,
+    with _session(args) as (store, me):
+        d = decide(store, records, args.id, args.decision, actor=me.username, reason=args.reason,
                    expected_version=args.version, pdf=True)
     change = (f"category {d.old_category} -> {d.new_category} from {d.effective_date}" if d.changed
               else f"category stays {d.old_category}")
@@ -337,7 +422,7 @@ def _write_letter(path: str, data: bytes | None) -> None:
 
 def cmd_letter(args) -> int:
     kind = "letter_pdf" if args.out.lower().endswith(".pdf") else "letter_md"
-    with _store(args) as store:
+    with _session(args) as (store, _me):
         req = store.get(args.id)
         found = store.latest_file(args.id, kind)
     if found is None:
@@ -348,7 +433,7 @@ def cmd_letter(args) -> int:
 
 
 def cmd_export(args) -> int:
-    with _store(args) as store:
+    with _session(args) as (store, _me):
         if args.what == "audit":
             text = store.export_audit_csv(request_id=args.request)
         else:
@@ -365,28 +450,59 @@ def cmd_export(args) -> int:
 
 
 def cmd_add_staff(args) -> int:
-    from sba.requests.auth import add_staff
+    from sba.requests.auth import add_staff, staff_count
 
-    if args.password_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
-    elif sys.stdin.isatty():
-        password = getpass.getpass(f"Password for {args.username}: ")
-        if getpass.getpass("Again: ") != password:
-            raise UsageError("The two passwords differ; nothing was changed.")
-    else:
-        raise UsageError("There is no terminal to ask for the password; pipe it in with --password-stdin.")
     with _store(args) as store:
-        user = add_staff(store, args.username, password, display_name=args.name, admin=args.admin)
+        actor = None if staff_count(store) == 0 else _sign_in(args, store).username
+        password = _password(args, f"Password for the new account {args.username}: ", twice=True)
+        user = add_staff(store, args.username, password, display_name=args.name, admin=args.admin, actor=actor)
         where = store.db.display()
     print(f"Staff account {user.username!r} created{' (administrator)' if user.is_admin else ''} in {where}.")
     return 0
 
 
+def cmd_add_token(args) -> int:
+    from sba.requests.tokens import create_token
+
+    with _session(args) as (store, me):
+        number, token = create_token(store, args.for_user, actor=me.username, label=args.label, days=args.days)
+    print(f"API token {number} for {args.for_user.strip().lower()} (valid {args.days} days; it is not shown again):")
+    print(token)
+    return 0
+
+
+def cmd_revoke_token(args) -> int:
+    from sba.requests.tokens import revoke_token
+
+    with _session(args) as (store, me):
+        revoke_token(store, args.token_id, actor=me.username)
+    print(f"API token {args.token_id} revoked.")
+    return 0
+
+
+def cmd_verify(args) -> int:
+    anchors = {}
+    for text in args.anchor:
+        row, _, digest = text.partition(":")
+        if not row.strip().isdigit() or len(digest.strip()) != 64:
+            raise UsageError(f"--anchor {text!r} is not ROW:HASH, like 42:3f9c... (the 64-character hash).")
+        anchors[int(row)] = digest.strip().lower()
+    with _session(args) as (store, _me):
+        report = store.verify_audit(anchors)
+        mismatches = store.verify_decisions()
+    print(report.sentence())
+    for line in mismatches:
+        print(line)
+    if mismatches:
+        print(f"{len(mismatches)} decided request(s) were changed outside this tool.")
+    return 0 if report.intact and not mismatches else EXIT_TAMPERED
+
+
 def cmd_seed(args) -> int:
     from sba.requests.sample_queue import seed_sample
 
-    with _store(args) as store:
-        ids = seed_sample(store)
+    with _session(args) as (store, me):
+        ids = seed_sample(store, actor=me.username)
         where = store.db.display()
     if ids:
         print(f"Imported sample requests {', '.join(map(str, ids))} into {where}.")

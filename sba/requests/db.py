@@ -9,7 +9,7 @@ The schema is versioned: :data:`MIGRATIONS` is an ordered list, the
 applies the missing ones, each in its own transaction. A database made by a
 newer version of the tool is refused rather than guessed at.
 
-Schema (version 1)
+Schema (version 2)
 ------------------
 ``staff``
     ``id, username UNIQUE, display_name, password_hash, is_admin, active, created_at``.
@@ -36,8 +36,22 @@ Schema (version 1)
     letter_md, letter_pdf), ``name, media_type, size_bytes, sha256, data``.
 ``audit_log``
     Append-only: ``id, at, actor, action, request_id, before_json,
-    after_json, detail``. Triggers refuse every UPDATE and DELETE (and
-    TRUNCATE on PostgreSQL).
+    after_json, detail, prev_hash, row_hash``. Triggers refuse every UPDATE
+    and DELETE (and TRUNCATE on PostgreSQL); the hash chain
+    (:mod:`sba.requests.chain`) shows an edit made after dropping them.
+``login_throttle``
+    Failed sign-ins per account and per client: ``key`` (``account:NAME`` or
+    ``client:ADDRESS``), ``failures, last_failure_at, locked_until``.
+``api_tokens``
+    Tokens an administrator made for a staff account (for scripts):
+    ``id, username, label, token_hash`` (SHA-256 of the token; the token
+    itself is shown once), ``created_by, created_at, expires_at, revoked_at``.
+
+Version 2 added the hash columns (and computed them for the existing rows,
+oldest first), ``login_throttle`` and ``api_tokens``.
+
+An SQLite file is created readable by its owner only (0600): it holds
+password hashes, personal data and attachments.
 
 Times are ISO 8601 text in UTC (``2026-03-05T17:02:11Z``); dates are
 ``YYYY-MM-DD``. Text sorts in time order and reads the same in both databases.
@@ -47,6 +61,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import os
 import re
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
@@ -54,6 +69,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sba.requests.chain import GENESIS, row_hash
 from sba.requests.errors import StoreError
 
 __all__ = ["MIGRATIONS", "Database", "Migration", "connect", "db_errors", "is_postgres_url"]
@@ -80,11 +96,16 @@ def db_errors() -> tuple[type[BaseException], ...]:
 
 @dataclass(frozen=True)
 class Migration:
-    """One schema step: ``statements(dialect)`` gives its SQL statements."""
+    """One schema step: ``statements(dialect)`` gives its SQL statements.
+
+    ``then``, if given, runs after them in the same transaction, for changes
+    SQL cannot make (such as hashing existing rows).
+    """
 
     version: int
     description: str
     statements: Callable[[str], list[str]]
+    then: Callable[[Database], None] | None = None
 
 
 class Database:
@@ -176,10 +197,13 @@ class Database:
         """Apply the missing migrations in order; returns the versions applied."""
         migrations = MIGRATIONS if migrations is None else migrations
         known = max((m.version for m in migrations), default=0)
-        self.execute(
-            "CREATE TABLE IF NOT EXISTS schema_migrations ("
-            "version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at TEXT NOT NULL)"
-        )
+        if not self._has_table("schema_migrations"):  # (a PostgreSQL app role may not create tables)
+            self.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                "version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at TEXT NOT NULL)"
+            )
+        elif self.schema_version() == known:  # up to date: nothing to lock or write
+            return []
         applied = []
         for m in sorted(migrations, key=lambda m: m.version):
             with self.transaction():
@@ -195,6 +219,8 @@ class Database:
                     continue
                 for statement in m.statements(self.dialect):
                     self.execute(statement)
+                if m.then is not None:
+                    m.then(self)
                 self.execute(
                     "INSERT INTO schema_migrations (version, description, applied_at) VALUES (?, ?, ?)",
                     (m.version, m.description, utc_text(dt.datetime.now(dt.UTC))),
@@ -206,6 +232,11 @@ class Database:
                 f"(schema {self.schema_version()}, this one knows {known}); update the tool."
             )
         return applied
+
+    def _has_table(self, name: str) -> bool:
+        if self.dialect == "postgresql":
+            return self.scalar("SELECT to_regclass(?) IS NOT NULL", (name,)) is True
+        return self.scalar("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)) == 1
 
     def display(self) -> str:
         """The database's name without a password (for messages)."""
@@ -263,6 +294,7 @@ def _connect_sqlite(text: str) -> Database:
     path = Path(text[len("sqlite:///"):] if text.startswith("sqlite:///") else text).expanduser()
     if not path.parent.exists():
         raise StoreError(f"Cannot create the request database {str(path)!r}: the folder {str(path.parent)!r} does not exist.")
+    _create_private(path)
     try:
         conn = sqlite3.connect(path, isolation_level=None, timeout=30, check_same_thread=False)
         conn.execute("PRAGMA busy_timeout = 30000")
@@ -271,6 +303,17 @@ def _connect_sqlite(text: str) -> Database:
     except sqlite3.DatabaseError as err:
         raise StoreError(f"{str(path)!r} is not a request database ({_first_line(err)}).") from err
     return Database(conn, "sqlite", str(path))
+
+
+def _create_private(path: Path) -> None:
+    """Create an empty database file readable by its owner only (SQLite gives its -wal and
+    -shm files the same mode); an existing file is left as it is."""
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
+    except OSError as err:
+        raise StoreError(f"Cannot create the request database {str(path)!r} ({err.strerror or err}).") from err
 
 
 def _connect_postgres(url: str) -> Database:
@@ -407,15 +450,66 @@ def _v1(dialect: str) -> list[str]:
         ]
     else:
         statements += [
-            """CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
-               BEGIN SELECT RAISE(ABORT, 'The audit log is append-only: rows cannot be changed.'); END""",
+            _SQLITE_NO_UPDATE,
             """CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
                BEGIN SELECT RAISE(ABORT, 'The audit log is append-only: rows cannot be deleted.'); END""",
         ]
     return statements
 
 
+def _v2(dialect: str) -> list[str]:
+    ident = ("BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY" if dialect == "postgresql"
+             else "INTEGER PRIMARY KEY AUTOINCREMENT")
+    return [
+        "ALTER TABLE audit_log ADD COLUMN prev_hash TEXT",
+        "ALTER TABLE audit_log ADD COLUMN row_hash TEXT",
+        """CREATE TABLE login_throttle (
+            key TEXT PRIMARY KEY,
+            failures INTEGER NOT NULL,
+            last_failure_at TEXT NOT NULL,
+            locked_until TEXT
+        )""",
+        f"""CREATE TABLE api_tokens (
+            id {ident},
+            username TEXT NOT NULL REFERENCES staff (username),
+            label TEXT NOT NULL,
+            token_hash TEXT NOT NULL UNIQUE,
+            created_by TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            expires_at TEXT NOT NULL,
+            revoked_at TEXT
+        )""",
+    ]
+
+
+def _chain_existing_rows(db: Database) -> None:
+    """Hash the rows written before version 2, oldest first, 1,000 at a time (the triggers are off meanwhile)."""
+    if not db.scalar("SELECT COUNT(*) FROM audit_log"):
+        return
+    if db.dialect == "postgresql":
+        db.execute("ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_change")
+    else:
+        db.execute("DROP TRIGGER audit_log_no_update")
+    prev, last = GENESIS, 0
+    while rows := db.query("SELECT id, at, actor, action, request_id, before_json, after_json, detail "
+                           "FROM audit_log WHERE id > ? ORDER BY id LIMIT 1000", (last,)):
+        for row in rows:
+            digest = row_hash(row, prev)
+            db.execute("UPDATE audit_log SET prev_hash = ?, row_hash = ? WHERE id = ?", (prev, digest, row["id"]))
+            prev = digest
+        last = rows[-1]["id"]
+    if db.dialect == "postgresql":
+        db.execute("ALTER TABLE audit_log ENABLE TRIGGER audit_log_no_change")
+    else:
+        db.execute(_SQLITE_NO_UPDATE)
+
+
+_SQLITE_NO_UPDATE = """CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+               BEGIN SELECT RAISE(ABORT, 'The audit log is append-only: rows cannot be changed.'); END"""
+
+
 #: Every schema version, oldest first. Never edit a released step: add a new one.
 MIGRATIONS: list[Migration] = [
     Migration(1, "staff, requests, features, files and the append-only audit log", _v1),
+    Migration(2, "hash-chained audit log, sign-in throttling, API tokens", _v2, _chain_existing_rows),
 ]

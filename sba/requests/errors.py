@@ -14,6 +14,7 @@ __all__ = [
     "NotFoundError",
     "PackageRejected",
     "RequestError",
+    "SignInThrottled",
     "StoreError",
 ]
 
@@ -58,3 +59,11 @@ class DecisionError(RequestError, ValueError):
 
 class AuthError(RequestError, PermissionError):
     """Wrong user name or password, or a staff account that may not do this."""
+
+
+class SignInThrottled(AuthError):
+    """Too many failed sign-ins: wait ``retry_after`` seconds (the password was not checked)."""
+
+    def __init__(self, message: str, retry_after: float):
+        super().__init__(message)
+        self.retry_after = retry_after

@@ -6,16 +6,21 @@ transaction that
 1. updates the request with ``UPDATE requests ... WHERE id = ? AND version = ?``
    (and, for decisions, ``AND status = 'submitted'``), bumping ``version``;
 2. changes its features and adds its files;
-3. appends one audit row (who, when, what, before and after).
+3. appends one audit row (who, when, what, before and after), chained to the
+   row before it by a hash (:mod:`sba.requests.chain`); :meth:`RequestStore.verify_audit`
+   checks the chain.
 
 If the ``UPDATE`` matches no row, someone else changed or decided the request
 since the caller read it: nothing of this change is written, a
 :class:`~sba.requests.errors.ConflictError` says who got there first, and the
 refused attempt itself is appended to the audit log, so nothing is lost.
 
-Dates: times are stored in UTC; the *decision date* (= effective date) is the
-utility's local date, ``America/Los_Angeles`` unless ``SBA_UTILITY_TZ`` names
-another IANA zone.
+Dates: times are stored in UTC and come from the server's clock; the *decision
+date* (= effective date) is the utility's local date, in the zone its rate
+schedule names (``timezone`` in ``categorize/rates/*.toml``). ``SBA_UTILITY_TZ``
+may repeat that zone but not change it: a server set to another zone (say
+``Pacific/Kiritimati``, 22 hours ahead of Portland) would date decisions
+tomorrow.
 """
 
 from __future__ import annotations
@@ -25,12 +30,14 @@ import datetime as dt
 import io
 import json
 import os
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from categorize import DEFAULT_SCHEDULE, RateSchedule, load_schedule
+from sba.requests.chain import GENESIS, ChainReport, row_hash, verify_chain
 from sba.requests.db import Database, connect, utc_text
 from sba.requests.errors import ConflictError, NotFoundError, StoreError
 
@@ -49,25 +56,48 @@ __all__ = [
 OPEN_STATUS = "submitted"
 STATUSES = ("submitted", "accepted", "adjusted", "rejected")
 AUDIT_COLUMNS = ("id", "at", "actor", "action", "request_id", "before", "after", "detail")
-DEFAULT_TZ = "America/Los_Angeles"  # Portland
+DEFAULT_TZ = "America/Los_Angeles"  # Portland, for a schedule that names no zone
+_CHAIN_LOCK = 7351903  # PostgreSQL advisory lock: one audit append at a time
 
 
-def utility_timezone() -> ZoneInfo:
-    """The utility's time zone (``$SBA_UTILITY_TZ``, default America/Los_Angeles)."""
-    name = os.environ.get("SBA_UTILITY_TZ") or DEFAULT_TZ
+def utility_timezone(schedule: RateSchedule | None = None) -> ZoneInfo:
+    """The utility's time zone: the one ``schedule`` names (default: the default schedule's).
+
+    ``$SBA_UTILITY_TZ``, if set, must name the same zone.
+
+    Raises
+    ------
+    StoreError
+        ``SBA_UTILITY_TZ`` is not a zone name, or not the utility's zone.
+    """
+    schedule = schedule or load_schedule(DEFAULT_SCHEDULE)
+    zone = ZoneInfo(schedule.timezone or DEFAULT_TZ)
+    name = os.environ.get("SBA_UTILITY_TZ", "").strip()
+    if not name:
+        return zone
     try:
-        return ZoneInfo(name)
+        ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as err:
         raise StoreError(f"SBA_UTILITY_TZ={name!r} is not a time zone name like 'America/Los_Angeles'.") from err
+    if name != zone.key:
+        raise StoreError(
+            f"SBA_UTILITY_TZ={name!r} is not the time zone of {schedule.utility} ({zone.key}, from the rate "
+            f"schedule {schedule.name}); decisions are dated in the utility's zone, so remove the setting.")
+    return zone
 
 
 def default_db_path() -> str:
-    """``$SBA_REQUESTS_DB`` or ``~/.local/share/sba/requests.sqlite`` (folder created)."""
+    """``$SBA_REQUESTS_DB`` or ``~/.local/share/sba/requests.sqlite``.
+
+    The default folder is created (and kept) readable by its owner only (0700).
+    """
     env = os.environ.get("SBA_REQUESTS_DB")
     if env:
         return env
     base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "sba"
-    base.mkdir(parents=True, exist_ok=True)
+    base.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if base.stat().st_mode & 0o077 and base.stat().st_uid == os.getuid():
+        base.chmod(0o700)  # made by an older version with the default mode
     return str(base / "requests.sqlite")
 
 
@@ -178,6 +208,8 @@ class ChangeRequestRecord:
         }
 
 
+#: what a decision sets, compared with the audit log by :meth:`RequestStore.verify_decisions`
+_DECISION_FIELDS = ("status", "decision", "decided_category", "decided_by", "effective_date")
 _REQUEST_COLUMNS = tuple(f for f in ChangeRequestRecord.__dataclass_fields__ if f not in ("features", "files"))
 
 
@@ -311,13 +343,65 @@ class RequestStore:
     # -- audit ---------------------------------------------------------------
     def append_audit(self, actor: str, action: str, request_id: int | None = None, *,
                      before: Any = None, after: Any = None, detail: str = "") -> None:
-        """Append one audit row (joins the current transaction, if any)."""
-        self.db.execute(
-            "INSERT INTO audit_log (at, actor, action, request_id, before_json, after_json, detail) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (self.now_text(), str(actor), str(action), None if request_id is None else int(request_id),
-             _json(before), _json(after), str(detail)),
-        )
+        """Append one audit row chained to the newest one (joins the current transaction, if any).
+
+        Appends are serialised (SQLite's write lock, an advisory lock on
+        PostgreSQL), so two writers never chain to the same row.
+        """
+        row = {"at": self.now_text(), "actor": str(actor), "action": str(action),
+               "request_id": None if request_id is None else int(request_id),
+               "before_json": _json(before), "after_json": _json(after), "detail": str(detail)}
+        with self.db.transaction():
+            if self.db.dialect == "postgresql":
+                self.db.execute("SELECT pg_advisory_xact_lock(?)", (_CHAIN_LOCK,))
+            prev = self.db.scalar("SELECT row_hash FROM audit_log ORDER BY id DESC LIMIT 1") or GENESIS
+            self.db.execute(
+                "INSERT INTO audit_log (at, actor, action, request_id, before_json, after_json, detail, "
+                "prev_hash, row_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (*row.values(), prev, row_hash(row, prev)),
+            )
+
+    def verify_audit(self, anchors: Mapping[int, str] | None = None) -> ChainReport:
+        """Check the audit log's hash chain, oldest row first; the report names the first broken row.
+
+        ``anchors``: row number -> hash noted earlier (from a previous report).
+        """
+        return verify_chain(self._chain_rows(), anchors)
+
+    def verify_decisions(self) -> list[str]:
+        """Requests whose decision does not match the audit log's last ``decide`` row for them.
+
+        The requests table has no triggers (staff change it), so an edit made
+        directly in the database, such as a back-dated ``effective_date``, shows
+        only here. Returns one sentence per request, empty when all match.
+        """
+        logged: dict[int, dict[str, Any]] = {}
+        for row in self.db.query("SELECT id, request_id, after_json FROM audit_log "
+                                 "WHERE action = 'decide' AND request_id IS NOT NULL ORDER BY id"):
+            logged[int(row["request_id"])] = {"row": row["id"], **json.loads(row["after_json"] or "{}")}
+        problems = []
+        for req in self.db.query(f"SELECT id, {', '.join(_DECISION_FIELDS)} FROM requests ORDER BY id"):
+            audit = logged.get(int(req["id"]))
+            if audit is None:
+                if req["status"] != OPEN_STATUS:
+                    problems.append(f"Request {req['id']} is marked {req['status']}, but the audit log records "
+                                    "no decision for it.")
+                continue
+            changed = [f for f in _DECISION_FIELDS if str(req[f] or "") != str(audit.get(f) or "")]
+            if changed:
+                shown = ", ".join(f"{f} {req[f]!r} (logged {audit.get(f)!r})" for f in changed)
+                problems.append(f"Request {req['id']} does not match its decision in audit row {audit['row']}: "
+                                f"{shown}.")
+        return problems
+
+    def _chain_rows(self, batch: int = 1000) -> Iterator[dict[str, Any]]:
+        """Every audit row with its hashes, oldest first, read ``batch`` rows at a time."""
+        last = 0
+        while rows := self.db.query(
+                "SELECT id, at, actor, action, request_id, before_json, after_json, detail, prev_hash, row_hash "
+                "FROM audit_log WHERE id > ? ORDER BY id LIMIT ?", (last, batch)):
+            yield from rows
+            last = rows[-1]["id"]
 
     def audit_log(self, request_id: int | None = None) -> list[dict[str, Any]]:
         """Audit rows, oldest first (``before``/``after`` decoded from JSON)."""

@@ -35,7 +35,7 @@ def db(tmp_path, monkeypatch):
     monkeypatch.delenv("SBA_RECORDS_DIR", raising=False)
     with RequestStore.open(path) as store:
         add_staff(store, "alice", PASSWORD, display_name="Alice Reviewer")
-        add_staff(store, "bob", PASSWORD, display_name="Bob Reviewer")
+        add_staff(store, "bob", PASSWORD, display_name="Bob Reviewer", actor="alice")
     return path
 
 
@@ -215,7 +215,7 @@ def test_staff_audit__shows_the_log_downloads_csv_and_adds_staff(queue):
     at.text_input(key="staff_new_password").set_value("another long password")
     next(b for b in at.button if b.label == "Add account").click().run()
     assert not at.exception
-    assert at.success[0].value == "Account 'carol' added."
+    assert "Account 'carol' added." in [m.value for m in at.success]
     assert "carol" in list(frame(at, "User name")["User name"])
 
 
@@ -241,3 +241,74 @@ def test_app__staff_section_in_the_router_asks_to_sign_in(db):
         at.switch_page(path).run()
         assert not at.exception, path
         assert at.title[0].value == "Staff sign-in", path
+
+
+# --------------------------------------------------------------------------
+# sessions, sign-in limits and the audit chain
+
+
+def sign_in(at: AppTest, name: str, password: str) -> AppTest:
+    at.text_input(key="staff_username").set_value(name)
+    at.text_input(key="staff_password").set_value(password)
+    at.button[0].click().run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_staff_review__signs_out_after_thirty_idle_minutes(db, monkeypatch):
+    from app_pages import staff_common
+
+    now = [1_800_000_000.0]
+    monkeypatch.setattr(staff_common, "clock", lambda: now[0])
+    at = sign_in(page(REVIEW, user=None), "alice", PASSWORD)
+    assert at.title[0].value == "Category change requests"
+    now[0] += 29 * 60
+    at.run()
+    assert at.title[0].value == "Category change requests"  # 29 minutes: still signed in, and the clock restarts
+    now[0] += 30 * 60 + 1
+    at.run()
+    assert at.title[0].value == "Staff sign-in"
+    assert at.error[0].value == "You were signed out after 30 minutes without activity; sign in again."
+    with RequestStore.open(db) as store:
+        last = store.audit_log()[-1]
+    assert (last["actor"], last["action"], last["detail"]) == ("alice", "session_timeout",
+                                                              "signed out after 30 idle minutes")
+
+
+def test_staff_review__a_deactivated_account_is_signed_out_at_the_next_click(db):
+    at = page(REVIEW)
+    with RequestStore.open(db) as store:
+        store.db.execute("UPDATE staff SET active = 0 WHERE username = 'alice'")
+    at.run()
+    assert at.title[0].value == "Staff sign-in"
+    assert at.error[0].value == "Your staff account is no longer active."
+
+
+def test_staff_review__a_locked_account_cannot_sign_in_even_with_the_right_password(db):
+    import datetime as dt
+
+    from sba.requests import AuthError, authenticate
+    from sba.requests.throttle import DEFAULT_POLICY
+    from tests.requests.conftest import Clock
+
+    clock = Clock(dt.datetime.now(dt.UTC))
+    with RequestStore.open(db, clock=clock) as store:
+        for n in range(1, 11):
+            clock.advance(seconds=DEFAULT_POLICY.delay(n - 1).total_seconds())
+            with pytest.raises(AuthError):
+                authenticate(store, "alice", "a wrong guess")
+    at = sign_in(page(REVIEW, user=None), "alice", PASSWORD)
+    assert at.title[0].value == "Staff sign-in"
+    assert at.error[0].value.startswith("Too many failed sign-ins for this account: sign-in is locked for ")
+    assert at.text_input(key="staff_password").value == ""
+
+
+def test_staff_audit__says_the_chain_is_intact_then_names_a_changed_row(queue, db):
+    at = page(AUDIT)
+    assert at.success[0].value.startswith("The audit log is intact: ")
+    with RequestStore.open(db) as store:
+        store.db.execute("DROP TRIGGER audit_log_no_update")
+        store.db.execute("UPDATE audit_log SET actor = 'mallory' WHERE id = 3")
+    at.run()
+    assert at.error[0].value.startswith("The audit log has been tampered with: Row 3 was changed after it was "
+                                        "written")

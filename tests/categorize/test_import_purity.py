@@ -30,6 +30,7 @@ ALLOWED_TOP_LEVEL = {
     "pathlib",
     "tomllib",
     "typing",
+    "zoneinfo",  # checks a schedule's `timezone` (standard library)
     "categorize",
 }
 

@@ -131,7 +131,7 @@ def _open(target, clock) -> RequestStore:
 
     store = RequestStore.open(target, clock=clock, tz=ZoneInfo("America/Los_Angeles"))
     add_staff(store, "alice", PASSWORD, display_name="Alice Reviewer")
-    add_staff(store, "bob", PASSWORD, display_name="Bob Reviewer")
+    add_staff(store, "bob", PASSWORD, display_name="Bob Reviewer", actor="alice")
     return store
 
 
