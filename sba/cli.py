@@ -121,6 +121,9 @@ def build_parser() -> argparse.ArgumentParser:
                     help="impervious/land-cover GeoTIFF: adds a raster estimate per lot and a disagreement flag")
     ra.add_argument("--raster-tolerance", type=_decimal("--raster-tolerance"), default=Decimal(25),
                     help="flag lots whose raster estimate differs from the measured area by more than this %% (default 25)")
+    ra.add_argument("--raster-scale", choices=["auto", "fraction", "percent"], default="auto",
+                    help="what the raster's values mean: fraction = shares 0-1 (a 0/1 raster too), percent = 0-100; "
+                         "auto (default) decides once per run from the raster's values over the parcels")
     ra.add_argument("--previous", default=None, help="last year's results (parcel_id, category) to compare")
     ra.add_argument("--no-progress", action="store_true")
     ra.add_argument("--format", choices=["text", "json"], default="text", help="summary format")
@@ -237,7 +240,8 @@ def cmd_reassess(args) -> int:
     opts = ReassessOptions(id_field=args.id_field, type_field=args.type_field, class_field=args.class_field,
                            class_map=_class_map(args.class_map), dwelling_units_field=args.dwelling_units_field,
                            chunk_size=args.chunk_size, by_type=args.by_type,
-                           raster=args.impervious_raster, raster_tolerance=float(args.raster_tolerance) / 100)
+                           raster=args.impervious_raster, raster_tolerance=float(args.raster_tolerance) / 100,
+                           raster_scale=args.raster_scale)
     if args.impervious_raster and not Path(args.impervious_raster).exists():
         raise UsageError(f"There is no raster file at {args.impervious_raster!r}; check the path.")
     schedule = _schedule(args.rates)

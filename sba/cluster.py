@@ -48,6 +48,7 @@ from sba.reassess import (
     _write_result,
     chunk_count,
     measure_chunk,
+    with_raster_scale,
 )
 
 __all__ = ["ClusterError", "reassess_on_cluster"]
@@ -95,6 +96,7 @@ def reassess_on_cluster(address: str, parcels_path, features_path, out, *, water
             water.frame = water.frame[[water.frame.geometry.name]]
         n = parcels.rows
         n_chunks = chunk_count(n, opts.chunk_size)
+        opts = with_raster_scale(opts)  # over the whole raster: the parcels are read on the workers
         phase("read")
 
         with _connect(Client, address) as client:

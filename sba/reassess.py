@@ -22,7 +22,7 @@ import shutil
 import sys
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
 
@@ -40,7 +40,8 @@ from gis.overlay import matches
 from sba.engine import rules_for
 from sba.prefetch import Prefetch, is_parquet, parquet_columns, wanted_columns
 
-__all__ = ["OUTPUT_COLUMNS", "ReassessOptions", "ReassessSummary", "RunKilledError", "bill_columns", "reassess"]
+__all__ = ["OUTPUT_COLUMNS", "ReassessOptions", "ReassessSummary", "RunKilledError", "bill_columns", "reassess",
+           "with_raster_scale"]
 
 OUTPUT_COLUMNS = [
     "parcel_id", "property_class", "dwelling_units", "billable_area_sqft", "billable_sqft_rounded",
@@ -67,6 +68,7 @@ class ReassessOptions:
     by_type: bool = False
     raster: str | None = None  # impervious raster for a cross-check column
     raster_tolerance: float = 0.25  # flag when raster and vector differ by more than this share
+    raster_scale: str = "auto"  # "fraction" (0-1) or "percent" (0-100); "auto" is decided once per run
 
 
 @dataclass
@@ -255,9 +257,11 @@ def measure_chunk(
                    service_units=service, error=error)
     out = pd.DataFrame(columns)
     if opts.raster:
-        from gis.cover import raster_cover_sqft
+        from gis.cover import RASTER_SCALES, raster_cover_sqft
 
-        est = raster_cover_sqft(parcels, opts.raster)
+        if opts.raster_scale == "auto":  # a run decides it before its chunks; this is a lone chunk
+            opts = with_raster_scale(opts)
+        est = raster_cover_sqft(parcels, opts.raster, scale=RASTER_SCALES[opts.raster_scale])
         vec = out.billable_area_sqft.to_numpy(dtype=float)
         out["raster_impervious_sqft"] = est
         disagree = np.abs(est - vec) > opts.raster_tolerance * np.maximum(vec, 100.0)
@@ -266,6 +270,19 @@ def measure_chunk(
         if col.startswith(gis.measure.TYPE_PREFIX):
             out[col] = lots[col].to_numpy()
     return out
+
+
+def with_raster_scale(opts: ReassessOptions, parcels: gpd.GeoDataFrame | None = None) -> ReassessOptions:
+    """``opts`` with the raster's value scale decided once for the whole run (never per chunk).
+
+    Decided from the raster's values over all the parcels (the whole raster
+    without them); an explicit ``fraction``/``percent`` is checked against them.
+    """
+    if not opts.raster:
+        return opts
+    from gis.cover import raster_scale
+
+    return replace(opts, raster_scale=raster_scale(opts.raster, parcels, requested=opts.raster_scale))
 
 
 #: A part of a failing chunk this small is measured lot by lot.
@@ -668,6 +685,7 @@ def _reassess(parcels_path, features_path, out, *, water_path, schedule, opts, w
     parcels, features, water = gis.prepare_layers(parcels, features, water)
     if water is not None:
         water = water[[water.geometry.name]]
+    opts = with_raster_scale(opts, parcels)
 
     n = len(parcels)
     geoms = parcels.geometry.to_numpy()
