@@ -33,7 +33,7 @@ def lots_grid(n_x: int, n_y: int, size: float = 100.0, origin=PORTLAND, ids=None
 
 def write_layers(tmp_path, lots: gpd.GeoDataFrame):
     roofs = gpd.GeoDataFrame({"feature_type": ["roof"] * len(lots)},
-                             geometry=[shapely.box(*(np.array(g.centroid.coords[0] * 2) + [-20, -20, 20, 20]))
+                             geometry=[shapely.box(*(np.array(g.centroid.coords[0] * 2) + np.array([-20, -20, 20, 20])))
                                        for g in lots.geometry], crs=lots.crs)
     lots.to_parquet(tmp_path / "parcels.parquet")
     roofs.to_parquet(tmp_path / "features.parquet")
@@ -49,7 +49,7 @@ def write_raster(path, values, transform, crs):
 
 def raster_over(path, lots: gpd.GeoDataFrame, crs: str, res: float, value=1, margin=50.0):
     """A raster of one value in ``crs`` with pixels of ``res`` (in ``crs`` units) over the lots plus a margin."""
-    bounds = lots.total_bounds + [-margin, -margin, margin, margin]
+    bounds = lots.total_bounds + np.array([-margin, -margin, margin, margin])
     if crs != lots.crs:
         bounds = Transformer.from_crs(lots.crs, crs, always_xy=True).transform_bounds(*bounds)
     minx, miny, maxx, maxy = bounds
@@ -66,14 +66,14 @@ def run(capsys, parcels, features, out, *extra):
     return code, captured.out, captured.err
 
 
-@pytest.mark.parametrize("crs, res", [("EPSG:4326", 3e-6), ("EPSG:3857", 0.4), ("EPSG:32610", 0.3)])
+@pytest.mark.parametrize(("crs", "res"), [("EPSG:4326", 3e-6), ("EPSG:3857", 0.4), ("EPSG:32610", 0.3)])
 def test_a_raster_in_lon_lat_or_another_projection_gives_ground_square_feet(tmp_path, capsys, crs, res):
     """A raster fully impervious over the lots estimates each 100 x 100 ft lot at 10,000 sq ft, whatever
     its CRS: lon/lat once gave 'internal error', and Web Mercator cells counted x2.03 at Portland's latitude."""
     lots = lots_grid(3, 2)
     parcels, features = write_layers(tmp_path, lots)
     tif = raster_over(tmp_path / "ones.tif", lots, crs, res)
-    code, out, err = run(capsys, parcels, features, tmp_path / "r.parquet", "--impervious-raster", tif)
+    code, _, err = run(capsys, parcels, features, tmp_path / "r.parquet", "--impervious-raster", tif)
     assert code == 0, err
     table = pd.read_parquet(tmp_path / "r.parquet")
     np.testing.assert_allclose(table.raster_impervious_sqft, 10_000.0, rtol=0.003)
@@ -81,7 +81,7 @@ def test_a_raster_in_lon_lat_or_another_projection_gives_ground_square_feet(tmp_
 
 def two_scale_raster(tmp_path, lots, left_value, right_value, split_x):
     """A 1 ft raster in EPSG:2913 over ``lots``: ``left_value`` west of ``split_x``, ``right_value`` east."""
-    minx, miny, maxx, maxy = lots.total_bounds + [-10, -10, 10, 10]
+    minx, miny, maxx, maxy = lots.total_bounds + np.array([-10, -10, 10, 10])
     width, height = int(maxx - minx), int(maxy - miny)
     values = np.full((height, width), right_value, dtype="uint8")
     values[:, : int(split_x - minx)] = left_value
@@ -120,7 +120,8 @@ def test_raster_scale_option_says_what_the_values_mean_and_is_checked_against_th
     code, _, err = run(capsys, parcels, features, tmp_path / "f.parquet", "--impervious-raster", pct,
                        "--raster-scale", "fraction")
     assert code == 2
-    assert "values up to 40" in err and "--raster-scale percent" in err
+    assert "values up to 40" in err
+    assert "--raster-scale percent" in err
     assert len(err.strip().splitlines()) == 1
     assert not (tmp_path / "f.parquet").exists()
 
@@ -132,7 +133,8 @@ def test_a_raster_with_values_beyond_100_is_refused_in_one_sentence(tmp_path, ca
     tif = raster_over(tmp_path / "nodata.tif", lots, "EPSG:2913", 1.0, value=255)
     code, _, err = run(capsys, parcels, features, tmp_path / "r.parquet", "--impervious-raster", tif)
     assert code == 2
-    assert "values from 255 to 255" in err and "no-data value" in err
+    assert "values from 255 to 255" in err
+    assert "no-data value" in err
     assert "internal error" not in err
     assert len(err.strip().splitlines()) == 1
 
