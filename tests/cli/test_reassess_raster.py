@@ -196,3 +196,20 @@ def test_summary_counts_stay_the_same_for_a_normal_raster(tmp_path, capsys):
     est = pd.read_parquet(tmp_path / "r.parquet").set_index("parcel_id").raster_impervious_sqft
     assert est.to_dict() == {"R0": pytest.approx(5_000.0), "R1": pytest.approx(0.0)}
     assert json.loads(out)["raster_disagreements"] == 2
+
+
+def test_a_dask_run_decides_the_raster_scale_once_too(tmp_path, capsys):
+    distributed = pytest.importorskip("dask.distributed", reason="dask is an optional extra ([cluster])")
+    west = lots_grid(2, 2)
+    east = lots_grid(2, 2, origin=(PORTLAND[0] + 1000, PORTLAND[1]), ids=[f"E{k}" for k in range(4)])
+    parcels, features = write_layers(tmp_path, pd.concat([west, east], ignore_index=True))
+    tif = two_scale_raster(tmp_path, pd.concat([west, east]), left_value=1, right_value=60,
+                           split_x=PORTLAND[0] + 600)
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster:
+        code, _, err = run(capsys, parcels, features, tmp_path / "d.parquet", "--impervious-raster", tif,
+                           "--chunk-size", 2, "--scheduler", cluster.scheduler_address)
+    assert code == 0, err
+    est = pd.read_parquet(tmp_path / "d.parquet").set_index("parcel_id").raster_impervious_sqft
+    np.testing.assert_allclose(est[[f"R{k}" for k in range(4)]], 100.0)
+    np.testing.assert_allclose(est[[f"E{k}" for k in range(4)]], 6_000.0)
