@@ -80,6 +80,13 @@ def _open(raster_path):
     if src.crs is None:
         src.close()
         raise MissingCRSError(f"The raster {str(raster_path)!r} does not say which map projection it uses.")
+    crs = CRS.from_user_input(src.crs)
+    if not (crs.is_projected or crs.is_geographic):  # a local grid: nothing relates it to the lots' map
+        src.close()
+        raise MissingCRSError(
+            f"The raster {str(raster_path)!r} uses a local coordinate system ({crs.name!r}) that cannot be placed on "
+            "the parcels' map; save it in a standard map projection (one with an EPSG code)."
+        )
     return src
 
 

@@ -242,6 +242,8 @@ def cmd_reassess(args) -> int:
                            chunk_size=args.chunk_size, by_type=args.by_type,
                            raster=args.impervious_raster, raster_tolerance=float(args.raster_tolerance) / 100,
                            raster_scale=args.raster_scale)
+    if args.raster_scale != "auto" and not args.impervious_raster:
+        raise UsageError("--raster-scale says what the values of an --impervious-raster mean; give the raster too.")
     if args.impervious_raster and not Path(args.impervious_raster).exists():
         raise UsageError(f"There is no raster file at {args.impervious_raster!r}; check the path.")
     schedule = _schedule(args.rates)

@@ -213,3 +213,17 @@ def test_a_dask_run_decides_the_raster_scale_once_too(tmp_path, capsys):
     est = pd.read_parquet(tmp_path / "d.parquet").set_index("parcel_id").raster_impervious_sqft
     np.testing.assert_allclose(est[[f"R{k}" for k in range(4)]], 100.0)
     np.testing.assert_allclose(est[[f"E{k}" for k in range(4)]], 6_000.0)
+
+
+def test_a_raster_on_a_local_grid_or_a_scale_without_a_raster_is_one_clear_line(tmp_path, capsys):
+    lots = lots_grid(1, 1)
+    parcels, features = write_layers(tmp_path, lots)
+    local = 'LOCAL_CS["site grid",UNIT["metre",1],AXIS["Easting",EAST],AXIS["Northing",NORTH]]'
+    tif = write_raster(tmp_path / "local.tif", np.ones((10, 10), dtype="uint8"), Affine(3, 0, 0, 0, -3, 30), local)
+    code, _, err = run(capsys, parcels, features, tmp_path / "r.parquet", "--impervious-raster", tif)
+    assert code == 2
+    assert "uses a local coordinate system ('site grid')" in err
+    assert len(err.strip().splitlines()) == 1
+    code, _, err = run(capsys, parcels, features, tmp_path / "r.parquet", "--raster-scale", "percent")
+    assert code == 2
+    assert "give the raster too" in err
