@@ -13,8 +13,9 @@ insides overlap (stacked condominium units with identical outlines, say) are
 rasterised in separate passes, so no lot takes cells from another.
 
 Memory is bounded: the raster is read in tiles of about :data:`TILE_PIXELS`
-pixels (about 65 bytes per tile pixel with ``supersample=3``, i.e. ~70 MB),
-whatever the number of lots or the size of the raster.
+pixels (about 60 bytes per tile pixel with ``supersample=3``, i.e. ~60 MB, plus
+GDAL's block cache held to :data:`GDAL_CACHE_MB`), whatever the number of lots
+or the size of the raster.
 
 Areas: a raster in the lots' own projected CRS counts its cells in that CRS's
 square units.  Any other raster (lon/lat degrees, Web Mercator, another
@@ -266,7 +267,8 @@ def _cover(geoms: np.ndarray, values: np.ndarray, transform: Affine, s: int) -> 
     """
     m = len(geoms)
     labels = rasterize(((g, i + 1) for i, g in enumerate(geoms)), out_shape=(values.shape[0] * s, values.shape[1] * s),
-                       transform=transform @ Affine.scale(1 / s), fill=0, dtype="int32")
+                       transform=transform @ Affine.scale(1 / s), fill=0,
+                       dtype="uint16" if m < 65_535 else "int32")  # a tile rarely holds 65,535 lots: half the bytes
     valid = np.isfinite(values)
     weights = np.where(valid, values, 0.0).ravel()
     sums, counts = np.zeros(m + 1), np.zeros(m + 1, dtype=np.int64)
