@@ -16,6 +16,7 @@ from pathlib import Path
 
 EXIT_USAGE = 2  # bad input: the user can fix it
 EXIT_INTERNAL = 1  # our bug
+RASTER_SCALE_WORDS = {"fraction": "shares 0-1", "percent": "percentages 0-100"}
 
 
 class UsageError(Exception):
@@ -284,6 +285,7 @@ def cmd_reassess(args) -> int:
         "phases": summary.phases, "raster_disagreements": summary.raster_flags,
         "category_changes": summary.changes, "changes_file": str(summary.changes_path) if summary.changes_path else None,
     }
+    data["raster_scale"] = summary.raster_scale  # what --raster-scale auto decided
     if args.format == "json":
         _print_json(data)
     else:
@@ -291,7 +293,8 @@ def cmd_reassess(args) -> int:
               f"in {data['seconds']} s ({data['parcels_per_second']:,} parcels/s).")
         print("Categories: " + ", ".join(f"{k} {v:,}" for k, v in data["by_category"].items()))
         if summary.raster_flags is not None:
-            print(f"Lots where the raster estimate disagrees with the measured area: {summary.raster_flags:,}.")
+            print(f"Lots where the raster estimate disagrees with the measured area: {summary.raster_flags:,} "
+                  f"(raster values read as {RASTER_SCALE_WORDS[summary.raster_scale]}).")
         print(f"Rows with errors: {data['errors']:,}; lots with repaired geometry: {data['repaired']:,}; "
               f"chunks resumed: {data['chunks_resumed']} of {data['chunks']}.")
         if summary.changes is not None:

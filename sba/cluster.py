@@ -123,7 +123,9 @@ def reassess_on_cluster(address: str, parcels_path, features_path, out, *, water
             phase("write")
     if retain is not None:
         retain.extend([table, geometry])
-    return _summarise(table, n, start, len(plan.chunks), len(done), out, phase.times, previous, parts)
+    summary = _summarise(table, n, start, len(plan.chunks), len(done), out, phase.times, previous, parts)
+    summary.raster_scale = opts.raster_scale if opts.raster else None
+    return summary
 
 
 def _connect(Client, address: str):

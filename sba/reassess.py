@@ -86,6 +86,7 @@ class ReassessSummary:
     changes_path: Path | None = None
     phases: dict[str, float] = field(default_factory=dict)
     raster_flags: int | None = None
+    raster_scale: str | None = None  # what the raster's values were read as: "fraction" or "percent"
 
     @property
     def parcels_per_second(self) -> float:
@@ -736,7 +737,9 @@ def _reassess(parcels_path, features_path, out, *, water_path, schedule, opts, w
     phase("write")
     if retain is not None:  # freeing millions of geometries one by one takes seconds
         retain.extend([parcels, features, water, table, geometry])
-    return _summarise(table, n, start, n_chunks, len(done), out, phase.times, previous, parts)
+    summary = _summarise(table, n, start, n_chunks, len(done), out, phase.times, previous, parts)
+    summary.raster_scale = opts.raster_scale if opts.raster else None
+    return summary
 
 
 # --------------------------------------------------------------------------

@@ -98,9 +98,10 @@ def test_the_raster_value_scale_is_decided_once_per_run_so_chunk_size_does_not_c
     tif = two_scale_raster(tmp_path, lots, left_value=1, right_value=60, split_x=PORTLAND[0] + 600)
     tables = []
     for size in (1, 3, 100):
-        code, _, err = run(capsys, parcels, features, tmp_path / f"r{size}.parquet", "--impervious-raster", tif,
-                           "--chunk-size", size)
+        code, out, err = run(capsys, parcels, features, tmp_path / f"r{size}.parquet", "--impervious-raster", tif,
+                             "--chunk-size", size)
         assert code == 0, err
+        assert json.loads(out)["raster_scale"] == "percent"  # the summary says what auto decided
         tables.append(pd.read_parquet(tmp_path / f"r{size}.parquet").set_index("parcel_id").raster_impervious_sqft)
     for table in tables[1:]:
         pd.testing.assert_series_equal(table, tables[0])
@@ -183,7 +184,7 @@ def test_raster_memory_is_bounded_by_the_tile_not_by_the_raster_under_a_chunk(tm
     np.testing.assert_allclose(est, 10_000 / 3, rtol=0.01)
 
 
-def test_summary_counts_stay_the_same_for_a_normal_raster(tmp_path, capsys):
+def test_a_normal_raster_gives_the_same_estimates_as_before(tmp_path, capsys):
     """A 0/1 raster in the lots' own CRS: the estimate is the impervious pixels' area, as before."""
     lots = lots_grid(2, 1)
     parcels, features = write_layers(tmp_path, lots)
@@ -196,6 +197,12 @@ def test_summary_counts_stay_the_same_for_a_normal_raster(tmp_path, capsys):
     est = pd.read_parquet(tmp_path / "r.parquet").set_index("parcel_id").raster_impervious_sqft
     assert est.to_dict() == {"R0": pytest.approx(5_000.0), "R1": pytest.approx(0.0)}
     assert json.loads(out)["raster_disagreements"] == 2
+    assert json.loads(out)["raster_scale"] == "fraction"
+    args = ["reassess", "--parcels", parcels, "--features", features, "--out", tmp_path / "t.parquet",
+            "--no-progress", "--impervious-raster", tif]
+    assert main([str(a) for a in args]) == 0
+    assert "Lots where the raster estimate disagrees with the measured area: 2 (raster values read as shares 0-1)." \
+        in capsys.readouterr().out
 
 
 def test_a_dask_run_decides_the_raster_scale_once_too(tmp_path, capsys):
