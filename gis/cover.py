@@ -241,11 +241,12 @@ def _accumulate_tiles(src, band, window, geoms, ok, supersample, scale, sums, co
     tree = shapely.STRtree(np.where(ok, geoms, None))
     layer = _layers(geoms, ok)
     for tile in _tiles(window):
-        hits = tree.query(shapely.box(*rasterio.windows.bounds(tile, src.transform)))
+        transform = src.transform @ Affine.translation(tile.col_off, tile.row_off)
+        corners = [transform @ (c, r) for c in (0, tile.width) for r in (0, tile.height)]
+        hits = tree.query(shapely.multipoints(corners).envelope)
         if not len(hits):
             continue
         values = src.read(band, window=tile, masked=True).astype("float64").filled(np.nan) / scale
-        transform = src.window_transform(tile)
         for k in np.unique(layer[hits]):
             group = hits[layer[hits] == k]
             part = _pixel_window(transform, shapely.total_bounds(geoms[group]), *values.shape)
