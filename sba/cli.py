@@ -18,6 +18,7 @@ from pathlib import Path
 EXIT_USAGE = 2  # bad input: the user can fix it
 EXIT_INTERNAL = 1  # our bug
 EXIT_BROKEN_PIPE = 141  # what a shell reports for a program ended by SIGPIPE
+RASTER_SCALE_WORDS = {"fraction": "shares 0-1", "percent": "percentages 0-100"}
 
 
 class UsageError(Exception):
@@ -129,6 +130,9 @@ def build_parser() -> argparse.ArgumentParser:
                     help="impervious/land-cover GeoTIFF: adds a raster estimate per lot and a disagreement flag")
     ra.add_argument("--raster-tolerance", type=_decimal("--raster-tolerance"), default=Decimal(25),
                     help="flag lots whose raster estimate differs from the measured area by more than this %% (default 25)")
+    ra.add_argument("--raster-scale", choices=["auto", "fraction", "percent"], default="auto",
+                    help="what the raster's values mean: fraction = shares 0-1 (a 0/1 raster too), percent = 0-100; "
+                         "auto (default) decides once per run from the raster's values over the parcels")
     ra.add_argument("--previous", default=None, help="last year's results (parcel_id, category) to compare")
     ra.add_argument("--no-progress", action="store_true")
     ra.add_argument("--format", choices=["text", "json"], default="text", help="summary format")
@@ -252,7 +256,9 @@ def cmd_reassess(args) -> int:
                            class_map=_class_map(args.class_map), dwelling_units_field=args.dwelling_units_field,
                            chunk_size=args.chunk_size, by_type=args.by_type,
                            raster=args.impervious_raster, raster_tolerance=float(args.raster_tolerance) / 100,
-                           crs=args.crs)
+                           crs=args.crs, raster_scale=args.raster_scale)
+    if args.raster_scale != "auto" and not args.impervious_raster:
+        raise UsageError("--raster-scale says what the values of an --impervious-raster mean; give the raster too.")
     if args.impervious_raster and not Path(args.impervious_raster).exists():
         raise UsageError(f"There is no raster file at {args.impervious_raster!r}; check the path.")
     schedule = _schedule(args.rates)
@@ -294,6 +300,7 @@ def cmd_reassess(args) -> int:
         "category_changes": summary.changes, "changes_file": str(summary.changes_path) if summary.changes_path else None,
         "repeated_ids": summary.repeated_ids, "crs_note": summary.crs_note, "notes": summary.notes,
     }
+    data["raster_scale"] = summary.raster_scale  # what --raster-scale auto decided
     if args.format == "json":
         _print_json(data)
     else:
@@ -301,7 +308,8 @@ def cmd_reassess(args) -> int:
               f"in {data['seconds']} s ({data['parcels_per_second']:,} parcels/s).")
         print("Categories: " + ", ".join(f"{k} {v:,}" for k, v in data["by_category"].items()))
         if summary.raster_flags is not None:
-            print(f"Lots where the raster estimate disagrees with the measured area: {summary.raster_flags:,}.")
+            print(f"Lots where the raster estimate disagrees with the measured area: {summary.raster_flags:,} "
+                  f"(raster values read as {RASTER_SCALE_WORDS[summary.raster_scale]}).")
         print(f"Rows with errors: {data['errors']:,} (of which {summary.repeated_ids:,} share their id with "
               f"another row); lots with repaired geometry: {data['repaired']:,}; "
               f"chunks resumed: {data['chunks_resumed']} of {data['chunks']}.")

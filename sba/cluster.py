@@ -47,6 +47,7 @@ from sba.reassess import (
     _write_result,
     chunk_count,
     measure_chunk,
+    with_raster_scale,
 )
 
 __all__ = ["ClusterError", "reassess_on_cluster"]
@@ -94,6 +95,7 @@ def reassess_on_cluster(address: str, parcels_path, features_path, out, *, water
             water.frame = water.frame[[water.frame.geometry.name]]
         n = parcels.rows
         n_chunks = chunk_count(n, opts.chunk_size)
+        opts = with_raster_scale(opts)  # over the whole raster: the parcels are read on the workers
         phase("read")
 
         with _connect(Client, address) as client:
@@ -124,8 +126,10 @@ def reassess_on_cluster(address: str, parcels_path, features_path, out, *, water
             phase("write")
     if retain is not None:
         retain.extend([table, geometry])
-    return _summarise(table, n, start, len(plan.chunks), len(resumed), out, phase.times, previous, parts,
-                      repeated=repeated, crs_note=plan.crs_note, notes=parts.notes)
+    summary = _summarise(table, n, start, len(plan.chunks), len(resumed), out, phase.times, previous, parts,
+                         repeated=repeated, crs_note=plan.crs_note, notes=parts.notes)
+    summary.raster_scale = opts.raster_scale if opts.raster else None
+    return summary
 
 
 def _resumed_tables(parts: PartStore, plan: _Plan) -> dict[int, pd.DataFrame]:

@@ -86,6 +86,7 @@ from pyproj import CRS
 
 import gis
 from categorize import billable_sqft
+from gis.geojson import rfc7946, rfc7946_frame
 from gis.webmap import LONLAT, TYPE_COLOURS, shapes_frame, type_label
 from sba.engine import area_str, rules_for
 
@@ -444,7 +445,7 @@ def _feature_collection(measure: LotMeasure, shapes: Sequence[Mapping[str, Any]]
         }
         if f.shape is not None:
             props.update(shape=f.shape, dimensions_ft=list(f.dimensions_ft), label=f.label)
-        feats.append({"type": "Feature", "geometry": geom_by_id.get(f.feature_id), "properties": props})
+        feats.append({"type": "Feature", "geometry": rfc7946(geom_by_id.get(f.feature_id)), "properties": props})
     return {"type": "FeatureCollection", "crs_measured": measure.crs_measured, "features": feats}
 
 
@@ -500,7 +501,7 @@ def build_package(
     features = _feature_collection(measure, shapes)
     lot_json = None
     if lot is not None:
-        lot_json = json.loads(lot[[lot.geometry.name]].to_crs(LONLAT).to_json(drop_id=True))
+        lot_json = json.loads(rfc7946_frame(lot[[lot.geometry.name]].to_crs(LONLAT)).to_json(drop_id=True))
     statement = method_statement(measure, request)
     totals = {k: str(v) for k, v in measure.form_totals.items()}
     computed = None if bill is None else bill.category

@@ -19,7 +19,7 @@ import os
 import sys
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
 
@@ -40,7 +40,8 @@ from sba.output import OutputLock, check_output_path, write_atomic
 from sba.parts import PartRecord, PartStore, write_part
 from sba.prefetch import Prefetch, is_parquet, parquet_columns, wanted_columns
 
-__all__ = ["OUTPUT_COLUMNS", "ReassessOptions", "ReassessSummary", "RunKilledError", "bill_columns", "reassess"]
+__all__ = ["OUTPUT_COLUMNS", "ReassessOptions", "ReassessSummary", "RunKilledError", "bill_columns", "reassess",
+           "with_raster_scale"]
 
 OUTPUT_COLUMNS = [
     "parcel_id", "property_class", "dwelling_units", "billable_area_sqft", "billable_sqft_rounded",
@@ -64,6 +65,7 @@ class ReassessOptions:
     raster: str | None = None  # impervious raster for a cross-check column
     raster_tolerance: float = 0.25  # flag when raster and vector differ by more than this share
     crs: str | None = None  # measure in this CRS (the utility's official projection)
+    raster_scale: str = "auto"  # "fraction" (0-1) or "percent" (0-100); "auto" is decided once per run
 
 
 @dataclass
@@ -87,6 +89,7 @@ class ReassessSummary:
     crs_note: str | None = None
     #: one sentence per thing the user should know (resumed parts redone, few surfaces on lots)
     notes: list[str] = field(default_factory=list)
+    raster_scale: str | None = None  # what the raster's values were read as: "fraction" or "percent"
 
     @property
     def parcels_per_second(self) -> float:
@@ -266,9 +269,11 @@ def measure_chunk(
     columns[ORDER] = parcels.index.to_numpy(dtype=np.int64)
     out = pd.DataFrame(columns)
     if opts.raster:
-        from gis.cover import raster_cover_sqft
+        from gis.cover import RASTER_SCALES, raster_cover_sqft
 
-        est = raster_cover_sqft(parcels, opts.raster)
+        if opts.raster_scale == "auto":  # a run decides it before its chunks; this is a lone chunk
+            opts = with_raster_scale(opts)
+        est = raster_cover_sqft(parcels, opts.raster, scale=RASTER_SCALES[opts.raster_scale])
         vec = out.billable_area_sqft.to_numpy(dtype=float)
         out["raster_impervious_sqft"] = est
         disagree = np.abs(est - vec) > opts.raster_tolerance * np.maximum(vec, 100.0)
@@ -277,6 +282,19 @@ def measure_chunk(
         if col.startswith(gis.measure.TYPE_PREFIX):
             out[col] = lots[col].to_numpy()
     return out
+
+
+def with_raster_scale(opts: ReassessOptions, parcels: gpd.GeoDataFrame | None = None) -> ReassessOptions:
+    """``opts`` with the raster's value scale decided once for the whole run (never per chunk).
+
+    Decided from the raster's values over all the parcels (the whole raster
+    without them); an explicit ``fraction``/``percent`` is checked against them.
+    """
+    if not opts.raster:
+        return opts
+    from gis.cover import raster_scale
+
+    return replace(opts, raster_scale=raster_scale(opts.raster, parcels, requested=opts.raster_scale))
 
 
 #: A part of a failing chunk this small is measured lot by lot.
@@ -702,6 +720,7 @@ def _reassess(parcels_path, features_path, out, *, water_path, schedule, opts, w
     parcels = parcels.reset_index(drop=True)  # the index is the lots' input order (ORDER)
     if water is not None:
         water = water[[water.geometry.name]]
+    opts = with_raster_scale(opts, parcels)
 
     n = len(parcels)
     geoms = parcels.geometry.to_numpy()
@@ -760,8 +779,10 @@ def _reassess(parcels_path, features_path, out, *, water_path, schedule, opts, w
     phase("write")
     if retain is not None:  # freeing millions of geometries one by one takes seconds
         retain.extend([parcels, features, water, table, geometry])
-    return _summarise(table, n, start, n_chunks, len(done), out, phase.times, previous, parts,
-                      repeated=repeated, crs_note=crs_note, notes=[*parts.notes, *notes])
+    summary = _summarise(table, n, start, n_chunks, len(done), out, phase.times, previous, parts,
+                         repeated=repeated, crs_note=crs_note, notes=[*parts.notes, *notes])
+    summary.raster_scale = opts.raster_scale if opts.raster else None
+    return summary
 
 
 # --------------------------------------------------------------------------

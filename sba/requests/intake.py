@@ -47,9 +47,10 @@ import numpy as np
 import geopandas as gpd
 import shapely
 from pyproj import CRS
-from shapely.geometry import mapping, shape
+from shapely.geometry import shape
 
 import gis
+from gis.geojson import rfc7946
 from sba import evidence as ev
 from sba.engine import area_str
 from sba.requests.db import db_errors
@@ -239,7 +240,7 @@ def submission_from_geojson(
            else [f"f{i}" for i in range(1, len(layer) + 1)])
     features = [
         {"feature_id": fid, "feature_type": str(kind), "source": "drawn",
-         "geometry": None if g is None or g.is_empty else mapping(g)}
+         "geometry": None if g is None or g.is_empty else rfc7946(g)}
         for fid, kind, g in zip(ids, types, layer.geometry, strict=True)
     ]
     totals: dict[str, Any] = {}

@@ -37,6 +37,7 @@ from pyproj import CRS
 from shapely.geometry import mapping, shape
 
 import gis
+from gis.geojson import rfc7946
 from gis.webmap import FEATURE_TYPES
 from sba.engine import area_str
 from sba.requests import letter as letters
@@ -98,7 +99,7 @@ def _feature_outline(geometry: dict[str, Any], records: Records, parcel_id: str,
     inside = proj.intersection(lot.geometry.iloc[0]).area * unit2
     if inside < 1.0:
         raise DecisionError(f"The new outline for {name} lies outside tax lot {parcel_id}.")
-    outline = json.loads(json.dumps(mapping(geom)))  # lists, as stored and read back
+    outline = json.loads(json.dumps(rfc7946(geom)))  # RFC 7946 rings; lists, as stored and read back
     return outline, area_str(proj.area * unit2), area_str(inside)
 
 

@@ -60,3 +60,21 @@ def test_raster_cover__not_a_raster(tmp_path):
     bad.write_text("nope")
     with pytest.raises(UnreadableFileError, match="as a raster"):
         raster_cover_sqft(layer([(box(0, 0, 1, 1), "R1")], "parcel_id"), bad)
+
+
+def test_raster_cover__small_tiles_give_the_same_estimates_as_one_tile(monkeypatch):
+    """The raster is read in tiles to bound memory; lots cut by tile edges add up their parts exactly."""
+    import geopandas as gpd
+
+    import gis.cover
+
+    parcels = gpd.read_file(SAMPLE / "parcels.geojson")
+    whole = raster_cover_sqft(parcels, SAMPLE / "impervious.tif")
+    monkeypatch.setattr(gis.cover, "TILE_PIXELS", 500)  # tiles of 2 rows x 250 columns
+    np.testing.assert_allclose(raster_cover_sqft(parcels, SAMPLE / "impervious.tif"), whole, rtol=1e-12)
+
+
+def test_raster_cover__overlapping_lots_each_count_the_cells_they_share(tmp_path):
+    tif = write_raster(tmp_path / "ones.tif", np.ones((10, 10), dtype="uint8"))
+    lots = layer([(box(0, 0, 18, 18), "A"), (box(9, 9, 27, 27), "B"), (box(0, 0, 18, 18), "C")], "parcel_id")
+    np.testing.assert_allclose(raster_cover_sqft(lots, tif), [324.0, 324.0, 324.0])
