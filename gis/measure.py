@@ -768,7 +768,11 @@ def _outside_area(F, P, f_idx, p_idx, piece_area, cross, n_feat, n_lots, f_boxes
         sel = np.isin(c_lot, tangled)
         feats = np.unique(c_feat[sel])
         pair = np.isin(f_idx, feats)
-        lots_touched = group_union(f_idx[pair], P[p_idx[pair]], n_feat)
+        # each lot cut to the feature's bounds first: a street parcel of thousands
+        # of vertices, touched by thousands of driveways, is then a small piece in
+        # each of their unions (whole, it made each union cost its full size)
+        near = clip_each(P[p_idx[pair]], f_bnd[f_idx[pair]])
+        lots_touched = group_union(f_idx[pair], near, n_feat)
         stray = np.full(n_feat, None, dtype=object)
         stray[feats] = shapely.difference(F[feats], lots_touched[feats])
         per_lot = group_union(c_lot[sel], stray[c_feat[sel]], n_lots)

@@ -135,3 +135,32 @@ def test_group_union_keeps_the_matrix_narrow_for_one_wide_group():
     out = group_union(groups, np.r_[wide, small], 6)
     assert out[0].area == pytest.approx(5001.0)
     assert [g.area for g in out[1:]] == pytest.approx([2.0] * 5)
+
+
+def test_a_street_parcel_with_thousands_of_vertices_and_driveways_agrees_with_the_oracle():
+    """A street right-of-way between two rows of lots, its edges in thousands of short
+    segments, with driveways and walkways that run into it and overlap there."""
+    from tests.oracle.oracle import oracle_billable_area, oracle_outside_and_overlap
+
+    n = 300  # lots per side
+    xs = np.linspace(0, 50 * n, 20 * n + 1)  # 6,001 vertices along each edge of the street
+    wobble = 0.2 * np.sin(xs)
+    south = np.c_[xs, 100 + wobble]
+    north = np.c_[xs[::-1], 160 + wobble[::-1]]
+    street = shapely.Polygon(np.r_[south, north]).buffer(0)
+    lots = [shapely.box(50 * i, 0, 50 * i + 50, 100).difference(street) for i in range(n)]
+    lots += [shapely.box(50 * i, 160, 50 * i + 50, 260).difference(street) for i in range(n)]
+    shapes = shapely.transform(np.array([*lots, street]), lambda c: c + (X0, Y0))
+    parcels = gpd.GeoDataFrame({"parcel_id": [f"L{i}" for i in range(2 * n)] + ["street"]},
+                               geometry=shapes, crs=2913)
+    drives = [shapely.box(50 * i + 10, 60, 50 * i + 22, 125) for i in range(n)]  # 25 ft into the street
+    walks = [shapely.box(50 * i + 5, 110, 50 * i + 40, 116) for i in range(n)]  # across the drives
+    features = gpd.GeoDataFrame({"feature_type": ["driveway"] * n + ["walkway"] * n},
+                                geometry=shapely.transform(np.array(drives + walks), lambda c: c + (X0, Y0)),
+                                crs=2913)
+    ours = gis.measure_lots(parcels, features).lots.set_index("parcel_id")
+    want = oracle_billable_area(parcels, features, None)
+    assert np.allclose(ours.billable_area_sqft, want.reindex(ours.index), atol=0.01)
+    side = oracle_outside_and_overlap(parcels, features)
+    assert np.allclose(ours.outside_parcel_sqft, side.outside_parcel_sqft.reindex(ours.index), atol=0.01)
+    assert ours.billable_area_sqft["street"] > 0
