@@ -28,6 +28,7 @@ from gis.overlay import (
 )
 
 X0, Y0 = 7_645_000, 684_000  # Portland, EPSG:2913
+ORIGIN = np.array([X0, Y0])
 
 
 def pile(n: int, *, rotated: bool, seed: int = 1, centre=(50, 50), spread=10.0, side=6.0) -> np.ndarray:
@@ -150,13 +151,13 @@ def test_a_street_parcel_with_thousands_of_vertices_and_driveways_agrees_with_th
     street = shapely.Polygon(np.r_[south, north]).buffer(0)
     lots = [shapely.box(50 * i, 0, 50 * i + 50, 100).difference(street) for i in range(n)]
     lots += [shapely.box(50 * i, 160, 50 * i + 50, 260).difference(street) for i in range(n)]
-    shapes = shapely.transform(np.array([*lots, street]), lambda c: c + (X0, Y0))
+    shapes = shapely.transform(np.array([*lots, street]), lambda c: c + ORIGIN)
     parcels = gpd.GeoDataFrame({"parcel_id": [f"L{i}" for i in range(2 * n)] + ["street"]},
                                geometry=shapes, crs=2913)
     drives = [shapely.box(50 * i + 10, 60, 50 * i + 22, 125) for i in range(n)]  # 25 ft into the street
     walks = [shapely.box(50 * i + 5, 110, 50 * i + 40, 116) for i in range(n)]  # across the drives
     features = gpd.GeoDataFrame({"feature_type": ["driveway"] * n + ["walkway"] * n},
-                                geometry=shapely.transform(np.array(drives + walks), lambda c: c + (X0, Y0)),
+                                geometry=shapely.transform(np.array(drives + walks), lambda c: c + ORIGIN),
                                 crs=2913)
     ours = gis.measure_lots(parcels, features).lots.set_index("parcel_id")
     want = oracle_billable_area(parcels, features, None)
