@@ -206,3 +206,19 @@ def test_cluster__unreachable_scheduler_one_clear_line(city, tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1
     assert err[0].startswith("sba: error: Could not reach the dask scheduler at 'tcp://127.0.0.1:9'")
+
+
+def test_cluster__web_mercator_and_repeated_ids_as_in_the_local_run(city, cluster, tmp_path, capsys):
+    """The cluster picks the measuring CRS and marks repeated ids exactly as the local run does."""
+    parcels = gpd.read_parquet(city / "parcels.parquet").to_crs(3857)
+    parcels.loc[[3, 2500], "parcel_id"] = 777_777
+    parcels.to_parquet(tmp_path / "parcels.parquet")
+    for name in ("features", "water"):
+        gpd.read_parquet(city / f"{name}.parquet").to_crs(3857).to_parquet(tmp_path / f"{name}.parquet")
+    local = reassess(capsys, tmp_path, tmp_path / "local.parquet", "--chunk-size", "400")
+    dask = reassess(capsys, tmp_path, tmp_path / "dask.parquet", "--chunk-size", "400", "--scheduler", cluster)
+    assert "Pseudo-Mercator" in local["crs_note"]
+    assert dask["crs_note"] == local["crs_note"]
+    assert dask["repeated_ids"] == local["repeated_ids"] == 2
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "local.parquet"),
+                                  pd.read_parquet(tmp_path / "dask.parquet"))
