@@ -447,3 +447,19 @@ def test_output_columns_have_the_same_types_whatever_the_values(capsys, tmp_path
     assert pa.types.is_decimal(schema.field("service_units").type)
     units = pd.read_parquet(tmp_path / "out.parquet").service_units
     assert units.iloc[0] == Decimal("1.00")  # pandas reads a Decimal, not text
+
+
+def test_a_full_disk_while_saving_a_chunk_is_one_line_too(capsys, monkeypatch, tmp_path, city):
+    import pyarrow.feather as feather
+
+    def full(table, where, *a, **k):
+        Path(where).write_bytes(b"ARROW1 half")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(feather, "write_feather", full)
+    out = tmp_path / "out.parquet"
+    line = refused(capsys, *_reassess_args(city, out, "--workers", "2"))
+    assert line.startswith("sba: error: The disk is full: chunk-")
+    assert not out.exists()
+    assert not list((tmp_path / "out.parquet.parts").glob(".*"))  # no half-written part
+    assert json.loads((tmp_path / "out.parquet.parts" / "manifest.json").read_text())["parts"] == {}
