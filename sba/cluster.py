@@ -168,7 +168,47 @@ def _connect(Client, address: str):
         client.close()
         raise ClusterError(f"The dask scheduler at {address!r} has had no workers for {WORKER_WAIT} s; "
                            f"start some with 'dask worker {address}'.") from err
+    try:
+        _check_same_code(client)
+    except BaseException:
+        client.close()
+        raise
     return client
+
+
+_CODE: list[str] = []  # this process's code digest, computed once
+
+
+def code_digest() -> str:
+    """A digest of the engine's source (gis, categorize, sba): two processes measure alike
+    only when it is equal.  The version number alone does not tell: an edited or
+    half-upgraded install keeps it."""
+    if not _CODE:
+        import hashlib
+
+        import categorize
+        import sba
+
+        h = hashlib.sha256()
+        for package in (gis, categorize, sba):
+            root = Path(package.__file__).parent
+            for path in sorted(root.rglob("*.py")) + sorted(root.rglob("*.toml")):
+                h.update(str(path.relative_to(root.parent)).encode())
+                h.update(path.read_bytes())
+        _CODE.append(h.hexdigest()[:16])
+    return _CODE[0]
+
+
+def _check_same_code(client) -> None:
+    """Refuse a cluster whose workers run other code than this machine (in one sentence)."""
+    mine = code_digest()
+    theirs = client.run(code_digest)
+    other = sorted(w for w, digest in theirs.items() if digest != mine)
+    if other:
+        raise ClusterError(
+            f"{len(other)} of the {len(theirs)} dask workers ({other[0]}{', ...' if len(other) > 1 else ''}) run "
+            "another version of this package than this machine; install the same version on every worker."
+        )
 
 
 def _first_line(err: BaseException) -> str:

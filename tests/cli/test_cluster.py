@@ -222,3 +222,21 @@ def test_cluster__web_mercator_and_repeated_ids_as_in_the_local_run(city, cluste
     assert dask["repeated_ids"] == local["repeated_ids"] == 2
     pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "local.parquet"),
                                   pd.read_parquet(tmp_path / "dask.parquet"))
+
+
+def test_cluster__workers_running_other_code_are_refused(city, cluster, tmp_path, capsys):
+    import sba.cluster
+
+    with distributed.Client(cluster) as client:
+        client.run(lambda: sba.cluster._CODE.__setitem__(slice(None), ["from another version"]))
+        try:
+            code = main([str(a) for a in ["reassess", "--parcels", city / "parcels.parquet", "--features",
+                                          city / "features.parquet", "--out", tmp_path / "out.parquet",
+                                          "--scheduler", cluster]])
+        finally:
+            client.run(lambda: sba.cluster._CODE.clear())
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "2 of the 2 dask workers" in err
+    assert "install the same version on every worker" in err
+    assert not (tmp_path / "out.parquet").exists()
