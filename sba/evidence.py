@@ -88,6 +88,14 @@ import gis
 from categorize import billable_sqft
 from gis.webmap import LONLAT, TYPE_COLOURS, shapes_frame, type_label
 from sba.engine import area_str, rules_for
+from sba.evidence_checks import (
+    FEATURES_SCHEMA,
+    LOT_SCHEMA,
+    EvidencePackageError,
+    check_json,
+    load_json,
+    read_entries,
+)
 
 if TYPE_CHECKING:
     from categorize import Bill, RateSchedule
@@ -128,10 +136,6 @@ FORM_LABELS = {
     "driveway_parking": "Driveway and parking",
     "other_hard_surfaces": "Other hard surfaces",
 }
-
-
-class EvidencePackageError(ValueError):
-    """An evidence package cannot be built or read; ``str(err)`` is shown as-is."""
 
 
 # --------------------------------------------------------------------------
@@ -562,55 +566,32 @@ def build_package(
 def read_package(data: bytes) -> EvidencePackage:
     """Open an evidence ZIP made by :func:`build_package` (any schema version up to ours).
 
+    The ZIP and its JSON files are checked before anything is used (limits
+    and schemas in :mod:`sba.evidence_checks`).
+
     Raises
     ------
     EvidencePackageError
-        Not a ZIP, no manifest, a newer schema, a missing file or a bad checksum.
+        Not a ZIP, a zip bomb, no manifest or one that does not fit the
+        schema, a newer schema, a missing file or a bad checksum.
     """
+    manifest, contents = read_entries(data, SCHEMA_VERSION)
+    features = check_json(load_json(contents["features.geojson"], "features.geojson"), FEATURES_SCHEMA,
+                          "features.geojson")
+    lot = None
+    if "lot.geojson" in contents:
+        lot = check_json(load_json(contents["lot.geojson"], "lot.geojson"), LOT_SCHEMA, "lot.geojson")
     try:
-        zf = zipfile.ZipFile(io.BytesIO(data))
-    except zipfile.BadZipFile as err:
-        raise EvidencePackageError("This is not an evidence package: it is not a ZIP file.") from err
-    with zf:
-        names = set(zf.namelist())
-        if "manifest.json" not in names:
-            raise EvidencePackageError("This ZIP is not an evidence package: it has no manifest.json.")
-        try:
-            manifest = json.loads(zf.read("manifest.json"))
-        except (json.JSONDecodeError, UnicodeDecodeError) as err:
-            raise EvidencePackageError("The package's manifest.json is damaged.") from err
-        version = manifest.get("schema_version")
-        if not isinstance(version, int) or manifest.get("kind") != KIND:
-            raise EvidencePackageError("This ZIP is not a category change evidence package.")
-        if version > SCHEMA_VERSION:
-            raise EvidencePackageError(
-                f"This package uses format version {version}, newer than this tool reads "
-                f"({SCHEMA_VERSION}); update the tool."
-            )
-        listed = manifest.get("files", {})
-        for required in ("features.geojson", "report.pdf"):
-            if required not in listed or required not in names:
-                raise EvidencePackageError(f"The package is missing {required}.")
-        contents: dict[str, bytes] = {}
-        for name, info in listed.items():
-            if name not in names:
-                raise EvidencePackageError(f"The package is missing {name}.")
-            blob = zf.read(name)
-            if hashlib.sha256(blob).hexdigest() != info.get("sha256"):
-                raise EvidencePackageError(f"{name} in the package was changed after it was made.")
-            contents[name] = blob
-    try:
-        features = json.loads(contents["features.geojson"])
-        lot = json.loads(contents["lot.geojson"]) if "lot.geojson" in contents else None
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise EvidencePackageError("The package's map files are damaged.") from err
+        statement = contents.get("method.txt", b"").decode("utf-8").strip()
+    except UnicodeDecodeError as err:
+        raise EvidencePackageError("The package's method.txt is damaged: it is not UTF-8 text.") from err
     return EvidencePackage(
-        schema_version=version,
+        schema_version=manifest["schema_version"],
         created_at=str(manifest.get("created_at", "")),
-        request=dict(manifest.get("request", {})),
+        request=dict(manifest["request"]),
         features=features,
         lot=lot,
-        method_statement=contents.get("method.txt", b"").decode("utf-8").strip(),
+        method_statement=statement,
         report_pdf=contents["report.pdf"],
         attachments={n.split("/", 1)[1]: b for n, b in contents.items() if n.startswith("attachments/")},
         manifest=manifest,

@@ -1,0 +1,163 @@
+"""Hostile evidence packages, built as an attacker would (issue 13), for the tests and for measuring.
+
+Each builder takes a good package (bytes, from ``sample_packages``) and returns
+a bad one. :func:`raw_zip` writes a ZIP by hand so an entry can lie about its
+size, or a name can appear twice, which :mod:`zipfile` will not write.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import random
+import struct
+import zipfile
+import zlib
+
+MiB = 1024 * 1024
+XSS_TYPE = "<img src=x onerror=alert(document.domain)>"
+PHISH_ADDRESS = "[click](https://evil.example/phish) ![t](https://evil.example/track.png)"
+
+
+def unpack(data: bytes) -> dict[str, bytes]:
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        return {n: zf.read(n) for n in zf.namelist()}
+
+
+def zeros_deflate(size: int) -> tuple[bytes, int]:
+    """Raw deflate data of ``size`` zero bytes, and its CRC-32, made in 1 MiB steps (fast, little memory)."""
+    step = b"\0" * MiB
+    comp = zlib.compressobj(9, zlib.DEFLATED, -15)
+    first = comp.compress(step) + comp.flush(zlib.Z_FULL_FLUSH)
+    crc = 0
+    for _ in range(size // MiB):
+        crc = zlib.crc32(step, crc)
+    # after a full flush the compressor starts afresh, so each MiB of zeros compresses to the same bytes
+    return first * (size // MiB) + comp.flush(), crc
+
+
+def raw_zip(entries: list[tuple[str, bytes, int, int, int]]) -> bytes:
+    """A ZIP from ``(name, raw deflate data, crc, declared size, method)`` rows, written as given."""
+    out = io.BytesIO()
+    central = []
+    for name, raw, crc, size, method in entries:
+        offset = out.tell()
+        fname = name.encode()
+        out.write(struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0, method, 0, 0, crc, len(raw), size, len(fname), 0))
+        out.write(fname)
+        out.write(raw)
+        central.append(struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 0, method, 0, 0, crc, len(raw),
+                                   size, len(fname), 0, 0, 0, 0, 0, offset) + fname)
+    start = out.tell()
+    for c in central:
+        out.write(c)
+    end = out.tell()
+    out.write(struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, len(central), len(central), end - start, start, 0))
+    return out.getvalue()
+
+
+def stored(name: str, blob: bytes) -> tuple[str, bytes, int, int, int]:
+    return (name, blob, zlib.crc32(blob), len(blob), 0)
+
+
+def with_manifest(files: dict[str, bytes], manifest: dict) -> list[tuple[str, bytes, int, int, int]]:
+    """Entries (stored, no compression) for a manifest and files, the manifest's checksums made to match."""
+    manifest = json.loads(json.dumps(manifest))
+    manifest["files"] = {n: {"sha256": hashlib.sha256(b).hexdigest(), "bytes": len(b)} for n, b in files.items()}
+    return [stored("manifest.json", json.dumps(manifest).encode())] + [stored(n, b) for n, b in files.items()]
+
+
+def parts(good: bytes) -> tuple[dict, dict[str, bytes]]:
+    files = unpack(good)
+    return json.loads(files.pop("manifest.json")), files
+
+
+def bomb(good: bytes, size: int = 1024 * MiB, *, lie: bool = False) -> bytes:
+    """An attachment of ``size`` zero bytes compressed ~1000:1; ``lie``: its header says 100 KB."""
+    manifest, files = parts(good)
+    raw, crc = zeros_deflate(size)
+    entries = with_manifest(files, manifest)
+    listed = json.loads(entries[0][1])
+    listed["files"]["attachments/photo.png"] = {"sha256": "0" * 64, "bytes": size}  # refused before it matters
+    entries[0] = stored("manifest.json", json.dumps(listed).encode())
+    entries.append(("attachments/photo.png", raw, crc, 100_000 if lie else size, 8))
+    return raw_zip(entries)
+
+
+def sparse_deflate(size: int) -> tuple[bytes, int]:
+    """Raw deflate data of ``size`` bytes that compress ~47:1 (a random byte every 120), and the CRC-32."""
+    rng = random.Random(13)
+    blob = bytearray(size)
+    for i in range(0, size, 120):
+        blob[i] = rng.randrange(256)
+    comp = zlib.compressobj(6, zlib.DEFLATED, -15)
+    return comp.compress(bytes(blob)) + comp.flush(), zlib.crc32(blob)
+
+
+def many_small_bombs(good: bytes) -> bytes:
+    """Each file under its own cap and its ratio under 100, but the package unpacks to over 60 MB."""
+    manifest, files = parts(good)
+    raw, crc = sparse_deflate(10 * MiB)
+    entries = with_manifest(files, manifest)
+    for i in range(6):
+        entries.append((f"attachments/p{i}.png", raw, crc, 10 * MiB, 8))
+    return raw_zip(entries)
+
+
+def duplicate_features(good: bytes) -> bytes:
+    """Two features.geojson entries: a decoy first (what a ZIP viewer shows), the real one last."""
+    manifest, files = parts(good)
+    decoy = json.dumps({"type": "FeatureCollection", "features": []}).encode()
+    entries = with_manifest(files, manifest)
+    return raw_zip([*entries[:1], stored("features.geojson", decoy), *entries[1:]])
+
+
+def with_request(good: bytes, **changes) -> bytes:
+    """The package with manifest request fields changed (checksums kept valid)."""
+    manifest, files = parts(good)
+    manifest["request"].update(changes)
+    return raw_zip(with_manifest(files, manifest))
+
+
+def with_manifest_doc(good: bytes, doc) -> bytes:
+    """The package with ``doc`` (any JSON value) as its manifest."""
+    _, files = parts(good)
+    return raw_zip([stored("manifest.json", json.dumps(doc).encode())] + [stored(n, b) for n, b in files.items()])
+
+
+def with_features(good: bytes, features: dict | list) -> bytes:
+    manifest, files = parts(good)
+    files["features.geojson"] = json.dumps(features).encode()
+    return raw_zip(with_manifest(files, manifest))
+
+
+def malformed(good: bytes) -> dict[str, bytes]:
+    """The malformed manifests and features of the issue, by name."""
+    manifest, files = parts(good)
+    fc = json.loads(files["features.geojson"])
+    return {
+        "manifest-list": with_manifest_doc(good, []),
+        "files-list": with_manifest_doc(good, {**manifest, "files": list(manifest["files"])}),
+        "request-list": with_manifest_doc(good, {**manifest, "request": [1, 2]}),
+        "feature-number": with_features(good, {**fc, "features": [1]}),
+        "properties-list": with_features(good, {**fc, "features": [{**fc["features"][0], "properties": [1]}]}),
+        "deep-nesting": raw_zip([stored("manifest.json", b"[" * 100_000 + b"]" * 100_000)]
+                                + [stored(n, b) for n, b in files.items()]),
+    }
+
+
+def overlapping_squares(good: bytes, n: int = 1000) -> bytes:
+    """``n`` overlapping 2 ft squares on the lot of the package's first feature."""
+    manifest, files = parts(good)
+    fc = json.loads(files["features.geojson"])
+    ring = fc["features"][0]["geometry"]["coordinates"][0]
+    x0, y0 = ring[0]
+    d = 2 / 3.28084 / 111_320 * 1.4  # ~2 ft in degrees at 45°N (longitude)
+    feats = [{"type": "Feature", "properties": {"feature_id": f"s{i}", "feature_type": "patio", "source": "drawn"},
+              "geometry": {"type": "Polygon", "coordinates": [[[x0 + i * 1e-8, y0], [x0 + d + i * 1e-8, y0],
+                                                               [x0 + d + i * 1e-8, y0 - d / 1.4],
+                                                               [x0 + i * 1e-8, y0 - d / 1.4], [x0 + i * 1e-8, y0]]]}}
+             for i in range(n)]
+    files["features.geojson"] = json.dumps({"type": "FeatureCollection", "features": feats}).encode()
+    return raw_zip(with_manifest(files, manifest))
