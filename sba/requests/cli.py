@@ -167,14 +167,17 @@ def _records(args):
     return Records.load(args.records)
 
 
-def _read(path: str, what: str) -> bytes:
+def _read(path: str, what: str, limit: int = -1) -> bytes:
+    """The file's bytes (at most ``limit`` of them)."""
     try:
-        return Path(path).read_bytes()
+        with Path(path).open("rb") as fh:
+            return fh.read(limit)
     except OSError as err:
         raise UsageError(f"Cannot read the {what} {path!r} ({err.strerror or err}).") from err
 
 
 def cmd_import(args) -> int:
+    from sba.evidence_checks import MAX_PACKAGE_BYTES
     from sba.requests.intake import (
         IntakeForm,
         Requester,
@@ -182,12 +185,18 @@ def cmd_import(args) -> int:
         import_package,
     )
 
-    data = _read(args.file, "file")
-    attachments = [(Path(a).name, _read(a, "attachment")) for a in args.attach]
+    limit = MAX_PACKAGE_BYTES
+    data = _read(args.file, "file", limit + 1)  # never more than the cap in memory
+    attachments = [(Path(a).name, _read(a, "attachment", limit + 1)) for a in args.attach]
     requester = Requester(args.requester, args.email, args.phone)
     records = _records(args)
     with _store(args) as store:
         _require_staff(store, args.staff)
+        if len(data) > limit:
+            msg = f"{Path(args.file).name} is larger than {limit // 2**20} MB; a submission can be at most that."
+            store.append_audit(args.staff, "import_refused", None, after={"file": Path(args.file).name},
+                               detail=msg)
+            raise UsageError(msg)
         if Path(args.file).suffix.lower() == ".zip":
             if attachments:
                 raise UsageError("A package carries its own attachments; --attach is for GeoJSON submissions.")

@@ -161,3 +161,41 @@ def overlapping_squares(good: bytes, n: int = 1000) -> bytes:
              for i in range(n)]
     files["features.geojson"] = json.dumps({"type": "FeatureCollection", "features": feats}).encode()
     return raw_zip(with_manifest(files, manifest))
+
+
+def all_packages(good: bytes) -> dict[str, bytes]:
+    """Every hostile package of the issue, by name, made from one good package (R100040's)."""
+    fc = json.loads(unpack(good)["features.geojson"])
+    xss = json.loads(json.dumps(fc))
+    xss["features"][0]["properties"]["feature_type"] = XSS_TYPE
+    return {
+        "bomb-1GiB": bomb(good, 1024 * MiB),
+        "bomb-1GiB-lying-header": bomb(good, 1024 * MiB, lie=True),
+        "bomb-6x10MB": many_small_bombs(good),
+        "duplicate-names": duplicate_features(good),
+        **malformed(good),
+        "xss-feature-type": with_features(good, xss),
+        "markdown-address": with_request(good, address=PHISH_ADDRESS[:200]),
+        "formula-category": with_request(good, computed_category='=HYPERLINK("https://evil.example")'),
+        "control-char-requester": with_request(good, requester={"name": "=Emery+Larch\u0000\n"}),
+        "negative-huge-sqft": with_request(good, billable_sqft_whole="-99999999999999999999"),
+        "1MB-address": with_request(good, address="x" * 1_000_000),
+        "1000-overlapping-squares": overlapping_squares(good, 1000),
+        "10000-overlapping-squares": overlapping_squares(good, 10000),
+    }
+
+
+if __name__ == "__main__":  # python -m tests.requests.hostile OUT_DIR: write them all, to measure the CLI
+    import sys
+    from pathlib import Path
+
+    from sba.requests import Records
+    from sba.requests.sample_queue import sample_packages
+
+    out = Path(sys.argv[1])
+    out.mkdir(parents=True, exist_ok=True)
+    good = next(d for pid, d, _ in sample_packages(Records.load(Path(__file__).parents[2] / "sample_data"))
+                if pid == "R100040")
+    for name, blob in all_packages(good).items():
+        (out / f"{name}.zip").write_bytes(blob)
+        print(f"{name}.zip {len(blob):,} bytes")

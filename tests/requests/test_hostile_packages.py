@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 import time
 import tracemalloc
 
 import pytest
 
 from sba.evidence import EvidencePackageError, read_package
-from sba.requests import PackageRejected, import_package
+from sba.requests import (
+    IntakeForm,
+    PackageRejected,
+    Requester,
+    import_geojson,
+    import_package,
+)
 from tests.requests import hostile
 from tests.requests.conftest import counts
 
@@ -144,3 +153,149 @@ def test_import__more_than_200_shapes_on_a_lot_are_refused_fast(sqlite_store, re
     msg, took = _refused(sqlite_store, records, hostile.overlapping_squares(data, 1000), who, "at most 200")
     assert msg == "The package has 1000 shapes; a request can have at most 200 on one lot."
     assert took < 1.0
+
+
+# --------------------------------------------------------------------------
+# 4. every field checked; exports safe to open in a spreadsheet
+
+
+def _feature_collection(data):
+    return json.loads(hostile.unpack(data)["features.geojson"])
+
+
+@pytest.mark.parametrize(
+    ("requester", "match"),
+    [
+        ("=Emery+Larch\0\n", "requester's name has a line break or another control character"),
+        ("=Emery+Larch", r"requester's name can only have letters, digits, spaces .* \(got '=Emery\+Larch'\)"),
+        ("Emery Larch" + " x" * 100, "requester's name is 211 characters long; the limit is 100"),
+    ],
+    ids=["control-chars", "formula", "too-long"],
+)
+def test_import__a_requester_name_that_only_matches_once_punctuation_is_stripped_is_refused(
+        sqlite_store, records, packages, requester, match):
+    data, _ = packages["R100065"]  # held by Emery Larch
+    _refused(sqlite_store, records, data, Requester(requester, "emery@example.org"), match)
+
+
+@pytest.mark.parametrize(
+    ("change", "match"),
+    [
+        ({"computed_category": "huge"}, r"claims a category that is not in the rate schedule \('huge'\)"),
+        ({"computed_category": "large"}, "claims the large category for 1,034 sq ft, but 1,034 sq ft is in the small"),
+        ({"billable_sqft_whole": "99999999"}, "billable area of 99,999,999 sq ft, more than its surfaces measure "
+                                              "on tax lot R100040 \\(1,034 sq ft\\)"),
+        ({"form_totals": {"roofs": "999999", "driveway_parking": "252", "other_hard_surfaces": "62"}},
+         "totals add up to 1,000,313 sq ft, more than its surfaces measure"),
+        ({"address": "615 SE Umatilla St\u202e"}, "'request.address' must be one line of text without control"),
+    ],
+    ids=["unknown-category", "wrong-category", "huge-area", "inflated-total", "bidi-override"],
+)
+def test_import__numbers_and_categories_must_fit_the_schedule_and_the_outlines(sqlite_store, records, packages,
+                                                                              change, match):
+    data, who = packages["R100040"]
+    _refused(sqlite_store, records, hostile.with_request(data, **change), who, match)
+
+
+def test_import__a_feature_type_that_is_not_a_known_type_is_refused(sqlite_store, records, packages):
+    data, who = packages["R100040"]
+    fc = _feature_collection(data)
+    fc["features"][0]["properties"]["feature_type"] = "<b onmouseover=alert(1)>roof</b>"
+    msg, _ = _refused(sqlite_store, records, hostile.with_features(data, fc), who, "surface type this tool does not")
+    assert msg.startswith("Feature 1 has a surface type this tool does not know ('<b onmouseover=alert(1)>roof</b>'); "
+                          "use one of: roof, garage, carport,")
+    fc["features"][0]["properties"]["feature_type"] = hostile.XSS_TYPE  # 43 characters: over the schema's 40
+    _refused(sqlite_store, records, hostile.with_features(data, fc), who, "feature_type' is longer than 40 characters")
+
+
+def test_import__a_tape_measured_area_larger_than_the_lot_is_refused(sqlite_store, records, packages):
+    data, who = packages["R100040"]
+    fc = _feature_collection(data)
+    fc["features"][0]["geometry"] = None
+    fc["features"][0]["properties"].update(source="tape", area_sqft="99999999999", inside_lot_sqft="99999999999")
+    _refused(sqlite_store, records, hostile.with_features(data, fc), who,
+             r"Feature 1 \(roof\) has a tape-measured area of 99,999,999,999 sq ft, more than the whole tax lot")
+
+
+def test_import_geojson__more_than_200_shapes_are_refused_before_measuring(sqlite_store, records):
+    import geopandas as gpd
+    import shapely
+
+    lot = records.lot("R100040").to_crs(4326).geometry.iloc[0]
+    x, y = lot.representative_point().coords[0]
+    squares = gpd.GeoDataFrame({"feature_type": ["patio"] * 1000},
+                               geometry=[shapely.box(x + i * 1e-8, y, x + 6e-6 + i * 1e-8, y + 6e-6)
+                                         for i in range(1000)], crs=4326)
+    form = IntakeForm("R100040", "2813017106", "standard", Requester("Taylor Spruce"), "Traced on the photo.",
+                      single_family=True, one_dwelling_unit=True, one_account=True, account_holder=True)
+    start = time.perf_counter()
+    with pytest.raises(PackageRejected, match=r"The file has 1000 shapes; a request can have at most 200 on one lot\."):
+        import_geojson(sqlite_store, squares.to_json().encode(), form, records, actor="alice")
+    assert time.perf_counter() - start < 2.0
+    assert sqlite_store.audit_log()[-1]["action"] == "import_refused"
+
+
+def test_export__cells_a_spreadsheet_would_run_get_a_quote_and_read_back_as_text(sqlite_store, records, packages):
+    data, who = packages["R100040"]
+    rid = import_package(sqlite_store, data, records, actor="alice", requester=who)
+    # rows stored before these checks existed, or text staff typed
+    sqlite_store.db.execute("UPDATE requests SET requester_name = ? WHERE id = ?", ("=cmd|' /C calc'!A0", rid))
+    sqlite_store.append_audit("alice", "note", rid, detail='=HYPERLINK("https://evil.example","x")')
+    sqlite_store.append_audit("alice", "note", rid, detail="\t@SUM(1+1)")
+    sqlite_store.append_audit("alice", "note", rid, detail="-2+3")
+    requests_csv = list(csv.DictReader(io.StringIO(sqlite_store.export_requests_csv())))
+    audit_csv = list(csv.DictReader(io.StringIO(sqlite_store.export_audit_csv())))
+    assert requests_csv[0]["requester_name"] == "'=cmd|' /C calc'!A0"
+    assert requests_csv[0]["id"] == str(rid)  # numbers stay numbers
+    assert [r["detail"] for r in audit_csv[-3:]] == ["'=HYPERLINK(\"https://evil.example\",\"x\")", "'\t@SUM(1+1)",
+                                                     "'-2+3"]
+    for row in [*requests_csv, *audit_csv]:
+        for cell in row.values():
+            assert not cell.startswith(("=", "+", "-", "@", "\t", "\r")), cell
+
+
+# --------------------------------------------------------------------------
+# the command line: one line, exit 2, audited, fast
+
+
+@pytest.fixture(scope="module")
+def hostile_files(packages, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("hostile")
+    built = hostile.all_packages(packages["R100040"][0])
+    built.pop("10000-overlapping-squares")  # the 1000 case says the same, faster
+    for name, blob in built.items():
+        (folder / f"{name}.zip").write_bytes(blob)
+    return folder, sorted(built)
+
+
+def test_cli_import__every_hostile_package_is_one_line_exit_2_and_audited(hostile_files, tmp_path, capsys,
+                                                                          monkeypatch):
+    from sba.cli import main
+    from sba.requests import RequestStore
+
+    folder, names = hostile_files
+    db = str(tmp_path / "cli.sqlite")
+    monkeypatch.delenv("SBA_RECORDS_DIR", raising=False)
+    monkeypatch.setattr("sys.stdin", io.StringIO("correct horse battery\n"))
+    assert main(["requests", "add-staff", "--db", db, "--username", "alice", "--password-stdin"]) == 0
+    capsys.readouterr()
+    imported = []
+    for name in names:
+        start = time.perf_counter()
+        code = main(["requests", "import", str(folder / f"{name}.zip"), "--db", db, "--staff", "alice",
+                     "--requester", "Taylor Spruce"])
+        took = time.perf_counter() - start
+        out, err = capsys.readouterr()
+        assert took < 2.0, name
+        if name == "markdown-address":  # text, not markup: imported as typed, shown escaped
+            assert code == 0, err
+            imported.append(name)
+            continue
+        assert code == 2, (name, out, err)
+        lines = err.strip().splitlines()
+        assert len(lines) == 1, (name, err)
+        assert lines[0].startswith("sba: error: "), (name, err)
+        assert "internal error" not in err
+    with RequestStore.open(db) as store:
+        refused = [a for a in store.audit_log() if a["action"] == "import_refused"]
+    assert len(refused) == len(names) - len(imported)
