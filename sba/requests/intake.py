@@ -60,6 +60,7 @@ from gis.webmap import FEATURE_TYPES
 from sba import evidence as ev
 from sba.engine import area_str
 from sba.evidence_checks import MAX_SHAPES
+from sba.requests.attachments import check_pdf, reencode_image
 from sba.requests.db import db_errors
 from sba.requests.errors import IneligibleError, PackageRejected
 from sba.requests.records import LotRecord, Records, same_person
@@ -186,6 +187,7 @@ def submission_from_package(data: bytes, requester: Requester | None = None, *, 
     if requester is None or not requester.name.strip():
         requester = Requester(str(given.get("name") or ""), str(given.get("email") or ""),
                               str(given.get("phone") or ""))
+    check_pdf("report.pdf", pkg.report_pdf)  # offered to staff as a download
     feats = pkg.features.get("features") if isinstance(pkg.features, Mapping) else None
     if not isinstance(feats, list):
         raise PackageRejected("The package's features.geojson is not a GeoJSON FeatureCollection.")
@@ -300,19 +302,24 @@ def submission_from_geojson(
 
 
 def check_attachments(attachments: Sequence[tuple[str, bytes]]) -> list[tuple[str, bytes, str]]:
-    """Check count, size and type (by content); returns ``(name, data, media type)``.
+    """Check count, size and type (by content); returns ``(name, data, media type)`` to store.
+
+    Photos are decoded fully and re-encoded (the returned data is the new
+    encoding); PDFs with scripts or launch actions are refused
+    (:mod:`sba.requests.attachments`).
 
     Raises
     ------
     PackageRejected
-        Too many files, a file over 10 MB, empty, of another type, or whose
-        content does not match its name.
+        Too many files, a file over 10 MB, empty, of another type, whose
+        content does not match its name, a photo that does not decode, or a
+        PDF with scripts, actions or embedded files.
     """
     if len(attachments) > MAX_ATTACHMENTS:
         raise PackageRejected(f"A request can have at most {MAX_ATTACHMENTS} attachments; this one has {len(attachments)}.")
     out, seen = [], set()
     for raw_name, data in attachments:
-        name = Path(str(raw_name).replace("\\", "/")).name
+        name = check_line(Path(str(raw_name).replace("\\", "/")).name, "attachment's file name", 100)
         suffix = Path(name).suffix.lower()
         if suffix not in ATTACHMENT_TYPES:
             raise PackageRejected(f"Attachment {name!r} is not a PDF, JPG or PNG file; only those can be attached.")
@@ -326,6 +333,10 @@ def check_attachments(attachments: Sequence[tuple[str, bytes]]) -> list[tuple[st
         if name.lower() in seen:
             raise PackageRejected(f"Two attachments are called {name!r}; rename one.")
         seen.add(name.lower())
+        if media == "application/pdf":
+            check_pdf(name, bytes(data))
+        else:
+            data = reencode_image(name, bytes(data), "PNG" if media == "image/png" else "JPEG")
         out.append((name, bytes(data), media))
     return out
 

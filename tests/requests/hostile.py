@@ -199,3 +199,54 @@ if __name__ == "__main__":  # python -m tests.requests.hostile OUT_DIR: write th
     for name, blob in all_packages(good).items():
         (out / f"{name}.zip").write_bytes(blob)
         print(f"{name}.zip {len(blob):,} bytes")
+
+
+def pdf(*objects: str) -> bytes:
+    """A PDF from object bodies (object 1 is the catalog), with a correct cross-reference table."""
+    out = bytearray(b"%PDF-1.7\n")
+    offsets = []
+    for i, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += f"{i} 0 obj\n{body}\nendobj\n".encode("latin-1")
+    xref = len(out)
+    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
+    out += b"".join(f"{o:010d} 00000 n \n".encode() for o in offsets)
+    out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
+    return bytes(out)
+
+
+_PAGES = ("<< /Type /Pages /Kids [3 0 R] /Count 1 >>", "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] {} >>")
+#: A PDF that runs JavaScript when it is opened.
+PDF_OPEN_ACTION_JS = pdf("<< /Type /Catalog /Pages 2 0 R /OpenAction 4 0 R >>", _PAGES[0], _PAGES[1].format(""),
+                         "<< /Type /Action /S /JavaScript /JS (app.alert\\(document.domain\\)) >>")
+#: The same, its names spelt with #xx escapes as filters miss them.
+PDF_ESCAPED_JS = pdf("<< /Type /Catalog /Pages 2 0 R /OpenAction << /S /J#61vaScript /J#53 (app.alert\\(1\\)) >> >>",
+                     _PAGES[0], _PAGES[1].format(""))
+#: A link on the page that launches a program.
+PDF_LAUNCH = pdf("<< /Type /Catalog /Pages 2 0 R >>", _PAGES[0], _PAGES[1].format("/Annots [4 0 R]"),
+                 "<< /Type /Annot /Subtype /Link /Rect [0 0 612 792] /A << /S /Launch /F (cmd.exe) >> >>")
+#: A plain one-page PDF.
+PDF_PLAIN = pdf("<< /Type /Catalog /Pages 2 0 R >>", _PAGES[0], _PAGES[1].format(""))
+#: An HTML page that starts with JPEG's magic bytes.
+HTML_AS_JPEG = b"\xff\xd8\xff\xe0<html><body><script>alert(document.domain)</script></body></html>"
+
+
+def png_claiming(width: int, height: int) -> bytes:
+    """A tiny PNG whose header claims ``width`` × ``height`` pixels (a decompression bomb's header)."""
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("L", (1, 1)).save(buf, "PNG")
+    blob = bytearray(buf.getvalue())
+    ihdr = 8 + 8  # signature, then length and "IHDR"
+    blob[ihdr:ihdr + 8] = struct.pack(">II", width, height)
+    blob[ihdr + 13:ihdr + 17] = struct.pack(">I", zlib.crc32(bytes(blob[ihdr - 4:ihdr + 13])))
+    return bytes(blob)
+
+
+def with_attachment(good: bytes, name: str, blob: bytes) -> bytes:
+    """The package with one more attachment (listed in the manifest)."""
+    manifest, files = parts(good)
+    files[f"attachments/{name}"] = blob
+    manifest["request"]["attachments"] = [*manifest["request"].get("attachments", []), name]
+    return raw_zip(with_manifest(files, manifest))

@@ -299,3 +299,59 @@ def test_cli_import__every_hostile_package_is_one_line_exit_2_and_audited(hostil
     with RequestStore.open(db) as store:
         refused = [a for a in store.audit_log() if a["action"] == "import_refused"]
     assert len(refused) == len(names) - len(imported)
+
+
+# --------------------------------------------------------------------------
+# 6. attachments
+
+
+@pytest.mark.parametrize(
+    ("name", "blob", "match"),
+    [
+        ("photo.jpg", hostile.HTML_AS_JPEG, r"'photo\.jpg' is not a readable JPEG image"),
+        ("huge.png", hostile.png_claiming(5_000, 5_000), r"'huge\.png' is 5000 × 5000 pixels; the limit is 16 million"),
+        ("huge.png", hostile.png_claiming(40_000, 40_000), r"'huge\.png' has far more than 16 million pixels"),
+        ("survey.pdf", hostile.PDF_OPEN_ACTION_JS, r"'survey\.pdf' is a PDF with JavaScript in it"),
+        ("survey.pdf", hostile.PDF_ESCAPED_JS, r"'survey\.pdf' is a PDF with (JavaScript|JS) in it"),
+        ("survey.pdf", hostile.PDF_LAUNCH, r"'survey\.pdf' is a PDF with Launch in it"),
+    ],
+    ids=["html-as-jpeg", "25-megapixels", "1.6-gigapixels", "open-action-js", "escaped-js", "launch"],
+)
+def test_import__attachments_are_checked_by_decoding_not_by_their_first_bytes(sqlite_store, records, packages,
+                                                                             name, blob, match):
+    data, who = packages["R100040"]
+    _refused(sqlite_store, records, hostile.with_attachment(data, name, blob), who, match)
+
+
+def test_import__a_photo_is_stored_re_encoded_without_what_was_hidden_after_it(sqlite_store, records, packages):
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (40, 30), (10, 200, 30)).save(buf, "JPEG")
+    photo = buf.getvalue() + b"<script>alert(document.domain)</script>"  # a polyglot: JPEG, then HTML
+    data, who = packages["R100040"]
+    rid = import_package(sqlite_store, hostile.with_attachment(data, "roof.jpg", photo), records, actor="alice",
+                         requester=who)
+    req = sqlite_store.get(rid)
+    stored = {f.name: sqlite_store.file_data(rid, f.id) for f in req.files if f.kind == "attachment"}
+    assert b"<script" not in stored["roof.jpg"]
+    assert stored["roof.jpg"] != photo
+    with Image.open(io.BytesIO(stored["roof.jpg"])) as im:
+        assert (im.format, im.size) == ("JPEG", (40, 30))
+    assert sorted(stored) == ["patio-removed.png", "roof.jpg"]
+
+
+def test_import__a_plain_pdf_is_kept_as_it_is(sqlite_store, records, packages):
+    data, who = packages["R100040"]
+    rid = import_package(sqlite_store, hostile.with_attachment(data, "survey.pdf", hostile.PDF_PLAIN), records,
+                         actor="alice", requester=who)
+    pdf = next(f for f in sqlite_store.get(rid).files if f.name == "survey.pdf")
+    assert sqlite_store.file_data(rid, pdf.id) == hostile.PDF_PLAIN
+
+
+def test_import__a_report_pdf_with_javascript_is_refused(sqlite_store, records, packages):
+    data, who = packages["R100040"]
+    manifest, files = hostile.parts(data)
+    files["report.pdf"] = hostile.PDF_OPEN_ACTION_JS
+    _refused(sqlite_store, records, hostile.raw_zip(hostile.with_manifest(files, manifest)), who,
+             r"'report\.pdf' is a PDF with JavaScript in it")
