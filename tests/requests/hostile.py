@@ -14,8 +14,10 @@ import random
 import struct
 import zipfile
 import zlib
+from pathlib import Path
 
 MiB = 1024 * 1024
+SAMPLE = Path(__file__).resolve().parents[2] / "sample_data"
 XSS_TYPE = "<img src=x onerror=alert(document.domain)>"
 PHISH_ADDRESS = "[click](https://evil.example/phish) ![t](https://evil.example/track.png)"
 
@@ -23,6 +25,11 @@ PHISH_ADDRESS = "[click](https://evil.example/phish) ![t](https://evil.example/t
 def unpack(data: bytes) -> dict[str, bytes]:
     with zipfile.ZipFile(io.BytesIO(data)) as zf:
         return {n: zf.read(n) for n in zf.namelist()}
+
+
+def feature_collection(data: bytes) -> dict:
+    """The package's features.geojson."""
+    return json.loads(unpack(data)["features.geojson"])
 
 
 def zeros_deflate(size: int) -> tuple[bytes, int]:
@@ -187,14 +194,13 @@ def all_packages(good: bytes) -> dict[str, bytes]:
 
 if __name__ == "__main__":  # python -m tests.requests.hostile OUT_DIR: write them all, to measure the CLI
     import sys
-    from pathlib import Path
 
     from sba.requests import Records
     from sba.requests.sample_queue import sample_packages
 
     out = Path(sys.argv[1])
     out.mkdir(parents=True, exist_ok=True)
-    good = next(d for pid, d, _ in sample_packages(Records.load(Path(__file__).parents[2] / "sample_data"))
+    good = next(d for pid, d, _ in sample_packages(Records.load(SAMPLE))
                 if pid == "R100040")
     for name, blob in all_packages(good).items():
         (out / f"{name}.zip").write_bytes(blob)

@@ -355,3 +355,44 @@ def test_import__a_report_pdf_with_javascript_is_refused(sqlite_store, records, 
     files["report.pdf"] = hostile.PDF_OPEN_ACTION_JS
     _refused(sqlite_store, records, hostile.raw_zip(hostile.with_manifest(files, manifest)), who,
              r"'report\.pdf' is a PDF with JavaScript in it")
+
+
+# --------------------------------------------------------------------------
+# 1. text from a package never becomes markup for staff (the browser test is tests/e2e/test_staff_hostile.py)
+
+
+def _stored_before_the_checks(store, rid):
+    """Put the issue's hostile text into a stored request, as a database from before these checks may hold."""
+    store.db.execute("UPDATE features SET feature_type = ? WHERE request_id = ? AND position = 1",
+                     (hostile.XSS_TYPE, rid))
+    store.db.execute("UPDATE requests SET address = ?, requester_name = ? WHERE id = ?",
+                     (hostile.PHISH_ADDRESS, "**Taylor** [Spruce](https://evil.example/p)", rid))
+
+
+def test_comparison_map__tooltips_show_homeowner_text_as_text(sqlite_store, records, packages):
+    from sba.requests import compare_request
+    from sba.requests.maps import comparison_map
+
+    data, who = packages["R100040"]
+    rid = import_package(sqlite_store, data, records, actor="alice", requester=who)
+    _stored_before_the_checks(sqlite_store, rid)
+    page = comparison_map(compare_request(sqlite_store.get(rid), records)).get_root().render()
+    # the tooltip's "label" is put into the page as HTML; in the page's JSON "<" is \u003c and "&" is \u0026
+    assert '"label": "\\u003cimg' not in page
+    assert '"label": "\\u0026lt;img src=x onerror=alert(document.domain)\\u0026gt;"' in page
+
+
+def test_letter__homeowner_text_is_not_markdown_or_pdf_links(sqlite_store, records, packages):
+    from sba.requests import decide
+
+    data, who = packages["R100040"]
+    rid = import_package(sqlite_store, data, records, actor="alice", requester=who)
+    _stored_before_the_checks(sqlite_store, rid)
+    d = decide(sqlite_store, records, rid, "reject", actor="alice", reason="See [our page](https://evil.example/x).",
+               pdf=True)
+    letter = d.letter_markdown
+    assert "](https://" not in letter
+    assert "![t]" not in letter
+    assert "**Taylor**" not in letter
+    assert "Dear \\*\\*Taylor\\*\\* \\[Spruce\\]\\(https\\:\u2060\\/\\/evil\\.example\\/p\\)," in letter
+    assert b"/URI" not in d.letter_pdf  # fpdf's Markdown would have made a link annotation
