@@ -88,14 +88,7 @@ import gis
 from categorize import billable_sqft
 from gis.webmap import LONLAT, TYPE_COLOURS, shapes_frame, type_label
 from sba.engine import area_str, rules_for
-from sba.evidence_checks import (
-    FEATURES_SCHEMA,
-    LOT_SCHEMA,
-    EvidencePackageError,
-    check_json,
-    load_json,
-    read_entries,
-)
+from sba.evidence_checks import SCHEMA_VERSION, EvidencePackageError, read_checked
 
 if TYPE_CHECKING:
     from categorize import Bill, RateSchedule
@@ -119,7 +112,6 @@ __all__ = [
     "read_package",
 ]
 
-SCHEMA_VERSION = 1
 KIND = "sba-category-change-request"
 MAX_ATTACHMENTS = 3
 MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
@@ -575,23 +567,15 @@ def read_package(data: bytes) -> EvidencePackage:
         Not a ZIP, a zip bomb, no manifest or one that does not fit the
         schema, a newer schema, a missing file or a bad checksum.
     """
-    manifest, contents = read_entries(data, SCHEMA_VERSION)
-    features = check_json(load_json(contents["features.geojson"], "features.geojson"), FEATURES_SCHEMA,
-                          "features.geojson")
-    lot = None
-    if "lot.geojson" in contents:
-        lot = check_json(load_json(contents["lot.geojson"], "lot.geojson"), LOT_SCHEMA, "lot.geojson")
-    try:
-        statement = contents.get("method.txt", b"").decode("utf-8").strip()
-    except UnicodeDecodeError as err:
-        raise EvidencePackageError("The package's method.txt is damaged: it is not UTF-8 text.") from err
+    checked = read_checked(data)
+    manifest, contents = checked.manifest, checked.contents
     return EvidencePackage(
         schema_version=manifest["schema_version"],
         created_at=str(manifest.get("created_at", "")),
         request=dict(manifest["request"]),
-        features=features,
-        lot=lot,
-        method_statement=statement,
+        features=checked.features,
+        lot=checked.lot,
+        method_statement=checked.method_statement,
         report_pdf=contents["report.pdf"],
         attachments={n.split("/", 1)[1]: b for n, b in contents.items() if n.startswith("attachments/")},
         manifest=manifest,

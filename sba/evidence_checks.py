@@ -24,10 +24,12 @@ from __future__ import annotations
 
 import hashlib
 import io
+import itertools
 import json
 import zipfile
 import zlib
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import jsonschema
@@ -42,13 +44,18 @@ __all__ = [
     "MAX_RATIO",
     "MAX_SHAPES",
     "MAX_UNPACKED_BYTES",
+    "SCHEMA_VERSION",
+    "CheckedPackage",
     "EvidencePackageError",
     "check_json",
     "entry_limit",
     "load_json",
+    "read_checked",
     "read_entries",
 ]
 
+#: The package format this tool writes and the newest it reads.
+SCHEMA_VERSION = 1
 MiB = 1024 * 1024
 #: The ZIP itself (the staff upload limit).
 MAX_PACKAGE_BYTES = 50 * MiB
@@ -95,7 +102,47 @@ def entry_limit(name: str) -> int:
 # the ZIP
 
 
-def read_entries(data: bytes, newest_version: int) -> tuple[dict[str, Any], dict[str, bytes]]:
+@dataclass(frozen=True)
+class CheckedPackage:
+    """A package's parts, every one checked: limits, schemas and checksums."""
+
+    manifest: dict[str, Any]
+    contents: dict[str, bytes]
+    features: dict[str, Any]
+    lot: dict[str, Any] | None
+    method_statement: str
+
+
+def read_checked(data: bytes) -> CheckedPackage:
+    """Open a package ZIP and check all of it (:func:`read_entries`, then the schemas of its JSON files).
+
+    Cheap to import and to run (no geometry libraries), so a caller can refuse
+    a bad package before loading anything else.
+
+    Raises
+    ------
+    EvidencePackageError
+        The first problem, in one sentence.
+    """
+    manifest, contents = read_entries(data)
+    features = contents["features.geojson"]
+    shapes = load_json(features, "features.geojson")
+    if isinstance(shapes, dict) and isinstance(shapes.get("features"), list) and len(shapes["features"]) > MAX_SHAPES:
+        # before the schema walks every shape: the count alone refuses it
+        raise EvidencePackageError(f"The package has {len(shapes['features'])} shapes; a request can have at most "
+                                   f"{MAX_SHAPES} on one lot.")
+    shapes = check_json(shapes, FEATURES_SCHEMA, "features.geojson")
+    lot = None
+    if "lot.geojson" in contents:
+        lot = check_json(load_json(contents["lot.geojson"], "lot.geojson"), LOT_SCHEMA, "lot.geojson")
+    try:
+        statement = contents.get("method.txt", b"").decode("utf-8").strip()
+    except UnicodeDecodeError as err:
+        raise EvidencePackageError("The package's method.txt is damaged: it is not UTF-8 text.") from err
+    return CheckedPackage(manifest, contents, shapes, lot, statement)
+
+
+def read_entries(data: bytes, newest_version: int = SCHEMA_VERSION) -> tuple[dict[str, Any], dict[str, bytes]]:
     """The checked manifest and every file it lists (checksums verified), from a package ZIP.
 
     A manifest of a format version above ``newest_version`` is refused as
@@ -374,7 +421,8 @@ def check_json(doc: Any, schema: Mapping[str, Any], name: str) -> Any:
     """Return ``doc`` if it fits ``schema``; otherwise refuse with one sentence naming the first problem."""
     validator = jsonschema.Draft202012Validator(schema)
     try:
-        error = jsonschema.exceptions.best_match(validator.iter_errors(doc))
+        # the best of the first 50 problems: a file with thousands of them costs no more than one with 50
+        error = jsonschema.exceptions.best_match(itertools.islice(validator.iter_errors(doc), 50))
     except RecursionError as err:
         raise EvidencePackageError(f"The package's {name} is nested too deeply to be read.") from err
     if error is None:

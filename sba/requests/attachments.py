@@ -27,14 +27,15 @@ from sba.requests.errors import PackageRejected
 
 __all__ = ["MAX_PDF_OBJECTS", "MAX_PIXELS", "check_pdf", "reencode_image"]
 
-#: A phone photo is about 12 megapixels; 16 leaves room and keeps a decoded photo under ~64 MB.
-MAX_PIXELS = 16_000_000
+#: A phone photo is 12.2 megapixels (4032 × 3024); decoded, that is 37 MB of RGB.
+MAX_PIXELS = 12_500_000
 #: A scan or a survey has a few hundred objects; walking more would only cost time.
 MAX_PDF_OBJECTS = 50_000
 #: PDF names that run something or carry something to run.
 RISKY_PDF_NAMES = frozenset({"/JavaScript", "/JS", "/Launch", "/SubmitForm", "/ImportData", "/RichMediaExecute",
                              "/EmbeddedFile", "/EmbeddedFiles"})
 _KINDS = {"JPEG": "JPEG image", "PNG": "PNG image"}
+_ORIENTATION = 0x0112  # the EXIF tag
 
 
 def reencode_image(name: str, data: bytes, fmt: str) -> bytes:
@@ -53,10 +54,11 @@ def reencode_image(name: str, data: bytes, fmt: str) -> bytes:
                 width, height = im.size
                 if width * height > MAX_PIXELS:
                     raise PackageRejected(
-                        f"Attachment {name!r} is {width} × {height} pixels; the limit is {MAX_PIXELS // 10**6} "
+                        f"Attachment {name!r} is {width} × {height} pixels; the limit is {MAX_PIXELS / 10**6:g} "
                         "million pixels: make the photo smaller and attach it again.")
                 im.load()
-                picture = ImageOps.exif_transpose(im)
+                # turned upright by hand only when the EXIF says so: exif_transpose copies even when it need not
+                picture = ImageOps.exif_transpose(im) if im.getexif().get(_ORIENTATION, 1) != 1 else im
                 out = io.BytesIO()
                 if fmt == "JPEG":
                     picture.save(out, "JPEG", quality=90)
@@ -65,7 +67,7 @@ def reencode_image(name: str, data: bytes, fmt: str) -> bytes:
     except PackageRejected:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:  # Pillow's own, wider limit
-        raise PackageRejected(f"Attachment {name!r} has far more than {MAX_PIXELS // 10**6} million pixels, the "
+        raise PackageRejected(f"Attachment {name!r} has far more than {MAX_PIXELS / 10**6:g} million pixels, the "
                               "limit: make the photo smaller and attach it again.") from err
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as err:
         raise PackageRejected(f"Attachment {name!r} is not a readable {kind} (it may be damaged or another kind "

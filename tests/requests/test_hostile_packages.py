@@ -309,8 +309,8 @@ def test_cli_import__every_hostile_package_is_one_line_exit_2_and_audited(hostil
     ("name", "blob", "match"),
     [
         ("photo.jpg", hostile.HTML_AS_JPEG, r"'photo\.jpg' is not a readable JPEG image"),
-        ("huge.png", hostile.png_claiming(5_000, 5_000), r"'huge\.png' is 5000 × 5000 pixels; the limit is 16 million"),
-        ("huge.png", hostile.png_claiming(40_000, 40_000), r"'huge\.png' has far more than 16 million pixels"),
+        ("huge.png", hostile.png_claiming(5_000, 5_000), r"'huge\.png' is 5000 × 5000 pixels; the limit is 12\.5 million"),
+        ("huge.png", hostile.png_claiming(40_000, 40_000), r"'huge\.png' has far more than 12\.5 million pixels"),
         ("survey.pdf", hostile.PDF_OPEN_ACTION_JS, r"'survey\.pdf' is a PDF with JavaScript in it"),
         ("survey.pdf", hostile.PDF_ESCAPED_JS, r"'survey\.pdf' is a PDF with (JavaScript|JS) in it"),
         ("survey.pdf", hostile.PDF_LAUNCH, r"'survey\.pdf' is a PDF with Launch in it"),
@@ -396,3 +396,13 @@ def test_letter__homeowner_text_is_not_markdown_or_pdf_links(sqlite_store, recor
     assert "**Taylor**" not in letter
     assert "Dear \\*\\*Taylor\\*\\* \\[Spruce\\]\\(https\\:\u2060\\/\\/evil\\.example\\/p\\)," in letter
     assert b"/URI" not in d.letter_pdf  # fpdf's Markdown would have made a link annotation
+
+
+def test_text_helpers__docstring_examples_run():
+    import doctest
+
+    import sba.requests.text
+
+    result = doctest.testmod(sba.requests.text, optionflags=doctest.ELLIPSIS)
+    assert result.attempted >= 6
+    assert result.failed == 0
