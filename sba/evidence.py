@@ -88,7 +88,14 @@ import gis
 from categorize import billable_sqft
 from gis.webmap import LONLAT, TYPE_COLOURS, shapes_frame, type_label
 from sba.engine import area_str, rules_for
-from sba.evidence_checks import SCHEMA_VERSION, EvidencePackageError, read_checked
+from sba.evidence_checks import (
+    MANIFEST_SCHEMA,
+    MAX_SHAPES,
+    SCHEMA_VERSION,
+    EvidencePackageError,
+    check_json,
+    read_checked,
+)
 
 if TYPE_CHECKING:
     from categorize import Bill, RateSchedule
@@ -489,9 +496,13 @@ def build_package(
     Raises
     ------
     EvidencePackageError
-        For unusable attachments.
+        For unusable attachments, more than 200 shapes, or request text
+        the staff side would refuse (e.g. a control character).
     """
     _check_attachments(attachments)
+    if len(measure.features) > MAX_SHAPES:
+        raise EvidencePackageError(f"A request can have at most {MAX_SHAPES} shapes on one lot (you have "
+                                   f"{len(measure.features)}); merge shapes that touch.")
     created = (created_at or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).replace(microsecond=0)
     features = _feature_collection(measure, shapes)
     lot_json = None
@@ -547,6 +558,7 @@ def build_package(
         "request": req,
         "files": {n: {"sha256": hashlib.sha256(d).hexdigest(), "bytes": len(d)} for n, d in files.items()},
     }
+    check_json(manifest, MANIFEST_SCHEMA, "manifest.json")  # what we write, the staff side must read
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
         zf.writestr("manifest.json", json.dumps(manifest, indent=1))

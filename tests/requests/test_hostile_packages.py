@@ -7,6 +7,7 @@ import io
 import json
 import time
 import tracemalloc
+from decimal import Decimal
 
 import pytest
 
@@ -406,3 +407,15 @@ def test_text_helpers__docstring_examples_run():
     result = doctest.testmod(sba.requests.text, optionflags=doctest.ELLIPSIS)
     assert result.attempted >= 6
     assert result.failed == 0
+
+
+def test_build_package__more_than_200_shapes_or_text_the_reader_refuses_is_not_built(records):
+    from gis.tape import TapeShape
+    from sba.evidence import ChangeRequest, build_package, measure_tape
+
+    rows = [TapeShape("rectangle", (Decimal(2), Decimal(2)), "patio") for _ in range(201)]
+    with pytest.raises(EvidencePackageError, match=r"at most 200 shapes on one lot \(you have 201\)"):
+        build_package(measure_tape(rows, "R100040", records.schedule), ChangeRequest("R100040"))
+    with pytest.raises(EvidencePackageError, match=r"'request\.address' must be one line of text"):
+        build_package(measure_tape(rows[:2], "R100040", records.schedule),
+                      ChangeRequest("R100040", address="615 SE Umatilla St\n=1+1"))
