@@ -33,9 +33,11 @@ _CONTROL = re.compile(f"[{CONTROL_CHARS}]")
 _CONTROL_BUT_LINES = re.compile("[" + CONTROL_CHARS.replace("\\x00-\\x1f", "\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f") + "]")
 #: Letters (any script), digits, spaces and the punctuation names use: "Anne-Marie O'Neil, Jr. & J. Doe (trustee)".
 _NAME = re.compile(r"[^\W_](?:[\w .,'’&()-]*[\w.)])?")
-#: Markdown and Streamlit's own syntax (:red[...], :material/...:, $math$) are ASCII punctuation; CommonMark lets
-#: any ASCII punctuation be escaped with a backslash.
-_MARKDOWN_PUNCT = re.compile(r"([!-/:-@\[-`{-~])")
+#: The characters that open Markdown, HTML, entities or Streamlit's own syntax (:red[...], $math$); CommonMark
+#: lets any ASCII punctuation be escaped with a backslash. Links and images need "[" or "<", so "(" ")" "!" may stay.
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>#|~$&])")
+#: At the start of a line these make a list item or a heading underline.
+_LINE_START = re.compile(r"\A(\s*)([-+=]|\d+[.)])")
 #: Autolinks are found after escapes are undone, so a word joiner goes inside every "://" and "www." instead.
 _AUTOLINK = re.compile(r"(?i)(:)(//)|\b(www)(\.)")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -80,14 +82,19 @@ def check_person_name(value: Any, label: str = "requester's name", max_len: int 
 def markdown_text(value: Any) -> str:
     r"""``value`` escaped so Markdown (and Streamlit's extensions) shows it literally, on one line.
 
-    >>> markdown_text("**b** [x](y)")
-    '\\*\\*b\\*\\* \\[x\\]\\(y\\)'
+    >>> markdown_text("**b** [x](y) <i>")
+    '\\*\\*b\\*\\* \\[x\\](y) \\<i\\>'
+    >>> markdown_text("- a; 1. b (c).")
+    '\\- a; 1. b (c).'
+    >>> markdown_text("1. first")
+    '1\\. first'
     >>> "https://" in markdown_text("https://evil.example").replace("\\", "")
     False
     """
     text = _CONTROL.sub(" ", str(value))
     text = _AUTOLINK.sub(lambda m: f"{m[1]}\u2060{m[2]}" if m[1] else f"{m[3]}\u2060{m[4]}", text)
-    return _MARKDOWN_PUNCT.sub(r"\\\1", text)
+    text = _MARKDOWN_SPECIAL.sub(r"\\\1", text)
+    return _LINE_START.sub(lambda m: m[1] + "".join("\\" + c if not c.isdigit() else c for c in m[2]), text)
 
 
 def html_text(value: Any) -> str:

@@ -395,7 +395,7 @@ def test_letter__homeowner_text_is_not_markdown_or_pdf_links(sqlite_store, recor
     assert "](https://" not in letter
     assert "![t]" not in letter
     assert "**Taylor**" not in letter
-    assert "Dear \\*\\*Taylor\\*\\* \\[Spruce\\]\\(https\\:\u2060\\/\\/evil\\.example\\/p\\)," in letter
+    assert "Dear \\*\\*Taylor\\*\\* \\[Spruce\\](https:\u2060//evil.example/p)," in letter
     assert b"/URI" not in d.letter_pdf  # fpdf's Markdown would have made a link annotation
 
 
