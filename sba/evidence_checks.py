@@ -26,6 +26,7 @@ import hashlib
 import io
 import itertools
 import json
+import re
 import zipfile
 import zlib
 from collections.abc import Mapping
@@ -50,6 +51,7 @@ __all__ = [
     "check_json",
     "entry_limit",
     "load_json",
+    "printable",
     "read_checked",
     "read_entries",
 ]
@@ -87,8 +89,21 @@ _LINE = f"\\A[^{CONTROL_CHARS}]*\\Z"
 _TEXT = "\\A[^" + CONTROL_CHARS.replace("\\x00-\\x1f", "\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f") + "]*\\Z"
 
 
+_CONTROL_RE = re.compile(f"[{CONTROL_CHARS}]")
+
+
 class EvidencePackageError(ValueError):
     """An evidence package cannot be built or read; ``str(err)`` is shown as-is."""
+
+
+def printable(text: Any, limit: int = 80) -> str:
+    """``text`` fit to quote in a one-line message: control characters shown as "?", at most ``limit`` long.
+
+    >>> printable("a\\nb\\x1b[2J")
+    'a?b?[2J'
+    """
+    text = _CONTROL_RE.sub("?", str(text))
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def entry_limit(name: str) -> int:
@@ -205,10 +220,11 @@ def _check_directory(infos: list[zipfile.ZipInfo]) -> dict[str, zipfile.ZipInfo]
     for info in infos:
         name = info.filename
         if name in by_name:
-            raise EvidencePackageError(f"The package holds two files called {name}; it was not made by the app.")
-        limit = entry_limit(name)
-        if limit == 0 and name != "manifest.json":
-            raise EvidencePackageError(f"The package holds a file an evidence package cannot have ({name[:80]}).")
+            raise EvidencePackageError(
+                f"The package holds two files called {printable(name)}; it was not made by the app.")
+        if name != "manifest.json" and not re.match(_FILE_NAME, name):
+            raise EvidencePackageError(
+                f"The package holds a file an evidence package cannot have ({printable(name)}).")
         _check_size(name, info.file_size, info.compress_size)
         total += info.file_size
         if total > MAX_UNPACKED_BYTES:
@@ -438,7 +454,7 @@ def _explain(error: jsonschema.ValidationError) -> str:
     while error.context and error.validator in ("anyOf", "oneOf"):
         error = jsonschema.exceptions.best_match(error.context)
     where = ".".join(str(p) for p in error.absolute_path) or "the whole file"
-    where = where if where == "the whole file" else f"'{where[:80]}'"
+    where = where if where == "the whole file" else f"'{printable(where)}'"
     kind, value = error.validator, error.validator_value
     if kind == "type":
         wanted = [value] if isinstance(value, str) else list(value)
@@ -448,7 +464,7 @@ def _explain(error: jsonschema.ValidationError) -> str:
         return f"{where} lacks the field '{missing}'"
     if kind == "additionalProperties":
         extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
-        return f"{where} has a field a package cannot have ('{str(extra[0])[:40]}')" if extra else f"{where} has unknown fields"
+        return f"{where} has a field a package cannot have ('{printable(extra[0], 40)}')" if extra else f"{where} has unknown fields"
     if kind == "maxLength":
         return f"{where} is longer than {value} characters"
     if kind in ("maxItems", "maxProperties"):

@@ -399,14 +399,25 @@ def test_letter__homeowner_text_is_not_markdown_or_pdf_links(sqlite_store, recor
     assert b"/URI" not in d.letter_pdf  # fpdf's Markdown would have made a link annotation
 
 
-def test_text_helpers__docstring_examples_run():
+@pytest.mark.parametrize(("module", "examples"), [("sba.requests.text", 8), ("sba.evidence_checks", 1)])
+def test_text_helpers__docstring_examples_run(module, examples):
     import doctest
+    import importlib
 
-    import sba.requests.text
-
-    result = doctest.testmod(sba.requests.text, optionflags=doctest.ELLIPSIS)
-    assert result.attempted >= 6
+    result = doctest.testmod(importlib.import_module(module), optionflags=doctest.ELLIPSIS)
+    assert result.attempted >= examples
     assert result.failed == 0
+
+
+def test_import__names_with_control_characters_are_quoted_on_one_line(sqlite_store, records, packages):
+    data, who = packages["R100040"]
+    manifest, files = hostile.parts(data)
+    entries = [*hostile.with_manifest(files, manifest), hostile.stored("attachments/\x1b[2J\nx.png", b"")]
+    msg, _ = _refused(sqlite_store, records, hostile.raw_zip(entries), who, "cannot have")
+    assert msg == "The package holds a file an evidence package cannot have (attachments/?[2J?x.png)."
+    msg, _ = _refused(sqlite_store, records, hostile.with_request(data, **{"a\nb": 1}), who, "cannot have")
+    assert msg == "The package's manifest.json is not in the expected form: 'request' has a field a package cannot " \
+                  "have ('a?b')."
 
 
 def test_build_package__more_than_200_shapes_or_text_the_reader_refuses_is_not_built(records):
