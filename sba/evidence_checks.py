@@ -27,6 +27,7 @@ import io
 import itertools
 import json
 import re
+import struct
 import zipfile
 import zlib
 from collections.abc import Mapping
@@ -65,6 +66,11 @@ MAX_PACKAGE_BYTES = 50 * MiB
 MAX_UNPACKED_BYTES = 60 * MiB
 #: manifest, features, lot, method, report and 3 attachments, with room to spare.
 MAX_ENTRIES = 12
+#: The ZIP's central directory: 12 entries with names of ~100 characters take ~2 KB.
+MAX_DIRECTORY_BYTES = 64 * 1024
+#: The ZIP end record: signature, two disk numbers, entries on this disk and in all, directory size and offset,
+#: comment length.
+_EOCD = struct.Struct("<4s4H2LH")
 #: Decompressed / compressed size of one entry; JSON compresses ~10:1, a zip bomb ~1000:1.
 MAX_RATIO = 100
 #: Entries smaller than this may have any ratio (a page of blanks compresses well and costs nothing).
@@ -172,6 +178,7 @@ def read_entries(data: bytes, newest_version: int = SCHEMA_VERSION) -> tuple[dic
     if len(data) > MAX_PACKAGE_BYTES:
         raise EvidencePackageError(
             f"This package is {len(data) / MiB:.0f} MB; packages can be at most {MAX_PACKAGE_BYTES // MiB} MB.")
+    _check_end_record(data)
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
     except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError, OSError) as err:
@@ -208,6 +215,24 @@ def _check_version(manifest: Any, newest: int) -> None:
     if isinstance(version, int) and not isinstance(version, bool) and version > newest:
         raise EvidencePackageError(
             f"This package uses format version {version}, newer than this tool reads ({newest}); update the tool.")
+
+
+def _check_end_record(data: bytes) -> None:
+    """Refuse a ZIP whose directory is bigger than a package's before :mod:`zipfile` reads all of it.
+
+    zipfile makes an object for every entry its end record announces (a 50 MB
+    ZIP64 file can announce half a million); it finds that record as done here:
+    the last signature in the final 64 KB, and a ZIP64 record just before it.
+    """
+    tail = data[-(_EOCD.size + 0xFFFF):]
+    at = tail.rfind(b"PK\x05\x06")
+    if at < 0 or len(tail) - at < _EOCD.size:
+        return  # no end record: zipfile says "not a ZIP file"
+    entries, size = _EOCD.unpack_from(tail, at)[4:6]
+    zip64 = tail[max(at - 20, 0):at].startswith(b"PK\x06\x07")
+    if zip64 or entries > MAX_ENTRIES or size > MAX_DIRECTORY_BYTES:
+        shown = "65,535 or more" if zip64 or entries == 0xFFFF else f"{entries:,}"
+        raise EvidencePackageError(f"This package holds {shown} files; an evidence package has at most {MAX_ENTRIES}.")
 
 
 def _check_directory(infos: list[zipfile.ZipInfo]) -> dict[str, zipfile.ZipInfo]:

@@ -430,3 +430,19 @@ def test_build_package__more_than_200_shapes_or_text_the_reader_refuses_is_not_b
     with pytest.raises(EvidencePackageError, match=r"'request\.address' must be one line of text"):
         build_package(measure_tape(rows[:2], "R100040", records.schedule),
                       ChangeRequest("R100040", address="615 SE Umatilla St\n=1+1"))
+
+
+def test_read_package__a_directory_of_65535_entries_is_refused_before_zipfile_reads_it(packages):
+    entries = [(f"attachments/{i:07d}.png", b"", 0, 0, 0) for i in range(65535)]
+    data = hostile.raw_zip(entries)
+    tracemalloc.start()
+    start = time.perf_counter()
+    try:
+        with pytest.raises(EvidencePackageError, match="holds 65,535 or more files; an evidence package has at most 12"):
+            read_package(data)
+        took = time.perf_counter() - start
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert took < 0.1
+    assert peak < 2 * MiB, f"peak {peak / MiB:.1f} MiB"
