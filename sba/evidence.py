@@ -61,7 +61,9 @@ A ZIP file holding:
 A reader refuses a package whose ``schema_version`` is newer than it knows,
 whose files do not match their checksums, or that lacks ``manifest.json`` or
 ``features.geojson``; the error (:class:`EvidencePackageError`) says so in
-plain words.
+plain words.  A package comes from the public, so before any of that the
+reader applies the limits and the JSON schema of :mod:`sba.evidence_checks`
+(sizes, zip bombs, duplicate names, field types and lengths, 200 shapes).
 """
 
 from __future__ import annotations
