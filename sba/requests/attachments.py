@@ -21,7 +21,7 @@ import io
 import logging
 import warnings
 
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps
 
 from sba.requests.errors import PackageRejected
 
@@ -69,7 +69,7 @@ def reencode_image(name: str, data: bytes, fmt: str) -> bytes:
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:  # Pillow's own, wider limit
         raise PackageRejected(f"Attachment {name!r} has far more than {MAX_PIXELS / 10**6:g} million pixels, the "
                               "limit: make the photo smaller and attach it again.") from err
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as err:
+    except Exception as err:  # crafted files make decoders raise many types (OSError, SyntaxError, struct.error...)
         raise PackageRejected(f"Attachment {name!r} is not a readable {kind} (it may be damaged or another kind "
                               "of file); attach the photo again.") from err
     return out.getvalue()
