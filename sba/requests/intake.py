@@ -95,6 +95,7 @@ MAX_ATTACHMENTS = ev.MAX_ATTACHMENTS
 MAX_ATTACHMENT_BYTES = ev.MAX_ATTACHMENT_BYTES
 CUSTOMER_SERVICE = "503-823-7770"
 MIN_INSIDE_SQFT = 1.0  # a feature with less than this on the lot is "outside the lot"
+NEAR_LOT_DEGREES = 0.01  # ~1 km: how far beyond the lot's box a surface's corner may be
 #: Reported totals may exceed what the outlines measure by rounding only (three boxes rounded half-up each).
 ROUNDING_SLACK_SQFT = 3
 KNOWN_TYPES = frozenset(gis.PRECEDENCE) | frozenset(FEATURE_TYPES)
@@ -465,6 +466,8 @@ def _check_geometry(sub: Submission, records: Records) -> list[dict[str, Any]]:
     lot_geom = lot.geometry.iloc[0]
     unit2 = gis.sqft_per_crs_unit2(lot.crs)
     lot_sqft = float(shapely.area(lot_geom)) * unit2
+    # no corner of a surface on the lot is ~1 km from it; farther ones make the projection and GEOS misbehave
+    near = lot.to_crs(4326).total_bounds + np.array([-1, -1, 1, 1]) * NEAR_LOT_DEGREES
     out = []
     geoms, where = [], []
     for i, f in enumerate(sub.features, start=1):
@@ -492,13 +495,18 @@ def _check_geometry(sub: Submission, records: Records) -> list[dict[str, Any]]:
             continue
         try:
             geom = shape(g)
-        except (ValueError, TypeError, KeyError, AttributeError, shapely.errors.GEOSException) as err:
+        except (ValueError, TypeError, KeyError, IndexError, AttributeError, shapely.errors.GEOSException) as err:
             raise PackageRejected(f"{name} has a broken outline that cannot be read.") from err
         if geom.is_empty:
             raise PackageRejected(f"{name} has an empty outline.")
+        if not np.isfinite(shapely.get_coordinates(geom)).all():  # NaN passes every comparison below
+            raise PackageRejected(f"{name} has an outline with a corner that is not a number.")
         x0, y0, x1, y1 = geom.bounds
         if min(x0, x1) < -180 or max(x0, x1) > 180 or min(y0, y1) < -90 or max(y0, y1) > 90:
             raise PackageRejected(f"{name} is not in longitude/latitude; evidence packages use GeoJSON in EPSG:4326.")
+        if x0 < near[0] or y0 < near[1] or x1 > near[2] or y1 > near[3]:
+            raise PackageRejected(f"{name} reaches far beyond tax lot {sub.parcel_id}; only surfaces on the lot can "
+                                  "be part of the request.")
         if not geom.is_valid:
             geom = shapely.make_valid(geom)
         polys = [p for p in shapely.get_parts(geom) if p.geom_type in ("Polygon", "MultiPolygon")]
@@ -510,7 +518,11 @@ def _check_geometry(sub: Submission, records: Records) -> list[dict[str, Any]]:
     if geoms:
         proj = gpd.GeoSeries(geoms, crs=CRS.from_epsg(4326)).to_crs(lot.crs).to_numpy()
         areas = shapely.area(proj) * unit2
-        inside = shapely.area(shapely.intersection(proj, lot_geom)) * unit2
+        try:
+            inside = shapely.area(shapely.intersection(proj, lot_geom)) * unit2
+        except shapely.errors.GEOSException as err:
+            raise PackageRejected(f"The outlines cannot be measured on tax lot {sub.parcel_id}; one of them is "
+                                  "broken. Draw them again.") from err
         for k, idx in enumerate(where):
             if inside[k] < MIN_INSIDE_SQFT:
                 kind = out[idx]["feature_type"].replace("_", " ")

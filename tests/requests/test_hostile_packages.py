@@ -446,3 +446,28 @@ def test_read_package__a_directory_of_65535_entries_is_refused_before_zipfile_re
         tracemalloc.stop()
     assert took < 0.1
     assert peak < 2 * MiB, f"peak {peak / MiB:.1f} MiB"
+
+
+def _with_corner(geometry: dict, value) -> dict:
+    ring = [list(p) for p in geometry["coordinates"][0]]
+    ring[1][0] = value
+    return {"type": "Polygon", "coordinates": [ring]}
+
+
+@pytest.mark.parametrize(
+    ("change", "match"),
+    [
+        (lambda g: _with_corner(g, float("nan")), r"Feature 1 \(roof\) has an outline with a corner that is not a "
+                                                  r"number\."),
+        (lambda g: _with_corner(g, -1.0), r"Feature 1 \(roof\) reaches far beyond tax lot R100040"),
+        (lambda g: {"type": "Polygon", "coordinates": ["x" * 300]}, r"Feature 1 \(roof\) has a broken outline"),
+    ],
+    ids=["nan-corner", "corner-in-the-atlantic", "string-ring"],
+)
+def test_import__outlines_with_corners_that_are_not_places_are_refused(sqlite_store, records, packages, change,
+                                                                       match):
+    """Found by mutating the sample package: these crashed GEOS or shapely before."""
+    data, who = packages["R100040"]
+    fc = _feature_collection(data)
+    fc["features"][0]["geometry"] = change(fc["features"][0]["geometry"])
+    _refused(sqlite_store, records, hostile.with_features(data, fc), who, match)
