@@ -327,6 +327,7 @@ _WHOLE = {"anyOf": [{"type": "string", "pattern": "\\A[0-9]{1,9}\\Z"},
                     {"type": "integer", "minimum": 0, "maximum": 999_999_999}]}
 _AREA = {"anyOf": [{"type": "string", "pattern": "\\A[0-9]{1,12}(\\.[0-9]{1,12})?\\Z"},
                    {"type": "number", "minimum": 0, "maximum": 1e12}]}
+_UTC_TIME = "\\A[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z\\Z"
 _CATEGORY = {"type": "string", "pattern": "\\A[A-Za-z][A-Za-z0-9_ -]{0,39}\\Z"}
 _FILE_NAME = "\\A(features\\.geojson|lot\\.geojson|method\\.txt|report\\.pdf|attachments/[^/\\\\" + CONTROL_CHARS + "]{1,100})\\Z"
 
@@ -337,7 +338,7 @@ MANIFEST_SCHEMA: dict[str, Any] = {
     "properties": {
         "schema_version": {"type": "integer", "minimum": 1},
         "kind": {"const": "sba-category-change-request"},
-        "created_at": _line(40),
+        "created_at": {"type": "string", "pattern": _UTC_TIME},
         "generator": _line(100),
         "request": {
             "type": "object",
@@ -369,7 +370,8 @@ MANIFEST_SCHEMA: dict[str, Any] = {
                 },
                 "method": {
                     "type": "object", "additionalProperties": False,
-                    "properties": {"how": _line(20), "imagery": _line(200), "crs_measured": _line(100),
+                    "properties": {"how": {"enum": ["drawn", "tape", "uploaded", "mixed"]},
+                                   "imagery": _line(200), "crs_measured": _line(100),
                                    "statement": _text(4000)},
                 },
                 "eligibility": {
@@ -454,6 +456,7 @@ _PATTERN_WORDS = {
     "\\A[0-9]{1,9}\\Z": "a whole number of square feet",
     _AREA["anyOf"][0]["pattern"]: "a number of square feet",
     "\\A[0-9a-f]{64}\\Z": "a SHA-256 checksum",
+    _UTC_TIME: "a UTC time such as 2026-03-02T17:00:00Z",
     _FILE_NAME: "features.geojson, lot.geojson, method.txt, report.pdf or attachments/<name>",
 }
 

@@ -495,7 +495,7 @@ def _check_geometry(sub: Submission, records: Records) -> list[dict[str, Any]]:
             continue
         try:
             geom = shape(g)
-        except (ValueError, TypeError, KeyError, IndexError, AttributeError, shapely.errors.GEOSException) as err:
+        except (ValueError, TypeError, KeyError, IndexError, AttributeError, shapely.errors.ShapelyError) as err:
             raise PackageRejected(f"{name} has a broken outline that cannot be read.") from err
         if geom.is_empty:
             raise PackageRejected(f"{name} has an empty outline.")

@@ -136,9 +136,10 @@ def test_import__a_file_the_manifest_does_not_list_is_refused(sqlite_store, reco
         ({"computed_category": "=HYPERLINK(\"https://evil.example\")"}, "'request.computed_category' must be a "
                                                                          "category name"),
         ({"injected": True}, "'request' has a field a package cannot have \\('injected'\\)"),
+        ({"method": {"how": "=1+1", "statement": "Traced."}}, "'request.method.how' must be 'drawn' or 'tape'"),
     ],
     ids=["1MB-address", "newline-account", "control-chars-name", "negative-huge-sqft", "formula-category",
-         "unknown-field"],
+         "unknown-field", "formula-method"],
 )
 def test_import__manifest_fields_outside_the_schema_are_refused(sqlite_store, records, packages, change, match):
     data, who = packages["R100040"]
@@ -461,8 +462,9 @@ def _with_corner(geometry: dict, value) -> dict:
                                                   r"number\."),
         (lambda g: _with_corner(g, -1.0), r"Feature 1 \(roof\) reaches far beyond tax lot R100040"),
         (lambda g: {"type": "Polygon", "coordinates": ["x" * 300]}, r"Feature 1 \(roof\) has a broken outline"),
+        (lambda g: {**g, "type": ""}, r"Feature 1 \(roof\) has a broken outline"),
     ],
-    ids=["nan-corner", "corner-in-the-atlantic", "string-ring"],
+    ids=["nan-corner", "corner-in-the-atlantic", "string-ring", "no-type"],
 )
 def test_import__outlines_with_corners_that_are_not_places_are_refused(sqlite_store, records, packages, change,
                                                                        match):
