@@ -252,6 +252,8 @@ def submission_from_geojson(
     if len(layer) > MAX_SHAPES:
         raise PackageRejected(f"The file has {len(layer)} shapes; a request can have at most {MAX_SHAPES} on one lot.")
     layer = layer.to_crs(4326)
+    if not np.isfinite(shapely.get_coordinates(layer.geometry.to_numpy())).all():
+        raise PackageRejected("The file has an outline with a corner that is not a number; draw it again.")
     type_col = next((c for c in ("feature_type", "feature_ty", "type", "TYPE", "Type") if c in layer.columns), None)
     types = (gis.normalise_types(layer[type_col]) if type_col else ["other"] * len(layer))
     ids = (layer["feature_id"].astype(str).tolist() if "feature_id" in layer.columns
@@ -271,6 +273,9 @@ def submission_from_geojson(
             m = ev.measure_shapes(records.lot(form.parcel_id), shapes, records.water, records.schedule)
         except gis.GISInputError as err:
             raise PackageRejected(f"The features cannot be measured on tax lot {form.parcel_id}: {err}") from err
+        except shapely.errors.ShapelyError as err:  # GEOS on an outline that is not a polygon on this planet
+            raise PackageRejected(f"The features cannot be measured on tax lot {form.parcel_id}: an outline is "
+                                  "broken; draw it again.") from err
         totals = {k: str(v) for k, v in m.form_totals.items()}
         whole = str(m.whole_sqft)
         crs_measured = m.crs_measured

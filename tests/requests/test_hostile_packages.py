@@ -473,3 +473,16 @@ def test_import__outlines_with_corners_that_are_not_places_are_refused(sqlite_st
     fc = _feature_collection(data)
     fc["features"][0]["geometry"] = change(fc["features"][0]["geometry"])
     _refused(sqlite_store, records, hostile.with_features(data, fc), who, match)
+
+
+def test_import_geojson__a_corner_that_is_not_a_number_is_refused_not_a_geos_traceback(sqlite_store, records):
+    import geopandas as gpd
+
+    feats = gpd.read_file(hostile.SAMPLE / "features.geojson")
+    fc = json.loads(feats[feats.parcel_id == "R100065"][["feature_id", "feature_type", "geometry"]].to_json())
+    fc["features"][0]["geometry"]["coordinates"][0][1][0] = float("nan")  # json.dumps writes NaN; GDAL reads it
+    form = IntakeForm("R100065", "2861662471", "large", Requester("Emery Larch"), "Traced on the photo.",
+                      single_family=True, one_dwelling_unit=True, one_account=True, account_holder=True)
+    with pytest.raises(PackageRejected, match="corner that is not a number"):
+        import_geojson(sqlite_store, json.dumps(fc).encode(), form, records, actor="alice")
+    assert sqlite_store.audit_log()[-1]["action"] == "import_refused"
