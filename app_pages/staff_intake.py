@@ -14,6 +14,7 @@ from sba.requests import (
     import_geojson,
     import_package,
 )
+from sba.requests.text import markdown_text as md
 
 KINDS = {"package": "Evidence package (ZIP from the homeowner app)", "geojson": "GeoJSON of the features + form"}
 
@@ -65,18 +66,18 @@ if st.button("Import", key="staff_in_import", type="primary", disabled=upload is
             attachments = [(f.name, f.getvalue()) for f in (files or [])]
             rid = import_geojson(store, upload.getvalue(), form, records, actor=me.username,
                                  attachments=attachments, filename=upload.name)
-    except IneligibleError as err:
-        st.error(str(err), icon=":material/block:")
-        st.markdown("\n".join(f"- {r[0].upper()}{r[1:]}." for r in err.reasons))
+    except IneligibleError as err:  # messages quote what the requester typed: shown as text, never as Markdown
+        st.error(md(err), icon=":material/block:")
+        st.markdown("\n".join(f"- {md(r[0].upper() + r[1:])}." for r in err.reasons))
     except RequestError as err:
-        st.error(str(err), icon=":material/error:")
+        st.error(md(err), icon=":material/error:")
     except c.errors() as err:
-        st.error(str(err), icon=":material/error:")
+        st.error(md(err), icon=":material/error:")
     else:
         req = store.get(rid)
         st.session_state["staff_request"] = rid
         st.session_state["staff_filter"] = "open"
-        st.success(f"Imported as request {rid}: tax lot {req.parcel_id}, billed {req.current_category}, claims "
+        st.success(f"Imported as request {rid}: tax lot {md(req.parcel_id)}, billed {req.current_category}, claims "
                    f"{req.claimed_category or '-'}. Open it on **Review requests**.", icon=":material/check_circle:")
 elif upload is None:
     st.info("Choose a file to import.", icon=":material/upload_file:")

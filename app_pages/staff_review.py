@@ -23,6 +23,7 @@ from sba.requests.intake import request_eligibility
 from sba.requests.letter import long_date
 from sba.requests.records import default_records_dir
 from sba.requests.sample_queue import seed_sample
+from sba.requests.text import markdown_text as md
 
 FILTERS = {"open": "Waiting for a decision", "decided": "Decided", "all": "All"}
 ADJUST_ACTIONS = {
@@ -50,12 +51,12 @@ def _on_decide(rid: int, version: int) -> None:
         d = decide(sc.store(), sc.current_records(), rid, st.session_state.get("staff_decision", "accept"),
                    actor=me.username, reason=st.session_state.get("staff_reason", ""), expected_version=version)
     except ConflictError as err:
-        sc.flash("error", str(err), rid)
+        sc.flash("error", md(err), rid)
         if st.session_state.get("staff_filter") == "open":  # show the other reviewer's decision
             st.session_state["staff_filter"] = "all"
         return
     except RequestError as err:
-        sc.flash("error", str(err), rid)
+        sc.flash("error", md(err), rid)
         return
     _seen()[rid] = d.version
     st.session_state["staff_reason"] = ""
@@ -85,7 +86,7 @@ def _on_adjust(rid: int, version: int) -> None:
             v = adjust_feature(s, records, rid, int(ss.get("staff_adj_feature") or 0), actor=me.username,
                                reason=reason, expected_version=version, **kw)
     except RequestError as err:
-        sc.flash("error", str(err), rid)
+        sc.flash("error", md(err), rid)
         return
     _seen()[rid] = v
     ss["staff_adj_reason"] = ""
@@ -101,7 +102,7 @@ def _on_seed() -> None:
     try:
         ids = seed_sample(sc.store(), sc.current_records(), actor=sc.user().username)
     except RequestError as err:
-        sc.flash("error", str(err))
+        sc.flash("error", md(err))
         return
     sc.flash("success", f"Loaded {len(ids)} sample requests.")
 
@@ -113,10 +114,10 @@ store, me = sc.require_staff()
 try:
     records = sc.current_records()
 except RequestError as err:
-    st.error(str(err), icon=":material/error:")
+    st.error(md(err), icon=":material/error:")
     st.stop()
 except c.errors() as err:
-    st.error(str(err), icon=":material/error:")
+    st.error(md(err), icon=":material/error:")
     st.stop()
 
 st.title("Category change requests")
@@ -162,13 +163,13 @@ seen = _seen().setdefault(rid, req.version)
 try:
     cmp = compare_request(req, records)
 except RequestError as err:
-    st.error(str(err), icon=":material/error:")
+    st.error(md(err), icon=":material/error:")
     st.stop()
 
 st.divider()
 st.header(f"Request {rid}: tax lot {req.parcel_id}")
 sc.show_flash(rid)
-st.caption(f"{req.address} · account {req.account_number} · received "
+st.caption(f"{md(req.address)} · account {md(req.account_number)} · received "
            f"{long_date(store.local_date(req.submitted_at))} · version {req.version}")
 if req.version != seen:
     st.warning(f"Someone else changed this request after you opened it (you saw version {seen}, it is now "
@@ -178,15 +179,16 @@ if req.version != seen:
 
 left, right = st.columns(2, gap="large")
 with left:
-    st.markdown(f"**Requester:** {req.requester_name}"
-                + (f" · {req.requester_email}" if req.requester_email else "")
-                + (f" · {req.requester_phone}" if req.requester_phone else ""))
+    # everything the requester typed is escaped: text, never links, images or formatting
+    st.markdown(f"**Requester:** {md(req.requester_name)}"
+                + (f" · {md(req.requester_email)}" if req.requester_email else "")
+                + (f" · {md(req.requester_phone)}" if req.requester_phone else ""))
     st.markdown(f"**Status:** {sc.STATUS_LABELS[req.status]}")
-    st.markdown(f"**Method:** {req.method_statement}")
+    st.markdown(f"**Method:** {md(req.method_statement)}")
 with right:
     problems = request_eligibility(req, records)
     if problems:
-        st.error("Not eligible by the records as they are now: " + "; ".join(problems) + ".",
+        st.error(md("Not eligible by the records as they are now: " + "; ".join(problems) + "."),
                  icon=":material/block:")
     else:
         st.success("Eligible: single-family, one dwelling unit, one account on the lot, requested by the "
@@ -200,7 +202,7 @@ m4.metric("Difference", f"{cmp.difference_sqft:+,} sq ft")
 if cmp.crosses_threshold:
     st.warning(f"**Crosses a category threshold.** {cmp.threshold_note}", icon=":material/flag:")
 for note in cmp.notes:
-    st.info(note, icon=":material/info:")
+    st.info(md(note), icon=":material/info:")
 
 table = pd.DataFrame({
     "Status": [f.status for f in cmp.features],
@@ -250,7 +252,7 @@ if req.files:
             if f.media_type in ("image/png", "image/jpeg"):
                 st.image(data, caption=f.name, width=200)
             label = {"package": "Evidence package (ZIP)", "letter_md": "Decision letter (Markdown)",
-                     "letter_pdf": "Decision letter (PDF)"}.get(f.kind, f.name)
+                     "letter_pdf": "Decision letter (PDF)"}.get(f.kind, md(f.name))
             st.download_button(label, data, file_name=f.name, mime=f.media_type, key=f"staff_file_{f.id}")
             if f.kind == "package":
                 try:
@@ -298,8 +300,8 @@ if req.is_open:
 else:
     outcome = (f"category {req.current_category} → {req.decided_category}"
                if req.decided_category != req.current_category else f"category stays {req.decided_category}")
-    st.success(f"**{sc.STATUS_LABELS[req.status]}** by {req.decided_by} on {req.effective_date}: {outcome}, "
-               f"effective {req.effective_date}." + (f" Reason: {req.decision_reason}" if req.decision_reason else ""),
+    st.success(f"**{sc.STATUS_LABELS[req.status]}** by {md(req.decided_by)} on {req.effective_date}: {outcome}, "
+               f"effective {req.effective_date}." + (f" Reason: {md(req.decision_reason)}" if req.decision_reason else ""),
                icon=":material/gavel:")
     letter = store.latest_file(rid, "letter_md")
     if letter is not None:

@@ -33,6 +33,7 @@ Never imports streamlit.
 from __future__ import annotations
 
 import base64
+import html
 import itertools
 import json
 import re
@@ -356,6 +357,8 @@ def neighbourhood_map(
     data = near[[*cols, near.geometry.name]].to_crs(LONLAT).copy()
     data[id_field] = data[id_field].astype(str)
     data["_selected"] = data[id_field] == str(selected)
+    for col in cols:  # the tooltip shows values as HTML: escape them
+        data[col] = [html.escape(str(v)) for v in data[col]]
     folium.GeoJson(
         data,
         name="Lots",

@@ -61,7 +61,9 @@ A ZIP file holding:
 A reader refuses a package whose ``schema_version`` is newer than it knows,
 whose files do not match their checksums, or that lacks ``manifest.json`` or
 ``features.geojson``; the error (:class:`EvidencePackageError`) says so in
-plain words.
+plain words.  A package comes from the public, so before any of that the
+reader applies the limits and the JSON schema of :mod:`sba.evidence_checks`
+(sizes, zip bombs, duplicate names, field types and lengths, 200 shapes).
 """
 
 from __future__ import annotations
@@ -89,6 +91,14 @@ from categorize import billable_sqft
 from gis.geojson import rfc7946, rfc7946_frame
 from gis.webmap import LONLAT, TYPE_COLOURS, shapes_frame, type_label
 from sba.engine import area_str, rules_for
+from sba.evidence_checks import (
+    MANIFEST_SCHEMA,
+    MAX_SHAPES,
+    SCHEMA_VERSION,
+    EvidencePackageError,
+    check_json,
+    read_checked,
+)
 
 if TYPE_CHECKING:
     from categorize import Bill, RateSchedule
@@ -112,7 +122,6 @@ __all__ = [
     "read_package",
 ]
 
-SCHEMA_VERSION = 1
 KIND = "sba-category-change-request"
 MAX_ATTACHMENTS = 3
 MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
@@ -129,10 +138,6 @@ FORM_LABELS = {
     "driveway_parking": "Driveway and parking",
     "other_hard_surfaces": "Other hard surfaces",
 }
-
-
-class EvidencePackageError(ValueError):
-    """An evidence package cannot be built or read; ``str(err)`` is shown as-is."""
 
 
 # --------------------------------------------------------------------------
@@ -494,9 +499,13 @@ def build_package(
     Raises
     ------
     EvidencePackageError
-        For unusable attachments.
+        For unusable attachments, more than 200 shapes, or request text
+        the staff side would refuse (e.g. a control character).
     """
     _check_attachments(attachments)
+    if len(measure.features) > MAX_SHAPES:
+        raise EvidencePackageError(f"A request can have at most {MAX_SHAPES} shapes on one lot (you have "
+                                   f"{len(measure.features)}); merge shapes that touch.")
     created = (created_at or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).replace(microsecond=0)
     features = _feature_collection(measure, shapes)
     lot_json = None
@@ -552,6 +561,7 @@ def build_package(
         "request": req,
         "files": {n: {"sha256": hashlib.sha256(d).hexdigest(), "bytes": len(d)} for n, d in files.items()},
     }
+    check_json(manifest, MANIFEST_SCHEMA, "manifest.json")  # what we write, the staff side must read
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
         zf.writestr("manifest.json", json.dumps(manifest, indent=1))
@@ -563,55 +573,24 @@ def build_package(
 def read_package(data: bytes) -> EvidencePackage:
     """Open an evidence ZIP made by :func:`build_package` (any schema version up to ours).
 
+    The ZIP and its JSON files are checked before anything is used (limits
+    and schemas in :mod:`sba.evidence_checks`).
+
     Raises
     ------
     EvidencePackageError
-        Not a ZIP, no manifest, a newer schema, a missing file or a bad checksum.
+        Not a ZIP, a zip bomb, no manifest or one that does not fit the
+        schema, a newer schema, a missing file or a bad checksum.
     """
-    try:
-        zf = zipfile.ZipFile(io.BytesIO(data))
-    except zipfile.BadZipFile as err:
-        raise EvidencePackageError("This is not an evidence package: it is not a ZIP file.") from err
-    with zf:
-        names = set(zf.namelist())
-        if "manifest.json" not in names:
-            raise EvidencePackageError("This ZIP is not an evidence package: it has no manifest.json.")
-        try:
-            manifest = json.loads(zf.read("manifest.json"))
-        except (json.JSONDecodeError, UnicodeDecodeError) as err:
-            raise EvidencePackageError("The package's manifest.json is damaged.") from err
-        version = manifest.get("schema_version")
-        if not isinstance(version, int) or manifest.get("kind") != KIND:
-            raise EvidencePackageError("This ZIP is not a category change evidence package.")
-        if version > SCHEMA_VERSION:
-            raise EvidencePackageError(
-                f"This package uses format version {version}, newer than this tool reads "
-                f"({SCHEMA_VERSION}); update the tool."
-            )
-        listed = manifest.get("files", {})
-        for required in ("features.geojson", "report.pdf"):
-            if required not in listed or required not in names:
-                raise EvidencePackageError(f"The package is missing {required}.")
-        contents: dict[str, bytes] = {}
-        for name, info in listed.items():
-            if name not in names:
-                raise EvidencePackageError(f"The package is missing {name}.")
-            blob = zf.read(name)
-            if hashlib.sha256(blob).hexdigest() != info.get("sha256"):
-                raise EvidencePackageError(f"{name} in the package was changed after it was made.")
-            contents[name] = blob
-    try:
-        features = json.loads(contents["features.geojson"])
-        lot = json.loads(contents["lot.geojson"]) if "lot.geojson" in contents else None
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise EvidencePackageError("The package's map files are damaged.") from err
+    checked = read_checked(data)
+    manifest, contents = checked.manifest, checked.contents
     return EvidencePackage(
-        schema_version=version,
+        schema_version=manifest["schema_version"],
         created_at=str(manifest.get("created_at", "")),
-        request=dict(manifest.get("request", {})),
-        features=features,
-        lot=lot,
-        method_statement=contents.get("method.txt", b"").decode("utf-8").strip(),
+        request=dict(manifest["request"]),
+        features=checked.features,
+        lot=checked.lot,
+        method_statement=checked.method_statement,
         report_pdf=contents["report.pdf"],
         attachments={n.split("/", 1)[1]: b for n, b in contents.items() if n.startswith("attachments/")},
         manifest=manifest,

@@ -261,26 +261,32 @@ def _records(args):
     return Records.load(args.records)
 
 
-def _read(path: str, what: str) -> bytes:
+def _read(path: str, what: str, limit: int = -1) -> bytes:
+    """The file's bytes (at most ``limit`` of them)."""
     try:
-        return Path(path).read_bytes()
+        with Path(path).open("rb") as fh:
+            return fh.read(limit)
     except OSError as err:
         raise UsageError(f"Cannot read the {what} {path!r} ({err.strerror or err}).") from err
 
 
 def cmd_import(args) -> int:
-    from sba.requests.intake import (
-        IntakeForm,
-        Requester,
-        import_geojson,
-        import_package,
-    )
+    from sba.evidence_checks import MAX_PACKAGE_BYTES
 
-    data = _read(args.file, "file")
-    attachments = [(Path(a).name, _read(a, "attachment")) for a in args.attach]
-    requester = Requester(args.requester, args.email, args.phone)
-    records = _records(args)
+    limit = MAX_PACKAGE_BYTES
+    data = _read(args.file, "file", limit + 1)  # never more than the cap in memory
+    attachments = [(Path(a).name, _read(a, "attachment", limit + 1)) for a in args.attach]
     with _session(args) as (store, me):
+        _precheck(store, me.username, args, data, limit)
+        from sba.requests.intake import (
+            IntakeForm,
+            Requester,
+            import_geojson,
+            import_package,
+        )
+
+        requester = Requester(args.requester, args.email, args.phone)
+        records = _records(args)
         if Path(args.file).suffix.lower() == ".zip":
             if attachments:
                 raise UsageError("A package carries its own attachments; --attach is for GeoJSON submissions.")
@@ -299,6 +305,23 @@ def cmd_import(args) -> int:
     print(f"Imported request {rid}: tax lot {req.parcel_id}, {req.requester_name}, billed {req.current_category}, "
           f"claims {req.claimed_category or '-'} ({len(req.features)} features, {len(req.attachments())} attachments).")
     return 0
+
+
+def _precheck(store, actor: str, args, data: bytes, limit: int) -> None:
+    """Refuse (and audit) an oversized file or a bad package ZIP before the geometry libraries load (~1 s)."""
+    from sba.evidence_checks import EvidencePackageError, read_checked
+
+    name = Path(args.file).name
+    msg = f"{name} is larger than {limit // 2**20} MB; a submission can be at most that." if len(data) > limit else ""
+    if not msg and Path(args.file).suffix.lower() == ".zip":
+        try:
+            read_checked(data)
+        except EvidencePackageError as err:
+            msg = str(err)
+    if msg:
+        store.append_audit(actor, "import_refused", None, after={"file": name, "source": "package"},
+                           detail=msg)
+        raise UsageError(msg)
 
 
 def cmd_list(args) -> int:

@@ -15,9 +15,13 @@ log):
 
 1. required fields (lot id, 10-digit account number, the requester, the
    category on the bill, the three totals as whole sq ft, the method
-   statement, at least one feature);
+   statement, at least one feature and at most 200), and every text field
+   is one line without control characters and of capped length; the
+   requester's name has letters, digits, spaces and ``. , ' - & ( )`` only;
+   categories come from the rate schedule; feature types are known types;
 2. attachments: at most 3, each at most 10 MB, PDF/JPG/PNG *by content*
-   (``%PDF-``, ``FF D8 FF``, ``89 PNG``) matching the file name;
+   (``%PDF-``, ``FF D8 FF``, ``89 PNG``) matching the file name; see
+   :func:`check_attachments` for what is done with the content;
 3. the lot exists in the utility's records;
 4. eligibility against the records (:func:`eligibility_problems`):
    single-family, one dwelling unit, one account on the lot and it is the
@@ -26,7 +30,9 @@ log):
 5. geometry: every feature is an area (polygon) in longitude/latitude, and
    lies at least partly on the lot (a feature wholly off the lot is refused;
    a driveway that runs into the street is fine: only the part on the lot
-   counts);
+   counts); a tape-measured area is not larger than the lot; the reported
+   totals and billable area are not larger than what the features measure on
+   the lot, and the claimed category is the one of the reported area;
 6. no other undecided request for the same lot.
 
 The request row, its features, its files (attachments and the original
@@ -51,12 +57,16 @@ from shapely.geometry import shape
 
 import gis
 from gis.geojson import rfc7946
+from gis.webmap import FEATURE_TYPES
 from sba import evidence as ev
 from sba.engine import area_str
+from sba.evidence_checks import MAX_SHAPES
+from sba.requests.attachments import check_pdf, reencode_image
 from sba.requests.db import db_errors
 from sba.requests.errors import IneligibleError, PackageRejected
 from sba.requests.records import LotRecord, Records, same_person
 from sba.requests.store import RequestStore
+from sba.requests.text import check_line, check_person_name, check_text
 
 __all__ = [
     "ATTACHMENT_TYPES",
@@ -86,7 +96,13 @@ MAX_ATTACHMENTS = ev.MAX_ATTACHMENTS
 MAX_ATTACHMENT_BYTES = ev.MAX_ATTACHMENT_BYTES
 CUSTOMER_SERVICE = "503-823-7770"
 MIN_INSIDE_SQFT = 1.0  # a feature with less than this on the lot is "outside the lot"
-_ACCOUNT = re.compile(r"^\d{10}$")
+NEAR_LOT_DEGREES = 0.01  # ~1 km: how far beyond the lot's box a surface's corner may be
+#: Reported totals may exceed what the outlines measure by rounding only (three boxes rounded half-up each).
+ROUNDING_SLACK_SQFT = 3
+KNOWN_TYPES = frozenset(gis.PRECEDENCE) | frozenset(FEATURE_TYPES)
+_ACCOUNT = re.compile(r"\A\d{10}\Z")
+_EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s.]+(\.[^@\s.]+)+")
+_PHONE = re.compile(r"[0-9 +().-]{3,40}")
 _CONFIRMATIONS = {
     "single_family": "the property is a single-family home",
     "one_dwelling_unit": "there is only one dwelling unit on the lot",
@@ -173,6 +189,7 @@ def submission_from_package(data: bytes, requester: Requester | None = None, *, 
     if requester is None or not requester.name.strip():
         requester = Requester(str(given.get("name") or ""), str(given.get("email") or ""),
                               str(given.get("phone") or ""))
+    check_pdf("report.pdf", pkg.report_pdf)  # offered to staff as a download
     feats = pkg.features.get("features") if isinstance(pkg.features, Mapping) else None
     if not isinstance(feats, list):
         raise PackageRejected("The package's features.geojson is not a GeoJSON FeatureCollection.")
@@ -233,7 +250,11 @@ def submission_from_geojson(
         layer = gis.read_layer(bytes(geojson), filename or "features.geojson", role="features")
     except gis.GISInputError as err:
         raise PackageRejected(str(err)) from err
+    if len(layer) > MAX_SHAPES:
+        raise PackageRejected(f"The file has {len(layer)} shapes; a request can have at most {MAX_SHAPES} on one lot.")
     layer = layer.to_crs(4326)
+    if not np.isfinite(shapely.get_coordinates(layer.geometry.to_numpy())).all():
+        raise PackageRejected("The file has an outline with a corner that is not a number; draw it again.")
     type_col = next((c for c in ("feature_type", "feature_ty", "type", "TYPE", "Type") if c in layer.columns), None)
     types = (gis.normalise_types(layer[type_col]) if type_col else ["other"] * len(layer))
     ids = (layer["feature_id"].astype(str).tolist() if "feature_id" in layer.columns
@@ -253,6 +274,9 @@ def submission_from_geojson(
             m = ev.measure_shapes(records.lot(form.parcel_id), shapes, records.water, records.schedule)
         except gis.GISInputError as err:
             raise PackageRejected(f"The features cannot be measured on tax lot {form.parcel_id}: {err}") from err
+        except shapely.errors.ShapelyError as err:  # GEOS on an outline that is not a polygon on this planet
+            raise PackageRejected(f"The features cannot be measured on tax lot {form.parcel_id}: an outline is "
+                                  "broken; draw it again.") from err
         totals = {k: str(v) for k, v in m.form_totals.items()}
         whole = str(m.whole_sqft)
         crs_measured = m.crs_measured
@@ -285,19 +309,24 @@ def submission_from_geojson(
 
 
 def check_attachments(attachments: Sequence[tuple[str, bytes]]) -> list[tuple[str, bytes, str]]:
-    """Check count, size and type (by content); returns ``(name, data, media type)``.
+    """Check count, size and type (by content); returns ``(name, data, media type)`` to store.
+
+    Photos are decoded fully and re-encoded (the returned data is the new
+    encoding); PDFs with scripts or launch actions are refused
+    (:mod:`sba.requests.attachments`).
 
     Raises
     ------
     PackageRejected
-        Too many files, a file over 10 MB, empty, of another type, or whose
-        content does not match its name.
+        Too many files, a file over 10 MB, empty, of another type, whose
+        content does not match its name, a photo that does not decode, or a
+        PDF with scripts, actions or embedded files.
     """
     if len(attachments) > MAX_ATTACHMENTS:
         raise PackageRejected(f"A request can have at most {MAX_ATTACHMENTS} attachments; this one has {len(attachments)}.")
     out, seen = [], set()
     for raw_name, data in attachments:
-        name = Path(str(raw_name).replace("\\", "/")).name
+        name = check_line(Path(str(raw_name).replace("\\", "/")).name, "attachment's file name", 100)
         suffix = Path(name).suffix.lower()
         if suffix not in ATTACHMENT_TYPES:
             raise PackageRejected(f"Attachment {name!r} is not a PDF, JPG or PNG file; only those can be attached.")
@@ -311,6 +340,10 @@ def check_attachments(attachments: Sequence[tuple[str, bytes]]) -> list[tuple[st
         if name.lower() in seen:
             raise PackageRejected(f"Two attachments are called {name!r}; rename one.")
         seen.add(name.lower())
+        if media == "application/pdf":
+            check_pdf(name, bytes(data))
+        else:
+            data = reencode_image(name, bytes(data), "PNG" if media == "image/png" else "JPEG")
         out.append((name, bytes(data), media))
     return out
 
@@ -326,29 +359,77 @@ def _whole(value: Any, label: str) -> int:
 
 
 def _check_fields(sub: Submission, records: Records) -> dict[str, int]:
-    if not sub.parcel_id:
+    if not check_line(sub.parcel_id, "tax lot id (Property ID)", 40):
         raise PackageRejected("The request does not say which tax lot it is for (Property ID).")
     if not _ACCOUNT.match(re.sub(r"[\s-]", "", sub.account_number)):
         raise PackageRejected(
             "The request needs the 10-digit utility account number printed on the bill"
-            + (f" (got {sub.account_number!r})." if sub.account_number else "."))
-    if not sub.requester.name.strip():
+            + (f" (got {sub.account_number[:40]!r})." if sub.account_number else "."))
+    if not check_person_name(sub.requester.name):
         raise PackageRejected("The request does not say who is asking: give the requester's name.")
+    _check_contact(sub)
     names = [c.name for c in records.schedule.categories]
     if sub.current_category not in names:
         raise PackageRejected(
             "The request must give the category printed on the bill: " + ", ".join(names)
-            + (f" (got {sub.current_category!r})." if sub.current_category else "."))
+            + (f" (got {sub.current_category[:40]!r})." if sub.current_category else "."))
+    if sub.claimed_category is not None and sub.claimed_category not in names:
+        raise PackageRejected(f"The request claims a category that is not in the rate schedule "
+                              f"({str(sub.claimed_category)[:40]!r}); it can be " + ", ".join(names) + ".")
+    if sub.claimed_sqft is not None:
+        _whole(sub.claimed_sqft, "billable area")
     labels = {k: ev.FORM_LABELS[k].lower() for k in ev.FORM_BUCKETS}
     missing = [labels[k] for k in ev.FORM_BUCKETS if sub.totals.get(k) in (None, "")]
     if missing:
         raise PackageRejected(f"The request is missing the {' and '.join(missing)} total.")
     totals = {k: _whole(sub.totals[k], labels[k]) for k in ev.FORM_BUCKETS}
-    if not sub.method_statement:
+    if not check_text(sub.method_statement, "method statement", 4000):
         raise PackageRejected("The request has no method statement (how and on what imagery it was measured).")
     if not sub.features:
         raise PackageRejected("The request has no measured surfaces; it needs the drawn or taped features.")
+    if len(sub.features) > MAX_SHAPES:
+        raise PackageRejected(f"The request has {len(sub.features)} shapes; a request can have at most "
+                              f"{MAX_SHAPES} on one lot.")
+    for i, f in enumerate(sub.features, start=1):
+        check_line(f.get("feature_id"), f"id of feature {i}", 64)
+        check_line(f.get("label"), f"label of feature {i}", 100)
     return totals
+
+
+def _check_contact(sub: Submission) -> None:
+    email = check_line(sub.requester.email, "requester's email", 254)
+    if email and not _EMAIL.fullmatch(email):
+        raise PackageRejected(f"The requester's email address does not look like one (got {email[:60]!r}).")
+    phone = check_line(sub.requester.phone, "requester's phone number", 40)
+    if phone and not _PHONE.fullmatch(phone):
+        raise PackageRejected(f"The requester's phone number can only have digits, spaces and + ( ) - . "
+                              f"(got {phone!r}).")
+    check_line(sub.address, "address", 200)
+    check_line(sub.imagery, "imagery", 200)
+    check_line(sub.method_how, "measuring method", 20)
+    check_line(sub.crs_measured, "map projection", 100)
+
+
+def _check_consistency(sub: Submission, totals: dict[str, int], features: list[dict], records: Records) -> None:
+    """The reported numbers must fit the outlines: no more area than the features measure, the right category."""
+    measured = sum(float(f.get("inside_lot_sqft") or 0) for f in features if not f.get("removed"))
+    reported = sum(totals.values())
+    if reported > measured + ROUNDING_SLACK_SQFT:
+        raise PackageRejected(f"The request's totals add up to {reported:,} sq ft, more than its surfaces measure on "
+                              f"tax lot {sub.parcel_id} ({measured:,.0f} sq ft).")
+    if sub.claimed_sqft is None:
+        return
+    claimed = _whole(sub.claimed_sqft, "billable area")
+    if claimed > measured + ROUNDING_SLACK_SQFT:
+        raise PackageRejected(f"The request reports a billable area of {claimed:,} sq ft, more than its surfaces "
+                              f"measure on tax lot {sub.parcel_id} ({measured:,.0f} sq ft).")
+    if sub.claimed_category is not None:
+        from categorize import categorize_sfr
+
+        fits = categorize_sfr(Decimal(claimed), records.schedule).name
+        if fits != sub.claimed_category:
+            raise PackageRejected(f"The request claims the {sub.claimed_category} category for {claimed:,} sq ft, "
+                                  f"but {claimed:,} sq ft is in the {fits} category.")
 
 
 def eligibility_problems(sub: Submission, lot: LotRecord) -> list[str]:
@@ -390,10 +471,16 @@ def _check_geometry(sub: Submission, records: Records) -> list[dict[str, Any]]:
     lot = records.lot(sub.parcel_id)
     lot_geom = lot.geometry.iloc[0]
     unit2 = gis.sqft_per_crs_unit2(lot.crs)
+    lot_sqft = float(shapely.area(lot_geom)) * unit2
+    # no corner of a surface on the lot is ~1 km from it; farther ones make the projection and GEOS misbehave
+    near = lot.to_crs(4326).total_bounds + np.array([-1, -1, 1, 1]) * NEAR_LOT_DEGREES
     out = []
     geoms, where = [], []
     for i, f in enumerate(sub.features, start=1):
         kind = gis.normalise_types(_series([f.get("feature_type") or "other"])).iloc[0]
+        if kind not in KNOWN_TYPES:
+            raise PackageRejected(f"Feature {i} has a surface type this tool does not know "
+                                  f"({str(f.get('feature_type'))[:40]!r}); use one of: {', '.join(FEATURE_TYPES)}.")
         name = f"Feature {i} ({str(kind).replace('_', ' ')})"
         row = {**f, "feature_type": str(kind)}
         g = f.get("geometry")
@@ -406,18 +493,26 @@ def _check_geometry(sub: Submission, records: Records) -> list[dict[str, Any]]:
                 taped = -1.0
             if not np.isfinite(taped) or taped < 0:
                 raise PackageRejected(f"{name} has a tape-measured area that is not a number of square feet.")
+            if taped > lot_sqft:
+                raise PackageRejected(f"{name} has a tape-measured area of {taped:,.0f} sq ft, more than the whole "
+                                      f"tax lot ({lot_sqft:,.0f} sq ft).")
             row["inside_lot_sqft"] = row["area_sqft"] = area_str(taped)
             out.append(row)
             continue
         try:
             geom = shape(g)
-        except (ValueError, TypeError, KeyError, AttributeError, shapely.errors.GEOSException) as err:
+        except (ValueError, TypeError, KeyError, IndexError, AttributeError, shapely.errors.ShapelyError) as err:
             raise PackageRejected(f"{name} has a broken outline that cannot be read.") from err
         if geom.is_empty:
             raise PackageRejected(f"{name} has an empty outline.")
+        if not np.isfinite(shapely.get_coordinates(geom)).all():  # NaN passes every comparison below
+            raise PackageRejected(f"{name} has an outline with a corner that is not a number.")
         x0, y0, x1, y1 = geom.bounds
         if min(x0, x1) < -180 or max(x0, x1) > 180 or min(y0, y1) < -90 or max(y0, y1) > 90:
             raise PackageRejected(f"{name} is not in longitude/latitude; evidence packages use GeoJSON in EPSG:4326.")
+        if x0 < near[0] or y0 < near[1] or x1 > near[2] or y1 > near[3]:
+            raise PackageRejected(f"{name} reaches far beyond tax lot {sub.parcel_id}; only surfaces on the lot can "
+                                  "be part of the request.")
         if not geom.is_valid:
             geom = shapely.make_valid(geom)
         polys = [p for p in shapely.get_parts(geom) if p.geom_type in ("Polygon", "MultiPolygon")]
@@ -429,7 +524,11 @@ def _check_geometry(sub: Submission, records: Records) -> list[dict[str, Any]]:
     if geoms:
         proj = gpd.GeoSeries(geoms, crs=CRS.from_epsg(4326)).to_crs(lot.crs).to_numpy()
         areas = shapely.area(proj) * unit2
-        inside = shapely.area(shapely.intersection(proj, lot_geom)) * unit2
+        try:
+            inside = shapely.area(shapely.intersection(proj, lot_geom)) * unit2
+        except shapely.errors.GEOSException as err:
+            raise PackageRejected(f"The outlines cannot be measured on tax lot {sub.parcel_id}; one of them is "
+                                  "broken. Draw them again.") from err
         for k, idx in enumerate(where):
             if inside[k] < MIN_INSIDE_SQFT:
                 kind = out[idx]["feature_type"].replace("_", " ")
@@ -476,6 +575,7 @@ def validate(sub: Submission, records: Records) -> tuple[dict[str, int], list[tu
             reasons,
         )
     features = _check_geometry(sub, records)
+    _check_consistency(sub, totals, features, records)
     return totals, files, features
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sba.evidence import FORM_BUCKETS, FORM_LABELS
+from sba.requests.text import markdown_text
 
 if TYPE_CHECKING:
     from sba.requests.compare import Comparison
@@ -102,17 +103,18 @@ class LetterInfo:
 
 
 def letter_markdown(info: LetterInfo) -> str:
-    """The letter as Markdown text."""
+    """The letter as Markdown text; what the requester or staff typed is escaped, so it shows as typed."""
+    md = markdown_text
     lines = [
         "# Stormwater category decision",
         "",
         f"**Date:** {long_date(info.decided_on)}  ",
         f"**Request:** number {info.request_id}, received {long_date(info.submitted_on)}  ",
-        f"**Tax lot (Property ID):** {info.parcel_id}  ",
-        *([f"**Address:** {info.address}  "] if info.address else []),
-        f"**Utility account:** {info.account_number}",
+        f"**Tax lot (Property ID):** {md(info.parcel_id)}  ",
+        *([f"**Address:** {md(info.address)}  "] if info.address else []),
+        f"**Utility account:** {md(info.account_number)}",
         "",
-        f"Dear {info.requester_name},",
+        f"Dear {md(info.requester_name)},",
         "",
         "We have reviewed your request to change the stormwater category of the property above, "
         "comparing each surface you measured with the City's records.",
@@ -127,7 +129,7 @@ def letter_markdown(info: LetterInfo) -> str:
         "",
     ]
     if info.reason:
-        lines += [f"**Reason:** {info.reason}", ""]
+        lines += [f"**Reason:** {md(info.reason)}", ""]
     lines += [
         "The City makes the final determination of the measured or estimated area of each surface, by the "
         "methods it deems appropriate; this determination is not appealable. If you have questions about this "
@@ -135,7 +137,7 @@ def letter_markdown(info: LetterInfo) -> str:
         "",
         "Sincerely,",
         "",
-        f"{info.decided_by}  ",
+        f"{md(info.decided_by)}  ",
         "Stormwater billing review",
         "",
     ]
@@ -176,12 +178,13 @@ def letter_pdf(info: LetterInfo) -> bytes:
         pdf.cell(0, 6, value, new_x="LMARGIN", new_y="NEXT")
     pdf.ln(4)
 
-    def para(text: str, size: int = 10) -> None:
+    def para(text: str, size: int = 10, *, markdown: bool = True) -> None:
+        """A paragraph; ``markdown=False`` for text someone typed (fpdf would read ** and [..](..) in it)."""
         pdf.set_font("DejaVu", "", size)
-        pdf.multi_cell(0, 5.5, text, markdown=True, new_x="LMARGIN", new_y="NEXT")
+        pdf.multi_cell(0, 5.5, text, markdown=markdown, new_x="LMARGIN", new_y="NEXT")
         pdf.ln(2)
 
-    para(f"Dear {info.requester_name},")
+    para(f"Dear {info.requester_name},", markdown=False)
     para("We have reviewed your request to change the stormwater category of the property above, "
          "comparing each surface you measured with the City's records.")
     para(f"**{HEADLINES[info.decision]}**", 11)
@@ -193,11 +196,11 @@ def letter_pdf(info: LetterInfo) -> bytes:
     pdf.ln(3)
     para(info.outcome)
     if info.reason:
-        para(f"**Reason:** {info.reason}")
+        para(f"Reason: {info.reason}", markdown=False)
     para("The City makes the final determination of the measured or estimated area of each surface, by the "
          "methods it deems appropriate; this determination is not appealable. If you have questions about this "
          f"letter, call customer service at {CUSTOMER_SERVICE}.", 9)
     pdf.ln(2)
     para("Sincerely,")
-    para(f"{info.decided_by}\nStormwater billing review")
+    para(f"{info.decided_by}\nStormwater billing review", markdown=False)
     return bytes(pdf.output())

@@ -2,7 +2,8 @@
 
 Record features are outlined in blue (dashed where the request lacks them),
 request features are filled by status: green matched, orange changed, red
-added. Builds a ``folium.Map`` only; the page decides how to show it (and
+added. Every tooltip value is HTML-escaped (types and ids come from the
+public). Builds a ``folium.Map`` only; the page decides how to show it (and
 calls :func:`gis.webmap.use_local_assets` to work offline).
 """
 
@@ -13,14 +14,22 @@ from typing import TYPE_CHECKING
 import folium
 
 from gis.webmap import type_label
+from sba.requests.text import html_text
 
 if TYPE_CHECKING:
+    import geopandas as gpd
+
     from gis.raster import OrthoOverlay
     from sba.requests.compare import Comparison
 
 __all__ = ["STATUS_COLOURS", "comparison_map"]
 
 STATUS_COLOURS = {"matched": "#1a9850", "changed": "#fd8d3c", "added": "#d73027", "missing": "#4575b4"}
+
+
+def _escaped(layer: gpd.GeoDataFrame, columns: list[str]) -> gpd.GeoDataFrame:
+    """The tooltip columns as HTML-escaped text: ``GeoJsonTooltip`` puts values into the page as HTML."""
+    return layer.assign(**{c: [html_text(v) for v in layer[c]] for c in columns})
 
 
 def comparison_map(cmp: Comparison, *, ortho: OrthoOverlay | None = None) -> folium.Map:
@@ -41,6 +50,7 @@ def comparison_map(cmp: Comparison, *, ortho: OrthoOverlay | None = None) -> fol
     ).add_to(m)
     if cmp.record_layer is not None and len(cmp.record_layer):
         rec = cmp.record_layer.assign(label=[type_label(t) for t in cmp.record_layer["feature_type"]])
+        rec = _escaped(rec, ["feature_id", "label", "status"])
         folium.GeoJson(
             rec, name="City record",
             style_function=lambda f: {
@@ -50,6 +60,7 @@ def comparison_map(cmp: Comparison, *, ortho: OrthoOverlay | None = None) -> fol
         ).add_to(m)
     if cmp.request_layer is not None and len(cmp.request_layer):
         req = cmp.request_layer.assign(label=[type_label(t) for t in cmp.request_layer["feature_type"]])
+        req = _escaped(req, ["position", "label", "status"])
         folium.GeoJson(
             req, name="Request",
             style_function=lambda f: {

@@ -25,7 +25,6 @@ tomorrow.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import io
 import json
@@ -40,6 +39,7 @@ from categorize import DEFAULT_SCHEDULE, RateSchedule, load_schedule
 from sba.requests.chain import GENESIS, ChainReport, row_hash, verify_chain
 from sba.requests.db import Database, connect, utc_text
 from sba.requests.errors import ConflictError, NotFoundError, StoreError
+from sba.requests.text import csv_writer
 
 __all__ = [
     "AUDIT_COLUMNS",
@@ -422,7 +422,7 @@ class RequestStore:
     def export_audit_csv(self, dest: str | Path | IO[str] | None = None, request_id: int | None = None) -> str:
         """The audit log as CSV (before/after as JSON text); written to ``dest`` if given."""
         buf = io.StringIO()
-        w = csv.writer(buf, lineterminator="\n")
+        w = csv_writer(buf)  # cells starting = + - @ get a ' (spreadsheets run them)
         w.writerow(AUDIT_COLUMNS)
         for r in self.audit_log(request_id):
             w.writerow([r["id"], r["at"], r["actor"], r["action"],
@@ -437,7 +437,7 @@ class RequestStore:
                 "decided_at", "submitted_at")
         rows = self.db.query(f"SELECT {', '.join(cols)} FROM requests ORDER BY id")
         buf = io.StringIO()
-        w = csv.writer(buf, lineterminator="\n")
+        w = csv_writer(buf)  # cells starting = + - @ get a ' (spreadsheets run them)
         w.writerow(cols)
         for r in rows:
             w.writerow(["" if r[c] is None else r[c] for c in cols])

@@ -30,6 +30,9 @@ def sba(tmp_path, capsys, monkeypatch):
     return run
 
 
+PASSWORD = "correct horse battery\n"
+
+
 def exteriors_ccw(geometry: dict) -> list[bool]:
     geom = shape(geometry)
     return [p.exterior.is_ccw for p in (geom.geoms if geom.geom_type == "MultiPolygon" else [geom])]
@@ -37,18 +40,19 @@ def exteriors_ccw(geometry: dict) -> list[bool]:
 
 def test_a_clockwise_geojson_submission_and_a_clockwise_staff_outline_are_kept_counter_clockwise(sba, tmp_path,
                                                                                                   records):
-    sba("add-staff", "--username", "alice", "--password-stdin", stdin="correct horse battery\n")
+    sba("add-staff", "--username", "alice", "--password-stdin", stdin=PASSWORD)
     feats = records.record_features("R100065")[["feature_id", "feature_type", "geometry"]].to_crs(4326)
     feats["geometry"] = shapely.orient_polygons(feats.geometry.to_numpy(), exterior_cw=True)
     gj = tmp_path / "features.geojson"
     gj.write_text(feats.to_json())
     sba("import", str(gj), "--staff", "alice", "--requester", "Emery Larch", "--parcel-id", "R100065",
-        "--account", "2861662471", "--current-category", "large", "--method", "Traced on the photo.", "--confirmed")
+        "--account", "2861662471", "--current-category", "large", "--method", "Traced on the photo.", "--confirmed",
+        "--password-stdin", stdin=PASSWORD)
     outline = shapely.orient_polygons(feats.geometry.iloc[0].buffer(-1e-6), exterior_cw=True)
     (tmp_path / "outline.json").write_text(json.dumps(shapely.geometry.mapping(outline)))
     sba("adjust", "1", "--feature", "1", "--geometry", str(tmp_path / "outline.json"), "--reason", "traced again",
-        "--staff", "alice")
-    shown = json.loads(sba("show", "1", "--format", "json"))
+        "--staff", "alice", "--password-stdin", stdin=PASSWORD)
+    shown = json.loads(sba("show", "1", "--format", "json", "--staff", "alice", "--password-stdin", stdin=PASSWORD))
     geometries = [f[k] for f in shown["features"] for k in ("geometry", "original_geometry") if f[k]]
     assert len(geometries) == 2 * len(feats)
     assert all(all(exteriors_ccw(g)) for g in geometries)

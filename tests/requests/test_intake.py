@@ -22,9 +22,25 @@ from sba.requests import (
 from sba.requests.intake import check_attachments
 from tests.requests.conftest import SAMPLE, counts, repack
 
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
-JPG = b"\xff\xd8\xff\xe0" + b"\x00" * 64
-PDF = b"%PDF-1.4\n" + b"\x00" * 64
+
+def _image(fmt: str) -> bytes:
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (8, 8), (200, 120, 40)).save(buf, fmt)
+    return buf.getvalue()
+
+
+def _pdf() -> bytes:
+    from pypdf import PdfWriter
+
+    writer, buf = PdfWriter(), io.BytesIO()
+    writer.add_blank_page(612, 792)
+    writer.write(buf)
+    return buf.getvalue()
+
+
+PNG, JPG, PDF = _image("PNG"), _image("JPEG"), _pdf()  # real files: attachments are decoded
 
 
 def test_import_package__stores_request_features_files_and_audit(store, records, packages):
@@ -151,7 +167,7 @@ def test_import__more_than_three_attachments_are_refused(sqlite_store, records, 
 
 
 def test_check_attachments__accepts_the_three_kinds_and_sizes_up_to_10mb():
-    ok = check_attachments([("a.PNG", PNG), ("b.jpeg", JPG), ("c.pdf", PDF + b"\x00" * (10 * 1024 * 1024 - 100))])
+    ok = check_attachments([("a.PNG", PNG), ("b.jpeg", JPG), ("c.pdf", PDF + b"\x00" * (10 * 1024 * 1024 - len(PDF)))])
     assert [m for _, _, m in ok] == ["image/png", "image/jpeg", "application/pdf"]
     with pytest.raises(PackageRejected, match=r"Two attachments are called 'A\.png'"):
         check_attachments([("a.png", PNG), ("A.png", PNG)])
