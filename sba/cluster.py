@@ -111,7 +111,7 @@ def reassess_on_cluster(address: str, parcels_path, features_path, out, *, water
             # local run, are never resumed
             settings = {"opts": opts.__dict__, "schedule": schedule.name, "n_chunks": n_chunks, "version": 3,
                         "partitions": "dask-geopandas hilbert", "divisions": plan.divisions}
-            parts = PartStore.open(out, [parcels_path, features_path, water_path], settings, resume)
+            parts = PartStore.open(out, [parcels_path, features_path, water_path, opts.raster], settings, resume)
             resumed = _resumed_tables(parts, plan)
             phase("prepare")
             tables, finish = _collector(n, int(sum(plan.lot_rows[k] for k in resumed)), progress, parts)

@@ -740,7 +740,7 @@ def _reassess(parcels_path, features_path, out, *, water_path, schedule, opts, w
     notes = _meeting_notes(len(features), pair_f, names)
 
     settings = {"opts": opts.__dict__, "schedule": schedule.name, "n_chunks": n_chunks, "version": 4}
-    parts = PartStore.open(out, [parcels_path, features_path, water_path], settings, resume)
+    parts = PartStore.open(out, [parcels_path, features_path, water_path, opts.raster], settings, resume)
     ids = parcels[opts.id_field].to_numpy()
     resumed = _resumed_tables(parts, ids, order, bounds)
     done = set(resumed)
