@@ -79,6 +79,7 @@ __all__ = [
     "normalise_types",
     "prepare_layers",
     "project_layers",
+    "require_field",
     "select_parcel",
 ]
 
@@ -244,7 +245,7 @@ def no_overlap_error(n_features: int, names: Mapping[str, str] | None = None) ->
 
 def select_parcel(parcels: gpd.GeoDataFrame, parcel_id, id_field: str = "parcel_id") -> gpd.GeoDataFrame:
     """The rows of ``parcels`` whose id equals ``parcel_id`` (compared as text)."""
-    _require_field(parcels, id_field, "parcels")
+    require_field(parcels, id_field, "parcels")
     # a missing id never matches (comparing with NA gives NA, not False)
     mask = (parcels[id_field].astype("string") == str(parcel_id)).fillna(False).to_numpy(dtype=bool)
     if mask.sum() > 1:
@@ -261,7 +262,8 @@ def select_parcel(parcels: gpd.GeoDataFrame, parcel_id, id_field: str = "parcel_
     return parcels[mask]
 
 
-def _require_field(gdf: gpd.GeoDataFrame, name: str, role: str) -> None:
+def require_field(gdf: gpd.GeoDataFrame, name: str, role: str) -> None:
+    """Refuse, in one sentence listing the columns there are, a layer without the column ``name``."""
     if name not in gdf.columns:
         cols = ", ".join(c for c in gdf.columns if c != gdf.geometry.name) or "(none)"
         raise MissingFieldError(
@@ -322,10 +324,10 @@ def measure_lots(
         overwater_excluded_sqft, excluded_type_sqft, n_features, repaired`` and
         one ``sqft_<type>`` column per feature type present.
     """
-    _require_field(parcels, id_field, "parcels")
+    require_field(parcels, id_field, "parcels")
     if type_field is not None and type_field not in features.columns:
         if type_field != "feature_type":
-            _require_field(features, type_field, "features")
+            require_field(features, type_field, "features")
         # shapefiles cut column names to 10 characters
         type_field = next((c for c in ("feature_ty", "type", "TYPE", "Type") if c in features.columns), None)
     if features.crs != parcels.crs or (water is not None and water.crs != parcels.crs):

@@ -7,13 +7,14 @@ non-zero exit code, never a traceback (``--debug`` shows one).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
 import warnings
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
+
+from sba.cliargs import Parser, UsageError, decimal_number, print_json, whole_number
 
 EXIT_USAGE = 2  # bad input: the user can fix it
 EXIT_INTERNAL = 1  # our bug
@@ -21,60 +22,25 @@ EXIT_BROKEN_PIPE = 141  # what a shell reports for a program ended by SIGPIPE
 RASTER_SCALE_WORDS = {"fraction": "shares 0-1", "percent": "percentages 0-100"}
 
 
-class UsageError(Exception):
-    """A command-line value the user can fix; the message is shown as-is."""
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse, but a usage mistake is one line that says where to get help."""
-
-    def error(self, message: str):
-        message = message[0].upper() + message[1:]
-        raise UsageError(f"{message}. Run '{self.prog} --help' to see the options.")
-
-
-def _decimal(name: str):
-    def parse(text: str) -> Decimal:
-        try:
-            value = Decimal(text.replace(",", ""))
-        except InvalidOperation:
-            raise argparse.ArgumentTypeError(f"{name} must be a number, like 2400 (got {text!r})") from None
-        if not value.is_finite():
-            raise argparse.ArgumentTypeError(f"{name} must be a finite number (got {text!r})")
-        return value
-
-    return parse
-
-
-def _whole(name: str):
-    def parse(text: str) -> int:
-        try:
-            return int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{name} must be a whole number (got {text!r})") from None
-
-    return parse
-
-
 CRS_HELP = ("measure areas in this projected CRS, e.g. EPSG:2913 (your utility's official projection); "
             "default: the parcels' own CRS when it keeps areas within 0.1 %%, else a local equal-area one")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="sba", description="Measure stormwater billable area and estimate charges.")
+    p = Parser(prog="sba", description="Measure stormwater billable area and estimate charges.")
     p.add_argument("--debug", action="store_true", help="show Python tracebacks for errors")
-    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
 
     e = sub.add_parser("estimate", help="estimate one bill from a property class and area",
                        description="Estimate an itemised sewer and stormwater bill (SPEC A2-A3).")
     e.add_argument("--class", dest="property_class", required=True,
                    help="single_family, multifamily, mixed_use or non_residential")
-    e.add_argument("--dwelling-units", type=_whole("--dwelling-units"), default=None,
+    e.add_argument("--dwelling-units", type=whole_number("--dwelling-units"), default=None,
                    help="number of dwelling units (default 1 for houses, required for multifamily)")
-    e.add_argument("--area", type=_decimal("--area"), default=None,
+    e.add_argument("--area", type=decimal_number("--area"), default=None,
                    help="billable area in sq ft (required except for a house given --category)")
     e.add_argument("--category", default=None, help="for a house: small, standard or large instead of --area")
-    e.add_argument("--water-use", type=_decimal("--water-use"), default=None,
+    e.add_argument("--water-use", type=decimal_number("--water-use"), default=None,
                    help="billed water use in ccf for the period (omit for no sewer line)")
     e.add_argument("--period", default="monthly", help="monthly, bimonthly, quarterly or a number of days")
     e.add_argument("--managed-floodplain", action="store_true", help="the lot is in a managed floodplain")
@@ -121,14 +87,14 @@ def build_parser() -> argparse.ArgumentParser:
     ra.add_argument("--dwelling-units-field", default=None)
     ra.add_argument("--rates", default=None, help="rate schedule name or .toml file (default Portland BES)")
     ra.add_argument("--crs", default=None, help=CRS_HELP)
-    ra.add_argument("--workers", type=_whole("--workers"), default=1, help="processes on this machine")
+    ra.add_argument("--workers", type=whole_number("--workers"), default=1, help="processes on this machine")
     ra.add_argument("--scheduler", default=None, help="address of a dask scheduler (tcp://host:8786)")
-    ra.add_argument("--chunk-size", type=_whole("--chunk-size"), default=20_000)
+    ra.add_argument("--chunk-size", type=whole_number("--chunk-size"), default=20_000)
     ra.add_argument("--resume", action="store_true", help="continue an interrupted run")
     ra.add_argument("--by-type", action="store_true", help="add sqft_<type> columns (about a third slower)")
     ra.add_argument("--impervious-raster", default=None,
                     help="impervious/land-cover GeoTIFF: adds a raster estimate per lot and a disagreement flag")
-    ra.add_argument("--raster-tolerance", type=_decimal("--raster-tolerance"), default=Decimal(25),
+    ra.add_argument("--raster-tolerance", type=decimal_number("--raster-tolerance"), default=Decimal(25),
                     help="flag lots whose raster estimate differs from the measured area by more than this %% (default 25)")
     ra.add_argument("--raster-scale", choices=["auto", "fraction", "percent"], default="auto",
                     help="what the raster's values mean: fraction = shares 0-1 (a 0/1 raster too), percent = 0-100; "
@@ -175,7 +141,7 @@ def cmd_estimate(args) -> int:
     )
     data = bill.to_dict()
     if args.format == "json":
-        _print_json(data)
+        print_json(data)
         return 0
     print(f"Schedule: {data['schedule']}   period: {data['period_days']} days   class: {data['property_class']}")
     if data.get("category"):
@@ -205,7 +171,7 @@ def cmd_measure(args) -> int:
     lots = lot_results(m, parcels, schedule, class_field=args.class_field, id_field=args.id_field)
     if args.format == "json":
         where = {"crs": str(m.crs), "crs_name": m.crs.name, "crs_note": note}
-        _print_json({**where, "lots": lots} if args.parcel_id is None else {**lots[0], **where})
+        print_json({**where, "lots": lots} if args.parcel_id is None else {**lots[0], **where})
         return 0
     if note:
         print(f"Note: {note}", file=sys.stderr)
@@ -302,7 +268,7 @@ def cmd_reassess(args) -> int:
     }
     data["raster_scale"] = summary.raster_scale  # what --raster-scale auto decided
     if args.format == "json":
-        _print_json(data)
+        print_json(data)
     else:
         print(f"Wrote {data['parcels_out']:,} rows for {data['parcels_in']:,} parcels to {data['out']} "
               f"in {data['seconds']} s ({data['parcels_per_second']:,} parcels/s).")
@@ -330,27 +296,12 @@ def cmd_rates(args) -> int:
         rows.append({"name": name, "utility": s.utility, "effective": str(s.effective),
                      "verified": bool(s.verified), "source": s.source})
     if args.format == "json":
-        _print_json(rows)
+        print_json(rows)
     else:
         for r in rows:
             print(f"{r['name']:<28} {r['utility']:<36} effective {r['effective']}  "
                   f"{'verified' if r['verified'] else 'UNVERIFIED'}  {r['source']}")
     return 0
-
-
-def _print_json(data) -> None:
-    json.dump(data, sys.stdout, indent=2, default=_default)
-    sys.stdout.write("\n")
-
-
-def _default(obj):
-    if isinstance(obj, Decimal):
-        return str(obj)
-    if isinstance(obj, Path):
-        return str(obj)
-    if hasattr(obj, "item"):
-        return obj.item()
-    raise TypeError(f"not JSON serialisable: {type(obj)}")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -33,22 +33,22 @@ import shapely
 from pyproj import CRS
 
 import gis
-from gis.measure import _require_field
-from sba.parts import PartStore, write_part
-from sba.reassess import (
+from gis.measure import require_field
+from sba.bulk import (
     ORDER,
+    Phases,
     ReassessOptions,
     ReassessSummary,
-    _collector,
-    _Phases,
-    _read,
-    _require_columns,
-    _summarise,
-    _write_result,
     chunk_count,
+    collector,
     measure_chunk,
+    read_input,
+    require_columns,
+    summarise,
     with_raster_scale,
+    write_result,
 )
+from sba.parts import PartStore, write_part
 
 __all__ = ["ClusterError", "reassess_on_cluster"]
 
@@ -74,7 +74,7 @@ def reassess_on_cluster(address: str, parcels_path, features_path, out, *, water
     except ImportError as err:
         raise ClusterError(NEEDS_DASK) from err
     out = Path(out)
-    phase = _Phases()
+    phase = Phases()
     # dask would turn text columns into pyarrow strings; the local run keeps pandas' own
     with dask.config.set({"dataframe.convert-string": False}):
         p_cols = [c for c in (opts.id_field, opts.class_field, opts.dwelling_units_field) if c]
@@ -84,13 +84,13 @@ def reassess_on_cluster(address: str, parcels_path, features_path, out, *, water
         water = _Layer.open(dask_geopandas, water_path, layers.get("water"), "water", [], opts.chunk_size) \
             if water_path else None
         frame = parcels.frame
-        _require_columns(frame.columns, frame.geometry.name, p_cols)
+        require_columns(frame.columns, frame.geometry.name, p_cols)
         parcels.frame = frame[[*p_cols, frame.geometry.name]]
         keep_f = [c for c in (opts.type_field, "feature_ty") if c in features.frame.columns]
         features.frame = features.frame[[*keep_f, features.frame.geometry.name]]
         if opts.type_field not in keep_f and opts.type_field != "feature_type":
             # the message measure_lots gives in a local run, here before any work is sent out
-            _require_field(features.frame._meta, opts.type_field, "features")
+            require_field(features.frame._meta, opts.type_field, "features")
         if water is not None:
             water.frame = water.frame[[water.frame.geometry.name]]
         n = parcels.rows
@@ -114,19 +114,19 @@ def reassess_on_cluster(address: str, parcels_path, features_path, out, *, water
             parts = PartStore.open(out, [parcels_path, features_path, water_path, opts.raster], settings, resume)
             resumed = _resumed_tables(parts, plan)
             phase("prepare")
-            tables, finish = _collector(n, int(sum(plan.lot_rows[k] for k in resumed)), progress, parts)
+            tables, finish = collector(n, int(sum(plan.lot_rows[k] for k in resumed)), progress, parts)
             tables.update(resumed)
             todo = [k for k in plan.chunks if k not in resumed]
             _measure(client, plan, todo, schedule, opts, parts, finish)
             phase("compute")
             names = {"parcels": Path(str(parcels_path)).name, "features": Path(str(features_path)).name}
-            table, geometry, repeated = _write_result(
+            table, geometry, repeated = write_result(
                 tables, plan.chunks, n, out, plan.crs, lambda t: plan.lot_shapes(client, t[ORDER].to_numpy()),
                 check=lambda t: _check_rows(t, n, features.rows, names))
             phase("write")
     if retain is not None:
         retain.extend([table, geometry])
-    summary = _summarise(table, n, start, len(plan.chunks), len(resumed), out, phase.times, previous, parts,
+    summary = summarise(table, n, start, len(plan.chunks), len(resumed), out, phase.times, previous, parts,
                          repeated=repeated, crs_note=plan.crs_note, notes=parts.notes)
     summary.raster_scale = opts.raster_scale if opts.raster else None
     return summary
@@ -254,7 +254,7 @@ class _Layer:
             if frame.crs is None or rows == 0:
                 self.explain()
             return self
-        gdf = _read(path, layer, role, wanted)
+        gdf = read_input(path, layer, role, wanted)
         return cls(dask_geopandas.from_geopandas(gdf, npartitions=chunk_count(len(gdf), chunk_size), sort=False),
                    len(gdf), path, layer, role, wanted)
 
@@ -270,7 +270,7 @@ class _Layer:
 def _explain(path, layer, role: str, wanted: list[str], cause: Exception | None = None):
     """Raise the error the local run gives for this layer: :func:`gis.read_layer`
     words it (reading the file here, but only to explain a bad input)."""
-    _read(path, layer, role, wanted)
+    read_input(path, layer, role, wanted)
     raise gis.UnreadableFileError(f"We could not read {Path(str(path)).name!r} as GeoParquet on the cluster "
                                   f"({cause or 'no usable shapes'}).") from cause
 

@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sba.cli import UsageError, _Parser, _print_json, _whole
+from sba.cliargs import Parser, UsageError, print_json, whole_number
 from sba.requests.errors import RequestError
 
 if TYPE_CHECKING:
@@ -82,7 +82,7 @@ def register(subparsers) -> argparse.ArgumentParser:
         "requests", help="review single-family category change requests (staff)",
         description="Staff review of single-family category change requests: import, compare with the "
                     "City's record, adjust, decide, letters and the audit log (SPEC A4).")
-    sub = rq.add_subparsers(dest="requests_command", metavar="ACTION", parser_class=_Parser)
+    sub = rq.add_subparsers(dest="requests_command", metavar="ACTION", parser_class=Parser)
     rq.set_defaults(func=_no_action)
 
     p = sub.add_parser("import", parents=[common, records], help="import an evidence package or a GeoJSON + form",
@@ -111,15 +111,15 @@ def register(subparsers) -> argparse.ArgumentParser:
 
     p = sub.add_parser("show", parents=[common, records], help="show a request and its comparison with the record",
                        description="Show a request, its features compared with the City's record, and its history.")
-    p.add_argument("id", type=_whole("request number"))
+    p.add_argument("id", type=whole_number("request number"))
     p.add_argument("--format", choices=["text", "json"], default="text")
     p.set_defaults(func=_wrap(cmd_show))
 
     p = sub.add_parser("adjust", parents=[common, records], help="change a feature of a request (staff)",
                        description="Change one feature's type or outline, use the City's outline, remove or "
                                    "restore it, or add a feature from the City's record.")
-    p.add_argument("id", type=_whole("request number"))
-    p.add_argument("--feature", type=_whole("--feature"), default=None, help="the feature's number in the request")
+    p.add_argument("id", type=whole_number("request number"))
+    p.add_argument("--feature", type=whole_number("--feature"), default=None, help="the feature's number in the request")
     p.add_argument("--type", dest="feature_type", default=None, help="new feature type (roof, patio, ...)")
     p.add_argument("--geometry", default=None, help="GeoJSON file with the new outline (EPSG:4326)")
     p.add_argument("--use-record", default=None, help="take this record feature's outline and type (e.g. F0351)")
@@ -127,31 +127,31 @@ def register(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--restore", action="store_true", help="put a removed feature back")
     p.add_argument("--add-record", default=None, help="add this record feature to the request")
     p.add_argument("--reason", required=True)
-    p.add_argument("--version", type=_whole("--version"), default=None,
+    p.add_argument("--version", type=whole_number("--version"), default=None,
                    help="the version you reviewed (refused if the request changed since)")
     p.set_defaults(func=_wrap(cmd_adjust))
 
     p = sub.add_parser("decide", parents=[common, records], help="accept, adjust or reject a request (staff)",
                        description="Record a decision. The new category takes effect today (the utility's "
                                    "date), never earlier. Writes the decision letter.")
-    p.add_argument("id", type=_whole("request number"))
+    p.add_argument("id", type=whole_number("request number"))
     p.add_argument("--decision", required=True, choices=["accept", "adjust", "reject"])
     p.add_argument("--reason", default="", help="required to adjust or reject; goes in the letter")
-    p.add_argument("--version", type=_whole("--version"), default=None,
+    p.add_argument("--version", type=whole_number("--version"), default=None,
                    help="the version you reviewed (refused if the request changed since)")
     p.add_argument("--letter", default=None, help="also write the letter to this .md or .pdf file")
     p.set_defaults(func=_wrap(cmd_decide))
 
     p = sub.add_parser("letter", parents=[common], help="write a decided request's letter",
                        description="Write the decision letter of a decided request.")
-    p.add_argument("id", type=_whole("request number"))
+    p.add_argument("id", type=whole_number("request number"))
     p.add_argument("--out", required=True, help=".md or .pdf file")
     p.set_defaults(func=_wrap(cmd_letter))
 
     p = sub.add_parser("export", parents=[common], help="export the audit log (or the decisions) as CSV",
                        description="Export the append-only audit log, or every request's outcome, as CSV.")
     p.add_argument("--what", choices=["audit", "requests"], default="audit")
-    p.add_argument("--request", type=_whole("--request"), default=None, help="only this request's audit rows")
+    p.add_argument("--request", type=whole_number("--request"), default=None, help="only this request's audit rows")
     p.add_argument("--out", default=None, help="CSV file (default: standard output)")
     p.set_defaults(func=_wrap(cmd_export))
 
@@ -171,12 +171,12 @@ def register(subparsers) -> argparse.ArgumentParser:
                                    "SBA_STAFF_TOKEN). It is shown once; only its hash is kept.")
     p.add_argument("--for", dest="for_user", required=True, metavar="NAME", help="the staff account the token acts as")
     p.add_argument("--label", default="", help="what the token is for (shown in the audit log)")
-    p.add_argument("--days", type=_whole("--days"), default=90, help="days until it expires (default 90)")
+    p.add_argument("--days", type=whole_number("--days"), default=90, help="days until it expires (default 90)")
     p.set_defaults(func=_wrap(cmd_add_token))
 
     p = sub.add_parser("revoke-token", parents=[common], help="stop an API token from working (admin)",
                        description="Revoke an API token by its number (printed when it was made).")
-    p.add_argument("token_id", type=_whole("token number"))
+    p.add_argument("token_id", type=whole_number("token number"))
     p.set_defaults(func=_wrap(cmd_revoke_token))
 
     p = sub.add_parser("verify", parents=[common], help="check that the audit log was not tampered with",
@@ -328,7 +328,7 @@ def cmd_list(args) -> int:
     with _session(args) as (store, _me):
         rows = store.list(args.status)
     if args.format == "json":
-        _print_json(rows)
+        print_json(rows)
         return 0
     if not rows:
         print("No requests" + (f" with status {args.status}." if args.status else " yet (try 'sba requests seed-sample')."))
@@ -356,7 +356,7 @@ def cmd_show(args) -> int:
                 "files": [{**f.__dict__} for f in req.files],
                 "comparison": {**cmp.summary(), "features": [f.as_dict() for f in cmp.features]},
                 "history": history}
-        _print_json(data)
+        print_json(data)
         return 0
     print(f"Request {req.id} (version {req.version}): tax lot {req.parcel_id}, {req.address}")
     print(f"  requester {req.requester_name} <{req.requester_email}>, account {req.account_number}")

@@ -1,0 +1,65 @@
+"""What every ``sba`` command line shares: the usage error, the parser, number arguments, JSON output.
+
+Kept apart from :mod:`sba.cli` so that the sub-command modules (``sba requests``)
+can use them without importing the main command line (which imports them).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+__all__ = ["Parser", "UsageError", "decimal_number", "print_json", "whole_number"]
+
+
+class UsageError(Exception):
+    """A command-line value the user can fix; the message is shown as-is."""
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, but a usage mistake is one line that says where to get help."""
+
+    def error(self, message: str):
+        message = message[0].upper() + message[1:]
+        raise UsageError(f"{message}. Run '{self.prog} --help' to see the options.")
+
+
+def decimal_number(name: str):
+    def parse(text: str) -> Decimal:
+        try:
+            value = Decimal(text.replace(",", ""))
+        except InvalidOperation:
+            raise argparse.ArgumentTypeError(f"{name} must be a number, like 2400 (got {text!r})") from None
+        if not value.is_finite():
+            raise argparse.ArgumentTypeError(f"{name} must be a finite number (got {text!r})")
+        return value
+
+    return parse
+
+
+def whole_number(name: str):
+    def parse(text: str) -> int:
+        try:
+            return int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{name} must be a whole number (got {text!r})") from None
+
+    return parse
+
+
+def print_json(data) -> None:
+    json.dump(data, sys.stdout, indent=2, default=_default)
+    sys.stdout.write("\n")
+
+
+def _default(obj):
+    if isinstance(obj, Decimal):
+        return str(obj)
+    if isinstance(obj, Path):
+        return str(obj)
+    if hasattr(obj, "item"):
+        return obj.item()
+    raise TypeError(f"not JSON serialisable: {type(obj)}")
