@@ -58,6 +58,11 @@ CRR_CHOICES = {
     "partial": "Some roof runoff leaves the lot, or it goes to a slow-release planter or pond",
 }
 
+#: What happens to a dock or floating home (SPEC A1.1), said once for every page.
+DOCK_RULE = ("Docks and floating homes: the part over water is not counted, the part on land counts. "
+             "Without a water layer they are taken to be over water and not counted; one drawn wholly on land "
+             "counts in full and is flagged for the City to check (it may be a loading dock, which is billable).")
+
 
 # --------------------------------------------------------------------------
 # cached reading (module level, as STYLE §5 asks)
@@ -259,8 +264,8 @@ def show_bill(bill: Bill) -> None:
 def show_warnings(bill: Bill | None, measure: LotMeasure | None = None) -> None:
     for w in (bill.warnings if bill is not None else ()):
         st.warning(w, icon=":material/warning:")
-    for p in (measure.problems if measure is not None else ()):
-        st.info(p, icon=":material/info:")
+    for p in (measure.problems if measure is not None else ()):  # repaired outlines, docks on land: worth a look
+        st.warning(p, icon=":material/info:")
 
 
 def headline(measure: LotMeasure, bill: Bill | None) -> None:

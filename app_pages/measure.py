@@ -270,6 +270,17 @@ t3.button("Undo", key="undo", on_click=_on_undo, args=(lot_key,), icon=":materia
 t4.button("Start over", key="reset", on_click=_on_reset, args=(lot_key,), icon=":material/delete_sweep:",
           disabled=not shapes, width="stretch", help="Remove every shape from this lot (Undo brings them back).")
 
+if st.session_state.get("new_type") in gis.OVERWATER_TYPES or any(
+        s["feature_type"] in gis.OVERWATER_TYPES for s in shapes):
+    st.caption(
+        "**Docks and floating homes**: " + (
+            "the part over the water (blue on the map) is not counted; any part on land counts, like a deck. "
+            "One drawn wholly on land counts in full and is flagged for the City to check."
+            if water is not None else
+            "there is no water layer, so they are taken to be over water and not counted. Upload the water "
+            "bodies in the sidebar to measure them against the shoreline.")
+    )
+
 with st.expander("Add shapes from a file (your own drawing or survey)"):
     feature_file = st.file_uploader("Shapes file", key="features_upload", help=c.UPLOAD_HELP)
     if st.button("Add the shapes from this file", key="load_upload", disabled=feature_file is None):

@@ -86,5 +86,6 @@ if s.billable_types:
     st.markdown("Counted: " + ", ".join(counted) + ".")
     if not_counted:
         st.markdown("Not counted: " + ", ".join(not_counted) + ".")
+    st.caption(c.DOCK_RULE)
     if s.check_types:
         st.caption("Check with your utility: " + ", ".join(type_label(t) for t in sorted(s.check_types)) + ".")

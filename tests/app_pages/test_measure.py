@@ -301,3 +301,32 @@ def _gpkg_bytes(gdf) -> bytes:
         path = Path(tmp) / "lots.gpkg"
         gdf.to_file(path)
         return path.read_bytes()
+
+
+def test_measure__a_dock_on_land_counts_in_full_and_is_flagged_and_the_page_says_what_docks_do(app):
+    pick(app, HOUSE)
+    first = shape_keys(app)[0]  # the house roof, on land far from the river
+    app.selectbox(key=first).set_value("dock").run()
+    assert not app.exception
+    assert metric(app, "Billable area") == "2,569 sq ft"  # on land: counted like a deck (SPEC A1.1)
+    assert "Shape 1 (a dock) lies wholly on land, so it counts in full" in texts(app.warning)
+    assert "the part over the water (blue on the map) is not counted" in texts(app.caption)
+
+
+def test_measure__without_a_water_layer_a_dock_is_taken_to_be_over_water_and_the_page_says_so():
+    at = new_app()
+    at.radio(key="parcel_source").set_value("upload").run()
+    at.file_uploader(key="parcel_upload").set_value(
+        ("parcels.geojson", sample_bytes("parcels.geojson"), "application/geo+json"))
+    at.run()
+    at.selectbox(key="lot_id").set_value(HOUSE).run()
+    at.file_uploader(key="features_upload").set_value(
+        ("mine.geojson", sample_bytes("features.geojson"), "application/geo+json"))
+    at.run()
+    at.button(key="load_upload").click().run()
+    first = shape_keys(at)[0]
+    at.selectbox(key=first).set_value("dock").run()
+    assert not at.exception
+    assert metric(at, "Billable area") == "1,434 sq ft"  # the 1,165 sq ft roof is not counted; the patio under it is
+    assert "there is no water layer, so it is taken to be over water and not counted" in texts(at.warning)
+    assert "there is no water layer, so they are taken to be over water" in texts(at.caption)
