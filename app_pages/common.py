@@ -69,12 +69,50 @@ DOCK_RULE = ("Docks and floating homes: the part over water is not counted, the 
 
 
 @st.cache_data(show_spinner="Reading the map file…", max_entries=16)
-def read_layer(data: bytes, filename: str, role: str):
+def read_layer(data: bytes, filename: str, role: str, layer: str | None = None):
     """Read an upload (or sample file bytes) with the foundation's reader, its coordinates checked
     against its map projection (feet labelled as longitude/latitude are refused here, in one sentence)."""
-    gdf = gis.read_layer(data, filename, role=role)
+    gdf = gis.read_layer(data, filename, role=role, layer=layer)
     gis.check_coordinates(gdf, role, filename)
     return gdf
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def layer_names(data: bytes, filename: str) -> list[str]:
+    """The layers of an uploaded GeoPackage ([] for other kinds, and for files that do not open:
+    reading them then says what is wrong)."""
+    if not filename.lower().endswith(".gpkg"):
+        return []
+    try:
+        return gis.list_layers(data, filename)
+    except gis.GISInputError:
+        return []
+
+
+#: Words that give away which layer of a GeoPackage holds what
+LAYER_HINTS = {
+    "parcels": ("parcel", "taxlot", "tax_lot", "lot"),
+    "water": ("water", "river", "lake", "stream"),
+    "features": ("impervious", "feature", "surface", "shape", "building", "roof"),
+}
+
+
+def pick_layer(upload, role: str, key: str, where=st) -> str | None:
+    """A picker for the layer to use when an uploaded GeoPackage holds several; the chosen name.
+
+    ``None`` (one layer, nothing picked yet) lets the reader choose the only
+    polygon layer, or ask, with the picker right there to answer it.
+    """
+    if upload is None:
+        return None
+    names = layer_names(upload.getvalue(), upload.name)
+    if len(names) < 2:
+        return None
+    if st.session_state.get(key) not in names:
+        hints = LAYER_HINTS.get(role, ())
+        st.session_state[key] = next((n for n in names if any(h in n.lower() for h in hints)), None)
+    return where.selectbox(f"Which layer of {upload.name} holds the {role}?", names, key=key,
+                           placeholder="Choose a layer")
 
 
 def read_sample(name: str, role: str):

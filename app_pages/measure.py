@@ -108,10 +108,12 @@ with st.sidebar:
         "Use online aerial photos", key="online_photos",
         help="Esri World Imagery. Needs the internet. When off, the app uses the local photo only.",
     )
-    uploads = {}
+    uploads, layers = {}, {}
     if source == "upload":
         uploads["parcels"] = st.file_uploader("Parcel file", key="parcel_upload", help=c.UPLOAD_HELP)
+        layers["parcels"] = c.pick_layer(uploads["parcels"], "parcels", "parcel_layer")
         uploads["water"] = st.file_uploader("Water bodies (optional)", key="water_upload", help=c.UPLOAD_HELP)
+        layers["water"] = c.pick_layer(uploads["water"], "water", "water_layer")
         uploads["photo"] = st.file_uploader("Aerial photo, GeoTIFF (optional)", key="photo_upload",
                                             type=["tif", "tiff"])
         st.text_input(
@@ -139,8 +141,9 @@ try:
             st.info("Upload a parcel file in the sidebar (lot lines with a lot id), or switch back to the "
                     "sample neighbourhood.", icon=":material/upload_file:")
             st.stop()
-        parcels = c.read_layer(uploads["parcels"].getvalue(), uploads["parcels"].name, "parcels")
-        water = (c.read_layer(uploads["water"].getvalue(), uploads["water"].name, "water")
+        parcels = c.read_layer(uploads["parcels"].getvalue(), uploads["parcels"].name, "parcels",
+                               layers["parcels"])
+        water = (c.read_layer(uploads["water"].getvalue(), uploads["water"].name, "water", layers["water"])
                  if uploads["water"] is not None else None)
         record = None
         ortho_path = None
@@ -283,9 +286,10 @@ if st.session_state.get("new_type") in gis.OVERWATER_TYPES or any(
 
 with st.expander("Add shapes from a file (your own drawing or survey)"):
     feature_file = st.file_uploader("Shapes file", key="features_upload", help=c.UPLOAD_HELP)
+    feature_layer = c.pick_layer(feature_file, "features", "features_layer")
     if st.button("Add the shapes from this file", key="load_upload", disabled=feature_file is None):
         try:
-            layer = c.read_layer(feature_file.getvalue(), feature_file.name, "features")
+            layer = c.read_layer(feature_file.getvalue(), feature_file.name, "features", feature_layer)
             loaded = webmap.shapes_from_layer(layer, lot, id_prefix=f"{_next_id()}u", source="upload",
                                               id_field=id_field)
         except c.errors() as err:

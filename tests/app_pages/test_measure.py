@@ -330,3 +330,44 @@ def test_measure__without_a_water_layer_a_dock_is_taken_to_be_over_water_and_the
     assert metric(at, "Billable area") == "1,434 sq ft"  # the 1,165 sq ft roof is not counted; the patio under it is
     assert "there is no water layer, so it is taken to be over water and not counted" in texts(at.warning)
     assert "there is no water layer, so they are taken to be over water" in texts(at.caption)
+
+
+def _gpkg_layers(**layers) -> bytes:
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "city.gpkg"
+        for name, gdf in layers.items():
+            gdf.to_file(path, layer=name)
+        return path.read_bytes()
+
+
+def test_measure__a_geopackage_with_several_layers_gets_a_layer_picker_for_parcels_water_and_shapes():
+    parcels = gpd.read_file(SAMPLE_PARCELS)
+    water = gpd.read_file(SAMPLE_PARCELS.replace("parcels", "water"))
+    feats = gpd.read_file(SAMPLE_PARCELS.replace("parcels", "features"))
+    city = _gpkg_layers(old_copy=parcels.iloc[:3], taxlots=parcels, rivers=water, surfaces=feats)
+    at = new_app()
+    at.radio(key="parcel_source").set_value("upload").run()
+    at.file_uploader(key="parcel_upload").set_value(("city.gpkg", city, "application/geopackage"))
+    at.file_uploader(key="water_upload").set_value(("city.gpkg", city, "application/geopackage"))
+    at.run()
+    assert not at.exception
+    assert not at.error, texts(at.error)
+    picker = at.selectbox(key="parcel_layer")
+    assert picker.options == ["old_copy", "taxlots", "rivers", "surfaces"]
+    assert picker.value == "taxlots"  # guessed from its name
+    assert at.selectbox(key="water_layer").value == "rivers"
+    assert len(at.selectbox(key="lot_id").options) == 80
+    picker.set_value("old_copy").run()
+    assert len(at.selectbox(key="lot_id").options) == 3
+    picker.set_value("taxlots").run()
+    at.selectbox(key="lot_id").set_value(HOUSE).run()
+    at.file_uploader(key="features_upload").set_value(("city.gpkg", city, "application/geopackage"))
+    at.run()
+    assert at.selectbox(key="features_layer").value == "surfaces"
+    at.button(key="load_upload").click().run()
+    assert not at.exception
+    assert "Added 6 shapes from city.gpkg." in texts(at.success)
+    assert metric(at, "Billable area") == "2,569 sq ft"
