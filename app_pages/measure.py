@@ -86,9 +86,54 @@ def _on_pick(parcels, id_field: str) -> None:
         st.session_state.pop("pick_message", None)
 
 
+def _add_shapes(lot_key: str, loaded: list[dict]) -> int:
+    """Add the shapes not already on the lot (loading twice adds nothing); how many were added."""
+    fresh = webmap.without_duplicates(_shapes(lot_key), loaded)
+    if fresh:
+        _set_shapes(lot_key, _shapes(lot_key) + fresh)
+    return len(fresh)
+
+
 def _load_record(lot_key: str, record, lot, id_field: str) -> None:
     loaded = webmap.shapes_from_layer(record, lot, id_prefix=f"{_next_id()}r", source="record", id_field=id_field)
-    _set_shapes(lot_key, _shapes(lot_key) + loaded)
+    added = _add_shapes(lot_key, loaded)
+    if loaded and not added:
+        st.session_state["shapes_message"] = ("info", "The City's record for this lot is already on the map.")
+    elif added < len(loaded):
+        st.session_state["shapes_message"] = (
+            "info", f"Added {added} of the City's outlines; the other {len(loaded) - added} are already on the map.")
+
+
+def _load_upload(lot_key: str, lot, lot_id: str, id_field: str) -> None:
+    """Add the shapes of the uploaded file (a button callback, so Undo and Start over follow at once)."""
+    upload = st.session_state.get("features_upload")
+    if upload is None:
+        return
+    try:
+        layer = c.read_layer(upload.getvalue(), upload.name, "features", st.session_state.get("features_layer"))
+        loaded = webmap.shapes_from_layer(layer, lot, id_prefix=f"{_next_id()}u", source="upload",
+                                          id_field=id_field)
+    except c.errors() as err:
+        st.session_state["upload_message"] = ("error", str(err))
+        return
+    if not loaded:
+        st.session_state["upload_message"] = ("warning", f"None of the shapes in {upload.name} touch lot {lot_id}.")
+        return
+    added = _add_shapes(lot_key, loaded)
+    st.session_state["upload_message"] = (
+        ("success", f"Added {len(loaded)} shapes from {upload.name}.") if added == len(loaded)
+        else ("info", f"All {len(loaded)} shapes from {upload.name} are already on the map.") if not added
+        else ("success", f"Added {added} shapes from {upload.name}; the other {len(loaded) - added} are "
+                         "already on the map."))
+
+
+def _say(key: str) -> None:
+    """Show, once, the message a button callback left."""
+    held = st.session_state.pop(key, None)
+    if held:
+        kind, text = held
+        getattr(st, kind)(text, icon={"error": ":material/error:", "warning": ":material/warning:",
+                                      "info": ":material/info:", "success": ":material/check:"}[kind])
 
 
 # --------------------------------------------------------------------------
@@ -272,6 +317,7 @@ t3.button("Undo", key="undo", on_click=_on_undo, args=(lot_key,), icon=":materia
           disabled=not st.session_state.get("history", {}).get(lot_key), width="stretch")
 t4.button("Start over", key="reset", on_click=_on_reset, args=(lot_key,), icon=":material/delete_sweep:",
           disabled=not shapes, width="stretch", help="Remove every shape from this lot (Undo brings them back).")
+_say("shapes_message")
 
 if st.session_state.get("new_type") in gis.OVERWATER_TYPES or any(
         s["feature_type"] in gis.OVERWATER_TYPES for s in shapes):
@@ -286,21 +332,10 @@ if st.session_state.get("new_type") in gis.OVERWATER_TYPES or any(
 
 with st.expander("Add shapes from a file (your own drawing or survey)"):
     feature_file = st.file_uploader("Shapes file", key="features_upload", help=c.UPLOAD_HELP)
-    feature_layer = c.pick_layer(feature_file, "features", "features_layer")
-    if st.button("Add the shapes from this file", key="load_upload", disabled=feature_file is None):
-        try:
-            layer = c.read_layer(feature_file.getvalue(), feature_file.name, "features", feature_layer)
-            loaded = webmap.shapes_from_layer(layer, lot, id_prefix=f"{_next_id()}u", source="upload",
-                                              id_field=id_field)
-        except c.errors() as err:
-            st.error(str(err), icon=":material/error:")
-        else:
-            if loaded:
-                _set_shapes(lot_key, _shapes(lot_key) + loaded)
-                st.success(f"Added {len(loaded)} shapes from {feature_file.name}.")
-            else:
-                st.warning(f"None of the shapes in {feature_file.name} touch lot {lot_id}.")
-        shapes = _shapes(lot_key)
+    c.pick_layer(feature_file, "features", "features_layer")
+    st.button("Add the shapes from this file", key="load_upload", disabled=feature_file is None,
+              on_click=_load_upload, args=(lot_key, lot, lot_id, id_field))
+    _say("upload_message")
 
 ortho = None
 if ortho_path is not None:

@@ -71,6 +71,7 @@ __all__ = [
     "shapes_geojson",
     "type_label",
     "use_local_assets",
+    "without_duplicates",
 ]
 
 #: Feature types a homeowner can give a shape, with plain-language labels.
@@ -204,6 +205,36 @@ def shapes_from_layer(
         for part in _polygon_parts(geom):
             out.append(new_shape(f"{id_prefix}{next(counter)}", _rounded_mapping(part), str(kind), source))
     return out
+
+
+def _outline_key(geometry: Mapping[str, Any]) -> bytes:
+    """The same outline gives the same key, whatever corner its rings start at (to 1e-9 degrees)."""
+    geom = shapely.normalize(shapely.set_precision(shape(geometry), 1e-9))
+    return shapely.to_wkb(geom)
+
+
+def without_duplicates(existing: Iterable[Mapping[str, Any]], loaded: Iterable[Mapping[str, Any]]) -> list[dict]:
+    """The ``loaded`` shapes whose outline is not already among ``existing`` (nor earlier in ``loaded``).
+
+    Loading the same record or file twice then adds nothing: a shape is the
+    same when its outline is, so one the homeowner edited is not.
+    """
+    seen = set()
+    for s in existing:
+        try:
+            seen.add(_outline_key(s["geometry"]))
+        except (ValueError, TypeError, KeyError, AttributeError, shapely.errors.GEOSException):
+            continue
+    fresh = []
+    for s in loaded:
+        try:
+            key = _outline_key(s["geometry"])
+        except (ValueError, TypeError, KeyError, AttributeError, shapely.errors.GEOSException):
+            key = None  # the engine repairs and reports it
+        if key is None or key not in seen:
+            seen.add(key)
+            fresh.append(dict(s))
+    return fresh
 
 
 def shapes_frame(shapes: Iterable[Mapping[str, Any]]) -> gpd.GeoDataFrame:

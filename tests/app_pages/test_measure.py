@@ -76,13 +76,42 @@ def test_measure__type_change_delete_undo_and_start_over(app):
     assert metric(app, "Billable area") == "1,434 sq ft"
 
 
-def test_measure__loading_the_record_twice_counts_overlaps_once(app):
+def test_measure__loading_the_record_twice_adds_no_duplicate_shapes(app):
     n = len(shape_keys(app))
     app.button(key="load_record").click().run()
     assert not app.exception
-    assert len(shape_keys(app)) == 2 * n
+    assert len(shape_keys(app)) == n
+    assert "The City's record for this lot is already on the map." in texts(app.info)
     assert metric(app, "Billable area") == "2,361 sq ft"
-    assert "Overlap counted once" in texts(app.caption)
+    first = shape_keys(app)[0]
+    app.button(key="del_" + first.removeprefix("type_")).click().run()
+    app.button(key="load_record").click().run()  # only the deleted outline comes back
+    assert len(shape_keys(app)) == n
+    assert "Added 1 of the City's outlines; the other" in texts(app.info)
+    assert metric(app, "Billable area") == "2,361 sq ft"
+
+
+def test_measure__adding_a_file_twice_adds_no_duplicates_and_undo_and_start_over_enable_at_once():
+    at = new_app()
+    at.radio(key="parcel_source").set_value("upload").run()
+    at.file_uploader(key="parcel_upload").set_value(
+        ("parcels.geojson", sample_bytes("parcels.geojson"), "application/geo+json"))
+    at.run()
+    at.selectbox(key="lot_id").set_value(HOUSE).run()
+    assert at.button(key="undo").disabled  # nothing on the lot yet
+    assert at.button(key="reset").disabled
+    at.file_uploader(key="features_upload").set_value(
+        ("mine.geojson", sample_bytes("features.geojson"), "application/geo+json"))
+    at.run()
+    at.button(key="load_upload").click().run()
+    assert not at.exception
+    assert "Added 6 shapes from mine.geojson." in texts(at.success)
+    assert not at.button(key="undo").disabled
+    assert not at.button(key="reset").disabled
+    at.button(key="load_upload").click().run()
+    assert len(shape_keys(at)) == 6
+    assert "All 6 shapes from mine.geojson are already on the map." in texts(at.info)
+    assert metric(at, "Billable area") == "2,569 sq ft"
 
 
 def test_measure__new_type_choice_is_kept(app):
@@ -176,6 +205,7 @@ def test_measure__package_refuses_a_fourth_attachment(app):
 
 
 def test_measure__features_upload_adds_shapes_and_bad_file_explains(app):
+    app.button(key="reset").click().run()
     n = len(shape_keys(app))
     app.file_uploader(key="features_upload").set_value(
         ("mine.geojson", sample_bytes("features.geojson"), "application/geo+json"))

@@ -179,3 +179,13 @@ def test_reconcile__a_corner_moved_by_more_than_leaflet_rounding_is_an_edit():
     new, changed = webmap.reconcile_drawings(shapes, [feature(moved, sba_id="s1")], new_id=ids())
     assert changed
     assert new[0]["geometry"] == moved
+
+
+def test_without_duplicates__the_same_outline_from_another_corner_is_a_duplicate_an_edited_one_is_not():
+    ring = SQUARE["coordinates"][0]
+    rotated = {"type": "Polygon", "coordinates": [ring[1:-1] + ring[:2]]}  # starts at the second corner
+    moved = json.loads(json.dumps(SQUARE).replace("45.5001", "45.5002"))
+    have = [webmap.new_shape("s1", SQUARE, "roof")]
+    loaded = [webmap.new_shape("r1", rotated, "roof"), webmap.new_shape("r2", moved, "roof"),
+              webmap.new_shape("r3", moved, "roof")]
+    assert [s["id"] for s in webmap.without_duplicates(have, loaded)] == ["r2"]
