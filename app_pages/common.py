@@ -331,6 +331,21 @@ def headline_details(bill: Bill | None, measure: LotMeasure | None = None) -> No
                    + f". Rate schedule: {bill.schedule_title or bill.schedule_name}.")
 
 
+def account_problem(typed: str, on_file: str) -> str | None:
+    """Why a typed account number is refused (never saying the one on file), or ``None``.
+
+    Spaces and dashes are allowed; an empty box is left to the homeowner.
+    """
+    digits = re.sub(r"[\s-]", "", typed or "")
+    if not digits:
+        return None
+    if not (digits.isdigit() and len(digits) == 10):
+        return "An account number has 10 digits (spaces and dashes are fine); it is printed on your bill."
+    if on_file and digits != re.sub(r"[\s-]", "", on_file):
+        return "That is not the account number the utility has for this lot; check it against your bill."
+    return None
+
+
 def errors():
     """The error types whose messages are meant for people (never a bare Exception)."""
     from sba.evidence import EvidencePackageError

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from functools import partial
 
 import streamlit as st
@@ -263,7 +264,6 @@ if st.session_state.get("_details_for") != lot_key:  # defaults from the parcel 
     st.session_state["floodplain"] = bool(row.get("managed_floodplain", False) or False)
     current = str(row.get("current_category", "") or "").strip().lower()
     st.session_state["current_category"] = current if current in CATEGORIES else ""
-    st.session_state["account_number"] = str(row.get("account_number", "") or "")
     st.session_state["_details_for"] = lot_key
     st.session_state.pop("package", None)
 
@@ -428,7 +428,13 @@ st.markdown(
     "would change, photos or documents. The package holds all of that plus your shapes and a PDF report."
 )
 e1, e2 = st.columns(2)
-account = e1.text_input("Utility account number (10 digits, on your bill)", key="account_number", max_chars=12)
+account = e1.text_input("Utility account number (10 digits, on your bill)", key="account_number", max_chars=14,
+                        help="Type it from your bill: it is checked against the utility's records for this lot "
+                             "and never shown to anyone else.")
+on_file = row.get("account_number") if "account_number" in lot.columns else None
+account_problem = c.account_problem(account, "" if on_file is None or on_file != on_file else str(on_file))
+if account_problem:
+    e1.error(account_problem, icon=":material/error:")
 attachments = e2.file_uploader("Photos or documents (up to 3; PDF, JPG or PNG, 10 MB each)",
                                accept_multiple_files=True, key="attachments", type=["pdf", "jpg", "jpeg", "png"])
 st.markdown("I confirm that:")
@@ -440,7 +446,7 @@ elig = {
     "account_holder": q2.checkbox("I am the account holder", key="elig_account_holder"),
 }
 request = evidence.ChangeRequest(
-    parcel_id=str(lot_id), account_number=account.strip(), address=label_of.get(lot_id, ""),
+    parcel_id=str(lot_id), account_number=re.sub(r"[\s-]", "", account), address=label_of.get(lot_id, ""),
     property_class=property_class, dwelling_units=int(dwelling_units),
     current_category=current_category or None, imagery=imagery, **elig,
 )
@@ -449,7 +455,8 @@ fingerprint = hashlib.sha256(json.dumps(
     [lot_key, shapes, request.__dict__, None if bill is None else bill.to_dict(),
      [(n, hashlib.sha256(b).hexdigest()) for n, b in files]], sort_keys=True, default=str,
 ).encode()).hexdigest()
-if st.button("Prepare my evidence package", key="make_package", type="primary", icon=":material/folder_zip:"):
+if st.button("Prepare my evidence package", key="make_package", type="primary", icon=":material/folder_zip:",
+             disabled=bool(account_problem)):
     try:
         with st.spinner("Making the map image and the PDF report…"):
             data = evidence.build_package(

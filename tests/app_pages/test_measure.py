@@ -401,3 +401,27 @@ def test_measure__a_geopackage_with_several_layers_gets_a_layer_picker_for_parce
     assert not at.exception
     assert "Added 6 shapes from city.gpkg." in texts(at.success)
     assert metric(at, "Billable area") == "2,569 sq ft"
+
+
+def _everything_shown(at) -> str:
+    parts = [texts(getattr(at, kind)) for kind in ("markdown", "caption", "info", "warning", "error", "success",
+                                                   "metric", "title", "subheader")]
+    parts += [str(w.value) for w in at.text_input] + [str(w.value) for w in at.selectbox]
+    parts += [df.value.to_csv() for df in at.dataframe]
+    return "\n".join(parts)
+
+
+def test_measure__a_neighbours_account_number_is_never_shown_and_a_typed_one_is_checked(app):
+    pick(app, HOUSE)
+    assert app.text_input(key="account_number").value == ""
+    assert "2861662471" not in _everything_shown(app)  # R100065's account on file
+    app.text_input(key="account_number").input("2894551634").run()  # another lot's account
+    assert "That is not the account number the utility has for this lot" in texts(app.error)
+    assert app.button(key="make_package").disabled
+    app.text_input(key="account_number").input("28616").run()
+    assert "An account number has 10 digits" in texts(app.error)
+    app.text_input(key="account_number").input("286-166-2471").run()
+    assert not app.error
+    assert not app.button(key="make_package").disabled
+    app.button(key="make_package").click().run()
+    assert read_package(app.session_state["package"][1]).request["account_number"] == "2861662471"
