@@ -166,6 +166,14 @@ def keep(*keys: str) -> None:
             st.session_state[key] = st.session_state[key]
 
 
+def schedule_title(name: str) -> str:
+    """A schedule's title ("City of Portland … FY 2025-26"), not its file name."""
+    try:
+        return schedule(name).title or name
+    except errors():
+        return name
+
+
 def sidebar_settings() -> tuple[RateSchedule, str, str]:
     """Rate schedule, billing period and total rounding, in the sidebar."""
     names = available_schedules()
@@ -174,7 +182,7 @@ def sidebar_settings() -> tuple[RateSchedule, str, str]:
     st.session_state.setdefault("total_policy", TOTAL_POLICIES[0])
     with st.sidebar:
         st.header("Settings")
-        name = st.selectbox("Rate schedule (utility and year)", names, key="schedule",
+        name = st.selectbox("Rate schedule (utility and year)", names, key="schedule", format_func=schedule_title,
                             help="Portland is the default; other utilities' schedules are examples.")
         period = st.selectbox("Billing period", list(PERIODS), format_func=PERIODS.get, key="period")
         with st.expander("Rounding of totals"):
@@ -288,8 +296,10 @@ def show_bill(bill: Bill) -> None:
     lines.append({"Charge": "Sewer and stormwater total", "How it is worked out": "", "Amount": money(bill.total)})
     for ln in bill.superfund_lines:
         lines.append({"Charge": ln.item, "How it is worked out": ln.calculation, "Amount": money(ln.amount)})
-    lines.append({"Charge": "Total with Superfund", "How it is worked out": "", "Amount": money(bill.grand_total)})
-    st.dataframe(pd.DataFrame(lines), hide_index=True, width="stretch")
+    if bill.superfund_lines:
+        lines.append({"Charge": "Total with Superfund", "How it is worked out": "", "Amount": money(bill.grand_total)})
+    # an HTML table, not a canvas grid: screen readers, printing and narrow phones see every column
+    st.table(pd.DataFrame(lines), hide_index=True)
     chart = pd.DataFrame(
         {"Charge": [ln.item for ln in (*bill.lines, *bill.superfund_lines)],
          # a chart needs numbers; the amounts shown above stay exact strings
@@ -306,15 +316,21 @@ def show_warnings(bill: Bill | None, measure: LotMeasure | None = None) -> None:
         st.warning(p, icon=":material/info:")
 
 
-def headline(measure: LotMeasure, bill: Bill | None) -> None:
+def headline(measure: LotMeasure, bill: Bill | None, *, has_categories: bool = True) -> None:
+    """Billable area, category (or service units, for a utility without house categories) and the bill."""
     c1, c2, c3 = st.columns(3)
     c1.metric("Billable area", f"{measure.whole_sqft:,} sq ft",
               help=f"Exact: {area_str(measure.billable_area_sqft)} sq ft, rounded half-up to whole square feet.")
     if bill is not None:
-        c2.metric("Category", (bill.category or "measured area").capitalize(),
-                  help=f"Service units: {bill.service_units}")
+        if has_categories:
+            c2.metric("Category", (bill.category or "measured area").capitalize(),
+                      help=f"Service units: {bill.service_units}")
+        else:
+            c2.metric("Service units", f"{bill.service_units}",
+                      help="This utility bills every property by its measured area; it has no house categories.")
         c3.metric(f"Estimated bill ({PERIODS.get(bill.period.name, bill.period.name).split(' (')[0].lower()})",
-                  money(bill.grand_total), help="Including the Portland Harbor Superfund charge, if any.")
+                  money(bill.grand_total),
+                  help="Including the Portland Harbor Superfund charge." if bill.superfund_lines else None)
 
 
 def headline_details(bill: Bill | None, measure: LotMeasure | None = None) -> None:

@@ -17,6 +17,22 @@ from gis import webmap
 from sba import evidence
 
 NEW_SHAPE_TYPES = list(webmap.FEATURE_TYPES)
+#: The City form's own words for surfaces, after our types, so that typing "breezeway" or
+#: "sports court" in the picker finds the type it is measured as
+FORM_WORDS = {
+    "roof": "house, breezeway", "garage": "attached or detached", "shed": "or farm building",
+    "porch": "covered porch", "deck": "covered deck", "patio": "covered patio",
+    "pervious_pavement": "pavers, pervious pavement", "other": "sports court and the rest",
+}
+TYPE_HELP = ("The City's form lists: breezeway (Roof), carport, covered porch, deck or patio (Porch, Deck, "
+             "Patio), detached garage (Garage), shed and farm building (Shed), pavers and pervious pavement "
+             "(Pervious pavers), sports court (Other hard surface).")
+
+
+def _picker_label(kind: str) -> str:
+    words = FORM_WORDS.get(kind)
+    return f"{webmap.type_label(kind)} ({words})" if words else webmap.type_label(kind)
+
 CATEGORIES = ["", "small", "standard", "large"]
 MAX_HISTORY = 50
 
@@ -308,7 +324,8 @@ st.caption(
 )
 t1, t2, t3, t4 = st.columns([2, 1, 1, 1], vertical_alignment="bottom")
 st.session_state.setdefault("new_type", "roof")
-t1.selectbox("What are you drawing next?", NEW_SHAPE_TYPES, format_func=webmap.type_label, key="new_type")
+t1.selectbox("What are you drawing next?", NEW_SHAPE_TYPES, format_func=_picker_label, key="new_type",
+             help=TYPE_HELP)
 if record is not None:
     t2.button("Load City record", key="load_record", on_click=_load_record,
               args=(lot_key, record, lot, id_field), width="stretch",
@@ -380,10 +397,10 @@ with side_col:
                 a.caption(f"{f.inside_lot_sqft:,.2f} inside the lot")
             options = (NEW_SHAPE_TYPES if s["feature_type"] in NEW_SHAPE_TYPES
                        else [*NEW_SHAPE_TYPES, s["feature_type"]])
-            b.selectbox(f"Type of shape {i}", options, key=f"type_{s['id']}", format_func=webmap.type_label,
+            b.selectbox(f"Type of shape {i}", options, key=f"type_{s['id']}", format_func=_picker_label,
                         on_change=_on_type, args=(lot_key, s["id"]), label_visibility="collapsed")
-            d.button("Delete", key=f"del_{s['id']}", on_click=_on_delete, args=(lot_key, s["id"]),
-                     help=f"Delete shape {i}", width="stretch")
+            d.button(f"Delete {i}", key=f"del_{s['id']}", on_click=_on_delete, args=(lot_key, s["id"]),
+                     help=f"Delete shape {i}", width="stretch")  # a name of its own for screen readers
     else:
         st.info("No shapes yet: draw your roofs, driveway, patios and paths on the map.", icon=":material/draw:")
 
@@ -402,7 +419,7 @@ else:
     with details:
         c.headline_details(bill, measure)
     with top:
-        c.headline(measure, bill)
+        c.headline(measure, bill, has_categories=bool(sched.categories))
         if bill is not None and current_category and bill.category and current_category != bill.category:
             st.success(f"Your bill says **{current_category}**, but your measurement says **{bill.category}**. "
                        "You can ask the City to change it: see step 4.", icon=":material/published_with_changes:")
@@ -435,7 +452,7 @@ on_file = row.get("account_number") if "account_number" in lot.columns else None
 account_problem = c.account_problem(account, "" if on_file is None or on_file != on_file else str(on_file))
 if account_problem:
     e1.error(account_problem, icon=":material/error:")
-attachments = e2.file_uploader("Photos or documents (up to 3; PDF, JPG or PNG, 10 MB each)",
+attachments = e2.file_uploader("Photos or documents (up to 3; PDF, JPG or PNG, 10 MB each)", max_upload_size=10,
                                accept_multiple_files=True, key="attachments", type=["pdf", "jpg", "jpeg", "png"])
 st.markdown("I confirm that:")
 q1, q2 = st.columns(2)

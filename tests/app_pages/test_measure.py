@@ -6,6 +6,7 @@ import json
 
 import geopandas as gpd
 
+from gis.webmap import FEATURE_TYPES
 from sba.evidence import read_package
 from tests.app_pages.conftest import (
     metric,
@@ -15,6 +16,7 @@ from tests.app_pages.conftest import (
     zipped_shapefile,
 )
 
+NEW_TYPES = list(FEATURE_TYPES)
 HOUSE = "R100065"  # the sample lot whose record gives the seed worksheet's 2,569 sq ft
 FIRST_HOUSE = "R100039"  # the default lot: the first single-family lot
 
@@ -137,16 +139,16 @@ def test_measure__other_schedule_period_and_class(app):
 
 def test_measure__floodplain_sewer_and_clean_river_rewards(app):
     app.toggle(key="floodplain").set_value(True).run()
-    assert any("$11.990" in str(v) for v in app.dataframe[-1].value.to_numpy().ravel())
+    assert any("$11.990" in str(v) for v in app.table[-1].value.to_numpy().ravel())
     app.toggle(key="m_sewer").set_value(True).run()
     app.number_input(key="m_ccf").set_value(12.0).run()
     assert not app.exception
-    assert any("Sanitary sewer" in str(v) for v in app.dataframe[-1].value.to_numpy().ravel())
+    assert any("Sanitary sewer" in str(v) for v in app.table[-1].value.to_numpy().ravel())
     app.radio(key="m_crr").set_value("full").run()
     app.checkbox(key="m_crr_small").check().run()
     app.checkbox(key="m_crr_trees").check().run()
     assert not app.exception
-    lines = app.dataframe[-1].value
+    lines = app.table[-1].value
     assert any("Clean River Rewards" in str(v) for v in lines["Charge"])
     assert "discount is an estimate" in texts(app.warning)
 
@@ -425,3 +427,32 @@ def test_measure__a_neighbours_account_number_is_never_shown_and_a_typed_one_is_
     assert not app.button(key="make_package").disabled
     app.button(key="make_package").click().run()
     assert read_package(app.session_state["package"][1]).request["account_number"] == "2861662471"
+
+
+def test_measure__words_schedule_titles_no_portland_lines_on_oak_lodge_and_a_10_mb_attachment_limit(app):
+    assert app.selectbox(key="schedule").options == [
+        "Oak Lodge Water Services FY 2025-26", "City of Portland Bureau of Environmental Services FY 2025-26"]
+    assert "Total with Superfund" in app.table[-1].value["Charge"].tolist()
+    app.selectbox(key="schedule").set_value("oak-lodge-fy2025-26").run()
+    assert not app.exception
+    assert "Category" not in [m.label for m in app.metric]  # Oak Lodge has no house categories
+    assert metric(app, "Service units") != ""
+    charges = app.table[-1].value["Charge"].tolist()
+    assert "Total with Superfund" not in charges
+    assert not any("Superfund" in str(c) for c in charges)
+    limits = {f.proto.label: f.proto.max_upload_size_mb for f in app.get("file_uploader")}
+    assert limits["Photos or documents (up to 3; PDF, JPG or PNG, 10 MB each)"] == 10
+
+
+def test_measure__the_city_forms_surface_words_find_our_types_and_each_delete_button_has_its_own_name(app):
+    labels = dict(zip(app.selectbox(key="new_type").options, NEW_TYPES, strict=True))
+    found = {word: next(t for label, t in labels.items() if word in label.lower())
+             for word in ("breezeway", "carport", "covered porch", "covered deck", "covered patio", "detached",
+                          "shed", "farm building", "pavers", "pervious pavement", "sports court")}
+    assert found == {"breezeway": "roof", "carport": "carport", "covered porch": "porch", "covered deck": "deck",
+                     "covered patio": "patio", "detached": "garage", "shed": "shed", "farm building": "shed",
+                     "pavers": "pervious_pavement", "pervious pavement": "pervious_pavement",
+                     "sports court": "other"}
+    names = [b.label for b in app.button if (b.key or "").startswith("del_")]
+    assert len(names) == len(shape_keys(app)) > 1
+    assert len(set(names)) == len(names)

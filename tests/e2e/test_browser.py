@@ -111,7 +111,7 @@ def test_browser__draw_a_polygon_and_read_area_and_category(page, server):
     assert 100 < sqft < 5000  # a box of about 100 × 80 screen pixels on a ~50 ft wide lot
     expected = "Small" if sqft <= 1500 else ("Standard" if sqft <= 2700 else "Large")
     assert category == expected
-    assert page.get_by_label("Type of shape 1").input_value() == "Patio"
+    assert page.get_by_label("Type of shape 1").input_value() == "Patio (covered patio)"
 
     ARTIFACTS.mkdir(exist_ok=True)
     iframe.scroll_into_view_if_needed()
