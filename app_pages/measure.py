@@ -15,6 +15,7 @@ from app_pages import common as c
 from categorize import PropertyClass
 from gis import webmap
 from sba import evidence
+from sba.addresses import closest_addresses
 
 NEW_SHAPE_TYPES = list(webmap.FEATURE_TYPES)
 #: The City form's own words for surfaces, after our types, so that typing "breezeway" or
@@ -109,6 +110,36 @@ def _add_shapes(lot_key: str, loaded: list[dict]) -> int:
     if fresh:
         _set_shapes(lot_key, _shapes(lot_key) + fresh)
     return len(fresh)
+
+
+def _on_address_search(label_of: dict[str, str]) -> None:
+    """Go to the lot whose address is closest to what was typed; keep the other close ones to offer."""
+    query = st.session_state.get("addr_query", "").strip()
+    found = [lot for lot, _score in closest_addresses(query, label_of)] if query else []
+    st.session_state["addr_matches"] = (query, found)
+    if found:
+        st.session_state["lot_id"] = found[0]
+
+
+def _choose_lot(lot: str) -> None:
+    st.session_state["lot_id"] = lot
+
+
+def _show_address_matches(label_of: dict[str, str]) -> None:
+    query, found = st.session_state.get("addr_matches") or ("", [])
+    if not query:
+        return
+    if not found:
+        st.warning(f"No lot has an address like “{query}”. Check the house number and street, or pick the lot "
+                   "from the list or on the map.", icon=":material/search_off:")
+        return
+    others = [lot for lot in found if lot in label_of and lot != st.session_state.get("lot_id")]
+    if others:
+        st.caption(f"Other addresses like “{query}”:")
+        cols = st.columns(min(len(others), 4))
+        for i, lot in enumerate(others[:8]):
+            cols[i % len(cols)].button(label_of[lot] or lot, key=f"addr_{lot}", on_click=_choose_lot, args=(lot,),
+                                       width="stretch")
 
 
 def _load_record(lot_key: str, record, lot, id_field: str) -> None:
@@ -244,10 +275,15 @@ if st.session_state.get("lot_id") not in label_of:
     houses = (parcels[parcels["property_class"].astype(str) == "single_family"][id_field].astype(str).tolist()
               if "property_class" in parcels.columns else [])
     st.session_state["lot_id"] = houses[0] if houses else ids[0]
-lot_id = st.selectbox(
+f1, f2 = st.columns([3, 2], vertical_alignment="bottom")
+lot_id = f1.selectbox(
     "Lot: tax lot id and address (type to search)", ids, key="lot_id",
     format_func=lambda i: f"{i} – {label_of[i]}" if label_of.get(i) else i,
 )
+f2.text_input("Or search by address", key="addr_query", on_change=_on_address_search, args=(label_of,),
+              placeholder="e.g. 639 Sellwood Boulevard",
+              help="Spelling need not be exact: Street/St, Boulevard/Blvd, Southeast/SE are the same.")
+_show_address_matches(label_of)
 if st.toggle("Pick my lot on a map instead", key="pick_on_map"):
     st.caption("Click inside your lot; it turns orange.")
     pick_map = webmap.use_local_assets(

@@ -456,3 +456,22 @@ def test_measure__the_city_forms_surface_words_find_our_types_and_each_delete_bu
     names = [b.label for b in app.button if (b.key or "").startswith("del_")]
     assert len(names) == len(shape_keys(app)) > 1
     assert len(set(names)) == len(names)
+
+
+def test_measure__address_search_forgives_street_suffixes_and_spelling_and_offers_close_ones(app):
+    app.text_input(key="addr_query").input("639 Southeast Selwood Boulevard").run()
+    assert not app.exception
+    assert app.selectbox(key="lot_id").value == "R100072"
+    assert "Lot R100072: 639 SE Sellwood Blvd" in texts(app.caption)
+    app.text_input(key="addr_query").input("Sellwood Boulevard").run()
+    offered = [b.label for b in app.button if (b.key or "").startswith("addr_")]
+    assert offered
+    assert all("SE Sellwood Blvd" in label for label in offered)
+    choice = next(b for b in app.button if (b.key or "").startswith("addr_"))
+    chosen_lot = choice.key.removeprefix("addr_")
+    choice.click().run()
+    assert app.selectbox(key="lot_id").value == chosen_lot
+    assert f"Lot {chosen_lot}: {choice.label}" in texts(app.caption)
+    app.text_input(key="addr_query").input("42 Nowhere Lane").run()
+    assert "No lot has an address like “42 Nowhere Lane”" in texts(app.warning)
+    assert app.selectbox(key="lot_id").value == chosen_lot
