@@ -347,6 +347,44 @@ def headline_details(bill: Bill | None, measure: LotMeasure | None = None) -> No
                    + f". Rate schedule: {bill.schedule_title or bill.schedule_name}.")
 
 
+_MAP_TITLES_JS = """
+<span data-sba-map-titles='__TITLES__' hidden></span>
+<script>
+(function () {
+  // Streamlit titles every map frame "streamlit_folium.st_folium"; screen readers read that out.
+  // Give each map on this page its own title (last = __LAST__), for as long as this page is shown.
+  function name() {
+    var marker = document.querySelector("[data-sba-map-titles]");
+    if (!marker) return;
+    var titles = JSON.parse(marker.getAttribute("data-sba-map-titles"));
+    var frames = document.querySelectorAll('iframe[title^="streamlit_folium"], iframe[data-sba-map]');
+    frames.forEach(function (f, i) {
+      var t = titles[Math.max(0, titles.length - frames.length + i)];
+      f.setAttribute("data-sba-map", "1");
+      if (f.title !== t) f.title = t;
+    });
+  }
+  name();
+  if (!window.__sbaMapTitles) {
+    window.__sbaMapTitles = new MutationObserver(name);
+    window.__sbaMapTitles.observe(document.body, {childList: true, subtree: true,
+                                                  attributes: true, attributeFilter: ["title"]});
+  }
+})();
+</script>
+"""
+
+
+def name_map_frames(titles: list[str]) -> None:
+    """Give the page's maps titles that say what they are (in page order; the last ones when fewer show)."""
+    import html
+    import json
+
+    body = (_MAP_TITLES_JS.replace("__TITLES__", html.escape(json.dumps(titles), quote=True))
+            .replace("__LAST__", html.escape(titles[-1])))
+    st.html(body, unsafe_allow_javascript=True)
+
+
 def account_problem(typed: str, on_file: str) -> str | None:
     """Why a typed account number is refused (never saying the one on file), or ``None``.
 

@@ -411,6 +411,8 @@ map_col, side_col = st.columns([3, 2], gap="medium")
 with map_col:
     st_folium(draw_map, key="draw_map", returned_objects=["all_drawings"], height=520, use_container_width=True,
               on_change=partial(_on_draw, lot_key))
+    c.name_map_frames(["Map of the neighbourhood: click inside your lot to choose it",
+                       f"Map of lot {lot_id} on the aerial photo, with the drawing tool for your shapes"])
 
 measure = None
 try:
@@ -433,7 +435,7 @@ with side_col:
                 a.caption(f"{f.inside_lot_sqft:,.2f} inside the lot")
             options = (NEW_SHAPE_TYPES if s["feature_type"] in NEW_SHAPE_TYPES
                        else [*NEW_SHAPE_TYPES, s["feature_type"]])
-            b.selectbox(f"Type of shape {i}", options, key=f"type_{s['id']}", format_func=_picker_label,
+            b.selectbox(f"Type of shape {i}", options, key=f"type_{s['id']}", format_func=webmap.type_label,
                         on_change=_on_type, args=(lot_key, s["id"]), label_visibility="collapsed")
             d.button(f"Delete {i}", key=f"del_{s['id']}", on_click=_on_delete, args=(lot_key, s["id"]),
                      help=f"Delete shape {i}", width="stretch")  # a name of its own for screen readers

@@ -23,7 +23,7 @@ from tests.e2e.conftest import (
     streamlit_server,
 )
 
-MAP_FRAME = 'iframe[title="streamlit_folium.st_folium"]'
+MAP_FRAME = 'iframe[title="streamlit_folium.st_folium"], iframe[data-sba-map]'
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(120)]
 
@@ -111,7 +111,7 @@ def test_browser__draw_a_polygon_and_read_area_and_category(page, server):
     assert 100 < sqft < 5000  # a box of about 100 × 80 screen pixels on a ~50 ft wide lot
     expected = "Small" if sqft <= 1500 else ("Standard" if sqft <= 2700 else "Large")
     assert category == expected
-    assert page.get_by_label("Type of shape 1").input_value() == "Patio (covered patio)"
+    assert page.get_by_label("Type of shape 1").input_value() == "Patio"
 
     ARTIFACTS.mkdir(exist_ok=True)
     iframe.scroll_into_view_if_needed()
@@ -227,3 +227,16 @@ def test_browser__bin_after_a_lot_switch_deletes_one_shape_and_the_others_keep_t
     done.click()
     page.get_by_label("Type of shape 6").wait_for(state="detached")
     assert _shape_areas(page) == before[1:]  # shape 1 gone, the others to the hundredth of a sq ft
+
+
+def test_browser__each_map_frame_has_a_title_that_says_what_it_is(page, server):
+    page.goto(server)
+    page.get_by_text("Lot R100039: 611 SE Umatilla St").wait_for()
+    _map_ready(page)
+    draw = "Map of lot R100039 on the aerial photo, with the drawing tool for your shapes"
+    page.locator(f'iframe[title="{draw}"]').wait_for()
+    page.get_by_text("Pick my lot on a map instead").click()
+    page.locator('iframe[title="Map of the neighbourhood: click inside your lot to choose it"]').wait_for()
+    page.locator(f'iframe[title="{draw}"]').wait_for()
+    titles = page.eval_on_selector_all("iframe", "fs => fs.map(f => f.title)")
+    assert "streamlit_folium.st_folium" not in titles
