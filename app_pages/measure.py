@@ -281,6 +281,7 @@ lot_id = f1.selectbox(
     format_func=lambda i: f"{i} – {label_of[i]}" if label_of.get(i) else i,
 )
 f2.text_input("Or search by address", key="addr_query", on_change=_on_address_search, args=(label_of,),
+              max_chars=200,
               placeholder="e.g. 639 Sellwood Boulevard",
               help="Spelling need not be exact: Street/St, Boulevard/Blvd, Southeast/SE are the same.")
 _show_address_matches(label_of)

@@ -296,8 +296,12 @@ def _overwater_notes(feats: gpd.GeoDataFrame, geoms: np.ndarray, water: gpd.GeoD
         return tuple(f"Shape {i + 1} ({_A_STRUCTURE.get(kinds[i], kinds[i])}): there is no water layer, so it is taken to "
                      "be over water and not counted. Add the water bodies to measure it against the shoreline."
                      for i in rows)
-    wet = shapely.union_all(shapely.make_valid(water.geometry.to_numpy()))
-    dry = rows[shapely.area(shapely.intersection(geoms[rows], wet)) == 0]
+    # only the water near each structure is looked at: a city's water layer may be large
+    shape_i, water_i = water.sindex.query(geoms[rows], predicate="intersects")
+    near = shapely.make_valid(water.geometry.to_numpy()[water_i])
+    wet_area = shapely.area(shapely.intersection(geoms[rows][shape_i], near))
+    wet = np.unique(shape_i[wet_area > 0])
+    dry = np.delete(rows, wet)
     return tuple(f"Shape {i + 1} ({_A_STRUCTURE.get(kinds[i], kinds[i])}) lies wholly on land, so it counts in full, like a "
                  "deck. If it is over water, the water layer does not show that water; the City will check it "
                  "(a loading dock on land is billable)." for i in dry)
