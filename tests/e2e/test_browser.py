@@ -148,6 +148,12 @@ def test_browser__phone_width_shows_the_map_and_the_result(server):
             assert phone.evaluate("() => document.documentElement.scrollWidth") <= 390  # no sideways scrolling
             assert re.fullmatch(r"[\d,]+ sq ft", _metric(phone, "Billable area"))
             assert outside == [], f"requests left the machine: {outside[:5]}"
+            # the bill is an HTML table that fits the phone: its Amount column is on the screen
+            bill = phone.locator('[data-testid="stTable"]').last
+            bill.scroll_into_view_if_needed()
+            amount = bill.locator("th", has_text="Amount").bounding_box()
+            assert amount["x"] + amount["width"] <= 390
+            assert bill.locator("tr", has_text="Total with Superfund").locator("td").last.inner_text() == "$35.54"
             iframe.scroll_into_view_if_needed()
             ARTIFACTS.mkdir(exist_ok=True)
             phone.screenshot(path=str(ARTIFACTS / "e2e-phone.png"))
