@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from functools import lru_cache
 
 from rapidfuzz import fuzz, process, utils
 
@@ -33,6 +34,7 @@ _WORDS = {
 _SPLIT_DIRECTION = re.compile(r"\b([ns])\s+([ew])\b")  # "s e" (from "S.E.") -> "se"
 
 
+@lru_cache(maxsize=500_000)  # a city's addresses: the second search skips the 6 µs per address
 def normalise_address(text: str) -> str:
     """Lower case, no punctuation, one space, USPS abbreviations ("Boulevard" -> "blvd")."""
     words = re.sub(r"[^0-9a-z ]", " ", str(text).casefold().replace(".", "")).split()
