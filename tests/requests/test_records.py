@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import sys
 
 import shapely
@@ -29,7 +30,7 @@ def test_records__sba_requests_show_a_request_for_a_lot_with_a_broken_record_out
         add_staff(store, "alice", PASSWORD)
         data, who = record_package(records, "R100072")
         rid = import_package(store, data, records, actor="alice", requester=who, filename="evidence-R100072.zip")
-    monkeypatch.setattr(sys, "stdin", __import__("io").StringIO(f"{PASSWORD}\n"))
+    monkeypatch.setattr(sys, "stdin", io.StringIO(f"{PASSWORD}\n"))
     code = main(["requests", "show", str(rid), "--db", str(db), "--staff", "alice", "--password-stdin"])
     out, err = capsys.readouterr()
     assert (code, err) == (0, "")
