@@ -246,3 +246,34 @@ def test_browser__each_map_frame_has_a_title_that_says_what_it_is(page, server):
     page.locator(f'iframe[title="{draw}"]').wait_for()
     titles = page.eval_on_selector_all("iframe", "fs => fs.map(f => f.title)")
     assert "streamlit_folium.st_folium" not in titles
+
+
+def _on_white(css: str) -> tuple[float, float, float]:
+    """A CSS ``rgb()``/``rgba()`` colour drawn on white, as 0-1 channels."""
+    values = [float(v) for v in re.findall(r"[\d.]+", css)]
+    alpha = values[3] if len(values) > 3 else 1.0
+    return tuple((alpha * v + (1 - alpha) * 255) / 255 for v in values[:3])
+
+
+def _contrast(rgb_a: str, rgb_b: str) -> float:
+    """WCAG contrast ratio of two CSS colours (each drawn on white)."""
+    def luminance(css: str) -> float:
+        r, g, b = _on_white(css)
+        lin = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in (r, g, b)]
+        return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+    hi, lo = sorted((luminance(rgb_a), luminance(rgb_b)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+def test_browser__captions_are_dark_enough_to_read(page, server):
+    page.goto(server)
+    caption = page.locator('[data-testid="stCaptionContainer"] p').first
+    caption.wait_for()
+    # Streamlit greys captions with opacity on a container: fold every ancestor's opacity in
+    colour = caption.evaluate("""e => {
+        let alpha = 1;
+        for (let n = e; n; n = n.parentElement) alpha *= parseFloat(getComputedStyle(n).opacity);
+        const [r, g, b] = getComputedStyle(e).color.match(/[\\d.]+/g);
+        return `rgba(${r}, ${g}, ${b}, ${alpha})`;
+    }""")
+    assert _contrast(colour, "rgb(255, 255, 255)") >= 4.5, colour  # WCAG AA for 14 px text
