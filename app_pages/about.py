@@ -19,7 +19,9 @@ pervious pavers. Your stormwater charge depends on it.
    upload your own drawing, or enter tape measurements on the worksheet page).
 2. The tool measures the outlines itself, in a local map projection in square feet (never from the
    web map): it cuts them at your lot line, counts overlaps once, and removes anything over water.
-   Docks and floating homes do not count.
+   Docks and floating homes count only where they are on land: the part over water does not count.
+   Without a water layer they are taken to be over water; one drawn wholly on land counts in full
+   and is flagged for the City to check (it may be a loading dock, which is billable).
 3. The total is rounded to whole square feet. A house is **small** up to 1,500 sq ft, **standard**
    from 1,501 to 2,700 sq ft and **large** from 2,701 sq ft (Portland).
 4. The bill is worked out from the chosen rate schedule, line by line, in exact decimal arithmetic.

@@ -58,18 +58,61 @@ CRR_CHOICES = {
     "partial": "Some roof runoff leaves the lot, or it goes to a slow-release planter or pond",
 }
 
+#: What happens to a dock or floating home (SPEC A1.1), said once for every page.
+DOCK_RULE = ("Docks and floating homes: the part over water is not counted, the part on land counts. "
+             "Without a water layer they are taken to be over water and not counted; one drawn wholly on land "
+             "counts in full and is flagged for the City to check (it may be a loading dock, which is billable).")
+
 
 # --------------------------------------------------------------------------
 # cached reading (module level, as STYLE §5 asks)
 
 
 @st.cache_data(show_spinner="Reading the map file…", max_entries=16)
-def read_layer(data: bytes, filename: str, role: str):
+def read_layer(data: bytes, filename: str, role: str, layer: str | None = None):
     """Read an upload (or sample file bytes) with the foundation's reader, its coordinates checked
     against its map projection (feet labelled as longitude/latitude are refused here, in one sentence)."""
-    gdf = gis.read_layer(data, filename, role=role)
+    gdf = gis.read_layer(data, filename, role=role, layer=layer)
     gis.check_coordinates(gdf, role, filename)
     return gdf
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def layer_names(data: bytes, filename: str) -> list[str]:
+    """The layers of an uploaded GeoPackage ([] for other kinds, and for files that do not open:
+    reading them then says what is wrong)."""
+    if not filename.lower().endswith(".gpkg"):
+        return []
+    try:
+        return gis.list_layers(data, filename)
+    except gis.GISInputError:
+        return []
+
+
+#: Words that give away which layer of a GeoPackage holds what
+LAYER_HINTS = {
+    "parcels": ("parcel", "taxlot", "tax_lot", "lot"),
+    "water": ("water", "river", "lake", "stream"),
+    "features": ("impervious", "feature", "surface", "shape", "building", "roof"),
+}
+
+
+def pick_layer(upload, role: str, key: str, where=st) -> str | None:
+    """A picker for the layer to use when an uploaded GeoPackage holds several; the chosen name.
+
+    ``None`` (one layer, nothing picked yet) lets the reader choose the only
+    polygon layer, or ask, with the picker right there to answer it.
+    """
+    if upload is None:
+        return None
+    names = layer_names(upload.getvalue(), upload.name)
+    if len(names) < 2:
+        return None
+    if st.session_state.get(key) not in names:
+        hints = LAYER_HINTS.get(role, ())
+        st.session_state[key] = next((n for n in names if any(h in n.lower() for h in hints)), None)
+    return where.selectbox(f"Which layer of {upload.name} holds the {role}?", names, key=key,
+                           placeholder="Choose a layer")
 
 
 def read_sample(name: str, role: str):
@@ -123,6 +166,14 @@ def keep(*keys: str) -> None:
             st.session_state[key] = st.session_state[key]
 
 
+def schedule_title(name: str) -> str:
+    """A schedule's title ("City of Portland … FY 2025-26"), not its file name."""
+    try:
+        return schedule(name).title or name
+    except errors():
+        return name
+
+
 def sidebar_settings() -> tuple[RateSchedule, str, str]:
     """Rate schedule, billing period and total rounding, in the sidebar."""
     names = available_schedules()
@@ -131,7 +182,7 @@ def sidebar_settings() -> tuple[RateSchedule, str, str]:
     st.session_state.setdefault("total_policy", TOTAL_POLICIES[0])
     with st.sidebar:
         st.header("Settings")
-        name = st.selectbox("Rate schedule (utility and year)", names, key="schedule",
+        name = st.selectbox("Rate schedule (utility and year)", names, key="schedule", format_func=schedule_title,
                             help="Portland is the default; other utilities' schedules are examples.")
         period = st.selectbox("Billing period", list(PERIODS), format_func=PERIODS.get, key="period")
         with st.expander("Rounding of totals"):
@@ -245,8 +296,10 @@ def show_bill(bill: Bill) -> None:
     lines.append({"Charge": "Sewer and stormwater total", "How it is worked out": "", "Amount": money(bill.total)})
     for ln in bill.superfund_lines:
         lines.append({"Charge": ln.item, "How it is worked out": ln.calculation, "Amount": money(ln.amount)})
-    lines.append({"Charge": "Total with Superfund", "How it is worked out": "", "Amount": money(bill.grand_total)})
-    st.dataframe(pd.DataFrame(lines), hide_index=True, width="stretch")
+    if bill.superfund_lines:
+        lines.append({"Charge": "Total with Superfund", "How it is worked out": "", "Amount": money(bill.grand_total)})
+    # an HTML table, not a canvas grid: screen readers, printing and narrow phones see every column
+    st.table(pd.DataFrame(lines), hide_index=True)
     chart = pd.DataFrame(
         {"Charge": [ln.item for ln in (*bill.lines, *bill.superfund_lines)],
          # a chart needs numbers; the amounts shown above stay exact strings
@@ -259,19 +312,25 @@ def show_bill(bill: Bill) -> None:
 def show_warnings(bill: Bill | None, measure: LotMeasure | None = None) -> None:
     for w in (bill.warnings if bill is not None else ()):
         st.warning(w, icon=":material/warning:")
-    for p in (measure.problems if measure is not None else ()):
-        st.info(p, icon=":material/info:")
+    for p in (measure.problems if measure is not None else ()):  # repaired outlines, docks on land: worth a look
+        st.warning(p, icon=":material/info:")
 
 
-def headline(measure: LotMeasure, bill: Bill | None) -> None:
+def headline(measure: LotMeasure, bill: Bill | None, *, has_categories: bool = True) -> None:
+    """Billable area, category (or service units, for a utility without house categories) and the bill."""
     c1, c2, c3 = st.columns(3)
     c1.metric("Billable area", f"{measure.whole_sqft:,} sq ft",
               help=f"Exact: {area_str(measure.billable_area_sqft)} sq ft, rounded half-up to whole square feet.")
     if bill is not None:
-        c2.metric("Category", (bill.category or "measured area").capitalize(),
-                  help=f"Service units: {bill.service_units}")
+        if has_categories:
+            c2.metric("Category", (bill.category or "measured area").capitalize(),
+                      help=f"Service units: {bill.service_units}")
+        else:
+            c2.metric("Service units", f"{bill.service_units}",
+                      help="This utility bills every property by its measured area; it has no house categories.")
         c3.metric(f"Estimated bill ({PERIODS.get(bill.period.name, bill.period.name).split(' (')[0].lower()})",
-                  money(bill.grand_total), help="Including the Portland Harbor Superfund charge, if any.")
+                  money(bill.grand_total),
+                  help="Including the Portland Harbor Superfund charge." if bill.superfund_lines else None)
 
 
 def headline_details(bill: Bill | None, measure: LotMeasure | None = None) -> None:
@@ -286,6 +345,59 @@ def headline_details(bill: Bill | None, measure: LotMeasure | None = None) -> No
         st.caption(f"Service units: {bill.service_units}"
                    + (f"; billed as {bill.billed_area_sqft:,} sq ft" if bill.billed_area_sqft is not None else "")
                    + f". Rate schedule: {bill.schedule_title or bill.schedule_name}.")
+
+
+_MAP_TITLES_JS = """
+<span data-sba-map-titles='__TITLES__' hidden></span>
+<script>
+(function () {
+  // Streamlit titles every map frame "streamlit_folium.st_folium"; screen readers read that out.
+  // Give each map on this page its own title (last = __LAST__), for as long as this page is shown.
+  function name() {
+    var marker = document.querySelector("[data-sba-map-titles]");
+    if (!marker) return;
+    var titles = JSON.parse(marker.getAttribute("data-sba-map-titles"));
+    var frames = document.querySelectorAll('iframe[title^="streamlit_folium"], iframe[data-sba-map]');
+    frames.forEach(function (f, i) {
+      var t = titles[Math.max(0, titles.length - frames.length + i)];
+      f.setAttribute("data-sba-map", "1");
+      if (f.title !== t) f.title = t;
+    });
+  }
+  name();
+  if (!window.__sbaMapTitles) {
+    window.__sbaMapTitles = new MutationObserver(name);
+    window.__sbaMapTitles.observe(document.body, {childList: true, subtree: true,
+                                                  attributes: true, attributeFilter: ["title"]});
+  }
+})();
+</script>
+"""
+
+
+def name_map_frames(titles: list[str]) -> None:
+    """Give the page's maps titles that say what they are (in page order; the last ones when fewer show)."""
+    import html
+    import json
+
+    body = (_MAP_TITLES_JS.replace("__TITLES__", html.escape(json.dumps(titles), quote=True))
+            .replace("__LAST__", html.escape(titles[-1])))
+    st.html(body, unsafe_allow_javascript=True)
+
+
+def account_problem(typed: str, on_file: str) -> str | None:
+    """Why a typed account number is refused (never saying the one on file), or ``None``.
+
+    Spaces and dashes are allowed; an empty box is left to the homeowner.
+    """
+    digits = re.sub(r"[\s-]", "", typed or "")
+    if not digits:
+        return None
+    if not (digits.isdigit() and len(digits) == 10):
+        return "An account number has 10 digits (spaces and dashes are fine); it is printed on your bill."
+    if on_file and digits != re.sub(r"[\s-]", "", on_file):
+        return "That is not the account number the utility has for this lot; check it against your bill."
+    return None
 
 
 def errors():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from functools import partial
 
 import streamlit as st
@@ -14,8 +15,25 @@ from app_pages import common as c
 from categorize import PropertyClass
 from gis import webmap
 from sba import evidence
+from sba.addresses import closest_addresses
 
 NEW_SHAPE_TYPES = list(webmap.FEATURE_TYPES)
+#: The City form's own words for surfaces, after our types, so that typing "breezeway" or
+#: "sports court" in the picker finds the type it is measured as
+FORM_WORDS = {
+    "roof": "house, breezeway", "garage": "attached or detached", "shed": "or farm building",
+    "porch": "covered porch", "deck": "covered deck", "patio": "covered patio",
+    "pervious_pavement": "pavers, pervious pavement", "other": "sports court and the rest",
+}
+TYPE_HELP = ("The City's form lists: breezeway (Roof), carport, covered porch, deck or patio (Porch, Deck, "
+             "Patio), detached garage (Garage), shed and farm building (Shed), pavers and pervious pavement "
+             "(Pervious pavers), sports court (Other hard surface).")
+
+
+def _picker_label(kind: str) -> str:
+    words = FORM_WORDS.get(kind)
+    return f"{webmap.type_label(kind)} ({words})" if words else webmap.type_label(kind)
+
 CATEGORIES = ["", "small", "standard", "large"]
 MAX_HISTORY = 50
 
@@ -86,9 +104,84 @@ def _on_pick(parcels, id_field: str) -> None:
         st.session_state.pop("pick_message", None)
 
 
+def _add_shapes(lot_key: str, loaded: list[dict]) -> int:
+    """Add the shapes not already on the lot (loading twice adds nothing); how many were added."""
+    fresh = webmap.without_duplicates(_shapes(lot_key), loaded)
+    if fresh:
+        _set_shapes(lot_key, _shapes(lot_key) + fresh)
+    return len(fresh)
+
+
+def _on_address_search(label_of: dict[str, str]) -> None:
+    """Go to the lot whose address is closest to what was typed; keep the other close ones to offer."""
+    query = st.session_state.get("addr_query", "").strip()
+    found = [lot for lot, _score in closest_addresses(query, label_of)] if query else []
+    st.session_state["addr_matches"] = (query, found)
+    if found:
+        st.session_state["lot_id"] = found[0]
+
+
+def _choose_lot(lot: str) -> None:
+    st.session_state["lot_id"] = lot
+
+
+def _show_address_matches(label_of: dict[str, str]) -> None:
+    query, found = st.session_state.get("addr_matches") or ("", [])
+    if not query:
+        return
+    if not found:
+        st.warning(f"No lot has an address like “{query}”. Check the house number and street, or pick the lot "
+                   "from the list or on the map.", icon=":material/search_off:")
+        return
+    others = [lot for lot in found if lot in label_of and lot != st.session_state.get("lot_id")]
+    if others:
+        st.caption(f"Other addresses like “{query}”:")
+        cols = st.columns(min(len(others), 4))
+        for i, lot in enumerate(others[:8]):
+            cols[i % len(cols)].button(label_of[lot] or lot, key=f"addr_{lot}", on_click=_choose_lot, args=(lot,),
+                                       width="stretch")
+
+
 def _load_record(lot_key: str, record, lot, id_field: str) -> None:
     loaded = webmap.shapes_from_layer(record, lot, id_prefix=f"{_next_id()}r", source="record", id_field=id_field)
-    _set_shapes(lot_key, _shapes(lot_key) + loaded)
+    added = _add_shapes(lot_key, loaded)
+    if loaded and not added:
+        st.session_state["shapes_message"] = ("info", "The City's record for this lot is already on the map.")
+    elif added < len(loaded):
+        st.session_state["shapes_message"] = (
+            "info", f"Added {added} of the City's outlines; the other {len(loaded) - added} are already on the map.")
+
+
+def _load_upload(lot_key: str, lot, lot_id: str, id_field: str) -> None:
+    """Add the shapes of the uploaded file (a button callback, so Undo and Start over follow at once)."""
+    upload = st.session_state.get("features_upload")
+    if upload is None:
+        return
+    try:
+        layer = c.read_layer(upload.getvalue(), upload.name, "features", st.session_state.get("features_layer"))
+        loaded = webmap.shapes_from_layer(layer, lot, id_prefix=f"{_next_id()}u", source="upload",
+                                          id_field=id_field)
+    except c.errors() as err:
+        st.session_state["upload_message"] = ("error", str(err))
+        return
+    if not loaded:
+        st.session_state["upload_message"] = ("warning", f"None of the shapes in {upload.name} touch lot {lot_id}.")
+        return
+    added = _add_shapes(lot_key, loaded)
+    st.session_state["upload_message"] = (
+        ("success", f"Added {len(loaded)} shapes from {upload.name}.") if added == len(loaded)
+        else ("info", f"All {len(loaded)} shapes from {upload.name} are already on the map.") if not added
+        else ("success", f"Added {added} shapes from {upload.name}; the other {len(loaded) - added} are "
+                         "already on the map."))
+
+
+def _say(key: str) -> None:
+    """Show, once, the message a button callback left."""
+    held = st.session_state.pop(key, None)
+    if held:
+        kind, text = held
+        getattr(st, kind)(text, icon={"error": ":material/error:", "warning": ":material/warning:",
+                                      "info": ":material/info:", "success": ":material/check:"}[kind])
 
 
 # --------------------------------------------------------------------------
@@ -108,10 +201,12 @@ with st.sidebar:
         "Use online aerial photos", key="online_photos",
         help="Esri World Imagery. Needs the internet. When off, the app uses the local photo only.",
     )
-    uploads = {}
+    uploads, layers = {}, {}
     if source == "upload":
         uploads["parcels"] = st.file_uploader("Parcel file", key="parcel_upload", help=c.UPLOAD_HELP)
+        layers["parcels"] = c.pick_layer(uploads["parcels"], "parcels", "parcel_layer")
         uploads["water"] = st.file_uploader("Water bodies (optional)", key="water_upload", help=c.UPLOAD_HELP)
+        layers["water"] = c.pick_layer(uploads["water"], "water", "water_layer")
         uploads["photo"] = st.file_uploader("Aerial photo, GeoTIFF (optional)", key="photo_upload",
                                             type=["tif", "tiff"])
         st.text_input(
@@ -139,8 +234,9 @@ try:
             st.info("Upload a parcel file in the sidebar (lot lines with a lot id), or switch back to the "
                     "sample neighbourhood.", icon=":material/upload_file:")
             st.stop()
-        parcels = c.read_layer(uploads["parcels"].getvalue(), uploads["parcels"].name, "parcels")
-        water = (c.read_layer(uploads["water"].getvalue(), uploads["water"].name, "water")
+        parcels = c.read_layer(uploads["parcels"].getvalue(), uploads["parcels"].name, "parcels",
+                               layers["parcels"])
+        water = (c.read_layer(uploads["water"].getvalue(), uploads["water"].name, "water", layers["water"])
                  if uploads["water"] is not None else None)
         record = None
         ortho_path = None
@@ -179,10 +275,16 @@ if st.session_state.get("lot_id") not in label_of:
     houses = (parcels[parcels["property_class"].astype(str) == "single_family"][id_field].astype(str).tolist()
               if "property_class" in parcels.columns else [])
     st.session_state["lot_id"] = houses[0] if houses else ids[0]
-lot_id = st.selectbox(
+f1, f2 = st.columns([3, 2], vertical_alignment="bottom")
+lot_id = f1.selectbox(
     "Lot: tax lot id and address (type to search)", ids, key="lot_id",
     format_func=lambda i: f"{i} – {label_of[i]}" if label_of.get(i) else i,
 )
+f2.text_input("Or search by address", key="addr_query", on_change=_on_address_search, args=(label_of,),
+              max_chars=200,
+              placeholder="e.g. 639 Sellwood Boulevard",
+              help="Spelling need not be exact: Street/St, Boulevard/Blvd, Southeast/SE are the same.")
+_show_address_matches(label_of)
 if st.toggle("Pick my lot on a map instead", key="pick_on_map"):
     st.caption("Click inside your lot; it turns orange.")
     pick_map = webmap.use_local_assets(
@@ -215,7 +317,6 @@ if st.session_state.get("_details_for") != lot_key:  # defaults from the parcel 
     st.session_state["floodplain"] = bool(row.get("managed_floodplain", False) or False)
     current = str(row.get("current_category", "") or "").strip().lower()
     st.session_state["current_category"] = current if current in CATEGORIES else ""
-    st.session_state["account_number"] = str(row.get("account_number", "") or "")
     st.session_state["_details_for"] = lot_key
     st.session_state.pop("package", None)
 
@@ -260,7 +361,8 @@ st.caption(
 )
 t1, t2, t3, t4 = st.columns([2, 1, 1, 1], vertical_alignment="bottom")
 st.session_state.setdefault("new_type", "roof")
-t1.selectbox("What are you drawing next?", NEW_SHAPE_TYPES, format_func=webmap.type_label, key="new_type")
+t1.selectbox("What are you drawing next?", NEW_SHAPE_TYPES, format_func=_picker_label, key="new_type",
+             help=TYPE_HELP)
 if record is not None:
     t2.button("Load City record", key="load_record", on_click=_load_record,
               args=(lot_key, record, lot, id_field), width="stretch",
@@ -269,23 +371,25 @@ t3.button("Undo", key="undo", on_click=_on_undo, args=(lot_key,), icon=":materia
           disabled=not st.session_state.get("history", {}).get(lot_key), width="stretch")
 t4.button("Start over", key="reset", on_click=_on_reset, args=(lot_key,), icon=":material/delete_sweep:",
           disabled=not shapes, width="stretch", help="Remove every shape from this lot (Undo brings them back).")
+_say("shapes_message")
+
+if st.session_state.get("new_type") in gis.OVERWATER_TYPES or any(
+        s["feature_type"] in gis.OVERWATER_TYPES for s in shapes):
+    st.caption(
+        "**Docks and floating homes**: " + (
+            "the part over the water (blue on the map) is not counted; any part on land counts, like a deck. "
+            "One drawn wholly on land counts in full and is flagged for the City to check."
+            if water is not None else
+            "there is no water layer, so they are taken to be over water and not counted. Upload the water "
+            "bodies in the sidebar to measure them against the shoreline.")
+    )
 
 with st.expander("Add shapes from a file (your own drawing or survey)"):
     feature_file = st.file_uploader("Shapes file", key="features_upload", help=c.UPLOAD_HELP)
-    if st.button("Add the shapes from this file", key="load_upload", disabled=feature_file is None):
-        try:
-            layer = c.read_layer(feature_file.getvalue(), feature_file.name, "features")
-            loaded = webmap.shapes_from_layer(layer, lot, id_prefix=f"{_next_id()}u", source="upload",
-                                              id_field=id_field)
-        except c.errors() as err:
-            st.error(str(err), icon=":material/error:")
-        else:
-            if loaded:
-                _set_shapes(lot_key, _shapes(lot_key) + loaded)
-                st.success(f"Added {len(loaded)} shapes from {feature_file.name}.")
-            else:
-                st.warning(f"None of the shapes in {feature_file.name} touch lot {lot_id}.")
-        shapes = _shapes(lot_key)
+    c.pick_layer(feature_file, "features", "features_layer")
+    st.button("Add the shapes from this file", key="load_upload", disabled=feature_file is None,
+              on_click=_load_upload, args=(lot_key, lot, lot_id, id_field))
+    _say("upload_message")
 
 ortho = None
 if ortho_path is not None:
@@ -308,6 +412,8 @@ map_col, side_col = st.columns([3, 2], gap="medium")
 with map_col:
     st_folium(draw_map, key="draw_map", returned_objects=["all_drawings"], height=520, use_container_width=True,
               on_change=partial(_on_draw, lot_key))
+    c.name_map_frames(["Map of the neighbourhood: click inside your lot to choose it",
+                       f"Map of lot {lot_id} on the aerial photo, with the drawing tool for your shapes"])
 
 measure = None
 try:
@@ -332,8 +438,8 @@ with side_col:
                        else [*NEW_SHAPE_TYPES, s["feature_type"]])
             b.selectbox(f"Type of shape {i}", options, key=f"type_{s['id']}", format_func=webmap.type_label,
                         on_change=_on_type, args=(lot_key, s["id"]), label_visibility="collapsed")
-            d.button("Delete", key=f"del_{s['id']}", on_click=_on_delete, args=(lot_key, s["id"]),
-                     help=f"Delete shape {i}", width="stretch")
+            d.button(f"Delete {i}", key=f"del_{s['id']}", on_click=_on_delete, args=(lot_key, s["id"]),
+                     help=f"Delete shape {i}", width="stretch")  # a name of its own for screen readers
     else:
         st.info("No shapes yet: draw your roofs, driveway, patios and paths on the map.", icon=":material/draw:")
 
@@ -352,7 +458,7 @@ else:
     with details:
         c.headline_details(bill, measure)
     with top:
-        c.headline(measure, bill)
+        c.headline(measure, bill, has_categories=bool(sched.categories))
         if bill is not None and current_category and bill.category and current_category != bill.category:
             st.success(f"Your bill says **{current_category}**, but your measurement says **{bill.category}**. "
                        "You can ask the City to change it: see step 4.", icon=":material/published_with_changes:")
@@ -378,8 +484,14 @@ st.markdown(
     "would change, photos or documents. The package holds all of that plus your shapes and a PDF report."
 )
 e1, e2 = st.columns(2)
-account = e1.text_input("Utility account number (10 digits, on your bill)", key="account_number", max_chars=12)
-attachments = e2.file_uploader("Photos or documents (up to 3; PDF, JPG or PNG, 10 MB each)",
+account = e1.text_input("Utility account number (10 digits, on your bill)", key="account_number", max_chars=14,
+                        help="Type it from your bill: it is checked against the utility's records for this lot "
+                             "and never shown to anyone else.")
+on_file = row.get("account_number") if "account_number" in lot.columns else None
+account_problem = c.account_problem(account, "" if on_file is None or on_file != on_file else str(on_file))
+if account_problem:
+    e1.error(account_problem, icon=":material/error:")
+attachments = e2.file_uploader("Photos or documents (up to 3; PDF, JPG or PNG, 10 MB each)", max_upload_size=10,
                                accept_multiple_files=True, key="attachments", type=["pdf", "jpg", "jpeg", "png"])
 st.markdown("I confirm that:")
 q1, q2 = st.columns(2)
@@ -390,7 +502,7 @@ elig = {
     "account_holder": q2.checkbox("I am the account holder", key="elig_account_holder"),
 }
 request = evidence.ChangeRequest(
-    parcel_id=str(lot_id), account_number=account.strip(), address=label_of.get(lot_id, ""),
+    parcel_id=str(lot_id), account_number=re.sub(r"[\s-]", "", account), address=label_of.get(lot_id, ""),
     property_class=property_class, dwelling_units=int(dwelling_units),
     current_category=current_category or None, imagery=imagery, **elig,
 )
@@ -399,7 +511,8 @@ fingerprint = hashlib.sha256(json.dumps(
     [lot_key, shapes, request.__dict__, None if bill is None else bill.to_dict(),
      [(n, hashlib.sha256(b).hexdigest()) for n, b in files]], sort_keys=True, default=str,
 ).encode()).hexdigest()
-if st.button("Prepare my evidence package", key="make_package", type="primary", icon=":material/folder_zip:"):
+if st.button("Prepare my evidence package", key="make_package", type="primary", icon=":material/folder_zip:",
+             disabled=bool(account_problem)):
     try:
         with st.spinner("Making the map image and the PDF report…"):
             data = evidence.build_package(

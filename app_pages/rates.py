@@ -45,7 +45,7 @@ st.session_state.setdefault("rates_schedule", c.st.session_state.get("schedule",
 st.title("Rate schedules")
 st.markdown("Rates are data: one file per utility and fiscal year, each with its effective date and source. "
             "A figure marked *not confirmed* is a placeholder, and every bill that uses it says so.")
-name = st.selectbox("Schedule", names, key="rates_schedule")
+name = st.selectbox("Schedule", names, key="rates_schedule", format_func=c.schedule_title)
 try:
     s = c.schedule(name)
 except c.errors() as err:
@@ -86,5 +86,6 @@ if s.billable_types:
     st.markdown("Counted: " + ", ".join(counted) + ".")
     if not_counted:
         st.markdown("Not counted: " + ", ".join(not_counted) + ".")
+    st.caption(c.DOCK_RULE)
     if s.check_types:
         st.caption("Check with your utility: " + ", ".join(type_label(t) for t in sorted(s.check_types)) + ".")

@@ -126,7 +126,7 @@ except c.errors() as err:
 with top:
     st.markdown(f"Total of the surfaces: **{measure.billable_area_sqft:,.2f} sq ft**, "
                 f"rounded to **{measure.whole_sqft:,} sq ft**.")
-    c.headline(measure, bill)
+    c.headline(measure, bill, has_categories=bool(sched.categories))
     c.headline_details(bill)
     c.show_warnings(bill)
 c.show_measure(measure)

@@ -69,8 +69,10 @@ __all__ = [
     "reconcile_drawings",
     "shapes_frame",
     "shapes_from_layer",
+    "shapes_geojson",
     "type_label",
     "use_local_assets",
+    "without_duplicates",
 ]
 
 #: Feature types a homeowner can give a shape, with plain-language labels.
@@ -112,9 +114,13 @@ ESRI_ATTRIBUTION = (
 )
 
 LONLAT = CRS.from_epsg(4326)
-#: Leaflet's toGeoJSON() rounds to 6 decimals; an outline that comes back
-#: within this of ours was not edited, and we keep our more precise copy.
-_ECHO_TOLERANCE = 6e-7
+#: Leaflet's toGeoJSON() rounds each coordinate to 6 decimals, so an echo of
+#: our outline is off by up to half a unit of the 6th decimal in longitude AND
+#: in latitude (a corner moves up to 0.7e-6 degrees diagonally).  An outline
+#: whose every coordinate comes back within this was not edited, and we keep
+#: our more precise copy: taking the rounded one would shrink or grow a
+#: 20 ft shed by a square foot with nothing edited.
+_ECHO_TOLERANCE = 5.01e-7
 _COORD_DECIMALS = 10  # about 0.01 mm: the lon/lat round trip changes no area
 
 
@@ -202,6 +208,36 @@ def shapes_from_layer(
     return out
 
 
+def _outline_key(geometry: Mapping[str, Any]) -> bytes:
+    """The same outline gives the same key, whatever corner its rings start at (to 1e-9 degrees)."""
+    geom = shapely.normalize(shapely.set_precision(shape(geometry), 1e-9))
+    return shapely.to_wkb(geom)
+
+
+def without_duplicates(existing: Iterable[Mapping[str, Any]], loaded: Iterable[Mapping[str, Any]]) -> list[dict]:
+    """The ``loaded`` shapes whose outline is not already among ``existing`` (nor earlier in ``loaded``).
+
+    Loading the same record or file twice then adds nothing: a shape is the
+    same when its outline is, so one the homeowner edited is not.
+    """
+    seen = set()
+    for s in existing:
+        try:
+            seen.add(_outline_key(s["geometry"]))
+        except (ValueError, TypeError, KeyError, AttributeError, shapely.errors.GEOSException):
+            continue
+    fresh = []
+    for s in loaded:
+        try:
+            key = _outline_key(s["geometry"])
+        except (ValueError, TypeError, KeyError, AttributeError, shapely.errors.GEOSException):
+            key = None  # the engine repairs and reports it
+        if key is None or key not in seen:
+            seen.add(key)
+            fresh.append(dict(s))
+    return fresh
+
+
 def shapes_frame(shapes: Iterable[Mapping[str, Any]]) -> gpd.GeoDataFrame:
     """Shapes as a GeoDataFrame in EPSG:4326 with ``feature_id`` and ``feature_type``.
 
@@ -276,12 +312,19 @@ def reconcile_drawings(
 
 
 def _same_geometry(a: Mapping, b: Mapping) -> bool:
+    """Whether ``b`` is ``a`` as Leaflet echoes it: same rings, each coordinate within the rounding."""
     if a == b:
         return True
     try:
-        return shapely.equals_exact(shape(a), shape(b), tolerance=_ECHO_TOLERANCE)
-    except (ValueError, TypeError, shapely.errors.GEOSException):
+        ga, gb = shape(a), shape(b)
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError, shapely.errors.GEOSException):
         return False
+    if ga.geom_type != gb.geom_type or shapely.get_num_coordinates(ga) != shapely.get_num_coordinates(gb):
+        return False
+    if not shapely.equals_exact(ga, gb, tolerance=2 * _ECHO_TOLERANCE):  # same ring structure
+        return False
+    diff = np.abs(shapely.get_coordinates(ga) - shapely.get_coordinates(gb))
+    return bool(diff.size == 0 or diff.max() <= _ECHO_TOLERANCE)
 
 
 # --------------------------------------------------------------------------
@@ -443,7 +486,7 @@ class _PlainLanguageDraw(MacroElement):
     )
 
 
-def _shapes_geojson(shapes: Iterable[Mapping[str, Any]]) -> dict:
+def shapes_geojson(shapes: Iterable[Mapping[str, Any]]) -> dict:
     feats = []
     for i, s in enumerate(shapes, start=1):
         if not s.get("geometry"):
@@ -505,7 +548,7 @@ def lot_map(
     if editable:
         group = folium.FeatureGroup(name="Your shapes")
         group.add_to(m)
-        _EditableShapes(_shapes_geojson(shapes), TYPE_COLOURS).add_to(group)
+        _EditableShapes(shapes_geojson(shapes), TYPE_COLOURS).add_to(group)
         _PlainLanguageDraw().add_to(m)
         shape_style = {"color": "#e41a1c", "weight": 3, "fillOpacity": 0.2}
         folium.plugins.Draw(
@@ -520,7 +563,7 @@ def lot_map(
             edit_options={"edit": True, "remove": True},
         ).add_to(m)
     else:
-        folium.GeoJson(_shapes_geojson(shapes), name="Your shapes", interactive=False).add_to(m)
+        folium.GeoJson(shapes_geojson(shapes), name="Your shapes", interactive=False).add_to(m)
     return m
 
 

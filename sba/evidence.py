@@ -277,10 +277,40 @@ def measure_shapes(
         overwater_sqft=float(rec["overwater_excluded_sqft"]),
         excluded_type_sqft=float(rec["excluded_type_sqft"]),
         repaired=bool(rec["repaired"]),
-        problems=tuple(f"Shape {p.row + 1}: {p.message}" for p in m.problems),
+        problems=tuple(f"Shape {p.row + 1}: {p.message}" for p in m.problems)
+        + _overwater_notes(feats_p, fixed, water_p),
         features=features,
         method="drawn" if how == ["drawn"] else ("uploaded" if set(how) <= {"upload", "record"} else "mixed"),
     )
+
+
+_A_STRUCTURE = {"dock": "a dock", "float": "a float", "floating_home": "a floating home"}
+
+
+def _overwater_notes(feats: gpd.GeoDataFrame, geoms: np.ndarray, water: gpd.GeoDataFrame | None) -> tuple[str, ...]:
+    """What happens to each dock or floating home: taken as over water without a water layer, flagged on land.
+
+    With water, the shoreline decides (the part on land counts, SPEC A1.1); one
+    wholly on land counts in full, and is flagged because it may be drawn in the
+    wrong place, or be a loading dock (billable) that the City checks.
+    """
+    kinds = gis.normalise_types(feats["feature_type"]).to_numpy()
+    rows = np.flatnonzero(np.isin(kinds, list(gis.OVERWATER_TYPES)) & ~shapely.is_missing(geoms))
+    if not len(rows):
+        return ()
+    if water is None or not len(water):
+        return tuple(f"Shape {i + 1} ({_A_STRUCTURE.get(kinds[i], kinds[i])}): there is no water layer, so it is taken to "
+                     "be over water and not counted. Add the water bodies to measure it against the shoreline."
+                     for i in rows)
+    # only the water near each structure is looked at: a city's water layer may be large
+    shape_i, water_i = water.sindex.query(geoms[rows], predicate="intersects")
+    near = shapely.make_valid(water.geometry.to_numpy()[water_i])
+    wet_area = shapely.area(shapely.intersection(geoms[rows][shape_i], near))
+    wet = np.unique(shape_i[wet_area > 0])
+    dry = np.delete(rows, wet)
+    return tuple(f"Shape {i + 1} ({_A_STRUCTURE.get(kinds[i], kinds[i])}) lies wholly on land, so it counts in full, like a "
+                 "deck. If it is over water, the water layer does not show that water; the City will check it "
+                 "(a loading dock on land is billable)." for i in dry)
 
 
 def measure_tape(rows: Sequence[TapeShape], parcel_id: str = "", schedule: RateSchedule | None = None) -> LotMeasure:

@@ -27,9 +27,11 @@ from pathlib import Path
 import pandas as pd
 
 import geopandas as gpd
+import shapely
 
 import gis
 from categorize import DEFAULT_SCHEDULE, RateSchedule, load_schedule
+from gis.overlay import polygonal
 from sba.requests.errors import PackageRejected
 
 __all__ = ["SAMPLE_DIR", "LotRecord", "Records", "default_records_dir", "same_person"]
@@ -83,6 +85,10 @@ class Records:
         source: str = "",
     ):
         self.parcels, self.features, self.water = gis.prepare_layers(parcels, features, water)
+        # the utility's data is repaired like any upload: one outline crossing
+        # itself must not stop every page and command that looks at its lot
+        self.parcels, self.features = _repaired(self.parcels), _repaired(self.features)
+        self.water = _repaired(self.water) if self.water is not None else None
         self.features = self.features.assign(
             feature_type=gis.normalise_types(self.features["feature_type"])
             if "feature_type" in self.features.columns else "other"
@@ -182,6 +188,19 @@ class Records:
         feats = self.features.iloc[sorted(idx)]
         # a feature that only touches the lot line adds no area
         return feats[feats.geometry.intersection(lot_geom).area > 0]
+
+
+def _repaired(layer: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The layer with outlines that cross themselves made valid (their polygon parts kept)."""
+    geoms = layer.geometry.to_numpy()
+    bad = ~shapely.is_missing(geoms) & ~shapely.is_valid(geoms)
+    if not bad.any():
+        return layer
+    geoms = geoms.copy()
+    geoms[bad] = polygonal(shapely.make_valid(geoms[bad]))
+    out = layer.copy()
+    out[layer.geometry.name] = gpd.GeoSeries(geoms, index=layer.index, crs=layer.crs)
+    return out
 
 
 def _find(folder: Path, stem: str, *, required: bool = True) -> Path | None:

@@ -10,6 +10,7 @@ from decimal import Decimal
 import pytest
 
 import geopandas as gpd
+import shapely.geometry
 
 import categorize
 import gis
@@ -170,3 +171,20 @@ def test_measure_shapes__bowtie_is_repaired_and_reported_by_its_number(layers, s
     assert m.repaired
     assert m.problems == ("Shape 1: Feature outline crossed itself; it was repaired.",)
     assert 0 < m.billable_area_sqft <= m.features[0].area_sqft
+
+
+def test_measure_shapes__a_dock_over_water_is_not_flagged_one_on_land_is(schedule):
+    parcels = gpd.read_file(SAMPLE / "parcels.geojson")
+    water = gpd.read_file(SAMPLE / "water.geojson")
+    wet = water.to_crs(parcels.crs).geometry.iloc[0]
+    lot = parcels[parcels.intersects(wet)].iloc[[0]]
+    lot_geom = lot.geometry.iloc[0]
+    over = lot_geom.intersection(wet).representative_point().buffer(3, cap_style="square")
+    dry = lot_geom.difference(wet.buffer(10)).representative_point().buffer(3, cap_style="square")
+    shapes = [webmap.new_shape(f"s{i}", shapely.geometry.mapping(
+        gpd.GeoSeries([g], crs=parcels.crs).to_crs(4326).iloc[0]), "dock") for i, g in enumerate((over, dry), 1)]
+    m = ev.measure_shapes(lot, shapes, water, schedule)
+    assert [p for p in m.problems if "dock" in p] == [
+        "Shape 2 (a dock) lies wholly on land, so it counts in full, like a deck. If it is over water, the water "
+        "layer does not show that water; the City will check it (a loading dock on land is billable)."]
+    assert m.whole_sqft == 36  # the dock on land, 6 × 6 ft; the one over water is not counted

@@ -6,6 +6,7 @@ import json
 
 import geopandas as gpd
 
+from gis.webmap import FEATURE_TYPES
 from sba.evidence import read_package
 from tests.app_pages.conftest import (
     metric,
@@ -15,6 +16,7 @@ from tests.app_pages.conftest import (
     zipped_shapefile,
 )
 
+NEW_TYPES = list(FEATURE_TYPES)
 HOUSE = "R100065"  # the sample lot whose record gives the seed worksheet's 2,569 sq ft
 FIRST_HOUSE = "R100039"  # the default lot: the first single-family lot
 
@@ -76,13 +78,42 @@ def test_measure__type_change_delete_undo_and_start_over(app):
     assert metric(app, "Billable area") == "1,434 sq ft"
 
 
-def test_measure__loading_the_record_twice_counts_overlaps_once(app):
+def test_measure__loading_the_record_twice_adds_no_duplicate_shapes(app):
     n = len(shape_keys(app))
     app.button(key="load_record").click().run()
     assert not app.exception
-    assert len(shape_keys(app)) == 2 * n
+    assert len(shape_keys(app)) == n
+    assert "The City's record for this lot is already on the map." in texts(app.info)
     assert metric(app, "Billable area") == "2,361 sq ft"
-    assert "Overlap counted once" in texts(app.caption)
+    first = shape_keys(app)[0]
+    app.button(key="del_" + first.removeprefix("type_")).click().run()
+    app.button(key="load_record").click().run()  # only the deleted outline comes back
+    assert len(shape_keys(app)) == n
+    assert "Added 1 of the City's outlines; the other" in texts(app.info)
+    assert metric(app, "Billable area") == "2,361 sq ft"
+
+
+def test_measure__adding_a_file_twice_adds_no_duplicates_and_undo_and_start_over_enable_at_once():
+    at = new_app()
+    at.radio(key="parcel_source").set_value("upload").run()
+    at.file_uploader(key="parcel_upload").set_value(
+        ("parcels.geojson", sample_bytes("parcels.geojson"), "application/geo+json"))
+    at.run()
+    at.selectbox(key="lot_id").set_value(HOUSE).run()
+    assert at.button(key="undo").disabled  # nothing on the lot yet
+    assert at.button(key="reset").disabled
+    at.file_uploader(key="features_upload").set_value(
+        ("mine.geojson", sample_bytes("features.geojson"), "application/geo+json"))
+    at.run()
+    at.button(key="load_upload").click().run()
+    assert not at.exception
+    assert "Added 6 shapes from mine.geojson." in texts(at.success)
+    assert not at.button(key="undo").disabled
+    assert not at.button(key="reset").disabled
+    at.button(key="load_upload").click().run()
+    assert len(shape_keys(at)) == 6
+    assert "All 6 shapes from mine.geojson are already on the map." in texts(at.info)
+    assert metric(at, "Billable area") == "2,569 sq ft"
 
 
 def test_measure__new_type_choice_is_kept(app):
@@ -108,16 +139,16 @@ def test_measure__other_schedule_period_and_class(app):
 
 def test_measure__floodplain_sewer_and_clean_river_rewards(app):
     app.toggle(key="floodplain").set_value(True).run()
-    assert any("$11.990" in str(v) for v in app.dataframe[-1].value.to_numpy().ravel())
+    assert any("$11.990" in str(v) for v in app.table[-1].value.to_numpy().ravel())
     app.toggle(key="m_sewer").set_value(True).run()
     app.number_input(key="m_ccf").set_value(12.0).run()
     assert not app.exception
-    assert any("Sanitary sewer" in str(v) for v in app.dataframe[-1].value.to_numpy().ravel())
+    assert any("Sanitary sewer" in str(v) for v in app.table[-1].value.to_numpy().ravel())
     app.radio(key="m_crr").set_value("full").run()
     app.checkbox(key="m_crr_small").check().run()
     app.checkbox(key="m_crr_trees").check().run()
     assert not app.exception
-    lines = app.dataframe[-1].value
+    lines = app.table[-1].value
     assert any("Clean River Rewards" in str(v) for v in lines["Charge"])
     assert "discount is an estimate" in texts(app.warning)
 
@@ -176,6 +207,7 @@ def test_measure__package_refuses_a_fourth_attachment(app):
 
 
 def test_measure__features_upload_adds_shapes_and_bad_file_explains(app):
+    app.button(key="reset").click().run()
     n = len(shape_keys(app))
     app.file_uploader(key="features_upload").set_value(
         ("mine.geojson", sample_bytes("features.geojson"), "application/geo+json"))
@@ -301,3 +333,145 @@ def _gpkg_bytes(gdf) -> bytes:
         path = Path(tmp) / "lots.gpkg"
         gdf.to_file(path)
         return path.read_bytes()
+
+
+def test_measure__a_dock_on_land_counts_in_full_and_is_flagged_and_the_page_says_what_docks_do(app):
+    pick(app, HOUSE)
+    first = shape_keys(app)[0]  # the house roof, on land far from the river
+    app.selectbox(key=first).set_value("dock").run()
+    assert not app.exception
+    assert metric(app, "Billable area") == "2,569 sq ft"  # on land: counted like a deck (SPEC A1.1)
+    assert "Shape 1 (a dock) lies wholly on land, so it counts in full" in texts(app.warning)
+    assert "the part over the water (blue on the map) is not counted" in texts(app.caption)
+
+
+def test_measure__without_a_water_layer_a_dock_is_taken_to_be_over_water_and_the_page_says_so():
+    at = new_app()
+    at.radio(key="parcel_source").set_value("upload").run()
+    at.file_uploader(key="parcel_upload").set_value(
+        ("parcels.geojson", sample_bytes("parcels.geojson"), "application/geo+json"))
+    at.run()
+    at.selectbox(key="lot_id").set_value(HOUSE).run()
+    at.file_uploader(key="features_upload").set_value(
+        ("mine.geojson", sample_bytes("features.geojson"), "application/geo+json"))
+    at.run()
+    at.button(key="load_upload").click().run()
+    first = shape_keys(at)[0]
+    at.selectbox(key=first).set_value("dock").run()
+    assert not at.exception
+    assert metric(at, "Billable area") == "1,434 sq ft"  # the 1,165 sq ft roof is not counted; the patio under it is
+    assert "there is no water layer, so it is taken to be over water and not counted" in texts(at.warning)
+    assert "there is no water layer, so they are taken to be over water" in texts(at.caption)
+
+
+def _gpkg_layers(**layers) -> bytes:
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "city.gpkg"
+        for name, gdf in layers.items():
+            gdf.to_file(path, layer=name)
+        return path.read_bytes()
+
+
+def test_measure__a_geopackage_with_several_layers_gets_a_layer_picker_for_parcels_water_and_shapes():
+    parcels = gpd.read_file(SAMPLE_PARCELS)
+    water = gpd.read_file(SAMPLE_PARCELS.replace("parcels", "water"))
+    feats = gpd.read_file(SAMPLE_PARCELS.replace("parcels", "features"))
+    city = _gpkg_layers(old_copy=parcels.iloc[:3], taxlots=parcels, rivers=water, surfaces=feats)
+    at = new_app()
+    at.radio(key="parcel_source").set_value("upload").run()
+    at.file_uploader(key="parcel_upload").set_value(("city.gpkg", city, "application/geopackage"))
+    at.file_uploader(key="water_upload").set_value(("city.gpkg", city, "application/geopackage"))
+    at.run()
+    assert not at.exception
+    assert not at.error, texts(at.error)
+    picker = at.selectbox(key="parcel_layer")
+    assert picker.options == ["old_copy", "taxlots", "rivers", "surfaces"]
+    assert picker.value == "taxlots"  # guessed from its name
+    assert at.selectbox(key="water_layer").value == "rivers"
+    assert len(at.selectbox(key="lot_id").options) == 80
+    picker.set_value("old_copy").run()
+    assert len(at.selectbox(key="lot_id").options) == 3
+    picker.set_value("taxlots").run()
+    at.selectbox(key="lot_id").set_value(HOUSE).run()
+    at.file_uploader(key="features_upload").set_value(("city.gpkg", city, "application/geopackage"))
+    at.run()
+    assert at.selectbox(key="features_layer").value == "surfaces"
+    at.button(key="load_upload").click().run()
+    assert not at.exception
+    assert "Added 6 shapes from city.gpkg." in texts(at.success)
+    assert metric(at, "Billable area") == "2,569 sq ft"
+
+
+def _everything_shown(at) -> str:
+    parts = [texts(getattr(at, kind)) for kind in ("markdown", "caption", "info", "warning", "error", "success",
+                                                   "metric", "title", "subheader")]
+    parts += [str(w.value) for w in at.text_input] + [str(w.value) for w in at.selectbox]
+    parts += [df.value.to_csv() for df in at.dataframe]
+    return "\n".join(parts)
+
+
+def test_measure__a_neighbours_account_number_is_never_shown_and_a_typed_one_is_checked(app):
+    pick(app, HOUSE)
+    assert app.text_input(key="account_number").value == ""
+    assert "2861662471" not in _everything_shown(app)  # R100065's account on file
+    app.text_input(key="account_number").input("2894551634").run()  # another lot's account
+    assert "That is not the account number the utility has for this lot" in texts(app.error)
+    assert app.button(key="make_package").disabled
+    app.text_input(key="account_number").input("28616").run()
+    assert "An account number has 10 digits" in texts(app.error)
+    app.text_input(key="account_number").input("286-166-2471").run()
+    assert not app.error
+    assert not app.button(key="make_package").disabled
+    app.button(key="make_package").click().run()
+    assert read_package(app.session_state["package"][1]).request["account_number"] == "2861662471"
+
+
+def test_measure__words_schedule_titles_no_portland_lines_on_oak_lodge_and_a_10_mb_attachment_limit(app):
+    assert app.selectbox(key="schedule").options == [
+        "Oak Lodge Water Services FY 2025-26", "City of Portland Bureau of Environmental Services FY 2025-26"]
+    assert "Total with Superfund" in app.table[-1].value["Charge"].tolist()
+    app.selectbox(key="schedule").set_value("oak-lodge-fy2025-26").run()
+    assert not app.exception
+    assert "Category" not in [m.label for m in app.metric]  # Oak Lodge has no house categories
+    assert metric(app, "Service units") != ""
+    charges = app.table[-1].value["Charge"].tolist()
+    assert "Total with Superfund" not in charges
+    assert not any("Superfund" in str(c) for c in charges)
+    limits = {f.proto.label: f.proto.max_upload_size_mb for f in app.get("file_uploader")}
+    assert limits["Photos or documents (up to 3; PDF, JPG or PNG, 10 MB each)"] == 10
+
+
+def test_measure__the_city_forms_surface_words_find_our_types_and_each_delete_button_has_its_own_name(app):
+    labels = dict(zip(app.selectbox(key="new_type").options, NEW_TYPES, strict=True))
+    found = {word: next(t for label, t in labels.items() if word in label.lower())
+             for word in ("breezeway", "carport", "covered porch", "covered deck", "covered patio", "detached",
+                          "shed", "farm building", "pavers", "pervious pavement", "sports court")}
+    assert found == {"breezeway": "roof", "carport": "carport", "covered porch": "porch", "covered deck": "deck",
+                     "covered patio": "patio", "detached": "garage", "shed": "shed", "farm building": "shed",
+                     "pavers": "pervious_pavement", "pervious pavement": "pervious_pavement",
+                     "sports court": "other"}
+    names = [b.label for b in app.button if (b.key or "").startswith("del_")]
+    assert len(names) == len(shape_keys(app)) > 1
+    assert len(set(names)) == len(names)
+
+
+def test_measure__address_search_forgives_street_suffixes_and_spelling_and_offers_close_ones(app):
+    app.text_input(key="addr_query").input("639 Southeast Selwood Boulevard").run()
+    assert not app.exception
+    assert app.selectbox(key="lot_id").value == "R100072"
+    assert "Lot R100072: 639 SE Sellwood Blvd" in texts(app.caption)
+    app.text_input(key="addr_query").input("Sellwood Boulevard").run()
+    offered = [b.label for b in app.button if (b.key or "").startswith("addr_")]
+    assert offered
+    assert all("SE Sellwood Blvd" in label for label in offered)
+    choice = next(b for b in app.button if (b.key or "").startswith("addr_"))
+    chosen_lot = choice.key.removeprefix("addr_")
+    choice.click().run()
+    assert app.selectbox(key="lot_id").value == chosen_lot
+    assert f"Lot {chosen_lot}: {choice.label}" in texts(app.caption)
+    app.text_input(key="addr_query").input("42 Nowhere Lane").run()
+    assert "No lot has an address like “42 Nowhere Lane”" in texts(app.warning)
+    assert app.selectbox(key="lot_id").value == chosen_lot

@@ -139,3 +139,53 @@ def test_use_local_assets__no_network_links_left(sample):
 def test_type_label__plain_words():
     assert webmap.type_label("floating_home") == "Floating home"
     assert webmap.type_label("solar_farm") == "Solar farm"
+
+
+def _leaflet_echo(geojson: dict) -> list[dict]:
+    """What Leaflet's ``toGeoJSON()`` sends back: each coordinate rounded to 6 decimals."""
+    def rounded(coords):
+        if isinstance(coords[0], (int, float)):
+            return [round(coords[0], 6), round(coords[1], 6)]
+        return [rounded(c) for c in coords]
+    return [{"type": "Feature", "properties": {"sba_id": f["properties"]["sba_id"]},
+             "geometry": {"type": f["geometry"]["type"], "coordinates": rounded(f["geometry"]["coordinates"])}}
+            for f in geojson["features"]]
+
+
+def _areas_sqft(shapes, crs) -> dict[str, float]:
+    frame = webmap.shapes_frame(shapes).to_crs(crs)
+    return dict(zip(frame["feature_id"], frame.geometry.area, strict=True))
+
+
+def test_reconcile__every_record_shape_of_every_sample_lot_round_trips_through_the_map_with_its_area(sample):
+    parcels, record = sample
+    drifted = []
+    for pid in parcels["parcel_id"]:
+        lot = parcels[parcels["parcel_id"] == pid]
+        shapes = webmap.shapes_from_layer(record, lot, id_prefix="r", source="record")
+        echo = _leaflet_echo(webmap.shapes_geojson(shapes))
+        back, changed = webmap.reconcile_drawings(shapes, echo, new_id=ids())
+        before, after = _areas_sqft(shapes, parcels.crs), _areas_sqft(back, parcels.crs)
+        drifted += [(pid, sid, before[sid], after.get(sid)) for sid in before
+                    if after.get(sid) is None or abs(after[sid] - before[sid]) > 0.01]
+        if changed:
+            drifted.append((pid, "changed", None, None))
+    assert drifted == []
+
+
+def test_reconcile__a_corner_moved_by_more_than_leaflet_rounding_is_an_edit():
+    shapes = [webmap.new_shape("s1", SQUARE, "roof")]
+    moved = json.loads(json.dumps(SQUARE).replace("45.5001", "45.500101"))
+    new, changed = webmap.reconcile_drawings(shapes, [feature(moved, sba_id="s1")], new_id=ids())
+    assert changed
+    assert new[0]["geometry"] == moved
+
+
+def test_without_duplicates__the_same_outline_from_another_corner_is_a_duplicate_an_edited_one_is_not():
+    ring = SQUARE["coordinates"][0]
+    rotated = {"type": "Polygon", "coordinates": [ring[1:-1] + ring[:2]]}  # starts at the second corner
+    moved = json.loads(json.dumps(SQUARE).replace("45.5001", "45.5002"))
+    have = [webmap.new_shape("s1", SQUARE, "roof")]
+    loaded = [webmap.new_shape("r1", rotated, "roof"), webmap.new_shape("r2", moved, "roof"),
+              webmap.new_shape("r3", moved, "roof")]
+    assert [s["id"] for s in webmap.without_duplicates(have, loaded)] == ["r2"]

@@ -86,10 +86,10 @@ def test_worksheet__bill_options():
     at.checkbox(key="t_crr_small").check().run()
     at.checkbox(key="t_crr_trees").check().run()
     assert not at.exception
-    charges = " ".join(at.dataframe[-1].value["Charge"])
+    charges = " ".join(at.table[-1].value["Charge"])
     assert "Sanitary sewer" in charges
     assert "Clean River Rewards" in charges
-    assert "$11.990" in " ".join(at.dataframe[-1].value["How it is worked out"])
+    assert "$11.990" in " ".join(at.table[-1].value["How it is worked out"])
 
 
 def test_worksheet__evidence_package_needs_a_lot_id_then_round_trips():

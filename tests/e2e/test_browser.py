@@ -23,7 +23,7 @@ from tests.e2e.conftest import (
     streamlit_server,
 )
 
-MAP_FRAME = 'iframe[title="streamlit_folium.st_folium"]'
+MAP_FRAME = 'iframe[title="streamlit_folium.st_folium"], iframe[data-sba-map]'
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(120)]
 
@@ -148,6 +148,12 @@ def test_browser__phone_width_shows_the_map_and_the_result(server):
             assert phone.evaluate("() => document.documentElement.scrollWidth") <= 390  # no sideways scrolling
             assert re.fullmatch(r"[\d,]+ sq ft", _metric(phone, "Billable area"))
             assert outside == [], f"requests left the machine: {outside[:5]}"
+            # the bill is an HTML table that fits the phone: its Amount column is on the screen
+            bill = phone.locator('[data-testid="stTable"]').last
+            bill.scroll_into_view_if_needed()
+            amount = bill.locator("th", has_text="Amount").bounding_box()
+            assert amount["x"] + amount["width"] <= 390
+            assert bill.locator("tr", has_text="Total with Superfund").locator("td").last.inner_text() == "$35.54"
             iframe.scroll_into_view_if_needed()
             ARTIFACTS.mkdir(exist_ok=True)
             phone.screenshot(path=str(ARTIFACTS / "e2e-phone.png"))
@@ -191,3 +197,83 @@ def test_browser__pick_a_lot_by_clicking_the_map(page, server):
         "() => [...document.querySelectorAll('[data-testid=stCaptionContainer]')]"
         ".some(e => /^Lot R1000\\d\\d/.test(e.innerText) && !e.innerText.startsWith('Lot R100039'))"
     )
+
+
+def _shape_areas(page) -> list[str]:
+    """The area of each shape in the "Your shapes" list, in order ("400.00")."""
+    texts = page.locator('[data-testid="stMarkdownContainer"]').all_inner_texts()
+    return [m.group(1) for t in texts if (m := re.fullmatch(r"\d+\. ([\d,]+\.\d\d)", t.strip()))]
+
+
+def test_browser__bin_after_a_lot_switch_deletes_one_shape_and_the_others_keep_their_areas(page, server):
+    page.goto(server)
+    page.get_by_text("Your lot's stormwater billable area").wait_for()
+    _map_ready(page)
+    lot_box = page.get_by_label("Lot: tax lot id and address (type to search)")
+    lot_box.click()
+    lot_box.fill("R100065")
+    page.get_by_role("option", name=re.compile("R100065")).click()
+    page.wait_for_function("() => [...document.querySelectorAll('[data-testid=stMetricValue]')]"
+                           ".some(e => e.innerText === '2,569 sq ft')")
+    page.wait_for_function(f"() => document.querySelectorAll('{MAP_FRAME}').length === 1")
+    iframe, frame = _map_ready(page)
+    frame.locator(".sba-shape-label").nth(5).wait_for()
+    before = _shape_areas(page)
+    assert len(before) == 6
+    iframe.scroll_into_view_if_needed()
+    time.sleep(1.0)
+
+    frame.locator(".leaflet-draw-edit-remove").click()
+    label = frame.locator(".sba-shape-label").first.bounding_box()
+    page.mouse.click(label["x"] + label["width"] / 2 + 12, label["y"] + label["height"] / 2 + 12)
+    time.sleep(2.0)  # a rerun would rebuild the map and leave delete mode here
+    assert _shape_areas(page) == before  # nothing drifted, nothing deleted yet
+    done = frame.locator(".leaflet-draw-actions a", has_text="Done")
+    assert done.is_visible()  # still in delete mode
+    done.click()
+    page.get_by_label("Type of shape 6").wait_for(state="detached")
+    assert _shape_areas(page) == before[1:]  # shape 1 gone, the others to the hundredth of a sq ft
+
+
+def test_browser__each_map_frame_has_a_title_that_says_what_it_is(page, server):
+    page.goto(server)
+    page.get_by_text("Lot R100039: 611 SE Umatilla St").wait_for()
+    _map_ready(page)
+    draw = "Map of lot R100039 on the aerial photo, with the drawing tool for your shapes"
+    page.locator(f'iframe[title="{draw}"]').wait_for()
+    page.get_by_text("Pick my lot on a map instead").click()
+    page.locator('iframe[title="Map of the neighbourhood: click inside your lot to choose it"]').wait_for()
+    page.locator(f'iframe[title="{draw}"]').wait_for()
+    titles = page.eval_on_selector_all("iframe", "fs => fs.map(f => f.title)")
+    assert "streamlit_folium.st_folium" not in titles
+
+
+def _on_white(css: str) -> tuple[float, float, float]:
+    """A CSS ``rgb()``/``rgba()`` colour drawn on white, as 0-1 channels."""
+    values = [float(v) for v in re.findall(r"[\d.]+", css)]
+    alpha = values[3] if len(values) > 3 else 1.0
+    return tuple((alpha * v + (1 - alpha) * 255) / 255 for v in values[:3])
+
+
+def _contrast(rgb_a: str, rgb_b: str) -> float:
+    """WCAG contrast ratio of two CSS colours (each drawn on white)."""
+    def luminance(css: str) -> float:
+        r, g, b = _on_white(css)
+        lin = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in (r, g, b)]
+        return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+    hi, lo = sorted((luminance(rgb_a), luminance(rgb_b)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+def test_browser__captions_are_dark_enough_to_read(page, server):
+    page.goto(server)
+    caption = page.locator('[data-testid="stCaptionContainer"] p').first
+    caption.wait_for()
+    # Streamlit greys captions with opacity on a container: fold every ancestor's opacity in
+    colour = caption.evaluate("""e => {
+        let alpha = 1;
+        for (let n = e; n; n = n.parentElement) alpha *= parseFloat(getComputedStyle(n).opacity);
+        const [r, g, b] = getComputedStyle(e).color.match(/[\\d.]+/g);
+        return `rgba(${r}, ${g}, ${b}, ${alpha})`;
+    }""")
+    assert _contrast(colour, "rgb(255, 255, 255)") >= 4.5, colour  # WCAG AA for 14 px text

@@ -1,0 +1,27 @@
+"""Evidence packages for any sample lot, drawn exactly as the City's record has it (test helper)."""
+
+from __future__ import annotations
+
+import categorize
+from gis import webmap
+from sba import evidence as ev
+from sba.requests import Records
+from sba.requests.intake import Requester
+
+
+def record_package(records: Records, parcel_id: str) -> tuple[bytes, Requester]:
+    """A homeowner's package for ``parcel_id`` whose shapes are the record's own, and its requester."""
+    lot = records.lot(parcel_id)
+    info = records.lot_record(parcel_id)
+    shapes = webmap.shapes_from_layer(records.features, lot, id_prefix="s", source="drawn")
+    m = ev.measure_shapes(lot, shapes, records.water, records.schedule)
+    bill = categorize.estimate(schedule=records.schedule, property_class="single_family",
+                               area_sqft=m.billable_area_sqft)
+    account = info.accounts[0]
+    holder = info.holders.get(account, "Sample Homeowner")
+    req = ev.ChangeRequest(parcel_id, account, info.address, current_category=info.current_category,
+                           imagery="the sample photo", single_family=True, one_dwelling_unit=True,
+                           one_account=True, account_holder=True)
+    data = ev.build_package(m, req, shapes=shapes, lot=lot, water=records.water, bill=bill,
+                            schedule_name=records.schedule.name)
+    return data, Requester(holder, holder.lower().replace(" ", ".") + "@example.org")
