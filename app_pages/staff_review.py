@@ -48,8 +48,8 @@ def _on_decide(rid: int, version: int) -> None:
     if me is None:
         return
     try:
-        d = decide(sc.store(), sc.current_records(), rid, st.session_state.get("staff_decision", "accept"),
-                   actor=me.username, reason=st.session_state.get("staff_reason", ""), expected_version=version)
+        d = decide(sc.store(), sc.current_records(), rid, st.session_state.get(f"staff_decision_{rid}", "accept"),
+                   actor=me.username, reason=st.session_state.get(f"staff_reason_{rid}", ""), expected_version=version)
     except ConflictError as err:
         sc.flash("error", md(err), rid)
         if st.session_state.get("staff_filter") == "open":  # show the other reviewer's decision
@@ -59,7 +59,7 @@ def _on_decide(rid: int, version: int) -> None:
         sc.flash("error", md(err), rid)
         return
     _seen()[rid] = d.version
-    st.session_state["staff_reason"] = ""
+    st.session_state[f"staff_reason_{rid}"] = ""
     if st.session_state.get("staff_filter") == "open":  # keep the decided request (and its letter) in view
         st.session_state["staff_filter"] = "all"
     change = (f"the category changes from {d.old_category} to {d.new_category} from {long_date(d.effective_date)}"
@@ -73,23 +73,23 @@ def _on_adjust(rid: int, version: int) -> None:
     if me is None:
         return
     ss = st.session_state
-    action, reason = ss.get("staff_adj_action", "type"), ss.get("staff_adj_reason", "")
+    action, reason = ss.get(f"staff_adj_action_{rid}", "type"), ss.get(f"staff_adj_reason_{rid}", "")
     s, records = sc.store(), sc.current_records()
     try:
         if action == "add":
-            v = add_record_feature(s, records, rid, ss.get("staff_adj_record", ""), actor=me.username,
+            v = add_record_feature(s, records, rid, ss.get(f"staff_adj_record_{rid}", ""), actor=me.username,
                                    reason=reason, expected_version=version)
         else:
-            kw = {"type": {"feature_type": ss.get("staff_adj_type")},
-                  "record": {"use_record": ss.get("staff_adj_record")},
+            kw = {"type": {"feature_type": ss.get(f"staff_adj_type_{rid}")},
+                  "record": {"use_record": ss.get(f"staff_adj_record_{rid}")},
                   "remove": {"remove": True}, "restore": {"remove": False}}[action]
-            v = adjust_feature(s, records, rid, int(ss.get("staff_adj_feature") or 0), actor=me.username,
+            v = adjust_feature(s, records, rid, int(ss.get(f"staff_adj_feature_{rid}") or 0), actor=me.username,
                                reason=reason, expected_version=version, **kw)
     except RequestError as err:
         sc.flash("error", md(err), rid)
         return
     _seen()[rid] = v
-    ss["staff_adj_reason"] = ""
+    ss[f"staff_adj_reason_{rid}"] = ""
     sc.flash("success", "Change saved. The comparison below uses it; record the decision as 'adjust'.", rid)
 
 
@@ -266,21 +266,21 @@ if req.files:
 if req.is_open:
     with st.expander("Adjust a feature", icon=":material/edit:"):
         action = st.radio("What to do", list(ADJUST_ACTIONS), format_func=ADJUST_ACTIONS.get,
-                          key="staff_adj_action", horizontal=True)
+                          key=f"staff_adj_action_{rid}", horizontal=True)
         feats = {f.position: f for f in req.features}
         if action != "add":
-            st.selectbox("Feature", list(feats), key="staff_adj_feature",
+            st.selectbox("Feature", list(feats), key=f"staff_adj_feature_{rid}",
                          format_func=lambda p: f"{p} · {type_label(feats[p].feature_type)}"
                                                + (" (left out)" if feats[p].removed else ""))
         if action == "type":
-            st.selectbox("New type", list(FEATURE_TYPES), format_func=FEATURE_TYPES.get, key="staff_adj_type")
+            st.selectbox("New type", list(FEATURE_TYPES), format_func=FEATURE_TYPES.get, key=f"staff_adj_type_{rid}")
         if action in ("record", "add"):
             rec = cmp.record_layer
             ids = list(rec["feature_id"]) if rec is not None else []
             kinds = dict(zip(ids, rec["feature_type"], strict=True)) if ids else {}
-            st.selectbox("City's record feature", ids, key="staff_adj_record",
+            st.selectbox("City's record feature", ids, key=f"staff_adj_record_{rid}",
                          format_func=lambda i: f"{i} · {type_label(kinds[i])}")
-        st.text_input("Reason (kept in the audit log)", key="staff_adj_reason")
+        st.text_input("Reason (kept in the audit log)", key=f"staff_adj_reason_{rid}")
         st.button("Save the change", key="staff_adj_save", on_click=_on_adjust, args=(rid, seen))
 
     st.subheader("Decision")
@@ -290,10 +290,10 @@ if req.is_open:
         "reject": f"Reject: the category stays {req.current_category}",
     }
     options = ["adjust", "reject"] if req.adjusted else ["accept", "reject"]
-    if st.session_state.get("staff_decision") not in options:
-        st.session_state["staff_decision"] = options[0]
-    st.radio("Decision", options, format_func=labels.get, key="staff_decision")
-    st.text_area("Reason (goes in the letter; required to reject or adjust)", key="staff_reason", height=90)
+    if st.session_state.get(f"staff_decision_{rid}") not in options:
+        st.session_state[f"staff_decision_{rid}"] = options[0]
+    st.radio("Decision", options, format_func=labels.get, key=f"staff_decision_{rid}")
+    st.text_area("Reason (goes in the letter; required to reject or adjust)", key=f"staff_reason_{rid}", height=90)
     st.caption(f"The decision takes effect today, {long_date(store.today())} (the utility's date, {store.tz}); "
                "it cannot be back-dated.")
     st.button("Record decision", key="staff_decide", type="primary", on_click=_on_decide, args=(rid, seen))

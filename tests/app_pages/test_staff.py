@@ -122,11 +122,11 @@ def test_staff_review__reject_with_reason_records_the_decision_and_letter(queue)
     at = page(REVIEW)
     rid = queue["R100075"]
     at.selectbox(key="staff_request").set_value(rid).run()
-    at.radio(key="staff_decision").set_value("reject")
+    at.radio(key=f"staff_decision_{rid}").set_value("reject")
     at.button(key="staff_decide").click().run()
     assert at.error[0].value == "Give a reason to reject the request; it goes in the letter."
-    at.radio(key="staff_decision").set_value("reject")
-    at.text_area(key="staff_reason").set_value("The garage and deck are on the photo.")
+    at.radio(key=f"staff_decision_{rid}").set_value("reject")
+    at.text_area(key=f"staff_reason_{rid}").set_value("The garage and deck are on the photo.")
     at.button(key="staff_decide").click().run()
     assert not at.exception
     assert "recorded as not accepted: the category stays standard" in at.success[0].value
@@ -138,19 +138,35 @@ def test_staff_review__adjust_a_feature_then_decide_adjust(queue):
     at = page(REVIEW)
     rid = queue["R100077"]
     at.selectbox(key="staff_request").set_value(rid).run()
-    assert at.radio(key="staff_decision").options == ["Accept: the category becomes small",
+    assert at.radio(key=f"staff_decision_{rid}").options == ["Accept: the category becomes small",
                                                       "Reject: the category stays standard"]
-    at.radio(key="staff_adj_action").set_value("type").run()
-    at.selectbox(key="staff_adj_feature").set_value(6)
-    at.selectbox(key="staff_adj_type").set_value("gravel")
-    at.text_input(key="staff_adj_reason").set_value("It is gravel on the photo.")
+    at.radio(key=f"staff_adj_action_{rid}").set_value("type").run()
+    at.selectbox(key=f"staff_adj_feature_{rid}").set_value(6)
+    at.selectbox(key=f"staff_adj_type_{rid}").set_value("gravel")
+    at.text_input(key=f"staff_adj_reason_{rid}").set_value("It is gravel on the photo.")
     at.button(key="staff_adj_save").click().run()
     assert not at.exception
     assert at.success[0].value.startswith("Change saved.")
-    assert at.radio(key="staff_decision").value == "adjust"
-    at.text_area(key="staff_reason").set_value("Gravel counts; the new shed counts.")
+    assert at.radio(key=f"staff_decision_{rid}").value == "adjust"
+    at.text_area(key=f"staff_reason_{rid}").set_value("Gravel counts; the new shed counts.")
     at.button(key="staff_decide").click().run()
     assert "recorded as accepted with changes" in at.success[0].value
+
+
+def test_staff_review__a_choice_made_on_one_request_never_carries_over_to_the_next(queue):
+    """Widget state is kept per request: rejecting A, then opening B, leaves B's own default."""
+    at = page(REVIEW)
+    first, second = queue["R100075"], queue["R100077"]
+    at.selectbox(key="staff_request").set_value(first).run()
+    at.radio(key=f"staff_decision_{first}").set_value("reject")
+    at.text_area(key=f"staff_reason_{first}").set_value("Not on the photo.")
+    at.run()
+    at.selectbox(key="staff_request").set_value(second).run()
+    assert at.radio(key=f"staff_decision_{second}").value == "accept"
+    assert at.text_area(key=f"staff_reason_{second}").value == ""
+    at.button(key="staff_decide").click().run()
+    assert not at.exception
+    assert "recorded as accepted" in at.success[0].value
 
 
 def test_staff_review__second_reviewer_gets_a_conflict_message(db, queue, records):
@@ -159,7 +175,7 @@ def test_staff_review__second_reviewer_gets_a_conflict_message(db, queue, record
     at.selectbox(key="staff_request").set_value(rid).run()
     with RequestStore.open(db) as other:  # bob decides while alice has the request open
         decide(other, records, rid, "accept", actor="bob")
-    at.radio(key="staff_decision").set_value("accept")
+    at.radio(key=f"staff_decision_{rid}").set_value("accept")
     at.button(key="staff_decide").click().run()
     assert not at.exception
     assert at.error[0].value == (f"Request {rid} was already decided (accepted) by bob on "
