@@ -576,6 +576,9 @@ def validate(sub: Submission, records: Records) -> tuple[dict[str, int], list[tu
         )
     features = _check_geometry(sub, records)
     _check_consistency(sub, totals, features, records)
+    if sub.claimed_category is not None and sub.claimed_category == sub.current_category:
+        raise PackageRejected(f"The request claims the {sub.claimed_category} category, the one already on the "
+                              "bill; a category change request must ask for another category.")
     return totals, files, features
 
 

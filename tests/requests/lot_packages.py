@@ -19,7 +19,11 @@ def record_package(records: Records, parcel_id: str) -> tuple[bytes, Requester]:
                                area_sqft=m.billable_area_sqft)
     account = info.accounts[0]
     holder = info.holders.get(account, "Sample Homeowner")
-    req = ev.ChangeRequest(parcel_id, account, info.address, current_category=info.current_category,
+    # a request asks for another category than the bill's: say the lot is billed in another one
+    billed = info.current_category
+    if billed == bill.category:
+        billed = next(c.name for c in records.schedule.categories if c.name != bill.category)
+    req = ev.ChangeRequest(parcel_id, account, info.address, current_category=billed,
                            imagery="the sample photo", single_family=True, one_dwelling_unit=True,
                            one_account=True, account_holder=True)
     data = ev.build_package(m, req, shapes=shapes, lot=lot, water=records.water, bill=bill,

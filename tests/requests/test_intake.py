@@ -119,6 +119,14 @@ def test_import__missing_or_bad_fields_are_refused(sqlite_store, records, packag
     _refused(sqlite_store, records, repack(data, request=change), who, match)
 
 
+def test_import__a_request_for_the_category_already_billed_is_refused(sqlite_store, records, packages):
+    data, who = packages["R100040"]
+    claimed = json.loads(zipfile.ZipFile(io.BytesIO(data)).read("manifest.json"))["request"]["computed_category"]
+    message = _refused(sqlite_store, records, repack(data, request={"current_category": claimed}), who,
+                       "the one already on the bill")
+    assert message.startswith(f"The request claims the {claimed} category")
+
+
 def test_import__no_requester_is_refused(sqlite_store, records, packages):
     data, _ = packages["R100040"]
     assert "who is asking" in _refused(sqlite_store, records, data, Requester(""), "requester's name")
