@@ -53,6 +53,7 @@ from gis.overlay import (
     clip_each,
     components,
     dense_groups,
+    drop_slivers,
     group_union,
     heavy_components,
     in_sorted,
@@ -349,6 +350,9 @@ def measure_lots(
         P[bad] = polygonal(shapely.make_valid(P[bad]))
         lot_repaired[bad] = True
         p_box[bad], p_bnd[bad] = axis_boxes(P[bad])
+    P, thinned = drop_slivers(P)
+    if len(thinned):
+        p_box[thinned], p_bnd[thinned] = axis_boxes(P[thinned])
 
     # features: types, empties, non-polygons, repairs
     F = features.geometry.to_numpy().copy()
@@ -386,8 +390,9 @@ def measure_lots(
     collections = np.flatnonzero(shapely.get_type_id(F) == 7)
     if len(collections):
         F[collections] = polygonal(F[collections])
+    F, thinned = drop_slivers(F)
     changed = np.flatnonzero(invalid | missing | linear)
-    changed = np.union1d(changed, collections)
+    changed = np.union1d(np.union1d(changed, collections), thinned)
     if len(changed):
         f_box[changed], f_bnd[changed] = axis_boxes(F[changed])
 

@@ -165,3 +165,31 @@ def test_a_street_parcel_with_thousands_of_vertices_and_driveways_agrees_with_th
     side = oracle_outside_and_overlap(parcels, features)
     assert np.allclose(ours.outside_parcel_sqft, side.outside_parcel_sqft.reindex(ours.index), atol=0.01)
     assert ours.billable_area_sqft["street"] > 0
+
+
+# A walkway and a deck of Cambridge, MA (PDDL; tests/data/LICENSE-cambridge.md), EPSG:2249,
+# turned by 30 degrees and repaired as ../shared/bench/tile_realdata.py repairs: the walkway's
+# MultiPolygon keeps two zero-area triangles, next to which GEOS finds the deck wholly inside
+# the walkway (intersection 49.4 sq ft) although they do not overlap (their union says so).
+SLIVER_LOT = 'MULTIPOLYGON (((752583.0814531766 2966741.7969927415, 752578.4200349179 2966749.7910665534, 752573.9997877687 2966747.2135802796, 752559.0832548393 2966772.794620105, 752498.1320924766 2966735.1111438246, 752518.987787696 2966704.423522834, 752583.0814531766 2966741.7969927415)))'
+SLIVER_WALKWAY = (
+    'MULTIPOLYGON (((752522.4979991402 2966725.844486202, 752520.5436169403 2966729.1961634764, 752523.4383143382 2966724.2318880726, 752522.4979991402 2966725.844486202)), ((752520.5436169403 2966729.1961634764, 752517.7964231356 2966733.9074768745, 752516.8561079287 2966735.5200750194, 752520.5436169403 2966729.1961634764)), ((752514.0351623098 2966740.3578694505, 752515.2614150294 2966743.23380591, 752514.3210996441 2966744.846403958, 752516.4876672594 2966746.1097424095, 752518.6542347332 2966747.3730810904, 752527.3205032615 2966752.426438186, 752528.5467534302 2966755.3023753827, 752529.7730031144 2966758.1783126174, 752532.5939534896 2966753.340520921, 752519.5945504706 2966745.7604832463, 752518.3682983798 2966742.884546522, 752516.2017304124 2966741.621207867, 752517.1420457953 2966740.0086098234, 752518.0823611785 2966738.39601178, 752516.8561079287 2966735.5200750194, 752515.9157927263 2966737.1326731564, 752514.9754775193 2966738.745271302, 752514.0351623098 2966740.3578694505)))'
+)
+SLIVER_DECK = 'MULTIPOLYGON (((752532.6415744612 2966721.104674231, 752526.9474824279 2966717.7611206286, 752523.1142736793 2966724.410931579, 752525.5423298499 2966725.8366372613, 752526.3144847241 2966726.0687764436, 752528.8935523821 2966727.38580941, 752532.6415744612 2966721.104674231)))'
+
+
+def test_sliver_parts_do_not_make_geos_see_an_overlap_that_is_not_there():
+    from gis.overlay import drop_slivers
+
+    lot, walkway, deck = (shapely.from_wkt(w) for w in (SLIVER_LOT, SLIVER_WALKWAY, SLIVER_DECK))
+    assert shapely.intersection(walkway, deck).area > 49  # what GEOS says next to the slivers
+    thin, changed = drop_slivers(np.array([walkway, deck]))
+    assert changed.tolist() == [0]
+    assert thin[0].area == pytest.approx(walkway.area, abs=1e-6)
+    parcels = gpd.GeoDataFrame({"parcel_id": ["L"]}, geometry=[lot], crs=2249)
+    features = gpd.GeoDataFrame({"feature_type": ["walkway", "deck"]}, geometry=[walkway, deck], crs=2249)
+    got = gis.measure_lots(parcels, features).lots.iloc[0]
+    truth = shapely.union_all(shapely.intersection(np.array([walkway, deck]), lot)).area
+    unit2 = gis.sqft_per_crs_unit2("EPSG:2249")
+    assert got.billable_area_sqft == pytest.approx(truth * unit2, abs=1e-6)
+    assert got.overlap_sqft == pytest.approx(0, abs=1e-6)
