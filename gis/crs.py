@@ -113,14 +113,12 @@ def _require_crs(gdf: gpd.GeoDataFrame, role: str) -> CRS:
 
 
 def _finite_bounds(gdf: gpd.GeoDataFrame) -> tuple[float, float, float, float] | None:
-    """The layer's total bounds, or None when it has no coordinates at all."""
+    """The layer's total bounds, or None when it has no coordinates at all (missing and empty
+    shapes are left out)."""
     import shapely
 
-    geoms = gdf.geometry.to_numpy()
-    geoms = geoms[~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)]
-    if not len(geoms):
-        return None
-    return tuple(float(v) for v in shapely.total_bounds(geoms))
+    bounds = shapely.total_bounds(gdf.geometry.to_numpy())
+    return tuple(float(v) for v in bounds) if np.all(np.isfinite(bounds)) else None
 
 
 def _lonlat_bounds(crs: CRS, bounds) -> tuple[float, float, float, float] | None:
@@ -148,7 +146,8 @@ def _describe(bounds) -> str:
     return f"x {minx:,.6g} to {maxx:,.6g}, y {miny:,.6g} to {maxy:,.6g}"
 
 
-def check_coordinates(gdf: gpd.GeoDataFrame, role: str, name: str | None = None) -> None:
+def check_coordinates(gdf: gpd.GeoDataFrame, role: str, name: str | None = None, *,
+                      bounds: tuple[float, float, float, float] | None = None) -> None:
     """Refuse a layer whose coordinates do not lie where its CRS is used.
 
     A GeoJSON is longitude/latitude by definition (RFC 7946), and a shapefile's
@@ -157,7 +156,7 @@ def check_coordinates(gdf: gpd.GeoDataFrame, role: str, name: str | None = None)
     right (0 sq ft, or a lot in the ocean).
     """
     crs = _require_crs(gdf, role)
-    bounds = _finite_bounds(gdf)
+    bounds = bounds if bounds is not None else _finite_bounds(gdf)
     if bounds is None:
         return
     label = _label(role, name)
@@ -233,7 +232,7 @@ def _equal_area_crs(crs: CRS, bounds) -> CRS:
 
 
 def choose_area_crs(gdf: gpd.GeoDataFrame, role: str = "parcels", *, requested: CRS | str | int | None = None,
-                    name: str | None = None) -> AreaCRS:
+                    name: str | None = None, bounds: tuple[float, float, float, float] | None = None) -> AreaCRS:
     """The CRS to measure ``gdf`` in: the one asked for, its own if fit, else a local equal-area one.
 
     Parameters
@@ -246,7 +245,7 @@ def choose_area_crs(gdf: gpd.GeoDataFrame, role: str = "parcels", *, requested: 
         :data:`MAX_AREAL_DISTORTION`.
     """
     own = _require_crs(gdf, role)
-    bounds = _finite_bounds(gdf)
+    bounds = bounds if bounds is not None else _finite_bounds(gdf)
     label = _label(role, name)
     if requested is not None:
         want = parse_crs(requested)

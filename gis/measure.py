@@ -211,10 +211,15 @@ def project_layers(
     in messages: ``{"parcels": ..., "features": ..., "water": ...}``.
     """
     names = names or {}
-    for gdf, role in ((parcels, "parcels"), (features, "features"), (water, "water")):
-        if gdf is not None:
+    lot_bounds = tuple(shapely.total_bounds(parcels.geometry.to_numpy()))
+    lot_bounds = lot_bounds if np.all(np.isfinite(lot_bounds)) else None
+    check_coordinates(parcels, "parcels", names.get("parcels"), bounds=lot_bounds)
+    # a layer labelled with the parcels' own CRS needs no check of its own: coordinates
+    # that do not fit it do not meet the lots either, and that is refused when measuring
+    for gdf, role in ((features, "features"), (water, "water")):
+        if gdf is not None and (gdf.crs is None or CRS.from_user_input(gdf.crs) != CRS.from_user_input(parcels.crs)):
             check_coordinates(gdf, role, names.get(role))
-    chosen = choose_area_crs(parcels, "parcels", requested=crs, name=names.get("parcels"))
+    chosen = choose_area_crs(parcels, "parcels", requested=crs, name=names.get("parcels"), bounds=lot_bounds)
     parcels = to_common_crs(parcels, chosen.crs, "parcels")
     features = to_common_crs(features, chosen.crs, "features")
     if water is not None:

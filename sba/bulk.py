@@ -480,7 +480,7 @@ def _pandas_reads_decimal(arrow, name: str):
 
 def _places(values: pd.Series) -> int:
     """Decimal places of the service units (2 for the bundled schedules)."""
-    texts = values.dropna().astype(str).unique()
+    texts = [str(t) for t in pd.unique(values.dropna().to_numpy())]
     return max([2, *(len(t.partition(".")[2]) for t in texts)])
 
 

@@ -383,7 +383,7 @@ def _meeting_notes(n_features: int, pair_f: np.ndarray, names: dict) -> list[str
     """Refuse layers that do not meet at all; a note when most surfaces are on no lot."""
     if not n_features:
         return []
-    touching = len(np.unique(pair_f)) if len(pair_f) else 0
+    touching = int(np.count_nonzero(np.bincount(pair_f, minlength=n_features))) if len(pair_f) else 0
     if touching == 0:
         raise gis.no_overlap_error(n_features, names)
     if touching < n_features / 2:
@@ -425,6 +425,10 @@ def _check_rows(table: pd.DataFrame, ids: np.ndarray, *, features_touched: bool,
 
 def _same(a: np.ndarray, b: np.ndarray) -> bool:
     """Whether two id arrays hold the same values in the same places (missing ids equal)."""
-    return len(a) == len(b) and pd.Series(a, dtype=object).equals(pd.Series(b, dtype=object))
+    if len(a) != len(b):
+        return False
+    if a.dtype.kind in "iu" and b.dtype.kind in "iu":  # integer ids: no missing values to care for
+        return bool(np.array_equal(a, b))
+    return pd.Series(a, dtype=object).equals(pd.Series(b, dtype=object))
 
 
