@@ -372,14 +372,19 @@ def test_out_in_a_folder_that_cannot_be_written_is_refused_at_once(capsys, city)
     assert "Cannot write in the folder '/proc'" in line
 
 
+def disk_full_after(start: bytes):
+    """A writer that writes ``start`` and then finds the disk full, as ENOSPC does half-way."""
+    def write(table, where, *args, **kwargs):
+        Path(where).write_bytes(start)
+        raise OSError(28, "No space left on device")
+
+    return write
+
+
 def test_a_full_disk_is_one_line_and_leaves_nothing_half_written(capsys, monkeypatch, tmp_path, city):
     import pyarrow.parquet as pq
 
-    def full(table, where, *a, **k):
-        Path(where).write_bytes(b"PAR1 half a file")
-        raise OSError(28, "No space left on device")
-
-    monkeypatch.setattr(pq, "write_table", full)
+    monkeypatch.setattr(pq, "write_table", disk_full_after(b"PAR1 half a file"))
     out = tmp_path / "out.parquet"
     line = refused(capsys, *_reassess_args(city, out))
     assert line.startswith("sba: error: The disk is full")
@@ -452,11 +457,7 @@ def test_output_columns_have_the_same_types_whatever_the_values(capsys, tmp_path
 def test_a_full_disk_while_saving_a_chunk_is_one_line_too(capsys, monkeypatch, tmp_path, city):
     import pyarrow.feather as feather
 
-    def full(table, where, *a, **k):
-        Path(where).write_bytes(b"ARROW1 half")
-        raise OSError(28, "No space left on device")
-
-    monkeypatch.setattr(feather, "write_feather", full)
+    monkeypatch.setattr(feather, "write_feather", disk_full_after(b"ARROW1 half"))
     out = tmp_path / "out.parquet"
     line = refused(capsys, *_reassess_args(city, out, "--workers", "2"))
     assert line.startswith("sba: error: The disk is full: chunk-")
