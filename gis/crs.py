@@ -39,6 +39,7 @@ __all__ = [
     "areal_distortion",
     "check_coordinates",
     "choose_area_crs",
+    "layer_bounds",
     "parse_crs",
     "sqft_per_crs_unit2",
     "to_area_crs",
@@ -112,12 +113,15 @@ def _require_crs(gdf: gpd.GeoDataFrame, role: str) -> CRS:
     return CRS.from_user_input(gdf.crs)
 
 
-def _finite_bounds(gdf: gpd.GeoDataFrame) -> tuple[float, float, float, float] | None:
+def layer_bounds(gdf: gpd.GeoDataFrame) -> tuple[float, float, float, float] | None:
     """The layer's total bounds, or None when it has no coordinates at all (missing and empty
     shapes are left out)."""
     import shapely
 
-    bounds = shapely.total_bounds(gdf.geometry.to_numpy())
+    geoms = gdf.geometry.to_numpy()
+    if not len(geoms):
+        return None
+    bounds = shapely.total_bounds(geoms)
     return tuple(float(v) for v in bounds) if np.all(np.isfinite(bounds)) else None
 
 
@@ -156,7 +160,7 @@ def check_coordinates(gdf: gpd.GeoDataFrame, role: str, name: str | None = None,
     right (0 sq ft, or a lot in the ocean).
     """
     crs = _require_crs(gdf, role)
-    bounds = bounds if bounds is not None else _finite_bounds(gdf)
+    bounds = bounds if bounds is not None else layer_bounds(gdf)
     if bounds is None:
         return
     label = _label(role, name)
@@ -245,7 +249,7 @@ def choose_area_crs(gdf: gpd.GeoDataFrame, role: str = "parcels", *, requested: 
         :data:`MAX_AREAL_DISTORTION`.
     """
     own = _require_crs(gdf, role)
-    bounds = bounds if bounds is not None else _finite_bounds(gdf)
+    bounds = bounds if bounds is not None else layer_bounds(gdf)
     label = _label(role, name)
     if requested is not None:
         want = parse_crs(requested)

@@ -37,6 +37,7 @@ from pyproj import CRS
 from gis.crs import (
     check_coordinates,
     choose_area_crs,
+    layer_bounds,
     sqft_per_crs_unit2,
     to_common_crs,
 )
@@ -211,8 +212,7 @@ def project_layers(
     in messages: ``{"parcels": ..., "features": ..., "water": ...}``.
     """
     names = names or {}
-    lot_bounds = tuple(shapely.total_bounds(parcels.geometry.to_numpy()))
-    lot_bounds = lot_bounds if np.all(np.isfinite(lot_bounds)) else None
+    lot_bounds = layer_bounds(parcels)
     check_coordinates(parcels, "parcels", names.get("parcels"), bounds=lot_bounds)
     # a layer labelled with the parcels' own CRS needs no check of its own: coordinates
     # that do not fit it do not meet the lots either, and that is refused when measuring
