@@ -54,6 +54,7 @@ __all__ = [
     "CleanRiverRewards",
     "Period",
     "PropertyClass",
+    "area_decimal",
     "billable_sqft",
     "categorize_sfr",
     "category_distance",
@@ -129,6 +130,18 @@ def _measured_area(area: Any) -> Decimal:
     if dec < 0:
         raise NegativeAreaError(f"Billable area cannot be negative (got {dec} sq ft).")
     return dec
+
+
+def area_decimal(area: float | Decimal | str | int, places: int = 2) -> Decimal:
+    """A measured area as a Decimal of ``places`` decimals, half-up: how reports show areas.
+
+    Bills use the whole square feet of :func:`billable_sqft`; both round the
+    area's shortest decimal form (a float's ``str``), never its binary value.
+
+    >>> area_decimal(2569.175), area_decimal(0.005), area_decimal(12, places=0)
+    (Decimal('2569.18'), Decimal('0.01'), Decimal('12'))
+    """
+    return _to_decimal(area, "Area", "square feet").quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
 
 
 def billable_sqft(area: float | Decimal | str | int) -> Decimal:
@@ -1059,9 +1072,7 @@ def estimate(
     metered = individually_metered
 
     measured = None if area_sqft is None else _measured_area(area_sqft)
-    whole = (
-        None if measured is None else measured.quantize(WHOLE, rounding=ROUND_HALF_UP)
-    )
+    whole = None if measured is None else billable_sqft(measured)
     ccf = (
         None
         if water_use_ccf is None

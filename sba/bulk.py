@@ -108,7 +108,8 @@ class ReassessSummary:
 
 
 def _whole_sqft(area: np.ndarray) -> np.ndarray:
-    """Half-up whole sq ft, equal to ``billable_sqft`` (Decimal) for every value."""
+    """The array twin of :func:`categorize.billable_sqft`: half-up whole sq ft, equal to it for
+    every value (ties are left to it, so that it alone decides what half-up means)."""
     whole = np.floor(area + 0.5)
     frac = area - np.floor(area)
     near_half = np.abs(frac - 0.5) < 1e-6

@@ -6,7 +6,6 @@ lot gets the same answer whichever way it is measured.
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import numpy as np
@@ -16,17 +15,14 @@ import geopandas as gpd
 import shapely
 
 import gis
-from categorize import PropertyClass, billable_sqft, categorize_sfr
+from categorize import PropertyClass, area_decimal, billable_sqft, categorize_sfr
 from categorize.schedule import RateSchedule
 
 __all__ = ["NO_SHAPE", "area_str", "load_layers", "lot_errors", "lot_results", "measure_files", "repeated_id", "rules_for"]
 
-TWO_PLACES = Decimal("0.01")
-
-
 def area_str(value: float) -> str:
-    """A measured area as a decimal string with 2 places (half-up)."""
-    return str(Decimal(repr(float(value))).quantize(TWO_PLACES, rounding=ROUND_HALF_UP))
+    """A measured area as a decimal string with 2 places, half-up (:func:`categorize.area_decimal`)."""
+    return str(area_decimal(float(value)))
 
 
 def rules_for(schedule: RateSchedule) -> gis.MeasureRules:

@@ -75,7 +75,7 @@ import json
 import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -344,7 +344,7 @@ def measure_tape(rows: Sequence[TapeShape], parcel_id: str = "", schedule: RateS
         parcel_id=str(parcel_id),
         crs_measured="none (tape measure)",
         billable_area_sqft=float(total),
-        whole_sqft=total.quantize(Decimal(1), rounding=ROUND_HALF_UP),
+        whole_sqft=billable_sqft(total),
         by_type=by_type,
         excluded_type_sqft=excluded,
         features=tuple(features),
