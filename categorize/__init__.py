@@ -17,8 +17,8 @@ Examples
 Billing rules and choices
 -------------------------
 Decided by SPEC Part A (the seed is BES "Sewer and Stormwater Rates and
-Charges"; numbers in ``rates/portland-bes-fy2025-26.toml`` carry [SEED],
-[SRC], [INF] or [UNVERIFIED] tags):
+Charges"; the rates live only in ``rates/*.toml``, where each number
+carries a [SEED], [SRC], [INF] or [UNVERIFIED] tag):
 
 1. Single-family category on billable area rounded half-up to whole sq ft:
    small ≤ 1,500 < standard ≤ 2,700 < large (the City form's rule).
@@ -34,9 +34,9 @@ Charges"; numbers in ``rates/portland-bes-fy2025-26.toml`` carry [SEED],
    Periods: monthly 30, bimonthly 60, quarterly 90 days, or a day count.
 4. The seed's "Total sewer and stormwater charges" excludes the Portland
    Harbor Superfund charge, so Superfund is a separate section
-   ($0.04/ccf + $0.19 per 1,000 sq ft per 30 days, on the category's billed
-   sq ft for single-family) and ``grand_total`` adds it.
-5. Managed floodplain lots use the floodplain area rate ($11.990).
+   (a rate per ccf plus one per 1,000 sq ft per 30 days, on the category's
+   billed sq ft for single-family) and ``grand_total`` adds it.
+5. Managed floodplain lots use the schedule's floodplain area rate.
 6. Clean River Rewards: discount = 35% × f × (service-unit + area charges),
    f = min(max(1.00 full, 0.67 partial/detention) + 0.25 small lot
    + 0.08 trees, 1.00); Superfund is not discounted; labelled an estimate.
@@ -80,7 +80,7 @@ Our choices where SPEC is silent:
 17. A rate schedule with ``verified = false`` (Oak Lodge) adds a warning to
     every bill. Options a schedule has no data for (sewer, floodplain,
     discount) add a warning instead of failing.
-18. Oak Lodge Water Services (ESU = 2,500 sq ft, $10.62 per ESU per month,
+18. Oak Lodge Water Services (a rate per ESU of 2,500 sq ft per month,
     treated as 30 days) ships as the second schedule; its year, unit
     rounding and duplex rule are unverified.
 19. Feature types: roof, garage, carport, shed, driveway, parking, walkway,
