@@ -240,3 +240,37 @@ def test_cluster__workers_running_other_code_are_refused(city, cluster, tmp_path
     assert "2 of the 2 dask workers" in err
     assert "install the same version on every worker" in err
     assert not (tmp_path / "out.parquet").exists()
+
+
+def _die_on_first_task(marker: str):
+    """Installed in each worker: the first partition task anywhere ends its worker process
+    (as an out-of-memory kill would), once per test run (``marker`` is a file)."""
+    import os
+
+    import sba.cluster
+
+    real = sba.cluster._measure_partition
+
+    def measure(*args, **kwargs):
+        try:
+            fd = os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        except FileExistsError:
+            return real(*args, **kwargs)
+        os.close(fd)
+        os._exit(1)
+
+    sba.cluster._measure_partition = measure
+
+
+def test_cluster__a_worker_killed_mid_run_is_replaced_and_the_table_equals_an_uninterrupted_run(
+        city, cluster, tmp_path, capsys):
+    reassess(capsys, city, tmp_path / "local.parquet", "--chunk-size", "400")
+    marker = tmp_path / "killed-once"
+    with distributed.Client(cluster) as client:
+        client.run(_die_on_first_task, str(marker))
+        summary = reassess(capsys, city, tmp_path / "dask.parquet", "--chunk-size", "400", "--scheduler", cluster)
+        client.wait_for_workers(2, timeout=60)  # the nanny has started a fresh worker
+    assert marker.exists()  # a worker did die
+    assert summary["parcels_out"] == 3000
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "local.parquet"),
+                                  pd.read_parquet(tmp_path / "dask.parquet"))
