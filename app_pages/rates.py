@@ -7,36 +7,12 @@ import streamlit as st
 
 from app_pages import common as c
 from categorize import RateSchedule, available_schedules
+from categorize.schedule import rate_lines
 from gis.webmap import type_label
 
 
 def _rate_rows(s: RateSchedule) -> list[dict]:
-    per = f"per {s.per_days} days"
-    rows = [{"Charge": f"{s.service_unit.label} ({s.service_unit.abbreviation})",
-             "Rate": f"${s.service_unit.rate} per unit {per}"}]
-    if s.service_unit.unit_sqft is not None:
-        rows.append({"Charge": f"One {s.service_unit.abbreviation} (measured classes)",
-                     "Rate": f"{s.service_unit.unit_sqft:,} sq ft of billable area"})
-    if s.area_charge is not None:
-        for name, rate in s.area_charge.rates.items():
-            rows.append({"Charge": f"{s.area_charge.label}, {name.replace('_', ' ')}",
-                         "Rate": f"${rate} per {s.area_charge.per_sqft:,} sq ft {per}"})
-    if s.sewer is not None:
-        for name, rate in s.sewer.rates.items():
-            rows.append({"Charge": f"{s.sewer.label}, {name.replace('_', ' ')}", "Rate": f"${rate} per ccf"})
-    if s.surcharge is not None:
-        if s.surcharge.per_ccf is not None:
-            rows.append({"Charge": s.surcharge.label, "Rate": f"${s.surcharge.per_ccf} per ccf"})
-        if s.surcharge.area_rate is not None:
-            rows.append({"Charge": s.surcharge.label,
-                         "Rate": f"${s.surcharge.area_rate} per {s.surcharge.per_sqft:,} sq ft {per}"})
-    if s.discount is not None:
-        d = s.discount
-        rows.append({"Charge": d.label,
-                     "Rate": f"up to {d.max_fraction * 100:.0f}% × f (full {d.full_retention}, partial "
-                             f"{d.partial_or_detention}, +{d.small_lot} small lot, +{d.trees} trees, "
-                             f"at most {d.cap})" + ("" if d.verified else " (not confirmed)")})
-    return rows
+    return [{"Charge": charge, "Rate": rate} for charge, rate in rate_lines(s)]
 
 
 c.keep()

@@ -89,6 +89,7 @@ __all__ = [
     "WinterMinimum",
     "available_schedules",
     "load_schedule",
+    "rate_lines",
 ]
 
 RATES_DIR = Path(__file__).parent / "rates"
@@ -322,6 +323,40 @@ class RateSchedule:
 
 def _type_key(name: str) -> str:
     return str(name).strip().lower().replace("-", "_").replace(" ", "_")
+
+
+def rate_lines(s: RateSchedule) -> list[tuple[str, str]]:
+    """What a schedule charges, as ``(charge, rate)`` lines for people to read.
+
+    The one place rates are put into words: the app's Rate schedules page and
+    ``sba rates NAME`` show these lines, so that no document repeats the figures.
+
+    >>> rate_lines(load_schedule())[0]
+    ('Stormwater service units (SSU)', '$6.310 per unit per 30 days')
+    """
+    per = f"per {s.per_days} days"
+    rows = [(f"{s.service_unit.label} ({s.service_unit.abbreviation})", f"${s.service_unit.rate} per unit {per}")]
+    if s.service_unit.unit_sqft is not None:
+        rows.append((f"One {s.service_unit.abbreviation} (measured classes)",
+                     f"{s.service_unit.unit_sqft:,} sq ft of billable area"))
+    if s.area_charge is not None:
+        for name, rate in s.area_charge.rates.items():
+            rows.append((f"{s.area_charge.label}, {name.replace('_', ' ')}",
+                         f"${rate} per {s.area_charge.per_sqft:,} sq ft {per}"))
+    if s.sewer is not None:
+        for name, rate in s.sewer.rates.items():
+            rows.append((f"{s.sewer.label}, {name.replace('_', ' ')}", f"${rate} per ccf"))
+    if s.surcharge is not None:
+        if s.surcharge.per_ccf is not None:
+            rows.append((s.surcharge.label, f"${s.surcharge.per_ccf} per ccf"))
+        if s.surcharge.area_rate is not None:
+            rows.append((s.surcharge.label, f"${s.surcharge.area_rate} per {s.surcharge.per_sqft:,} sq ft {per}"))
+    if s.discount is not None:
+        d = s.discount
+        rows.append((d.label, f"up to {d.max_fraction * 100:.0f}% × f (full {d.full_retention}, partial "
+                              f"{d.partial_or_detention}, +{d.small_lot} small lot, +{d.trees} trees, "
+                              f"at most {d.cap})" + ("" if d.verified else " (not confirmed)")))
+    return rows
 
 
 def available_schedules() -> list[str]:

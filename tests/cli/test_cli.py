@@ -238,3 +238,14 @@ def test_console_script__installed_entry_point_works():
                            "--water-use", "250", "--format", "json"], capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["total"] == "4177.19"
+
+
+def test_rates__a_schedule_shows_its_rates_from_its_file(capsys):
+    data = run_json(capsys, "rates", "portland-bes-fy2025-26")
+    charges = {c["charge"]: c["rate"] for c in data["charges"]}
+    assert charges["Stormwater service units (SSU)"] == "$6.310 per unit per 30 days"
+    assert charges["Stormwater billable area, floodplain"] == "$11.990 per 1,000 sq ft per 30 days"
+    assert [c["name"] for c in data["categories"]] == ["small", "standard", "large"]
+    code, out, _ = run_cli(capsys, "rates", "portland-bes-fy2025-26")
+    assert code == 0
+    assert "category large      above 2,700 sq ft, billed as 3,500 sq ft (placeholder)" in out
