@@ -344,20 +344,7 @@ def measure_lots(
     parcel_ids = parcels[id_field].to_numpy()
     found: list[FeatureProblem] = []
 
-    # lots: repair invalid lot lines too
-    # (axis-aligned rectangles are valid by construction: only the rest are checked)
-    P = parcels.geometry.to_numpy().copy()
-    p_box, p_bnd = axis_boxes(P)
-    lot_repaired = np.zeros(n_lots, dtype=bool)
-    bad = np.flatnonzero(~p_box)
-    bad = bad[~shapely.is_missing(P[bad]) & ~shapely.is_valid(P[bad])]
-    if len(bad):
-        P[bad] = polygonal(shapely.make_valid(P[bad]))
-        lot_repaired[bad] = True
-        p_box[bad], p_bnd[bad] = axis_boxes(P[bad])
-    P, thinned = drop_slivers(P)
-    if len(thinned):
-        p_box[thinned], p_bnd[thinned] = axis_boxes(P[thinned])
+    P, p_box, p_bnd, lot_repaired = _clean_lots(parcels.geometry.to_numpy())
 
     # features: types, empties, non-polygons, repairs
     F = features.geometry.to_numpy().copy()
@@ -378,119 +365,12 @@ def measure_lots(
             ids, owner = fid
             found.append(FeatureProblem(int(r), str(ids[r]), None if owner is None else _s(owner[r]), kind, message))
 
-    missing = shapely.is_missing(F) | shapely.is_empty(F)
-    report(np.flatnonzero(missing), "empty", "Feature has no shape; it was ignored.")
-    kinds = shapely.get_type_id(F)
-    linear = ~missing & (kinds >= 0) & (kinds <= 2)
-    report(np.flatnonzero(linear), "not_polygon", "Feature is a point or line, not an outline; it was ignored.")
-    f_box, f_bnd = axis_boxes(F)
-    invalid = ~missing & ~linear & ~f_box
-    invalid[invalid] = ~shapely.is_valid(F[invalid])
-    feat_repaired = np.zeros(n_feat, dtype=bool)
-    if invalid.any():
-        F[invalid] = polygonal(shapely.make_valid(F[invalid]))
-        feat_repaired[invalid] = True
-        report(np.flatnonzero(invalid), "repaired", "Feature outline crossed itself; it was repaired.")
-    F[missing | linear] = None
-    collections = np.flatnonzero(shapely.get_type_id(F) == 7)
-    if len(collections):
-        F[collections] = polygonal(F[collections])
-    F, thinned = drop_slivers(F)
-    changed = np.flatnonzero(invalid | missing | linear)
-    changed = np.union1d(np.union1d(changed, collections), thinned)
-    if len(changed):
-        f_box[changed], f_bnd[changed] = axis_boxes(F[changed])
-
+    F, f_box, f_bnd, feat_repaired = _clean_features(F, report)
     usable = ~shapely.is_missing(F) & ~shapely.is_empty(F)
-    t_code, t_names = pd.factorize(types)
-    overwater_type = np.isin(t_names, list(rules.overwater_types))[t_code] if n_feat else np.zeros(0, bool)
-    billable_type = np.array([rules.is_billable(t) for t in t_names], dtype=bool)[t_code] if n_feat else np.zeros(0, bool)
-    billable_type &= ~overwater_type
-    if water is not None:
-        # with a water layer, overwater structures are cut by the water line (SPEC A1.1)
-        billable_type |= overwater_type
-    counted = usable & billable_type
-    dock_no_water = usable & overwater_type & (water is None)
-    excluded = usable & ~billable_type & ~dock_no_water
-
-    # Pair features with lots: bounding boxes first.  Two axis-aligned
-    # rectangles (common in surveyed data) are decided with arithmetic; a
-    # rectangle on a general lot is cut to the lot's bounds and kept whole
-    # when no lot line runs through it (rect_in_polygon); the rest by GEOS.
-    f_idx, p_idx = shapely.STRtree(P).query(F) if pairs is None else pairs
-    keep = usable[f_idx]
-    f_idx, p_idx = f_idx[keep], p_idx[keep]
-    bb = f_box[f_idx] & p_box[p_idx]
-    fb, pb = f_bnd[f_idx], p_bnd[p_idx]
-    inside = np.zeros(len(f_idx), dtype=bool)
-    hit = np.ones(len(f_idx), dtype=bool)
-    inside[bb] = ((fb[bb, 0] > pb[bb, 0]) & (fb[bb, 1] > pb[bb, 1])
-                  & (fb[bb, 2] < pb[bb, 2]) & (fb[bb, 3] < pb[bb, 3]))
-    hit[bb] = ((np.minimum(fb[bb, 2], pb[bb, 2]) > np.maximum(fb[bb, 0], pb[bb, 0]))
-               & (np.minimum(fb[bb, 3], pb[bb, 3]) > np.maximum(fb[bb, 1], pb[bb, 1])))
-    # a box feature on a general polygon lot
-    rect_piece = np.zeros(len(f_idx), dtype=bool)  # the piece is the feature's box cut to the lot's bounds
-    cut = np.empty((len(f_idx), 4))
-    rb = np.flatnonzero(f_box[f_idx] & ~p_box[p_idx] & (shapely.get_type_id(P[p_idx]) == 3))
-    if len(rb):
-        cut[rb, :2] = np.maximum(fb[rb, :2], pb[rb, :2])
-        cut[rb, 2:] = np.minimum(fb[rb, 2:], pb[rb, 2:])
-        some = (cut[rb, 2] > cut[rb, 0]) & (cut[rb, 3] > cut[rb, 1])
-        hit[rb[~some]] = False
-        rb = rb[some]
-        where = rect_in_polygon(P[p_idx[rb]], cut[rb])
-        hit[rb[where == 0]] = False
-        within = rb[where == 1]
-        rect_piece[within] = True
-        inside[within] = (cut[within] == fb[within]).all(axis=1)
-    other = ~bb & ~rect_piece & hit
-    other[rb] = False  # undecided boxes go straight to the clip below
-    lined = np.zeros(len(f_idx), dtype=bool)  # a lot line runs through the box: clip, no more tests
-    lined[rb] = True
-    if other.any():
-        pg = P[p_idx[other]]
-        shapely.prepare(pg)
-        fg = F[f_idx[other]]
-        hit[other] = shapely.intersects(pg, fg)
-        inside[other] = hit[other] & shapely.contains_properly(pg, fg)
-    f_idx, p_idx, inside, bb, rect_piece, cut, lined = (
-        f_idx[hit], p_idx[hit], inside[hit], bb[hit], rect_piece[hit], cut[hit], lined[hit])
-
-    # Each feature's piece on each lot.  A piece that is a box made here (a
-    # box feature cut at a box lot's line, or at a lot's bounds) is kept as
-    # its bounds (``as_bounds``) and given a shape only where one is needed:
-    # the overlap helpers work on the bounds of boxes.
-    pieces = F[f_idx]
-    piece_box, piece_bnd = f_box[f_idx].copy(), f_bnd[f_idx].copy()
-    as_bounds = np.zeros(len(f_idx), dtype=bool)
-    cross = ~inside
-    rect_cross = cross & rect_piece
-    piece_bnd[rect_cross] = cut[rect_cross]
-    as_bounds[rect_cross] = True
-    clip = cross & ~rect_piece
-    two_boxes = clip & bb
-    piece_bnd[two_boxes, :2] = np.maximum(f_bnd[f_idx[two_boxes], :2], p_bnd[p_idx[two_boxes], :2])
-    piece_bnd[two_boxes, 2:] = np.minimum(f_bnd[f_idx[two_boxes], 2:], p_bnd[p_idx[two_boxes], 2:])
-    as_bounds[two_boxes] = True
-    pieces[as_bounds] = None
-    lined &= clip
-    if lined.any():
-        pieces[lined] = polygonal(clip_each(P[p_idx[lined]], f_bnd[f_idx[lined]], crossing=True))
-    rest = clip & ~lined & ~bb
-    if rest.any():
-        fc, pc = f_idx[rest], p_idx[rest]
-        pieces[rest] = polygonal(intersection(pieces[rest], P[pc], (f_box[fc], f_bnd[fc]), (p_box[pc], p_bnd[pc])))
-    clipped = clip & ~bb  # a clipped piece is often a box again (a driveway cut at the lot line)
-    if clipped.any():
-        piece_box[clipped], piece_bnd[clipped] = axis_boxes(pieces[clipped])
-    piece_area = area(pieces)
-    side = np.clip(piece_bnd[as_bounds, 2:] - piece_bnd[as_bounds, :2], 0.0, None)
-    piece_area[as_bounds] = side[:, 0] * side[:, 1]
-    has_area = piece_area > 0
-    f_idx, p_idx, pieces, piece_area, cross, piece_box, piece_bnd, as_bounds = (
-        f_idx[has_area], p_idx[has_area], pieces[has_area], piece_area[has_area], cross[has_area],
-        piece_box[has_area], piece_bnd[has_area], as_bounds[has_area],
-    )
+    counted, dock_no_water, excluded = _type_masks(types, usable, rules, has_water=water is not None)
+    pr = _pair(F, P, pairs, usable, (f_box, f_bnd), (p_box, p_bnd))
+    f_idx, p_idx, pieces, piece_area, cross, piece_box, piece_bnd, as_bounds = _cut_pieces(
+        F, P, pr, (f_box, f_bnd), (p_box, p_bnd))
     placed = np.zeros(n_feat, dtype=bool)
     placed[f_idx] = True
     report(np.flatnonzero(usable & ~placed), "outside_all_lots", "Feature lies outside every lot; it was not counted.")
@@ -721,6 +601,192 @@ def _give_shapes(pieces: np.ndarray, bounds: np.ndarray, as_bounds: np.ndarray, 
     if len(todo):
         pieces[todo] = shapely.box(*bounds[todo].T)
         as_bounds[todo] = False
+
+
+def _type_masks(types: np.ndarray, usable: np.ndarray, rules: MeasureRules, *, has_water: bool):
+    """Per feature: ``(counted, dock_no_water, excluded)``, from its type and the utility's rules.
+
+    Overwater structures (dock, float, floating home) are cut by the water line
+    when there is a water layer (SPEC A1.1) and taken to be wholly over water
+    when there is none; types the utility does not bill are excluded.
+    """
+    n_feat = len(types)
+    t_code, t_names = pd.factorize(types)
+    overwater_type = np.isin(t_names, list(rules.overwater_types))[t_code] if n_feat else np.zeros(0, bool)
+    billable_type = np.array([rules.is_billable(t) for t in t_names], dtype=bool)[t_code] if n_feat else np.zeros(0, bool)
+    billable_type &= ~overwater_type
+    if has_water:
+        # with a water layer, overwater structures are cut by the water line (SPEC A1.1)
+        billable_type |= overwater_type
+    counted = usable & billable_type
+    dock_no_water = usable & overwater_type & (not has_water)
+    excluded = usable & ~billable_type & ~dock_no_water
+    return counted, dock_no_water, excluded
+
+
+class _Pairs(NamedTuple):
+    """The (feature, lot) pairs whose shapes meet, and what is known of each."""
+
+    f_idx: np.ndarray
+    p_idx: np.ndarray
+    inside: np.ndarray  # the feature lies wholly inside the lot
+    bb: np.ndarray  # both are axis-aligned boxes
+    rect_piece: np.ndarray  # a box feature whose piece is its box cut to the lot's bounds (``cut``)
+    cut: np.ndarray
+    lined: np.ndarray  # a lot line runs through the box feature
+
+
+def _pair(F, P, pairs, usable, f_boxes, p_boxes) -> _Pairs:
+    """Every (feature, lot) pair whose shapes meet (see :class:`_Pairs`).
+
+    Cost: linear in the candidate pairs (``pairs`` or an STRtree query); boxes
+    are decided with arithmetic and :func:`gis.overlay.rect_in_polygon`, the
+    rest with prepared GEOS predicates.
+    """
+    f_box, f_bnd = f_boxes
+    p_box, p_bnd = p_boxes
+    # Pair features with lots: bounding boxes first.  Two axis-aligned
+    # rectangles (common in surveyed data) are decided with arithmetic; a
+    # rectangle on a general lot is cut to the lot's bounds and kept whole
+    # when no lot line runs through it (rect_in_polygon); the rest by GEOS.
+    f_idx, p_idx = shapely.STRtree(P).query(F) if pairs is None else pairs
+    keep = usable[f_idx]
+    f_idx, p_idx = f_idx[keep], p_idx[keep]
+    bb = f_box[f_idx] & p_box[p_idx]
+    fb, pb = f_bnd[f_idx], p_bnd[p_idx]
+    inside = np.zeros(len(f_idx), dtype=bool)
+    hit = np.ones(len(f_idx), dtype=bool)
+    inside[bb] = ((fb[bb, 0] > pb[bb, 0]) & (fb[bb, 1] > pb[bb, 1])
+                  & (fb[bb, 2] < pb[bb, 2]) & (fb[bb, 3] < pb[bb, 3]))
+    hit[bb] = ((np.minimum(fb[bb, 2], pb[bb, 2]) > np.maximum(fb[bb, 0], pb[bb, 0]))
+               & (np.minimum(fb[bb, 3], pb[bb, 3]) > np.maximum(fb[bb, 1], pb[bb, 1])))
+    # a box feature on a general polygon lot
+    rect_piece = np.zeros(len(f_idx), dtype=bool)  # the piece is the feature's box cut to the lot's bounds
+    cut = np.empty((len(f_idx), 4))
+    rb = np.flatnonzero(f_box[f_idx] & ~p_box[p_idx] & (shapely.get_type_id(P[p_idx]) == 3))
+    if len(rb):
+        cut[rb, :2] = np.maximum(fb[rb, :2], pb[rb, :2])
+        cut[rb, 2:] = np.minimum(fb[rb, 2:], pb[rb, 2:])
+        some = (cut[rb, 2] > cut[rb, 0]) & (cut[rb, 3] > cut[rb, 1])
+        hit[rb[~some]] = False
+        rb = rb[some]
+        where = rect_in_polygon(P[p_idx[rb]], cut[rb])
+        hit[rb[where == 0]] = False
+        within = rb[where == 1]
+        rect_piece[within] = True
+        inside[within] = (cut[within] == fb[within]).all(axis=1)
+    other = ~bb & ~rect_piece & hit
+    other[rb] = False  # undecided boxes go straight to the clip below
+    lined = np.zeros(len(f_idx), dtype=bool)  # a lot line runs through the box: clip, no more tests
+    lined[rb] = True
+    if other.any():
+        pg = P[p_idx[other]]
+        shapely.prepare(pg)
+        fg = F[f_idx[other]]
+        hit[other] = shapely.intersects(pg, fg)
+        inside[other] = hit[other] & shapely.contains_properly(pg, fg)
+    return _Pairs(f_idx[hit], p_idx[hit], inside[hit], bb[hit], rect_piece[hit], cut[hit], lined[hit])
+
+
+def _cut_pieces(F, P, pr: _Pairs, f_boxes, p_boxes):
+    """Each feature's piece on each lot it meets, and its area (pieces of no area dropped).
+
+    Returns ``(f_idx, p_idx, pieces, piece_area, cross, piece_box, piece_bnd, as_bounds)``:
+    ``cross`` marks pieces of features that cross the lot line; a piece kept
+    ``as_bounds`` is a box known by its bounds alone (its shape is None).  Cost:
+    one clip or overlay per crossing pair, arithmetic for the rest.
+    """
+    f_box, f_bnd = f_boxes
+    p_box, p_bnd = p_boxes
+    f_idx, p_idx, inside, bb, rect_piece, cut, lined = pr
+    # Each feature's piece on each lot.  A piece that is a box made here (a
+    # box feature cut at a box lot's line, or at a lot's bounds) is kept as
+    # its bounds (``as_bounds``) and given a shape only where one is needed:
+    # the overlap helpers work on the bounds of boxes.
+    pieces = F[f_idx]
+    piece_box, piece_bnd = f_box[f_idx].copy(), f_bnd[f_idx].copy()
+    as_bounds = np.zeros(len(f_idx), dtype=bool)
+    cross = ~inside
+    rect_cross = cross & rect_piece
+    piece_bnd[rect_cross] = cut[rect_cross]
+    as_bounds[rect_cross] = True
+    clip = cross & ~rect_piece
+    two_boxes = clip & bb
+    piece_bnd[two_boxes, :2] = np.maximum(f_bnd[f_idx[two_boxes], :2], p_bnd[p_idx[two_boxes], :2])
+    piece_bnd[two_boxes, 2:] = np.minimum(f_bnd[f_idx[two_boxes], 2:], p_bnd[p_idx[two_boxes], 2:])
+    as_bounds[two_boxes] = True
+    pieces[as_bounds] = None
+    lined &= clip
+    if lined.any():
+        pieces[lined] = polygonal(clip_each(P[p_idx[lined]], f_bnd[f_idx[lined]], crossing=True))
+    rest = clip & ~lined & ~bb
+    if rest.any():
+        fc, pc = f_idx[rest], p_idx[rest]
+        pieces[rest] = polygonal(intersection(pieces[rest], P[pc], (f_box[fc], f_bnd[fc]), (p_box[pc], p_bnd[pc])))
+    clipped = clip & ~bb  # a clipped piece is often a box again (a driveway cut at the lot line)
+    if clipped.any():
+        piece_box[clipped], piece_bnd[clipped] = axis_boxes(pieces[clipped])
+    piece_area = area(pieces)
+    side = np.clip(piece_bnd[as_bounds, 2:] - piece_bnd[as_bounds, :2], 0.0, None)
+    piece_area[as_bounds] = side[:, 0] * side[:, 1]
+    has_area = piece_area > 0
+    return (f_idx[has_area], p_idx[has_area], pieces[has_area], piece_area[has_area], cross[has_area],
+            piece_box[has_area], piece_bnd[has_area], as_bounds[has_area])
+
+
+def _clean_lots(lots: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The lots ready to measure: ``(shapes, is_box, bounds, repaired)``.
+
+    Invalid lot lines are repaired with ``make_valid`` (and flagged); axis-aligned
+    rectangles are valid by construction, so only the rest are checked.  Sliver
+    parts are dropped (:func:`gis.overlay.drop_slivers`).  Cost: one validity test
+    per lot that is not a box.
+    """
+    P = lots.copy()
+    p_box, p_bnd = axis_boxes(P)
+    repaired = np.zeros(len(P), dtype=bool)
+    bad = np.flatnonzero(~p_box)
+    bad = bad[~shapely.is_missing(P[bad]) & ~shapely.is_valid(P[bad])]
+    if len(bad):
+        P[bad] = polygonal(shapely.make_valid(P[bad]))
+        repaired[bad] = True
+        p_box[bad], p_bnd[bad] = axis_boxes(P[bad])
+    P, thinned = drop_slivers(P)
+    if len(thinned):
+        p_box[thinned], p_bnd[thinned] = axis_boxes(P[thinned])
+    return P, p_box, p_bnd, repaired
+
+
+def _clean_features(F: np.ndarray, report) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The features ready to measure, in place of ``F``: ``(shapes, is_box, bounds, repaired)``.
+
+    Missing and empty shapes, points and lines become None (reported); invalid
+    outlines are repaired with ``make_valid`` (reported and flagged); collections
+    keep their polygons; sliver parts are dropped.  ``report(rows, kind, message)``
+    records a problem for the feature rows given.
+    """
+    missing = shapely.is_missing(F) | shapely.is_empty(F)
+    report(np.flatnonzero(missing), "empty", "Feature has no shape; it was ignored.")
+    kinds = shapely.get_type_id(F)
+    linear = ~missing & (kinds >= 0) & (kinds <= 2)
+    report(np.flatnonzero(linear), "not_polygon", "Feature is a point or line, not an outline; it was ignored.")
+    f_box, f_bnd = axis_boxes(F)
+    invalid = ~missing & ~linear & ~f_box
+    invalid[invalid] = ~shapely.is_valid(F[invalid])
+    repaired = np.zeros(len(F), dtype=bool)
+    if invalid.any():
+        F[invalid] = polygonal(shapely.make_valid(F[invalid]))
+        repaired[invalid] = True
+        report(np.flatnonzero(invalid), "repaired", "Feature outline crossed itself; it was repaired.")
+    F[missing | linear] = None
+    collections = np.flatnonzero(shapely.get_type_id(F) == 7)
+    if len(collections):
+        F[collections] = polygonal(F[collections])
+    F, thinned = drop_slivers(F)
+    changed = np.union1d(np.union1d(np.flatnonzero(invalid | missing | linear), collections), thinned)
+    if len(changed):
+        f_box[changed], f_bnd[changed] = axis_boxes(F[changed])
+    return F, f_box, f_bnd, repaired
 
 
 def _overlaps_except(skip: np.ndarray, groups, geoms, is_box, bounds):
