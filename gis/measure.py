@@ -386,14 +386,7 @@ def measure_lots(
 
     outside = _outside_area(F, P, f_idx, p_idx, piece_area, cross, n_feat, n_lots, (f_box, f_bnd), (p_box, p_bnd))
 
-    # excluded by type (not billable here), counted once per lot
-    excluded_sqft = np.zeros(n_lots)
-    ex = excluded[f_idx]
-    if ex.any():
-        _give_shapes(pieces, piece_bnd, as_bounds, ex)
-        ex_union = group_union(p_idx[ex], pieces[ex], n_lots)
-        has = np.unique(p_idx[ex])
-        excluded_sqft[has] = area(ex_union[has])
+    excluded_sqft = _excluded_area(excluded[f_idx], p_idx, pieces, piece_bnd, as_bounds, n_lots)
 
     # the billable pieces
     c = counted[f_idx]
@@ -411,39 +404,9 @@ def measure_lots(
     # Piles (hundreds of pieces heaped on each other) and clusters too tangled
     # to search for triangles cheaply are unioned by GEOS as well, so that the
     # cost stays near-linear in the pieces whatever their overlap pattern.
-    crowded = np.bincount(cp)[cp] > MAX_PAIRED_GROUP if len(cp) else np.zeros(0, bool)  # overlaps() trees these
-    _give_shapes(cpieces, cbnd, c_as_bounds, crowded)
-    dense = dense_groups(cp, cbnd)[cp] if len(cp) else np.zeros(0, dtype=bool)
-    pa, pb, inter = _overlaps_except(dense, cp, cpieces, cbox, cbnd)
+    pa, pb, inter, tri, triple, triple_geom, geo = _overlap_graph(cp, cpieces, cbox, cbnd, c_as_bounds)
     n_pieces = len(cpieces)
-    comp = components(pa, pb, n_pieces)
-    heavy = heavy_components(pa, pb, comp)
-    light = ~heavy[pa]
-    tri, in_k4 = triangles(pa[light], pb[light], n_pieces)
-    union_needed = np.zeros(n_pieces, dtype=bool)
-    union_needed[comp[tri[in_k4, 0]]] = True
-    geo = union_needed[comp] | heavy | dense
-    keep_edge = ~geo[pa]
-    pa, pb, inter = pa[keep_edge], pb[keep_edge], inter[keep_edge]
-    tri = tri[~geo[tri[:, 0]]]
     tx, ty, tz = tri.T if len(tri) else (np.zeros(0, int),) * 3
-    triple = np.zeros(len(tri))
-    triple_geom = np.full(len(tri), None, dtype=object)
-    if len(tri):
-        allbox = cbox[tx] & cbox[ty] & cbox[tz]
-        lo = np.maximum(np.maximum(cbnd[tx, :2], cbnd[ty, :2]), cbnd[tz, :2])
-        hi = np.minimum(np.minimum(cbnd[tx, 2:], cbnd[ty, 2:]), cbnd[tz, 2:])
-        size = np.clip(hi - lo, 0, None)
-        triple[allbox] = size[allbox, 0] * size[allbox, 1]
-        some = allbox & (triple > 0)
-        triple_geom[some] = shapely.box(lo[some, 0], lo[some, 1], hi[some, 0], hi[some, 1])
-        rest = ~allbox
-        if rest.any():
-            xy = polygonal(intersection(cpieces[tx[rest]], cpieces[ty[rest]],
-                                          (cbox[tx[rest]], cbnd[tx[rest]]), (cbox[ty[rest]], cbnd[ty[rest]])))
-            g = polygonal(intersection(xy, cpieces[tz[rest]], None, (cbox[tz[rest]], cbnd[tz[rest]])))
-            triple[rest] = area(g)
-            triple_geom[rest] = g
 
     ranking, ranks = _ranks(ctypes, rules)
     split = by_type
@@ -543,19 +506,8 @@ def measure_lots(
         if split:
             _split_by_type(gp, ranks[geo], gpieces, n_lots, wet_water, by_type)
 
-    # overwater structures with no water layer: what they would have added
-    d = dock_no_water[f_idx]
-    if d.any():
-        _give_shapes(pieces, piece_bnd, as_bounds, d)
-        dock_union = group_union(p_idx[d], pieces[d], n_lots)
-        has = np.unique(p_idx[d])
-        in_dock_lot = np.isin(cp, has)
-        _give_shapes(cpieces, cbnd, c_as_bounds, in_dock_lot)
-        others = group_union(cp[in_dock_lot], cpieces[in_dock_lot], n_lots)[has]
-        extra = dock_union[has].copy()
-        m = ~shapely.is_missing(others)
-        extra[m] = shapely.difference(extra[m], others[m])
-        overwater[has] += area(extra)
+    overwater += _docks_without_water(dock_no_water[f_idx], p_idx, pieces, piece_bnd, as_bounds,
+                                      cp, cpieces, cbnd, c_as_bounds, n_lots)
 
     present_types = [ranking[r] for r in np.flatnonzero(np.bincount(ranks, minlength=len(ranking)))] if split else []
 
@@ -601,6 +553,85 @@ def _give_shapes(pieces: np.ndarray, bounds: np.ndarray, as_bounds: np.ndarray, 
     if len(todo):
         pieces[todo] = shapely.box(*bounds[todo].T)
         as_bounds[todo] = False
+
+
+def _docks_without_water(d, p_idx, pieces, piece_bnd, as_bounds, cp, cpieces, cbnd, c_as_bounds,
+                         n_lots: int) -> np.ndarray:
+    """Per lot: what the overwater structures ``d`` (no water layer given: taken to be over
+    water) would have added to the billable pieces' union, reported as overwater."""
+    extra_area = np.zeros(n_lots)
+    if not d.any():
+        return extra_area
+    _give_shapes(pieces, piece_bnd, as_bounds, d)
+    dock_union = group_union(p_idx[d], pieces[d], n_lots)
+    has = np.unique(p_idx[d])
+    in_dock_lot = np.isin(cp, has)
+    _give_shapes(cpieces, cbnd, c_as_bounds, in_dock_lot)
+    others = group_union(cp[in_dock_lot], cpieces[in_dock_lot], n_lots)[has]
+    extra = dock_union[has].copy()
+    m = ~shapely.is_missing(others)
+    extra[m] = shapely.difference(extra[m], others[m])
+    extra_area[has] = area(extra)
+    return extra_area
+
+
+def _excluded_area(ex: np.ndarray, p_idx, pieces, piece_bnd, as_bounds, n_lots: int) -> np.ndarray:
+    """Per lot: the area of types the utility does not bill (the pieces ``ex``), overlaps once."""
+    excluded_sqft = np.zeros(n_lots)
+    if ex.any():
+        _give_shapes(pieces, piece_bnd, as_bounds, ex)
+        ex_union = group_union(p_idx[ex], pieces[ex], n_lots)
+        has = np.unique(p_idx[ex])
+        excluded_sqft[has] = area(ex_union[has])
+    return excluded_sqft
+
+
+def _overlap_graph(cp, cpieces, cbox, cbnd, c_as_bounds):
+    """The overlaps among the billable pieces of each lot: ``(pa, pb, inter, tri, triple,
+    triple_geom, geo)``.
+
+    ``(pa, pb)`` are the overlapping pairs and ``inter`` their overlap areas;
+    ``tri`` the triangles of the overlap graph, with the area (``triple``) and
+    shape (``triple_geom``) of each triple overlap; ``geo`` marks the pieces
+    left to GEOS unions instead (clusters with a 4-clique, piles, tangles), whose
+    pairs and triangles are not returned.  Cost: pairs within a lot by
+    bounding boxes (an STRtree for crowded lots), then one overlay per
+    overlapping pair of general polygons; near-linear in the pieces.
+    """
+    n_pieces = len(cpieces)
+    crowded = np.bincount(cp)[cp] > MAX_PAIRED_GROUP if len(cp) else np.zeros(0, bool)  # overlaps() trees these
+    _give_shapes(cpieces, cbnd, c_as_bounds, crowded)
+    dense = dense_groups(cp, cbnd)[cp] if len(cp) else np.zeros(0, dtype=bool)
+    pa, pb, inter = _overlaps_except(dense, cp, cpieces, cbox, cbnd)
+    comp = components(pa, pb, n_pieces)
+    heavy = heavy_components(pa, pb, comp)
+    light = ~heavy[pa]
+    tri, in_k4 = triangles(pa[light], pb[light], n_pieces)
+    union_needed = np.zeros(n_pieces, dtype=bool)
+    union_needed[comp[tri[in_k4, 0]]] = True
+    geo = union_needed[comp] | heavy | dense
+    keep_edge = ~geo[pa]
+    pa, pb, inter = pa[keep_edge], pb[keep_edge], inter[keep_edge]
+    tri = tri[~geo[tri[:, 0]]]
+    tx, ty, tz = tri.T if len(tri) else (np.zeros(0, int),) * 3
+    triple = np.zeros(len(tri))
+    triple_geom = np.full(len(tri), None, dtype=object)
+    if len(tri):
+        allbox = cbox[tx] & cbox[ty] & cbox[tz]
+        lo = np.maximum(np.maximum(cbnd[tx, :2], cbnd[ty, :2]), cbnd[tz, :2])
+        hi = np.minimum(np.minimum(cbnd[tx, 2:], cbnd[ty, 2:]), cbnd[tz, 2:])
+        size = np.clip(hi - lo, 0, None)
+        triple[allbox] = size[allbox, 0] * size[allbox, 1]
+        some = allbox & (triple > 0)
+        triple_geom[some] = shapely.box(lo[some, 0], lo[some, 1], hi[some, 0], hi[some, 1])
+        rest = ~allbox
+        if rest.any():
+            xy = polygonal(intersection(cpieces[tx[rest]], cpieces[ty[rest]],
+                                          (cbox[tx[rest]], cbnd[tx[rest]]), (cbox[ty[rest]], cbnd[ty[rest]])))
+            g = polygonal(intersection(xy, cpieces[tz[rest]], None, (cbox[tz[rest]], cbnd[tz[rest]])))
+            triple[rest] = area(g)
+            triple_geom[rest] = g
+    return pa, pb, inter, tri, triple, triple_geom, geo
 
 
 def _type_masks(types: np.ndarray, usable: np.ndarray, rules: MeasureRules, *, has_water: bool):
