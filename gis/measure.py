@@ -406,7 +406,7 @@ def measure_lots(
     # cost stays near-linear in the pieces whatever their overlap pattern.
     pa, pb, inter, tri, triple, triple_geom, geo = _overlap_graph(cp, cpieces, cbox, cbnd, c_as_bounds)
     n_pieces = len(cpieces)
-    tx, ty, tz = tri.T if len(tri) else (np.zeros(0, int),) * 3
+    tx = tri[:, 0] if len(tri) else np.zeros(0, int)
 
     ranking, ranks = _ranks(ctypes, rules)
     split = by_type
@@ -433,60 +433,11 @@ def measure_lots(
         np.add.at(overlap, lot, -triple)
         np.add.at(by_type, (ranks[last], lot), triple)
 
-    # Water: each lot's water, clipped to the lot's bounds (pieces lie on the
-    # lot), and the part of the pieces over it.  For arithmetic pieces the
-    # same inclusion–exclusion holds inside the water:
-    # area(union ∩ W) = sum area(p ∩ W) - sum area(p ∩ q ∩ W).
-    wet_water = np.full(n_lots, None, dtype=object)
-    wet_piece = np.zeros(n_pieces, dtype=bool)
-    if water is not None and len(water) and n_pieces:
-        W = water.geometry.to_numpy()
-        W = W[~shapely.is_missing(W) & ~shapely.is_empty(W)]
-        W = np.where(shapely.is_valid(W), W, shapely.make_valid(W))
-        # few, large water polygons against many small pieces: only pieces on
-        # lots near the water (a piece lies within its lot's bounds) get a
-        # shape and are tested, first against a tree of the water's bounding
-        # boxes, then exactly, with each water polygon prepared once
-        wtree = shapely.STRtree(W)
-        near_lot = np.zeros(n_lots, dtype=bool)
-        near_lot[wtree.query(P)[0]] = True
-        near_water = near_lot[cp]
-        _give_shapes(cpieces, cbnd, c_as_bounds, near_water)
-        near = np.flatnonzero(near_water)
-        hit_piece, hit_w = wtree.query(cpieces[near])
-        hit_piece = near[hit_piece]
-        shapely.prepare(W)
-        meets = shapely.intersects(W[hit_w], cpieces[hit_piece])
-        hit_piece, hit_w = hit_piece[meets], hit_w[meets]
-        wet_piece[hit_piece] = True
-        if len(hit_w):
-            lot_w = np.unique(cp[hit_piece].astype(np.int64) * len(W) + hit_w)
-            wet_lot, w_idx = lot_w // len(W), lot_w % len(W)
-            wet_water = group_union(wet_lot, polygonal(clip_each(W[w_idx], p_bnd[wet_lot])), n_lots)
-        has_water = ~shapely.is_missing(wet_water)  # water that only touched a lot clips to nothing
-        wp = np.flatnonzero(wet_piece & ~geo & has_water[cp])
-        if len(wp):
-            ww = wet_water[cp[wp]]
-            wet_part = intersection_area(ww, cpieces[wp], axis_boxes(ww), (cbox[wp], cbnd[wp]))
-            np.add.at(overwater, cp[wp], wet_part)
-            np.add.at(by_type, (ranks[wp], cp[wp]), -wet_part)
-            both = np.flatnonzero(wet_piece[pa] & wet_piece[pb] & has_water[cp[pa]])
-            if len(both):
-                ea, eb = pa[both], pb[both]
-                x = intersection(cpieces[ea], cpieces[eb], (cbox[ea], cbnd[ea]), (cbox[eb], cbnd[eb]))
-                x = polygonal(x)
-                ww = wet_water[cp[ea]]
-                twice = intersection_area(ww, x, axis_boxes(ww), axis_boxes(x))
-                np.add.at(overwater, cp[ea], -twice)
-                np.add.at(by_type, (ranks[loser[both]], cp[ea]), twice)
-            wet3 = np.flatnonzero(wet_piece[tx] & wet_piece[ty] & wet_piece[tz] & has_water[cp[tx]]
-                                  & ~shapely.is_missing(triple_geom))
-            if len(wet3):
-                ww, g = wet_water[cp[tx[wet3]]], triple_geom[wet3]
-                thrice = intersection_area(ww, g, axis_boxes(ww), axis_boxes(g))
-                np.add.at(overwater, cp[tx[wet3]], thrice)
-                np.add.at(by_type, (ranks[last[wet3]], cp[tx[wet3]]), -thrice)
-        billable_area -= overwater
+    # precedence for the triangles' parts in the water: the last of each triangle
+    last = last if len(tri) else np.zeros(0, dtype=np.int64)
+    wet_water = _over_water(water, P, p_bnd, (cp, cpieces, cbox, cbnd, c_as_bounds), geo,
+                            (pa, pb, loser, tri, last, triple_geom), ranks, overwater, by_type)
+    billable_area -= overwater
 
     if geo.any():
         _give_shapes(cpieces, cbnd, c_as_bounds, geo)
@@ -553,6 +504,72 @@ def _give_shapes(pieces: np.ndarray, bounds: np.ndarray, as_bounds: np.ndarray, 
     if len(todo):
         pieces[todo] = shapely.box(*bounds[todo].T)
         as_bounds[todo] = False
+
+
+def _over_water(water, P, p_bnd, pcs, geo, graph, ranks, overwater, by_type):
+    """Each lot's water (clipped to the lot's bounds: pieces lie on the lot; None where it has
+    none), adding the part of the arithmetic pieces over it to ``overwater`` and taking it off
+    ``by_type``.  For arithmetic pieces the inclusion–exclusion of the overlap graph holds
+    inside the water too: area(union ∩ W) = sum area(p ∩ W) - sum area(p ∩ q ∩ W) + ...
+
+    Pieces left to GEOS unions (``geo``) are done with their union instead.
+    Cost: a tree of the few water polygons, queried by the lots near water.
+    """
+    cp, cpieces, cbox, cbnd, c_as_bounds = pcs
+    pa, pb, loser, tri, last, triple_geom = graph
+    tx, ty, tz = tri.T if len(tri) else (np.zeros(0, int),) * 3
+    n_lots, n_pieces = len(P), len(cpieces)
+    wet_water = np.full(n_lots, None, dtype=object)
+    wet_piece = np.zeros(n_pieces, dtype=bool)
+    if water is None or not len(water) or not n_pieces:
+        return wet_water
+    W = water.geometry.to_numpy()
+    W = W[~shapely.is_missing(W) & ~shapely.is_empty(W)]
+    W = np.where(shapely.is_valid(W), W, shapely.make_valid(W))
+    # few, large water polygons against many small pieces: only pieces on
+    # lots near the water (a piece lies within its lot's bounds) get a
+    # shape and are tested, first against a tree of the water's bounding
+    # boxes, then exactly, with each water polygon prepared once
+    wtree = shapely.STRtree(W)
+    near_lot = np.zeros(n_lots, dtype=bool)
+    near_lot[wtree.query(P)[0]] = True
+    near_water = near_lot[cp]
+    _give_shapes(cpieces, cbnd, c_as_bounds, near_water)
+    near = np.flatnonzero(near_water)
+    hit_piece, hit_w = wtree.query(cpieces[near])
+    hit_piece = near[hit_piece]
+    shapely.prepare(W)
+    meets = shapely.intersects(W[hit_w], cpieces[hit_piece])
+    hit_piece, hit_w = hit_piece[meets], hit_w[meets]
+    wet_piece[hit_piece] = True
+    if len(hit_w):
+        lot_w = np.unique(cp[hit_piece].astype(np.int64) * len(W) + hit_w)
+        wet_lot, w_idx = lot_w // len(W), lot_w % len(W)
+        wet_water = group_union(wet_lot, polygonal(clip_each(W[w_idx], p_bnd[wet_lot])), n_lots)
+    has_water = ~shapely.is_missing(wet_water)  # water that only touched a lot clips to nothing
+    wp = np.flatnonzero(wet_piece & ~geo & has_water[cp])
+    if len(wp):
+        ww = wet_water[cp[wp]]
+        wet_part = intersection_area(ww, cpieces[wp], axis_boxes(ww), (cbox[wp], cbnd[wp]))
+        np.add.at(overwater, cp[wp], wet_part)
+        np.add.at(by_type, (ranks[wp], cp[wp]), -wet_part)
+        both = np.flatnonzero(wet_piece[pa] & wet_piece[pb] & has_water[cp[pa]])
+        if len(both):
+            ea, eb = pa[both], pb[both]
+            x = intersection(cpieces[ea], cpieces[eb], (cbox[ea], cbnd[ea]), (cbox[eb], cbnd[eb]))
+            x = polygonal(x)
+            ww = wet_water[cp[ea]]
+            twice = intersection_area(ww, x, axis_boxes(ww), axis_boxes(x))
+            np.add.at(overwater, cp[ea], -twice)
+            np.add.at(by_type, (ranks[loser[both]], cp[ea]), twice)
+        wet3 = np.flatnonzero(wet_piece[tx] & wet_piece[ty] & wet_piece[tz] & has_water[cp[tx]]
+                              & ~shapely.is_missing(triple_geom))
+        if len(wet3):
+            ww, g = wet_water[cp[tx[wet3]]], triple_geom[wet3]
+            thrice = intersection_area(ww, g, axis_boxes(ww), axis_boxes(g))
+            np.add.at(overwater, cp[tx[wet3]], thrice)
+            np.add.at(by_type, (ranks[last[wet3]], cp[tx[wet3]]), -thrice)
+    return wet_water
 
 
 def _docks_without_water(d, p_idx, pieces, piece_bnd, as_bounds, cp, cpieces, cbnd, c_as_bounds,
