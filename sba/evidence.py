@@ -226,7 +226,7 @@ def measure_shapes(
     Parameters
     ----------
     lot
-        One lot (any CRS; lon/lat is projected to UTM first).
+        One lot (any CRS; measured in a CRS fit for area, see :func:`gis.project_layers`).
     shapes
         Shape dicts with GeoJSON geometry in EPSG:4326 (see ``gis.webmap``).
     water
