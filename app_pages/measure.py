@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import secrets
 from functools import partial
 
 import streamlit as st
@@ -12,10 +13,14 @@ from streamlit_folium import st_folium
 
 import gis
 from app_pages import common as c
+from app_pages import staff_common as sc
 from categorize import PropertyClass
 from gis import webmap
 from sba import evidence
 from sba.addresses import closest_addresses
+from sba.requests import RequestError, RequestStore
+from sba.requests.intake import Requester, import_package
+from sba.requests.text import markdown_text as md
 
 NEW_SHAPE_TYPES = list(webmap.FEATURE_TYPES)
 #: The City form's own words for surfaces, after our types, so that typing "breezeway" or
@@ -173,6 +178,44 @@ def _load_upload(lot_key: str, lot, lot_id: str, id_field: str) -> None:
         else ("info", f"All {len(loaded)} shapes from {upload.name} are already on the map.") if not added
         else ("success", f"Added {added} shapes from {upload.name}; the other {len(loaded) - added} are "
                          "already on the map."))
+
+
+def _submit(lot_key: str, lot_id: str, data: bytes) -> None:
+    """Store the package as a request, with the same checks as a staff import; remember the number and token."""
+    ss = st.session_state
+    requester = Requester(ss.get("submit_name", ""), ss.get("submit_email", ""), ss.get("submit_phone", ""))
+    token = secrets.token_urlsafe(15)  # 120 random bits; the database keeps only its SHA-256
+    try:
+        with RequestStore.open(sc.db_target()) as store:
+            rid = import_package(store, data, sc.current_records(), actor="homeowner (web)", requester=requester,
+                                 filename=f"sba-evidence-{lot_id}.zip", status_token=token)
+    except (RequestError, *c.errors()) as err:  # one sentence, as text; IneligibleError lists its reasons in it
+        ss["submit_error"] = (lot_key, str(err))
+        return
+    ss.pop("submit_error", None)
+    ss["submitted"] = {"lot": lot_key, "id": rid, "token": token}
+
+
+def show_submit(lot_key: str, lot_id: str, data: bytes) -> None:
+    """"Submit to the City": who is asking, then the button."""
+    st.markdown("**Submit to the City.** The City reviews your request and sends you its decision; you can "
+                "follow it on **My request**.")
+    s1, s2, s3 = st.columns(3)
+    s1.text_input("Your name (the account holder, as on the bill)", key="submit_name", max_chars=100)
+    s2.text_input("Email (optional)", key="submit_email", max_chars=254)
+    s3.text_input("Phone (optional)", key="submit_phone", max_chars=40)
+    st.button("Submit to the City", key="submit_request", icon=":material/send:",
+              on_click=_submit, args=(lot_key, lot_id, data))
+    held = st.session_state.get("submit_error")
+    if held and held[0] == lot_key:
+        st.error(md(held[1]), icon=":material/block:")
+
+
+def show_submitted(done: dict) -> None:
+    st.success(f"Submitted. Your reference number is **{done['id']}**. Keep it and the private status token "
+               "below: with both you can follow your request on **My request**. Nobody else can see it, and "
+               "the City cannot show the token to you again.", icon=":material/mark_email_read:")
+    st.code(done["token"], language=None)
 
 
 def _say(key: str) -> None:
@@ -528,6 +571,11 @@ if package and package[0] == fingerprint:
     st.download_button("Download the evidence package (ZIP)", data=package[1], key="download_package",
                        file_name=f"sba-evidence-{lot_id}.zip", mime="application/zip", icon=":material/download:")
     st.caption("The ZIP holds your shapes (GeoJSON), the three totals, your current and computed category, "
-               "a method statement and a PDF report. Send it with the City's request form.")
+               "a method statement and a PDF report. Submit it to the City below, or send it with the City's "
+               "request form.")
+    if st.session_state.get("submitted", {}).get("lot") != lot_key:
+        show_submit(lot_key, lot_id, package[1])
 elif package:
     st.caption("You changed something since the package was made: prepare it again.")
+if st.session_state.get("submitted", {}).get("lot") == lot_key:
+    show_submitted(st.session_state["submitted"])
