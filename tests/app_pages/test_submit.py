@@ -124,7 +124,8 @@ def test_my_request__a_wrong_number_or_token_gives_the_same_not_found_and_shows_
     for number, token in [(str(mine), "tok-other"), (str(other), "tok-mine"), ("99", "tok-mine"),
                           ("9" * 20, "tok-mine"), ("", "")]:
         at = _my_request(number, token)
-        assert not at.subheader and not at.success
+        assert not at.subheader
+        assert not at.success
         answers.append(at.error[0].value)
     assert set(answers) == {"No request matches that reference number and status token."}
 
