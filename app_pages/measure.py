@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import secrets
 from functools import partial
 
 import streamlit as st
@@ -13,14 +12,11 @@ from streamlit_folium import st_folium
 
 import gis
 from app_pages import common as c
-from app_pages import staff_common as sc
+from app_pages import homeowner_requests as hr
 from categorize import PropertyClass
 from gis import webmap
 from sba import evidence
 from sba.addresses import closest_addresses
-from sba.requests import RequestError, RequestStore
-from sba.requests.intake import Requester, import_package
-from sba.requests.text import markdown_text as md
 
 NEW_SHAPE_TYPES = list(webmap.FEATURE_TYPES)
 #: The City form's own words for surfaces, after our types, so that typing "breezeway" or
@@ -181,15 +177,12 @@ def _load_upload(lot_key: str, lot, lot_id: str, id_field: str) -> None:
 
 
 def _submit(lot_key: str, lot_id: str, data: bytes) -> None:
-    """Store the package as a request, with the same checks as a staff import; remember the number and token."""
+    """Store the package as a request (the staff import's checks); remember the number and token."""
     ss = st.session_state
-    requester = Requester(ss.get("submit_name", ""), ss.get("submit_email", ""), ss.get("submit_phone", ""))
-    token = secrets.token_urlsafe(15)  # 120 random bits; the database keeps only its SHA-256
     try:
-        with RequestStore.open(sc.db_target()) as store:
-            rid = import_package(store, data, sc.current_records(), actor="homeowner (web)", requester=requester,
-                                 filename=f"sba-evidence-{lot_id}.zip", status_token=token)
-    except (RequestError, *c.errors()) as err:  # one sentence, as text; IneligibleError lists its reasons in it
+        rid, token = hr.submit(data, name=ss.get("submit_name", ""), email=ss.get("submit_email", ""),
+                               phone=ss.get("submit_phone", ""), filename=f"sba-evidence-{lot_id}.zip")
+    except (hr.RequestError, *c.errors()) as err:  # one sentence, as text; IneligibleError lists its reasons in it
         ss["submit_error"] = (lot_key, str(err))
         return
     ss.pop("submit_error", None)
@@ -208,7 +201,7 @@ def show_submit(lot_key: str, lot_id: str, data: bytes) -> None:
               on_click=_submit, args=(lot_key, lot_id, data))
     held = st.session_state.get("submit_error")
     if held and held[0] == lot_key:
-        st.error(md(held[1]), icon=":material/block:")
+        st.error(hr.markdown_text(held[1]), icon=":material/block:")
 
 
 def show_submitted(done: dict) -> None:

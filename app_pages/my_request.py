@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app_pages import staff_common as sc
-from sba.requests import NotFoundError, RequestError, RequestStore
-from sba.requests.letter import HEADLINES, long_date
-from sba.requests.text import markdown_text as md
+from app_pages import homeowner_requests as hr
+
+md = hr.markdown_text
 
 st.title("My request")
 st.caption("Follow the category change request you submitted on **My lot**. Type the reference number and the "
@@ -32,25 +31,22 @@ if not held:
     st.stop()
 
 try:
-    with RequestStore.open(sc.db_target()) as store:
-        found = store.status_for_requester(held[0], token=held[1])
-        letter_md = store.latest_file(found["id"], "letter_md")
-        letter_pdf = store.latest_file(found["id"], "letter_pdf")
-        submitted_on = store.local_date(found["submitted_at"])
-except NotFoundError as err:
+    mine = hr.look_up(held[0], held[1])
+except hr.NotFoundError as err:
     st.error(str(err), icon=":material/search_off:")
     st.stop()
-except RequestError as err:
+except hr.RequestError as err:
     st.error(md(err), icon=":material/error:")
     st.stop()
 
+found, letter_md, letter_pdf = mine.status, mine.letter_md, mine.letter_pdf
 st.subheader(f"Request {found['id']}: tax lot {md(found['parcel_id'])}")
-st.markdown(f"**Status:** {sc.STATUS_LABELS[found['status']]} · received {long_date(submitted_on)}")
+st.markdown(f"**Status:** {hr.STATUS_LABELS[found['status']]} · received {hr.long_date(mine.submitted_on)}")
 if found["status"] == "submitted":
     st.info("The City has not decided yet. You will also get the outcome by email or letter.",
             icon=":material/hourglass_top:")
     st.stop()
-st.success(f"**{HEADLINES.get(found['decision'], sc.STATUS_LABELS[found['status']])}** Category: "
+st.success(f"**{hr.HEADLINES.get(found['decision'], hr.STATUS_LABELS[found['status']])}** Category: "
            f"{found['current_category']} → {found['decided_category']}, effective {found['effective_date']}.",
            icon=":material/gavel:")
 if found["decision_reason"] and letter_md is None:
@@ -60,5 +56,5 @@ if letter_pdf is not None:
                        mime="application/pdf", key="my_request_letter_pdf", icon=":material/download:")
 if letter_md is not None:
     with st.expander("Decision letter", expanded=True):
-        # built by sba.requests.letter, which escapes every value a homeowner or reviewer typed
+        # the letter module escapes every value a homeowner or reviewer typed
         st.markdown(letter_md[1].decode("utf-8"))
