@@ -16,6 +16,7 @@ st.set_page_config(
 PAGES = {
     "Homeowner": [
         st.Page("app_pages/measure.py", title="My lot", icon=":material/draw:", default=True),
+        st.Page("app_pages/my_request.py", title="My request", icon=":material/mark_email_read:"),
         st.Page("app_pages/worksheet.py", title="Tape-measure worksheet", icon=":material/straighten:"),
         st.Page("app_pages/rates.py", title="Rate schedules", icon=":material/payments:"),
         st.Page("app_pages/about.py", title="How it works and offline use", icon=":material/help:"),

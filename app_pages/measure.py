@@ -12,6 +12,7 @@ from streamlit_folium import st_folium
 
 import gis
 from app_pages import common as c
+from app_pages import homeowner_requests as hr
 from categorize import PropertyClass
 from gis import webmap
 from sba import evidence
@@ -173,6 +174,41 @@ def _load_upload(lot_key: str, lot, lot_id: str, id_field: str) -> None:
         else ("info", f"All {len(loaded)} shapes from {upload.name} are already on the map.") if not added
         else ("success", f"Added {added} shapes from {upload.name}; the other {len(loaded) - added} are "
                          "already on the map."))
+
+
+def _submit(lot_key: str, lot_id: str, data: bytes) -> None:
+    """Store the package as a request (the staff import's checks); remember the number and token."""
+    ss = st.session_state
+    try:
+        rid, token = hr.submit(data, name=ss.get("submit_name", ""), email=ss.get("submit_email", ""),
+                               phone=ss.get("submit_phone", ""), filename=f"sba-evidence-{lot_id}.zip")
+    except (hr.RequestError, *c.errors()) as err:  # one sentence, as text; IneligibleError lists its reasons in it
+        ss["submit_error"] = (lot_key, str(err))
+        return
+    ss.pop("submit_error", None)
+    ss["submitted"] = {"lot": lot_key, "id": rid, "token": token}
+
+
+def show_submit(lot_key: str, lot_id: str, data: bytes) -> None:
+    """"Submit to the City": who is asking, then the button."""
+    st.markdown("**Submit to the City.** The City reviews your request and sends you its decision; you can "
+                "follow it on **My request**.")
+    s1, s2, s3 = st.columns(3)
+    s1.text_input("Your name (the account holder, as on the bill)", key="submit_name", max_chars=100)
+    s2.text_input("Email (optional)", key="submit_email", max_chars=254)
+    s3.text_input("Phone (optional)", key="submit_phone", max_chars=40)
+    st.button("Submit to the City", key="submit_request", icon=":material/send:",
+              on_click=_submit, args=(lot_key, lot_id, data))
+    held = st.session_state.get("submit_error")
+    if held and held[0] == lot_key:
+        st.error(hr.markdown_text(held[1]), icon=":material/block:")
+
+
+def show_submitted(done: dict) -> None:
+    st.success(f"Submitted. Your reference number is **{done['id']}**. Keep it and the private status token "
+               "below: with both you can follow your request on **My request**. Nobody else can see it, and "
+               "the City cannot show the token to you again.", icon=":material/mark_email_read:")
+    st.code(done["token"], language=None)
 
 
 def _say(key: str) -> None:
@@ -528,6 +564,11 @@ if package and package[0] == fingerprint:
     st.download_button("Download the evidence package (ZIP)", data=package[1], key="download_package",
                        file_name=f"sba-evidence-{lot_id}.zip", mime="application/zip", icon=":material/download:")
     st.caption("The ZIP holds your shapes (GeoJSON), the three totals, your current and computed category, "
-               "a method statement and a PDF report. Send it with the City's request form.")
+               "a method statement and a PDF report. Submit it to the City below, or send it with the City's "
+               "request form.")
+    if st.session_state.get("submitted", {}).get("lot") != lot_key:
+        show_submit(lot_key, lot_id, package[1])
 elif package:
     st.caption("You changed something since the package was made: prepare it again.")
+if st.session_state.get("submitted", {}).get("lot") == lot_key:
+    show_submitted(st.session_state["submitted"])

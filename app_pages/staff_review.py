@@ -25,6 +25,7 @@ from sba.requests.records import default_records_dir
 from sba.requests.sample_queue import seed_sample
 from sba.requests.text import markdown_text as md
 
+PROMISE_DAYS = 42  # six weeks
 FILTERS = {"open": "Waiting for a decision", "decided": "Decided", "all": "All"}
 ADJUST_ACTIONS = {
     "type": "Change its type",
@@ -108,6 +109,29 @@ def _on_seed() -> None:
 
 
 # --------------------------------------------------------------------------
+# the City's promise: "the outcome of our review by email or letter within six weeks"
+
+
+def waited_days(store, row: dict) -> int:
+    """Days from receipt to today (undecided) or to the decision, in the utility's dates."""
+    end = store.local_date(row["decided_at"]) if row.get("decided_at") else store.today()
+    return (end - store.local_date(row["submitted_at"])).days
+
+
+def overdue(row: dict, waited: int) -> bool:
+    return row["status"] == "submitted" and waited > PROMISE_DAYS
+
+
+def promise(row: dict, waited: int) -> str:
+    if row["status"] != "submitted":
+        return "decided"
+    late, left = waited - PROMISE_DAYS, PROMISE_DAYS - waited
+    if late > 0:
+        return f"overdue by {late} day{'s' * (late != 1)}"
+    return f"{left} day{'s' * (left != 1)} left"
+
+
+# --------------------------------------------------------------------------
 # page
 
 store, me = sc.require_staff()
@@ -132,8 +156,13 @@ if not rows:
 
 which = st.radio("Show", list(FILTERS), format_func=FILTERS.get, key="staff_filter", horizontal=True)
 shown = [r for r in rows if which == "all" or (r["status"] == "submitted") == (which == "open")]
+waits = {r["id"]: waited_days(store, r) for r in shown}
+# overdue first (longest wait first), then the rest oldest first
+shown.sort(key=lambda r: (0, -waits[r["id"]], r["id"]) if overdue(r, waits[r["id"]]) else (1, 0, r["id"]))
 queue = pd.DataFrame({
     "#": [r["id"] for r in shown],
+    "Waiting (days)": [waits[r["id"]] for r in shown],
+    "Six weeks": [promise(r, waits[r["id"]]) for r in shown],
     "Tax lot": [r["parcel_id"] for r in shown],
     "Address": [r["address"] for r in shown],
     "Requester": [r["requester_name"] for r in shown],

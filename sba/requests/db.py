@@ -9,7 +9,7 @@ The schema is versioned: :data:`MIGRATIONS` is an ordered list, the
 applies the missing ones, each in its own transaction. A database made by a
 newer version of the tool is refused rather than guessed at.
 
-Schema (version 2)
+Schema (version 3)
 ------------------
 ``staff``
     ``id, username UNIQUE, display_name, password_hash, is_admin, active, created_at``.
@@ -23,8 +23,10 @@ Schema (version 2)
     rejected), ``decision, decided_category, decided_sqft, decision_reason,
     decided_by, decided_at, effective_date, submitted_at, updated_at,
     version`` (optimistic concurrency: every change does
-    ``UPDATE ... WHERE id = ? AND version = ?`` and bumps it). A partial
-    unique index allows one undecided request per lot.
+    ``UPDATE ... WHERE id = ? AND version = ?`` and bumps it),
+    ``status_token_hash`` (SHA-256 of the private token a homeowner got when
+    submitting in the app; null for staff imports). A partial unique index
+    allows one undecided request per lot.
 ``features``
     The drawn features: ``request_id, position, feature_id, feature_type,
     original_type, source, geometry_json`` (GeoJSON, EPSG:4326; null for
@@ -48,7 +50,8 @@ Schema (version 2)
     itself is shown once), ``created_by, created_at, expires_at, revoked_at``.
 
 Version 2 added the hash columns (and computed them for the existing rows,
-oldest first), ``login_throttle`` and ``api_tokens``.
+oldest first), ``login_throttle`` and ``api_tokens``. Version 3 added
+``requests.status_token_hash``.
 
 An SQLite file is created readable by its owner only (0600): it holds
 password hashes, personal data and attachments.
@@ -504,6 +507,10 @@ def _chain_existing_rows(db: Database) -> None:
         db.execute(_SQLITE_NO_UPDATE)
 
 
+def _v3(dialect: str) -> list[str]:
+    return ["ALTER TABLE requests ADD COLUMN status_token_hash TEXT"]
+
+
 _SQLITE_NO_UPDATE = """CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
                BEGIN SELECT RAISE(ABORT, 'The audit log is append-only: rows cannot be changed.'); END"""
 
@@ -512,4 +519,5 @@ _SQLITE_NO_UPDATE = """CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit
 MIGRATIONS: list[Migration] = [
     Migration(1, "staff, requests, features, files and the append-only audit log", _v1),
     Migration(2, "hash-chained audit log, sign-in throttling, API tokens", _v2, _chain_existing_rows),
+    Migration(3, "the homeowner's private status token (its hash) on each request", _v3),
 ]

@@ -65,7 +65,7 @@ from sba.requests.attachments import check_pdf, reencode_image
 from sba.requests.db import db_errors
 from sba.requests.errors import IneligibleError, PackageRejected
 from sba.requests.records import LotRecord, Records, same_person
-from sba.requests.store import RequestStore
+from sba.requests.store import RequestStore, status_token_hash
 from sba.requests.text import check_line, check_person_name, check_text
 
 __all__ = [
@@ -586,10 +586,12 @@ def validate(sub: Submission, records: Records) -> tuple[dict[str, int], list[tu
 # importing
 
 
-def import_submission(store: RequestStore, sub: Submission, records: Records, *, actor: str) -> int:
+def import_submission(store: RequestStore, sub: Submission, records: Records, *, actor: str,
+                      status_token: str | None = None) -> int:
     """Check ``sub`` and store it in one transaction; returns the new request number.
 
     A refused submission stores nothing but an ``import_refused`` audit row.
+    ``status_token`` (a homeowner's private token, from the app) is stored as its SHA-256 only.
 
     Raises
     ------
@@ -618,6 +620,8 @@ def import_submission(store: RequestStore, sub: Submission, records: Records, *,
             "source": sub.source,
             "package_created_at": sub.package_created_at,
         }
+        if status_token is not None:
+            values["status_token_hash"] = status_token_hash(status_token)
         stored_files = [{"kind": "attachment", "name": n, "media_type": m, "data": d} for n, d, m in files]
         if sub.package is not None:
             stored_files.append({"kind": "package", "name": sub.filename or "evidence-package.zip",
@@ -646,7 +650,8 @@ def import_submission(store: RequestStore, sub: Submission, records: Records, *,
 
 
 def import_package(store: RequestStore, data: bytes, records: Records, *, actor: str,
-                   requester: Requester | None = None, filename: str = "") -> int:
+                   requester: Requester | None = None, filename: str = "",
+                   status_token: str | None = None) -> int:
     """Import an evidence package ZIP; returns the request number (see :func:`import_submission`)."""
     try:
         sub = submission_from_package(data, requester, filename=filename)
@@ -654,7 +659,7 @@ def import_package(store: RequestStore, data: bytes, records: Records, *, actor:
         store.append_audit(actor, "import_refused", None, after={"file": filename, "source": "package"},
                            detail=str(err))
         raise
-    return import_submission(store, sub, records, actor=actor)
+    return import_submission(store, sub, records, actor=actor, status_token=status_token)
 
 
 def import_geojson(store: RequestStore, geojson: bytes, form: IntakeForm, records: Records, *, actor: str,

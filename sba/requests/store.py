@@ -26,9 +26,11 @@ tomorrow.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import io
 import json
 import os
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,6 +52,7 @@ __all__ = [
     "RequestStore",
     "StoredFile",
     "default_db_path",
+    "status_token_hash",
     "utility_timezone",
 ]
 
@@ -99,6 +102,15 @@ def default_db_path() -> str:
     if base.stat().st_mode & 0o077 and base.stat().st_uid == os.getuid():
         base.chmod(0o700)  # made by an older version with the default mode
     return str(base / "requests.sqlite")
+
+
+def status_token_hash(token: str) -> str:
+    """The SHA-256 (hex) kept in place of a homeowner's status token: the database never holds the token."""
+    return hashlib.sha256(str(token).strip().encode("utf-8")).hexdigest()
+
+
+#: a request number as a homeowner may type it ("12", "#12"): at most 12 digits, so it fits an integer column
+_REFERENCE = re.compile(r"#?\s*(\d{1,12})")
 
 
 def parse_utc(text: str) -> dt.datetime:
@@ -299,7 +311,7 @@ class RequestStore:
     def list(self, status: str | None = None) -> list[dict[str, Any]]:
         """Queue rows (oldest first), optionally of one status."""
         sql = ("SELECT id, parcel_id, account_number, address, requester_name, current_category, "
-               "claimed_category, status, decided_category, effective_date, submitted_at, version "
+               "claimed_category, status, decided_category, effective_date, submitted_at, decided_at, version "
                "FROM requests")
         if status is not None:
             if status not in STATUSES:
@@ -327,17 +339,37 @@ class RequestStore:
         data = bytes(row.pop("data"))
         return StoredFile(**row), data
 
-    def status_for_requester(self, request_id: int, account_number: str) -> dict[str, Any]:
-        """What a homeowner may see of one request: only with its own account number.
+    def status_for_requester(self, request_id: int | str, account_number: str | None = None, *,
+                             token: str | None = None) -> dict[str, Any]:
+        """What a homeowner may see of one request: only with its status token (or its account number).
 
-        A wrong number and a wrong account give the same answer, so one
-        homeowner cannot learn about another's requests.
+        ``request_id`` may be text as typed ("12", "#12"). A wrong number, a
+        wrong token and a wrong account give the same answer, so one homeowner
+        cannot learn about another's requests. Returns the status, the
+        decision and its dates; never the account number or the requester.
+
+        Raises
+        ------
+        NotFoundError
+            No request matches (also for a number that is not a number).
         """
+        not_found = NotFoundError("No request matches that reference number and "
+                                  + ("account number." if account_number is not None else "status token."))
+        match = _REFERENCE.fullmatch(str(request_id).strip())
+        if match is None or (token is None) == (account_number is None):
+            raise not_found
+        if token is not None:
+            if not str(token).strip():
+                raise not_found
+            where, secret = "status_token_hash = ?", status_token_hash(token)
+        else:
+            where, secret = "account_number = ?", str(account_number).strip()
         row = self.db.one(
-            "SELECT id, parcel_id, status, decided_category, effective_date, submitted_at "
-            "FROM requests WHERE id = ? AND account_number = ?", (int(request_id), str(account_number).strip()))
+            "SELECT id, parcel_id, status, current_category, decision, decided_category, decision_reason, "
+            f"decided_at, effective_date, submitted_at FROM requests WHERE id = ? AND {where}",
+            (int(match[1]), secret))
         if row is None:
-            raise NotFoundError("No request matches that request number and account number.")
+            raise not_found
         return row
 
     # -- audit ---------------------------------------------------------------

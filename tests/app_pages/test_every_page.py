@@ -18,7 +18,7 @@ from tests.app_pages.conftest import ROOT, SAMPLE
 from tests.requests.lot_packages import record_package
 
 PASSWORD = "correct horse battery"
-HOMEOWNER_PAGES = ["measure.py", "worksheet.py", "rates.py", "about.py"]
+HOMEOWNER_PAGES = ["measure.py", "my_request.py", "worksheet.py", "rates.py", "about.py"]
 STAFF_PAGES = ["staff_review.py", "staff_intake.py", "staff_audit.py"]
 
 

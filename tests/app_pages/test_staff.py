@@ -241,11 +241,15 @@ def test_staff_audit__non_admin_cannot_add_staff(queue):
 
 
 def test_homeowner_pages__never_read_requests():
-    """The homeowner pages do not touch the request store at all."""
-    for name in ("measure.py", "worksheet.py", "rates.py", "about.py", "common.py"):
+    """The homeowner pages reach the request store only through homeowner_requests (submit one's own
+    package, read one's own request with its number and token); never the staff pages or a listing."""
+    for name in ("measure.py", "my_request.py", "worksheet.py", "rates.py", "about.py", "common.py"):
         text = (ROOT / "app_pages" / name).read_text()
         assert "sba.requests" not in text, name
         assert "staff_" not in text, name
+    door = (ROOT / "app_pages" / "homeowner_requests.py").read_text()
+    for reading in (".list(", ".get(", "audit_log", "file_data", "open_request_for"):
+        assert reading not in door, reading
 
 
 

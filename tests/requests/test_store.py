@@ -146,12 +146,32 @@ def test_store__homeowner_sees_only_their_own_request(sqlite_store, records, pac
     mine = sqlite_store.status_for_requester(rid, "2861662471")
     assert mine["status"] == "submitted"
     assert set(mine) == {
-        "id", "parcel_id", "status", "decided_category", "effective_date", "submitted_at"}
+        "id", "parcel_id", "status", "current_category", "decision", "decided_category", "decision_reason",
+        "decided_at", "effective_date", "submitted_at"}
     with pytest.raises(NotFoundError) as wrong_account:
         sqlite_store.status_for_requester(rid, "2813017106")
     with pytest.raises(NotFoundError) as wrong_number:
         sqlite_store.status_for_requester(rid + 1, "2861662471")
     assert str(wrong_account.value) == str(wrong_number.value)
+
+
+def test_store__a_status_token_finds_its_request_and_only_its_hash_is_stored(sqlite_store, records, packages):
+    from sba.requests import NotFoundError
+    from sba.requests.store import status_token_hash
+
+    data, who = packages["R100065"]
+    rid = import_package(sqlite_store, data, records, actor="homeowner (web)", requester=who,
+                         status_token="s3cret-token")
+    stored = sqlite_store.db.scalar("SELECT status_token_hash FROM requests WHERE id = ?", (rid,))
+    assert stored == status_token_hash("s3cret-token") != "s3cret-token"
+    assert sqlite_store.status_for_requester(f"#{rid}", token=" s3cret-token ")["parcel_id"] == "R100065"
+    answers = set()
+    for number, token in [(rid, "wrong"), (rid + 1, "s3cret-token"), (rid, ""), ("9" * 40, "s3cret-token"),
+                          ("1; DROP TABLE requests", "s3cret-token"), (rid, None)]:
+        with pytest.raises(NotFoundError) as err:
+            sqlite_store.status_for_requester(number, token=token)
+        answers.add(str(err.value))
+    assert answers == {"No request matches that reference number and status token."}
 
 
 def test_store__default_path_follows_the_environment(monkeypatch, tmp_path):
@@ -281,7 +301,7 @@ def test_audit__upgrading_a_version_1_database_hashes_its_rows_and_keeps_the_tri
             db.execute("INSERT INTO audit_log (at, actor, action, detail) VALUES (?, 'alice', 'login', ?)",
                        (f"2026-01-0{n + 1}T10:00:00Z", f"old row {n}"))
     with RequestStore.open(sqlite_target) as store:
-        assert store.db.schema_version() == 2
+        assert store.db.schema_version() == MIGRATIONS[-1].version
         store.append_audit("alice", "note")
         report = store.verify_audit()
         assert (report.intact, report.rows) == (True, 4)

@@ -1,0 +1,68 @@
+"""The homeowner pages' only door to the request store: submit one's own package, read one's own request.
+
+Nothing here lists requests or reads one without its reference number and
+status token; the staff pages keep everything else. Same database and
+records as the staff pages (``SBA_REQUESTS_DB``, ``SBA_RECORDS_DIR``).
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from app_pages import staff_common as sc
+from sba.requests import NotFoundError, RequestError, RequestStore
+from sba.requests.intake import Requester, import_package
+from sba.requests.letter import HEADLINES, long_date
+from sba.requests.store import StoredFile
+from sba.requests.text import markdown_text
+
+__all__ = [
+    "HEADLINES",
+    "STATUS_LABELS",
+    "MyRequest",
+    "NotFoundError",
+    "RequestError",
+    "long_date",
+    "look_up",
+    "markdown_text",
+    "submit",
+]
+
+STATUS_LABELS = sc.STATUS_LABELS
+ACTOR = "homeowner (web)"  # who the audit log says imported it
+
+
+def submit(data: bytes, *, name: str, email: str, phone: str, filename: str) -> tuple[int, str]:
+    """Store an evidence package as a request, with every check a staff import makes.
+
+    Returns the reference number and the private status token (120 random
+    bits; the database keeps only its SHA-256).
+
+    Raises
+    ------
+    RequestError
+        Refused (the message says why, in one sentence) or the database is unreachable.
+    """
+    token = secrets.token_urlsafe(15)
+    with RequestStore.open(sc.db_target()) as store:
+        rid = import_package(store, data, sc.current_records(), actor=ACTOR, requester=Requester(name, email, phone),
+                             filename=filename, status_token=token)
+    return rid, token
+
+
+@dataclass(frozen=True)
+class MyRequest:
+    status: dict[str, Any]
+    submitted_on: Any
+    letter_md: tuple[StoredFile, bytes] | None
+    letter_pdf: tuple[StoredFile, bytes] | None
+
+
+def look_up(number: str, token: str) -> MyRequest:
+    """One request, only for its reference number and token (:class:`NotFoundError` otherwise)."""
+    with RequestStore.open(sc.db_target()) as store:
+        found = store.status_for_requester(number, token=token)
+        return MyRequest(found, store.local_date(found["submitted_at"]),
+                         store.latest_file(found["id"], "letter_md"), store.latest_file(found["id"], "letter_pdf"))
