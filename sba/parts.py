@@ -154,5 +154,10 @@ class PartStore:
         self.notes.append(f"The saved part of chunk {k} {why}; it was measured again.")
         self.save()
 
+    def sweep(self) -> None:
+        """Remove the temporary files of parts whose writing was cut short."""
+        for tmp in self.folder.glob(".chunk-*.tmp*"):
+            tmp.unlink(missing_ok=True)
+
     def remove(self) -> None:
         shutil.rmtree(self.folder, ignore_errors=True)

@@ -330,6 +330,7 @@ def _reassess(parcels_path, features_path, out, *, water_path, schedule, opts, w
                 finish(*_run_chunk(k))
     finally:
         _STATE.clear()
+        parts.sweep()  # a worker stopped while writing (the run failed) may leave its temporary file
 
     phase("compute")
 
