@@ -48,11 +48,36 @@ if only.strip():
     rows = [r for r in rows if r["request_id"] == int(only)]
 
 
-def _short(value) -> str:
-    if value is None:
-        return ""
-    text = json.dumps(value, sort_keys=True, ensure_ascii=False)
-    return text if len(text) <= 160 else text[:157] + "…"
+def _plain(value) -> str:
+    """A value as staff read it: text as is, nothing as "–", lists and records as JSON."""
+    if value is None or value == "":
+        return "–"
+    if isinstance(value, dict | list):
+        return json.dumps(value, sort_keys=True, ensure_ascii=False)
+    return str(value)
+
+
+def _change(before, after) -> str:
+    """What an audit row changed: "field: old → new" for each changed field, records (such as
+    the comparison) last and only named (they are whole in the CSV)."""
+    before = before if isinstance(before, dict) else ({} if before is None else {"value": before})
+    after = after if isinstance(after, dict) else ({} if after is None else {"value": after})
+    plain, records = [], []
+    for key in sorted(set(before) | set(after)):
+        old, new = before.get(key), after.get(key)
+        if key in before and key in after and old == new:
+            continue
+        name = str(key).replace("_", " ")
+        if isinstance(old, dict | list) or isinstance(new, dict | list):
+            records.append(f"{name} (in the CSV)")
+        elif key not in before:
+            plain.append(f"{name}: {_plain(new)}")
+        elif key not in after:
+            plain.append(f"{name}: {_plain(old)} (removed)")
+        else:
+            plain.append(f"{name}: {_plain(old)} → {_plain(new)}")
+    text = "; ".join(plain + records)
+    return text if len(text) <= 400 else text[:397] + "…"
 
 
 frame = pd.DataFrame({
@@ -61,9 +86,8 @@ frame = pd.DataFrame({
     "Who": [r["actor"] for r in rows],
     "What": [r["action"].replace("_", " ") for r in rows],
     "Request": pd.array([r["request_id"] for r in rows], dtype="Int64"),
-    "Detail": [r["detail"] for r in rows],
-    "Before": [_short(r["before"]) for r in rows],
-    "After": [_short(r["after"]) for r in rows],
+    "Detail": [r["detail"] or "" for r in rows],
+    "Change": [_change(r["before"], r["after"]) for r in rows],
 })
 st.dataframe(frame, hide_index=True, width="stretch", key="staff_audit_table")
 d1, d2 = st.columns(2)

@@ -235,6 +235,21 @@ def test_staff_audit__shows_the_log_downloads_csv_and_adds_staff(queue):
     assert "carol" in list(frame(at, "User name")["User name"])
 
 
+def test_staff_audit__changes_read_as_field_old_to_new_not_raw_json(queue, records, db):
+    rid = queue["R100040"]
+    with RequestStore.open(db) as store:
+        decide(store, records, rid, "reject", actor="alice", reason="Not on the photo.")
+    at = page(AUDIT)
+    at.text_input(key="staff_audit_request").set_value(str(rid)).run()
+    table = frame(at, "Change")
+    decided = table[table["What"] == "decide"]["Change"].iloc[0]
+    assert "status: submitted → rejected" in decided
+    assert "decision reason: Not on the photo." in decided
+    assert decided.endswith("comparison (in the CSV)")
+    assert "None" not in " ".join(table["Change"]) + " ".join(table["Detail"])
+    assert "{" not in decided
+
+
 def test_staff_audit__non_admin_cannot_add_staff(queue):
     at = page(AUDIT, user=StaffUser("bob", "Bob Reviewer", False))
     assert not [t for t in at.text_input if t.key == "staff_new_username"]
