@@ -171,7 +171,8 @@ queue = pd.DataFrame({
     "Status": [sc.STATUS_LABELS[r["status"]] for r in shown],
     "Submitted": [store.local_date(r["submitted_at"]).isoformat() for r in shown],
 })
-st.dataframe(queue, hide_index=True, width="stretch", key="staff_queue")
+picked = st.dataframe(queue, hide_index=True, width="stretch", key="staff_queue", on_select="rerun",
+                      selection_mode="single-row")
 if not shown:
     st.info("No requests here.")
     st.stop()
@@ -180,6 +181,10 @@ by_id = {r["id"]: r for r in shown}
 wanted = st.query_params.get("request")
 if wanted and wanted.isdigit() and int(wanted) in by_id and "staff_request" not in st.session_state:
     st.session_state["staff_request"] = int(wanted)
+clicked = picked.selection.rows if picked is not None else []
+if clicked and clicked[0] < len(shown) and st.session_state.get("_staff_clicked") != shown[clicked[0]]["id"]:
+    # a row clicked in the queue opens that request (once: the picker below can still change it)
+    st.session_state["staff_request"] = st.session_state["_staff_clicked"] = shown[clicked[0]]["id"]
 rid = st.selectbox(
     "Open a request", list(by_id), key="staff_request",
     format_func=lambda i: (f"#{i} · {by_id[i]['parcel_id']} · {by_id[i]['requester_name']} · billed "

@@ -347,3 +347,14 @@ def test_staff_audit__says_the_chain_is_intact_then_names_a_changed_row(queue, d
     at.run()
     assert at.error[0].value.startswith("The audit log has been tampered with: Row 3 was changed after it was "
                                         "written")
+
+
+def test_staff_review__clicking_a_queue_row_opens_that_request(queue):
+    at = page(REVIEW)
+    table = frame(at, "Tax lot")
+    row = int(table.index[table["Tax lot"] == "R100077"][0])
+    at.session_state["staff_queue"] = {"selection": {"rows": [row], "columns": []}}
+    at.run()
+    assert not at.exception
+    assert at.selectbox(key="staff_request").value == queue["R100077"]
+    assert at.header[0].value == f"Request {queue['R100077']}: tax lot R100077"
