@@ -45,19 +45,18 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 def check_line(value: Any, label: str, max_len: int) -> str:
     """``value`` as one line of text (trimmed), or refuse a control character or a text over ``max_len``."""
-    text = str(value or "").strip()
-    if _CONTROL.search(text):
-        raise PackageRejected(f"The {label} has a line break or another control character; give it on one line.")
-    if len(text) > max_len:
-        raise PackageRejected(f"The {label} is {len(text):,} characters long; the limit is {max_len:,}.")
-    return text
+    return _checked(value, label, max_len, _CONTROL, "a line break or another control character; give it on one line")
 
 
 def check_text(value: Any, label: str, max_len: int) -> str:
     """Like :func:`check_line`, but line breaks and tabs are allowed."""
+    return _checked(value, label, max_len, _CONTROL_BUT_LINES, "a control character that is not text; remove it")
+
+
+def _checked(value: Any, label: str, max_len: int, forbidden: re.Pattern, why: str) -> str:
     text = str(value or "").strip()
-    if _CONTROL_BUT_LINES.search(text):
-        raise PackageRejected(f"The {label} has a control character that is not text; remove it.")
+    if forbidden.search(text):
+        raise PackageRejected(f"The {label} has {why}.")
     if len(text) > max_len:
         raise PackageRejected(f"The {label} is {len(text):,} characters long; the limit is {max_len:,}.")
     return text

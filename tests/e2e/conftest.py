@@ -73,6 +73,34 @@ def streamlit_server(env: dict | None = None):
             proc.kill()
 
 
+#: the password of the staff account 'alice' that :func:`staff_app` creates
+STAFF_PASSWORD = "correct horse battery"
+
+
+@contextmanager
+def staff_app(db: Path, fill=None):
+    """``streamlit run app.py`` on a new request database at ``db`` with staff 'alice' (admin);
+    ``fill(store)`` adds what the test needs first.  Yields the app's URL."""
+    from sba.requests import RequestStore, add_staff
+
+    with RequestStore.open(db) as store:
+        add_staff(store, "alice", STAFF_PASSWORD, display_name="Alice Reviewer")
+        if fill is not None:
+            fill(store)
+    env = {**os.environ, "SBA_REQUESTS_DB": str(db)}
+    env.pop("SBA_RECORDS_DIR", None)
+    with streamlit_server(env) as url:
+        yield url
+
+
+def wait_idle(page) -> None:
+    """Until the Streamlit script has finished its rerun."""
+    time.sleep(0.3)
+    page.wait_for_function(
+        "() => document.querySelector('[data-testid=stApp]')"
+        "?.getAttribute('data-test-script-state') === 'notRunning'")
+
+
 @contextmanager
 def chromium_page(width: int, height: int):
     """A headless Debian-chromium page of the given size."""

@@ -8,20 +8,18 @@ decision and the letter. Screenshot: ``test-artifacts/e2e-my-request.png``.
 
 from __future__ import annotations
 
-import os
 import re
-import time
 
 import pytest
 
 from tests.e2e.conftest import (
     ARTIFACTS,
+    STAFF_PASSWORD,
     chromium_page,
     require_browser,
-    streamlit_server,
+    staff_app,
+    wait_idle,
 )
-
-PASSWORD = "correct horse battery"
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
 
@@ -30,29 +28,16 @@ pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
 def server(tmp_path_factory):
     """``streamlit run app.py`` on an empty request database with staff 'alice'."""
     require_browser()
-    from sba.requests import RequestStore, add_staff
-
     db = tmp_path_factory.mktemp("life") / "requests.sqlite"
-    with RequestStore.open(db) as store:
-        add_staff(store, "alice", PASSWORD, display_name="Alice Reviewer")
-    env = {**os.environ, "SBA_REQUESTS_DB": str(db)}
-    env.pop("SBA_RECORDS_DIR", None)
-    with streamlit_server(env) as url:
+    with staff_app(db) as url:
         yield url, db
-
-
-def _idle(page) -> None:
-    time.sleep(0.3)
-    page.wait_for_function(
-        "() => document.querySelector('[data-testid=stApp]')"
-        "?.getAttribute('data-test-script-state') === 'notRunning'")
 
 
 def _type(page, label: str, text: str) -> None:
     box = page.get_by_label(label, exact=True)
     box.fill(text)
     box.press("Enter")
-    _idle(page)
+    wait_idle(page)
 
 
 def test_request_life_browser__homeowner_submits_staff_decide_homeowner_sees_the_decision(server):
@@ -89,15 +74,15 @@ def _homeowner_submits(page, url: str) -> None:
     lot_box.fill("R100065")
     page.get_by_role("option", name=re.compile("R100065")).click()
     page.get_by_text("Lot R100065: 611 SE Sellwood Blvd").wait_for()
-    _idle(page)
+    wait_idle(page)
     _type(page, "Utility account number (10 digits, on your bill)", "2861662471")
     for text in ("the property is a single-family home", "there is only one home (dwelling unit) on the lot",
                  "there is only one utility account for the lot", "I am the account holder"):
         page.get_by_text(text, exact=True).click()
-        _idle(page)
+        wait_idle(page)
     page.get_by_role("button", name="Prepare my evidence package").click()
     page.get_by_role("button", name="Submit to the City").wait_for(timeout=90_000)
-    _idle(page)
+    wait_idle(page)
     _type(page, "Your name (the account holder, as on the bill)", "Emery Larch")
     page.get_by_role("button", name="Submit to the City").click()
     page.get_by_text("Your reference number is").wait_for(timeout=60_000)
@@ -107,10 +92,10 @@ def _staff_accept(page, number: int) -> None:
     page.get_by_role("link", name="Review requests").click()
     page.get_by_text("Staff sign-in").wait_for()
     page.get_by_label("User name").fill("alice")
-    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_label("Password", exact=True).fill(STAFF_PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     page.get_by_text(f"Request {number}: tax lot R100065").wait_for(timeout=60_000)
-    _idle(page)
+    wait_idle(page)
     page.get_by_role("button", name="Record decision").click()
     page.get_by_text(re.compile(f"Request {number} recorded as accepted")).wait_for(timeout=60_000)
 
@@ -118,7 +103,7 @@ def _staff_accept(page, number: int) -> None:
 def _homeowner_follows(page, number: int, token: str) -> None:
     page.get_by_role("link", name="My request").click()
     page.get_by_label("Reference number").wait_for()
-    _idle(page)
+    wait_idle(page)
     page.get_by_label("Reference number").fill(str(number))
     page.get_by_label("Status token").fill(token)
     page.get_by_role("button", name="Show my request").click()

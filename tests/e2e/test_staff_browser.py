@@ -9,7 +9,6 @@ when ``/usr/bin/chromium`` is missing.
 
 from __future__ import annotations
 
-import os
 import re
 import time
 
@@ -17,12 +16,11 @@ import pytest
 
 from tests.e2e.conftest import (
     ARTIFACTS,
+    STAFF_PASSWORD,
     chromium_page,
     require_browser,
-    streamlit_server,
+    staff_app,
 )
-
-PASSWORD = "correct horse battery"
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
 
@@ -31,16 +29,10 @@ pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
 def staff_server(tmp_path_factory):
     """``streamlit run app.py`` on a request database holding the sample queue and staff 'alice'."""
     require_browser()
-    from sba.requests import RequestStore, add_staff
     from sba.requests.sample_queue import seed_sample
 
     db = tmp_path_factory.mktemp("staff") / "requests.sqlite"
-    with RequestStore.open(db) as store:
-        add_staff(store, "alice", PASSWORD, display_name="Alice Reviewer")
-        seed_sample(store)
-    env = {**os.environ, "SBA_REQUESTS_DB": str(db)}
-    env.pop("SBA_RECORDS_DIR", None)
-    with streamlit_server(env) as url:
+    with staff_app(db, seed_sample) as url:
         yield url, db
 
 
@@ -67,7 +59,7 @@ def test_staff_browser__sign_in_open_a_request_and_decide(page, staff_server):
     page.get_by_role("link", name="Review requests").click()
     page.get_by_text("Staff sign-in").wait_for()
     page.get_by_label("User name").fill("alice")
-    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_label("Password", exact=True).fill(STAFF_PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     page.get_by_text("Category change requests").wait_for()
     _idle(page)

@@ -14,7 +14,6 @@ comparison map. Throughout, no dialog may open and no request may leave
 
 from __future__ import annotations
 
-import os
 import re
 import time
 from urllib.parse import urlsplit
@@ -23,13 +22,14 @@ import pytest
 
 from tests.e2e.conftest import (
     ARTIFACTS,
+    STAFF_PASSWORD,
     chromium_page,
     require_browser,
-    streamlit_server,
+    staff_app,
+    wait_idle,
 )
 from tests.requests import hostile
 
-PASSWORD = "correct horse battery"
 SHORT_XSS = "<img src=x onerror=alert(1)>"  # short enough for the schema, so intake quotes it in the refusal
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]
@@ -39,29 +39,27 @@ pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]
 def hostile_server(tmp_path_factory):
     """The app on a database with staff 'alice' and request 1 (R100065) holding the issue's hostile text."""
     require_browser()
-    from sba.requests import Records, RequestStore, add_staff, import_package
+    from sba.requests import Records, import_package
     from sba.requests.sample_queue import sample_packages
 
     records = Records.load(hostile.SAMPLE)
     good = {pid: (data, who) for pid, data, who in sample_packages(records)}
     folder = tmp_path_factory.mktemp("hostile-browser")
-    db = folder / "requests.sqlite"
-    with RequestStore.open(db) as store:
-        add_staff(store, "alice", PASSWORD, display_name="Alice Reviewer")
+
+    def hostile_request(store) -> None:  # request 1 holds the issue's hostile text, as an older database would
         data, who = good["R100065"]
         rid = import_package(store, data, records, actor="alice", requester=who)
         store.db.execute("UPDATE features SET feature_type = ? WHERE request_id = ?", (hostile.XSS_TYPE, rid))
         store.db.execute("UPDATE requests SET requester_name = ?, method_statement = ? WHERE id = ?",
                          ("Emery [Larch](https://evil.example/who)",
                           "Traced ![t](https://evil.example/track.png) <script>alert(2)</script>", rid))
+
     data = good["R100040"][0]
     fc = hostile.feature_collection(data)
     fc["features"][0]["properties"]["feature_type"] = SHORT_XSS
     (folder / "xss-type.zip").write_bytes(hostile.with_features(data, fc))
     (folder / "phish-address.zip").write_bytes(hostile.with_request(data, address=hostile.PHISH_ADDRESS))
-    env = {**os.environ, "SBA_REQUESTS_DB": str(db)}
-    env.pop("SBA_RECORDS_DIR", None)
-    with streamlit_server(env) as url:
+    with staff_app(folder / "requests.sqlite", hostile_request) as url:
         yield url, folder
 
 
@@ -87,24 +85,17 @@ def watched(hostile_server):
         yield page, seen
 
 
-def _idle(page) -> None:
-    time.sleep(0.3)
-    page.wait_for_function(
-        "() => document.querySelector('[data-testid=stApp]')"
-        "?.getAttribute('data-test-script-state') === 'notRunning'")
-
-
 def _import(page, path) -> None:
     page.get_by_role("link", name="Import a request").click()
     page.get_by_text("What do you have?").wait_for()
-    _idle(page)
+    wait_idle(page)
     page.get_by_label("Name").first.fill("Taylor Spruce")
     page.get_by_label("Name").first.press("Enter")
-    _idle(page)
+    wait_idle(page)
     page.locator("input[type=file]").set_input_files(str(path))
-    _idle(page)
+    wait_idle(page)
     page.get_by_role("button", name="Import", exact=True).click()
-    _idle(page)
+    wait_idle(page)
 
 
 def _open_request(page, pid: str) -> None:
@@ -117,7 +108,7 @@ def _open_request(page, pid: str) -> None:
             option.first.wait_for(timeout=5_000)
         except Exception:  # the box closed again during a rerun: open it once more
             page.keyboard.press("Escape")
-            _idle(page)
+            wait_idle(page)
             continue
         option.first.click()
         return
@@ -147,10 +138,10 @@ def test_staff_browser__hostile_package_text_never_runs_or_fetches(watched, host
     page.goto(url)
     page.get_by_role("link", name="Review requests").click()
     page.get_by_label("User name").fill("alice")
-    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_label("Password", exact=True).fill(STAFF_PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     page.get_by_text("Category change requests").wait_for()
-    _idle(page)
+    wait_idle(page)
     try:
         # 1. a package with an <img onerror> surface type is refused; the refusal shows it as text
         _import(page, folder / "xss-type.zip")
@@ -161,11 +152,11 @@ def test_staff_browser__hostile_package_text_never_runs_or_fetches(watched, host
 
         page.get_by_role("link", name="Review requests").click()
         page.get_by_text("Category change requests").wait_for()
-        _idle(page)
+        wait_idle(page)
         for pid, rid in (("R100040", 2), ("R100065", 1)):
             _open_request(page, pid)
             page.get_by_text(f"Request {rid}: tax lot {pid}").wait_for()
-            _idle(page)
+            wait_idle(page)
             tips = _hover_every_shape(page)
             assert len(tips) >= 3
             ARTIFACTS.mkdir(exist_ok=True)
