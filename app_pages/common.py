@@ -27,7 +27,7 @@ from categorize import (
     estimate,
     load_schedule,
 )
-from gis.webmap import type_label
+from gis.shapes import type_label
 from sba.engine import area_str
 from sba.evidence import FORM_LABELS, LotMeasure
 

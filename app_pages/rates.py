@@ -8,7 +8,7 @@ import streamlit as st
 from app_pages import common as c
 from categorize import RateSchedule, available_schedules
 from categorize.schedule import rate_lines
-from gis.webmap import type_label
+from gis.shapes import type_label
 
 
 def _rate_rows(s: RateSchedule) -> list[dict]:

@@ -9,7 +9,7 @@ from streamlit_folium import st_folium
 from app_pages import common as c
 from app_pages import staff_common as sc
 from gis import webmap
-from gis.webmap import FEATURE_TYPES, type_label
+from gis.shapes import FEATURE_TYPES, type_label
 from sba.evidence import FORM_BUCKETS, FORM_LABELS, EvidencePackageError, read_package
 from sba.requests import (
     ConflictError,

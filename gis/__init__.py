@@ -36,11 +36,11 @@ from gis.measure import (
     MeasureRules,
     measure_lots,
     no_overlap_error,
-    normalise_types,
     prepare_layers,
     project_layers,
     select_parcel,
 )
+from gis.shapes import normalise_type, normalise_types
 from gis.tape import TapeShape, tape_area_sqft, worksheet_total
 
 __all__ = [
@@ -69,6 +69,7 @@ __all__ = [
     "list_layers",
     "measure_lots",
     "no_overlap_error",
+    "normalise_type",
     "normalise_types",
     "parse_crs",
     "prepare_layers",

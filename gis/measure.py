@@ -67,6 +67,7 @@ from gis.overlay import (
     triangle_free_clusters,
     triangles,
 )
+from gis.shapes import normalise_types
 
 __all__ = [
     "DEFAULT_RULES",
@@ -95,24 +96,6 @@ PRECEDENCE = (
     "patio", "deck", "porch", "walkway", "pervious_pavement", "pool", "gravel",
     "dock", "float", "other",
 )
-
-#: Common names for the same kind of surface, mapped to our feature types.
-TYPE_ALIASES = {
-    "house": "roof", "building": "roof", "buildings": "roof", "dwelling": "roof",
-    "home": "roof", "adu": "roof", "roofs": "roof", "structure": "roof",
-    "garages": "garage", "sheds": "shed",
-    "drive": "driveway", "driveways": "driveway", "drive-pav": "driveway",
-    "drive-unp": "driveway", "parking_lot": "parking", "parking_lots": "parking",
-    "prkng-pav": "parking", "prkng-unp": "parking",
-    "sidewalk": "walkway", "path": "walkway", "walk": "walkway", "walkways": "walkway",
-    "flagstone": "walkway", "flagstones": "walkway", "sw-private": "walkway",
-    "patios": "patio", "decks": "deck", "porches": "deck", "porch": "porch",
-    "pavers": "pervious_pavement", "porous_pavement": "pervious_pavement",
-    "swimming_pool": "pool", "pool-in": "pool", "pool-ab": "pool",
-    "docks": "dock", "pier": "dock", "floating_house": "floating_home",
-    "floating home": "floating_home", "houseboat": "floating_home",
-}
-
 
 @dataclass(frozen=True)
 class MeasureRules:
@@ -168,22 +151,6 @@ def lot_record(row: pd.Series, types: tuple[str, ...]) -> dict:
     rec = {k: row[k] for k in row.index if not k.startswith(TYPE_PREFIX)}
     rec["by_type"] = {t: float(row[TYPE_PREFIX + t]) for t in types if row[TYPE_PREFIX + t] > 0}
     return rec
-
-
-def normalise_types(values: pd.Series) -> pd.Series:
-    """Lower-case, trim and alias feature type names ("Drive-Pav" → "driveway")."""
-    if isinstance(values.dtype, pd.CategoricalDtype):  # bulk runs read the type column as categories
-        codes = values.cat.codes.to_numpy()
-        uniques = [*values.cat.categories, "other"]
-        codes = np.where(codes < 0, len(uniques) - 1, codes)
-    else:
-        codes, uniques = pd.factorize(values.astype("string").fillna("other"), use_na_sentinel=False)
-    clean = []
-    for v in uniques:
-        v = str(v).strip().lower() or "other"
-        v = TYPE_ALIASES.get(v, TYPE_ALIASES.get(v.replace(" ", "_"), v))
-        clean.append(v.replace(" ", "_").replace("-", "_"))
-    return pd.Series(np.array(clean, dtype=object)[codes] if len(codes) else [], index=values.index, dtype=object)
 
 
 class Layers(NamedTuple):

@@ -89,7 +89,7 @@ from pyproj import CRS
 import gis
 from categorize import billable_sqft
 from gis.geojson import rfc7946, rfc7946_frame
-from gis.webmap import LONLAT, TYPE_COLOURS, shapes_frame, type_label
+from gis.shapes import LONLAT, TYPE_COLOURS, shapes_frame, type_label
 from sba.engine import area_str, rules_for
 from sba.evidence_checks import (
     MANIFEST_SCHEMA,
@@ -228,7 +228,7 @@ def measure_shapes(
     lot
         One lot (any CRS; measured in a CRS fit for area, see :func:`gis.project_layers`).
     shapes
-        Shape dicts with GeoJSON geometry in EPSG:4326 (see ``gis.webmap``).
+        Shape dicts with GeoJSON geometry in EPSG:4326 (see ``gis.shapes``).
     water
         Water bodies (any CRS) or ``None``.
     schedule

@@ -108,3 +108,43 @@ def test_the_checks_find_a_circle_and_a_private_import():
     tree = {"sba.x": ROOT / "sba" / "cli.py"}
     found = _imports("sba.y", ROOT / "sba" / "cluster.py", {**tree, "sba.bulk": ROOT / "sba" / "bulk.py"})
     assert ("sba.bulk", "ORDER") in found
+
+
+#: The modules that build folium maps; only the app's pages show them.
+MAP_MODULES = {"gis.webmap", "sba.requests.maps"}
+
+
+def _imports_folium(path: Path) -> bool:
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                 else [node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level else [])
+        if any(n.split(".")[0] in ("folium", "branca", "streamlit_folium") for n in names):
+            return True
+    return False
+
+
+def _map_library_users(modules: dict[str, Path], edges: dict[str, set[str]]) -> list[str]:
+    """Modules other than the app and the map modules that import folium or a map module."""
+    def is_app(name: str) -> bool:
+        return name == "app" or name.startswith("app_pages")
+    out = []
+    for name, path in modules.items():
+        if is_app(name) or name in MAP_MODULES:
+            continue
+        if _imports_folium(path):
+            out.append(f"{name} imports folium")
+        out += [f"{name} imports {target}" for target in sorted(edges[name] & MAP_MODULES)]
+    return out
+
+
+def test_only_the_app_and_the_map_modules_import_folium():
+    edges, _ = _graph()
+    modules = _modules()
+    assert _imports_folium(modules["gis.webmap"])  # the check sees a folium import
+    assert _map_library_users(modules, edges) == []
+
+
+def test_the_folium_check_finds_a_headless_module_importing_the_web_map():
+    modules = {"sba.evidence": ROOT / "sba" / "evidence.py", "gis.webmap": ROOT / "gis" / "webmap.py"}
+    assert _map_library_users(modules, {"sba.evidence": {"gis.webmap"}, "gis.webmap": set()}) == [
+        "sba.evidence imports gis.webmap"]

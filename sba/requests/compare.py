@@ -41,7 +41,7 @@ from pyproj import CRS
 
 import gis
 from categorize import billable_sqft, categorize_sfr
-from gis.webmap import shapes_frame
+from gis.shapes import shapes_frame
 from sba import evidence as ev
 from sba.engine import rules_for
 from sba.requests.records import Records

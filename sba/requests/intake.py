@@ -57,7 +57,7 @@ from shapely.geometry import shape
 
 import gis
 from gis.geojson import rfc7946
-from gis.webmap import FEATURE_TYPES
+from gis.shapes import FEATURE_TYPES
 from sba import evidence as ev
 from sba.engine import area_str
 from sba.evidence_checks import MAX_SHAPES

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import folium
 
-from gis.webmap import type_label
+from gis.shapes import type_label
 from sba.requests.text import html_text
 
 if TYPE_CHECKING:

@@ -38,7 +38,7 @@ from shapely.geometry import mapping, shape
 
 import gis
 from gis.geojson import rfc7946
-from gis.webmap import FEATURE_TYPES
+from gis.shapes import FEATURE_TYPES
 from sba.engine import area_str
 from sba.requests import letter as letters
 from sba.requests.auth import get_staff
@@ -124,7 +124,7 @@ def adjust_feature(
     position
         The feature's number in the request (1, 2, ...).
     feature_type
-        A new type (``roof``, ``patio``, ... see :data:`gis.webmap.FEATURE_TYPES`).
+        A new type (``roof``, ``patio``, ... see :data:`gis.shapes.FEATURE_TYPES`).
     geometry
         A new outline, GeoJSON in EPSG:4326.
     use_record

@@ -35,7 +35,7 @@ from shapely import affinity
 from shapely.geometry import mapping, shape
 
 import categorize
-from gis import webmap
+from gis.shapes import new_shape, shapes_from_layer
 from sba import evidence as ev
 from sba.requests.intake import Requester, import_package
 from sba.requests.records import SAMPLE_DIR, Records
@@ -105,7 +105,7 @@ def _free_spot(lot_geom, taken, w: float, h: float):
 
 
 def _shapes_for(pid: str, lot, record, crs) -> list[dict]:
-    shapes = webmap.shapes_from_layer(record, lot, id_prefix="s", source="drawn")
+    shapes = shapes_from_layer(record, lot, id_prefix="s", source="drawn")
     if pid == "R100040":
         out = []
         for s in shapes:
@@ -119,7 +119,7 @@ def _shapes_for(pid: str, lot, record, crs) -> list[dict]:
         out = [{**s, "feature_type": "other"} if s["feature_type"] == "gravel" else s for s in shapes]
         taken = [_to_proj(s["geometry"], crs) for s in out]
         shed = _free_spot(lot.geometry.iloc[0], taken, 8.0, 10.0)
-        out.append(webmap.new_shape(f"s{len(out) + 1}", _to_ll(shed, crs), "shed"))
+        out.append(new_shape(f"s{len(out) + 1}", _to_ll(shed, crs), "shed"))
         return out
     if pid == "R100075":
         out = []
