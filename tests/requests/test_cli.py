@@ -314,7 +314,7 @@ def test_cli__an_api_token_made_by_an_admin_signs_a_script_in_until_revoked(seed
 
 
 def test_cli__failed_sign_ins_slow_down_then_lock(seeded, monkeypatch, clock):
-    from sba.requests import cli
+    from sba.cli import requests as cli
     from sba.requests.store import RequestStore
 
     monkeypatch.setattr(cli, "_store", lambda args: RequestStore.open(args.db, clock=clock))

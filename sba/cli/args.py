@@ -1,6 +1,6 @@
 """What every ``sba`` command line shares: the usage error, the parser, number arguments, JSON output.
 
-Kept apart from :mod:`sba.cli` so that the sub-command modules (``sba requests``)
+Kept apart from :mod:`sba.cli.main` so that the command modules
 can use them without importing the main command line (which imports them).
 """
 
@@ -11,8 +11,15 @@ import json
 import sys
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-__all__ = ["Parser", "UsageError", "decimal_number", "print_json", "whole_number"]
+if TYPE_CHECKING:
+    from categorize import RateSchedule
+
+__all__ = ["CRS_HELP", "Parser", "UsageError", "decimal_number", "print_json", "rate_schedule", "whole_number"]
+
+CRS_HELP = ("measure areas in this projected CRS, e.g. EPSG:2913 (your utility's official projection); "
+            "default: the parcels' own CRS when it keeps areas within 0.1 %%, else a local equal-area one")
 
 
 class UsageError(Exception):
@@ -25,6 +32,13 @@ class Parser(argparse.ArgumentParser):
     def error(self, message: str):
         message = message[0].upper() + message[1:]
         raise UsageError(f"{message}. Run '{self.prog} --help' to see the options.")
+
+
+def rate_schedule(name: str | None) -> RateSchedule:
+    """The rate schedule called ``name`` (a bundled name or a .toml file), Portland BES by default."""
+    from categorize import DEFAULT_SCHEDULE, load_schedule
+
+    return load_schedule(name or DEFAULT_SCHEDULE)
 
 
 def decimal_number(name: str):

@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sba.cliargs import Parser, UsageError, print_json, whole_number
+from sba.cli.args import Parser, UsageError, print_json, whole_number
 from sba.requests.errors import RequestError
 
 if TYPE_CHECKING:
