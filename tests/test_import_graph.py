@@ -145,6 +145,6 @@ def test_only_the_app_and_the_map_modules_import_folium():
 
 
 def test_the_folium_check_finds_a_headless_module_importing_the_web_map():
-    modules = {"sba.evidence": ROOT / "sba" / "evidence.py", "gis.webmap": ROOT / "gis" / "webmap.py"}
+    modules = {"sba.evidence": ROOT / "sba" / "evidence" / "package.py", "gis.webmap": ROOT / "gis" / "webmap.py"}
     assert _map_library_users(modules, {"sba.evidence": {"gis.webmap"}, "gis.webmap": set()}) == [
         "sba.evidence imports gis.webmap"]

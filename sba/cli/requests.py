@@ -271,7 +271,7 @@ def _read(path: str, what: str, limit: int = -1) -> bytes:
 
 
 def cmd_import(args) -> int:
-    from sba.evidence_checks import MAX_PACKAGE_BYTES
+    from sba.evidence.checks import MAX_PACKAGE_BYTES
 
     limit = MAX_PACKAGE_BYTES
     data = _read(args.file, "file", limit + 1)  # never more than the cap in memory
@@ -309,7 +309,7 @@ def cmd_import(args) -> int:
 
 def _precheck(store, actor: str, args, data: bytes, limit: int) -> None:
     """Refuse (and audit) an oversized file or a bad package ZIP before the geometry libraries load (~1 s)."""
-    from sba.evidence_checks import EvidencePackageError, read_checked
+    from sba.evidence.checks import EvidencePackageError, read_checked
 
     name = Path(args.file).name
     msg = f"{name} is larger than {limit // 2**20} MB; a submission can be at most that." if len(data) > limit else ""

@@ -60,7 +60,8 @@ from gis.geojson import rfc7946
 from gis.shapes import FEATURE_TYPES
 from sba import evidence as ev
 from sba.engine import area_str
-from sba.evidence_checks import MAX_SHAPES
+from sba.evidence.checks import MAX_SHAPES
+from sba.evidence.request import CONFIRMATIONS, confirmation
 from sba.requests.attachments import check_pdf, reencode_image
 from sba.requests.db import db_errors
 from sba.requests.errors import IneligibleError, PackageRejected
@@ -103,12 +104,6 @@ KNOWN_TYPES = frozenset(gis.PRECEDENCE) | frozenset(FEATURE_TYPES)
 _ACCOUNT = re.compile(r"\A\d{10}\Z")
 _EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s.]+(\.[^@\s.]+)+")
 _PHONE = re.compile(r"[0-9 +().-]{3,40}")
-_CONFIRMATIONS = {
-    "single_family": "the property is a single-family home",
-    "one_dwelling_unit": "there is only one dwelling unit on the lot",
-    "one_account": "there is only one utility account for the lot",
-    "account_holder": "they are the account holder",
-}
 
 
 @dataclass(frozen=True)
@@ -137,7 +132,7 @@ class IntakeForm:
     account_holder: bool = False
 
     def answers(self) -> dict[str, bool]:
-        return {k: bool(getattr(self, k)) for k in _CONFIRMATIONS}
+        return {k: bool(getattr(self, k)) for k in CONFIRMATIONS}
 
 
 @dataclass
@@ -221,7 +216,7 @@ def submission_from_package(data: bytes, requester: Requester | None = None, *, 
         crs_measured=str(method.get("crs_measured") or pkg.crs_measured or ""),
         imagery=str(method.get("imagery") or ""),
         package_created_at=pkg.created_at or None,
-        answers={k: bool((req.get("eligibility") or {}).get(k)) for k in _CONFIRMATIONS},
+        answers={k: bool((req.get("eligibility") or {}).get(k)) for k in CONFIRMATIONS},
         attachments=list(pkg.attachments.items()),
         package=bytes(data),
         filename=filename or "evidence-package.zip",
@@ -450,9 +445,9 @@ def eligibility_problems(sub: Submission, lot: LotRecord) -> list[str]:
     holder = lot.holders.get(account)
     if holder and not same_person(sub.requester.name, holder):
         reasons.append(f"the requester ({sub.requester.name}) is not the holder of the account")
-    for key, text in _CONFIRMATIONS.items():
+    for key in CONFIRMATIONS:
         if not sub.answers.get(key):
-            reasons.append(f"the requester did not confirm that {text}")
+            reasons.append(f"the requester did not confirm that {confirmation(key, 'they')}")
     return reasons
 
 
@@ -461,7 +456,7 @@ def request_eligibility(req, records: Records) -> list[str]:
     sub = Submission(
         parcel_id=req.parcel_id, account_number=req.account_number, requester=Requester(req.requester_name),
         current_category=req.current_category, totals={}, method_statement="", features=[], source=req.source,
-        answers=dict.fromkeys(_CONFIRMATIONS, True),
+        answers=dict.fromkeys(CONFIRMATIONS, True),
     )
     return eligibility_problems(sub, records.lot_record(req.parcel_id))
 

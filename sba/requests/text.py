@@ -16,7 +16,7 @@ import html
 import re
 from typing import IO, Any
 
-from sba.evidence_checks import CONTROL_CHARS
+from sba.evidence.checks import CONTROL_CHARS
 from sba.requests.errors import PackageRejected
 
 __all__ = [

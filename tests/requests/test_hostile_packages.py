@@ -401,7 +401,7 @@ def test_letter__homeowner_text_is_not_markdown_or_pdf_links(sqlite_store, recor
     assert b"/URI" not in d.letter_pdf  # fpdf's Markdown would have made a link annotation
 
 
-@pytest.mark.parametrize(("module", "examples"), [("sba.requests.text", 8), ("sba.evidence_checks", 1)])
+@pytest.mark.parametrize(("module", "examples"), [("sba.requests.text", 8), ("sba.evidence.checks", 1)])
 def test_text_helpers__docstring_examples_run(module, examples):
     import doctest
     import importlib
