@@ -67,7 +67,7 @@ from gis.overlay import (
     triangle_free_clusters,
     triangles,
 )
-from gis.shapes import normalise_types
+from gis.shapes import normalise_types, type_column
 
 __all__ = [
     "DEFAULT_RULES",
@@ -301,8 +301,7 @@ def measure_lots(
     if type_field is not None and type_field not in features.columns:
         if type_field != "feature_type":
             require_field(features, type_field, "features")
-        # shapefiles cut column names to 10 characters
-        type_field = next((c for c in ("feature_ty", "type", "TYPE", "Type") if c in features.columns), None)
+        type_field = type_column(features.columns)
     if features.crs != parcels.crs or (water is not None and water.crs != parcels.crs):
         raise ValueError("measure_lots needs all layers in the parcels' CRS; call prepare_layers first.")
 

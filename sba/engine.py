@@ -18,11 +18,29 @@ import gis
 from categorize import PropertyClass, area_decimal, billable_sqft, categorize_sfr
 from categorize.schedule import RateSchedule
 
-__all__ = ["NO_SHAPE", "area_str", "load_layers", "lot_errors", "lot_results", "measure_files", "repeated_id", "rules_for"]
+__all__ = ["NO_SHAPE", "area_str", "feature_areas", "load_layers", "lot_errors", "lot_results", "measure_files", "repeated_id", "rules_for"]
 
 def area_str(value: float) -> str:
     """A measured area as a decimal string with 2 places, half-up (:func:`categorize.area_decimal`)."""
     return str(area_decimal(float(value)))
+
+
+def feature_areas(geoms: np.ndarray, lot_geom: shapely.Geometry, sqft_per_unit2: float) -> tuple[np.ndarray, np.ndarray]:
+    """Each feature's own area and its area inside the lot, in sq ft (before overlaps are removed).
+
+    ``geoms`` and ``lot_geom`` are in one projected CRS whose square unit is
+    ``sqft_per_unit2`` sq ft; outlines that cross themselves are repaired
+    first, and a missing outline measures 0.  The homeowner's evidence
+    package and the staff intake both list these per shape.
+
+    >>> square = shapely.box(0, 0, 10, 10)
+    >>> feature_areas(np.array([square, None]), shapely.box(5, 0, 20, 10), 1.0)
+    (array([100.,   0.]), array([50.,  0.]))
+    """
+    fixed = np.where(shapely.is_valid(geoms), geoms, shapely.make_valid(geoms))
+    areas = np.nan_to_num(shapely.area(fixed)) * sqft_per_unit2
+    inside = np.nan_to_num(shapely.area(shapely.intersection(fixed, lot_geom))) * sqft_per_unit2
+    return areas, inside
 
 
 def rules_for(schedule: RateSchedule) -> gis.MeasureRules:

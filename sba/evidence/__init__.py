@@ -10,7 +10,14 @@ it.  The format is the contract between them (see :mod:`sba.evidence.package`):
 * :mod:`sba.evidence.checks`: the reader's limits and JSON schema (a package comes from the public).
 """
 
-from sba.evidence.checks import MAX_SHAPES, SCHEMA_VERSION, EvidencePackageError
+from sba.evidence.checks import (
+    ATTACHMENT_TYPES,
+    MAX_ATTACHMENTS,
+    MAX_SHAPES,
+    SCHEMA_VERSION,
+    EvidencePackageError,
+    check_attachments,
+)
 from sba.evidence.measure import (
     FORM_BUCKETS,
     FORM_LABELS,
@@ -23,7 +30,6 @@ from sba.evidence.measure import (
 from sba.evidence.package import (
     ATTACHMENT_SUFFIXES,
     MAX_ATTACHMENT_BYTES,
-    MAX_ATTACHMENTS,
     EvidencePackage,
     build_package,
     method_statement,
@@ -34,6 +40,7 @@ from sba.evidence.request import CONFIRMATIONS, ChangeRequest, confirmation
 
 __all__ = [
     "ATTACHMENT_SUFFIXES",
+    "ATTACHMENT_TYPES",
     "CONFIRMATIONS",
     "FORM_BUCKETS",
     "FORM_LABELS",
@@ -47,6 +54,7 @@ __all__ = [
     "FeatureArea",
     "LotMeasure",
     "build_package",
+    "check_attachments",
     "confirmation",
     "form_totals",
     "map_png",

@@ -30,17 +30,21 @@ import re
 import struct
 import zipfile
 import zlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import jsonschema
 
 __all__ = [
+    "ATTACHMENT_LIMIT",
+    "ATTACHMENT_TYPES",
     "CONTROL_CHARS",
     "FEATURES_SCHEMA",
     "LOT_SCHEMA",
     "MANIFEST_SCHEMA",
+    "MAX_ATTACHMENTS",
     "MAX_ENTRIES",
     "MAX_PACKAGE_BYTES",
     "MAX_RATIO",
@@ -49,6 +53,8 @@ __all__ = [
     "SCHEMA_VERSION",
     "CheckedPackage",
     "EvidencePackageError",
+    "attachment_name",
+    "check_attachments",
     "check_json",
     "entry_limit",
     "load_json",
@@ -85,7 +91,17 @@ ENTRY_LIMITS = {
     "method.txt": 64 * 1024,
     "report.pdf": 20 * MiB,
 }
+#: One attachment's size: a phone photo is 2-5 MB, a scanned survey a few MB.
 ATTACHMENT_LIMIT = 10 * MiB
+#: Attachments in one request (the app's upload box says "up to 3").
+MAX_ATTACHMENTS = 3
+#: File name endings an attachment may have → (the bytes its content starts with, media type).
+ATTACHMENT_TYPES: dict[str, tuple[bytes, str]] = {
+    ".pdf": (b"%PDF-", "application/pdf"),
+    ".jpg": (b"\xff\xd8\xff", "image/jpeg"),
+    ".jpeg": (b"\xff\xd8\xff", "image/jpeg"),
+    ".png": (b"\x89PNG\r\n\x1a\n", "image/png"),
+}
 _CHUNK = 64 * 1024
 
 #: C0/C1 control characters and the Unicode direction overrides (text that reads differently than it is).
@@ -117,6 +133,52 @@ def entry_limit(name: str) -> int:
     if name.startswith("attachments/"):
         return ATTACHMENT_LIMIT
     return ENTRY_LIMITS.get(name, 0)
+
+
+def attachment_name(name: str) -> str:
+    """The file name of an attachment given with a path (Windows or not).
+
+    >>> attachment_name("C:\\\\Users\\\\me\\\\photo.jpg"), attachment_name("scans/survey.pdf")
+    ('photo.jpg', 'survey.pdf')
+    """
+    return Path(str(name).replace("\\", "/")).name
+
+
+def check_attachments(attachments: Sequence[tuple[str, bytes]]) -> list[tuple[str, bytes, str]]:
+    """The attachment rules, the same when the app builds a package and when staff take one in.
+
+    At most :data:`MAX_ATTACHMENTS` files, each a PDF, JPG or PNG by its name
+    *and* by its first bytes, at most :data:`ATTACHMENT_LIMIT` bytes, no two
+    with the same name (in any case).  Returns ``(file name, data, media
+    type)``; intake then decodes each file fully (:mod:`sba.requests.attachments`).
+
+    Raises
+    ------
+    EvidencePackageError
+        The first rule broken, in one sentence.
+    """
+    if len(attachments) > MAX_ATTACHMENTS:
+        raise EvidencePackageError(
+            f"A request can have at most {MAX_ATTACHMENTS} attachments; this one has {len(attachments)}.")
+    out, seen = [], set()
+    for raw_name, data in attachments:
+        name = attachment_name(raw_name)
+        suffix = Path(name).suffix.lower()
+        if suffix not in ATTACHMENT_TYPES:
+            raise EvidencePackageError(f"Attachment {name!r} is not a PDF, JPG or PNG file; only those can be attached.")
+        if len(data) > ATTACHMENT_LIMIT:
+            raise EvidencePackageError(f"Attachment {name!r} is {len(data) / MiB:.1f} MB; "
+                                       f"the limit is {ATTACHMENT_LIMIT // MiB} MB per file.")
+        magic, media = ATTACHMENT_TYPES[suffix]
+        if not bytes(data).startswith(magic):
+            kind = {".pdf": "a PDF", ".png": "a PNG image"}.get(suffix, "a JPEG image")
+            raise EvidencePackageError(f"Attachment {name!r} is named like {kind} but its content is not; "
+                                       "attach the real file.")
+        if name.lower() in seen:
+            raise EvidencePackageError(f"Two attachments are called {name!r}; rename one.")
+        seen.add(name.lower())
+        out.append((name, bytes(data), media))
+    return out
 
 
 # --------------------------------------------------------------------------

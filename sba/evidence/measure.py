@@ -22,7 +22,7 @@ from pyproj import CRS
 import gis
 from categorize import billable_sqft
 from gis.shapes import shapes_frame
-from sba.engine import area_str, rules_for
+from sba.engine import area_str, feature_areas, rules_for
 
 if TYPE_CHECKING:
     from categorize import RateSchedule
@@ -160,9 +160,7 @@ def measure_shapes(
     unit2 = gis.sqft_per_crs_unit2(lot_p.crs)
     geoms = feats_p.geometry.to_numpy()
     fixed = np.where(shapely.is_valid(geoms), geoms, shapely.make_valid(geoms))
-    lot_geom = shapely.union_all(lot_p.geometry.to_numpy())
-    areas = np.nan_to_num(shapely.area(fixed)) * unit2
-    inside = np.nan_to_num(shapely.area(shapely.intersection(fixed, lot_geom))) * unit2
+    areas, inside = feature_areas(fixed, shapely.union_all(lot_p.geometry.to_numpy()), unit2)
     sources = [str(s.get("source", "drawn")) for s in shapes]
     features = tuple(
         FeatureArea(str(fid), str(kind), src, float(a), float(i))
@@ -236,7 +234,7 @@ def measure_tape(rows: Sequence[TapeShape], parcel_id: str = "", schedule: RateS
     excluded = 0.0
     for i, row in enumerate(rows, start=1):
         area = row.area_sqft
-        kind = str(gis.normalise_types(_series([row.feature_type])).iloc[0])
+        kind = gis.normalise_type(row.feature_type)
         billable = schedule.is_billable(kind) if schedule is not None else kind not in gis.OVERWATER_TYPES
         if billable:
             total += area
@@ -257,9 +255,3 @@ def measure_tape(rows: Sequence[TapeShape], parcel_id: str = "", schedule: RateS
         features=tuple(features),
         method="tape",
     )
-
-
-def _series(values):
-    import pandas as pd
-
-    return pd.Series(values, dtype="string")

@@ -89,10 +89,14 @@ from gis.geojson import rfc7946, rfc7946_frame
 from gis.shapes import LONLAT
 from sba.engine import area_str
 from sba.evidence.checks import (
+    ATTACHMENT_LIMIT,
+    ATTACHMENT_TYPES,
     MANIFEST_SCHEMA,
+    MAX_ATTACHMENTS,
     MAX_SHAPES,
     SCHEMA_VERSION,
     EvidencePackageError,
+    check_attachments,
     check_json,
     read_checked,
 )
@@ -115,9 +119,8 @@ __all__ = [
 ]
 
 KIND = "sba-category-change-request"
-MAX_ATTACHMENTS = 3
-MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
-ATTACHMENT_SUFFIXES = (".pdf", ".jpg", ".jpeg", ".png")
+MAX_ATTACHMENT_BYTES = ATTACHMENT_LIMIT
+ATTACHMENT_SUFFIXES = tuple(ATTACHMENT_TYPES)
 
 
 @dataclass(frozen=True)
@@ -207,16 +210,6 @@ def _feature_collection(measure: LotMeasure, shapes: Sequence[Mapping[str, Any]]
     return {"type": "FeatureCollection", "crs_measured": measure.crs_measured, "features": feats}
 
 
-def _check_attachments(attachments: Sequence[tuple[str, bytes]]) -> None:
-    if len(attachments) > MAX_ATTACHMENTS:
-        raise EvidencePackageError(f"Attach at most {MAX_ATTACHMENTS} files (you gave {len(attachments)}).")
-    for name, data in attachments:
-        if Path(name).suffix.lower() not in ATTACHMENT_SUFFIXES:
-            raise EvidencePackageError(f"{name!r} cannot be attached: use PDF, JPG or PNG files.")
-        if len(data) > MAX_ATTACHMENT_BYTES:
-            raise EvidencePackageError(f"{name!r} is larger than 10 MB; make it smaller and attach it again.")
-
-
 def build_package(
     measure: LotMeasure,
     request: ChangeRequest,
@@ -255,7 +248,7 @@ def build_package(
         For unusable attachments, more than 200 shapes, or request text
         the staff side would refuse (e.g. a control character).
     """
-    _check_attachments(attachments)
+    attachments = [(name, data) for name, data, _ in check_attachments(attachments)]
     if len(measure.features) > MAX_SHAPES:
         raise EvidencePackageError(f"A request can have at most {MAX_SHAPES} shapes on one lot (you have "
                                    f"{len(measure.features)}); merge shapes that touch.")
@@ -271,7 +264,7 @@ def build_package(
     warnings += list(measure.problems)
     if request.property_class == "single_family":
         warnings += request.eligibility_problems()
-    names = [Path(n).name for n, _ in attachments]
+    names = [n for n, _ in attachments]
     req = {
         "parcel_id": measure.parcel_id,
         "account_number": request.account_number,
@@ -306,7 +299,7 @@ def build_package(
     if lot_json is not None:
         files["lot.geojson"] = json.dumps(lot_json, indent=1).encode("utf-8")
     for name, data in attachments:
-        files[f"attachments/{Path(name).name}"] = bytes(data)
+        files[f"attachments/{name}"] = data
     manifest = {
         "schema_version": SCHEMA_VERSION,
         "kind": KIND,

@@ -45,7 +45,6 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -57,9 +56,9 @@ from shapely.geometry import shape
 
 import gis
 from gis.geojson import rfc7946
-from gis.shapes import FEATURE_TYPES
+from gis.shapes import FEATURE_TYPES, type_column
 from sba import evidence as ev
-from sba.engine import area_str
+from sba.engine import area_str, feature_areas
 from sba.evidence.checks import MAX_SHAPES
 from sba.evidence.request import CONFIRMATIONS, confirmation
 from sba.requests.attachments import check_pdf, reencode_image
@@ -86,13 +85,7 @@ __all__ = [
     "validate",
 ]
 
-#: File name endings accepted → (leading bytes the content must start with, media type).
-ATTACHMENT_TYPES: dict[str, tuple[bytes, str]] = {
-    ".pdf": (b"%PDF-", "application/pdf"),
-    ".jpg": (b"\xff\xd8\xff", "image/jpeg"),
-    ".jpeg": (b"\xff\xd8\xff", "image/jpeg"),
-    ".png": (b"\x89PNG\r\n\x1a\n", "image/png"),
-}
+ATTACHMENT_TYPES = ev.ATTACHMENT_TYPES
 MAX_ATTACHMENTS = ev.MAX_ATTACHMENTS
 MAX_ATTACHMENT_BYTES = ev.MAX_ATTACHMENT_BYTES
 CUSTOMER_SERVICE = "503-823-7770"
@@ -250,7 +243,7 @@ def submission_from_geojson(
     layer = layer.to_crs(4326)
     if not np.isfinite(shapely.get_coordinates(layer.geometry.to_numpy())).all():
         raise PackageRejected("The file has an outline with a corner that is not a number; draw it again.")
-    type_col = next((c for c in ("feature_type", "feature_ty", "type", "TYPE", "Type") if c in layer.columns), None)
+    type_col = type_column(layer.columns)
     types = (gis.normalise_types(layer[type_col]) if type_col else ["other"] * len(layer))
     ids = (layer["feature_id"].astype(str).tolist() if "feature_id" in layer.columns
            else [f"f{i}" for i in range(1, len(layer) + 1)])
@@ -317,29 +310,18 @@ def check_attachments(attachments: Sequence[tuple[str, bytes]]) -> list[tuple[st
         content does not match its name, a photo that does not decode, or a
         PDF with scripts, actions or embedded files.
     """
-    if len(attachments) > MAX_ATTACHMENTS:
-        raise PackageRejected(f"A request can have at most {MAX_ATTACHMENTS} attachments; this one has {len(attachments)}.")
-    out, seen = [], set()
-    for raw_name, data in attachments:
-        name = check_line(Path(str(raw_name).replace("\\", "/")).name, "attachment's file name", 100)
-        suffix = Path(name).suffix.lower()
-        if suffix not in ATTACHMENT_TYPES:
-            raise PackageRejected(f"Attachment {name!r} is not a PDF, JPG or PNG file; only those can be attached.")
-        if len(data) > MAX_ATTACHMENT_BYTES:
-            raise PackageRejected(f"Attachment {name!r} is {len(data) / 1024 / 1024:.1f} MB; the limit is 10 MB per file.")
-        magic, media = ATTACHMENT_TYPES[suffix]
-        if not bytes(data).startswith(magic):
-            kind = {".pdf": "a PDF", ".png": "a PNG image"}.get(suffix, "a JPEG image")
-            raise PackageRejected(f"Attachment {name!r} is named like {kind} but its content is not; "
-                                  "attach the real file.")
-        if name.lower() in seen:
-            raise PackageRejected(f"Two attachments are called {name!r}; rename one.")
-        seen.add(name.lower())
+    try:
+        checked = ev.check_attachments(attachments)
+    except ev.EvidencePackageError as err:
+        raise PackageRejected(str(err)) from err
+    out = []
+    for name, data, media in checked:
+        name = check_line(name, "attachment's file name", 100)
         if media == "application/pdf":
-            check_pdf(name, bytes(data))
+            check_pdf(name, data)
         else:
-            data = reencode_image(name, bytes(data), "PNG" if media == "image/png" else "JPEG")
-        out.append((name, bytes(data), media))
+            data = reencode_image(name, data, "PNG" if media == "image/png" else "JPEG")
+        out.append((name, data, media))
     return out
 
 
@@ -472,7 +454,7 @@ def _check_geometry(sub: Submission, records: Records) -> list[dict[str, Any]]:
     out = []
     geoms, where = [], []
     for i, f in enumerate(sub.features, start=1):
-        kind = gis.normalise_types(_series([f.get("feature_type") or "other"])).iloc[0]
+        kind = gis.normalise_type(f.get("feature_type"))
         if kind not in KNOWN_TYPES:
             raise PackageRejected(f"Feature {i} has a surface type this tool does not know "
                                   f"({str(f.get('feature_type'))[:40]!r}); use one of: {', '.join(FEATURE_TYPES)}.")
@@ -518,9 +500,8 @@ def _check_geometry(sub: Submission, records: Records) -> list[dict[str, Any]]:
         out.append(row)
     if geoms:
         proj = gpd.GeoSeries(geoms, crs=CRS.from_epsg(4326)).to_crs(lot.crs).to_numpy()
-        areas = shapely.area(proj) * unit2
         try:
-            inside = shapely.area(shapely.intersection(proj, lot_geom)) * unit2
+            areas, inside = feature_areas(proj, lot_geom, unit2)
         except shapely.errors.GEOSException as err:
             raise PackageRejected(f"The outlines cannot be measured on tax lot {sub.parcel_id}; one of them is "
                                   "broken. Draw them again.") from err
@@ -534,12 +515,6 @@ def _check_geometry(sub: Submission, records: Records) -> list[dict[str, Any]]:
             out[idx]["area_sqft"] = area_str(float(areas[k]))
             out[idx]["inside_lot_sqft"] = area_str(float(np.round(inside[k], 6)))
     return out
-
-
-def _series(values):
-    import pandas as pd
-
-    return pd.Series(values, dtype="string")
 
 
 def validate(sub: Submission, records: Records) -> tuple[dict[str, int], list[tuple[str, bytes, str]], list[dict]]:

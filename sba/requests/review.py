@@ -161,7 +161,7 @@ def adjust_feature(
         geometry = mapping(hit.to_crs(LONLAT).geometry.iloc[0])
         feature_type = feature_type or str(hit["feature_type"].iloc[0])
     if feature_type is not None:
-        kind = str(gis.normalise_types(_series([feature_type])).iloc[0])
+        kind = gis.normalise_type(feature_type)
         if kind not in FEATURE_TYPES:
             raise DecisionError(f"{feature_type!r} is not a feature type; use one of: {', '.join(FEATURE_TYPES)}.")
         if kind != feat.feature_type:
@@ -306,12 +306,6 @@ def comparison_for(store: RequestStore, records: Records, request_id: int) -> tu
     """The request and its comparison with the record."""
     req = store.get(request_id)
     return req, compare_request(req, records)
-
-
-def _series(values):
-    import pandas as pd
-
-    return pd.Series(values, dtype="string")
 
 
 def _dumps(value: Any) -> str:

@@ -85,7 +85,7 @@ def build(layers, schedule, **kw):
 
 
 def test_package__round_trip(layers, schedule):
-    data = build(layers, schedule, attachments=[("photo.jpg", b"\xff\xd8 jpeg")])
+    data = build(layers, schedule, attachments=[("photo.jpg", b"\xff\xd8\xff jpeg")])
     pkg = ev.read_package(data)
     assert pkg.schema_version == ev.SCHEMA_VERSION
     assert pkg.parcel_id == "R100065"
@@ -99,7 +99,7 @@ def test_package__round_trip(layers, schedule):
     assert pkg.lot["features"][0]["geometry"]["type"] == "Polygon"
     assert "EPSG:2913" in pkg.method_statement
     assert pkg.report_pdf.startswith(b"%PDF")
-    assert pkg.attachments == {"photo.jpg": b"\xff\xd8 jpeg"}
+    assert pkg.attachments == {"photo.jpg": b"\xff\xd8\xff jpeg"}
     assert "You have not confirmed that there is only one utility account for the lot." in pkg.request["warnings"]
 
 
@@ -121,15 +121,36 @@ def test_package__tape_measured_has_no_geometry(schedule):
     assert pkg.features["features"][0]["properties"]["dimensions_ft"] == ["35", "35"]
 
 
+PNG_START = b"\x89PNG\r\n\x1a\n"
+
+
 @pytest.mark.parametrize(("attachments", "message"), [
-    ([("a.png", b"x")] * 4, "at most 3 files"),
-    ([("a.exe", b"x")], "use PDF, JPG or PNG"),
-    ([("big.pdf", b"x" * (ev.MAX_ATTACHMENT_BYTES + 1))], "larger than 10 MB"),
-])
-def test_package__bad_attachments_explain(attachments, message, schedule):
+    ([("a.png", PNG_START)] * 4, "A request can have at most 3 attachments; this one has 4."),
+    ([("a.exe", b"x")], "Attachment 'a.exe' is not a PDF, JPG or PNG file; only those can be attached."),
+    ([("big.pdf", b"%PDF-" + b"x" * ev.MAX_ATTACHMENT_BYTES)],
+     "Attachment 'big.pdf' is 10.0 MB; the limit is 10 MB per file."),
+    ([("photo.png", b"MZ\x90\x00 a windows program")],
+     "Attachment 'photo.png' is named like a PNG image but its content is not; attach the real file."),
+    ([("a.png", PNG_START), ("A.PNG", PNG_START)], "Two attachments are called 'A.PNG'; rename one."),
+], ids=["four", "exe", "over-10-MB", "exe-named-png", "same-name"])
+def test_package__the_homeowner_and_intake_refuse_the_same_attachments_in_the_same_words(attachments, message,
+                                                                                          schedule):
+    """One set of attachment rules: a package the app builds is never refused at intake for its attachments."""
+    from sba.requests import PackageRejected
+    from sba.requests.intake import check_attachments
+
     m = ev.measure_tape(SEED_WORKSHEET, "R1", schedule)
-    with pytest.raises(ev.EvidencePackageError, match=message):
+    with pytest.raises(ev.EvidencePackageError) as built:
         ev.build_package(m, ev.ChangeRequest("R1"), attachments=attachments)
+    with pytest.raises(PackageRejected) as taken:
+        check_attachments(attachments)
+    assert str(built.value) == str(taken.value) == message
+
+
+def test_package__an_attachment_given_with_a_windows_path_keeps_its_file_name(schedule):
+    m = ev.measure_tape(SEED_WORKSHEET, "R1", schedule)
+    data = ev.build_package(m, ev.ChangeRequest("R1"), attachments=[("C:\\Users\\me\\photo.png", PNG_START)])
+    assert ev.read_package(data).attachments == {"photo.png": PNG_START}
 
 
 def rezip(data: bytes, change) -> bytes:
