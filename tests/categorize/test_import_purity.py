@@ -52,7 +52,7 @@ def test_import_purity__import_categorize_loads_no_geometry_or_dataframe_library
     assert result.stdout.strip() == "[]"
 
 
-@pytest.mark.parametrize("path", sorted(PACKAGE.glob("*.py")), ids=lambda p: p.name)
+@pytest.mark.parametrize("path", sorted(PACKAGE.rglob("*.py")), ids=lambda p: str(p.relative_to(PACKAGE)))
 def test_import_purity__modules_import_only_stdlib_allowlist(path):
     tree = ast.parse(path.read_text(encoding="utf-8"))
     imported = set()
@@ -62,6 +62,10 @@ def test_import_purity__modules_import_only_stdlib_allowlist(path):
         elif isinstance(node, ast.ImportFrom) and node.level == 0:
             imported.add(node.module.split(".")[0])
     assert imported <= ALLOWED_TOP_LEVEL, imported - ALLOWED_TOP_LEVEL
+
+
+def test_import_purity__the_check_reaches_the_modules_of_sub_packages():
+    assert {"charges/bill.py", "charges/units.py"} <= {str(p.relative_to(PACKAGE)) for p in PACKAGE.rglob("*.py")}
 
 
 def test_import_purity__rate_files_ship_inside_the_package():
