@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import categorize
-from gis import webmap
+from gis.shapes import shapes_from_layer
 from sba import evidence as ev
 from sba.requests import Records
 from sba.requests.intake import Requester
@@ -13,7 +13,7 @@ def record_package(records: Records, parcel_id: str) -> tuple[bytes, Requester]:
     """A homeowner's package for ``parcel_id`` whose shapes are the record's own, and its requester."""
     lot = records.lot(parcel_id)
     info = records.lot_record(parcel_id)
-    shapes = webmap.shapes_from_layer(records.features, lot, id_prefix="s", source="drawn")
+    shapes = shapes_from_layer(records.features, lot, id_prefix="s", source="drawn")
     m = ev.measure_shapes(lot, shapes, records.water, records.schedule)
     bill = categorize.estimate(schedule=records.schedule, property_class="single_family",
                                area_sqft=m.billable_area_sqft)

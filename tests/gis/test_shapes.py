@@ -1,4 +1,4 @@
-"""gis.webmap: shapes in and out of the drawing tool, lot picking, offline assets."""
+"""gis.shapes: shapes in and out of the drawing tool, lot picking, feature type names."""
 
 from __future__ import annotations
 
@@ -10,11 +10,9 @@ import pytest
 import geopandas as gpd
 import shapely
 
-from gis import webmap
-from tests.app_pages.conftest import SAMPLE
-from tests.conftest import box, layer
+from gis import shapes as sh
+from tests.conftest import SAMPLE, box, layer
 
-VENDOR = SAMPLE.parent / "app_pages" / "vendor" / "leaflet"
 SQUARE = {"type": "Polygon", "coordinates": [[[-122.6, 45.5], [-122.5999, 45.5], [-122.5999, 45.5001],
                                               [-122.6, 45.5001], [-122.6, 45.5]]]}
 
@@ -36,24 +34,24 @@ def sample():
 
 
 def test_reconcile__none_means_no_news():
-    shapes = [webmap.new_shape("s1", SQUARE, "roof")]
-    assert webmap.reconcile_drawings(shapes, None, new_id=ids()) == (shapes, False)
+    shapes = [sh.new_shape("s1", SQUARE, "roof")]
+    assert sh.reconcile_drawings(shapes, None, new_id=ids()) == (shapes, False)
 
 
 def test_reconcile__echo_within_leaflet_rounding_keeps_our_precise_copy():
     precise = json.loads(json.dumps(SQUARE).replace("45.5001", "45.50010004"))
-    shapes = [webmap.new_shape("s1", precise, "roof")]
+    shapes = [sh.new_shape("s1", precise, "roof")]
     echo = feature(SQUARE, sba_id="s1", feature_type="roof")
-    new, changed = webmap.reconcile_drawings(shapes, [echo], new_id=ids())
+    new, changed = sh.reconcile_drawings(shapes, [echo], new_id=ids())
     assert not changed
     assert new[0]["geometry"] == precise
 
 
 def test_reconcile__edit_new_and_delete():
-    shapes = [webmap.new_shape("s1", SQUARE, "roof", source="record"), webmap.new_shape("s2", SQUARE, "patio")]
+    shapes = [sh.new_shape("s1", SQUARE, "roof", source="record"), sh.new_shape("s2", SQUARE, "patio")]
     moved = json.loads(json.dumps(SQUARE).replace("45.5001", "45.5003"))
     drawings = [feature(moved, sba_id="s1"), feature(SQUARE), feature({"type": "Point", "coordinates": [0, 0]})]
-    new, changed = webmap.reconcile_drawings(shapes, drawings, new_id=ids(), default_type="driveway")
+    new, changed = sh.reconcile_drawings(shapes, drawings, new_id=ids(), default_type="driveway")
     assert changed
     assert [s["id"] for s in new] == ["s1", "n1"]  # s2 deleted (no ghost), the point ignored
     assert new[0]["geometry"] == moved
@@ -63,14 +61,14 @@ def test_reconcile__edit_new_and_delete():
 
 
 def test_reconcile__delete_all():
-    shapes = [webmap.new_shape("s1", SQUARE, "roof")]
-    assert webmap.reconcile_drawings(shapes, [], new_id=ids()) == ([], True)
+    shapes = [sh.new_shape("s1", SQUARE, "roof")]
+    assert sh.reconcile_drawings(shapes, [], new_id=ids()) == ([], True)
 
 
 def test_shapes_from_layer__keeps_the_lot_features_as_lonlat_shapes(sample):
     parcels, record = sample
     lot = parcels[parcels.parcel_id == "R100065"]
-    shapes = webmap.shapes_from_layer(record, lot, id_prefix="r", source="record")
+    shapes = sh.shapes_from_layer(record, lot, id_prefix="r", source="record")
     assert [s["feature_type"] for s in shapes] == ["roof", "garage", "driveway", "walkway", "patio", "shed"]
     assert shapes[0]["id"] == "r1"
     assert shapes[0]["source"] == "record"
@@ -83,62 +81,29 @@ def test_shapes_from_layer__splits_multipolygons_and_aliases_types():
     lot = layer([(box(0, 0, 100, 100), "L1")], "parcel_id")
     multi = shapely.MultiPolygon([box(1, 1, 10, 10), box(20, 20, 30, 30)])
     feats = layer([(multi, "Drive-Pav"), (box(500, 500, 510, 510), "roof")], "feature_type")
-    shapes = webmap.shapes_from_layer(feats, lot, id_prefix="u", source="upload")
+    shapes = sh.shapes_from_layer(feats, lot, id_prefix="u", source="upload")
     assert [s["feature_type"] for s in shapes] == ["driveway", "driveway"]
     assert [s["id"] for s in shapes] == ["u1", "u2"]
 
 
 def test_shapes_frame__round_trips_to_the_engine():
-    frame = webmap.shapes_frame([webmap.new_shape("s1", SQUARE, "roof")])
+    frame = sh.shapes_frame([sh.new_shape("s1", SQUARE, "roof")])
     assert frame.crs.to_epsg() == 4326
     assert list(frame.feature_id) == ["s1"]
     assert list(frame.feature_type) == ["roof"]
-    assert webmap.shapes_frame([]).empty
+    assert sh.shapes_frame([]).empty
 
 
 def test_parcel_at__finds_the_clicked_lot(sample):
     parcels, _ = sample
     centre = parcels[parcels.parcel_id == "R100065"].to_crs(4326).geometry.iloc[0].centroid
-    assert webmap.parcel_at(parcels, centre.x, centre.y) == "R100065"
-    assert webmap.parcel_at(parcels, -100.0, 40.0) is None
-
-
-def test_lot_map__drawing_tool_is_polygons_and_rectangles_with_shapes_preloaded(sample):
-    parcels, record = sample
-    lot = parcels[parcels.parcel_id == "R100065"]
-    shapes = webmap.shapes_from_layer(record, lot, id_prefix="r", source="record")
-    html = webmap.lot_map(lot, shapes).get_root().render()
-    assert '"polyline": false' in html
-    assert '"circle": false' in html
-    assert '"marker": false' in html
-    assert '"sba_id": "r1"' in html
-    assert "server.arcgisonline.com" not in html  # online photos are off by default
-
-
-def test_lot_map__online_photos_are_attributed(sample):
-    parcels, _ = sample
-    lot = parcels[parcels.parcel_id == "R100065"]
-    html = webmap.lot_map(lot, [], online_photos=True).get_root().render()
-    assert "server.arcgisonline.com" in html
-    assert "Esri" in html
-
-
-def test_use_local_assets__no_network_links_left(sample):
-    parcels, _ = sample
-    lot = parcels[parcels.parcel_id == "R100065"]
-    m = webmap.use_local_assets(webmap.lot_map(lot, []), VENDOR)
-    html = m.get_root().render()
-    assert "cdn.jsdelivr" not in html
-    assert "cdnjs" not in html
-    assert "code.jquery" not in html
-    assert "data:text/javascript;base64," in html
-    nb = webmap.use_local_assets(webmap.neighbourhood_map(parcels, "R100065"), VENDOR)
-    assert "cdn.jsdelivr" not in nb.get_root().render()
+    assert sh.parcel_at(parcels, centre.x, centre.y) == "R100065"
+    assert sh.parcel_at(parcels, -100.0, 40.0) is None
 
 
 def test_type_label__plain_words():
-    assert webmap.type_label("floating_home") == "Floating home"
-    assert webmap.type_label("solar_farm") == "Solar farm"
+    assert sh.type_label("floating_home") == "Floating home"
+    assert sh.type_label("solar_farm") == "Solar farm"
 
 
 def _leaflet_echo(geojson: dict) -> list[dict]:
@@ -153,7 +118,7 @@ def _leaflet_echo(geojson: dict) -> list[dict]:
 
 
 def _areas_sqft(shapes, crs) -> dict[str, float]:
-    frame = webmap.shapes_frame(shapes).to_crs(crs)
+    frame = sh.shapes_frame(shapes).to_crs(crs)
     return dict(zip(frame["feature_id"], frame.geometry.area, strict=True))
 
 
@@ -162,9 +127,9 @@ def test_reconcile__every_record_shape_of_every_sample_lot_round_trips_through_t
     drifted = []
     for pid in parcels["parcel_id"]:
         lot = parcels[parcels["parcel_id"] == pid]
-        shapes = webmap.shapes_from_layer(record, lot, id_prefix="r", source="record")
-        echo = _leaflet_echo(webmap.shapes_geojson(shapes))
-        back, changed = webmap.reconcile_drawings(shapes, echo, new_id=ids())
+        shapes = sh.shapes_from_layer(record, lot, id_prefix="r", source="record")
+        echo = _leaflet_echo(sh.shapes_geojson(shapes))
+        back, changed = sh.reconcile_drawings(shapes, echo, new_id=ids())
         before, after = _areas_sqft(shapes, parcels.crs), _areas_sqft(back, parcels.crs)
         drifted += [(pid, sid, before[sid], after.get(sid)) for sid in before
                     if after.get(sid) is None or abs(after[sid] - before[sid]) > 0.01]
@@ -174,9 +139,9 @@ def test_reconcile__every_record_shape_of_every_sample_lot_round_trips_through_t
 
 
 def test_reconcile__a_corner_moved_by_more_than_leaflet_rounding_is_an_edit():
-    shapes = [webmap.new_shape("s1", SQUARE, "roof")]
+    shapes = [sh.new_shape("s1", SQUARE, "roof")]
     moved = json.loads(json.dumps(SQUARE).replace("45.5001", "45.500101"))
-    new, changed = webmap.reconcile_drawings(shapes, [feature(moved, sba_id="s1")], new_id=ids())
+    new, changed = sh.reconcile_drawings(shapes, [feature(moved, sba_id="s1")], new_id=ids())
     assert changed
     assert new[0]["geometry"] == moved
 
@@ -185,7 +150,23 @@ def test_without_duplicates__the_same_outline_from_another_corner_is_a_duplicate
     ring = SQUARE["coordinates"][0]
     rotated = {"type": "Polygon", "coordinates": [ring[1:-1] + ring[:2]]}  # starts at the second corner
     moved = json.loads(json.dumps(SQUARE).replace("45.5001", "45.5002"))
-    have = [webmap.new_shape("s1", SQUARE, "roof")]
-    loaded = [webmap.new_shape("r1", rotated, "roof"), webmap.new_shape("r2", moved, "roof"),
-              webmap.new_shape("r3", moved, "roof")]
-    assert [s["id"] for s in webmap.without_duplicates(have, loaded)] == ["r2"]
+    have = [sh.new_shape("s1", SQUARE, "roof")]
+    loaded = [sh.new_shape("r1", rotated, "roof"), sh.new_shape("r2", moved, "roof"),
+              sh.new_shape("r3", moved, "roof")]
+    assert [s["id"] for s in sh.without_duplicates(have, loaded)] == ["r2"]
+
+
+def test_type_column__the_asked_for_column_wins_then_the_usual_names_in_order():
+    assert sh.type_column(["feature_type", "type"]) == "feature_type"
+    assert sh.type_column(["kind", "type"], wanted="kind") == "kind"
+    assert sh.type_column(["feature_ty", "Type"]) == "feature_ty"  # a shapefile cuts names to 10 characters
+    assert sh.type_column(["parcel_id", "geometry"]) is None
+
+
+def test_normalise_type__one_value_as_the_column_function_does_it():
+    import pandas as pd
+
+    raw = [" Drive-Pav ", None, "", "HOUSE", "floating home", "Prkng-Unp", float("nan"), "solar farm"]
+    assert [sh.normalise_type(v) for v in raw] == list(sh.normalise_types(pd.Series(raw, dtype=object)))
+    assert [sh.normalise_type(v) for v in raw] == ["driveway", "other", "other", "roof", "floating_home", "parking",
+                                                   "other", "solar_farm"]

@@ -13,10 +13,10 @@ import shapely
 from shapely.geometry import shape
 
 import categorize
-from gis import webmap
 from gis.geojson import rfc7946, rfc7946_frame
+from gis.shapes import new_shape, shapes_from_layer
 from sba import evidence as ev
-from tests.app_pages.conftest import SAMPLE
+from tests.conftest import SAMPLE
 
 
 def rings(geometry: dict):
@@ -57,10 +57,10 @@ def test_an_evidence_package_from_clockwise_shapes_has_counter_clockwise_exterio
     parcels = gpd.read_file(SAMPLE / "parcels.geojson")
     lot = parcels[parcels.parcel_id == "R100065"]
     record = gpd.read_file(SAMPLE / "features.geojson")
-    shapes = webmap.shapes_from_layer(record, lot, id_prefix="r", source="record")  # set_precision outputs
+    shapes = shapes_from_layer(record, lot, id_prefix="r", source="record")  # set_precision outputs
     lot_ll = lot.to_crs(4326)
-    shapes += [webmap.new_shape("d1", clockwise_rectangle(lot_ll, 0.45), "patio"),
-               webmap.new_shape("d2", clockwise_with_counter_clockwise_hole(lot_ll), "walkway")]
+    shapes += [new_shape("d1", clockwise_rectangle(lot_ll, 0.45), "patio"),
+               new_shape("d2", clockwise_with_counter_clockwise_hole(lot_ll), "walkway")]
     assert sum(not shape(s["geometry"]).exterior.is_ccw for s in shapes) >= 2  # the input really is clockwise
     schedule = categorize.load_schedule(categorize.DEFAULT_SCHEDULE)
     water = gpd.read_file(SAMPLE / "water.geojson")

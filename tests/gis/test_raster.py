@@ -9,7 +9,7 @@ import geopandas as gpd
 
 from gis import UnreadableFileError
 from gis.raster import ortho_covers, ortho_image, ortho_overlay
-from tests.app_pages.conftest import SAMPLE
+from tests.conftest import SAMPLE
 
 PHOTO = SAMPLE / "orthophoto.tif"
 

@@ -14,10 +14,10 @@ import shapely.geometry
 
 import categorize
 import gis
-from gis import webmap
+from gis.shapes import new_shape, shapes_from_layer
 from gis.tape import SEED_WORKSHEET
 from sba import evidence as ev
-from tests.app_pages.conftest import SAMPLE
+from tests.conftest import SAMPLE
 
 
 @pytest.fixture(scope="module")
@@ -26,7 +26,7 @@ def layers():
     record = gpd.read_file(SAMPLE / "features.geojson")
     water = gpd.read_file(SAMPLE / "water.geojson")
     lot = parcels[parcels.parcel_id == "R100065"]
-    shapes = webmap.shapes_from_layer(record, lot, id_prefix="r", source="record")
+    shapes = shapes_from_layer(record, lot, id_prefix="r", source="record")
     return lot, shapes, water
 
 
@@ -57,7 +57,7 @@ def test_measure_shapes__no_shapes_is_zero(layers, schedule):
 
 def test_measure_shapes__shapes_elsewhere_are_refused(layers, schedule):
     lot, _, water = layers
-    far = webmap.new_shape("s1", {"type": "Polygon", "coordinates": [[[0, 0], [0.001, 0], [0.001, 0.001], [0, 0]]]})
+    far = new_shape("s1", {"type": "Polygon", "coordinates": [[[0, 0], [0.001, 0], [0.001, 0.001], [0, 0]]]})
     with pytest.raises(gis.NoOverlapError):
         ev.measure_shapes(lot, [far], water, schedule)
 
@@ -188,7 +188,7 @@ def test_measure_shapes__bowtie_is_repaired_and_reported_by_its_number(layers, s
     lot, _, water = layers
     x0, y0, x1, y1 = lot.to_crs(4326).total_bounds
     bowtie = {"type": "Polygon", "coordinates": [[[x0, y0], [x1, y1], [x1, y0], [x0, y1], [x0, y0]]]}
-    m = ev.measure_shapes(lot, [webmap.new_shape("s9", bowtie, "patio")], water, schedule)
+    m = ev.measure_shapes(lot, [new_shape("s9", bowtie, "patio")], water, schedule)
     assert m.repaired
     assert m.problems == ("Shape 1: Feature outline crossed itself; it was repaired.",)
     assert 0 < m.billable_area_sqft <= m.features[0].area_sqft
@@ -202,7 +202,7 @@ def test_measure_shapes__a_dock_over_water_is_not_flagged_one_on_land_is(schedul
     lot_geom = lot.geometry.iloc[0]
     over = lot_geom.intersection(wet).representative_point().buffer(3, cap_style="square")
     dry = lot_geom.difference(wet.buffer(10)).representative_point().buffer(3, cap_style="square")
-    shapes = [webmap.new_shape(f"s{i}", shapely.geometry.mapping(
+    shapes = [new_shape(f"s{i}", shapely.geometry.mapping(
         gpd.GeoSeries([g], crs=parcels.crs).to_crs(4326).iloc[0]), "dock") for i, g in enumerate((over, dry), 1)]
     m = ev.measure_shapes(lot, shapes, water, schedule)
     assert [p for p in m.problems if "dock" in p] == [
