@@ -11,6 +11,7 @@ import io
 import tempfile
 import zipfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -25,6 +26,9 @@ from gis.errors import (
     UnreadableFileError,
     UnsupportedGeometryError,
 )
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 __all__ = ["SUPPORTED_SUFFIXES", "list_layers", "read_layer"]
 
@@ -65,7 +69,7 @@ def read_layer(
     role: str = "map",
     crs: str | int | None = None,
     columns: list[str] | None = None,
-    table=None,
+    table: pa.Table | None = None,
 ) -> gpd.GeoDataFrame:
     """Read one layer of map data from a path or from uploaded bytes.
 
@@ -252,7 +256,8 @@ def _shapefile_in_zip(path: str, name: str) -> str:
     return f"/vsizip/{path}/{shps[0]}"
 
 
-def _read_parquet(source, name: str, columns, table=None) -> gpd.GeoDataFrame:
+def _read_parquet(source: str | Path | bytes, name: str, columns: list[str] | None,
+                  table: pa.Table | None = None) -> gpd.GeoDataFrame:
     if table is not None:
         try:
             # the conversion geopandas.read_parquet does after reading (dask-geopandas calls it too)

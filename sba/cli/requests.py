@@ -22,7 +22,7 @@ import getpass
 import json
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -31,6 +31,7 @@ from sba.requests.errors import RequestError
 
 if TYPE_CHECKING:
     from sba.requests.auth import StaffUser
+    from sba.requests.records import Records
     from sba.requests.store import RequestStore
 
 __all__ = ["EXIT_TAMPERED", "register"]
@@ -38,7 +39,7 @@ __all__ = ["EXIT_TAMPERED", "register"]
 EXIT_TAMPERED = 3  # sba requests verify: the audit log's hash chain is broken
 
 
-def _wrap(func):
+def _wrap(func: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
     @functools.wraps(func)
     def run(args) -> int:
         try:
@@ -195,25 +196,25 @@ def register(subparsers) -> argparse.ArgumentParser:
     return rq
 
 
-def _no_action(args) -> int:
+def _no_action(args: argparse.Namespace) -> int:
     raise UsageError("Say which action to run: import, list, show, adjust, decide, letter, export, verify, "
                      "add-staff, add-token, revoke-token or seed-sample. Run 'sba requests --help' for more.")
 
 
-def _store(args):
+def _store(args: argparse.Namespace) -> RequestStore:
     from sba.requests.store import RequestStore
 
     return RequestStore.open(args.db)
 
 
 @contextlib.contextmanager
-def _session(args) -> Iterator[tuple[RequestStore, StaffUser]]:
+def _session(args: argparse.Namespace) -> Iterator[tuple[RequestStore, StaffUser]]:
     """The open store and the staff member signed in by ``--staff`` + password or ``$SBA_STAFF_TOKEN``."""
     with _store(args) as store:
         yield store, _sign_in(args, store)
 
 
-def _sign_in(args, store: RequestStore) -> StaffUser:
+def _sign_in(args: argparse.Namespace, store: RequestStore) -> StaffUser:
     from sba.requests.auth import authenticate
     from sba.requests.tokens import authenticate_token
 
@@ -231,7 +232,7 @@ def _sign_in(args, store: RequestStore) -> StaffUser:
     return authenticate(store, args.staff, password, client=_client(), via=via)
 
 
-def _password(args, prompt: str, *, twice: bool = False) -> str:
+def _password(args: argparse.Namespace, prompt: str, *, twice: bool = False) -> str:
     """One password: the next line of standard input with --password-stdin, else asked at the terminal."""
     if args.password_stdin:
         line = sys.stdin.readline()
@@ -255,7 +256,7 @@ def _client() -> str:
         return f"command line (uid {os.getuid()})"
 
 
-def _records(args):
+def _records(args: argparse.Namespace) -> Records:
     from sba.requests.records import Records
 
     return Records.load(args.records)
@@ -270,7 +271,7 @@ def _read(path: str, what: str, limit: int = -1) -> bytes:
         raise UsageError(f"Cannot read the {what} {path!r} ({err.strerror or err}).") from err
 
 
-def cmd_import(args) -> int:
+def cmd_import(args: argparse.Namespace) -> int:
     from sba.evidence.checks import MAX_PACKAGE_BYTES
 
     limit = MAX_PACKAGE_BYTES
@@ -324,7 +325,7 @@ def _precheck(store, actor: str, args, data: bytes, limit: int) -> None:
         raise UsageError(msg)
 
 
-def cmd_list(args) -> int:
+def cmd_list(args: argparse.Namespace) -> int:
     with _session(args) as (store, _me):
         rows = store.list(args.status)
     if args.format == "json":
@@ -342,7 +343,7 @@ def cmd_list(args) -> int:
     return 0
 
 
-def cmd_show(args) -> int:
+def cmd_show(args: argparse.Namespace) -> int:
     from sba.requests.compare import compare_request
 
     records = _records(args)
@@ -387,7 +388,7 @@ def cmd_show(args) -> int:
     return 0
 
 
-def cmd_adjust(args) -> int:
+def cmd_adjust(args: argparse.Namespace) -> int:
     from sba.requests.review import add_record_feature, adjust_feature
 
     records = _records(args)
@@ -419,7 +420,7 @@ def cmd_adjust(args) -> int:
     return 0
 
 
-def cmd_decide(args) -> int:
+def cmd_decide(args: argparse.Namespace) -> int:
     from sba.requests.review import decide
 
     records = _records(args)
@@ -443,7 +444,7 @@ def _write_letter(path: str, data: bytes | None) -> None:
         raise UsageError(f"Cannot write {path!r} ({err.strerror or err}).") from err
 
 
-def cmd_letter(args) -> int:
+def cmd_letter(args: argparse.Namespace) -> int:
     kind = "letter_pdf" if args.out.lower().endswith(".pdf") else "letter_md"
     with _session(args) as (store, _me):
         req = store.get(args.id)
@@ -455,7 +456,7 @@ def cmd_letter(args) -> int:
     return 0
 
 
-def cmd_export(args) -> int:
+def cmd_export(args: argparse.Namespace) -> int:
     with _session(args) as (store, _me):
         if args.what == "audit":
             text = store.export_audit_csv(request_id=args.request)
@@ -472,7 +473,7 @@ def cmd_export(args) -> int:
     return 0
 
 
-def cmd_add_staff(args) -> int:
+def cmd_add_staff(args: argparse.Namespace) -> int:
     from sba.requests.auth import add_staff, staff_count
 
     with _store(args) as store:
@@ -484,7 +485,7 @@ def cmd_add_staff(args) -> int:
     return 0
 
 
-def cmd_add_token(args) -> int:
+def cmd_add_token(args: argparse.Namespace) -> int:
     from sba.requests.tokens import create_token
 
     with _session(args) as (store, me):
@@ -494,7 +495,7 @@ def cmd_add_token(args) -> int:
     return 0
 
 
-def cmd_revoke_token(args) -> int:
+def cmd_revoke_token(args: argparse.Namespace) -> int:
     from sba.requests.tokens import revoke_token
 
     with _session(args) as (store, me):
@@ -503,7 +504,7 @@ def cmd_revoke_token(args) -> int:
     return 0
 
 
-def cmd_verify(args) -> int:
+def cmd_verify(args: argparse.Namespace) -> int:
     anchors = {}
     for text in args.anchor:
         row, _, digest = text.partition(":")
@@ -521,7 +522,7 @@ def cmd_verify(args) -> int:
     return 0 if report.intact and not mismatches else EXIT_TAMPERED
 
 
-def cmd_seed(args) -> int:
+def cmd_seed(args: argparse.Namespace) -> int:
     from sba.requests.sample_queue import seed_sample
 
     with _session(args) as (store, me):
