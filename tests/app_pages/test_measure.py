@@ -177,7 +177,7 @@ def test_measure__evidence_package_round_trips(app):
     app.text_input(key="account_number").input("2861662471").run()
     for key in ("elig_single_family", "elig_one_unit", "elig_one_account", "elig_account_holder"):
         app.checkbox(key=key).check()
-    app.file_uploader(key="attachments").set_value(("photo.png", b"\x89PNG fake", "image/png"))
+    app.file_uploader(key="attachments").set_value(("photo.png", b"\x89PNG\r\n\x1a\n fake", "image/png"))
     app.run()
     app.button(key="make_package").click().run()
     assert not app.exception
@@ -203,7 +203,7 @@ def test_measure__package_refuses_a_fourth_attachment(app):
     app.run()
     app.button(key="make_package").click().run()
     assert not app.exception
-    assert "at most 3 files" in texts(app.error)
+    assert "A request can have at most 3 attachments; this one has 4." in texts(app.error)
 
 
 def test_measure__features_upload_adds_shapes_and_bad_file_explains(app):
