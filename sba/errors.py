@@ -1,5 +1,7 @@
 """Errors of the ``sba`` runs (outputs, locks, killed runs); ``str(err)`` is shown as-is.
 
+The evidence package's :class:`sba.evidence.EvidencePackageError` is an :class:`SbaError` too.
+
 Like :mod:`gis.errors`, each class also inherits the matching builtin, so a
 caller may catch :class:`SbaError` or the plain Python type.
 """

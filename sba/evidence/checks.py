@@ -37,6 +37,8 @@ from typing import Any
 
 import jsonschema
 
+from sba.errors import SbaError
+
 __all__ = [
     "ATTACHMENT_LIMIT",
     "ATTACHMENT_TYPES",
@@ -114,7 +116,7 @@ _TEXT = "\\A[^" + CONTROL_CHARS.replace("\\x00-\\x1f", "\\x00-\\x08\\x0b\\x0c\\x
 _CONTROL_RE = re.compile(f"[{CONTROL_CHARS}]")
 
 
-class EvidencePackageError(ValueError):
+class EvidencePackageError(SbaError, ValueError):
     """An evidence package cannot be built or read; ``str(err)`` is shown as-is."""
 
 

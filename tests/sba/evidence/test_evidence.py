@@ -209,3 +209,13 @@ def test_measure_shapes__a_dock_over_water_is_not_flagged_one_on_land_is(schedul
         "Shape 2 (a dock) lies wholly on land, so it counts in full, like a deck. If it is over water, the water "
         "layer does not show that water; the City will check it (a loading dock on land is billable)."]
     assert m.whole_sqft == 36  # the dock on land, 6 × 6 ft; the one over water is not counted
+
+
+def test_package_errors_belong_to_the_sba_error_tree_and_stay_value_errors(schedule):
+    from sba.errors import SbaError
+
+    m = ev.measure_tape(SEED_WORKSHEET, "R1", schedule)
+    with pytest.raises(SbaError, match="not a PDF, JPG or PNG"):
+        ev.build_package(m, ev.ChangeRequest("R1"), attachments=[("a.exe", b"x")])
+    with pytest.raises(ValueError, match="not a PDF, JPG or PNG"):
+        ev.build_package(m, ev.ChangeRequest("R1"), attachments=[("a.exe", b"x")])
