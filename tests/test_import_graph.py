@@ -105,7 +105,7 @@ def test_no_private_name_is_imported_from_another_module():
 def test_the_checks_find_a_circle_and_a_private_import():
     assert _cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
     assert _cycle({"a": {"b"}, "b": set()}) is None
-    tree = {"sba.x": ROOT / "sba" / "cli.py"}
+    tree = {"sba.x": ROOT / "sba" / "cli" / "main.py"}
     found = _imports("sba.y", ROOT / "sba" / "cluster.py", {**tree, "sba.bulk": ROOT / "sba" / "bulk.py"})
     assert ("sba.bulk", "ORDER") in found
 
