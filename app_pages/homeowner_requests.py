@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from app_pages import staff_common as sc
-from sba.requests import NotFoundError, RequestError, RequestStore
+from sba.requests import NotFoundError, OpenRequestExists, RequestError, RequestStore
 from sba.requests.intake import Requester, import_package
 from sba.requests.letter import HEADLINES, long_date
 from sba.requests.store import StoredFile
@@ -27,11 +27,24 @@ __all__ = [
     "long_date",
     "look_up",
     "markdown_text",
+    "mask_account",
     "submit",
 ]
 
 STATUS_LABELS = sc.STATUS_LABELS
 ACTOR = "homeowner (web)"  # who the audit log says imported it
+ALREADY_OPEN = "A request for this lot is already being reviewed; see My request."
+
+
+def mask_account(number: str) -> str:
+    """An account number with all but its last 4 characters hidden (``••••••2471``).
+
+    >>> mask_account("2861662471"), mask_account("123")
+    ('••••••2471', '•••')
+    """
+    number = str(number)
+    keep = 4 if len(number) > 4 else 0
+    return "•" * (len(number) - keep) + number[len(number) - keep:]
 
 
 def submit(data: bytes, *, name: str, email: str, phone: str, filename: str) -> tuple[int, str]:
@@ -47,8 +60,11 @@ def submit(data: bytes, *, name: str, email: str, phone: str, filename: str) -> 
     """
     token = secrets.token_urlsafe(15)
     with RequestStore.open(sc.db_target()) as store:
-        rid = import_package(store, data, sc.current_records(), actor=ACTOR, requester=Requester(name, email, phone),
-                             filename=filename, status_token=token)
+        try:
+            rid = import_package(store, data, sc.current_records(), actor=ACTOR,
+                                 requester=Requester(name, email, phone), filename=filename, status_token=token)
+        except OpenRequestExists as err:  # worded for staff ("decide that one first")
+            raise RequestError(ALREADY_OPEN) from err
     return rid, token
 
 
@@ -64,5 +80,10 @@ def look_up(number: str, token: str) -> MyRequest:
     """One request, only for its reference number and token (:class:`NotFoundError` otherwise)."""
     with RequestStore.open(sc.db_target()) as store:
         found = store.status_for_requester(number, token=token)
-        return MyRequest(found, store.local_date(found["submitted_at"]),
-                         store.latest_file(found["id"], "letter_md"), store.latest_file(found["id"], "letter_pdf"))
+        letter = store.latest_file(found["id"], "letter_md")
+        if letter is not None:  # the page shows the letter without the account number the homeowner typed
+            account = store.get(found["id"]).account_number
+            text = letter[1].decode("utf-8")
+            letter = letter[0], (text.replace(account, mask_account(account)) if account else text).encode("utf-8")
+        return MyRequest(found, store.local_date(found["submitted_at"]), letter,
+                         store.latest_file(found["id"], "letter_pdf"))

@@ -80,6 +80,19 @@ def test_submit__a_requester_who_is_not_the_account_holder_is_refused_in_one_mes
         assert store.audit_log()[-1]["action"] == "import_refused"
 
 
+def test_submit__a_second_request_for_a_lot_under_review_gets_a_homeowner_sentence(db, records):
+    data, who = next((d, w) for pid, d, w in sample_packages(records) if pid == HOUSE)
+    with RequestStore.open(db) as store:
+        first = import_package(store, data, records, actor="homeowner (web)", requester=who, status_token="tok")
+    at = _package_ready(HOLDER)
+    at.button(key="submit_request").click().run()
+    assert not at.exception, at.exception
+    assert [e.value for e in at.error] == ["A request for this lot is already being reviewed; see My request."]
+    assert not at.code
+    with RequestStore.open(db) as store:
+        assert [r["id"] for r in store.list()] == [first]
+
+
 def _my_request(number: str, token: str) -> AppTest:
     at = AppTest.from_file(MY_REQUEST, default_timeout=60)
     at.run()
@@ -115,7 +128,17 @@ def test_my_request__shows_the_status_decision_effective_date_and_letter(decided
     letter = texts(at.expander[0].markdown) if at.expander else texts(at.markdown)
     assert "Matches the \\*\\*record\\*\\* \\[x\\](y)." in letter  # the reviewer's text is escaped
     assert HOLDER in letter
+    assert "**Utility account:** ••••••2471" in letter
     assert at.get("download_button")
+
+
+def test_my_request__the_page_never_shows_the_account_number_the_homeowner_typed(decided):
+    mine, _, _ = decided
+    at = _my_request(str(mine), "tok-mine")
+    every = [texts(at.markdown), texts(at.success), texts(at.expander[0].markdown), texts(at.subheader),
+             texts(at.caption)]
+    assert "Utility account" in every[2]
+    assert [t for t in every if ACCOUNT in t] == []
 
 
 def test_my_request__a_wrong_number_or_token_gives_the_same_not_found_and_shows_nothing(decided):
