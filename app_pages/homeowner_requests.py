@@ -10,17 +10,30 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode, urljoin
+
+import streamlit as st
 
 from app_pages import staff_common as sc
-from sba.requests import NotFoundError, OpenRequestExists, RequestError, RequestStore
+from sba.requests import (
+    LookupThrottled,
+    NotFoundError,
+    OpenRequestExists,
+    RequestError,
+    RequestStore,
+)
 from sba.requests.intake import Requester, import_package
 from sba.requests.letter import HEADLINES, long_date
+from sba.requests.lookup import status_for_requester
 from sba.requests.store import StoredFile
 from sba.requests.text import markdown_text
 
 __all__ = [
     "HEADLINES",
+    "LINK_NUMBER",
+    "LINK_TOKEN",
     "STATUS_LABELS",
+    "LookupThrottled",
     "MyRequest",
     "NotFoundError",
     "RequestError",
@@ -28,12 +41,46 @@ __all__ = [
     "look_up",
     "markdown_text",
     "mask_account",
+    "show_submitted",
+    "status_link",
     "submit",
 ]
 
 STATUS_LABELS = sc.STATUS_LABELS
 ACTOR = "homeowner (web)"  # who the audit log says imported it
+#: the My request page's address (from its file name) and the status link's query parameters
+MY_REQUEST_PATH, LINK_NUMBER, LINK_TOKEN = "my_request", "ref", "token"
 ALREADY_OPEN = "A request for this lot is already being reviewed; see My request."
+
+
+def status_link(number: int, token: str, page_url: str | None) -> str:
+    """The private link to My request for one request, next to ``page_url`` (the page the homeowner is on;
+    relative when unknown).
+
+    >>> status_link(12, "abc", "http://127.0.0.1:8501/")
+    'http://127.0.0.1:8501/my_request?ref=12&token=abc'
+    >>> status_link(12, "abc", "https://example.org/sba/worksheet?x=1")
+    'https://example.org/sba/my_request?ref=12&token=abc'
+    """
+    return urljoin(page_url or "", f"{MY_REQUEST_PATH}?{urlencode({LINK_NUMBER: number, LINK_TOKEN: token})}")
+
+
+def _page_url() -> str:
+    try:
+        return str(st.context.url or "")
+    except (AttributeError, RuntimeError):
+        return ""
+
+
+def show_submitted(done: dict) -> None:
+    """After "Submit to the City": the reference number and the private status link."""
+    st.success(f"Submitted. Your reference number is **{done['id']}**. Keep the private status link below: it "
+               "opens your request on **My request**. Treat it like a password: anyone with the link can see "
+               "your request's status, and the City cannot show it to you again.",
+               icon=":material/mark_email_read:")
+    st.code(status_link(done["id"], done["token"], _page_url()), language=None)  # with a copy button
+    st.page_link("app_pages/my_request.py", label="Open my request", icon=":material/open_in_new:",
+                 query_params={LINK_NUMBER: done["id"], LINK_TOKEN: done["token"]})
 
 
 def mask_account(number: str) -> str:
@@ -76,10 +123,13 @@ class MyRequest:
     letter_pdf: tuple[StoredFile, bytes] | None
 
 
-def look_up(number: str, token: str) -> MyRequest:
-    """One request, only for its reference number and token (:class:`NotFoundError` otherwise)."""
+def look_up(number: str, token: str, *, client: str = "") -> MyRequest:
+    """One request, only for its reference number and token (:class:`NotFoundError` otherwise).
+
+    Wrong tries are throttled per number and per ``client`` (:class:`LookupThrottled`) and logged.
+    """
     with RequestStore.open(sc.db_target()) as store:
-        found = store.status_for_requester(number, token=token)
+        found = status_for_requester(store, number, token, client=client)
         letter = store.latest_file(found["id"], "letter_md")
         if letter is not None:  # the page shows the letter without the account number the homeowner typed
             account = store.get(found["id"]).account_number
