@@ -24,7 +24,7 @@ from sba.requests import (
 )
 from sba.requests.intake import Requester, import_package
 from sba.requests.letter import HEADLINES, long_date
-from sba.requests.lookup import status_for_requester
+from sba.requests.lookup import letter_for_requester, status_for_requester
 from sba.requests.store import StoredFile
 from sba.requests.text import markdown_text
 
@@ -40,7 +40,6 @@ __all__ = [
     "long_date",
     "look_up",
     "markdown_text",
-    "mask_account",
     "show_submitted",
     "status_link",
     "submit",
@@ -80,18 +79,7 @@ def show_submitted(done: dict) -> None:
                icon=":material/mark_email_read:")
     st.code(status_link(done["id"], done["token"], _page_url()), language=None)  # with a copy button
     st.page_link("app_pages/my_request.py", label="Open my request", icon=":material/open_in_new:",
-                 query_params={LINK_NUMBER: done["id"], LINK_TOKEN: done["token"]})
-
-
-def mask_account(number: str) -> str:
-    """An account number with all but its last 4 characters hidden (``••••••2471``).
-
-    >>> mask_account("2861662471"), mask_account("123")
-    ('••••••2471', '•••')
-    """
-    number = str(number)
-    keep = 4 if len(number) > 4 else 0
-    return "•" * (len(number) - keep) + number[len(number) - keep:]
+                 query_params={LINK_NUMBER: str(done["id"]), LINK_TOKEN: done["token"]})
 
 
 def submit(data: bytes, *, name: str, email: str, phone: str, filename: str) -> tuple[int, str]:
@@ -123,17 +111,13 @@ class MyRequest:
     letter_pdf: tuple[StoredFile, bytes] | None
 
 
-def look_up(number: str, token: str, *, client: str = "") -> MyRequest:
+def look_up(number: str, token: str) -> MyRequest:
     """One request, only for its reference number and token (:class:`NotFoundError` otherwise).
 
-    Wrong tries are throttled per number and per ``client`` (:class:`LookupThrottled`) and logged.
+    Wrong tries are throttled per number and per browser address (:class:`LookupThrottled`) and logged;
+    the letter comes with the account number masked.
     """
     with RequestStore.open(sc.db_target()) as store:
-        found = status_for_requester(store, number, token, client=client)
-        letter = store.latest_file(found["id"], "letter_md")
-        if letter is not None:  # the page shows the letter without the account number the homeowner typed
-            account = store.get(found["id"]).account_number
-            text = letter[1].decode("utf-8")
-            letter = letter[0], (text.replace(account, mask_account(account)) if account else text).encode("utf-8")
-        return MyRequest(found, store.local_date(found["submitted_at"]), letter,
+        found = status_for_requester(store, number, token, client=sc.client_address())
+        return MyRequest(found, store.local_date(found["submitted_at"]), letter_for_requester(store, found["id"]),
                          store.latest_file(found["id"], "letter_pdf"))

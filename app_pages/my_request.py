@@ -3,8 +3,8 @@ number and status token typed in).
 
 Shows one request only, and only to someone who has both; a wrong number or
 token gets the same answer, and wrong tries are throttled per number and per
-browser (:mod:`sba.requests.lookup`). Never lists requests, never shows the
-account number or the requester. The status link carries the token in its
+browser (see ``homeowner_requests.look_up``). Never lists requests, never shows
+the account number or the requester. The status link carries the token in its
 query string (``?ref=12&token=...``): it is read here, looked up once per
 session, and never written to a log by us.
 """
@@ -14,7 +14,6 @@ from __future__ import annotations
 import streamlit as st
 
 from app_pages import homeowner_requests as hr
-from app_pages import staff_common as sc
 
 md = hr.markdown_text
 ss = st.session_state
@@ -23,7 +22,7 @@ ss = st.session_state
 def _look_up(number: str, token: str) -> hr.MyRequest | tuple[str, str]:
     """The request, or the one sentence to show and its icon."""
     try:
-        return hr.look_up(number, token, client=sc.client_address())
+        return hr.look_up(number, token)
     except hr.NotFoundError as err:
         return str(err), ":material/search_off:"
     except hr.LookupThrottled as err:

@@ -21,9 +21,9 @@ from typing import Any
 
 from sba.requests import throttle
 from sba.requests.errors import NotFoundError
-from sba.requests.store import RequestStore, parse_reference
+from sba.requests.store import RequestStore, StoredFile, parse_reference
 
-__all__ = ["ACTOR", "status_for_requester"]
+__all__ = ["ACTOR", "letter_for_requester", "mask_account", "status_for_requester"]
 
 #: who the audit log says tried
 ACTOR = "homeowner (web)"
@@ -59,6 +59,29 @@ def status_for_requester(store: RequestStore, number: str, token: str, *, client
     if request_id is not None:  # only the token's holder gets here: their number starts afresh
         throttle.clear(store, keys[:1])
     return found
+
+
+def mask_account(number: str) -> str:
+    """An account number with all but its last 4 characters hidden.
+
+    >>> mask_account("2861662471"), mask_account("123")
+    ('••••••2471', '•••')
+    """
+    number = str(number)
+    keep = 4 if len(number) > 4 else 0
+    return "•" * (len(number) - keep) + number[len(number) - keep:]
+
+
+def letter_for_requester(store: RequestStore, request_id: int) -> tuple[StoredFile, bytes] | None:
+    """The request's latest decision letter (Markdown) as a web page may show it: the account number the
+    homeowner typed is masked (:func:`mask_account`) wherever it appears. Call only after
+    :func:`status_for_requester` found the request."""
+    letter = store.latest_file(request_id, "letter_md")
+    if letter is None:
+        return None
+    account = store.db.scalar("SELECT account_number FROM requests WHERE id = ?", (int(request_id),)) or ""
+    text = letter[1].decode("utf-8")
+    return letter[0], (text.replace(account, mask_account(account)) if account else text).encode("utf-8")
 
 
 def _log_failure(store: RequestStore, request_id: int | None, client: str, keys: list[str],
