@@ -19,6 +19,20 @@ def mine(sqlite_store, records, packages) -> int:
     return import_package(sqlite_store, data, records, actor="homeowner (web)", requester=who, status_token=TOKEN)
 
 
+def test_lookup__works_the_same_on_both_databases(store, clock, records, packages):
+    data, who = packages["R100065"]
+    mine = import_package(store, data, records, actor="homeowner (web)", requester=who, status_token=TOKEN)
+    answers = []
+    for number in ("999999999999", "abc", str(mine), str(mine), str(mine), str(mine)):
+        answers.append(_try(store, number, "wrong", "10.5.0.1"))
+    assert answers == ["not found"] * 4 + ["refused"] * 2
+    clock.advance(seconds=1)
+    assert _try(store, str(mine), TOKEN, "10.5.0.2") == "found"
+    failed = [(r["request_id"], r["detail"]) for r in store.audit_log() if r["action"] == "lookup_failed"]
+    assert failed == [(None, "reference number 999999999999 from 10.5.0.1"), (None, "not a reference number from 10.5.0.1"),
+                      (mine, f"reference number {mine} from 10.5.0.1"), (mine, f"reference number {mine} from 10.5.0.1")]
+
+
 def _try(store, number, token, client) -> str:
     """``"found"``, ``"not found"`` or ``"refused"`` (throttled: nothing looked up)."""
     try:
