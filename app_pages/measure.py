@@ -205,10 +205,7 @@ def show_submit(lot_key: str, lot_id: str, data: bytes) -> None:
 
 
 def show_submitted(done: dict) -> None:
-    st.success(f"Submitted. Your reference number is **{done['id']}**. Keep it and the private status token "
-               "below: with both you can follow your request on **My request**. Nobody else can see it, and "
-               "the City cannot show the token to you again.", icon=":material/mark_email_read:")
-    st.code(done["token"], language=None)
+    hr.show_submitted(done)  # the reference number and the private status link
 
 
 def _say(key: str) -> None:

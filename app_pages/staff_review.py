@@ -284,7 +284,7 @@ if req.files:
         data = store.file_data(rid, f.id)
         with cols[i % len(cols)]:
             if f.media_type in ("image/png", "image/jpeg"):
-                st.image(data, caption=f.name, width=200)
+                st.image(data, caption=f.name, width=200, alt=f"Attached photo {f.name}")  # axe: image-alt
             label = {"package": "Evidence package (ZIP)", "letter_md": "Decision letter (Markdown)",
                      "letter_pdf": "Decision letter (PDF)"}.get(f.kind, md(f.name))
             st.download_button(label, data, file_name=f.name, mime=f.media_type, key=f"staff_file_{f.id}")

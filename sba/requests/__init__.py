@@ -31,7 +31,7 @@ _WHERE = {
     "Comparison": "compare", "FeatureComparison": "compare", "compare_request": "compare",
     "AuthError": "errors", "ConflictError": "errors", "DecisionError": "errors", "IneligibleError": "errors",
     "NotFoundError": "errors", "PackageRejected": "errors", "RequestError": "errors", "StoreError": "errors",
-    "SignInThrottled": "errors",
+    "SignInThrottled": "errors", "LookupThrottled": "errors", "OpenRequestExists": "errors",
     "authenticate_token": "tokens", "create_token": "tokens", "revoke_token": "tokens",
     "IntakeForm": "intake", "Requester": "intake", "import_geojson": "intake", "import_package": "intake",
     "Records": "records",

@@ -11,7 +11,9 @@ __all__ = [
     "ConflictError",
     "DecisionError",
     "IneligibleError",
+    "LookupThrottled",
     "NotFoundError",
+    "OpenRequestExists",
     "PackageRejected",
     "RequestError",
     "SignInThrottled",
@@ -42,6 +44,15 @@ class IneligibleError(PackageRejected):
         self.reasons = list(reasons)
 
 
+class OpenRequestExists(PackageRejected):
+    """The lot already has an undecided request (``open_id``, or ``None`` when the database's own check
+    found it); the message is worded for staff, the homeowner pages say it their way."""
+
+    def __init__(self, message: str, open_id: int | None = None):
+        super().__init__(message)
+        self.open_id = open_id
+
+
 class NotFoundError(RequestError, KeyError):
     """There is no request (or staff account) with that id."""
 
@@ -63,6 +74,14 @@ class AuthError(RequestError, PermissionError):
 
 class SignInThrottled(AuthError):
     """Too many failed sign-ins: wait ``retry_after`` seconds (the password was not checked)."""
+
+    def __init__(self, message: str, retry_after: float):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class LookupThrottled(RequestError, PermissionError):
+    """Too many wrong reference numbers or status tokens: wait ``retry_after`` seconds (nothing was looked up)."""
 
     def __init__(self, message: str, retry_after: float):
         super().__init__(message)

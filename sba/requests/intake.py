@@ -63,7 +63,7 @@ from sba.evidence.checks import MAX_SHAPES
 from sba.evidence.request import CONFIRMATIONS, confirmation
 from sba.requests.attachments import check_pdf, reencode_image
 from sba.requests.db import db_errors
-from sba.requests.errors import IneligibleError, PackageRejected
+from sba.requests.errors import IneligibleError, OpenRequestExists, PackageRejected
 from sba.requests.records import LotRecord, Records, same_person
 from sba.requests.store import RequestStore, status_token_hash
 from sba.requests.text import check_line, check_person_name, check_text
@@ -599,16 +599,15 @@ def import_submission(store: RequestStore, sub: Submission, records: Records, *,
         with store.db.transaction():
             open_id = store.open_request_for(sub.parcel_id)
             if open_id is not None:
-                raise PackageRejected(
+                raise OpenRequestExists(
                     f"Tax lot {sub.parcel_id} already has an undecided request (number {open_id}); "
-                    "decide that one first."
-                )
+                    "decide that one first.", open_id)
             try:
                 return store.insert_request(values, features, stored_files, actor=actor,
                                             detail=f"from {sub.source} {sub.filename}".strip())
             except db_errors() as err:
                 if "one_open" in str(err) or "requests.parcel_id" in str(err):
-                    raise PackageRejected(
+                    raise OpenRequestExists(
                         f"Tax lot {sub.parcel_id} already has an undecided request; decide that one first."
                     ) from err
                 raise

@@ -52,6 +52,7 @@ __all__ = [
     "RequestStore",
     "StoredFile",
     "default_db_path",
+    "parse_reference",
     "status_token_hash",
     "utility_timezone",
 ]
@@ -111,6 +112,16 @@ def status_token_hash(token: str) -> str:
 
 #: a request number as a homeowner may type it ("12", "#12"): at most 12 digits, so it fits an integer column
 _REFERENCE = re.compile(r"#?\s*(\d{1,12})")
+
+
+def parse_reference(text: Any) -> int | None:
+    """A request number as a homeowner may type it ("12", "#12"); ``None`` when it is not one.
+
+    >>> parse_reference(" #12 "), parse_reference("12a"), parse_reference("1" * 13)
+    (12, None, None)
+    """
+    match = _REFERENCE.fullmatch(str(text).strip())
+    return None if match is None else int(match[1])
 
 
 def parse_utc(text: str) -> dt.datetime:
@@ -355,8 +366,8 @@ class RequestStore:
         """
         not_found = NotFoundError("No request matches that reference number and "
                                   + ("account number." if account_number is not None else "status token."))
-        match = _REFERENCE.fullmatch(str(request_id).strip())
-        if match is None or (token is None) == (account_number is None):
+        number = parse_reference(request_id)
+        if number is None or (token is None) == (account_number is None):
             raise not_found
         if token is not None:
             if not str(token).strip():
@@ -367,7 +378,7 @@ class RequestStore:
         row = self.db.one(
             "SELECT id, parcel_id, status, current_category, decision, decided_category, decision_reason, "
             f"decided_at, effective_date, submitted_at FROM requests WHERE id = ? AND {where}",
-            (int(match[1]), secret))
+            (number, secret))
         if row is None:
             raise not_found
         return row

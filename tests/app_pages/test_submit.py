@@ -4,11 +4,13 @@ and the staff queue's six-week promise."""
 from __future__ import annotations
 
 import datetime as dt
+import re
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from sba.requests import RequestStore, StaffUser, add_staff, decide
+from sba.requests import NotFoundError, RequestStore, StaffUser, add_staff, decide
 from sba.requests.db import utc_text
 from sba.requests.intake import import_package
 from sba.requests.records import Records
@@ -56,7 +58,11 @@ def test_submit__the_package_becomes_a_request_in_the_staff_store_with_a_number_
     assert not at.exception, at.exception
     assert not at.error
     assert "Your reference number is **1**" in texts(at.success)
-    token = at.code[0].value
+    assert "Treat it like a password" in texts(at.success)
+    link = urlsplit(at.code[0].value)  # AppTest has no browser address: the link is relative to the app
+    assert (link.path, sorted(parse_qs(link.query))) == ("my_request", ["ref", "token"])
+    assert parse_qs(link.query)["ref"] == ["1"]
+    token = parse_qs(link.query)["token"][0]
     assert len(token) >= 20
     with RequestStore.open(db) as store:
         req = store.get(1)
@@ -78,6 +84,34 @@ def test_submit__a_requester_who_is_not_the_account_holder_is_refused_in_one_mes
     with RequestStore.open(db) as store:
         assert store.list() == []
         assert store.audit_log()[-1]["action"] == "import_refused"
+
+
+def test_submit__a_second_request_for_a_lot_under_review_gets_a_homeowner_sentence(db, records):
+    data, who = next((d, w) for pid, d, w in sample_packages(records) if pid == HOUSE)
+    with RequestStore.open(db) as store:
+        first = import_package(store, data, records, actor="homeowner (web)", requester=who, status_token="tok")
+    at = _package_ready(HOLDER)
+    at.button(key="submit_request").click().run()
+    assert not at.exception, at.exception
+    assert [e.value for e in at.error] == ["A request for this lot is already being reviewed; see My request."]
+    assert not at.code
+    with RequestStore.open(db) as store:
+        assert [r["id"] for r in store.list()] == [first]
+
+
+def test_submit__the_status_link_opens_my_request_on_the_status_directly(db):
+    at = _package_ready(HOLDER)
+    at.button(key="submit_request").click().run()
+    query = parse_qs(urlsplit(at.code[0].value).query)
+    page = AppTest.from_file(MY_REQUEST, default_timeout=60)
+    page.query_params.update({k: v[0] for k, v in query.items()})
+    page.run()
+    assert not page.exception, page.exception
+    assert not page.error
+    assert page.subheader[0].value == f"Request 1: tax lot {HOUSE}"
+    assert "**Status:** Waiting for a decision" in texts(page.markdown)
+    page.run()  # a later rerun shows it still, without looking it up again
+    assert page.subheader[0].value == f"Request 1: tax lot {HOUSE}"
 
 
 def _my_request(number: str, token: str) -> AppTest:
@@ -115,7 +149,17 @@ def test_my_request__shows_the_status_decision_effective_date_and_letter(decided
     letter = texts(at.expander[0].markdown) if at.expander else texts(at.markdown)
     assert "Matches the \\*\\*record\\*\\* \\[x\\](y)." in letter  # the reviewer's text is escaped
     assert HOLDER in letter
+    assert "**Utility account:** ••••••2471" in letter
     assert at.get("download_button")
+
+
+def test_my_request__the_page_never_shows_the_account_number_the_homeowner_typed(decided):
+    mine, _, _ = decided
+    at = _my_request(str(mine), "tok-mine")
+    every = [texts(at.markdown), texts(at.success), texts(at.expander[0].markdown), texts(at.subheader),
+             texts(at.caption)]
+    assert "Utility account" in every[2]
+    assert [t for t in every if ACCOUNT in t] == []
 
 
 def test_my_request__a_wrong_number_or_token_gives_the_same_not_found_and_shows_nothing(decided):
@@ -153,3 +197,38 @@ def test_staff_queue__shows_days_waiting_and_puts_overdue_requests_first(db, rec
     assert list(queue["Waiting (days)"]) == [50, 43, 0, 42]
     assert list(queue["Six weeks"]) == ["overdue by 8 days", "overdue by 1 day", "42 days left", "0 days left"]
     assert at.selectbox(key="staff_request").value == ids["R100077"]  # the most overdue opens first
+
+
+def test_my_request__a_status_link_with_a_wrong_token_says_not_found_and_is_logged_without_the_token(decided, db):
+    mine, _, _ = decided
+    at = AppTest.from_file(MY_REQUEST, default_timeout=60)
+    at.query_params.update({"ref": str(mine), "token": "tok-guessed"})
+    at.run()
+    assert not at.exception, at.exception
+    assert [e.value for e in at.error] == ["No request matches that reference number and status token."]
+    assert not at.subheader
+    at.run()  # a rerun does not count the same link again
+    with RequestStore.open(db) as store:
+        failed = [r for r in store.audit_log() if r["action"] == "lookup_failed"]
+        assert len(failed) == 1
+        assert failed[0]["request_id"] == mine
+        assert failed[0]["detail"].startswith(f"reference number {mine} from ")  # AppTest's address is a mock
+        assert "tok-guessed" not in repr(store.db.query("SELECT * FROM audit_log"))
+
+
+def test_my_request__after_too_many_wrong_tries_one_sentence_says_when_to_try_again(decided, db):
+    from sba.requests.lookup import status_for_requester
+    from sba.requests.throttle import DEFAULT_POLICY
+
+    mine, _, _ = decided
+    moment = [dt.datetime.now(dt.UTC) - dt.timedelta(minutes=2)]
+    with RequestStore.open(db, clock=lambda: moment[0]) as store:  # 10 wrong tries, spaced as the waits allow
+        for n in range(DEFAULT_POLICY.lock_after):
+            moment[0] += DEFAULT_POLICY.delay(n)
+            with pytest.raises(NotFoundError):
+                status_for_requester(store, str(mine), f"guess {n}", client=f"10.0.0.{n}")
+    at = _my_request(str(mine), "tok-mine")  # the right token, from another computer: not even checked
+    assert not at.subheader
+    assert len(at.error) == 1
+    assert re.fullmatch(r"Too many wrong tries for this reference number: try again after \d{1,2}:\d\d [AP]M "
+                        r"\(in 1[345] minutes\)\.", at.error[0].value), at.error[0].value

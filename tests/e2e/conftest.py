@@ -41,14 +41,18 @@ def _free_port() -> int:
 
 
 @contextmanager
-def streamlit_server(env: dict | None = None):
-    """``streamlit run app.py`` on a free local port; yields its URL once healthy."""
+def streamlit_server(env: dict | None = None, log: Path | None = None):
+    """``streamlit run app.py`` on a free local port; yields its URL once healthy.
+
+    ``log``: a file that gets the server's output (to check what it writes).
+    """
     port = _free_port()
     streamlit = shutil.which("streamlit", path=str(Path(sys.executable).parent)) or "streamlit"
+    out = subprocess.PIPE if log is None else open(log, "wb")  # closed with the server
     proc = subprocess.Popen(
         [streamlit, "run", "app.py", "--server.headless", "true", "--server.port", str(port),
          "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env,
+        cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, env=env,
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -61,8 +65,8 @@ def streamlit_server(env: dict | None = None):
             except OSError:
                 pass
             if proc.poll() is not None or time.monotonic() > deadline:
-                out = proc.stdout.read().decode(errors="replace") if proc.stdout else ""
-                pytest.fail(f"streamlit did not start:\n{out[-3000:]}")
+                said = (proc.stdout.read() if proc.stdout else Path(log).read_bytes()).decode(errors="replace")
+                pytest.fail(f"streamlit did not start:\n{said[-3000:]}")
             time.sleep(0.5)
         yield url
     finally:
@@ -71,6 +75,8 @@ def streamlit_server(env: dict | None = None):
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             proc.kill()
+        if log is not None:
+            out.close()
 
 
 #: the password of the staff account 'alice' that :func:`staff_app` creates
@@ -78,9 +84,9 @@ STAFF_PASSWORD = "correct horse battery"
 
 
 @contextmanager
-def staff_app(db: Path, fill=None):
+def staff_app(db: Path, fill=None, log: Path | None = None):
     """``streamlit run app.py`` on a new request database at ``db`` with staff 'alice' (admin);
-    ``fill(store)`` adds what the test needs first.  Yields the app's URL."""
+    ``fill(store)`` adds what the test needs first; ``log`` gets the server's output.  Yields the app's URL."""
     from sba.requests import RequestStore, add_staff
 
     with RequestStore.open(db) as store:
@@ -89,7 +95,7 @@ def staff_app(db: Path, fill=None):
             fill(store)
     env = {**os.environ, "SBA_REQUESTS_DB": str(db)}
     env.pop("SBA_RECORDS_DIR", None)
-    with streamlit_server(env) as url:
+    with streamlit_server(env, log) as url:
         yield url
 
 
