@@ -19,7 +19,9 @@ GeoJSON properties (``sba_id``).  When the browser sends back all drawings,
 new outline was edited, an id that did not come back was deleted, a drawing
 without an id is new.  Because the map is always rebuilt from the caller's
 list, what is on screen and what is measured never drift apart (no "ghost"
-shapes after a delete).
+shapes after a delete).  In the app the shapes come as :func:`shapes_layer`,
+which refills the drawing tool's group of a map that stays on screen, so a
+type change or a delete does not rebuild the map.
 
 Areas are never taken from the browser: the caller measures the shapes with
 the geometry engine (:func:`shapes_frame` gives it a GeoDataFrame).
@@ -70,6 +72,7 @@ __all__ = [
     "shapes_frame",
     "shapes_from_layer",
     "shapes_geojson",
+    "shapes_layer",
     "type_label",
     "use_local_assets",
     "without_duplicates",
@@ -422,13 +425,25 @@ def neighbourhood_map(
 
 
 class _EditableShapes(MacroElement):
-    """Put GeoJSON features, one Leaflet layer each, into the drawing tool's group."""
+    """Put GeoJSON features, one Leaflet layer each, into the drawing tool's group.
+
+    With ``into_drawing_tool`` the features go into the drawing tool's group of
+    an already shown map (``window.drawnItems``, as streamlit-folium names it),
+    emptied first: :func:`shapes_layer` uses this so the shapes can change
+    without the map being rebuilt.  Otherwise they go into the parent group.
+    """
 
     _template = Template(
         """
         {% macro script(this, kwargs) %}
         (function() {
+            {%- if this.into_drawing_tool %}
+            var group = window.drawnItems;
+            if (!group || !group.clearLayers) return;
+            group.clearLayers();
+            {%- else %}
             var group = {{ this._parent.get_name() }};
+            {%- endif %}
             var colours = {{ this.colours|tojson }};
             L.geoJSON({{ this.data|tojson }}, {
                 style: function(f) {
@@ -447,11 +462,12 @@ class _EditableShapes(MacroElement):
         """
     )
 
-    def __init__(self, data: dict, colours: Mapping[str, str]):
+    def __init__(self, data: dict, colours: Mapping[str, str], *, into_drawing_tool: bool = False):
         super().__init__()
         self._name = "EditableShapes"
         self.data = data
         self.colours = dict(colours)
+        self.into_drawing_tool = into_drawing_tool
 
 
 class _PlainLanguageDraw(MacroElement):
@@ -478,8 +494,36 @@ class _PlainLanguageDraw(MacroElement):
             L.drawLocal.draw.handlers.polygon.tooltip.cont = "Click the next corner.";
             L.drawLocal.draw.handlers.polygon.tooltip.end = "Click the first corner again to finish.";
             L.drawLocal.draw.handlers.rectangle.tooltip.start = "Press and drag to draw a rectangle.";
-            L.drawLocal.edit.handlers.edit.tooltip.text = "Drag the white squares to move corners, then press Done.";
+            L.drawLocal.edit.handlers.edit.tooltip.text = "Click the shape to change, drag its white squares to move "
+                + "corners, then press Done.";
             L.drawLocal.edit.handlers.remove.tooltip.text = "Click a shape to delete it, then press Done.";
+        })();
+        if (window.L && L.EditToolbar && !L.EditToolbar.Edit.prototype._sbaOneAtATime) (function() {
+            // On a small lot the shapes' corner handles overlap (6 rectangles give 48): with more than
+            // one shape, the pencil shows the handles of the shape clicked only.
+            var edit = L.EditToolbar.Edit.prototype;
+            var enableLayer = edit._enableLayerEdit, addHooks = edit.addHooks, removeHooks = edit.removeHooks;
+            function choose(e) {
+                var chosen = e.propagatedFrom || e.layer;
+                this._featureGroup.eachLayer(function(layer) {
+                    if (layer !== chosen && layer.editing && layer.editing.enabled()) layer.editing.disable();
+                });
+                if (chosen && chosen.editing && !chosen.editing.enabled()) chosen.editing.enable();
+            }
+            edit._sbaOneAtATime = true;
+            edit._enableLayerEdit = function(e) {
+                enableLayer.call(this, e);
+                var layer = e.layer || e.target || e;
+                if (this._featureGroup.getLayers().length > 1 && layer.editing) layer.editing.disable();
+            };
+            edit.addHooks = function() {
+                addHooks.call(this);
+                if (this._map) this._featureGroup.on("click", choose, this);
+            };
+            edit.removeHooks = function() {
+                if (this._map) this._featureGroup.off("click", choose, this);
+                removeHooks.call(this);
+            };
         })();
         {% endmacro %}
         """
@@ -497,6 +541,19 @@ def shapes_geojson(shapes: Iterable[Mapping[str, Any]]) -> dict:
             "properties": {"sba_id": s["id"], "feature_type": s.get("feature_type", "other"), "label": i},
         })
     return {"type": "FeatureCollection", "features": feats}
+
+
+def shapes_layer(shapes: Iterable[Mapping[str, Any]]) -> folium.FeatureGroup:
+    """The shapes as a layer that replaces those in the drawing tool of a map already shown.
+
+    Give it to streamlit-folium as ``feature_group_to_add`` with a
+    :func:`lot_map` built without shapes: the map itself then stays the same
+    from one rerun to the next, so the browser keeps it (no reload, the view
+    kept) and only swaps the shapes when they change (a type, a delete).
+    """
+    group = folium.FeatureGroup(name="Shape labels", control=False)
+    _EditableShapes(shapes_geojson(shapes), TYPE_COLOURS, into_drawing_tool=True).add_to(group)
+    return group
 
 
 def lot_map(
