@@ -28,8 +28,8 @@ def pick(at, lot_id: str):
 
 
 def form_box(at, label: str) -> str:
-    for df in at.dataframe:
-        frame = df.value
+    for table in at.table:
+        frame = table.value
         if "Box on the form" in frame.columns:
             row = frame[frame["Box on the form"].str.startswith(label)]
             return str(row["Whole sq ft"].iloc[0])
@@ -409,7 +409,7 @@ def _everything_shown(at) -> str:
     parts = [texts(getattr(at, kind)) for kind in ("markdown", "caption", "info", "warning", "error", "success",
                                                    "metric", "title", "subheader")]
     parts += [str(w.value) for w in at.text_input] + [str(w.value) for w in at.selectbox]
-    parts += [df.value.to_csv() for df in at.dataframe]
+    parts += [t.value.to_csv() for t in (*at.dataframe, *at.table)]
     return "\n".join(parts)
 
 

@@ -96,7 +96,7 @@ def test_browser__draw_a_polygon_and_read_area_and_category(page, server):
     # 3. set its type
     shape_type.click()
     page.get_by_role("option", name="Patio").click()
-    page.locator('[data-testid="stDataFrame"]').first.wait_for()
+    page.locator('[data-testid="stTable"]').first.wait_for()
     page.wait_for_function(
         "() => [...document.querySelectorAll('[data-testid=stMarkdownContainer]')]"
         ".some(e => e.innerText.includes('It would become'))"
