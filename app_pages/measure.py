@@ -322,8 +322,8 @@ with st.sidebar:
 
 c.page_style()
 st.title("Your lot's stormwater billable area")
-st.caption("Find your lot, trace its roofs and paving on the aerial photo, and see your billable area, category "
-           "and estimated bill. Then download what the City needs to review a category change.")
+st.caption("Find your lot, trace its roofs and paving on the aerial photo, see your billable area, category and "
+           "bill, and ask the City to review it.")
 
 try:
     if source == "sample":

@@ -21,6 +21,7 @@ from tests.e2e.conftest import (
     chromium_page,
     require_browser,
     streamlit_server,
+    wait_idle,
 )
 
 MAP_FRAME = 'iframe[title="streamlit_folium.st_folium"], iframe[data-sba-map]'
@@ -175,8 +176,10 @@ def test_browser__sample_lot_with_the_utility_record(page, server):
     assert _metric(page, "Category") == "Standard"
     _iframe, frame = _map_ready(page)
     frame.locator(".sba-shape-label").nth(5).wait_for()
-    page.locator('[data-testid="stMetric"]').first.evaluate("e => e.scrollIntoView({block: 'start'})")
-    time.sleep(1.0)
+    wait_idle(page)
+    # the first screen, unscrolled: the map and the result side by side
+    page.locator('[data-testid="stMain"]').evaluate("e => e.scrollTo(0, 0)")
+    time.sleep(1.0)  # let Leaflet finish drawing the photo
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "screenshot.png"))
 
