@@ -182,8 +182,9 @@ def sidebar_settings() -> tuple[RateSchedule, str, str]:
     st.session_state.setdefault("total_policy", TOTAL_POLICIES[0])
     with st.sidebar:
         st.header("Settings")
-        name = st.selectbox("Rate schedule (utility and year)", names, key="schedule", format_func=schedule_title,
-                            help="Portland is the default; other utilities' schedules are examples.")
+        # a radio, not a selectbox: a schedule's whole title wraps instead of being cut in the narrow sidebar
+        name = st.radio("Rate schedule (utility and year)", names, key="schedule", format_func=schedule_title,
+                        help="Portland is the default; other utilities' schedules are examples.")
         period = st.selectbox("Billing period", list(PERIODS), format_func=PERIODS.get, key="period")
         with st.expander("Rounding of totals"):
             policy = st.radio("How the total is rounded", TOTAL_POLICIES, key="total_policy",

@@ -169,3 +169,18 @@ def test_print__the_result_prints_without_the_sidebar_and_with_the_whole_bill(pa
     assert "Sewer and stormwater total" in text  # the bill, far below the first screen
     assert "Ask the City to change your category" in text
     assert "Rate schedule (utility and year)" not in text  # the sidebar's settings
+
+
+def test_layout__no_selectbox_cuts_its_text_not_even_a_dock_in_the_shape_list(page):
+    picker = page.get_by_role("combobox", name="Type of shape 1")
+    picker.scroll_into_view_if_needed()
+    picker.click()
+    page.get_by_role("option", name="Dock (over water)", exact=True).click()
+    page.wait_for_function("() => [...document.querySelectorAll('input[role=combobox]')]"
+                           ".some(i => i.value === 'Dock (over water)')")
+    wait_idle(page)
+    cut = page.eval_on_selector_all(
+        "input[role=combobox]",
+        "inputs => inputs.filter(i => i.offsetParent && i.scrollWidth > i.clientWidth + 1)"
+        ".map(i => `${i.getAttribute('aria-label')}: ${i.value}`)")
+    assert cut == []
