@@ -184,3 +184,31 @@ def test_layout__no_selectbox_cuts_its_text_not_even_a_dock_in_the_shape_list(pa
         "inputs => inputs.filter(i => i.offsetParent && i.scrollWidth > i.clientWidth + 1)"
         ".map(i => `${i.getAttribute('aria-label')}: ${i.value}`)")
     assert cut == []
+
+
+def test_map__moving_a_corner_with_the_pencil_changes_that_shape_only(page):
+    _choose_lot(page, HOUSE)
+    before = _shape_areas(page)
+    iframe = page.locator(MAP_FRAME).last
+    frame = page.frame_locator(MAP_FRAME).last
+    iframe.scroll_into_view_if_needed()
+    frame.locator(".leaflet-draw-edit-edit").click()
+    label = frame.locator(".sba-shape-label").first.bounding_box()
+    page.mouse.click(label["x"] + label["width"] / 2 + 12, label["y"] + label["height"] / 2 + 12)
+    corner = frame.locator(".leaflet-editing-icon").first
+    corner.wait_for()
+    box = corner.bounding_box()
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x - 15, y - 15, steps=5)
+    page.mouse.up()
+    frame.locator(".leaflet-draw-actions a", has_text="Done").click()
+    page.wait_for_function(
+        "before => { const now = [...document.querySelectorAll('[data-testid=stMarkdownContainer]')]"
+        ".map(e => e.innerText.trim()).filter(t => /^\\d+\\. [\\d,]+\\.\\d\\d$/.test(t)).map(t => t.split(' ')[1]);"
+        " return now.length === before.length && now.some((a, i) => a !== before[i]); }", arg=before)
+    wait_idle(page)
+    after = _shape_areas(page)
+    changed = [i for i, (a, b) in enumerate(zip(before, after, strict=True)) if a != b]
+    assert changed == [0], (before, after)  # shape 1 only
