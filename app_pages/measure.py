@@ -223,10 +223,15 @@ def _say(key: str) -> None:
         getattr(st, kind)(text, icon={"error": ":material/error:", "warning": ":material/warning:",
                                       "info": ":material/info:", "success": ":material/check:"}[kind])
 
+
+# --------------------------------------------------------------------------
+# the drawing column and the shape list
+
 MAP_HEIGHT = 460  # with the rows above it, the map's top and the result fit a 1280 × 800 screen
 
 
 def show_type_picker() -> None:
+    """What the next drawn shape will be (the City form's words find our types)."""
     st.session_state.setdefault("new_type", "roof")
     st.selectbox("What are you drawing next?", NEW_SHAPE_TYPES, format_func=_picker_label, key="new_type",
                  help=TYPE_HELP)
