@@ -182,8 +182,9 @@ def sidebar_settings() -> tuple[RateSchedule, str, str]:
     st.session_state.setdefault("total_policy", TOTAL_POLICIES[0])
     with st.sidebar:
         st.header("Settings")
-        name = st.selectbox("Rate schedule (utility and year)", names, key="schedule", format_func=schedule_title,
-                            help="Portland is the default; other utilities' schedules are examples.")
+        # a radio, not a selectbox: a schedule's whole title wraps instead of being cut in the narrow sidebar
+        name = st.radio("Rate schedule (utility and year)", names, key="schedule", format_func=schedule_title,
+                        help="Portland is the default; other utilities' schedules are examples.")
         period = st.selectbox("Billing period", list(PERIODS), format_func=PERIODS.get, key="period")
         with st.expander("Rounding of totals"):
             policy = st.radio("How the total is rounded", TOTAL_POLICIES, key="total_policy",
@@ -260,21 +261,25 @@ def category_sentence(bill: Bill) -> str | None:
 
 
 def show_measure(measure: LotMeasure) -> None:
-    """Breakdown of the measured area: per type, and what was taken out."""
+    """Breakdown of the measured area: per type, and what was taken out.
+
+    HTML tables (``st.table``), not canvas grids: screen readers and printing see them, and the page
+    loads no grid code for two short tables.
+    """
     rows = [{"Surface type": type_label(t), "Billable sq ft": area_str(v)} for t, v in measure.by_type.items()]
     c1, c2 = st.columns(2)
     with c1:
         st.markdown("**Billable area by type** (overlaps counted once)")
         if rows:
-            st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+            st.table(pd.DataFrame(rows), hide_index=True)
         else:
             st.caption("Nothing billable yet.")
     with c2:
         st.markdown("**What the City's form asks for**")
         totals = measure.form_totals
-        st.dataframe(
+        st.table(
             pd.DataFrame([{"Box on the form": FORM_LABELS[k], "Whole sq ft": f"{v:,}"} for k, v in totals.items()]),
-            hide_index=True, width="stretch",
+            hide_index=True,
         )
         removed = [
             ("Overlap counted once (removed)", measure.overlap_sqft),
@@ -306,7 +311,14 @@ def show_bill(bill: Bill) -> None:
          "Dollars": [float(ln.amount) for ln in (*bill.lines, *bill.superfund_lines)]}
     )
     if len(chart):
-        st.bar_chart(chart, x="Charge", y="Dollars", horizontal=True, height=60 + 40 * len(chart))
+        import altair as alt  # only when there is a bill to chart
+
+        bars = alt.Chart(chart).mark_bar().encode(
+            x=alt.X("Dollars:Q", title="Dollars"),
+            # the whole name of each charge, never cut ("Stormwater management charge, on-...")
+            y=alt.Y("Charge:N", sort=None, title=None, axis=alt.Axis(labelLimit=0)),
+        ).properties(height=60 + 40 * len(chart))
+        st.altair_chart(bars, width="stretch")
 
 
 def show_warnings(bill: Bill | None, measure: LotMeasure | None = None) -> None:
@@ -317,8 +329,12 @@ def show_warnings(bill: Bill | None, measure: LotMeasure | None = None) -> None:
 
 
 def headline(measure: LotMeasure, bill: Bill | None, *, has_categories: bool = True) -> None:
-    """Billable area, category (or service units, for a utility without house categories) and the bill."""
-    c1, c2, c3 = st.columns(3)
+    """Billable area, category (or service units, for a utility without house categories) and the bill.
+
+    Two to a row, so that each figure fits beside the map of a 1280 px wide screen.
+    """
+    c1, c2 = st.columns(2)
+    c3 = c1
     c1.metric("Billable area", f"{measure.whole_sqft:,} sq ft",
               help=f"Exact: {area_str(measure.billable_area_sqft)} sq ft, rounded half-up to whole square feet.")
     if bill is not None:
@@ -345,6 +361,37 @@ def headline_details(bill: Bill | None, measure: LotMeasure | None = None) -> No
         st.caption(f"Service units: {bill.service_units}"
                    + (f"; billed as {bill.billed_area_sqft:,} sq ft" if bill.billed_area_sqft is not None else "")
                    + f". Rate schedule: {bill.schedule_title or bill.schedule_name}.")
+
+
+#: Page-wide style: less empty space above the title on wide screens (the map and the result then fit a
+#: 1280 × 800 screen), metrics small enough for the column beside the map, and a print style: no
+#: sidebar, toolbar or buttons, and the whole page, not one screen.
+PAGE_STYLE = """
+<style>
+@media (min-width: 768px) {
+  [data-testid="stMainBlockContainer"] { padding-top: 2.5rem; padding-left: 2.5rem; padding-right: 2.5rem; }
+}
+h1 { font-size: 2.25rem !important; }
+h3 { font-size: 1.4rem !important; padding-top: 0.5rem !important; }
+[data-testid="stMetricValue"] { font-size: 1.75rem; }
+@media print {
+  [data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], [data-testid="stHeader"],
+  [data-testid="stToolbar"], [data-testid="stDecoration"], [data-testid="stBottom"],
+  [data-testid="stFileUploader"], [data-testid="stButton"], [data-testid="stDownloadButton"],
+  [data-testid="stTextInput"], [data-testid="stExpander"], [data-testid="stElementToolbar"] { display: none !important; }
+  html, body, [data-testid="stApp"], [data-testid="stAppViewContainer"], [data-testid="stMain"],
+  [data-testid="stMainBlockContainer"] { height: auto !important; min-height: 0 !important;
+                                          overflow: visible !important; position: static !important; }
+  [data-testid="stMainBlockContainer"] { padding: 0 !important; max-width: 100% !important; }
+  [data-testid="stTable"], [data-testid="stMetric"], iframe { break-inside: avoid; }
+}
+</style>
+"""
+
+
+def page_style() -> None:
+    """Apply :data:`PAGE_STYLE` (layout, wrapped labels, print) to the page."""
+    st.html(PAGE_STYLE)
 
 
 _MAP_TITLES_JS = """

@@ -12,7 +12,6 @@ from streamlit_folium import st_folium
 
 import gis
 from app_pages import common as c
-from app_pages import homeowner_requests as hr
 from categorize import PropertyClass
 from gis import webmap
 from sba import evidence
@@ -178,6 +177,9 @@ def _load_upload(lot_key: str, lot, lot_id: str, id_field: str) -> None:
 
 def _submit(lot_key: str, lot_id: str, data: bytes) -> None:
     """Store the package as a request (the staff import's checks); remember the number and token."""
+    # the request store is imported only once someone submits (0.18 s less on the first page load)
+    from app_pages import homeowner_requests as hr
+
     ss = st.session_state
     try:
         rid, token = hr.submit(data, name=ss.get("submit_name", ""), email=ss.get("submit_email", ""),
@@ -201,6 +203,8 @@ def show_submit(lot_key: str, lot_id: str, data: bytes) -> None:
               on_click=_submit, args=(lot_key, lot_id, data))
     held = st.session_state.get("submit_error")
     if held and held[0] == lot_key:
+        from app_pages import homeowner_requests as hr
+
         st.error(hr.markdown_text(held[1]), icon=":material/block:")
 
 
@@ -215,6 +219,79 @@ def _say(key: str) -> None:
         kind, text = held
         getattr(st, kind)(text, icon={"error": ":material/error:", "warning": ":material/warning:",
                                       "info": ":material/info:", "success": ":material/check:"}[kind])
+
+
+# --------------------------------------------------------------------------
+# the drawing column and the shape list
+
+MAP_HEIGHT = 460  # with the rows above it, the map's top and the result fit a 1280 × 800 screen
+
+
+def show_type_picker() -> None:
+    """What the next drawn shape will be (the City form's words find our types)."""
+    st.session_state.setdefault("new_type", "roof")
+    st.selectbox("What are you drawing next?", NEW_SHAPE_TYPES, format_func=_picker_label, key="new_type",
+                 help=TYPE_HELP)
+
+
+def show_tools(lot_key: str, shapes: list[dict], record, lot, id_field: str) -> None:
+    """Load City record / Undo / Start over, under the map."""
+    t2, t3, t4 = st.columns(3, vertical_alignment="bottom")
+    if record is not None:
+        t2.button("Load City record", key="load_record", on_click=_load_record,
+                  args=(lot_key, record, lot, id_field), width="stretch",
+                  help="Adds the outlines the utility has on file for this lot.")
+    t3.button("Undo", key="undo", on_click=_on_undo, args=(lot_key,), icon=":material/undo:",
+              disabled=not st.session_state.get("history", {}).get(lot_key), width="stretch")
+    t4.button("Start over", key="reset", on_click=_on_reset, args=(lot_key,), icon=":material/delete_sweep:",
+              disabled=not shapes, width="stretch", help="Remove every shape from this lot (Undo brings them back).")
+    _say("shapes_message")
+
+
+def show_drawing_help(shapes: list[dict], record, water, ortho, online: bool) -> None:
+    """How to draw (under the map, so the map stays in place), docks, and a missing photo."""
+    st.caption(
+        "On the map, press **⬟** and click each corner of a surface (click the first corner again to finish), "
+        "or press **◼** and drag a rectangle. Then say what each shape is. The **pencil** moves corners (click "
+        "the shape to change first); the **bin** deletes shapes (press *Done* after)."
+        + (" The outlines already there are the utility's record for your lot: check them against the photo."
+           if record is not None else "")
+    )
+    if st.session_state.get("new_type") in gis.OVERWATER_TYPES or any(
+            s["feature_type"] in gis.OVERWATER_TYPES for s in shapes):
+        st.caption(
+            "**Docks and floating homes**: " + (
+                "the part over the water (blue on the map) is not counted; any part on land counts, like a deck. "
+                "One drawn wholly on land counts in full and is flagged for the City to check."
+                if water is not None else
+                "there is no water layer, so they are taken to be over water and not counted. Upload the water "
+                "bodies in the sidebar to measure them against the shoreline.")
+        )
+    if ortho is None and not online:
+        st.info("There is no local aerial photo for this lot. Turn on **Use online aerial photos** in the sidebar, "
+                "upload a GeoTIFF, or use the tape-measure worksheet.", icon=":material/photo:")
+
+
+def show_shape_list(lot_key: str, shapes: list[dict], measure) -> None:
+    """Each shape's area, its type and a Delete button."""
+    if not shapes:
+        st.info("No shapes yet: draw your roofs, driveway, patios and paths on the map.", icon=":material/draw:")
+        return
+    st.markdown("**Your shapes**, in sq ft (measured by this tool, not by the map)")
+    areas = {f.feature_id: f for f in measure.features} if measure is not None else {}
+    for i, s in enumerate(shapes, start=1):
+        st.session_state.setdefault(f"type_{s['id']}", s["feature_type"])
+        a, b, d = st.columns([2, 4, 3], vertical_alignment="center", gap="small")
+        f = areas.get(s["id"])
+        a.markdown(f"**{i}.** {f.area_sqft:,.2f}" if f else f"**{i}.**")
+        if f is not None and f.inside_lot_sqft + 0.05 < f.area_sqft:
+            a.caption(f"{f.inside_lot_sqft:,.2f} inside the lot")
+        options = (NEW_SHAPE_TYPES if s["feature_type"] in NEW_SHAPE_TYPES
+                   else [*NEW_SHAPE_TYPES, s["feature_type"]])
+        b.selectbox(f"Type of shape {i}", options, key=f"type_{s['id']}", format_func=webmap.type_label,
+                    on_change=_on_type, args=(lot_key, s["id"]), label_visibility="collapsed")
+        d.button(f"Delete {i}", key=f"del_{s['id']}", on_click=_on_delete, args=(lot_key, s["id"]),
+                 help=f"Delete shape {i}", width="stretch")  # a name of its own for screen readers
 
 
 # --------------------------------------------------------------------------
@@ -249,11 +326,10 @@ with st.sidebar:
                  "in an equal-area projection centred on your area.",
         )
 
+c.page_style()
 st.title("Your lot's stormwater billable area")
-st.caption(
-    "Find your lot, trace its roofs and paving on the aerial photo, and see your billable area, "
-    "category and estimated bill. Then download what the City needs to review a category change."
-)
+st.caption("Find your lot, trace its roofs and paving on the aerial photo, see your billable area, category and "
+           "bill, and ask the City to review it.")
 
 try:
     if source == "sample":
@@ -318,7 +394,8 @@ f2.text_input("Or search by address", key="addr_query", on_change=_on_address_se
               placeholder="e.g. 639 Sellwood Boulevard",
               help="Spelling need not be exact: Street/St, Boulevard/Blvd, Southeast/SE are the same.")
 _show_address_matches(label_of)
-if st.toggle("Pick my lot on a map instead", key="pick_on_map"):
+p1, p2 = st.columns([1, 2], vertical_alignment="center")
+if p1.toggle("Pick my lot on a map instead", key="pick_on_map"):
     st.caption("Click inside your lot; it turns orange.")
     pick_map = webmap.use_local_assets(
         webmap.neighbourhood_map(parcels, lot_id, id_field=id_field, online_photos=online), c.VENDOR_DIR
@@ -353,7 +430,7 @@ if st.session_state.get("_details_for") != lot_key:  # defaults from the parcel 
     st.session_state["_details_for"] = lot_key
     st.session_state.pop("package", None)
 
-with st.expander("Property details (from the parcel data; correct them if they are wrong)"):
+with p2.expander("Property details (from the parcel data; correct them if they are wrong)"):
     d1, d2 = st.columns(2)
     property_class = d1.selectbox("Kind of property", list(c.CLASS_LABELS), format_func=c.CLASS_LABELS.get,
                                   key="property_class")
@@ -368,118 +445,71 @@ with st.expander("Property details (from the parcel data; correct them if they a
     )
     floodplain = d1.toggle("In a managed floodplain (former drainage district)", key="floodplain")
 
-st.caption(
-    f"Lot {lot_id}{': ' + label_of[lot_id] if label_of.get(lot_id) else ''}. {c.CLASS_LABELS[property_class]}, "
-    f"{dwelling_units} home{'s' if dwelling_units != 1 else ''}"
-    + (f"; category on the bill: {current_category}" if current_category else "")
-    + ("; managed floodplain" if floodplain else "") + "."
-)
-
 # --------------------------------------------------------------------------
-# 2. draw
+# 2. draw (left) and 3. the result (right): side by side on a wide screen, one above the other on a phone
 
-st.subheader("2. Trace your hard surfaces")
 if lot_key not in st.session_state.setdefault("shapes", {}):
     st.session_state["shapes"][lot_key] = []
     if record is not None:
         _load_record(lot_key, record, lot, id_field)
         st.session_state["history"][lot_key] = []
 shapes = _shapes(lot_key)
-st.caption(
-    "On the map, press **⬟** and click each corner of a surface (click the first corner again to finish), or "
-    "press **◼** and drag a rectangle. Then say what each shape is. The **pencil** moves corners; the **bin** "
-    "deletes shapes (press *Done* after)."
-    + (" The outlines already there are the utility's record for your lot: check them against the photo."
-       if record is not None else "")
-)
-t1, t2, t3, t4 = st.columns([2, 1, 1, 1], vertical_alignment="bottom")
-st.session_state.setdefault("new_type", "roof")
-t1.selectbox("What are you drawing next?", NEW_SHAPE_TYPES, format_func=_picker_label, key="new_type",
-             help=TYPE_HELP)
-if record is not None:
-    t2.button("Load City record", key="load_record", on_click=_load_record,
-              args=(lot_key, record, lot, id_field), width="stretch",
-              help="Adds the outlines the utility has on file for this lot.")
-t3.button("Undo", key="undo", on_click=_on_undo, args=(lot_key,), icon=":material/undo:",
-          disabled=not st.session_state.get("history", {}).get(lot_key), width="stretch")
-t4.button("Start over", key="reset", on_click=_on_reset, args=(lot_key,), icon=":material/delete_sweep:",
-          disabled=not shapes, width="stretch", help="Remove every shape from this lot (Undo brings them back).")
-_say("shapes_message")
-
-if st.session_state.get("new_type") in gis.OVERWATER_TYPES or any(
-        s["feature_type"] in gis.OVERWATER_TYPES for s in shapes):
-    st.caption(
-        "**Docks and floating homes**: " + (
-            "the part over the water (blue on the map) is not counted; any part on land counts, like a deck. "
-            "One drawn wholly on land counts in full and is flagged for the City to check."
-            if water is not None else
-            "there is no water layer, so they are taken to be over water and not counted. Upload the water "
-            "bodies in the sidebar to measure them against the shoreline.")
-    )
-
-with st.expander("Add shapes from a file (your own drawing or survey)"):
-    feature_file = st.file_uploader("Shapes file", key="features_upload", help=c.UPLOAD_HELP)
-    c.pick_layer(feature_file, "features", "features_layer")
-    st.button("Add the shapes from this file", key="load_upload", disabled=feature_file is None,
-              on_click=_load_upload, args=(lot_key, lot, lot_id, id_field))
-    _say("upload_message")
-
 ortho = None
 if ortho_path is not None:
     try:
         ortho = c.ortho_for(ortho_path, tuple(float(v) for v in lot.total_bounds), lot.crs.to_wkt())
     except c.errors() as err:
         st.error(str(err), icon=":material/error:")
-if ortho is None and not online:
-    st.info("There is no local aerial photo for this lot. Turn on **Use online aerial photos** in the sidebar, "
-            "upload a GeoTIFF, or use the tape-measure worksheet.", icon=":material/photo:")
 imagery = " and ".join(
     [imagery_name] * (ortho is not None) + ["Esri World Imagery (online)"] * bool(online)
 ) or "no photo"
 
-draw_map = webmap.use_local_assets(
-    webmap.lot_map(lot, shapes, ortho=ortho, online_photos=online, water=water), c.VENDOR_DIR
-)
-top = st.container()
-map_col, side_col = st.columns([3, 2], gap="medium")
+map_col, side_col = st.columns([5, 4], gap="medium")
 with map_col:
-    st_folium(draw_map, key="draw_map", returned_objects=["all_drawings"], height=520, use_container_width=True,
+    st.subheader("2. Trace your hard surfaces")
+    show_type_picker()
+    # The map is the same from one rerun to the next while the lot is (no shapes in it), so the browser
+    # keeps it; the shapes come as a layer that is swapped in place.
+    draw_map = webmap.use_local_assets(
+        webmap.lot_map(lot, [], ortho=ortho, online_photos=online, water=water), c.VENDOR_DIR
+    )
+    st_folium(draw_map, key="draw_map", returned_objects=["all_drawings"], height=MAP_HEIGHT,
+              use_container_width=True, feature_group_to_add=webmap.shapes_layer(shapes),
               on_change=partial(_on_draw, lot_key))
     c.name_map_frames(["Map of the neighbourhood: click inside your lot to choose it",
                        f"Map of lot {lot_id} on the aerial photo, with the drawing tool for your shapes"])
+    show_tools(lot_key, shapes, record, lot, id_field)
+    show_drawing_help(shapes, record, water, ortho, online)
+    with st.expander("Add shapes from a file (your own drawing or survey)"):
+        feature_file = st.file_uploader("Shapes file", key="features_upload", help=c.UPLOAD_HELP)
+        c.pick_layer(feature_file, "features", "features_layer")
+        st.button("Add the shapes from this file", key="load_upload", disabled=feature_file is None,
+                  on_click=_load_upload, args=(lot_key, lot, lot_id, id_field))
+        _say("upload_message")
 
 measure = None
-try:
-    if shapes:
-        measure = evidence.measure_shapes(lot, shapes, water, sched, id_field=id_field)
-except c.errors() as err:
-    st.error(str(err), icon=":material/error:")
-
 with side_col:
+    st.subheader("3. Your result")
+    st.caption(
+        f"Lot {lot_id}{': ' + label_of[lot_id] if label_of.get(lot_id) else ''}. {c.CLASS_LABELS[property_class]}, "
+        f"{dwelling_units} home{'s' if dwelling_units != 1 else ''}"
+        + (f"; category on the bill: {current_category}" if current_category else "")
+        + ("; managed floodplain" if floodplain else "") + "."
+    )
+    try:
+        if shapes:
+            measure = evidence.measure_shapes(lot, shapes, water, sched, id_field=id_field)
+    except c.errors() as err:
+        st.error(str(err), icon=":material/error:")
+    top = st.container()
     details = st.container()
-    if shapes:
-        st.markdown("**Your shapes**, in sq ft (measured by this tool, not by the map)")
-        areas = {f.feature_id: f for f in measure.features} if measure is not None else {}
-        for i, s in enumerate(shapes, start=1):
-            st.session_state.setdefault(f"type_{s['id']}", s["feature_type"])
-            a, b, d = st.columns([3, 4, 3], vertical_alignment="center", gap="small")
-            f = areas.get(s["id"])
-            a.markdown(f"**{i}.** {f.area_sqft:,.2f}" if f else f"**{i}.**")
-            if f is not None and f.inside_lot_sqft + 0.05 < f.area_sqft:
-                a.caption(f"{f.inside_lot_sqft:,.2f} inside the lot")
-            options = (NEW_SHAPE_TYPES if s["feature_type"] in NEW_SHAPE_TYPES
-                       else [*NEW_SHAPE_TYPES, s["feature_type"]])
-            b.selectbox(f"Type of shape {i}", options, key=f"type_{s['id']}", format_func=webmap.type_label,
-                        on_change=_on_type, args=(lot_key, s["id"]), label_visibility="collapsed")
-            d.button(f"Delete {i}", key=f"del_{s['id']}", on_click=_on_delete, args=(lot_key, s["id"]),
-                     help=f"Delete shape {i}", width="stretch")  # a name of its own for screen readers
-    else:
-        st.info("No shapes yet: draw your roofs, driveway, patios and paths on the map.", icon=":material/draw:")
+    show_shape_list(lot_key, shapes, measure)
 
-st.subheader("3. Your result")
 bill = None
 if measure is None:
-    st.caption("Your result appears here once there is at least one shape on your lot.")
+    with top:
+        st.caption("Your billable area, category and bill appear here once there is at least one shape on "
+                   "your lot.")
 else:
     options = c.bill_options("m_", whole_sqft=measure.whole_sqft)
     try:

@@ -11,6 +11,9 @@ Two maps:
 Drawn shapes live with the caller as plain dicts; they, the feature types and
 everything else about them that needs no map library are in :mod:`gis.shapes`
 (headless code imports that, never this module, which needs folium).
+In the app the shapes come as :func:`shapes_layer`, which refills the drawing
+tool's group of a map that stays on screen, so a type change or a delete does
+not rebuild the map.
 
 The JavaScript and CSS the map needs are inlined from local copies
 (:func:`use_local_assets`), so the map works with no network.
@@ -66,6 +69,7 @@ __all__ = [
     "shapes_frame",
     "shapes_from_layer",
     "shapes_geojson",
+    "shapes_layer",
     "type_label",
     "use_local_assets",
     "without_duplicates",
@@ -159,13 +163,25 @@ def neighbourhood_map(
 
 
 class _EditableShapes(MacroElement):
-    """Put GeoJSON features, one Leaflet layer each, into the drawing tool's group."""
+    """Put GeoJSON features, one Leaflet layer each, into the drawing tool's group.
+
+    With ``into_drawing_tool`` the features go into the drawing tool's group of
+    an already shown map (``window.drawnItems``, as streamlit-folium names it),
+    emptied first: :func:`shapes_layer` uses this so the shapes can change
+    without the map being rebuilt.  Otherwise they go into the parent group.
+    """
 
     _template = Template(
         """
         {% macro script(this, kwargs) %}
         (function() {
+            {%- if this.into_drawing_tool %}
+            var group = window.drawnItems;
+            if (!group || !group.clearLayers) return;
+            group.clearLayers();
+            {%- else %}
             var group = {{ this._parent.get_name() }};
+            {%- endif %}
             var colours = {{ this.colours|tojson }};
             L.geoJSON({{ this.data|tojson }}, {
                 style: function(f) {
@@ -184,11 +200,12 @@ class _EditableShapes(MacroElement):
         """
     )
 
-    def __init__(self, data: dict, colours: Mapping[str, str]):
+    def __init__(self, data: dict, colours: Mapping[str, str], *, into_drawing_tool: bool = False):
         super().__init__()
         self._name = "EditableShapes"
         self.data = data
         self.colours = dict(colours)
+        self.into_drawing_tool = into_drawing_tool
 
 
 class _PlainLanguageDraw(MacroElement):
@@ -215,12 +232,53 @@ class _PlainLanguageDraw(MacroElement):
             L.drawLocal.draw.handlers.polygon.tooltip.cont = "Click the next corner.";
             L.drawLocal.draw.handlers.polygon.tooltip.end = "Click the first corner again to finish.";
             L.drawLocal.draw.handlers.rectangle.tooltip.start = "Press and drag to draw a rectangle.";
-            L.drawLocal.edit.handlers.edit.tooltip.text = "Drag the white squares to move corners, then press Done.";
+            L.drawLocal.edit.handlers.edit.tooltip.text = "Click the shape to change, drag its white squares to move "
+                + "corners, then press Done.";
             L.drawLocal.edit.handlers.remove.tooltip.text = "Click a shape to delete it, then press Done.";
+        })();
+        if (window.L && L.EditToolbar && !L.EditToolbar.Edit.prototype._sbaOneAtATime) (function() {
+            // On a small lot the shapes' corner handles overlap (6 rectangles give 48): with more than
+            // one shape, the pencil shows the handles of the shape clicked only.
+            var edit = L.EditToolbar.Edit.prototype;
+            var enableLayer = edit._enableLayerEdit, addHooks = edit.addHooks, removeHooks = edit.removeHooks;
+            function choose(e) {
+                var chosen = e.propagatedFrom || e.layer;
+                this._featureGroup.eachLayer(function(layer) {
+                    if (layer !== chosen && layer.editing && layer.editing.enabled()) layer.editing.disable();
+                });
+                if (chosen && chosen.editing && !chosen.editing.enabled()) chosen.editing.enable();
+            }
+            edit._sbaOneAtATime = true;
+            edit._enableLayerEdit = function(e) {
+                enableLayer.call(this, e);
+                var layer = e.layer || e.target || e;
+                if (this._featureGroup.getLayers().length > 1 && layer.editing) layer.editing.disable();
+            };
+            edit.addHooks = function() {
+                addHooks.call(this);
+                if (this._map) this._featureGroup.on("click", choose, this);
+            };
+            edit.removeHooks = function() {
+                if (this._map) this._featureGroup.off("click", choose, this);
+                removeHooks.call(this);
+            };
         })();
         {% endmacro %}
         """
     )
+
+
+def shapes_layer(shapes: Iterable[Mapping[str, Any]]) -> folium.FeatureGroup:
+    """The shapes as a layer that replaces those in the drawing tool of a map already shown.
+
+    Give it to streamlit-folium as ``feature_group_to_add`` with a
+    :func:`lot_map` built without shapes: the map itself then stays the same
+    from one rerun to the next, so the browser keeps it (no reload, the view
+    kept) and only swaps the shapes when they change (a type, a delete).
+    """
+    group = folium.FeatureGroup(name="Shape labels", control=False)
+    _EditableShapes(shapes_geojson(shapes), TYPE_COLOURS, into_drawing_tool=True).add_to(group)
+    return group
 
 
 def lot_map(

@@ -28,8 +28,8 @@ def pick(at, lot_id: str):
 
 
 def form_box(at, label: str) -> str:
-    for df in at.dataframe:
-        frame = df.value
+    for table in at.table:
+        frame = table.value
         if "Box on the form" in frame.columns:
             row = frame[frame["Box on the form"].str.startswith(label)]
             return str(row["Whole sq ft"].iloc[0])
@@ -126,10 +126,10 @@ def test_measure__other_schedule_period_and_class(app):
     app.selectbox(key="period").set_value("quarterly").run()
     # a managed floodplain lot: 18.93 + 11.990 × 2.4 × 3 + Superfund 0.19 × 2.4 × 3, rounded once
     assert metric(app, "Estimated bill (quarterly)") == "$106.63"
-    app.selectbox(key="schedule").set_value("oak-lodge-fy2025-26").run()
+    app.radio(key="schedule").set_value("oak-lodge-fy2025-26").run()
     assert not app.exception
     assert "not been checked against an official source" in texts(app.warning)
-    app.selectbox(key="schedule").set_value("portland-bes-fy2025-26").run()
+    app.radio(key="schedule").set_value("portland-bes-fy2025-26").run()
     app.selectbox(key="property_class").set_value("non_residential").run()
     assert not app.exception
     assert metric(app, "Category") == "Measured area"
@@ -409,7 +409,7 @@ def _everything_shown(at) -> str:
     parts = [texts(getattr(at, kind)) for kind in ("markdown", "caption", "info", "warning", "error", "success",
                                                    "metric", "title", "subheader")]
     parts += [str(w.value) for w in at.text_input] + [str(w.value) for w in at.selectbox]
-    parts += [df.value.to_csv() for df in at.dataframe]
+    parts += [t.value.to_csv() for t in (*at.dataframe, *at.table)]
     return "\n".join(parts)
 
 
@@ -430,10 +430,10 @@ def test_measure__a_neighbours_account_number_is_never_shown_and_a_typed_one_is_
 
 
 def test_measure__words_schedule_titles_no_portland_lines_on_oak_lodge_and_a_10_mb_attachment_limit(app):
-    assert app.selectbox(key="schedule").options == [
+    assert app.radio(key="schedule").options == [
         "Oak Lodge Water Services FY 2025-26", "City of Portland Bureau of Environmental Services FY 2025-26"]
     assert "Total with Superfund" in app.table[-1].value["Charge"].tolist()
-    app.selectbox(key="schedule").set_value("oak-lodge-fy2025-26").run()
+    app.radio(key="schedule").set_value("oak-lodge-fy2025-26").run()
     assert not app.exception
     assert "Category" not in [m.label for m in app.metric]  # Oak Lodge has no house categories
     assert metric(app, "Service units") != ""

@@ -21,6 +21,7 @@ from tests.e2e.conftest import (
     chromium_page,
     require_browser,
     streamlit_server,
+    wait_idle,
 )
 
 MAP_FRAME = 'iframe[title="streamlit_folium.st_folium"], iframe[data-sba-map]'
@@ -96,7 +97,7 @@ def test_browser__draw_a_polygon_and_read_area_and_category(page, server):
     # 3. set its type
     shape_type.click()
     page.get_by_role("option", name="Patio").click()
-    page.locator('[data-testid="stDataFrame"]').first.wait_for()
+    page.locator('[data-testid="stTable"]').first.wait_for()
     page.wait_for_function(
         "() => [...document.querySelectorAll('[data-testid=stMarkdownContainer]')]"
         ".some(e => e.innerText.includes('It would become'))"
@@ -175,8 +176,10 @@ def test_browser__sample_lot_with_the_utility_record(page, server):
     assert _metric(page, "Category") == "Standard"
     _iframe, frame = _map_ready(page)
     frame.locator(".sba-shape-label").nth(5).wait_for()
-    page.locator('[data-testid="stMetric"]').first.evaluate("e => e.scrollIntoView({block: 'start'})")
-    time.sleep(1.0)
+    wait_idle(page)
+    # the first screen, unscrolled: the map and the result side by side
+    page.locator('[data-testid="stMain"]').evaluate("e => e.scrollTo(0, 0)")
+    time.sleep(1.0)  # let Leaflet finish drawing the photo
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "screenshot.png"))
 
