@@ -94,8 +94,8 @@ def rings_of(geoms: np.ndarray) -> Rings:
     else:  # rings grouped by geometry again
         xy, ring_len, owner, sign = (np.concatenate(x) for x in zip(*parts, strict=True))
         order = np.argsort(owner, kind="stable")
-        pt_order = np.argsort(np.repeat(owner, ring_len), kind="stable")
-        xy, ring_len, owner, sign = xy[pt_order], ring_len[order], owner[order], sign[order]
+        xy = xy[_ranges((np.cumsum(ring_len) - ring_len)[order], ring_len[order])]
+        ring_len, owner, sign = ring_len[order], owner[order], sign[order]
     ring_start = np.r_[0, np.cumsum(ring_len)]
     pt_ring = np.repeat(np.arange(len(ring_len)), ring_len)
     bounds = np.empty((len(ring_len), 4))
@@ -313,26 +313,28 @@ def _ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
     return np.repeat(np.asarray(starts, dtype=np.int64), counts) + np.arange(total) - offsets
 
 
-def intersection_areas(a: np.ndarray, b: np.ndarray, *, compiled_only: bool = False,
+def intersection_areas(a: np.ndarray, b: np.ndarray, a_idx: np.ndarray | None = None,
+                       b_idx: np.ndarray | None = None, *, compiled_only: bool = False,
                        raw: bool = False) -> np.ndarray:
-    """``area(a[k] ∩ b[k])`` for polygonal geometries: in arrays where it pays, else by GEOS.
+    """``area(a[a_idx[k]] ∩ b[b_idx[k]])`` for polygonal geometries: in arrays where it pays, else by GEOS.
 
-    Array results up to :data:`NOISE_AREA` are rounding residues and given
-    as 0 (``raw``: as computed, for callers that test them themselves).
-
-    Of each pair, the shape with fewer vertices is clipped against the strips
-    under the other one's edges; each distinct shape is split into rings once.
-    Big shapes go to a GEOS overlay: above :data:`ARRAY_MAX_COORDS` vertices in
-    the array code, above :data:`JIT_MAX_PRODUCT` vertex pairs in the compiled
-    kernel.  ``compiled_only``: only the compiled kernel is used, NaN is
+    Without ``a_idx``/``b_idx`` the pairs are ``(a[k], b[k])``.  Of each pair,
+    the shape with fewer vertices is clipped against the strips under the
+    other one's edges; each indexed shape is split into rings once.  Big
+    shapes go to a GEOS overlay: above :data:`ARRAY_MAX_COORDS` vertices in
+    the array code, above :data:`JIT_MAX_PRODUCT` vertex pairs in the
+    compiled kernel.  Array results up to :data:`NOISE_AREA` are rounding
+    residues and given as 0 (``raw``: as computed, for callers that test them
+    themselves).  ``compiled_only``: only the compiled kernel is used, NaN is
     returned for the pairs it does not take (and for all where it is not at hand).
     """
     a = np.asarray(a, dtype=object)
     b = np.asarray(b, dtype=object)
-    out = np.full(len(a), np.nan)
-    na, nb = shapely.get_num_coordinates(a), shapely.get_num_coordinates(b)
-    jit = _kernel(len(a)) is not None
-    if jit:
+    a_idx = np.arange(len(a)) if a_idx is None else np.asarray(a_idx, dtype=np.int64)
+    b_idx = np.arange(len(b)) if b_idx is None else np.asarray(b_idx, dtype=np.int64)
+    out = np.full(len(a_idx), np.nan)
+    na, nb = shapely.get_num_coordinates(a)[a_idx], shapely.get_num_coordinates(b)[b_idx]
+    if _kernel(len(a_idx)) is not None:
         small = na.astype(np.float64) * nb <= JIT_MAX_PRODUCT
     elif compiled_only:
         return out
@@ -340,25 +342,25 @@ def intersection_areas(a: np.ndarray, b: np.ndarray, *, compiled_only: bool = Fa
         small = (na <= ARRAY_MAX_COORDS) & (nb <= ARRAY_MAX_COORDS)
     idx = np.flatnonzero(small & (na > 0) & (nb > 0))
     if len(idx):
+        (ra, a_of), (rb, b_of) = _rings_used(a, a_idx[idx]), _rings_used(b, b_idx[idx])
         swap = na[idx] > nb[idx]
-        s_uniq, s_of = _distinct(np.where(swap, b[idx], a[idx]))
-        e_uniq, e_of = _distinct(np.where(swap, a[idx], b[idx]))
-        found = overlay_area(rings_of(s_uniq), s_of, rings_of(e_uniq), e_of)
+        found = np.empty(len(idx))
+        found[~swap] = overlay_area(ra, a_of[~swap], rb, b_of[~swap])
+        found[swap] = overlay_area(rb, b_of[swap], ra, a_of[swap])
         out[idx] = found if raw else _without_noise(found)
     out[(na == 0) | (nb == 0)] = 0.0
     rest = np.flatnonzero(np.isnan(out))
     if len(rest) and not compiled_only:
-        out[rest] = np.nan_to_num(shapely.area(shapely.intersection(a[rest], b[rest])), nan=0.0)
+        out[rest] = np.nan_to_num(shapely.area(shapely.intersection(a[a_idx[rest]], b[b_idx[rest]])), nan=0.0)
     return out
+
+
+def _rings_used(geoms: np.ndarray, idx: np.ndarray) -> tuple[Rings, np.ndarray]:
+    """The rings of the geometries ``geoms[idx]``, each once, and each index's position among them."""
+    used, position = np.unique(idx, return_inverse=True)
+    return rings_of(geoms[used]), position
 
 
 #: The compiled kernel takes pairs of up to this many vertex pairs (a lot of 1,000
 #: vertices and a walkway of 1,000); bigger ones are cheaper as a GEOS overlay.
 JIT_MAX_PRODUCT = 1_000_000
-
-
-def _distinct(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The distinct geometry objects of ``geoms`` (by identity) and each one's position among them."""
-    ids = np.fromiter((id(g) for g in geoms), dtype=np.int64, count=len(geoms))
-    _, first, inverse = np.unique(ids, return_index=True, return_inverse=True)
-    return geoms[first], inverse

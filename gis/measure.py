@@ -34,7 +34,6 @@ import geopandas as gpd
 import shapely
 from pyproj import CRS
 
-from gis.clip import NOISE_AREA, intersection_areas
 from gis.crs import (
     check_coordinates,
     choose_area_crs,
@@ -732,27 +731,9 @@ def _pair(F, P, pairs, usable, f_boxes, p_boxes) -> _Pairs:
         pg = P[p_idx[other]]
         shapely.prepare(pg)
         fg = F[f_idx[other]]
-        inside[other] = shapely.contains_properly(pg, fg)
-        hit[other] = inside[other] | _meet(fg, pg, ~inside[other])
+        hit[other] = shapely.intersects(pg, fg)
+        inside[other] = hit[other] & shapely.contains_properly(pg, fg)
     return _Pairs(f_idx[hit], p_idx[hit], inside[hit], bb[hit], rect_piece[hit], cut[hit], lined[hit])
-
-
-def _meet(fg: np.ndarray, pg: np.ndarray, todo: np.ndarray) -> np.ndarray:
-    """Where ``todo``: do feature ``fg[i]`` and (prepared) lot ``pg[i]`` meet?  False elsewhere.
-
-    The compiled kernel of :mod:`gis.clip` measures their common area, which
-    is cheaper than GEOS's ``intersects``: a clear area means they meet, a
-    clear 0 that they do not; pairs it does not take, and areas within the
-    rounding residue of 0 (:data:`gis.clip.NOISE_AREA`: shapes that may only
-    touch), go to GEOS as before.
-    """
-    out = np.zeros(len(fg), dtype=bool)
-    idx = np.flatnonzero(todo)
-    common = intersection_areas(fg[idx], pg[idx], compiled_only=True, raw=True)
-    out[idx] = common > NOISE_AREA
-    left = idx[np.isnan(common) | (np.abs(common) <= NOISE_AREA)]
-    out[left] = shapely.intersects(pg[left], fg[left])
-    return out
 
 
 def _cut_pieces(F, P, pr: _Pairs, f_boxes, p_boxes):

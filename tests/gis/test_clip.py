@@ -121,6 +121,13 @@ def test_clip__shapes_that_share_an_edge_or_a_corner_overlap_by_exactly_zero(pat
     assert (clip.intersection_areas(a, b) == 0).all()
 
 
+def test_clip__indexed_pairs_give_the_areas_of_the_pairs_they_name(path):
+    rng = np.random.default_rng(5)
+    a, b = random_shapes(rng, 60), random_shapes(rng, 40)
+    ia, ib = rng.integers(0, 60, 3_000), rng.integers(0, 40, 3_000)
+    assert_close(clip.intersection_areas(a, b, ia, ib), geos_areas(a[ia], b[ib]), a[ia], b[ib])
+
+
 def test_clip__missing_empty_and_non_polygon_shapes_overlap_nothing(path):
     sq = shapely.box(0, 0, 10, 10)
     a = np.array([sq, None, shapely.Polygon(), sq, sq], dtype=object)
