@@ -180,9 +180,12 @@ def _without_noise(out: np.ndarray) -> np.ndarray:
     return out
 
 
-#: Below this many pairs GEOS is used even where numba is installed: importing numba
-#: and loading its compiled code (about 0.7 s) costs more than it saves (a homeowner's lot).
-JIT_MIN_PAIRS = 2_000
+#: Below this many pairs in one call GEOS is used even where numba is installed:
+#: importing numba and loading its compiled code costs a process 0.5-0.9 s once, which
+#: a call repays only from about this many pairs (at 25-40 µs saved a pair).  So a
+#: homeowner's lot, a chunk of the synthetic city (under 1,000 pairs) and a street
+#: layer's chunk (about 14,000) stay with GEOS; a chunk of real lots (about 40,000) does not.
+JIT_MIN_PAIRS = 20_000
 
 #: Set to False never to use the compiled kernel (the tests compare the paths).
 USE_JIT = True
