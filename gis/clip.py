@@ -137,7 +137,7 @@ def _split_rings(geoms, index):
 
 
 def overlay_area(a: Rings, a_idx: np.ndarray, b: Rings, b_idx: np.ndarray,
-                 max_row_vertices: int = MAX_ROW_VERTICES) -> np.ndarray:
+                 max_row_vertices: int = MAX_ROW_VERTICES, *, kernel=None) -> np.ndarray:
     """Area of ``A[a_idx[k]] ∩ B[b_idx[k]]`` for each pair ``k``; NaN where it is left to GEOS.
 
     ``a`` and ``b`` are :func:`rings_of` the A and the B geometries.  NaN marks
@@ -149,7 +149,7 @@ def overlay_area(a: Rings, a_idx: np.ndarray, b: Rings, b_idx: np.ndarray,
     out = np.zeros(n)
     if not n:
         return out
-    jit = _kernel(n)
+    jit = kernel or _kernel(n)  # the caller's choice holds for all its pairs, however they are split
     if jit is not None:
         jit(a.xy, a.start, a.sign, a.bounds, a.first, a_idx, b.xy, b.start, b.turn * b.sign, b.first, b_idx, out)
         return out
@@ -181,11 +181,10 @@ def _without_noise(out: np.ndarray) -> np.ndarray:
 
 
 #: Below this many pairs in one call GEOS is used even where numba is installed:
-#: importing numba and loading its compiled code costs a process 0.5-0.9 s once, which
-#: a call repays only from about this many pairs (at 25-40 µs saved a pair).  So a
-#: homeowner's lot, a chunk of the synthetic city (under 1,000 pairs) and a street
-#: layer's chunk (about 14,000) stay with GEOS; a chunk of real lots (about 40,000) does not.
-JIT_MIN_PAIRS = 20_000
+#: importing numba and loading its compiled code costs a process 0.5-0.9 s once, and
+#: a homeowner's lot or a chunk of the synthetic city (under 1,000 pairs) would never
+#: repay it; a chunk of real lots (10,000-40,000 pairs a call) does.
+JIT_MIN_PAIRS = 5_000
 
 #: Set to False never to use the compiled kernel (the tests compare the paths).
 USE_JIT = True
@@ -335,7 +334,8 @@ def intersection_areas(a: np.ndarray, b: np.ndarray, a_idx: np.ndarray | None = 
     a_idx = np.arange(len(a)) if a_idx is None else np.asarray(a_idx, dtype=np.int64)
     b_idx = np.arange(len(b)) if b_idx is None else np.asarray(b_idx, dtype=np.int64)
     out = np.full(len(a_idx), np.nan)
-    if _kernel(len(a_idx)) is None:
+    kernel = _kernel(len(a_idx))
+    if kernel is None:
         if not compiled_only:
             out[:] = np.nan_to_num(shapely.area(shapely.intersection(a[a_idx], b[b_idx])), nan=0.0)
         return out
@@ -346,8 +346,8 @@ def intersection_areas(a: np.ndarray, b: np.ndarray, a_idx: np.ndarray | None = 
         (ra, a_of), (rb, b_of) = _rings_used(a, a_idx[idx]), _rings_used(b, b_idx[idx])
         swap = na[idx] > nb[idx]
         found = np.empty(len(idx))
-        found[~swap] = overlay_area(ra, a_of[~swap], rb, b_of[~swap])
-        found[swap] = overlay_area(rb, b_of[swap], ra, a_of[swap])
+        found[~swap] = overlay_area(ra, a_of[~swap], rb, b_of[~swap], kernel=kernel)
+        found[swap] = overlay_area(rb, b_of[swap], ra, a_of[swap], kernel=kernel)
         out[idx] = found if raw else _without_noise(found)
     out[(na == 0) | (nb == 0)] = 0.0
     rest = np.flatnonzero(np.isnan(out))

@@ -170,3 +170,20 @@ def test_clip__measure_lots_agrees_with_shapely_with_either_code_path(path, seed
     for i, ref in enumerate(reference(lot_shapes, feats, river)):
         for col in ("billable_area_sqft", "overlap_sqft", "overwater_excluded_sqft", "outside_parcel_sqft"):
             assert got.loc[f"L{i}", col] == pytest.approx(ref[col], abs=1e-6), (seed, i, col)
+
+
+def test_clip__a_call_big_enough_for_the_kernel_uses_it_for_all_its_pairs(monkeypatch):
+    """The pairs are split by which shape is smaller; each part, however small, stays with the kernel."""
+    pytest.importorskip("numba")
+
+    def no_array_code(*args):
+        raise AssertionError("the array code ran where the kernel was chosen")
+
+    monkeypatch.setattr(clip, "_strip_areas", no_array_code)
+    rng = np.random.default_rng(2)
+    shapes = random_shapes(rng, 70)
+    ia, ib = rng.integers(0, 70, clip.JIT_MIN_PAIRS), rng.integers(0, 70, clip.JIT_MIN_PAIRS)
+    n = shapely.get_num_coordinates(shapes)
+    assert 0 < (n[ia] > n[ib]).sum() < clip.JIT_MIN_PAIRS / 2  # both parts below the threshold
+    assert_close(clip.intersection_areas(shapes, shapes, ia, ib), geos_areas(shapes[ia], shapes[ib]),
+                 shapes[ia], shapes[ib])
