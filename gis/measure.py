@@ -57,7 +57,6 @@ from gis.overlay import (
     drop_slivers,
     group_union,
     heavy_components,
-    in_sorted,
     intersection,
     intersection_area,
     matches,
@@ -350,7 +349,8 @@ def measure_lots(
     repaired = lot_repaired.copy()
     repaired[p_idx[feat_repaired[f_idx]]] = True
 
-    outside = _outside_area(F, P, f_idx, p_idx, piece_area, cross, n_feat, n_lots, (f_box, f_bnd), (p_box, p_bnd))
+    outside = _outside_area(F, P, f_idx, p_idx, pieces, piece_area, cross, n_feat, n_lots, (f_box, f_bnd),
+                            (piece_box, piece_bnd))
 
     excluded_sqft = _excluded_area(excluded[f_idx], p_idx, pieces, piece_bnd, as_bounds, n_lots)
 
@@ -812,7 +812,15 @@ def _overlaps_except(skip: np.ndarray, groups, geoms, is_box, bounds):
     return rest[a], rest[b], size
 
 
-def _outside_area(F, P, f_idx, p_idx, piece_area, cross, n_feat, n_lots, f_boxes, p_boxes) -> np.ndarray:
+def _find(keys: np.ndarray, by_key: np.ndarray, queries: np.ndarray) -> np.ndarray:
+    """Position in ``keys`` (distinct; ``by_key`` sorts them) of each query, -1 where absent."""
+    sorted_keys = keys[by_key]
+    at = np.minimum(np.searchsorted(sorted_keys, queries), max(len(keys) - 1, 0))
+    found = sorted_keys[at] == queries if len(keys) else np.zeros(len(queries), dtype=bool)
+    return np.where(found, by_key[at], -1)
+
+
+def _outside_area(F, P, f_idx, p_idx, pieces, piece_area, cross, n_feat, n_lots, f_boxes, piece_boxes) -> np.ndarray:
     """Per lot: the part of its crossing features that lies on no lot (a driveway into the street).
 
     The part on a neighbour's lot counts there.  Lots tile without overlaps, so
@@ -833,27 +841,30 @@ def _outside_area(F, P, f_idx, p_idx, piece_area, cross, n_feat, n_lots, f_boxes
     f_box, f_bnd = f_boxes
     piled = dense_groups(c_lot, f_bnd[c_feat])  # per lot: unioned below, never paired
     rest = np.flatnonzero(~piled[c_lot])
-    a, b, x_area, X = overlaps(c_lot[rest], F[c_feat[rest]], f_box[c_feat[rest]], f_bnd[c_feat[rest]], geometry=True)
+    a, b, x_area, _ = overlaps(c_lot[rest], F[c_feat[rest]], f_box[c_feat[rest]], f_bnd[c_feat[rest]])
     a, b = rest[a], rest[b]
     if not len(a) and not piled.any():
         return outside
     ok = triangle_free_clusters(a, b, len(c_feat))
     tangled = np.union1d(np.unique(c_lot[a[~ok]]), np.flatnonzero(piled))
-    a, b, x_area, X = a[ok], b[ok], x_area[ok], X[ok]
+    a, b, x_area = a[ok], b[ok], x_area[ok]
     if len(a):
-        # the lots under f ∩ g are lots both features have a piece on
+        # the lots under f ∩ g are lots both features have a piece on, and
+        # f ∩ g ∩ lot is the overlap of their two pieces there
         fa, fb = c_feat[a], c_feat[b]
         order = np.argsort(f_idx, kind="stable")
         k, at = matches(f_idx[order], fa)
         lot = p_idx[order][at]
         # (feature, lot) pairs are distinct and come grouped by feature: a
         # stable sort of the keys is nearly free where np.unique would sort afresh
-        pairs = np.sort(f_idx.astype(np.int64) * n_lots + p_idx, kind="stable")
-        both = in_sorted(pairs, fb[k].astype(np.int64) * n_lots + lot)
-        k, lot = k[both], lot[both]
-        x_box, x_bnd = axis_boxes(X)
-        p_box, p_bnd = p_boxes
-        on = intersection_area(X[k], P[lot], (x_box[k], x_bnd[k]), (p_box[lot], p_bnd[lot]))
+        keys = f_idx.astype(np.int64) * n_lots + p_idx
+        by_key = np.argsort(keys, kind="stable")
+        k_a, k_b = order[at], _find(keys, by_key, fb[k].astype(np.int64) * n_lots + lot)
+        both = k_b >= 0
+        k, k_a, k_b = k[both], k_a[both], k_b[both]
+        piece_box, piece_bnd = piece_boxes
+        on = intersection_area(pieces[k_a], pieces[k_b], (piece_box[k_a], piece_bnd[k_a]),
+                               (piece_box[k_b], piece_bnd[k_b]))
         twice = np.maximum(x_area - np.bincount(k, weights=on, minlength=len(a)), 0.0)
         np.add.at(outside, c_lot[a], -twice)
     if len(tangled):

@@ -1,0 +1,103 @@
+"""The compiled kernel of :mod:`gis.clip` (numba): the same strip sums as its array code, one pair at a time.
+
+Kept in its own module so that numba is imported (about 0.4 s, plus loading
+the cached machine code) only by runs with enough pairs to pay for it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+
+@njit(cache=True, nogil=True)
+def _clip(src, n, dst, nx, ny, c, axis, at):
+    """Sutherland–Hodgman: the ring ``src[:n]`` cut to ``nx*x + ny*y - c >= 0`` into ``dst``.
+
+    With ``axis`` 0 the cut is the vertical line ``x == at`` and new points are put on it exactly.
+    """
+    m = 0
+    for i in range(n):
+        j = i + 1 if i + 1 < n else 0
+        px, py = src[i, 0], src[i, 1]
+        qx, qy = src[j, 0], src[j, 1]
+        dp = nx * px + ny * py - c
+        dq = nx * qx + ny * qy - c
+        if (dp >= 0) != (dq >= 0):
+            t = dp / (dp - dq)
+            dst[m, 0] = at if axis == 0 else px + t * (qx - px)
+            dst[m, 1] = py + t * (qy - py)
+            m += 1
+        if dq >= 0:
+            dst[m, 0] = qx
+            dst[m, 1] = qy
+            m += 1
+    return m
+
+
+@njit(cache=True, nogil=True)
+def _twice_area(buf, m):
+    s = 0.0
+    for i in range(m):
+        j = i + 1 if i + 1 < m else 0
+        s += buf[i, 0] * buf[j, 1] - buf[j, 0] * buf[i, 1]
+    return s
+
+
+@njit(cache=True, nogil=True)
+def pair_areas(a_xy, a_start, a_sign, a_bounds, a_first, a_idx,
+               b_xy, b_start, b_weight, b_first, b_idx, out):
+    """``out[k]`` = area of A[a_idx[k]] ∩ B[b_idx[k]] by the strips under B's edges (see :mod:`gis.clip`)."""
+    longest = 1
+    for r in range(len(a_start) - 1):
+        longest = max(longest, a_start[r + 1] - a_start[r])
+    buf1 = np.empty((8 * longest + 8, 2))
+    buf2 = np.empty((8 * longest + 8, 2))
+    for k in range(len(a_idx)):
+        ga, gb = a_idx[k], b_idx[k]
+        total = 0.0
+        for ra in range(a_first[ga], a_first[ga + 1]):
+            s0, n = a_start[ra], a_start[ra + 1] - a_start[ra]
+            if n < 3:
+                continue
+            x0, y0, x1, y1 = a_bounds[ra, 0], a_bounds[ra, 1], a_bounds[ra, 2], a_bounds[ra, 3]
+            for rb in range(b_first[gb], b_first[gb + 1]):
+                w_ring = b_weight[rb]
+                if w_ring == 0:
+                    continue
+                e0, e1 = b_start[rb], b_start[rb + 1]
+                for i in range(e0, e1):
+                    j = i + 1 if i + 1 < e1 else e0
+                    px, py, qx, qy = b_xy[i, 0], b_xy[i, 1], b_xy[j, 0], b_xy[j, 1]
+                    if px == qx:
+                        continue
+                    if px > qx:
+                        lx, ly, rx, ry, w = qx, qy, px, py, w_ring
+                    else:
+                        lx, ly, rx, ry, w = px, py, qx, qy, -w_ring
+                    if not (x1 > lx and x0 < rx and y0 < max(ly, ry)):
+                        continue
+                    # the ring about the edge's left end, then cut to the strip under the edge
+                    for v in range(n):
+                        buf1[v, 0] = a_xy[s0 + v, 0] - lx
+                        buf1[v, 1] = a_xy[s0 + v, 1] - ly
+                    width, rise = rx - lx, ry - ly
+                    m, in_first = n, True
+                    if x0 < lx:
+                        m = _clip(buf1, m, buf2, 1.0, 0.0, 0.0, 0, 0.0)
+                        in_first = False
+                    if x1 > rx:
+                        if in_first:
+                            m = _clip(buf1, m, buf2, -1.0, 0.0, -width, 0, width)
+                        else:
+                            m = _clip(buf2, m, buf1, -1.0, 0.0, -width, 0, width)
+                        in_first = not in_first
+                    if y1 > min(ly, ry):
+                        if in_first:
+                            m = _clip(buf1, m, buf2, rise, -width, 0.0, 1, 0.0)
+                        else:
+                            m = _clip(buf2, m, buf1, rise, -width, 0.0, 1, 0.0)
+                        in_first = not in_first
+                    twice = _twice_area(buf1, m) if in_first else _twice_area(buf2, m)
+                    total += w * a_sign[ra] * abs(twice) / 2
+        out[k] = total
