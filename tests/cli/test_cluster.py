@@ -110,13 +110,13 @@ def _args(city, out, *extra):
 
 
 def test_cluster__resume_keeps_the_finished_partitions(city, cluster, tmp_path, capsys, monkeypatch):
-    import sba.cluster
+    import sba.bulk.cluster
 
     reassess(capsys, city, tmp_path / "local.parquet", "--chunk-size", "300")
     out = tmp_path / "dask.parquet"
     parts = tmp_path / "dask.parquet.parts"
     with monkeypatch.context() as m:
-        _break_after(m, sba.cluster, 3)
+        _break_after(m, sba.bulk.cluster, 3)
         assert _run(*_args(city, out, "--chunk-size", "300", "--scheduler", cluster)) == 1
     assert "the run broke here" in capsys.readouterr().err
     assert len(list(parts.glob("chunk-*.arrow"))) == 3
@@ -130,11 +130,11 @@ def test_cluster__resume_keeps_the_finished_partitions(city, cluster, tmp_path, 
 
 def test_cluster__does_not_resume_the_parts_of_a_local_run(city, cluster, tmp_path, capsys, monkeypatch):
     """Local chunks and cluster partitions are cut differently: their parts never mix."""
-    import sba.reassess
+    import sba.bulk.run
 
     out = tmp_path / "sba.parquet"
     with monkeypatch.context() as m:
-        _break_after(m, sba.reassess, 2)
+        _break_after(m, sba.bulk.run, 2)
         assert _run(*_args(city, out, "--chunk-size", "300")) == 1
     capsys.readouterr()
     assert len(list((tmp_path / "sba.parquet.parts").glob("chunk-*.arrow"))) == 2
@@ -225,16 +225,16 @@ def test_cluster__web_mercator_and_repeated_ids_as_in_the_local_run(city, cluste
 
 
 def test_cluster__workers_running_other_code_are_refused(city, cluster, tmp_path, capsys):
-    import sba.cluster
+    import sba.bulk.cluster
 
     with distributed.Client(cluster) as client:
-        client.run(lambda: sba.cluster._CODE.__setitem__(slice(None), ["from another version"]))
+        client.run(lambda: sba.bulk.cluster._CODE.__setitem__(slice(None), ["from another version"]))
         try:
             code = main([str(a) for a in ["reassess", "--parcels", city / "parcels.parquet", "--features",
                                           city / "features.parquet", "--out", tmp_path / "out.parquet",
                                           "--scheduler", cluster]])
         finally:
-            client.run(lambda: sba.cluster._CODE.clear())
+            client.run(lambda: sba.bulk.cluster._CODE.clear())
     err = capsys.readouterr().err
     assert code == 2
     assert "2 of the 2 dask workers" in err
@@ -247,9 +247,9 @@ def _die_on_first_task(marker: str):
     (as an out-of-memory kill would), once per test run (``marker`` is a file)."""
     import os
 
-    import sba.cluster
+    import sba.bulk.cluster
 
-    real = sba.cluster._measure_partition
+    real = sba.bulk.cluster._measure_partition
 
     def measure(*args, **kwargs):
         try:
@@ -259,7 +259,7 @@ def _die_on_first_task(marker: str):
         os.close(fd)
         os._exit(1)
 
-    sba.cluster._measure_partition = measure
+    sba.bulk.cluster._measure_partition = measure
 
 
 def test_cluster__a_worker_killed_mid_run_is_replaced_and_the_table_equals_an_uninterrupted_run(

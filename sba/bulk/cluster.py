@@ -34,21 +34,11 @@ from pyproj import CRS
 
 import gis
 from gis.measure import require_field
-from sba.bulk import (
-    ORDER,
-    Phases,
-    ReassessOptions,
-    ReassessSummary,
-    chunk_count,
-    collector,
-    measure_chunk,
-    read_input,
-    require_columns,
-    summarise,
-    with_raster_scale,
-    write_result,
-)
-from sba.parts import PartStore, write_part
+from sba.bulk.chunks import chunk_count, measure_chunk, with_raster_scale
+from sba.bulk.inputs import read_input, require_columns
+from sba.bulk.options import ORDER, ReassessOptions, ReassessSummary
+from sba.bulk.parts import PartStore, write_part
+from sba.bulk.result import Phases, collector, summarise, write_result
 
 __all__ = ["ClusterError", "reassess_on_cluster"]
 
