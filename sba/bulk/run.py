@@ -206,6 +206,10 @@ def _reassess(parcels_path, features_path, out, *, water_path, schedule, opts, w
     chunk_of = np.empty(n, dtype=np.int64)
     chunk_of[order] = np.repeat(np.arange(n_chunks), np.diff(bounds))
     pair_f, pair_p = _bbox_pairs(shapely.STRtree(geoms), features.geometry.to_numpy(), min(workers, 4))
+    # each feature's lots in input order, not the tree's: a chunk's pairs are then the
+    # same wherever they are found (the cluster run finds them on its workers)
+    by_pair = np.lexsort((pair_p, pair_f))
+    pair_f, pair_p = pair_f[by_pair], pair_p[by_pair]
     notes = _meeting_notes(len(features), pair_f, names)
 
     settings = {"opts": opts.__dict__, "schedule": schedule.name, "n_chunks": n_chunks, "version": 4}
