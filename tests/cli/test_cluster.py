@@ -278,3 +278,32 @@ def test_cluster__a_worker_killed_mid_run_is_replaced_and_the_table_equals_an_un
     assert marker.exists()  # a worker did die
     assert summary["parcels_out"] == 3000
     assert same_table(tmp_path / "local.parquet", tmp_path / "dask.parquet")
+
+
+def test_cluster__a_driver_killed_mid_run_resumes_to_the_table_of_an_uninterrupted_run(city, cluster, tmp_path, capsys):
+    """kill -9 of the ``sba`` process (the driver) mid-run: ``--resume`` keeps the chunks it
+    had recorded, measures the rest on the cluster, and gives the uninterrupted run's table."""
+    import json
+    import subprocess
+    import time
+
+    reassess(capsys, city, tmp_path / "local.parquet", "--chunk-size", "100")
+    out = tmp_path / "dask.parquet"
+    manifest = tmp_path / "dask.parquet.parts" / "manifest.json"
+    argv = [sys.executable, "-m", "sba", *map(str, _args(city, out, "--chunk-size", "100", "--scheduler", cluster,
+                                                         "--no-progress"))]
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    recorded: dict = {}
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None and len(recorded) < 3:
+        if manifest.exists():
+            recorded = json.loads(manifest.read_text())["parts"]
+        time.sleep(0.02)
+    proc.kill()  # the forked run dies with it (PR_SET_PDEATHSIG)
+    proc.wait()
+    assert len(recorded) >= 3, "the run was not killed mid-way"
+    assert not out.exists()
+    summary = reassess(capsys, city, out, "--chunk-size", "100", "--scheduler", cluster, "--resume")
+    assert summary["chunks_resumed"] >= 3
+    assert summary["chunks"] == 33  # the local run's chunks of 100 lots, the last ones smaller
+    assert same_table(tmp_path / "local.parquet", out)
