@@ -48,7 +48,13 @@ from sba.bulk.inputs import read_input, require_columns
 from sba.bulk.options import ORDER, ReassessOptions, ReassessSummary
 from sba.bulk.parts import PartStore, write_part
 from sba.bulk.prefetch import is_parquet, parquet_columns
-from sba.bulk.result import Phases, collector, summarise, write_result
+from sba.bulk.result import (
+    Phases,
+    collector,
+    summarise,
+    write_result,
+    write_result_streamed,
+)
 
 __all__ = ["ClusterError", "code_digest", "reassess_on_cluster"]
 
@@ -104,30 +110,38 @@ def reassess_on_cluster(address: str, parcels_path, features_path, out, *, water
         settings = {"opts": opts.__dict__, "schedule": schedule.name, "n_chunks": plan.n_chunks, "version": 4,
                     "run": "dask"}
         parts = PartStore.open(out, [parcels_path, features_path, water_path, opts.raster], settings, resume)
-        resumed = _resumed_tables(parts, plan)
+        # the result is streamed from the parts on disk; a GeoPackage (with the lots' shapes) is written whole
+        stream = out.suffix.lower() != ".gpkg"
+        resumed = _resumed_tables(parts, plan, keep=not stream)
         phase("prepare")
-        tables, finish = collector(plan.n, sum(len(plan.rows(k)) for k in resumed), progress, parts)
+        tables, finish = collector(plan.n, sum(len(plan.rows(k)) for k in resumed), progress, parts, keep=not stream)
         tables.update(resumed)
         todo = [k for k in range(plan.n_chunks) if k not in resumed]
         _measure(client, plan, todo, schedule, opts, parts, finish)
         phase("compute")
         names = {"parcels": Path(str(parcels_path)).name, "features": Path(str(features_path)).name}
-        table, geometry, repeated = write_result(
-            tables, range(plan.n_chunks), plan.n, out, plan.crs,
-            lambda t: plan.lot_shapes(client, t[ORDER].to_numpy()),
-            check=lambda t: _check_rows(t, plan.n, features.rows, names))
+        if stream:
+            del plan.order, client  # nothing more to do on the cluster
+            table, repeated = write_result_streamed(parts, range(plan.n_chunks), plan.n, out,
+                                                    check=lambda t: _check_rows(t, plan.n, features.rows, names))
+        else:
+            table, geometry, repeated = write_result(
+                tables, range(plan.n_chunks), plan.n, out, plan.crs,
+                lambda t: plan.lot_shapes(client, t[ORDER].to_numpy()),
+                check=lambda t: _check_rows(t, plan.n, features.rows, names))
+            if retain is not None:
+                retain.extend([table, geometry])
         phase("write")
-    if retain is not None:
-        retain.extend([table, geometry])
     summary = summarise(table, plan.n, start, plan.n_chunks, len(resumed), out, phase.times, previous, parts,
                         repeated=repeated, crs_note=plan.crs_note, notes=parts.notes)
     summary.raster_scale = opts.raster_scale if opts.raster else None
     return summary
 
 
-def _resumed_tables(parts: PartStore, plan: _Plan) -> dict[int, pd.DataFrame]:
-    """The saved chunks whose bytes are those recorded and that hold exactly the chunk's lots."""
-    tables = {}
+def _resumed_tables(parts: PartStore, plan: _Plan, keep: bool = True) -> dict[int, pd.DataFrame | None]:
+    """The saved chunks whose bytes are those recorded and that hold exactly the chunk's lots
+    (their tables, or None unless ``keep``)."""
+    tables: dict[int, pd.DataFrame | None] = {}
     for k in sorted(parts.done()):
         table = parts.read(k)
         if table is None:
@@ -135,17 +149,18 @@ def _resumed_tables(parts: PartStore, plan: _Plan) -> dict[int, pd.DataFrame]:
         if k >= plan.n_chunks or ORDER not in table or not np.array_equal(table[ORDER].to_numpy(), plan.rows(k)):
             parts.reject(k, "holds other lots than this chunk's")
             continue
-        tables[k] = table
+        tables[k] = table if keep else None
     return tables
 
 
-def _check_rows(table: pd.DataFrame, n: int, n_features: int, names: dict) -> None:
-    """Every lot once: as many rows as lots, each row key once (the driver holds no ids)."""
-    keys = table[ORDER].to_numpy()
+def _check_rows(table, n: int, n_features: int, names: dict) -> None:
+    """Every lot once: as many rows as lots, each row key once (the driver holds no ids).
+    ``table``: a DataFrame, or an Arrow table (a streamed result)."""
+    keys = np.asarray(table[ORDER])
     if len(table) != n or not np.array_equal(np.sort(keys), np.arange(n)):
         raise RuntimeError(f"Result check failed: the {len(table):,} rows are not the {n:,} input parcels "
                            "each once; run again without --resume.")
-    if n_features and not table.n_features.any():
+    if n_features and not np.asarray(table["n_features"]).any():
         raise gis.no_overlap_error(n_features, names)
 
 

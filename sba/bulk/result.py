@@ -22,7 +22,8 @@ from sba.bulk.parts import PartRecord, PartStore
 from sba.engine import repeated_id
 from sba.output import write_atomic
 
-__all__ = ["Phases", "collector", "mark_repeated_ids", "summarise", "write_result", "write_table_atomic"]
+__all__ = ["Phases", "Tally", "collector", "mark_repeated_ids", "summarise", "write_result", "write_result_streamed",
+           "write_table_atomic"]
 
 
 def write_table_atomic(table: pd.DataFrame, out: Path, crs=None, geometry=None) -> None:
@@ -59,8 +60,9 @@ def write_table_atomic(table: pd.DataFrame, out: Path, crs=None, geometry=None) 
 _TEXT_COLUMNS = ("category", "error", "property_class")
 
 
-def _typed_arrow(table: pd.DataFrame):
-    """``table`` as an Arrow table with the result schema's types (see :func:`write_table_atomic`)."""
+def _typed_arrow(table: pd.DataFrame, places: int | None = None):
+    """``table`` as an Arrow table with the result schema's types (see :func:`write_table_atomic`);
+    ``places``: the service units' decimal places (else found from the values)."""
     import pyarrow as pa
 
     arrow = pa.Table.from_pandas(table, preserve_index=False)
@@ -70,7 +72,7 @@ def _typed_arrow(table: pd.DataFrame):
     if "service_units" in arrow.column_names:
         units = arrow["service_units"].cast(pa.string())
         arrow = arrow.set_column(arrow.column_names.index("service_units"), "service_units",
-                                 units.cast(pa.decimal128(18, _places(table["service_units"]))))
+                                 units.cast(pa.decimal128(18, places or _places(table["service_units"]))))
         arrow = _pandas_reads_decimal(arrow, "service_units")
     return arrow
 
@@ -117,16 +119,19 @@ class Phases:
         self._mark = now
 
 
-def collector(n: int, finished: int, progress: Callable[[int, int], None] | None, parts: PartStore):
-    """``(tables, finish)``: ``finish(k, table, record)`` keeps chunk ``k``'s table,
-    records its saved part in the manifest and reports progress."""
+def collector(n: int, finished: int, progress: Callable[[int, int], None] | None, parts: PartStore,
+              keep: bool = True):
+    """``(tables, finish)``: ``finish(k, table, record)`` keeps chunk ``k``'s table (unless
+    not ``keep``: the part on disk is then the only copy), records its saved part in the
+    manifest and reports progress."""
     tables: dict[int, pd.DataFrame] = {}
     if progress:
         progress(finished, n)
 
     def finish(k: int, table: pd.DataFrame, record: PartRecord) -> None:
         nonlocal finished
-        tables[k] = table
+        if keep:
+            tables[k] = table
         parts.record(k, record)
         finished += len(table)
         if progress:
@@ -190,18 +195,44 @@ def write_result(tables: dict[int, pd.DataFrame], chunks: Iterable[int], n: int,
     return table, geometry, repeated
 
 
-def summarise(table: pd.DataFrame, n: int, start: float, chunks: int, resumed: int, out: Path,
-               phases: dict[str, float], previous, parts: PartStore, *, repeated: int = 0,
-               crs_note: str | None = None, notes: list[str] | None = None) -> ReassessSummary:
+class Tally:
+    """What the summary counts of the result table, added up a batch of rows at a time."""
+
+    def __init__(self) -> None:
+        self.rows = self.errors = self.repaired = 0
+        self.raster_flags: int | None = None
+        self.by_category: dict[str, int] = {}
+
+    def add(self, table: pd.DataFrame) -> Tally:
+        self.rows += len(table)
+        for name, count in table.category[table.error.isna()].fillna("(not single-family)").value_counts().items():
+            self.by_category[name] = self.by_category.get(name, 0) + int(count)
+        self.errors += int(table.error.notna().sum())
+        self.repaired += int(table.repaired.sum())
+        if "raster_disagrees" in table:
+            self.raster_flags = (self.raster_flags or 0) + int(table.raster_disagrees.fillna(False).sum())
+        return self
+
+
+def summarise(table: pd.DataFrame | Tally, n: int, start: float, chunks: int, resumed: int, out: Path,
+              phases: dict[str, float], previous, parts: PartStore, *, repeated: int = 0,
+              crs_note: str | None = None, notes: list[str] | None = None) -> ReassessSummary:
+    """The run's summary, from the result table or (a streamed result) its :class:`Tally`."""
+    if isinstance(table, Tally):
+        tally = table
+        by_category = dict(sorted(tally.by_category.items(), key=lambda kv: (-kv[1], kv[0])))
+    else:
+        tally = Tally().add(table)
+        by_category = table.category[table.error.isna()].fillna("(not single-family)").value_counts().to_dict()
     summary = ReassessSummary(
-        parcels_in=n, parcels_out=len(table), seconds=time.perf_counter() - start,
-        by_category=table.category[table.error.isna()].fillna("(not single-family)").value_counts().to_dict(),
-        errors=int(table.error.notna().sum()), repaired=int(table.repaired.sum()),
+        parcels_in=n, parcels_out=tally.rows, seconds=time.perf_counter() - start,
+        by_category=by_category, errors=tally.errors, repaired=tally.repaired,
         chunks=chunks, chunks_resumed=resumed, out=out, phases=phases,
-        raster_flags=int(table.raster_disagrees.fillna(False).sum()) if "raster_disagrees" in table else None,
-        repeated_ids=repeated, crs_note=crs_note, notes=list(notes or []),
+        raster_flags=tally.raster_flags, repeated_ids=repeated, crs_note=crs_note, notes=list(notes or []),
     )
     if previous:
+        if isinstance(table, Tally):  # only the columns the comparison needs, from the written file
+            table = _read_back(out, ["parcel_id", "category", "billable_area_sqft"])
         summary.changes, summary.changes_path = _compare_previous(table, Path(previous), out)
     parts.remove()
     return summary
@@ -227,3 +258,114 @@ def _compare_previous(table: pd.DataFrame, previous: Path, out: Path) -> tuple[i
     path = out.with_name(out.stem + ".changes.csv")
     write_table_atomic(changed.drop(columns="_merge"), path)
     return len(changed), path
+
+
+def _read_back(out: Path, columns: list[str]) -> pd.DataFrame:
+    if out.suffix.lower() == ".csv":
+        return pd.read_csv(out, usecols=columns, dtype={"parcel_id": str})
+    return pd.read_parquet(out, columns=columns)
+
+
+# --------------------------------------------------------------------------
+# the result streamed from the parts on disk (a run bigger than the driver's memory)
+
+#: rows of the result converted and written at a time
+BATCH_ROWS = 200_000
+
+
+def write_result_streamed(parts: PartStore, chunks: Iterable[int], n: int, out: Path,
+                          check: Callable[[object], None]) -> tuple[Tally, int]:
+    """:func:`write_result` for a .parquet or .csv output, from the saved parts, a batch at a time.
+
+    The parts are memory-mapped (uncompressed Arrow files); only the sort keys
+    (parcel id, input order) are held for all rows, sorted by Arrow, and each
+    batch of the sorted table is taken from the parts, given the types and the
+    repeated-id errors :func:`write_result` gives, and appended to the output.
+    The file holds the same table as :func:`write_result` writes.
+    ``check(table)`` (the parts as one Arrow table) refuses a table that is not every input lot once.
+    Returns the summary's :class:`Tally` and the number of rows with a repeated id.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.feather as feather
+
+    from sba.bulk.parts import part_path
+
+    tables = [feather.read_table(part_path(parts.folder, k), memory_map=True) for k in chunks]
+    type_cols = sorted({c for t in tables for c in t.column_names if c.startswith(gis.measure.TYPE_PREFIX)})
+    places = max([2, *(_places(t.column("service_units").to_pandas()) for t in tables)])
+    whole = pa.concat_tables(tables, promote_options="default")
+    check(whole)
+    perm = pc.sort_indices(whole, sort_keys=[("parcel_id", "ascending"), (ORDER, "ascending")],
+                           null_placement="at_end")
+    counts = _id_run_lengths(whole.column("parcel_id").take(perm))
+    extra = [c for c in ("raster_impervious_sqft", "raster_disagrees") if c in whole.column_names]
+    columns = [*OUTPUT_COLUMNS, *extra, *type_cols]
+    tally = Tally()
+
+    def write(tmp: Path) -> None:
+        writer = None
+        for start in range(0, n, BATCH_ROWS):
+            batch = whole.take(perm[start:start + BATCH_ROWS]).to_pandas()
+            batch[type_cols] = batch[type_cols].fillna(0.0)
+            batch = batch[columns]
+            _mark_repeated_rows(batch, counts[start:start + BATCH_ROWS])
+            for name in _TEXT_COLUMNS:
+                batch[name] = batch[name].astype("string")
+            tally.add(batch)
+            writer = _append(writer, batch, tmp, places)
+        if writer is not None:
+            writer.close()
+
+    write_atomic(out, write)
+    return tally, int((counts > 1).sum())
+
+
+def _append(writer, batch: pd.DataFrame, tmp: Path, places: int):
+    """Append ``batch`` to the output being written (a ParquetWriter, or a CSV file by name)."""
+    if tmp.suffix.lower() == ".csv":
+        batch.to_csv(tmp, index=False, mode="a" if writer else "w", header=not writer)
+        return _Csv()
+    import pyarrow.parquet as pq
+
+    arrow = _typed_arrow(batch, places)
+    if writer is None:
+        writer = pq.ParquetWriter(tmp, arrow.schema)
+    writer.write_table(arrow.cast(writer.schema))
+    return writer
+
+
+class _Csv:
+    def close(self) -> None:
+        pass
+
+
+def _id_run_lengths(ids) -> np.ndarray:
+    """For ids in sorted order, how many rows share each row's id (missing ids share nothing)."""
+    import pyarrow.compute as pc
+
+    n = len(ids)
+    if n < 2:
+        return np.ones(n, dtype=np.int64)
+    same = pc.equal(ids.slice(1), ids.slice(0, n - 1)).fill_null(False)
+    same = np.asarray(same.combine_chunks() if hasattr(same, "combine_chunks") else same, dtype=bool)
+    starts = np.flatnonzero(np.r_[True, ~same])
+    sizes = np.diff(np.r_[starts, n])
+    return np.repeat(sizes, sizes)
+
+
+def _mark_repeated_rows(batch: pd.DataFrame, counts: np.ndarray) -> None:
+    """:func:`mark_repeated_ids` for a batch of the sorted table, given each row's id count."""
+    rows = np.flatnonzero(counts > 1)
+    if not len(rows):
+        return
+    ids = batch.parcel_id.to_numpy()
+    error = batch.error.to_numpy(dtype=object).copy()
+    for i in rows:
+        if pd.isna(error[i]):
+            error[i] = repeated_id(ids[i], int(counts[i]))
+    batch["error"] = error
+    batch.loc[batch.index[rows], ["category", "service_units"]] = None
+    whole = batch["billable_sqft_rounded"].astype("Int64")
+    whole.iloc[rows] = pd.NA
+    batch["billable_sqft_rounded"] = whole

@@ -214,8 +214,12 @@ def test_cluster__unreachable_scheduler_one_clear_line(city, tmp_path, capsys):
     assert err[0].startswith("sba: error: Could not reach the dask scheduler at 'tcp://127.0.0.1:9'")
 
 
-def test_cluster__web_mercator_and_repeated_ids_as_in_the_local_run(city, cluster, tmp_path, capsys):
-    """The cluster picks the measuring CRS and marks repeated ids exactly as the local run does."""
+def test_cluster__web_mercator_and_repeated_ids_as_in_the_local_run(city, cluster, tmp_path, capsys, monkeypatch):
+    """The cluster picks the measuring CRS and marks repeated ids exactly as the local run does
+    (its result streamed in batches of 700 rows)."""
+    import sba.bulk.result
+
+    monkeypatch.setattr(sba.bulk.result, "BATCH_ROWS", 700)
     parcels = gpd.read_parquet(city / "parcels.parquet").to_crs(3857)
     parcels.loc[[3, 2500], "parcel_id"] = 777_777
     parcels.to_parquet(tmp_path / "parcels.parquet")
@@ -307,3 +311,14 @@ def test_cluster__a_driver_killed_mid_run_resumes_to_the_table_of_an_uninterrupt
     assert summary["chunks_resumed"] >= 3
     assert summary["chunks"] == 33  # the local run's chunks of 100 lots, the last ones smaller
     assert same_table(tmp_path / "local.parquet", out)
+
+
+def test_cluster__a_csv_result_streamed_from_the_parts_is_the_local_run_s_file_byte_for_byte(
+        city, cluster, tmp_path, capsys):
+    reassess(capsys, city, tmp_path / "local.csv", "--chunk-size", "400")
+    with pytest.MonkeyPatch.context() as m:
+        import sba.bulk.result
+
+        m.setattr(sba.bulk.result, "BATCH_ROWS", 700)  # several batches, one cut inside a chunk
+        reassess(capsys, city, tmp_path / "dask.csv", "--chunk-size", "400", "--scheduler", cluster)
+    assert (tmp_path / "local.csv").read_bytes() == (tmp_path / "dask.csv").read_bytes()
