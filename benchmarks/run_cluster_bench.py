@@ -12,7 +12,7 @@ psutil.  Checks that every output table equals the first local one bit for
 bit (pyarrow ``Table.equals``) and prints a Markdown table.
 
 Usage: benchmarks/run_cluster_bench.py DIR [--rounds 2] [--workers 2] [--memory 4GiB] [--only cluster]
-       [--kill-worker-after S] [--kill-driver-after S]   (then --resume; the table must be the same)
+       [--kill-worker-after S] [--kill-driver-after CHUNKS]   (then --resume; the table must be the same)
 """
 
 from __future__ import annotations
@@ -87,7 +87,17 @@ def reassess(data: Path, out: Path, extra: list[str], watch: dict[str, int], kil
     killed = None
     if kill is not None:
         what, after = kill
-        time.sleep(after)
+        if what == "driver":  # once ``after`` chunks are recorded in the parts manifest
+            manifest = out.with_name(out.name + ".parts") / "manifest.json"
+            while proc.poll() is None:
+                try:
+                    if len(json.loads(manifest.read_text())["parts"]) >= after:
+                        break
+                except (OSError, ValueError, KeyError):
+                    pass
+                time.sleep(0.2)
+        else:
+            time.sleep(after)
         if what == "driver":
             for p in psutil.Process(proc.pid).children(recursive=True):
                 p.kill()
@@ -120,7 +130,8 @@ def main() -> int:
     ap.add_argument("--only", choices=["local", "cluster"], default=None)
     ap.add_argument("--chunk-size", default=None)
     ap.add_argument("--kill-worker-after", type=float, default=None)
-    ap.add_argument("--kill-driver-after", type=float, default=None)
+    ap.add_argument("--kill-driver-after", type=int, default=None, help="kill -9 the driver once this many chunks are "
+                    "recorded, then run again with --resume")
     ap.add_argument("--reference", type=Path, default=None, help="a table the outputs must equal")
     ap.add_argument("--out-dir", type=Path, default=Path("/tmp/sba-cluster-bench"))
     args = ap.parse_args()
@@ -150,7 +161,8 @@ def main() -> int:
                 if kill is not None and kill[0] == "driver":
                     first = res
                     res = reassess(args.data, out, [*run_extra, "--resume"], watch)
-                    res["killed"] = f"driver at {kill[1]} s ({first['wall']:.1f} s lost), then --resume"
+                    res["killed"] = (f"driver killed at {first['wall']:.0f} s with {kill[1]}+ chunks done, "
+                                     f"then --resume ({res['summary']['chunks_resumed']} chunks resumed)")
                 if res["code"] != 0:
                     print(res["stderr"], file=sys.stderr)
                     return 1

@@ -371,14 +371,19 @@ def _projected_scan(gdf, crs, role) -> np.ndarray:
 
 def _keys(gdf: gpd.GeoDataFrame, crs, total_bounds) -> tuple[np.ndarray, np.ndarray]:
     """The lots' Hilbert distances as the local run computes them (0 for a lot
-    without a shape), and their bounding boxes."""
+    without a shape), and their bounding boxes in float32, rounded outwards (the
+    chunks' extents only need to hold their lots: half the driver's memory)."""
     gdf = _projected(gdf, crs, "parcels")
     geoms = gdf.geometry.to_numpy()
     key = np.zeros(len(gdf), dtype=np.int64)
     ok = _present(geoms)
     if ok.any():
         key[ok] = gdf.geometry[ok].hilbert_distance(total_bounds=total_bounds).to_numpy()
-    return key, shapely.bounds(geoms)
+    b = shapely.bounds(geoms)
+    low, high = b[:, :2].astype(np.float32), b[:, 2:].astype(np.float32)
+    low = np.where(low > b[:, :2], np.nextafter(low, np.float32(-np.inf)), low)
+    high = np.where(high < b[:, 2:], np.nextafter(high, np.float32(np.inf)), high)
+    return key, np.hstack([low, high])
 
 
 def _as_wkb(gdf: gpd.GeoDataFrame) -> pd.DataFrame:
@@ -560,20 +565,19 @@ class _Plan:
         got = client.gather(parcels.tasks(client, _keys, crs, total))
         n = parcels.rows
         key = np.concatenate([k for k, _ in got])
+        boxes = np.concatenate([b for _, b in got])
+        del got
         if len(key) != n:
             raise RuntimeError(f"Row count check failed: {n} parcels in the metadata, {len(key)} read.")
         order = np.lexsort((np.arange(n), key))
+        del key
         bounds = chunk_bounds(n, chunk_size)
         n_chunks = len(bounds) - 1
         chunk_of = np.empty(n, dtype=np.int32)
         chunk_of[order] = np.repeat(np.arange(n_chunks, dtype=np.int32), np.diff(bounds))
-        boxes = np.concatenate([b for _, b in got])[order]
-        del got, key
         extents = np.full((n_chunks, 4), np.nan)
-        starts = bounds[:-1][np.diff(bounds) > 0]
-        with np.errstate(invalid="ignore"):
-            for j, fn in enumerate((np.fmin, np.fmin, np.fmax, np.fmax)):
-                extents[np.diff(bounds) > 0, j] = fn.reduceat(boxes[:, j], starts)
+        for j, fn in enumerate((np.fmin, np.fmin, np.fmax, np.fmax)):  # NaN (no shape) is left out
+            fn.at(extents[:, j], chunk_of, boxes[:, j].astype(np.float64))
         del boxes
         # features and water by the chunks' extents; then the lots, with how far each chunk's features reach
         feature_splits = features.tasks(client, _split_by_extent, crs, "features", extents)
