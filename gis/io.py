@@ -90,7 +90,7 @@ def read_layer(
         Read only these attribute columns (faster for big files).
     table
         For GeoParquet: the file's table as pyarrow already read it, with
-        ``columns`` and the geometry (see :mod:`sba.prefetch`); it is turned
+        ``columns`` and the geometry (see :mod:`sba.bulk.prefetch`); it is turned
         into the GeoDataFrame ``geopandas.read_parquet`` gives, and checked
         like a file read here.
 

@@ -106,8 +106,8 @@ def test_the_checks_find_a_circle_and_a_private_import():
     assert _cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
     assert _cycle({"a": {"b"}, "b": set()}) is None
     tree = {"sba.x": ROOT / "sba" / "cli" / "main.py"}
-    found = _imports("sba.y", ROOT / "sba" / "cluster.py", {**tree, "sba.bulk": ROOT / "sba" / "bulk.py"})
-    assert ("sba.bulk", "ORDER") in found
+    found = _imports("sba.y", ROOT / "sba" / "bulk" / "cluster.py", {**tree, "sba.bulk.options": ROOT / "sba" / "bulk" / "options.py"})
+    assert ("sba.bulk.options", "ORDER") in found
 
 
 #: The modules that build folium maps; only the app's pages show them.

@@ -1,4 +1,4 @@
-"""``sba reassess``: its arguments and its summary; the bulk run itself is :func:`sba.reassess.reassess`."""
+"""``sba reassess``: its arguments and its summary; the bulk run itself is :func:`sba.bulk.reassess`."""
 
 from __future__ import annotations
 
@@ -73,7 +73,7 @@ def _class_map(text: str) -> dict[str, str]:
 def cmd_reassess(args: argparse.Namespace) -> int:
     prefetched = None
     if not args.scheduler:  # a cluster's driver reads no layer
-        from sba.prefetch import Prefetch, wanted_columns
+        from sba.bulk.prefetch import Prefetch, wanted_columns
 
         # pyarrow reads the GeoParquet layers while pandas and geopandas are
         # imported.  Its tables are read on that thread and freed in the forked
@@ -84,7 +84,7 @@ def cmd_reassess(args: argparse.Namespace) -> int:
         wanted = wanted_columns(args.id_field, args.class_field, args.dwelling_units_field, args.type_field)
         prefetched = Prefetch({args.parcels: wanted["parcels"], args.features: wanted["features"],
                                args.water: wanted["water"]})
-    from sba.reassess import ReassessOptions, reassess
+    from sba.bulk import ReassessOptions, reassess
 
     if args.workers < 1 or args.chunk_size < 1:
         raise UsageError("--workers and --chunk-size must be 1 or more.")

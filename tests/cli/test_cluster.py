@@ -1,9 +1,9 @@
-"""``sba reassess --scheduler``: the dask-geopandas run on a LocalCluster.
+"""``sba reassess --scheduler``: the local run's chunks measured on a dask LocalCluster.
 
 The workers read the GeoParquet layers themselves, so the result must equal
-the local run's exactly, the driver must never hold a layer, and the parts of
-a broken run must resume.  One LocalCluster (2 worker processes) serves the
-module.
+the local run's bit for bit, the driver must never hold a layer, and the
+parts of a broken or killed run must resume.  One LocalCluster (2 worker
+processes) serves the module.
 """
 
 from __future__ import annotations
@@ -19,7 +19,13 @@ from sba.cli import main
 from tests.cli.test_reassess import CLASS_MAP, reassess
 
 distributed = pytest.importorskip("dask.distributed", reason="dask is an optional extra ([cluster])")
-pytest.importorskip("dask_geopandas", reason="dask-geopandas is an optional extra ([cluster])")
+
+
+def same_table(a, b) -> bool:
+    """Two result files hold the same table, bit for bit (schema, values, floats exactly)."""
+    import pyarrow.parquet as pq
+
+    return pq.read_table(a).equals(pq.read_table(b))
 
 
 @pytest.fixture(scope="module")
@@ -30,26 +36,26 @@ def cluster():
 
 
 def test_cluster__equals_the_local_run(city, cluster, tmp_path, capsys):
-    reassess(capsys, city, tmp_path / "local.parquet", "--chunk-size", "400")
+    local_summary = reassess(capsys, city, tmp_path / "local.parquet", "--chunk-size", "400")
     summary = reassess(capsys, city, tmp_path / "dask.parquet", "--chunk-size", "400", "--scheduler", cluster)
     assert summary["parcels_in"] == summary["parcels_out"] == 3000
-    assert summary["chunks"] == 8  # ceil(3000 / 400) Hilbert partitions
-    local, dask = pd.read_parquet(tmp_path / "local.parquet"), pd.read_parquet(tmp_path / "dask.parquet")
+    assert summary["chunks"] == local_summary["chunks"] == 10  # the local run's chunks, the last ones smaller
+    local = pd.read_parquet(tmp_path / "local.parquet")
     assert (local.overwater_excluded_sqft > 0).any()  # the water layer is in play
-    assert (local.outside_parcel_sqft > 0).sum() > 100  # and features shared across partitions
-    pd.testing.assert_frame_equal(local, dask)
+    assert (local.outside_parcel_sqft > 0).sum() > 100  # and features shared across chunks
+    assert same_table(tmp_path / "local.parquet", tmp_path / "dask.parquet")
 
 
 def test_cluster__layers_in_several_row_groups_are_read_side_by_side(city, cluster, tmp_path, capsys):
-    """Each row group is a partition a worker reads; the lots keep their file order in each chunk."""
-    import dask_geopandas
+    """Each row group is a piece a worker reads; the lots keep their file order in each chunk."""
+    import pyarrow.parquet as pq
 
     for name, rows in (("parcels", 700), ("features", 2000), ("water", 4)):
         gpd.read_parquet(city / f"{name}.parquet").to_parquet(tmp_path / f"{name}.parquet", row_group_size=rows)
-    assert dask_geopandas.read_parquet(tmp_path / "parcels.parquet", split_row_groups=True).npartitions == 5
+    assert pq.ParquetFile(tmp_path / "parcels.parquet").metadata.num_row_groups == 5
     reassess(capsys, city, tmp_path / "local.parquet", "--chunk-size", "400")
     reassess(capsys, tmp_path, tmp_path / "dask.parquet", "--chunk-size", "400", "--scheduler", cluster)
-    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "local.parquet"), pd.read_parquet(tmp_path / "dask.parquet"))
+    assert same_table(tmp_path / "local.parquet", tmp_path / "dask.parquet")
 
 
 def test_cluster__the_driver_holds_no_layer(city, cluster, tmp_path, capsys, monkeypatch):
@@ -110,38 +116,38 @@ def _args(city, out, *extra):
 
 
 def test_cluster__resume_keeps_the_finished_partitions(city, cluster, tmp_path, capsys, monkeypatch):
-    import sba.cluster
+    import sba.bulk.cluster
 
-    reassess(capsys, city, tmp_path / "local.parquet", "--chunk-size", "300")
+    local = reassess(capsys, city, tmp_path / "local.parquet", "--chunk-size", "300")
     out = tmp_path / "dask.parquet"
     parts = tmp_path / "dask.parquet.parts"
     with monkeypatch.context() as m:
-        _break_after(m, sba.cluster, 3)
+        _break_after(m, sba.bulk.cluster, 3)
         assert _run(*_args(city, out, "--chunk-size", "300", "--scheduler", cluster)) == 1
     assert "the run broke here" in capsys.readouterr().err
     assert len(list(parts.glob("chunk-*.arrow"))) == 3
     assert not out.exists()
     summary = reassess(capsys, city, out, "--chunk-size", "300", "--scheduler", cluster, "--resume")
     assert summary["chunks_resumed"] == 3
-    assert summary["chunks"] == 10
-    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "local.parquet"), pd.read_parquet(out))
+    assert summary["chunks"] == local["chunks"] == 13
+    assert same_table(tmp_path / "local.parquet", out)
     assert not parts.exists()
 
 
 def test_cluster__does_not_resume_the_parts_of_a_local_run(city, cluster, tmp_path, capsys, monkeypatch):
     """Local chunks and cluster partitions are cut differently: their parts never mix."""
-    import sba.reassess
+    import sba.bulk.run
 
     out = tmp_path / "sba.parquet"
     with monkeypatch.context() as m:
-        _break_after(m, sba.reassess, 2)
+        _break_after(m, sba.bulk.run, 2)
         assert _run(*_args(city, out, "--chunk-size", "300")) == 1
     capsys.readouterr()
     assert len(list((tmp_path / "sba.parquet.parts").glob("chunk-*.arrow"))) == 2
     summary = reassess(capsys, city, out, "--chunk-size", "300", "--scheduler", cluster, "--resume")
     assert summary["chunks_resumed"] == 0
     reassess(capsys, city, tmp_path / "local.parquet", "--chunk-size", "300")
-    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "local.parquet"), pd.read_parquet(out))
+    assert same_table(tmp_path / "local.parquet", out)
 
 
 def test_cluster__geopackage_in_and_out_equals_the_local_run(city, cluster, tmp_path, capsys):
@@ -192,7 +198,7 @@ def test_cluster__bad_inputs_give_the_local_run_s_one_line(city, cluster, tmp_pa
 
 
 def test_cluster__without_dask_one_clear_line(city, tmp_path, capsys, monkeypatch):
-    monkeypatch.setitem(sys.modules, "dask_geopandas", None)  # as if not installed
+    monkeypatch.setitem(sys.modules, "dask.distributed", None)  # as if not installed
     assert _run(*_args(city, tmp_path / "r.parquet", "--scheduler", "tcp://127.0.0.1:8786")) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err == ["sba: error: Running on a cluster needs dask: pip install 'stormwater-billable-area[cluster]'."]
@@ -208,8 +214,12 @@ def test_cluster__unreachable_scheduler_one_clear_line(city, tmp_path, capsys):
     assert err[0].startswith("sba: error: Could not reach the dask scheduler at 'tcp://127.0.0.1:9'")
 
 
-def test_cluster__web_mercator_and_repeated_ids_as_in_the_local_run(city, cluster, tmp_path, capsys):
-    """The cluster picks the measuring CRS and marks repeated ids exactly as the local run does."""
+def test_cluster__web_mercator_and_repeated_ids_as_in_the_local_run(city, cluster, tmp_path, capsys, monkeypatch):
+    """The cluster picks the measuring CRS and marks repeated ids exactly as the local run does
+    (its result streamed in batches of 700 rows)."""
+    import sba.bulk.result
+
+    monkeypatch.setattr(sba.bulk.result, "BATCH_ROWS", 700)
     parcels = gpd.read_parquet(city / "parcels.parquet").to_crs(3857)
     parcels.loc[[3, 2500], "parcel_id"] = 777_777
     parcels.to_parquet(tmp_path / "parcels.parquet")
@@ -220,21 +230,20 @@ def test_cluster__web_mercator_and_repeated_ids_as_in_the_local_run(city, cluste
     assert "Pseudo-Mercator" in local["crs_note"]
     assert dask["crs_note"] == local["crs_note"]
     assert dask["repeated_ids"] == local["repeated_ids"] == 2
-    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "local.parquet"),
-                                  pd.read_parquet(tmp_path / "dask.parquet"))
+    assert same_table(tmp_path / "local.parquet", tmp_path / "dask.parquet")
 
 
 def test_cluster__workers_running_other_code_are_refused(city, cluster, tmp_path, capsys):
-    import sba.cluster
+    import sba.bulk.cluster
 
     with distributed.Client(cluster) as client:
-        client.run(lambda: sba.cluster._CODE.__setitem__(slice(None), ["from another version"]))
+        client.run(lambda: sba.bulk.cluster._CODE.__setitem__(slice(None), ["from another version"]))
         try:
             code = main([str(a) for a in ["reassess", "--parcels", city / "parcels.parquet", "--features",
                                           city / "features.parquet", "--out", tmp_path / "out.parquet",
                                           "--scheduler", cluster]])
         finally:
-            client.run(lambda: sba.cluster._CODE.clear())
+            client.run(lambda: sba.bulk.cluster._CODE.clear())
     err = capsys.readouterr().err
     assert code == 2
     assert "2 of the 2 dask workers" in err
@@ -247,9 +256,9 @@ def _die_on_first_task(marker: str):
     (as an out-of-memory kill would), once per test run (``marker`` is a file)."""
     import os
 
-    import sba.cluster
+    import sba.bulk.cluster
 
-    real = sba.cluster._measure_partition
+    real = sba.bulk.cluster._measure_partition
 
     def measure(*args, **kwargs):
         try:
@@ -259,7 +268,7 @@ def _die_on_first_task(marker: str):
         os.close(fd)
         os._exit(1)
 
-    sba.cluster._measure_partition = measure
+    sba.bulk.cluster._measure_partition = measure
 
 
 def test_cluster__a_worker_killed_mid_run_is_replaced_and_the_table_equals_an_uninterrupted_run(
@@ -272,5 +281,44 @@ def test_cluster__a_worker_killed_mid_run_is_replaced_and_the_table_equals_an_un
         client.wait_for_workers(2, timeout=60)  # the nanny has started a fresh worker
     assert marker.exists()  # a worker did die
     assert summary["parcels_out"] == 3000
-    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "local.parquet"),
-                                  pd.read_parquet(tmp_path / "dask.parquet"))
+    assert same_table(tmp_path / "local.parquet", tmp_path / "dask.parquet")
+
+
+def test_cluster__a_driver_killed_mid_run_resumes_to_the_table_of_an_uninterrupted_run(city, cluster, tmp_path, capsys):
+    """kill -9 of the ``sba`` process (the driver) mid-run: ``--resume`` keeps the chunks it
+    had recorded, measures the rest on the cluster, and gives the uninterrupted run's table."""
+    import json
+    import subprocess
+    import time
+
+    reassess(capsys, city, tmp_path / "local.parquet", "--chunk-size", "100")
+    out = tmp_path / "dask.parquet"
+    manifest = tmp_path / "dask.parquet.parts" / "manifest.json"
+    argv = [sys.executable, "-m", "sba", *map(str, _args(city, out, "--chunk-size", "100", "--scheduler", cluster,
+                                                         "--no-progress"))]
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    recorded: dict = {}
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None and len(recorded) < 3:
+        if manifest.exists():
+            recorded = json.loads(manifest.read_text())["parts"]
+        time.sleep(0.02)
+    proc.kill()  # the forked run dies with it (PR_SET_PDEATHSIG)
+    proc.wait()
+    assert len(recorded) >= 3, "the run was not killed mid-way"
+    assert not out.exists()
+    summary = reassess(capsys, city, out, "--chunk-size", "100", "--scheduler", cluster, "--resume")
+    assert summary["chunks_resumed"] >= 3
+    assert summary["chunks"] == 33  # the local run's chunks of 100 lots, the last ones smaller
+    assert same_table(tmp_path / "local.parquet", out)
+
+
+def test_cluster__a_csv_result_streamed_from_the_parts_is_the_local_run_s_file_byte_for_byte(
+        city, cluster, tmp_path, capsys):
+    reassess(capsys, city, tmp_path / "local.csv", "--chunk-size", "400")
+    with pytest.MonkeyPatch.context() as m:
+        import sba.bulk.result
+
+        m.setattr(sba.bulk.result, "BATCH_ROWS", 700)  # several batches, one cut inside a chunk
+        reassess(capsys, city, tmp_path / "dask.csv", "--chunk-size", "400", "--scheduler", cluster)
+    assert (tmp_path / "local.csv").read_bytes() == (tmp_path / "dask.csv").read_bytes()

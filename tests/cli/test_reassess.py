@@ -257,8 +257,8 @@ def test_reassess__progress_bar_reports_parcels_per_second_from_the_worker_proce
 def test_reassess__errors_come_back_from_the_isolated_run(tmp_path):
     from categorize import DEFAULT_SCHEDULE, load_schedule
     from gis import UnreadableFileError
+    from sba.bulk.run import reassess as run
     from sba.errors import OutputError
-    from sba.reassess import reassess as run
 
     with pytest.raises(OutputError, match="must end in"):
         run(tmp_path / "p.parquet", tmp_path / "f.parquet", tmp_path / "out.txt",
@@ -269,12 +269,12 @@ def test_reassess__errors_come_back_from_the_isolated_run(tmp_path):
 
 
 def test_reassess__a_run_killed_by_the_system_is_one_clear_line(city, tmp_path, capsys, monkeypatch):
-    import sba.reassess
+    import sba.bulk.run
 
     def killed(*args, **kwargs):  # what the kernel's out-of-memory killer does to the run
         os.kill(os.getpid(), signal.SIGKILL)
 
-    monkeypatch.setattr(sba.reassess, "_reassess", killed)
+    monkeypatch.setattr(sba.bulk.run, "_reassess", killed)
     args = ["reassess", "--parcels", city / "parcels.parquet", "--features", city / "features.parquet",
             "--out", tmp_path / "sba.parquet"]
     assert main([str(a) for a in args]) == 1
@@ -342,11 +342,11 @@ def test_reassess__geopackage_layers_give_the_same_result_as_geoparquet(city, tm
 
 def test_reassess__layers_read_ahead_give_the_same_table(city, tmp_path):
     """The command line starts reading GeoParquet layers before it has imported the
-    rest (sba.prefetch); the run must give exactly the table of a plain read."""
+    rest (sba.bulk.prefetch); the run must give exactly the table of a plain read."""
+    from sba.bulk.options import ReassessOptions
+    from sba.bulk.prefetch import Prefetch, wanted_columns
+    from sba.bulk.run import reassess as run
     from sba.cli import _schedule
-    from sba.prefetch import Prefetch, wanted_columns
-    from sba.reassess import ReassessOptions
-    from sba.reassess import reassess as run
 
     opts = ReassessOptions(class_field="land_use", class_map=dict(p.split("=") for p in CLASS_MAP.split(",")))
     paths = {role: city / f"{role}.parquet" for role in ("parcels", "features", "water")}
@@ -374,7 +374,7 @@ def test_reassess__layers_read_ahead_give_the_same_table(city, tmp_path):
 def test_reassess__chunks_cover_every_lot_once_and_the_last_ones_are_smaller(n, chunk_size):
     """The local run's chunks: every lot in exactly one, none above --chunk-size,
     and with 8 or more chunks the last four shrink, so the workers finish together."""
-    from sba.reassess import TAIL, chunk_bounds, chunk_count
+    from sba.bulk.chunks import TAIL, chunk_bounds, chunk_count
 
     bounds = chunk_bounds(n, chunk_size)
     sizes = np.diff(bounds)
@@ -390,7 +390,7 @@ def test_reassess__chunks_cover_every_lot_once_and_the_last_ones_are_smaller(n, 
 
 @pytest.mark.parametrize("n", [3_000, 10_000, 35_000])
 def test_reassess__a_few_chunks_stay_equal(n):
-    from sba.reassess import chunk_bounds
+    from sba.bulk.chunks import chunk_bounds
 
     sizes = np.diff(chunk_bounds(n, 20_000))
     assert len(sizes) < 8

@@ -238,12 +238,12 @@ def test_a_raster_on_a_local_grid_or_a_scale_without_a_raster_is_one_clear_line(
 
 def test_a_raster_changed_between_runs_is_not_resumed(tmp_path, capsys, monkeypatch):
     """The raster is an input like the layers: saved chunks of an earlier raster are not reused."""
-    import sba.reassess
+    import sba.bulk.run
 
     lots = lots_grid(100, 60)  # 6,000 lots: several chunks
     parcels, features = write_layers(tmp_path, lots)
     tif = raster_over(tmp_path / "cover.tif", lots, "EPSG:2913", 2.0, value=1)
-    real = sba.reassess.write_part
+    real = sba.bulk.run.write_part
 
     def break_after_two(table, folder, k):
         if len(list(folder.glob("chunk-*.arrow"))) >= 2:
@@ -251,7 +251,7 @@ def test_a_raster_changed_between_runs_is_not_resumed(tmp_path, capsys, monkeypa
         return real(table, folder, k)
 
     with monkeypatch.context() as m:
-        m.setattr(sba.reassess, "write_part", break_after_two)
+        m.setattr(sba.bulk.run, "write_part", break_after_two)
         code, _, _ = run(capsys, parcels, features, tmp_path / "r.parquet", "--impervious-raster", tif,
                          "--chunk-size", "1000")
         assert code == 1

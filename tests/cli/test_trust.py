@@ -23,7 +23,7 @@ import geopandas as gpd
 import shapely
 from pyproj import Geod
 
-import sba.reassess
+import sba.bulk.run
 from sba.cli import main
 from tests.conftest import SAMPLE
 
@@ -274,7 +274,7 @@ def test_sba_measure_marks_repeated_ids_and_lots_without_a_shape(capsys, tmp_pat
 
 def _interrupted(capsys, monkeypatch, city, out, n_parts: int = 4) -> None:
     """A run that breaks after ``n_parts`` parts, as a crash would; its parts stay."""
-    real = sba.reassess.write_part
+    real = sba.bulk.run.write_part
 
     def write_part(table, folder, k):
         if len(list(folder.glob("chunk-*.arrow"))) >= n_parts:
@@ -282,7 +282,7 @@ def _interrupted(capsys, monkeypatch, city, out, n_parts: int = 4) -> None:
         return real(table, folder, k)
 
     with monkeypatch.context() as m:
-        m.setattr(sba.reassess, "write_part", write_part)
+        m.setattr(sba.bulk.run, "write_part", write_part)
         code, _, err = cli(capsys, *_reassess_args(city, out))
         assert code == 1
         assert "the run broke here" in err
@@ -344,7 +344,8 @@ def test_resume_with_a_garbage_manifest_starts_over(capsys, monkeypatch, city, t
 
 
 def test_the_result_check_is_every_lot_once_not_a_count():
-    from sba.reassess import ORDER, _check_rows
+    from sba.bulk.options import ORDER
+    from sba.bulk.run import _check_rows
 
     ids = np.array(["a", "b", "c", "d"], dtype=object)
     twice = pd.DataFrame({"parcel_id": ["a", "b", "b", "d"], ORDER: [0, 1, 1, 3], "n_features": [1, 1, 1, 1]})

@@ -161,7 +161,7 @@ def test_read_layer__too_big_upload():
 
 
 def test_read_layer__a_table_read_ahead_by_pyarrow_gives_what_geopandas_reads(roofs, tmp_path):
-    """sba reassess reads GeoParquet with pyarrow while it starts up (sba.prefetch); the
+    """sba reassess reads GeoParquet with pyarrow while it starts up (sba.bulk.prefetch); the
     frame made from that table must be the one geopandas.read_parquet gives."""
     import pyarrow.parquet as pq
 

@@ -4,7 +4,7 @@ Importing pandas and geopandas takes about half a second, and holds the
 interpreter the whole time; pyarrow reads and decompresses a Parquet file in
 C++ without it.  ``sba reassess`` therefore starts reading its GeoParquet
 layers here, with pyarrow alone, before it imports the rest, and
-:func:`sba.reassess.reassess` turns the tables into GeoDataFrames the way
+:func:`sba.bulk.reassess` turns the tables into GeoDataFrames the way
 ``geopandas.read_parquet`` does (:func:`gis.read_layer` with ``table=``).
 
 Nothing here decides anything: a file that cannot be read is simply not

@@ -7,9 +7,9 @@ it.  Each finished chunk is written atomically to ``<out>.parts/``, so a run
 that is killed can be resumed with ``--resume`` and gives the same result as
 an uninterrupted one.  Chunks run on the cores of this machine
 (``--workers``); on a dask cluster (``--scheduler``) the workers read and
-partition the layers themselves (:mod:`sba.cluster`); the two runs share
-the chunk measurement, the parts and resume logic and the final assembly
-(:mod:`sba.bulk`, :mod:`sba.parts`).
+partition the layers themselves (:mod:`sba.bulk.cluster`); the two runs share
+the chunk measurement (:mod:`sba.bulk.chunks`), the parts and resume logic
+(:mod:`sba.bulk.parts`) and the final assembly (:mod:`sba.bulk.result`).
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from __future__ import annotations
 import gc
 import multiprocessing
 import os
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -30,28 +29,16 @@ import shapely
 import gis
 from categorize.schedule import RateSchedule
 from gis.overlay import matches
-from sba.bulk import (
-    ORDER,
-    Phases,
-    ReassessOptions,
-    ReassessSummary,
-    chunk_count,
-    collector,
-    measure_chunk,
-    read_input,
-    require_columns,
-    summarise,
-    with_raster_scale,
-    write_result,
-)
-from sba.errors import RunKilledError
+from sba.bulk.chunks import chunk_bounds, measure_chunk, with_raster_scale
+from sba.bulk.inputs import read_input, require_columns
+from sba.bulk.isolate import die_with_parent, in_child
+from sba.bulk.options import ORDER, ReassessOptions, ReassessSummary
+from sba.bulk.parts import PartRecord, PartStore, write_part
+from sba.bulk.prefetch import Prefetch, wanted_columns
+from sba.bulk.result import Phases, collector, summarise, write_result
 from sba.output import OutputLock, check_output_path
-from sba.parts import PartRecord, PartStore, write_part
-from sba.prefetch import Prefetch, wanted_columns
 
-# the options and summary live in sba.bulk (the cluster run shares them); offered here too
-__all__ = ["ReassessOptions", "ReassessSummary", "RunKilledError", "chunk_bounds", "chunk_count", "reassess",
-           "with_raster_scale"]
+__all__ = ["reassess"]
 
 
 # --------------------------------------------------------------------------
@@ -140,7 +127,7 @@ def reassess(
     ``isolate=True`` runs in a forked child process that skips freeing the
     layers at the end (the command line does this; seconds on a whole city).
     ``prefetched`` holds GeoParquet tables already being read (the command
-    line starts reading them before it imports this module; see :mod:`sba.prefetch`).
+    line starts reading them before it imports this module; see :mod:`sba.bulk.prefetch`).
     """
     def run(progress, restore_gc=True, retain=None):
         # Millions of geometries and no reference cycles: the cyclic garbage
@@ -163,90 +150,8 @@ def reassess(
             prefetched.wait()  # pyarrow's reading threads must be idle before a fork
         if isolate and hasattr(os, "fork"):
             kept: list = []  # the layers outlive the run in the child, which exits without freeing them
-            return _in_child(lambda progress: run(progress, restore_gc=False, retain=kept), progress)
+            return in_child(lambda progress: run(progress, restore_gc=False, retain=kept), progress)
         return run(progress)
-
-
-def _die_with_parent(parent: int | None = None) -> None:
-    """Have the kernel kill this process when its parent dies (Linux), so a
-    killed run leaves no worker behind to write more chunks."""
-    if not sys.platform.startswith("linux"):
-        return
-    import ctypes
-    import signal
-
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        return
-    if parent is not None and os.getppid() != parent:  # the parent is already gone
-        os._exit(1)
-
-
-def _in_child(run: Callable, progress: Callable[[int, int], None] | None):
-    """``run(progress)`` in a forked child that exits without tearing down its heap.
-
-    Freeing millions of geometries one by one takes seconds at the end of a
-    city-sized run; a child process hands the summary (or the exception) back
-    through a pipe and leaves with ``os._exit``, so the memory goes back to the
-    system at once.  Progress calls are forwarded to ``progress`` here.
-    """
-    import pickle
-
-    read_fd, write_fd = os.pipe()
-    parent = os.getpid()
-    pid = os.fork()
-    if pid == 0:  # the child
-        code = 0
-        try:
-            _die_with_parent(parent)
-            os.close(read_fd)
-            with os.fdopen(write_fd, "wb") as pipe:
-                def send(*msg):
-                    pickle.dump(msg, pipe)
-                    pipe.flush()
-
-                try:
-                    send("done", run(lambda done, total: send("progress", done, total)))
-                except BaseException as err:  # every failure goes back to the parent
-                    try:
-                        send("error", err)
-                    except Exception:  # an exception that does not pickle
-                        send("error", RuntimeError(str(err)))
-        except BaseException:
-            code = 1
-        finally:
-            os._exit(code)
-    os.close(write_fd)
-    outcome = None
-    try:
-        with os.fdopen(read_fd, "rb") as pipe:
-            while outcome is None:
-                try:
-                    msg = pickle.load(pipe)
-                except EOFError:
-                    break
-                if msg[0] == "progress":
-                    if progress:
-                        progress(msg[1], msg[2])
-                else:
-                    outcome = msg
-    except BaseException:
-        os.kill(pid, 9)
-        os.waitpid(pid, 0)
-        raise
-    # wait for the child even when the result is in: its CPU time and memory
-    # are then counted for this process (time, benchmarks)
-    _, status = os.waitpid(pid, 0)
-    if outcome is None:
-        how = f"was killed by signal {os.WTERMSIG(status)}" if os.WIFSIGNALED(status) else "stopped"
-        raise RunKilledError(
-            f"The reassessment process {how} before it finished (often the system running out of memory); "
-            "run again with fewer --workers or a smaller --chunk-size, adding --resume to keep the finished chunks."
-        )
-    if outcome[0] == "error":
-        raise outcome[1]
-    return outcome[1]
 
 
 def _reassess(parcels_path, features_path, out, *, water_path, schedule, opts, workers, scheduler, resume,
@@ -256,7 +161,7 @@ def _reassess(parcels_path, features_path, out, *, water_path, schedule, opts, w
     out = Path(out)
     layers = layers or {}
     if scheduler:
-        from sba.cluster import reassess_on_cluster
+        from sba.bulk.cluster import reassess_on_cluster
 
         return reassess_on_cluster(scheduler, parcels_path, features_path, out, water_path=water_path,
                                    schedule=schedule, opts=opts, resume=resume, previous=previous,
@@ -301,6 +206,10 @@ def _reassess(parcels_path, features_path, out, *, water_path, schedule, opts, w
     chunk_of = np.empty(n, dtype=np.int64)
     chunk_of[order] = np.repeat(np.arange(n_chunks), np.diff(bounds))
     pair_f, pair_p = _bbox_pairs(shapely.STRtree(geoms), features.geometry.to_numpy(), min(workers, 4))
+    # each feature's lots in input order, not the tree's: a chunk's pairs are then the
+    # same wherever they are found (the cluster run finds them on its workers)
+    by_pair = np.lexsort((pair_p, pair_f))
+    pair_f, pair_p = pair_f[by_pair], pair_p[by_pair]
     notes = _meeting_notes(len(features), pair_f, names)
 
     settings = {"opts": opts.__dict__, "schedule": schedule.name, "n_chunks": n_chunks, "version": 4}
@@ -322,7 +231,7 @@ def _reassess(parcels_path, features_path, out, *, water_path, schedule, opts, w
     try:
         if workers > 1 and len(todo) > 1:
             ctx = multiprocessing.get_context("fork")
-            with ctx.Pool(min(workers, len(todo)), initializer=_die_with_parent, initargs=(os.getpid(),)) as pool:
+            with ctx.Pool(min(workers, len(todo)), initializer=die_with_parent, initargs=(os.getpid(),)) as pool:
                 for k, table, record in pool.imap_unordered(_run_chunk, todo):
                     finish(k, table, record)
         else:
@@ -351,33 +260,7 @@ def _reassess(parcels_path, features_path, out, *, water_path, schedule, opts, w
 
 
 # --------------------------------------------------------------------------
-# what the local run and the cluster run (sba.cluster) share
-
-
-
-
-#: Relative sizes of a local run's last chunks (the others are 1).  The chunks
-#: are handed out in order, and the run ends when the last one does: with
-#: equal chunks one worker was still on its last chunk while the other had
-#: been idle for up to a whole chunk (0.38 s of a 3 s run at 100,000 lots).
-TAIL = (0.75, 0.5, 0.35, 0.25)
-
-
-def chunk_bounds(n: int, chunk_size: int) -> np.ndarray:
-    """Where a local run cuts ``n`` lots (in Hilbert order) into chunks: at least
-    :func:`chunk_count` of them, none above ``chunk_size``, the last ones smaller
-    (:data:`TAIL`) when there are 8 or more.  Like the count, they do not depend on --workers (resume)."""
-    k = chunk_count(n, chunk_size)
-    while True:
-        weights = np.ones(k)
-        if k >= 2 * len(TAIL):  # fewer chunks stay equal: each worker gets the same few
-            weights[k - len(TAIL):] = TAIL
-        if n / weights.sum() <= chunk_size:
-            break
-        k += 1
-    return np.round(np.r_[0.0, np.cumsum(weights)] / weights.sum() * n).astype(int)
-
-
+# checks of the local run
 
 
 def _meeting_notes(n_features: int, pair_f: np.ndarray, names: dict) -> list[str]:

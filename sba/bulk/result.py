@@ -1,0 +1,371 @@
+"""The result of a bulk run: chunk tables collected, checked, sorted and written, and the summary.
+
+The local run (:mod:`sba.bulk.run`) and the cluster run (:mod:`sba.bulk.cluster`)
+both collect their chunk tables with :func:`collector` and assemble, check and
+write the result with :func:`write_result` and :func:`summarise`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+import geopandas as gpd
+
+import gis
+from sba.bulk.options import ORDER, OUTPUT_COLUMNS, ReassessSummary
+from sba.bulk.parts import PartRecord, PartStore
+from sba.engine import repeated_id
+from sba.output import write_atomic
+
+__all__ = ["Phases", "Tally", "collector", "mark_repeated_ids", "summarise", "write_result", "write_result_streamed",
+           "write_table_atomic"]
+
+
+def write_table_atomic(table: pd.DataFrame, out: Path, crs=None, geometry=None) -> None:
+    """Write the result by extension (.parquet, .csv, .gpkg) via a temporary file and a rename.
+
+    Column types do not depend on the values: ``error`` and ``category`` are
+    text even when every row is empty, ``service_units`` a decimal number
+    (a float in a GeoPackage, which has no decimal type).
+    """
+    suffix = out.suffix.lower()
+
+    def write(tmp: Path) -> None:
+        if suffix == ".parquet":
+            import pyarrow.parquet as pq
+
+            pq.write_table(_typed_arrow(table), tmp)
+        elif suffix == ".csv":
+            table.to_csv(tmp, index=False)
+        elif suffix == ".gpkg":
+            typed = _for_gpkg(table)
+            if geometry is not None:
+                gpd.GeoDataFrame(typed, geometry=geometry, crs=crs).to_file(tmp, layer="billable_area", driver="GPKG")
+            else:
+                import sqlite3
+
+                with sqlite3.connect(tmp) as con:
+                    typed.to_sql("billable_area", con, index=False)
+        else:
+            raise ValueError(suffix)
+
+    write_atomic(out, write)
+
+
+_TEXT_COLUMNS = ("category", "error", "property_class")
+
+
+def _typed_arrow(table: pd.DataFrame, places: int | None = None):
+    """``table`` as an Arrow table with the result schema's types (see :func:`write_table_atomic`);
+    ``places``: the service units' decimal places (else found from the values)."""
+    import pyarrow as pa
+
+    arrow = pa.Table.from_pandas(table, preserve_index=False)
+    for name in (*_TEXT_COLUMNS, "parcel_id"):
+        if name in arrow.column_names and pa.types.is_null(arrow.schema.field(name).type):
+            arrow = arrow.set_column(arrow.column_names.index(name), name, arrow[name].cast(pa.string()))
+    if "service_units" in arrow.column_names:
+        units = arrow["service_units"].cast(pa.string())
+        arrow = arrow.set_column(arrow.column_names.index("service_units"), "service_units",
+                                 units.cast(pa.decimal128(18, places or _places(table["service_units"]))))
+        arrow = _pandas_reads_decimal(arrow, "service_units")
+    return arrow
+
+
+def _pandas_reads_decimal(arrow, name: str):
+    """Say in the pandas metadata that ``name`` is decimal (else pandas reads it back as text)."""
+    import json
+
+    meta = dict(arrow.schema.metadata or {})
+    if b"pandas" not in meta:
+        return arrow
+    pandas_meta = json.loads(meta[b"pandas"])
+    for col in pandas_meta.get("columns", []):
+        if col.get("name") == name:
+            col.update(pandas_type="decimal", numpy_type="object", metadata=None)
+    meta[b"pandas"] = json.dumps(pandas_meta).encode()
+    return arrow.replace_schema_metadata(meta)
+
+
+def _places(values: pd.Series) -> int:
+    """Decimal places of the service units (2 for the bundled schedules)."""
+    texts = [str(t) for t in pd.unique(values.dropna().to_numpy())]
+    return max([2, *(len(t.partition(".")[2]) for t in texts)])
+
+
+def _for_gpkg(table: pd.DataFrame) -> pd.DataFrame:
+    typed = table.copy()
+    typed["service_units"] = pd.to_numeric(typed["service_units"], errors="coerce").astype("float64")
+    for name in _TEXT_COLUMNS:
+        typed[name] = typed[name].astype("string")
+    return typed
+
+
+class Phases:
+    """Seconds per phase of the run: ``phase("read")`` closes the phase that ends now."""
+
+    def __init__(self) -> None:
+        self.times: dict[str, float] = {}
+        self._mark = time.perf_counter()
+
+    def __call__(self, name: str) -> None:
+        now = time.perf_counter()
+        self.times[name] = round(now - self._mark, 3)
+        self._mark = now
+
+
+def collector(n: int, finished: int, progress: Callable[[int, int], None] | None, parts: PartStore,
+              keep: bool = True):
+    """``(tables, finish)``: ``finish(k, table, record)`` keeps chunk ``k``'s table (unless
+    not ``keep``: the part on disk is then the only copy), records its saved part in the
+    manifest and reports progress."""
+    tables: dict[int, pd.DataFrame] = {}
+    if progress:
+        progress(finished, n)
+
+    def finish(k: int, table: pd.DataFrame, record: PartRecord) -> None:
+        nonlocal finished
+        if keep:
+            tables[k] = table
+        parts.record(k, record)
+        finished += len(table)
+        if progress:
+            progress(finished, n)
+
+    return tables, finish
+
+
+def mark_repeated_ids(table: pd.DataFrame) -> int:
+    """Give every row whose id other rows share an error and no billing fields; how many rows that is.
+
+    ``table`` is sorted by parcel id, so rows of one id are neighbours.
+    """
+    ids = table.parcel_id.to_numpy()
+    if len(ids) < 2:
+        return 0
+    present = ~pd.isna(ids)
+    both = present[1:] & present[:-1]
+    same = np.zeros(len(ids) - 1, dtype=bool)
+    same[both] = ids[1:][both] == ids[:-1][both]
+    if not same.any():
+        return 0
+    starts = np.flatnonzero(np.r_[True, ~same])  # first row of each run of one id
+    sizes = np.diff(np.r_[starts, len(ids)])
+    count = np.repeat(sizes, sizes)
+    rows = np.flatnonzero(count > 1)
+    error = table.error.to_numpy(dtype=object).copy()
+    for i in rows:
+        if pd.isna(error[i]):
+            error[i] = repeated_id(ids[i], int(count[i]))
+    table["error"] = error
+    table.loc[rows, ["category", "service_units"]] = None
+    whole = table["billable_sqft_rounded"].astype("Int64")
+    whole.iloc[rows] = pd.NA
+    table["billable_sqft_rounded"] = whole
+    return len(rows)
+
+
+def write_result(tables: dict[int, pd.DataFrame], chunks: Iterable[int], n: int, out: Path, crs,
+                  lot_shapes: Callable[[pd.DataFrame], np.ndarray], check: Callable[[pd.DataFrame], None]):
+    """One row per parcel, sorted by parcel id (input order among equal ids), checked and written to ``out``.
+
+    ``check(table)`` refuses a table that is not every input lot once;
+    ``lot_shapes(table)`` gives the shapes of the table's lots, in its order,
+    and is called only for a GeoPackage output.  Returns the table and the
+    shapes (None unless GeoPackage) and the number of rows with a repeated id.
+    """
+    table = pd.concat([tables[k] for k in chunks], ignore_index=True)
+    type_cols = sorted(c for c in table.columns if c.startswith(gis.measure.TYPE_PREFIX))
+    table[type_cols] = table[type_cols].fillna(0.0)
+    extra = [c for c in ("raster_impervious_sqft", "raster_disagrees") if c in table.columns]
+    table = table[[*OUTPUT_COLUMNS, *extra, *type_cols, ORDER]]
+    table = table.sort_values(["parcel_id", ORDER], kind="stable", ignore_index=True)
+    check(table)
+    repeated = mark_repeated_ids(table)
+    for name in _TEXT_COLUMNS:
+        table[name] = table[name].astype("string")
+    geometry = lot_shapes(table) if out.suffix.lower() == ".gpkg" else None
+    table = table.drop(columns=ORDER)
+    write_table_atomic(table, out, crs=crs, geometry=geometry)
+    return table, geometry, repeated
+
+
+class Tally:
+    """What the summary counts of the result table, added up a batch of rows at a time."""
+
+    def __init__(self) -> None:
+        self.rows = self.errors = self.repaired = 0
+        self.raster_flags: int | None = None
+        self.by_category: dict[str, int] = {}
+
+    def add(self, table: pd.DataFrame) -> Tally:
+        self.rows += len(table)
+        for name, count in table.category[table.error.isna()].fillna("(not single-family)").value_counts().items():
+            self.by_category[name] = self.by_category.get(name, 0) + int(count)
+        self.errors += int(table.error.notna().sum())
+        self.repaired += int(table.repaired.sum())
+        if "raster_disagrees" in table:
+            self.raster_flags = (self.raster_flags or 0) + int(table.raster_disagrees.fillna(False).sum())
+        return self
+
+
+def summarise(table: pd.DataFrame | Tally, n: int, start: float, chunks: int, resumed: int, out: Path,
+              phases: dict[str, float], previous, parts: PartStore, *, repeated: int = 0,
+              crs_note: str | None = None, notes: list[str] | None = None) -> ReassessSummary:
+    """The run's summary, from the result table or (a streamed result) its :class:`Tally`."""
+    if isinstance(table, Tally):
+        tally = table
+        by_category = dict(sorted(tally.by_category.items(), key=lambda kv: (-kv[1], kv[0])))
+    else:
+        tally = Tally().add(table)
+        by_category = table.category[table.error.isna()].fillna("(not single-family)").value_counts().to_dict()
+    summary = ReassessSummary(
+        parcels_in=n, parcels_out=tally.rows, seconds=time.perf_counter() - start,
+        by_category=by_category, errors=tally.errors, repaired=tally.repaired,
+        chunks=chunks, chunks_resumed=resumed, out=out, phases=phases,
+        raster_flags=tally.raster_flags, repeated_ids=repeated, crs_note=crs_note, notes=list(notes or []),
+    )
+    if previous:
+        if isinstance(table, Tally):  # only the columns the comparison needs, from the written file
+            table = _read_back(out, ["parcel_id", "category", "billable_area_sqft"])
+        summary.changes, summary.changes_path = _compare_previous(table, Path(previous), out)
+    parts.remove()
+    return summary
+
+
+def _compare_previous(table: pd.DataFrame, previous: Path, out: Path) -> tuple[int, Path]:
+    if not previous.exists():
+        raise gis.UnreadableFileError(f"There is no previous-results file at {str(previous)!r}.")
+    prev = pd.read_csv(previous, dtype={"parcel_id": str}) if previous.suffix.lower() == ".csv" \
+        else pd.read_parquet(previous)
+    need = {"parcel_id", "category"}
+    if not need <= set(prev.columns):
+        raise gis.MissingFieldError(
+            f"The previous-results file must have columns parcel_id and category; it has: {', '.join(prev.columns)}."
+        )
+    cur = table[["parcel_id", "category", "billable_area_sqft"]].astype({"parcel_id": str})
+    prev = prev.astype({"parcel_id": str})
+    keep = ["parcel_id", "category"] + (["billable_area_sqft"] if "billable_area_sqft" in prev.columns else [])
+    both = cur.merge(prev[keep], on="parcel_id", how="outer", suffixes=("", "_previous"), indicator=True)
+    changed = both[(both.category.fillna("") != both.category_previous.fillna("")) | (both._merge != "both")]
+    changed = changed.assign(change=changed._merge.map({"both": "category changed", "left_only": "new parcel",
+                                                        "right_only": "parcel gone"}).astype(str))
+    path = out.with_name(out.stem + ".changes.csv")
+    write_table_atomic(changed.drop(columns="_merge"), path)
+    return len(changed), path
+
+
+def _read_back(out: Path, columns: list[str]) -> pd.DataFrame:
+    if out.suffix.lower() == ".csv":
+        return pd.read_csv(out, usecols=columns, dtype={"parcel_id": str})
+    return pd.read_parquet(out, columns=columns)
+
+
+# --------------------------------------------------------------------------
+# the result streamed from the parts on disk (a run bigger than the driver's memory)
+
+#: rows of the result converted and written at a time
+BATCH_ROWS = 200_000
+
+
+def write_result_streamed(parts: PartStore, chunks: Iterable[int], n: int, out: Path,
+                          check: Callable[[object], None]) -> tuple[Tally, int]:
+    """:func:`write_result` for a .parquet or .csv output, from the saved parts, a batch at a time.
+
+    The parts are memory-mapped (uncompressed Arrow files); only the sort keys
+    (parcel id, input order) are held for all rows, sorted by Arrow, and each
+    batch of the sorted table is taken from the parts, given the types and the
+    repeated-id errors :func:`write_result` gives, and appended to the output.
+    The file holds the same table as :func:`write_result` writes.
+    ``check(table)`` (the parts as one Arrow table) refuses a table that is not every input lot once.
+    Returns the summary's :class:`Tally` and the number of rows with a repeated id.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.feather as feather
+
+    from sba.bulk.parts import part_path
+
+    tables = [feather.read_table(part_path(parts.folder, k), memory_map=True) for k in chunks]
+    type_cols = sorted({c for t in tables for c in t.column_names if c.startswith(gis.measure.TYPE_PREFIX)})
+    places = max([2, *(_places(t.column("service_units").to_pandas()) for t in tables)])
+    whole = pa.concat_tables(tables, promote_options="default")
+    check(whole)
+    perm = pc.sort_indices(whole, sort_keys=[("parcel_id", "ascending"), (ORDER, "ascending")],
+                           null_placement="at_end")
+    counts = _id_run_lengths(whole.column("parcel_id").take(perm))
+    extra = [c for c in ("raster_impervious_sqft", "raster_disagrees") if c in whole.column_names]
+    columns = [*OUTPUT_COLUMNS, *extra, *type_cols]
+    tally = Tally()
+
+    def write(tmp: Path) -> None:
+        writer = None
+        for start in range(0, n, BATCH_ROWS):
+            batch = whole.take(perm[start:start + BATCH_ROWS]).to_pandas()
+            batch[type_cols] = batch[type_cols].fillna(0.0)
+            batch = batch[columns]
+            _mark_repeated_rows(batch, counts[start:start + BATCH_ROWS])
+            for name in _TEXT_COLUMNS:
+                batch[name] = batch[name].astype("string")
+            tally.add(batch)
+            writer = _append(writer, batch, tmp, places)
+        if writer is not None:
+            writer.close()
+
+    write_atomic(out, write)
+    return tally, int((counts > 1).sum())
+
+
+def _append(writer, batch: pd.DataFrame, tmp: Path, places: int):
+    """Append ``batch`` to the output being written (a ParquetWriter, or a CSV file by name)."""
+    if tmp.suffix.lower() == ".csv":
+        batch.to_csv(tmp, index=False, mode="a" if writer else "w", header=not writer)
+        return _Csv()
+    import pyarrow.parquet as pq
+
+    arrow = _typed_arrow(batch, places)
+    if writer is None:
+        writer = pq.ParquetWriter(tmp, arrow.schema)
+    writer.write_table(arrow.cast(writer.schema))
+    return writer
+
+
+class _Csv:
+    def close(self) -> None:
+        pass
+
+
+def _id_run_lengths(ids) -> np.ndarray:
+    """For ids in sorted order, how many rows share each row's id (missing ids share nothing)."""
+    import pyarrow.compute as pc
+
+    n = len(ids)
+    if n < 2:
+        return np.ones(n, dtype=np.int64)
+    same = pc.equal(ids.slice(1), ids.slice(0, n - 1)).fill_null(False)
+    same = np.asarray(same.combine_chunks() if hasattr(same, "combine_chunks") else same, dtype=bool)
+    starts = np.flatnonzero(np.r_[True, ~same])
+    sizes = np.diff(np.r_[starts, n])
+    return np.repeat(sizes, sizes)
+
+
+def _mark_repeated_rows(batch: pd.DataFrame, counts: np.ndarray) -> None:
+    """:func:`mark_repeated_ids` for a batch of the sorted table, given each row's id count."""
+    rows = np.flatnonzero(counts > 1)
+    if not len(rows):
+        return
+    ids = batch.parcel_id.to_numpy()
+    error = batch.error.to_numpy(dtype=object).copy()
+    for i in rows:
+        if pd.isna(error[i]):
+            error[i] = repeated_id(ids[i], int(counts[i]))
+    batch["error"] = error
+    batch.loc[batch.index[rows], ["category", "service_units"]] = None
+    whole = batch["billable_sqft_rounded"].astype("Int64")
+    whole.iloc[rows] = pd.NA
+    batch["billable_sqft_rounded"] = whole
