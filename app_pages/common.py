@@ -378,7 +378,8 @@ h3 { font-size: 1.4rem !important; padding-top: 0.5rem !important; }
   [data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], [data-testid="stHeader"],
   [data-testid="stToolbar"], [data-testid="stDecoration"], [data-testid="stBottom"],
   [data-testid="stFileUploader"], [data-testid="stButton"], [data-testid="stDownloadButton"],
-  [data-testid="stTextInput"], [data-testid="stExpander"], [data-testid="stElementToolbar"] { display: none !important; }
+  [data-testid="stTextInput"], [data-testid="stExpander"], [data-testid="stElementToolbar"] {
+    display: none !important; }
   html, body, [data-testid="stApp"], [data-testid="stAppViewContainer"], [data-testid="stMain"],
   [data-testid="stMainBlockContainer"] { height: auto !important; min-height: 0 !important;
                                           overflow: visible !important; position: static !important; }

@@ -334,9 +334,9 @@ if req.is_open:
 else:
     outcome = (f"category {req.current_category} → {req.decided_category}"
                if req.decided_category != req.current_category else f"category stays {req.decided_category}")
+    reason_note = f" Reason: {md(req.decision_reason)}" if req.decision_reason else ""
     st.success(f"**{sc.STATUS_LABELS[req.status]}** by {md(req.decided_by)} on {req.effective_date}: {outcome}, "
-               f"effective {req.effective_date}." + (f" Reason: {md(req.decision_reason)}" if req.decision_reason else ""),
-               icon=":material/gavel:")
+               f"effective {req.effective_date}.{reason_note}", icon=":material/gavel:")
     letter = store.latest_file(rid, "letter_md")
     if letter is not None:
         with st.expander("Decision letter", expanded=True):

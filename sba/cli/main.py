@@ -44,7 +44,9 @@ def _main(argv: list[str], debug: bool) -> int:
     try:
         args = build_parser().parse_args(argv)
         if not getattr(args, "command", None):
-            raise UsageError("Say which command to run: estimate, measure, reassess or rates. Run 'sba --help' for more.")
+            raise UsageError(
+                "Say which command to run: estimate, measure, reassess or rates. Run 'sba --help' for more."
+            )
         return args.func(args)
     except BrokenPipeError:  # the reader went away (| head): stop quietly, as cat does
         _silence_stdout()

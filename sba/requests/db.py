@@ -285,7 +285,9 @@ def connect(target: str | Path, *, migrate: bool = True) -> Database:
             raise
         except db_errors() as err:
             db.close()
-            raise StoreError(f"Could not set up the request database {db.display()}: {_first_line(err).rstrip('.')}.") from err
+            raise StoreError(
+                f"Could not set up the request database {db.display()}: {_first_line(err).rstrip('.')}."
+            ) from err
     return db
 
 
@@ -296,7 +298,9 @@ def _first_line(err: BaseException) -> str:
 def _connect_sqlite(text: str) -> Database:
     path = Path(text[len("sqlite:///"):] if text.startswith("sqlite:///") else text).expanduser()
     if not path.parent.exists():
-        raise StoreError(f"Cannot create the request database {str(path)!r}: the folder {str(path.parent)!r} does not exist.")
+        raise StoreError(
+            f"Cannot create the request database {str(path)!r}: the folder {str(path.parent)!r} does not exist."
+        )
     _create_private(path)
     try:
         conn = sqlite3.connect(path, isolation_level=None, timeout=30, check_same_thread=False)

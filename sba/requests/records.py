@@ -220,5 +220,8 @@ def read_accounts(data: bytes) -> pd.DataFrame:
     frame = pd.DataFrame(rows, dtype=str)
     missing = {"account_number", "parcel_id"} - set(frame.columns)
     if missing:
-        raise PackageRejected(f"The accounts table needs the columns account_number and parcel_id (missing: {', '.join(sorted(missing))}).")
+        raise PackageRejected(
+            "The accounts table needs the columns account_number and parcel_id "
+            f"(missing: {', '.join(sorted(missing))})."
+        )
     return frame
