@@ -119,10 +119,12 @@ def waited_days(store, row: dict) -> int:
 
 
 def overdue(row: dict, waited: int) -> bool:
+    """True when an undecided request has waited longer than the six weeks the City promises."""
     return row["status"] == "submitted" and waited > PROMISE_DAYS
 
 
 def promise(row: dict, waited: int) -> str:
+    """The queue's note on the six-week promise: days left, days overdue, or "decided"."""
     if row["status"] != "submitted":
         return "decided"
     late, left = waited - PROMISE_DAYS, PROMISE_DAYS - waited

@@ -30,6 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the ``sba`` command line on ``argv`` (default: the process arguments); returns the exit code."""
     argv = sys.argv[1:] if argv is None else argv
     debug = "--debug" in argv
     with warnings.catch_warnings():

@@ -73,6 +73,7 @@ class Decision:
 
     @property
     def changed(self) -> bool:
+        """True when the decision changes the billed category."""
         return self.old_category != self.new_category
 
 
