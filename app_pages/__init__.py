@@ -1,0 +1,1 @@
+"""The Streamlit pages of the app; app.py routes between them."""

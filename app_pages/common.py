@@ -116,6 +116,7 @@ def pick_layer(upload, role: str, key: str, where=st) -> str | None:
 
 
 def read_sample(name: str, role: str):
+    """A layer of the bundled sample data (``sample_data/``), read as an upload of that file would be."""
     path = SAMPLE_DIR / name
     return read_layer(path.read_bytes(), name, role)
 
@@ -203,6 +204,7 @@ def money(amount: Decimal) -> str:
 
 
 def sqft(value: float | Decimal) -> str:
+    """An area for display: 2 decimal places rounded half-up, thousands separated, with "sq ft"."""
     return f"{Decimal(area_str(value)):,.2f} sq ft"
 
 
@@ -249,6 +251,10 @@ def make_bill(measure: LotMeasure, sched: RateSchedule, *, period: str, policy: 
 
 
 def category_sentence(bill: Bill) -> str | None:
+    """Which category the lot is in and how many sq ft would move it up or down.
+
+    ``None`` when the bill has no category or no measured area.
+    """
     d = bill.category_distance
     if d is None:
         return None
@@ -322,6 +328,7 @@ def show_bill(bill: Bill) -> None:
 
 
 def show_warnings(bill: Bill | None, measure: LotMeasure | None = None) -> None:
+    """Show the bill's warnings, then the measurement's problems (repaired outlines, docks on land)."""
     for w in (bill.warnings if bill is not None else ()):
         st.warning(w, icon=":material/warning:")
     for p in (measure.problems if measure is not None else ()):  # repaired outlines, docks on land: worth a look
@@ -378,7 +385,8 @@ h3 { font-size: 1.4rem !important; padding-top: 0.5rem !important; }
   [data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], [data-testid="stHeader"],
   [data-testid="stToolbar"], [data-testid="stDecoration"], [data-testid="stBottom"],
   [data-testid="stFileUploader"], [data-testid="stButton"], [data-testid="stDownloadButton"],
-  [data-testid="stTextInput"], [data-testid="stExpander"], [data-testid="stElementToolbar"] { display: none !important; }
+  [data-testid="stTextInput"], [data-testid="stExpander"], [data-testid="stElementToolbar"] {
+    display: none !important; }
   html, body, [data-testid="stApp"], [data-testid="stAppViewContainer"], [data-testid="stMain"],
   [data-testid="stMainBlockContainer"] { height: auto !important; min-height: 0 !important;
                                           overflow: visible !important; position: static !important; }

@@ -105,6 +105,8 @@ def submit(data: bytes, *, name: str, email: str, phone: str, filename: str) -> 
 
 @dataclass(frozen=True)
 class MyRequest:
+    """What a requester sees of their request: its status, the date received and the decision letter, if any."""
+
     status: dict[str, Any]
     submitted_on: Any
     letter_md: tuple[StoredFile, bytes] | None

@@ -209,6 +209,7 @@ def show_submit(lot_key: str, lot_id: str, data: bytes) -> None:
 
 
 def show_submitted(done: dict) -> None:
+    """Show the reference number and private status link of the request just submitted."""
     from app_pages import homeowner_requests as hr
 
     hr.show_submitted(done)  # the reference number and the private status link

@@ -50,6 +50,7 @@ STATUS_LABELS = {
 
 
 def db_target() -> str:
+    """The request database the staff pages open (``$SBA_REQUESTS_DB`` or the default file)."""
     return default_db_path()
 
 
@@ -60,6 +61,7 @@ def records(folder: str) -> Records:
 
 
 def current_records() -> Records:
+    """The utility's records from the default records folder (read once, shared)."""
     return records(str(default_records_dir()))
 
 
@@ -73,6 +75,7 @@ def store() -> RequestStore:
 
 
 def user() -> StaffUser | None:
+    """The staff member signed in in this browser session, or ``None``."""
     return st.session_state.get("staff_user")
 
 
@@ -139,6 +142,7 @@ def flash(kind: str, text: str, request_id: int | None = None) -> None:
 
 
 def show_flash(request_id: int | None = None) -> None:
+    """Show the message :func:`flash` left, if it is about ``request_id`` (or about no request)."""
     held = st.session_state.get("staff_flash")
     if not held:
         return

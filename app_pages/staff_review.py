@@ -119,10 +119,12 @@ def waited_days(store, row: dict) -> int:
 
 
 def overdue(row: dict, waited: int) -> bool:
+    """True when an undecided request has waited longer than the six weeks the City promises."""
     return row["status"] == "submitted" and waited > PROMISE_DAYS
 
 
 def promise(row: dict, waited: int) -> str:
+    """The queue's note on the six-week promise: days left, days overdue, or "decided"."""
     if row["status"] != "submitted":
         return "decided"
     late, left = waited - PROMISE_DAYS, PROMISE_DAYS - waited
@@ -334,9 +336,9 @@ if req.is_open:
 else:
     outcome = (f"category {req.current_category} → {req.decided_category}"
                if req.decided_category != req.current_category else f"category stays {req.decided_category}")
+    reason_note = f" Reason: {md(req.decision_reason)}" if req.decision_reason else ""
     st.success(f"**{sc.STATUS_LABELS[req.status]}** by {md(req.decided_by)} on {req.effective_date}: {outcome}, "
-               f"effective {req.effective_date}." + (f" Reason: {md(req.decision_reason)}" if req.decision_reason else ""),
-               icon=":material/gavel:")
+               f"effective {req.effective_date}.{reason_note}", icon=":material/gavel:")
     letter = store.latest_file(rid, "letter_md")
     if letter is not None:
         with st.expander("Decision letter", expanded=True):

@@ -72,10 +72,11 @@ class PropertyClass(StrEnum):
         --------
         >>> PropertyClass.parse("SINGLE-FAMILY")
         <PropertyClass.SINGLE_FAMILY: 'single_family'>
-        >>> PropertyClass.parse("castle")
+        >>> PropertyClass.parse("castle") # doctest: +NORMALIZE_WHITESPACE
         Traceback (most recent call last):
         ...
-        categorize.errors.UnknownClassError: Unknown property class 'castle'. Choose one of: single_family, multifamily, mixed_use, non_residential.
+        categorize.errors.UnknownClassError: Unknown property class 'castle'.
+        Choose one of: single_family, multifamily, mixed_use, non_residential.
         """
         if isinstance(value, cls):
             return value

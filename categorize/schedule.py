@@ -55,8 +55,10 @@ Examples
 >>> s = load_schedule("portland-bes-fy2025-26")
 >>> s.service_unit.rate, s.area_charge.rates["residential"], s.effective
 (Decimal('6.310'), Decimal('14.013'), datetime.date(2025, 7, 1))
->>> [(c.name, c.max_sqft, c.billed_sqft, c.verified) for c in s.categories]
-[('small', Decimal('1500'), Decimal('1000'), False), ('standard', Decimal('2700'), Decimal('2400'), True), ('large', None, Decimal('3500'), False)]
+>>> [(c.name, c.max_sqft, c.billed_sqft, c.verified) for c in s.categories] # doctest: +NORMALIZE_WHITESPACE
+[('small', Decimal('1500'), Decimal('1000'), False),
+ ('standard', Decimal('2700'), Decimal('2400'), True),
+ ('large', None, Decimal('3500'), False)]
 >>> s.billable_types["dock"], sorted(s.check_types)
 (False, ['gravel', 'pool'])
 """
@@ -403,10 +405,11 @@ def load_schedule(name_or_path: str | Path = DEFAULT_SCHEDULE) -> RateSchedule:
     --------
     >>> load_schedule("oak-lodge-fy2025-26").service_unit.unit_sqft
     Decimal('2500')
-    >>> load_schedule("foo")
+    >>> load_schedule("foo") # doctest: +NORMALIZE_WHITESPACE
     Traceback (most recent call last):
     ...
-    categorize.errors.RateScheduleError: There is no rate schedule called 'foo'. Choose one of: oak-lodge-fy2025-26, portland-bes-fy2025-26, or give the path of a .toml file.
+    categorize.errors.RateScheduleError: There is no rate schedule called 'foo'.
+    Choose one of: oak-lodge-fy2025-26, portland-bes-fy2025-26, or give the path of a .toml file.
     """
     if not isinstance(name_or_path, str | Path):
         raise TypeError(f"name_or_path must be a str or Path, got {type(name_or_path)}")

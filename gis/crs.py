@@ -267,8 +267,8 @@ def choose_area_crs(gdf: gpd.GeoDataFrame, role: str = "parcels", *, requested: 
             d = areal_distortion(want, _project_bounds(own, want, bounds))
             if d > MAX_AREAL_DISTORTION:
                 raise CRSMismatchError(
-                    f"{want.name} changes areas by {d:.1%} where {label[0].lower() + label[1:]} lies; measure in a projection "
-                    "made for your area, such as your State Plane zone."
+                    f"{want.name} changes areas by {d:.1%} where {label[0].lower() + label[1:]} lies; "
+                    "measure in a projection made for your area, such as your State Plane zone."
                 )
         note = None if want == own else f"Areas measured in {want.name} (EPSG:{want.to_epsg()}), as asked."
         return AreaCRS(want, note)

@@ -36,7 +36,10 @@ SUPPORTED_SUFFIXES = (
     ".geojson", ".json", ".zip", ".shp", ".gpkg", ".kml", ".kmz", ".fgb",
     ".parquet", ".geoparquet", ".csv",
 )
-_KINDS = "a GeoJSON, a GeoPackage, KML, FlatGeobuf, GeoParquet, a CSV with a WKT column, or a .zip holding all parts of a shapefile"
+_KINDS = (
+    "a GeoJSON, a GeoPackage, KML, FlatGeobuf, GeoParquet, a CSV with a WKT column, "
+    "or a .zip holding all parts of a shapefile"
+)
 _WKT_COLUMNS = ("wkt", "geometry", "geom", "the_geom", "shape")
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 
@@ -223,7 +226,8 @@ def _polygon_layers(path: str, layers: list[str]) -> list[str]:
             info = pyogrio.read_info(path, layer=lyr)
         except Exception:
             continue
-        if "Polygon" in str(info.get("geometry_type") or "") or (info.get("geometry_type") in ("Unknown", None) and info.get("features", 0)):
+        kind = info.get("geometry_type")
+        if "Polygon" in str(kind or "") or (kind in ("Unknown", None) and info.get("features", 0)):
             found.append(lyr)
     return found
 
@@ -247,11 +251,13 @@ def _shapefile_in_zip(path: str, name: str) -> str:
     missing = [ext for ext in (".shx", ".dbf") if (stem + ext).lower() not in present]
     if missing:
         raise UnreadableFileError(
-            f"The shapefile in {name!r} is missing its {' and '.join(missing)} part; zip all parts of the shapefile together."
+            f"The shapefile in {name!r} is missing its {' and '.join(missing)} part; "
+            "zip all parts of the shapefile together."
         )
     if (stem + ".prj").lower() not in present:
         raise MissingCRSError(
-            f"The shapefile in {name!r} has no .prj file, so we cannot tell its map projection; include the .prj file in the zip."
+            f"The shapefile in {name!r} has no .prj file, so we cannot tell its map projection; "
+            "include the .prj file in the zip."
         )
     return f"/vsizip/{path}/{shps[0]}"
 
@@ -273,7 +279,8 @@ def _read_parquet(source: str | Path | bytes, name: str, columns: list[str] | No
     except ValueError as err:
         if "geo" in str(err).lower() or "geometry" in str(err).lower():
             raise UnreadableFileError(
-                f"{name!r} is a Parquet table without map geometry metadata; write it as GeoParquet (geopandas to_parquet)."
+                f"{name!r} is a Parquet table without map geometry metadata; "
+                "write it as GeoParquet (geopandas to_parquet)."
             ) from err
         raise UnreadableFileError(f"We could not read {name!r} as GeoParquet; the file may be damaged.") from err
     except Exception as err:
@@ -302,7 +309,9 @@ def _read_csv(source, name: str, crs) -> gpd.GeoDataFrame:
     try:
         df = pd.read_csv(buf, dtype=str, keep_default_na=False)
     except Exception as err:
-        raise UnreadableFileError(f"We could not read {name!r} as a CSV table; check it is plain comma-separated text.") from err
+        raise UnreadableFileError(
+            f"We could not read {name!r} as a CSV table; check it is plain comma-separated text."
+        ) from err
     lower = {c.lower(): c for c in df.columns}
     col = next((lower[c] for c in _WKT_COLUMNS if c in lower), None)
     if col is None:

@@ -385,6 +385,10 @@ def parcel_at(parcels: gpd.GeoDataFrame, lon: float, lat: float, id_field: str =
 
 
 def shapes_geojson(shapes: Iterable[Mapping[str, Any]]) -> dict:
+    """Drawn shapes as a GeoJSON FeatureCollection, each labelled with its number in drawing order.
+
+    Shapes without a geometry are left out; the others keep their number (no renumbering).
+    """
     feats = []
     for i, s in enumerate(shapes, start=1):
         if not s.get("geometry"):

@@ -39,6 +39,7 @@ class TapeShape:
 
     @property
     def area_sqft(self) -> Decimal:
+        """The shape's area in sq ft from its dimensions (see :func:`tape_area_sqft`)."""
         return tape_area_sqft(self.kind, *self.dims)
 
 

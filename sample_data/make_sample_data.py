@@ -166,28 +166,34 @@ class Lot:
     # width along the street and depth away from it
     @property
     def W(self):
+        """The lot's width along its street, in feet."""
         return self.w
 
     @property
     def D(self):
+        """The lot's depth away from its street, in feet."""
         return self.h
 
     def to_world(self, u, v):
+        """The map position (ft) of the point ``u`` along the frontage and ``v`` back from the front line."""
         if self.faces == "S":
             return self.x + u, self.y + v
         return self.x + self.w - u, self.y + self.h - v
 
     def rect(self, u0, v0, u1, v1):
+        """A rectangle given in the lot's frame (u0, v0)-(u1, v1), as a map polygon."""
         pts = [self.to_world(u, v) for u, v in ((u0, v0), (u1, v0), (u1, v1), (u0, v1))]
         return shapely.orient_polygons(Polygon(pts))
 
     def rotated_rect(self, uc, vc, du, dv, angle_deg):
+        """A ``du`` x ``dv`` rectangle centred at (uc, vc) in the lot's frame, turned by ``angle_deg``."""
         r = box(uc - du / 2, vc - dv / 2, uc + du / 2, vc + dv / 2)
         r = shapely.affinity.rotate(r, angle_deg, origin=(uc, vc))
         pts = [self.to_world(u, v) for u, v in list(r.exterior.coords)[:-1]]
         return shapely.orient_polygons(Polygon(pts))
 
     def add(self, ftype, geom):
+        """Put a feature of type ``ftype`` on the lot."""
         self.features.append((ftype, geom))
 
 
@@ -197,6 +203,7 @@ class Lot:
 
 
 def make_lots():
+    """The 80 tax lots, 20 per property class, each with its local frame."""
     lots = []
     # Riverfront tax lots between the river and SE Oaks Pkwy; they reach into
     # the river like real riverfront lots.
@@ -225,6 +232,7 @@ def make_lots():
 
 
 def park_polygons():
+    """The park blocks of the grid (no tax lots there)."""
     out = []
     for (row, col), code in sorted(BLOCK_GRID.items()):
         if code == "PARK":
@@ -246,6 +254,7 @@ def street_polygons(minx, miny, maxx, maxy):
 
 
 def water_polygon():
+    """The river: a strip west of the meandering east bank."""
     ys = np.arange(RIVER_NORTH, RIVER_SOUTH - 1, -20.0)
     bank = [(round(bank_x(y), 2), float(y)) for y in ys]
     ring = [(RIVER_WEST, RIVER_NORTH), *bank, (RIVER_WEST, RIVER_SOUTH)]
@@ -335,6 +344,7 @@ def bowtie(lot: Lot, u0, v0, du, dv):
 
 
 def flagstones(lot: Lot, u0, v0, n, rng):
+    """``n`` stepping stones about 2 ft square from (u0, v0) back, alternately offset."""
     stones = []
     v = v0
     for k in range(n):
@@ -346,6 +356,7 @@ def flagstones(lot: Lot, u0, v0, n, rng):
 
 
 def mf_features(lot: Lot, rng: random.Random, pool: bool = False):
+    """Roof, parking and driveway of an apartment lot (and a pool if asked)."""
     W, D = lot.W, lot.D
     if D <= 100:
         bw, bd = u(rng, 56, 70), u(rng, 40, 50)
@@ -373,6 +384,7 @@ def mf_features(lot: Lot, rng: random.Random, pool: bool = False):
 
 
 def mu_features(lot: Lot, rng: random.Random):
+    """Storefront roof on the lot line, parking and an alley strip of a mixed-use lot."""
     W, D = lot.W, lot.D
     if D <= 100:
         bw, bd = W - 4, u(rng, 58, 68)
@@ -391,6 +403,7 @@ def mu_features(lot: Lot, rng: random.Random):
 
 
 def nr_features(lot: Lot, rng: random.Random, k: int):
+    """Roof, parking and a driveway apron into the street of a non-residential lot."""
     W, D = lot.W, lot.D
     bw = round(W * u(rng, 0.5, 0.7, 0.05))
     bd = round(D * u(rng, 0.45, 0.6, 0.05))
@@ -423,6 +436,7 @@ def moorage_features(lot: Lot):
 
 
 def riverfront_mu_features(lot: Lot):
+    """The riverfront restaurant lot, with a deck reaching over the river (that part is not billed)."""
     y = lot.y
     lot.add("roof", rnd(box(X0 + 20, y + 60, X0 + 120, y + 150)))  # restaurant + flats
     lot.add("parking", rnd(box(X0 + 30, y + 10, X0 + 145, y + 55)))
@@ -432,6 +446,7 @@ def riverfront_mu_features(lot: Lot):
 
 
 def make_features(lots):
+    """Put the features on every lot (seeded); returns the special lots the README and tests name."""
     rng = random.Random(SEED)
     sf = [lot for lot in lots if lot.cls == SF]
     mf = [lot for lot in lots if lot.cls == MF]
@@ -527,6 +542,7 @@ def address(lot: Lot) -> str:
 
 
 def category_of(sqft_exact: float) -> str:
+    """The single-family category of an exact area (whole sq ft, half-up): small, standard or large."""
     whole = math.floor(sqft_exact + 0.5)
     if whole <= 1500:
         return "small"
@@ -618,6 +634,7 @@ def write_geojson(path: Path, name: str, rows):
 
 
 def write_rasters(lots, water, parks, out_dir: Path):
+    """Write ``orthophoto.tif`` (a synthetic RGB aerial photo) and ``impervious.tif`` (0/1) to ``out_dir``."""
     import rasterio
     from rasterio.features import rasterize
     from rasterio.transform import from_origin
@@ -761,6 +778,7 @@ def write_rasters(lots, water, parks, out_dir: Path):
 
 
 def build(out_dir: Path = HERE, check: bool = False) -> dict:
+    """Write every sample layer to ``out_dir``; returns the expected areas, lot attributes and special lots."""
     lots = make_lots()
     special = make_features(lots)
     water = rnd(water_polygon())
@@ -945,6 +963,7 @@ def update_readme_table(readme: Path, sba: dict, props: dict) -> None:
 
 
 def run_checks(out_dir: Path, info: dict):
+    """Re-read the written layers: check their projection and that no lots overlap, and print a summary."""
     import geopandas as gpd
     from pyproj import Transformer
 
@@ -971,6 +990,7 @@ def run_checks(out_dir: Path, info: dict):
 
 
 def main(argv=None):
+    """Command line: build the sample data (``--out``, ``--check``), print the special lots and each lot's area."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=HERE)
     ap.add_argument("--check", action="store_true", help="re-read outputs and verify")

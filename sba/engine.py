@@ -18,14 +18,17 @@ import gis
 from categorize import PropertyClass, area_decimal, billable_sqft, categorize_sfr
 from categorize.schedule import RateSchedule
 
-__all__ = ["NO_SHAPE", "area_str", "feature_areas", "load_layers", "lot_errors", "lot_results", "measure_files", "repeated_id", "rules_for"]
+__all__ = ["NO_SHAPE", "area_str", "feature_areas", "load_layers", "lot_errors", "lot_results", "measure_files",
+           "repeated_id", "rules_for"]
 
 def area_str(value: float) -> str:
     """A measured area as a decimal string with 2 places, half-up (:func:`categorize.area_decimal`)."""
     return str(area_decimal(float(value)))
 
 
-def feature_areas(geoms: np.ndarray, lot_geom: shapely.Geometry, sqft_per_unit2: float) -> tuple[np.ndarray, np.ndarray]:
+def feature_areas(
+    geoms: np.ndarray, lot_geom: shapely.Geometry, sqft_per_unit2: float
+) -> tuple[np.ndarray, np.ndarray]:
     """Each feature's own area and its area inside the lot, in sq ft (before overlaps are removed).
 
     ``geoms`` and ``lot_geom`` are in one projected CRS whose square unit is

@@ -25,8 +25,10 @@ The seed's single-family example (standard category, quarterly, 12 ccf):
 >>> portland = load_schedule("portland-bes-fy2025-26")
 >>> bill = estimate(schedule=portland, property_class="single_family",
 ...                 category="standard", water_use_ccf="12", period="quarterly")
->>> [(line.item, line.calculation, line.amount) for line in bill.lines]
-[('Sanitary sewer', '$13.54 × 12 ccf', Decimal('162.48')), ('Stormwater service units', '(1 × $6.310) × 3', Decimal('18.93')), ('Stormwater billable area', '($14.013 × 2.4) × 3', Decimal('100.89'))]
+>>> [(line.item, line.calculation, line.amount) for line in bill.lines] # doctest: +NORMALIZE_WHITESPACE
+[('Sanitary sewer', '$13.54 × 12 ccf', Decimal('162.48')),
+ ('Stormwater service units', '(1 × $6.310) × 3', Decimal('18.93')),
+ ('Stormwater billable area', '($14.013 × 2.4) × 3', Decimal('100.89'))]
 >>> bill.total, bill.superfund_total, bill.grand_total
 (Decimal('282.30'), Decimal('1.85'), Decimal('284.15'))
 """

@@ -287,8 +287,9 @@ def resolve_category(
     >>> resolve_category(s, None, Decimal(2569))[0].name
     'standard'
     >>> cat, warning = resolve_category(s, "small", Decimal(2569))
-    >>> cat.name, warning
-    ('small', 'Your measured area (2,569 sq ft) falls in the standard category, but this estimate uses the category you gave (small).')
+    >>> cat.name, warning # doctest: +NORMALIZE_WHITESPACE
+    ('small', 'Your measured area (2,569 sq ft) falls in the standard category,
+     but this estimate uses the category you gave (small).')
     """
     if category is not None:
         cat = schedule.category(category)

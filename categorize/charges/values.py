@@ -232,10 +232,11 @@ class Period:
         Period(name='quarterly', days=90)
         >>> Period.parse("Bi-Monthly"), Period.parse(45), Period.parse("30")
         (Period(name='bimonthly', days=60), Period(name='45 days', days=45), Period(name='monthly', days=30))
-        >>> Period.parse("weekly")
+        >>> Period.parse("weekly") # doctest: +NORMALIZE_WHITESPACE
         Traceback (most recent call last):
         ...
-        categorize.errors.InvalidBillInputError: Unknown billing period 'weekly'. Choose monthly, bimonthly, quarterly, or a number of days from 1 to 366.
+        categorize.errors.InvalidBillInputError: Unknown billing period 'weekly'.
+        Choose monthly, bimonthly, quarterly, or a number of days from 1 to 366.
         """
         if isinstance(value, Period):
             return value

@@ -30,6 +30,7 @@ class Parser(argparse.ArgumentParser):
     """argparse, but a usage mistake is one line that says where to get help."""
 
     def error(self, message: str):
+        """Refuse a usage mistake with one line (:class:`UsageError`, exit 2) instead of argparse's usage text."""
         message = message[0].upper() + message[1:]
         raise UsageError(f"{message}. Run '{self.prog} --help' to see the options.")
 
@@ -42,6 +43,7 @@ def rate_schedule(name: str | None) -> RateSchedule:
 
 
 def decimal_number(name: str):
+    """An argparse type for option ``name``: a finite decimal number, commas allowed (2,400)."""
     def parse(text: str) -> Decimal:
         try:
             value = Decimal(text.replace(",", ""))
@@ -55,6 +57,7 @@ def decimal_number(name: str):
 
 
 def whole_number(name: str):
+    """An argparse type for option ``name``: a whole number, anything else refused."""
     def parse(text: str) -> int:
         try:
             return int(text)
@@ -65,6 +68,7 @@ def whole_number(name: str):
 
 
 def print_json(data) -> None:
+    """Print ``data`` as indented JSON; Decimals are written as strings so no digit is lost."""
     json.dump(data, sys.stdout, indent=2, default=_default)
     sys.stdout.write("\n")
 

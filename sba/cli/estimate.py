@@ -35,6 +35,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_estimate(args: argparse.Namespace) -> int:
+    """``sba estimate``: print the bill for a property class and an area or category."""
     from categorize import estimate
 
     schedule = rate_schedule(args.rates)

@@ -30,6 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the ``sba`` command line on ``argv`` (default: the process arguments); returns the exit code."""
     argv = sys.argv[1:] if argv is None else argv
     debug = "--debug" in argv
     with warnings.catch_warnings():
@@ -44,7 +45,9 @@ def _main(argv: list[str], debug: bool) -> int:
     try:
         args = build_parser().parse_args(argv)
         if not getattr(args, "command", None):
-            raise UsageError("Say which command to run: estimate, measure, reassess or rates. Run 'sba --help' for more.")
+            raise UsageError(
+                "Say which command to run: estimate, measure, reassess or rates. Run 'sba --help' for more."
+            )
         return args.func(args)
     except BrokenPipeError:  # the reader went away (| head): stop quietly, as cat does
         _silence_stdout()

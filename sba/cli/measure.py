@@ -32,6 +32,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_measure(args: argparse.Namespace) -> int:
+    """``sba measure``: measure the billable area of the lots in a parcels file from a features file."""
     from sba.engine import lot_results, measure_files
 
     schedule = rate_schedule(args.rates)

@@ -20,6 +20,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_rates(args: argparse.Namespace) -> int:
+    """``sba rates``: list the bundled rate schedules, or print the rates and categories of one."""
     from categorize import available_schedules, load_schedule
     from categorize.schedule import rate_lines
 

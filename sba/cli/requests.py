@@ -120,7 +120,8 @@ def register(subparsers) -> argparse.ArgumentParser:
                        description="Change one feature's type or outline, use the City's outline, remove or "
                                    "restore it, or add a feature from the City's record.")
     p.add_argument("id", type=whole_number("request number"))
-    p.add_argument("--feature", type=whole_number("--feature"), default=None, help="the feature's number in the request")
+    p.add_argument("--feature", type=whole_number("--feature"), default=None,
+                   help="the feature's number in the request")
     p.add_argument("--type", dest="feature_type", default=None, help="new feature type (roof, patio, ...)")
     p.add_argument("--geometry", default=None, help="GeoJSON file with the new outline (EPSG:4326)")
     p.add_argument("--use-record", default=None, help="take this record feature's outline and type (e.g. F0351)")
@@ -332,7 +333,8 @@ def cmd_list(args: argparse.Namespace) -> int:
         print_json(rows)
         return 0
     if not rows:
-        print("No requests" + (f" with status {args.status}." if args.status else " yet (try 'sba requests seed-sample')."))
+        print(f"No requests with status {args.status}." if args.status
+              else "No requests yet (try 'sba requests seed-sample').")
         return 0
     print(f"{'#':>4}  {'tax lot':<9}{'requester':<20}{'billed':<10}{'claims':<10}{'status':<11}{'decided':<10}"
           f"{'effective':<12}submitted")

@@ -167,7 +167,9 @@ def check_attachments(attachments: Sequence[tuple[str, bytes]]) -> list[tuple[st
         name = attachment_name(raw_name)
         suffix = Path(name).suffix.lower()
         if suffix not in ATTACHMENT_TYPES:
-            raise EvidencePackageError(f"Attachment {name!r} is not a PDF, JPG or PNG file; only those can be attached.")
+            raise EvidencePackageError(
+                f"Attachment {name!r} is not a PDF, JPG or PNG file; only those can be attached."
+            )
         if len(data) > ATTACHMENT_LIMIT:
             raise EvidencePackageError(f"Attachment {name!r} is {len(data) / MiB:.1f} MB; "
                                        f"the limit is {ATTACHMENT_LIMIT // MiB} MB per file.")
@@ -352,7 +354,9 @@ def _read(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
     except RuntimeError as err:  # zipfile: "File ... is encrypted, password required"
         raise EvidencePackageError(f"{info.filename} in the package is encrypted; it cannot be read.") from err
     except NotImplementedError as err:
-        raise EvidencePackageError(f"{info.filename} in the package uses a compression this tool does not read.") from err
+        raise EvidencePackageError(
+            f"{info.filename} in the package uses a compression this tool does not read."
+        ) from err
     except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError) as err:
         raise EvidencePackageError(f"{info.filename} in the package is damaged.") from err
     return bytes(buf)
@@ -393,7 +397,8 @@ _AREA = {"anyOf": [{"type": "string", "pattern": "\\A[0-9]{1,12}(\\.[0-9]{1,12})
                    {"type": "number", "minimum": 0, "maximum": 1e12}]}
 _UTC_TIME = "\\A[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z\\Z"
 _CATEGORY = {"type": "string", "pattern": "\\A[A-Za-z][A-Za-z0-9_ -]{0,39}\\Z"}
-_FILE_NAME = "\\A(features\\.geojson|lot\\.geojson|method\\.txt|report\\.pdf|attachments/[^/\\\\" + CONTROL_CHARS + "]{1,100})\\Z"
+_FILE_NAME = ("\\A(features\\.geojson|lot\\.geojson|method\\.txt|report\\.pdf"
+              "|attachments/[^/\\\\" + CONTROL_CHARS + "]{1,100})\\Z")
 
 MANIFEST_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -556,7 +561,9 @@ def _explain(error: jsonschema.ValidationError) -> str:
         return f"{where} lacks the field '{missing}'"
     if kind == "additionalProperties":
         extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
-        return f"{where} has a field a package cannot have ('{printable(extra[0], 40)}')" if extra else f"{where} has unknown fields"
+        if not extra:
+            return f"{where} has unknown fields"
+        return f"{where} has a field a package cannot have ('{printable(extra[0], 40)}')"
     if kind == "maxLength":
         return f"{where} is longer than {value} characters"
     if kind in ("maxItems", "maxProperties"):

@@ -204,8 +204,9 @@ def _overwater_notes(feats: gpd.GeoDataFrame, geoms: np.ndarray, water: gpd.GeoD
     if not len(rows):
         return ()
     if water is None or not len(water):
-        return tuple(f"Shape {i + 1} ({_A_STRUCTURE.get(kinds[i], kinds[i])}): there is no water layer, so it is taken to "
-                     "be over water and not counted. Add the water bodies to measure it against the shoreline."
+        return tuple(f"Shape {i + 1} ({_A_STRUCTURE.get(kinds[i], kinds[i])}): there is no water layer, "
+                     "so it is taken to be over water and not counted. "
+                     "Add the water bodies to measure it against the shoreline."
                      for i in rows)
     # only the water near each structure is looked at: a city's water layer may be large
     shape_i, water_i = water.sindex.query(geoms[rows], predicate="intersects")
@@ -213,9 +214,10 @@ def _overwater_notes(feats: gpd.GeoDataFrame, geoms: np.ndarray, water: gpd.GeoD
     wet_area = shapely.area(shapely.intersection(geoms[rows][shape_i], near))
     wet = np.unique(shape_i[wet_area > 0])
     dry = np.delete(rows, wet)
-    return tuple(f"Shape {i + 1} ({_A_STRUCTURE.get(kinds[i], kinds[i])}) lies wholly on land, so it counts in full, like a "
-                 "deck. If it is over water, the water layer does not show that water; the City will check it "
-                 "(a loading dock on land is billable)." for i in dry)
+    return tuple(f"Shape {i + 1} ({_A_STRUCTURE.get(kinds[i], kinds[i])}) lies wholly on land, "
+                 "so it counts in full, like a deck. "
+                 "If it is over water, the water layer does not show that water; "
+                 "the City will check it (a loading dock on land is billable)." for i in dry)
 
 
 def measure_tape(rows: Sequence[TapeShape], parcel_id: str = "", schedule: RateSchedule | None = None) -> LotMeasure:

@@ -139,22 +139,27 @@ class EvidencePackage:
 
     @property
     def parcel_id(self) -> str:
+        """The tax lot the request is for."""
         return str(self.request["parcel_id"])
 
     @property
     def form_totals(self) -> dict[str, Decimal]:
+        """The requester's areas by form line, in sq ft, as Decimals."""
         return {k: Decimal(v) for k, v in self.request["form_totals"].items()}
 
     @property
     def computed_category(self) -> str | None:
+        """The category the homeowner's measurement gave, if the package says."""
         return self.request.get("computed_category")
 
     @property
     def current_category(self) -> str | None:
+        """The category billed today, if the requester gave it."""
         return self.request.get("current_category")
 
     @property
     def crs_measured(self) -> str:
+        """The projection the areas were measured in, e.g. ``EPSG:2913`` (``none (tape measure)`` for tape rows)."""
         return str(self.features.get("crs_measured", ""))
 
     def features_frame(self) -> gpd.GeoDataFrame:

@@ -46,6 +46,7 @@ class ChangeRequest:
     account_holder: bool = False
 
     def eligibility(self) -> dict[str, bool]:
+        """The requester's answers to the four eligibility questions, by name."""
         return {
             "single_family": self.single_family,
             "one_dwelling_unit": self.one_dwelling_unit,

@@ -35,6 +35,8 @@ _USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,39}$")
 
 @dataclass(frozen=True)
 class StaffUser:
+    """A staff member who may sign in: login name, the name shown on letters, and whether they manage staff."""
+
     username: str
     display_name: str
     is_admin: bool
@@ -71,16 +73,19 @@ _DUMMY = hash_password("not a real password")
 
 
 def staff_count(store: RequestStore) -> int:
+    """How many active staff accounts the store holds."""
     return int(store.db.scalar("SELECT COUNT(*) FROM staff") or 0)
 
 
 def get_staff(store: RequestStore, username: str) -> StaffUser | None:
+    """The active staff member with this login name (case and spaces ignored), or ``None``."""
     row = store.db.one("SELECT username, display_name, is_admin FROM staff WHERE username = ? AND active = 1",
                        (str(username).strip().lower(),))
     return None if row is None else StaffUser(row["username"], row["display_name"], bool(row["is_admin"]))
 
 
 def list_staff(store: RequestStore) -> list[StaffUser]:
+    """The active staff members, by login name."""
     rows = store.db.query("SELECT username, display_name, is_admin FROM staff WHERE active = 1 ORDER BY username")
     return [StaffUser(r["username"], r["display_name"], bool(r["is_admin"])) for r in rows]
 

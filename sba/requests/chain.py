@@ -64,6 +64,7 @@ class ChainReport:
 
     @property
     def intact(self) -> bool:
+        """True when no row of the audit log breaks the hash chain."""
         return self.broken_row is None
 
     def sentence(self) -> str:

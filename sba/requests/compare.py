@@ -72,9 +72,11 @@ class FeatureComparison:
 
     @property
     def area_change_sqft(self) -> float:
+        """Request minus record area of this feature in sq ft (an absent side counts as 0)."""
         return (self.request_sqft or 0.0) - (self.record_sqft or 0.0)
 
     def as_dict(self) -> dict:
+        """The row as JSON-ready values, areas rounded to 2 places and the overlap (IoU) to 3."""
         return {
             "status": self.status, "request_no": self.position, "request_type": self.request_type,
             "request_sqft": _r2(self.request_sqft), "record_feature": self.record_feature,
@@ -117,6 +119,7 @@ class Comparison:
 
     @property
     def counts(self) -> dict[str, int]:
+        """How many features are matched, changed, added and missing."""
         out = dict.fromkeys(("matched", "changed", "added", "missing"), 0)
         for f in self.features:
             out[f.status] += 1
@@ -124,9 +127,11 @@ class Comparison:
 
     @property
     def billed_matches_record(self) -> bool:
+        """True when the category billed today is the one the City's record gives."""
         return self.current_category == self.record_category
 
     def table(self) -> pd.DataFrame:
+        """One row per compared feature (see :meth:`FeatureComparison.as_dict`)."""
         return pd.DataFrame([f.as_dict() for f in self.features])
 
     def summary(self) -> dict:

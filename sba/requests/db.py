@@ -147,10 +147,12 @@ class Database:
         return [dict(zip(names, _plain(row), strict=True)) for row in cur.fetchall()]
 
     def one(self, sql: str, params: Sequence[Any] = ()) -> dict[str, Any] | None:
+        """The first row the query returns, as a dict, or ``None`` when there is none."""
         rows = self.query(sql, params)
         return rows[0] if rows else None
 
     def scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        """The first column of the first row, or ``None`` when the query returns no row."""
         row = self.one(sql, params)
         return None if row is None else next(iter(row.values()))
 
@@ -183,6 +185,7 @@ class Database:
             self._depth = 0
 
     def close(self) -> None:
+        """Close the connection; an error while closing is ignored."""
         with contextlib.suppress(Exception):
             self._conn.close()
 
@@ -194,6 +197,7 @@ class Database:
 
     # -- schema ------------------------------------------------------------
     def schema_version(self) -> int:
+        """The newest migration applied to this database (0 for a new one)."""
         return int(self.scalar("SELECT COALESCE(MAX(version), 0) FROM schema_migrations") or 0)
 
     def migrate(self, migrations: Sequence[Migration] | None = None) -> list[int]:
@@ -285,7 +289,9 @@ def connect(target: str | Path, *, migrate: bool = True) -> Database:
             raise
         except db_errors() as err:
             db.close()
-            raise StoreError(f"Could not set up the request database {db.display()}: {_first_line(err).rstrip('.')}.") from err
+            raise StoreError(
+                f"Could not set up the request database {db.display()}: {_first_line(err).rstrip('.')}."
+            ) from err
     return db
 
 
@@ -296,7 +302,9 @@ def _first_line(err: BaseException) -> str:
 def _connect_sqlite(text: str) -> Database:
     path = Path(text[len("sqlite:///"):] if text.startswith("sqlite:///") else text).expanduser()
     if not path.parent.exists():
-        raise StoreError(f"Cannot create the request database {str(path)!r}: the folder {str(path.parent)!r} does not exist.")
+        raise StoreError(
+            f"Cannot create the request database {str(path)!r}: the folder {str(path.parent)!r} does not exist."
+        )
     _create_private(path)
     try:
         conn = sqlite3.connect(path, isolation_level=None, timeout=30, check_same_thread=False)

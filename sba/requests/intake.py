@@ -125,6 +125,7 @@ class IntakeForm:
     account_holder: bool = False
 
     def answers(self) -> dict[str, bool]:
+        """Each confirmation box of the form, ticked or not."""
         return {k: bool(getattr(self, k)) for k in CONFIRMATIONS}
 
 

@@ -88,6 +88,7 @@ class LetterInfo:
 
     @property
     def outcome(self) -> str:
+        """The letter's sentence on the category: the change and its date, or that it stays."""
         if self.old_category != self.new_category:
             return (f"Your stormwater category changes from **{self.old_category}** to **{self.new_category}**, "
                     f"effective **{long_date(self.effective)}**, the date of this decision. The change is not "
@@ -95,6 +96,7 @@ class LetterInfo:
         return f"Your stormwater category stays **{self.old_category}**."
 
     def table(self) -> list[tuple[str, str, str]]:
+        """The letter's table: each form line as reported and as determined (sq ft), the total and the category."""
         rows = [(FORM_LABELS[k], f"{self.reported.get(k, 0):,}", f"{self.determined.get(k, Decimal(0)):,}")
                 for k in FORM_BUCKETS]
         rows.append(("Billable area", f"{self.reported_total:,}", f"{self.determined_total:,}"))

@@ -136,6 +136,7 @@ class Records:
 
     # ------------------------------------------------------------------
     def has_lot(self, parcel_id: str) -> bool:
+        """True when the parcels layer has this tax lot."""
         return bool((self._ids == str(parcel_id)).any())
 
     def lot(self, parcel_id: str) -> gpd.GeoDataFrame:
@@ -154,6 +155,10 @@ class Records:
         return rows.iloc[[0]]
 
     def lot_record(self, parcel_id: str) -> LotRecord:
+        """What the billing data says about a tax lot: class, dwelling units, address, category, accounts.
+
+        Raises :class:`PackageRejected` for a tax lot that is not in the utility's parcels.
+        """
         row = self.lot(parcel_id).iloc[0]
         units = row.get("dwelling_units")
         try:
@@ -220,5 +225,8 @@ def read_accounts(data: bytes) -> pd.DataFrame:
     frame = pd.DataFrame(rows, dtype=str)
     missing = {"account_number", "parcel_id"} - set(frame.columns)
     if missing:
-        raise PackageRejected(f"The accounts table needs the columns account_number and parcel_id (missing: {', '.join(sorted(missing))}).")
+        raise PackageRejected(
+            "The accounts table needs the columns account_number and parcel_id "
+            f"(missing: {', '.join(sorted(missing))})."
+        )
     return frame

@@ -73,6 +73,7 @@ class Decision:
 
     @property
     def changed(self) -> bool:
+        """True when the decision changes the billed category."""
         return self.old_category != self.new_category
 
 
@@ -197,7 +198,10 @@ def add_record_feature(store: RequestStore, records: Records, request_id: int, r
     if not reason.strip():
         raise DecisionError("Give a reason for the change; it goes in the audit log.")
     rec = records.record_features(req.parcel_id)
-    hit = rec[(rec["feature_id"].astype(str) == str(record_feature)).to_numpy()] if "feature_id" in rec else rec.iloc[:0]
+    if "feature_id" in rec:
+        hit = rec[(rec["feature_id"].astype(str) == str(record_feature)).to_numpy()]
+    else:
+        hit = rec.iloc[:0]
     if hit.empty:
         raise DecisionError(f"The City's record has no feature {record_feature!r} on tax lot {req.parcel_id}.")
     outline, area, inside = _feature_outline(mapping(hit.to_crs(LONLAT).geometry.iloc[0]), records,

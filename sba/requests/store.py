@@ -153,6 +153,8 @@ class FeatureRow:
 
 @dataclass(frozen=True)
 class StoredFile:
+    """A file kept with a request (the package, an attachment, a letter); :meth:`RequestStore.file_data` reads it."""
+
     id: int
     kind: str
     name: str
@@ -201,10 +203,12 @@ class ChangeRequestRecord:
 
     @property
     def is_open(self) -> bool:
+        """True while the request waits for a staff decision."""
         return self.status == OPEN_STATUS
 
     @property
     def form_totals(self) -> dict[str, int]:
+        """The areas the requester wrote on the form, in whole sq ft, by form line."""
         return {"roofs": self.roofs_sqft, "driveway_parking": self.driveway_parking_sqft,
                 "other_hard_surfaces": self.other_sqft}
 
@@ -215,9 +219,11 @@ class ChangeRequestRecord:
 
     @property
     def adjusted(self) -> bool:
+        """True when staff changed or removed any of the requester's features."""
         return any(f.adjusted or f.removed for f in self.features)
 
     def attachments(self) -> tuple[StoredFile, ...]:
+        """The files the requester attached (photos, PDFs)."""
         return tuple(f for f in self.files if f.kind == "attachment")
 
     def summary(self) -> dict[str, Any]:
@@ -261,6 +267,7 @@ class RequestStore:
         return cls(connect(target or default_db_path()), **kwargs)
 
     def close(self) -> None:
+        """Close the database connection."""
         self.db.close()
 
     def __enter__(self) -> RequestStore:
@@ -271,9 +278,11 @@ class RequestStore:
 
     # -- time --------------------------------------------------------------
     def now(self) -> dt.datetime:
+        """The current time in UTC, from the store's clock."""
         return self.clock().astimezone(dt.UTC)
 
     def now_text(self) -> str:
+        """The current UTC time as stored (``YYYY-MM-DDTHH:MM:SSZ``)."""
         return utc_text(self.now())
 
     def today(self) -> dt.date:
@@ -281,6 +290,7 @@ class RequestStore:
         return self.now().astimezone(self.tz).date()
 
     def local_date(self, utc: str) -> dt.date:
+        """The utility's local date of a stored UTC time."""
         return parse_utc(utc).astimezone(self.tz).date()
 
     # -- reading -------------------------------------------------------------
@@ -336,12 +346,14 @@ class RequestStore:
             "SELECT MIN(id) FROM requests WHERE parcel_id = ? AND status = ?", (str(parcel_id), OPEN_STATUS))
 
     def file_data(self, request_id: int, file_id: int) -> bytes:
+        """The bytes of one of a request's files; refuses a file number the request does not have."""
         data = self.db.scalar("SELECT data FROM files WHERE id = ? AND request_id = ?", (int(file_id), int(request_id)))
         if data is None:
             raise NotFoundError(f"Request {request_id} has no file number {file_id}.")
         return bytes(data)
 
     def latest_file(self, request_id: int, kind: str) -> tuple[StoredFile, bytes] | None:
+        """The newest file of this kind for a request, with its bytes, or ``None`` when there is none."""
         row = self.db.one(
             "SELECT id, kind, name, media_type, size_bytes, sha256, created_at, data FROM files "
             "WHERE request_id = ? AND kind = ? ORDER BY id DESC LIMIT 1", (int(request_id), kind))

@@ -67,10 +67,11 @@ def check_person_name(value: Any, label: str = "requester's name", max_len: int 
 
     >>> check_person_name("  Anne-Marie O'Neil ")
     "Anne-Marie O'Neil"
-    >>> check_person_name("=Emery+Larch")
+    >>> check_person_name("=Emery+Larch")  # doctest: +NORMALIZE_WHITESPACE
     Traceback (most recent call last):
     ...
-    sba.requests.errors.PackageRejected: The requester's name can only have letters, digits, spaces and . , ' - & ( ) (got '=Emery+Larch').
+    sba.requests.errors.PackageRejected: The requester's name can only have letters, digits, spaces
+    and . , ' - & ( ) (got '=Emery+Larch').
     """
     text = check_line(value, label, max_len)
     if text and not _NAME.fullmatch(text):

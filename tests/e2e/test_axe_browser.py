@@ -148,7 +148,8 @@ def test_axe__the_check_finds_our_own_broken_markup_and_excuses_only_streamlits_
         assert serious_violations(page) == []
         page.evaluate("""() => {  // what a page of ours could get wrong: a list like the menu's, an image
             const main = document.querySelector('[data-testid="stMain"]');
-            main.insertAdjacentHTML('beforeend', '<ul id="ours"><div><li>one</li></div></ul><img id="pic" src="data:,">');
+            main.insertAdjacentHTML('beforeend',
+                                    '<ul id="ours"><div><li>one</li></div></ul><img id="pic" src="data:,">');
         }""")
         found = serious_violations(page)
     assert [line.split(":")[0] for line in found] == ["image-alt (critical)", "list (serious)", "listitem (serious)"]

@@ -8,7 +8,8 @@ import importlib
 import pytest
 
 
-@pytest.mark.parametrize("module", ["sba.requests.auth", "sba.requests.chain", "sba.requests.compare", "sba.requests.letter", "sba.requests.records"])
+@pytest.mark.parametrize("module", ["sba.requests.auth", "sba.requests.chain", "sba.requests.compare",
+                                    "sba.requests.letter", "sba.requests.records"])
 def test_docstring_examples(module):
     result = doctest.testmod(importlib.import_module(module), optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0

@@ -312,7 +312,8 @@ def test_cli_import__every_hostile_package_is_one_line_exit_2_and_audited(hostil
     ("name", "blob", "match"),
     [
         ("photo.jpg", hostile.HTML_AS_JPEG, r"'photo\.jpg' is not a readable JPEG image"),
-        ("huge.png", hostile.png_claiming(5_000, 5_000), r"'huge\.png' is 5000 × 5000 pixels; the limit is 12\.5 million"),
+        ("huge.png", hostile.png_claiming(5_000, 5_000),
+         r"'huge\.png' is 5000 × 5000 pixels; the limit is 12\.5 million"),
         ("huge.png", hostile.png_claiming(40_000, 40_000), r"'huge\.png' has far more than 12\.5 million pixels"),
         ("survey.pdf", hostile.PDF_OPEN_ACTION_JS, r"'survey\.pdf' is a PDF with JavaScript in it"),
         ("survey.pdf", hostile.PDF_ESCAPED_JS, r"'survey\.pdf' is a PDF with (JavaScript|JS) in it"),
@@ -440,7 +441,8 @@ def test_read_package__a_directory_of_65535_entries_is_refused_before_zipfile_re
     tracemalloc.start()
     start = time.perf_counter()
     try:
-        with pytest.raises(EvidencePackageError, match="holds 65,535 or more files; an evidence package has at most 12"):
+        with pytest.raises(EvidencePackageError,
+                           match="holds 65,535 or more files; an evidence package has at most 12"):
             read_package(data)
         took = time.perf_counter() - start
         peak = tracemalloc.get_traced_memory()[1]

@@ -48,7 +48,8 @@ def test_import_package__stores_request_features_files_and_audit(store, records,
     rid = import_package(store, data, records, actor="alice", requester=who, filename="evidence-R100040.zip")
     req = store.get(rid)
     assert (req.parcel_id, req.account_number, req.requester_name) == ("R100040", "2813017106", "Taylor Spruce")
-    assert (req.current_category, req.claimed_category, req.status, req.version) == ("standard", "small", "submitted", 1)
+    assert (req.current_category, req.claimed_category, req.status, req.version) == (
+        "standard", "small", "submitted", 1)
     assert req.form_totals == {"roofs": 720, "driveway_parking": 252, "other_hard_surfaces": 62}
     assert req.submitted_at == "2026-03-02T17:00:00Z"
     assert "EPSG:2913" in req.method_statement

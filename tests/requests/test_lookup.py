@@ -29,8 +29,10 @@ def test_lookup__works_the_same_on_both_databases(store, clock, records, package
     clock.advance(seconds=1)
     assert _try(store, str(mine), TOKEN, "10.5.0.2") == "found"
     failed = [(r["request_id"], r["detail"]) for r in store.audit_log() if r["action"] == "lookup_failed"]
-    assert failed == [(None, "reference number 999999999999 from 10.5.0.1"), (None, "not a reference number from 10.5.0.1"),
-                      (mine, f"reference number {mine} from 10.5.0.1"), (mine, f"reference number {mine} from 10.5.0.1")]
+    assert failed == [(None, "reference number 999999999999 from 10.5.0.1"),
+                      (None, "not a reference number from 10.5.0.1"),
+                      (mine, f"reference number {mine} from 10.5.0.1"),
+                      (mine, f"reference number {mine} from 10.5.0.1")]
 
 
 def _try(store, number, token, client) -> str:
@@ -87,7 +89,8 @@ def test_lookup__one_client_guessing_many_numbers_is_refused_after_the_limit_and
     assert answers[:4] == ["not found"] * 4
     assert answers.count("not found") == 9  # at 1, 2, 3, 4, 5, 7, 11, 19, 35 s; the next may come at 67 s
     assert answers[-1] == "refused"
-    with pytest.raises(LookupThrottled, match=r"^Too many wrong tries from this computer: try again in \d+ seconds?\.$"):
+    with pytest.raises(LookupThrottled,
+                       match=r"^Too many wrong tries from this computer: try again in \d+ seconds?\.$"):
         status_for_requester(sqlite_store, str(mine), TOKEN, client="10.2.0.1")
     assert _try(sqlite_store, str(mine), TOKEN, "10.2.0.2") == "found"  # someone else is not slowed down
 

@@ -30,7 +30,8 @@ def test_decide__accept_changes_the_category_from_today(store, records, packages
     assert (d.status, d.old_category, d.new_category, d.changed) == ("accepted", "large", "standard", True)
     assert d.effective_date == dt.date(2026, 3, 2)
     req = store.get(rid)
-    assert (req.status, req.decision, req.decided_category, req.decided_sqft) == ("accepted", "accept", "standard", "2569")
+    assert (req.status, req.decision, req.decided_category, req.decided_sqft) == (
+        "accepted", "accept", "standard", "2569")
     assert (req.decided_by, req.effective_date, req.version) == ("alice", "2026-03-02", 2)
     kinds = {f.kind for f in req.files}
     assert {"letter_md", "letter_pdf"} <= kinds
