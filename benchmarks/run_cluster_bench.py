@@ -174,7 +174,8 @@ def main() -> int:
                 s = res["summary"]
                 print(f"{kind:8s} round {r}: {res['wall']:7.2f} s  {s['parcels_in'] / res['wall']:9,.0f} parcels/s  "
                       f"phases {s['phases']}  same table: {res['same']}  load {res['uptime']:.1f}  "
-                      f"killed: {res['killed']}  peak RSS GiB {json.dumps({k: round(v, 2) for k, v in res['rss'].items()})}",
+                      f"killed: {res['killed']}  "
+                      f"peak RSS GiB {json.dumps({k: round(v, 2) for k, v in res['rss'].items()})}",
                       file=sys.stderr)
     finally:
         subprocess.run([str(ROOT / "scripts" / "dask-local"), "stop"], check=False)

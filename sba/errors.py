@@ -1,6 +1,8 @@
-"""Errors of the ``sba`` runs (outputs, locks, killed runs); ``str(err)`` is shown as-is.
+r"""Errors of the ``sba`` runs (outputs, locks, killed runs); ``str(err)`` is shown as-is.
 
-The evidence package's :class:`sba.evidence.EvidencePackageError` is an :class:`SbaError` too.
+The evidence package's :class:`sba.evidence.EvidencePackageError`, the staff tool's
+:class:`sba.requests.RequestError` and the cluster run's :class:`sba.bulk.ClusterError` are
+:class:`SbaError`\ s too: one tree, caught by type.
 
 Like :mod:`gis.errors`, each class also inherits the matching builtin, so a
 caller may catch :class:`SbaError` or the plain Python type.

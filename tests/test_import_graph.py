@@ -105,8 +105,9 @@ def test_no_private_name_is_imported_from_another_module():
 def test_the_checks_find_a_circle_and_a_private_import():
     assert _cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
     assert _cycle({"a": {"b"}, "b": set()}) is None
-    tree = {"sba.x": ROOT / "sba" / "cli" / "main.py"}
-    found = _imports("sba.y", ROOT / "sba" / "bulk" / "cluster.py", {**tree, "sba.bulk.options": ROOT / "sba" / "bulk" / "options.py"})
+    tree = {"sba.x": ROOT / "sba" / "cli" / "command.py"}
+    tree["sba.bulk.options"] = ROOT / "sba" / "bulk" / "options.py"
+    found = _imports("sba.y", ROOT / "sba" / "bulk" / "cluster.py", tree)
     assert ("sba.bulk.options", "ORDER") in found
 
 

@@ -136,6 +136,11 @@ def _du(v):
 
 
 def parcel_classes(parcels: gpd.GeoDataFrame, opts: ReassessOptions):
+    """Each lot's property class (``--class-field`` through ``--class-map``, else the default) and its error.
+
+    Parsed once per distinct value; a value that is no known class gives that
+    lot an error sentence instead of a class.
+    """
     n = len(parcels)
     errors = np.full(n, None, dtype=object)
     if opts.class_field:

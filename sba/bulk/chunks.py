@@ -138,7 +138,8 @@ def _measure_around_failures(parcels, features, water, rules, opts, context=None
         return feats, [int(p) for p in reach if int(p) not in bad]
 
     def measure(rows: list[int], others: list[int], feats: np.ndarray) -> pd.DataFrame:
-        return gis.measure_lots(everyone.iloc[[*rows, *others]], features.iloc[feats], water, **kw).lots.iloc[:len(rows)]
+        result = gis.measure_lots(everyone.iloc[[*rows, *others]], features.iloc[feats], water, **kw)
+        return result.lots.iloc[:len(rows)]
 
     def lot(i: int) -> tuple[pd.DataFrame, str | None]:
         feats, others = near([i])

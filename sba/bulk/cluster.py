@@ -55,6 +55,7 @@ from sba.bulk.result import (
     write_result,
     write_result_streamed,
 )
+from sba.errors import SbaError
 
 __all__ = ["ClusterError", "code_digest", "reassess_on_cluster"]
 
@@ -67,7 +68,7 @@ WKB = "_wkb"
 _SCAN = ["rows", "minx", "miny", "maxx", "maxy", "shapes", "polygons"]
 
 
-class ClusterError(gis.GISInputError):
+class ClusterError(SbaError, RuntimeError):
     """dask is missing, or the scheduler cannot be reached or has no workers."""
 
 

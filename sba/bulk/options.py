@@ -19,6 +19,8 @@ ORDER = "_order"
 
 @dataclass(frozen=True)
 class ReassessOptions:
+    """How a bulk run reads its layers and measures and bills the lots (the ``sba reassess`` flags)."""
+
     id_field: str = "parcel_id"
     type_field: str = "feature_type"
     class_field: str | None = None
@@ -35,6 +37,8 @@ class ReassessOptions:
 
 @dataclass
 class ReassessSummary:
+    """What a bulk run reports when it ends: counts, categories, timings and notes for the user."""
+
     parcels_in: int
     parcels_out: int
     seconds: float
@@ -58,4 +62,5 @@ class ReassessSummary:
 
     @property
     def parcels_per_second(self) -> float:
+        """Lots read per second of the whole run."""
         return self.parcels_in / self.seconds if self.seconds else float("inf")

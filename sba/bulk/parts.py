@@ -37,6 +37,7 @@ class PartRecord:
     sha256: str
 
     def to_json(self) -> dict:
+        """The record as the manifest stores it."""
         return {"rows": self.rows, "sha256": self.sha256}
 
 
@@ -125,10 +126,12 @@ class PartStore:
         write_atomic(self.folder / MANIFEST, lambda tmp: Path(tmp).write_text(text))
 
     def record(self, k: int, rec: PartRecord) -> None:
+        """Note part ``k`` as finished and save the manifest."""
         self.records[k] = rec
         self.save()
 
     def done(self) -> set[int]:
+        """The numbers of the parts the manifest records as finished."""
         return set(self.records)
 
     def read(self, k: int) -> pd.DataFrame | None:
@@ -160,4 +163,5 @@ class PartStore:
             tmp.unlink(missing_ok=True)
 
     def remove(self) -> None:
+        """Delete the parts folder and everything in it (the run's result is written)."""
         shutil.rmtree(self.folder, ignore_errors=True)

@@ -21,6 +21,7 @@ PARQUET_SUFFIXES = (".parquet", ".geoparquet")
 
 
 def is_parquet(path) -> bool:
+    """Whether the path names a (Geo)Parquet file, by its suffix."""
     return path is not None and Path(str(path)).suffix.lower() in PARQUET_SUFFIXES
 
 
@@ -74,6 +75,7 @@ class Prefetch:
                 continue
 
     def wait(self) -> None:
+        """Block until the reading thread has read every layer it can."""
         self._thread.join()
 
     def take(self, path, cols: list[str] | None):

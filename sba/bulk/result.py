@@ -114,6 +114,7 @@ class Phases:
         self._mark = time.perf_counter()
 
     def __call__(self, name: str) -> None:
+        """Close the phase called ``name``: the seconds since the previous call."""
         now = time.perf_counter()
         self.times[name] = round(now - self._mark, 3)
         self._mark = now
@@ -204,6 +205,7 @@ class Tally:
         self.by_category: dict[str, int] = {}
 
     def add(self, table: pd.DataFrame) -> Tally:
+        """Count a batch of result rows in (categories, errors, repaired shapes, raster flags)."""
         self.rows += len(table)
         for name, count in table.category[table.error.isna()].fillna("(not single-family)").value_counts().items():
             self.by_category[name] = self.by_category.get(name, 0) + int(count)

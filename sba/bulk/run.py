@@ -276,7 +276,8 @@ def _meeting_notes(n_features: int, pair_f: np.ndarray, names: dict) -> list[str
     return []
 
 
-def _resumed_tables(parts: PartStore, ids: np.ndarray, order: np.ndarray, bounds: np.ndarray) -> dict[int, pd.DataFrame]:
+def _resumed_tables(parts: PartStore, ids: np.ndarray, order: np.ndarray,
+                    bounds: np.ndarray) -> dict[int, pd.DataFrame]:
     """The saved chunks that hold exactly the lots this run gives them (by input order and id)."""
     tables = {}
     for k in sorted(parts.done()):

@@ -1,6 +1,6 @@
 """What every ``sba`` command line shares: the usage error, the parser, number arguments, JSON output.
 
-Kept apart from :mod:`sba.cli.main` so that the command modules
+Kept apart from :mod:`sba.cli.command` so that the command modules
 can use them without importing the main command line (which imports them).
 """
 

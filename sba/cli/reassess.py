@@ -50,7 +50,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     ra.add_argument("--impervious-raster", default=None,
                     help="impervious/land-cover GeoTIFF: adds a raster estimate per lot and a disagreement flag")
     ra.add_argument("--raster-tolerance", type=decimal_number("--raster-tolerance"), default=Decimal(25),
-                    help="flag lots whose raster estimate differs from the measured area by more than this %% (default 25)")
+                    help="flag lots whose raster estimate differs from the measured area by more than this %% "
+                         "(default 25)")
     ra.add_argument("--raster-scale", choices=["auto", "fraction", "percent"], default="auto",
                     help="what the raster's values mean: fraction = shares 0-1 (a 0/1 raster too), percent = 0-100; "
                          "auto (default) decides once per run from the raster's values over the parcels")
@@ -71,6 +72,7 @@ def _class_map(text: str) -> dict[str, str]:
 
 
 def cmd_reassess(args: argparse.Namespace) -> int:
+    """Run ``sba reassess``: the bulk run here or on a cluster, then its summary (text or JSON)."""
     prefetched = None
     if not args.scheduler:  # a cluster's driver reads no layer
         from sba.bulk.prefetch import Prefetch, wanted_columns
@@ -133,7 +135,8 @@ def cmd_reassess(args: argparse.Namespace) -> int:
         "by_category": summary.by_category, "errors": summary.errors, "repaired": summary.repaired,
         "chunks": summary.chunks, "chunks_resumed": summary.chunks_resumed,
         "phases": summary.phases, "raster_disagreements": summary.raster_flags,
-        "category_changes": summary.changes, "changes_file": str(summary.changes_path) if summary.changes_path else None,
+        "category_changes": summary.changes,
+        "changes_file": str(summary.changes_path) if summary.changes_path else None,
         "repeated_ids": summary.repeated_ids, "crs_note": summary.crs_note, "notes": summary.notes,
     }
     data["raster_scale"] = summary.raster_scale  # what --raster-scale auto decided

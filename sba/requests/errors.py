@@ -6,6 +6,8 @@ can catch :class:`RequestError` or the plain Python type.
 
 from __future__ import annotations
 
+from sba.errors import SbaError
+
 __all__ = [
     "AuthError",
     "ConflictError",
@@ -21,7 +23,7 @@ __all__ = [
 ]
 
 
-class RequestError(Exception):
+class RequestError(SbaError):
     """Root of every error a staff member or a requester can act on."""
 
 

@@ -196,7 +196,8 @@ def test_reassess__dask_local_cluster_equals_local_run(city, tmp_path, capsys):
         summary = reassess(capsys, city, tmp_path / "dask.parquet", "--chunk-size", "800",
                            "--scheduler", cluster.scheduler_address)
     assert summary["parcels_out"] == 3000
-    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "local.parquet"), pd.read_parquet(tmp_path / "dask.parquet"))
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "local.parquet"),
+                                  pd.read_parquet(tmp_path / "dask.parquet"))
 
 
 @pytest.mark.parametrize(
@@ -346,7 +347,7 @@ def test_reassess__layers_read_ahead_give_the_same_table(city, tmp_path):
     from sba.bulk.options import ReassessOptions
     from sba.bulk.prefetch import Prefetch, wanted_columns
     from sba.bulk.run import reassess as run
-    from sba.cli import _schedule
+    from sba.cli import rate_schedule as _schedule
 
     opts = ReassessOptions(class_field="land_use", class_map=dict(p.split("=") for p in CLASS_MAP.split(",")))
     paths = {role: city / f"{role}.parquet" for role in ("parcels", "features", "water")}
@@ -363,7 +364,8 @@ def test_reassess__layers_read_ahead_give_the_same_table(city, tmp_path):
     assert len(taken) == 3  # all three layers came from the prefetch
     assert all(t is not None for t in taken)
     run(paths["parcels"], paths["features"], tmp_path / "plain.parquet", **kw)
-    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "ahead.parquet"), pd.read_parquet(tmp_path / "plain.parquet"))
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "ahead.parquet"),
+                                  pd.read_parquet(tmp_path / "plain.parquet"))
     # asked for other columns than were read ahead, it reads the file itself
     other = Prefetch({paths["parcels"]: ["parcel_id"]})
     assert other.take(paths["parcels"], ["parcel_id", "land_use"]) is None
