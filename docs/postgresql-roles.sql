@@ -15,7 +15,7 @@
 -- to the tool's database, after the owner has opened it once:
 --   psql "postgresql://postgres@host/sba" -f docs/postgresql-roles.sql
 -- then give sba_app a password (\password sba_app) and put it in the app's SBA_REQUESTS_DB.
--- tests/requests/test_store.py runs this file against a throw-away server.
+-- tests/sba/requests/test_store.py runs this file against a throw-away server.
 
 CREATE ROLE sba_app LOGIN;
 REVOKE CREATE ON SCHEMA public FROM PUBLIC;

@@ -109,6 +109,7 @@ class MeasureRules:
     precedence: tuple[str, ...] = PRECEDENCE
 
     def is_billable(self, kind: str) -> bool:
+        """Whether surfaces of this type count (types the rules do not name do)."""
         return bool(self.billable.get(kind, True))
 
 
@@ -627,7 +628,8 @@ def _type_masks(types: np.ndarray, usable: np.ndarray, rules: MeasureRules, *, h
     n_feat = len(types)
     t_code, t_names = pd.factorize(types)
     overwater_type = np.isin(t_names, list(rules.overwater_types))[t_code] if n_feat else np.zeros(0, bool)
-    billable_type = np.array([rules.is_billable(t) for t in t_names], dtype=bool)[t_code] if n_feat else np.zeros(0, bool)
+    billable_type = (np.array([rules.is_billable(t) for t in t_names], dtype=bool)[t_code] if n_feat
+                     else np.zeros(0, bool))
     billable_type &= ~overwater_type
     if has_water:
         # with a water layer, overwater structures are cut by the water line (SPEC A1.1)

@@ -487,6 +487,7 @@ def intersection_area(a, b, boxes_a, boxes_b) -> np.ndarray:
 
 
 def area(geoms: np.ndarray) -> np.ndarray:
+    """Areas of the shapes in CRS units²; a missing shape has 0."""
     return np.nan_to_num(shapely.area(geoms), nan=0.0)
 
 

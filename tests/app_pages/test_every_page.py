@@ -15,7 +15,7 @@ from sba.requests.intake import import_package
 from sba.requests.records import Records
 from sba.requests.sample_queue import seed_sample
 from tests.app_pages.conftest import ROOT, SAMPLE
-from tests.requests.lot_packages import record_package
+from tests.sba.requests.lot_packages import record_package
 
 PASSWORD = "correct horse battery"
 HOMEOWNER_PAGES = ["measure.py", "my_request.py", "worksheet.py", "rates.py", "about.py"]

@@ -324,7 +324,7 @@ def test_staff_review__a_locked_account_cannot_sign_in_even_with_the_right_passw
 
     from sba.requests import AuthError, authenticate
     from sba.requests.throttle import DEFAULT_POLICY
-    from tests.requests.conftest import Clock
+    from tests.sba.requests.conftest import Clock
 
     clock = Clock(dt.datetime.now(dt.UTC))
     with RequestStore.open(db, clock=clock) as store:

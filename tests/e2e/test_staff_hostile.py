@@ -28,7 +28,7 @@ from tests.e2e.conftest import (
     staff_app,
     wait_idle,
 )
-from tests.requests import hostile
+from tests.sba.requests import hostile
 
 SHORT_XSS = "<img src=x onerror=alert(1)>"  # short enough for the schema, so intake quotes it in the refusal
 

@@ -24,7 +24,7 @@ def test_staff_signin_browser__failures_are_logged_with_the_address_then_the_acc
 
     from sba.requests import AuthError, RequestStore, add_staff, authenticate
     from sba.requests.throttle import DEFAULT_POLICY
-    from tests.requests.conftest import Clock
+    from tests.sba.requests.conftest import Clock
 
     db = tmp_path / "requests.sqlite"
     with RequestStore.open(db) as store:

@@ -23,7 +23,7 @@ import pytest
 from sba.requests import Records, RequestStore, add_staff
 from sba.requests.sample_queue import sample_packages
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 SAMPLE = ROOT / "sample_data"
 START_PG = ROOT / "scripts" / "start-postgres"
 PASSWORD = "correct horse battery"

@@ -17,7 +17,7 @@ import zlib
 from pathlib import Path
 
 MiB = 1024 * 1024
-SAMPLE = Path(__file__).resolve().parents[2] / "sample_data"
+SAMPLE = Path(__file__).resolve().parents[3] / "sample_data"
 XSS_TYPE = "<img src=x onerror=alert(document.domain)>"
 PHISH_ADDRESS = "[click](https://evil.example/phish) ![t](https://evil.example/track.png)"
 
@@ -192,7 +192,7 @@ def all_packages(good: bytes) -> dict[str, bytes]:
     }
 
 
-if __name__ == "__main__":  # python -m tests.requests.hostile OUT_DIR: write them all, to measure the CLI
+if __name__ == "__main__":  # python -m tests.sba.requests.hostile OUT_DIR: write them all, to measure the CLI
     import sys
 
     from sba.requests import Records

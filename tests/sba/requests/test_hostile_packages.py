@@ -19,8 +19,8 @@ from sba.requests import (
     import_geojson,
     import_package,
 )
-from tests.requests import hostile
-from tests.requests.conftest import counts
+from tests.sba.requests import hostile
+from tests.sba.requests.conftest import counts
 
 MiB = hostile.MiB
 

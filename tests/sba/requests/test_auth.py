@@ -63,7 +63,7 @@ def test_add_staff__only_admins_add_accounts_in_the_app(sqlite_store):
 
 
 def test_authenticate__good_and_bad_passwords_are_logged(sqlite_store):
-    from tests.requests.conftest import PASSWORD
+    from tests.sba.requests.conftest import PASSWORD
 
     user = authenticate(sqlite_store, " Alice ", PASSWORD)
     assert (user.username, user.display_name, user.is_admin) == ("alice", "Alice Reviewer", True)
@@ -96,7 +96,7 @@ def test_throttle_policy__delays_double_after_three_free_failures_up_to_five_min
 
 def test_authenticate__after_three_failures_a_try_must_wait_and_the_password_is_not_checked(sqlite_store, clock):
     from sba.requests.errors import SignInThrottled
-    from tests.requests.conftest import PASSWORD
+    from tests.sba.requests.conftest import PASSWORD
 
     for _ in range(4):
         assert type(wrong(sqlite_store)) is AuthError
@@ -116,7 +116,7 @@ def test_authenticate__after_three_failures_a_try_must_wait_and_the_password_is_
 def test_authenticate__ten_failures_lock_the_account_for_fifteen_minutes_and_it_is_logged(store, clock):
     from sba.requests.errors import SignInThrottled
     from sba.requests.throttle import DEFAULT_POLICY
-    from tests.requests.conftest import PASSWORD
+    from tests.sba.requests.conftest import PASSWORD
 
     for n in range(1, 11):  # 25 tries in a row used to be checked at once, with no delay
         clock.advance(seconds=DEFAULT_POLICY.delay(n - 1).total_seconds())
@@ -141,7 +141,7 @@ def test_authenticate__ten_failures_lock_the_account_for_fifteen_minutes_and_it_
 def test_authenticate__one_client_trying_many_names_is_locked_out_but_others_are_not(sqlite_store, clock):
     from sba.requests.errors import SignInThrottled
     from sba.requests.throttle import DEFAULT_POLICY
-    from tests.requests.conftest import PASSWORD
+    from tests.sba.requests.conftest import PASSWORD
 
     for n in range(1, 11):  # password spraying: a new name each time
         clock.advance(seconds=DEFAULT_POLICY.delay(n - 1).total_seconds())
@@ -155,7 +155,7 @@ def test_authenticate__failures_count_across_connections_and_are_forgotten_after
     from zoneinfo import ZoneInfo
 
     from sba.requests.errors import SignInThrottled
-    from tests.requests.conftest import PASSWORD, _open
+    from tests.sba.requests.conftest import PASSWORD, _open
 
     _open(sqlite_target, clock).close()
     for _ in range(4):  # each try from a new connection (another app session, or the command line)

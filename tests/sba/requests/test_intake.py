@@ -20,7 +20,7 @@ from sba.requests import (
     import_package,
 )
 from sba.requests.intake import check_attachments
-from tests.requests.conftest import SAMPLE, counts, repack
+from tests.sba.requests.conftest import SAMPLE, counts, repack
 
 
 def _image(fmt: str) -> bytes:

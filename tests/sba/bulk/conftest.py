@@ -1,4 +1,4 @@
-"""Fixtures shared by the bulk-run tests (tests/cli/test_reassess.py, test_cluster.py)."""
+"""Fixtures shared by the bulk-run tests (tests/sba/bulk/test_reassess.py, test_cluster.py)."""
 
 from __future__ import annotations
 

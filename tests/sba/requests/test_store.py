@@ -10,7 +10,7 @@ import pytest
 
 from sba.requests import RequestStore, StoreError, import_package
 from sba.requests.db import MIGRATIONS, Migration, connect, db_errors
-from tests.requests.conftest import ROOT
+from tests.sba.requests.conftest import ROOT
 
 ROOT_RATES = ROOT / "categorize" / "rates"
 
@@ -57,7 +57,7 @@ def test_connect__unreachable_postgres_is_one_sentence():
 
 
 def test_postgres__features_have_a_postgis_geometry(pg_url, records, packages, clock):
-    from tests.requests.conftest import _open
+    from tests.sba.requests.conftest import _open
 
     store = _open(pg_url, clock)
     try:
@@ -313,7 +313,7 @@ def test_audit__upgrading_a_version_1_database_hashes_its_rows_and_keeps_the_tri
 def test_audit__concurrent_appends_from_two_connections_keep_one_chain(db_target, clock):
     import threading
 
-    from tests.requests.conftest import _open
+    from tests.sba.requests.conftest import _open
 
     _open(db_target, clock).close()
 
@@ -339,7 +339,7 @@ def test_postgres__the_app_role_cannot_drop_triggers_or_change_the_log(pg_url, r
     import psycopg
 
     from sba.requests import decide
-    from tests.requests.conftest import ROOT, _open
+    from tests.sba.requests.conftest import ROOT, _open
 
     _open(pg_url, clock).close()  # the owner creates the schema and the staff
     role = f"sba_app_{uuid.uuid4().hex[:8]}"

@@ -16,7 +16,7 @@ import pytest
 import geopandas as gpd
 
 from sba.cli import main
-from tests.cli.test_reassess import CLASS_MAP, reassess
+from tests.sba.bulk.test_reassess import CLASS_MAP, reassess
 
 distributed = pytest.importorskip("dask.distributed", reason="dask is an optional extra ([cluster])")
 

@@ -13,7 +13,7 @@ import sys
 import pytest
 
 from sba.cli import main
-from tests.requests.conftest import PASSWORD, ROOT
+from tests.sba.requests.conftest import PASSWORD, ROOT
 
 
 @pytest.fixture

@@ -194,7 +194,7 @@ def test_conflict__a_stale_version_names_who_changed_it(sqlite_store, records, p
 
 def test_conflict__two_reviewers_at_once_one_wins(db_target, records, packages, clock, monkeypatch):
     """Two threads, two connections, both saw version 1 and decide at the same moment."""
-    from tests.requests.conftest import _open
+    from tests.sba.requests.conftest import _open
 
     setup = _open(db_target, clock)
     rid = _import(setup, records, packages, "R100040")

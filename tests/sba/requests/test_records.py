@@ -10,8 +10,8 @@ import shapely
 from sba.cli import main
 from sba.requests import RequestStore, add_staff
 from sba.requests.intake import import_package
-from tests.requests.conftest import PASSWORD
-from tests.requests.lot_packages import record_package
+from tests.sba.requests.conftest import PASSWORD
+from tests.sba.requests.lot_packages import record_package
 
 
 def test_records__a_self_intersecting_record_outline_is_repaired_and_keeps_its_area(records):
