@@ -771,102 +771,94 @@ class _Builder:
         sewer: SewerRule | None,
         cats: tuple[Category, ...],
     ) -> dict[PropertyClass, ClassRule]:
-        out: dict[PropertyClass, ClassRule] = {}
+        """The ``[classes.*]`` tables: one rule per property class, every class required, no other."""
         for key in t:
             try:
                 PropertyClass.parse(key)
             except ValueError as err:
                 raise self.bad(f"classes.{key}", str(err).rstrip("."), key) from err
-        for pc in PropertyClass:
-            row = self.table(t, pc.value, "classes.")
-            p = f"classes.{pc.value}."
-            mode = self.choice(row, "service_units", SERVICE_UNIT_MODES, p)
-            basis = self.choice(row, "area_basis", AREA_BASES, p)
-            per_dwelling = self.number(
-                row, "units_per_dwelling", p, required=mode == "per_dwelling"
-            )
-            if mode == "area" and su.unit_sqft is None:
-                raise self.missing("service_unit.unit_sqft")
-            if "category" in (mode, basis) and not cats:
-                raise self.missing("category")
-            if mode == "category" and any(c.units is None for c in cats):
-                raise self.missing("category[].units")
-            if basis == "category" and any(c.billed_sqft is None for c in cats):
-                i = next(i for i, c in enumerate(cats) if c.billed_sqft is None)
-                raise self.missing(f"category[{i}].billed_sqft")
-            if (
-                mode == "category" or basis == "category"
-            ) and pc is not PropertyClass.SINGLE_FAMILY:
-                raise self.bad(
-                    p + ("area_basis" if basis == "category" else "service_units"),
-                    "only single_family can use categories",
-                    "category",
-                )
-            area_rate = None
-            if basis != "none":
-                if area is None:
-                    raise self.missing("area_charge")
-                area_rate = self.text(row, "area_rate", p)
-                if area_rate not in area.rates:
-                    raise self.bad(
-                        p + "area_rate",
-                        f"it must name one of the area_charge.rates "
-                        f"({', '.join(area.rates)})",
-                        area_rate,
-                    )
-            sewer_rate = None
-            if sewer is not None:
-                sewer_rate = self.text(row, "sewer_rate", p)
-                if sewer_rate not in sewer.rates:
-                    raise self.bad(
-                        p + "sewer_rate",
-                        f"it must name one of the sewer.rates "
-                        f"({', '.join(sewer.rates)})",
-                        sewer_rate,
-                    )
-            min_du = self.whole(row, "min_dwelling_units", p, required=False)
-            max_du = self.whole(row, "max_dwelling_units", p, required=False)
-            if min_du is not None and max_du is not None and max_du < min_du:
-                raise self.bad(
-                    p + "max_dwelling_units",
-                    "it must be at least min_dwelling_units",
-                    max_du,
-                )
-            im_row = self.table(row, "individually_metered", p, required=False)
-            metered = None
-            if im_row is not None:
-                if pc is not PropertyClass.SINGLE_FAMILY:
-                    raise self.bad(
-                        p + "individually_metered",
-                        "only single_family can have it",
-                        "table",
-                    )
-                ip = p + "individually_metered."
-                metered = IndividuallyMetered(
-                    min_dwelling_units=self.whole(
-                        im_row, "min_dwelling_units", ip, minimum=1
-                    ),
-                    billed_sqft_per_dwelling=self.number(
-                        im_row, "billed_sqft_per_dwelling", ip
-                    ),
-                    units_per_dwelling=self.number(im_row, "units_per_dwelling", ip),
-                    verified=self.flag(im_row, "verified", ip),
-                )
-                if area is None:
-                    raise self.missing("area_charge")
-            out[pc] = ClassRule(
-                property_class=pc,
-                service_units=mode,
-                units_per_dwelling=per_dwelling,
-                min_dwelling_units=min_du if min_du is not None else 0,
-                max_dwelling_units=max_du,
-                area_basis=basis,
-                area_rate=area_rate,
-                sewer_rate=sewer_rate,
-                min_units=self.number(row, "min_units", p, required=False),
-                individually_metered=metered,
-            )
-        return out
+        return {pc: self.class_rule(self.table(t, pc.value, "classes."), pc, su, area, sewer, cats)
+                for pc in PropertyClass}
+
+    def class_rule(
+        self,
+        row: dict,
+        pc: PropertyClass,
+        su: ServiceUnitRule,
+        area: AreaCharge | None,
+        sewer: SewerRule | None,
+        cats: tuple[Category, ...],
+    ) -> ClassRule:
+        """One ``[classes.<class>]`` table, checked against the schedule's other tables."""
+        p = f"classes.{pc.value}."
+        mode = self.choice(row, "service_units", SERVICE_UNIT_MODES, p)
+        basis = self.choice(row, "area_basis", AREA_BASES, p)
+        per_dwelling = self.number(row, "units_per_dwelling", p, required=mode == "per_dwelling")
+        self.check_modes(pc, mode, basis, su, cats, p)
+        area_rate = None
+        if basis != "none":
+            if area is None:
+                raise self.missing("area_charge")
+            area_rate = self.named_rate(row, "area_rate", area.rates, "area_charge.rates", p)
+        sewer_rate = None if sewer is None else self.named_rate(row, "sewer_rate", sewer.rates, "sewer.rates", p)
+        min_du = self.whole(row, "min_dwelling_units", p, required=False)
+        max_du = self.whole(row, "max_dwelling_units", p, required=False)
+        if min_du is not None and max_du is not None and max_du < min_du:
+            raise self.bad(p + "max_dwelling_units", "it must be at least min_dwelling_units", max_du)
+        metered = self.metered(row, pc, area, p)
+        return ClassRule(
+            property_class=pc,
+            service_units=mode,
+            units_per_dwelling=per_dwelling,
+            min_dwelling_units=min_du if min_du is not None else 0,
+            max_dwelling_units=max_du,
+            area_basis=basis,
+            area_rate=area_rate,
+            sewer_rate=sewer_rate,
+            min_units=self.number(row, "min_units", p, required=False),
+            individually_metered=metered,
+        )
+
+    def check_modes(self, pc: PropertyClass, mode: str, basis: str, su: ServiceUnitRule,
+                    cats: tuple[Category, ...], p: str) -> None:
+        """Refuse a service-unit mode or area basis the schedule's other tables cannot serve."""
+        if mode == "area" and su.unit_sqft is None:
+            raise self.missing("service_unit.unit_sqft")
+        if "category" in (mode, basis) and not cats:
+            raise self.missing("category")
+        if mode == "category" and any(c.units is None for c in cats):
+            raise self.missing("category[].units")
+        if basis == "category" and any(c.billed_sqft is None for c in cats):
+            i = next(i for i, c in enumerate(cats) if c.billed_sqft is None)
+            raise self.missing(f"category[{i}].billed_sqft")
+        if (mode == "category" or basis == "category") and pc is not PropertyClass.SINGLE_FAMILY:
+            raise self.bad(p + ("area_basis" if basis == "category" else "service_units"),
+                           "only single_family can use categories", "category")
+
+    def named_rate(self, row: dict, key: str, rates: dict[str, Any], where: str, p: str) -> str:
+        """A rate name (``area_rate``, ``sewer_rate``) that must be one of the table ``where``'s rates."""
+        name = self.text(row, key, p)
+        if name not in rates:
+            raise self.bad(p + key, f"it must name one of the {where} ({', '.join(rates)})", name)
+        return name
+
+    def metered(self, row: dict, pc: PropertyClass, area: AreaCharge | None, p: str) -> IndividuallyMetered | None:
+        """The optional ``individually_metered`` table (single-family only; needs an area charge)."""
+        im_row = self.table(row, "individually_metered", p, required=False)
+        if im_row is None:
+            return None
+        if pc is not PropertyClass.SINGLE_FAMILY:
+            raise self.bad(p + "individually_metered", "only single_family can have it", "table")
+        ip = p + "individually_metered."
+        metered = IndividuallyMetered(
+            min_dwelling_units=self.whole(im_row, "min_dwelling_units", ip, minimum=1),
+            billed_sqft_per_dwelling=self.number(im_row, "billed_sqft_per_dwelling", ip),
+            units_per_dwelling=self.number(im_row, "units_per_dwelling", ip),
+            verified=self.flag(im_row, "verified", ip),
+        )
+        if area is None:
+            raise self.missing("area_charge")
+        return metered
 
     def feature_types(self, t: dict) -> tuple[dict[str, bool], frozenset[str]]:
         p = "feature_types."

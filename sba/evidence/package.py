@@ -263,37 +263,7 @@ def build_package(
     if lot is not None:
         lot_json = json.loads(rfc7946_frame(lot[[lot.geometry.name]].to_crs(LONLAT)).to_json(drop_id=True))
     statement = method_statement(measure, request)
-    totals = {k: str(v) for k, v in measure.form_totals.items()}
-    computed = None if bill is None else bill.category
-    warnings = [] if bill is None else list(bill.warnings)
-    warnings += list(measure.problems)
-    if request.property_class == "single_family":
-        warnings += request.eligibility_problems()
-    names = [n for n, _ in attachments]
-    req = {
-        "parcel_id": measure.parcel_id,
-        "account_number": request.account_number,
-        "address": request.address,
-        "property_class": request.property_class,
-        "dwelling_units": request.dwelling_units,
-        "current_category": request.current_category or None,
-        "computed_category": computed,
-        "billable_area_sqft": area_str(measure.billable_area_sqft),
-        "billable_sqft_whole": str(measure.whole_sqft),
-        "form_totals": totals,
-        "breakdown": measure.breakdown(),
-        "method": {
-            "how": measure.method,
-            "imagery": request.imagery,
-            "crs_measured": measure.crs_measured,
-            "statement": statement,
-        },
-        "eligibility": request.eligibility(),
-        "schedule": schedule_name or (None if bill is None else bill.schedule_name),
-        "bill": None if bill is None else bill.to_dict(),
-        "warnings": warnings,
-        "attachments": names,
-    }
+    req = _request_record(measure, request, bill, schedule_name, statement, [n for n, _ in attachments])
     generator = f"stormwater-billable-area {_version()}"
     pdf = report_pdf(measure, request, req, statement, shapes, lot, water, bill, ortho_path, created, generator)
     files: dict[str, bytes] = {
@@ -314,6 +284,44 @@ def build_package(
         "files": {n: {"sha256": hashlib.sha256(d).hexdigest(), "bytes": len(d)} for n, d in files.items()},
     }
     check_json(manifest, MANIFEST_SCHEMA, "manifest.json")  # what we write, the staff side must read
+    return _zipped(manifest, files)
+
+
+def _request_record(measure: LotMeasure, request: ChangeRequest, bill: Bill | None, schedule_name: str,
+                    statement: str, attachment_names: list[str]) -> dict[str, Any]:
+    """The manifest's ``request``: the lot, the claim, the measured area, the bill and the warnings."""
+    warnings = [] if bill is None else list(bill.warnings)
+    warnings += list(measure.problems)
+    if request.property_class == "single_family":
+        warnings += request.eligibility_problems()
+    return {
+        "parcel_id": measure.parcel_id,
+        "account_number": request.account_number,
+        "address": request.address,
+        "property_class": request.property_class,
+        "dwelling_units": request.dwelling_units,
+        "current_category": request.current_category or None,
+        "computed_category": None if bill is None else bill.category,
+        "billable_area_sqft": area_str(measure.billable_area_sqft),
+        "billable_sqft_whole": str(measure.whole_sqft),
+        "form_totals": {k: str(v) for k, v in measure.form_totals.items()},
+        "breakdown": measure.breakdown(),
+        "method": {
+            "how": measure.method,
+            "imagery": request.imagery,
+            "crs_measured": measure.crs_measured,
+            "statement": statement,
+        },
+        "eligibility": request.eligibility(),
+        "schedule": schedule_name or (None if bill is None else bill.schedule_name),
+        "bill": None if bill is None else bill.to_dict(),
+        "warnings": warnings,
+        "attachments": attachment_names,
+    }
+
+
+def _zipped(manifest: dict[str, Any], files: Mapping[str, bytes]) -> bytes:
+    """The ZIP: ``manifest.json`` first, then the files in their order."""
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
         zf.writestr("manifest.json", json.dumps(manifest, indent=1))
