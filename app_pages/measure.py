@@ -14,10 +14,11 @@ import gis
 from app_pages import common as c
 from categorize import PropertyClass
 from gis import webmap
+from gis.shapes import FEATURE_TYPES, parcel_at, reconcile_drawings, shapes_from_layer, type_label, without_duplicates
 from sba import evidence
 from sba.addresses import closest_addresses
 
-NEW_SHAPE_TYPES = list(webmap.FEATURE_TYPES)
+NEW_SHAPE_TYPES = list(FEATURE_TYPES)
 #: The City form's own words for surfaces, after our types, so that typing "breezeway" or
 #: "sports court" in the picker finds the type it is measured as
 FORM_WORDS = {
@@ -32,7 +33,7 @@ TYPE_HELP = ("The City's form lists: breezeway (Roof), carport, covered porch, d
 
 def _picker_label(kind: str) -> str:
     words = FORM_WORDS.get(kind)
-    return f"{webmap.type_label(kind)} ({words})" if words else webmap.type_label(kind)
+    return f"{type_label(kind)} ({words})" if words else type_label(kind)
 
 CATEGORIES = ["", "small", "standard", "large"]
 MAX_HISTORY = 50
@@ -65,7 +66,7 @@ def _next_id() -> str:
 
 def _on_draw(lot_key: str) -> None:
     value = st.session_state.get("draw_map") or {}
-    new, changed = webmap.reconcile_drawings(
+    new, changed = reconcile_drawings(
         _shapes(lot_key), value.get("all_drawings"),
         new_id=_next_id, default_type=st.session_state.get("new_type", "roof"),
     )
@@ -96,7 +97,7 @@ def _on_pick(parcels, id_field: str) -> None:
     clicked = (st.session_state.get("pick_map") or {}).get("last_clicked")
     if not clicked:
         return
-    pid = webmap.parcel_at(parcels, clicked["lng"], clicked["lat"], id_field)
+    pid = parcel_at(parcels, clicked["lng"], clicked["lat"], id_field)
     if pid is None:
         st.session_state["pick_message"] = "There is no lot where you clicked; click inside a lot line."
     else:
@@ -106,7 +107,7 @@ def _on_pick(parcels, id_field: str) -> None:
 
 def _add_shapes(lot_key: str, loaded: list[dict]) -> int:
     """Add the shapes not already on the lot (loading twice adds nothing); how many were added."""
-    fresh = webmap.without_duplicates(_shapes(lot_key), loaded)
+    fresh = without_duplicates(_shapes(lot_key), loaded)
     if fresh:
         _set_shapes(lot_key, _shapes(lot_key) + fresh)
     return len(fresh)
@@ -143,7 +144,7 @@ def _show_address_matches(label_of: dict[str, str]) -> None:
 
 
 def _load_record(lot_key: str, record, lot, id_field: str) -> None:
-    loaded = webmap.shapes_from_layer(record, lot, id_prefix=f"{_next_id()}r", source="record", id_field=id_field)
+    loaded = shapes_from_layer(record, lot, id_prefix=f"{_next_id()}r", source="record", id_field=id_field)
     added = _add_shapes(lot_key, loaded)
     if loaded and not added:
         st.session_state["shapes_message"] = ("info", "The City's record for this lot is already on the map.")
@@ -159,7 +160,7 @@ def _load_upload(lot_key: str, lot, lot_id: str, id_field: str) -> None:
         return
     try:
         layer = c.read_layer(upload.getvalue(), upload.name, "features", st.session_state.get("features_layer"))
-        loaded = webmap.shapes_from_layer(layer, lot, id_prefix=f"{_next_id()}u", source="upload",
+        loaded = shapes_from_layer(layer, lot, id_prefix=f"{_next_id()}u", source="upload",
                                           id_field=id_field)
     except c.errors() as err:
         st.session_state["upload_message"] = ("error", str(err))
@@ -291,7 +292,7 @@ def show_shape_list(lot_key: str, shapes: list[dict], measure) -> None:
             a.caption(f"{f.inside_lot_sqft:,.2f} inside the lot")
         options = (NEW_SHAPE_TYPES if s["feature_type"] in NEW_SHAPE_TYPES
                    else [*NEW_SHAPE_TYPES, s["feature_type"]])
-        b.selectbox(f"Type of shape {i}", options, key=f"type_{s['id']}", format_func=webmap.type_label,
+        b.selectbox(f"Type of shape {i}", options, key=f"type_{s['id']}", format_func=type_label,
                     on_change=_on_type, args=(lot_key, s["id"]), label_visibility="collapsed")
         d.button(f"Delete {i}", key=f"del_{s['id']}", on_click=_on_delete, args=(lot_key, s["id"]),
                  help=f"Delete shape {i}", width="stretch")  # a name of its own for screen readers

@@ -7,7 +7,7 @@ import dataclasses
 import streamlit as st
 
 from app_pages import common as c
-from gis import webmap
+from gis.shapes import FEATURE_TYPES, type_label
 from gis.tape import SEED_WORKSHEET, SHAPES, TapeShape
 from sba import evidence
 
@@ -23,7 +23,7 @@ DIM_LABELS = {
     "height": "Height (ft)", "cutout_length": "Corner cut-out length (ft)",
     "cutout_width": "Corner cut-out width (ft)", "sqft": "Area (sq ft)",
 }
-TYPES = list(webmap.FEATURE_TYPES)
+TYPES = list(FEATURE_TYPES)
 
 
 def _rows() -> list[str]:
@@ -96,14 +96,14 @@ for i, rid in enumerate(_rows(), start=1):
             dims.append(col.number_input(DIM_LABELS[name], min_value=0.0, max_value=1_000_000.0, step=0.5,
                                          key=f"tape_{rid}_{name}", format="%.2f"))
         st.session_state.setdefault(f"tape_type_{rid}", "roof")
-        ftype = cols[-1].selectbox(f"Type of surface {i}", TYPES, format_func=webmap.type_label,
+        ftype = cols[-1].selectbox(f"Type of surface {i}", TYPES, format_func=type_label,
                                    key=f"tape_type_{rid}")
         shapes.append(TapeShape(kind, tuple(str(d) for d in dims), ftype, label))
 
 try:
     measure = evidence.measure_tape(shapes, schedule=sched)
-    rows = [{"#": str(i), "Surface": s.label or webmap.type_label(s.feature_type),
-             "Type": webmap.type_label(s.feature_type), "Shape": SHAPE_LABELS[s.kind].split(" (")[0],
+    rows = [{"#": str(i), "Surface": s.label or type_label(s.feature_type),
+             "Type": type_label(s.feature_type), "Shape": SHAPE_LABELS[s.kind].split(" (")[0],
              "Square feet": f"{f.area_sqft:,.2f}"}
             for i, (s, f) in enumerate(zip(shapes, measure.features, strict=True), start=1)]
 except c.errors() as err:

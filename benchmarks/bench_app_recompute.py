@@ -21,6 +21,7 @@ import shapely
 
 import categorize
 from gis import webmap
+from gis.shapes import new_shape
 from sba import evidence
 
 SAMPLE = Path(__file__).resolve().parents[1] / "sample_data"
@@ -39,7 +40,7 @@ def ten_shapes(lot: gpd.GeoDataFrame) -> list[dict]:
         boxes.append((shapely.box(x0, y0, x0 + w / 3, y0 + h / 4), kind))
     gdf = gpd.GeoDataFrame({"feature_type": [k for _, k in boxes]}, geometry=[g for g, _ in boxes], crs=lot.crs)
     gdf = gdf.to_crs(4326)
-    return [webmap.new_shape(f"s{i}", shapely.geometry.mapping(g), k)
+    return [new_shape(f"s{i}", shapely.geometry.mapping(g), k)
             for i, (g, k) in enumerate(zip(gdf.geometry, gdf.feature_type, strict=True))]
 
 

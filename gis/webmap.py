@@ -40,18 +40,10 @@ import geopandas as gpd
 import shapely
 
 from gis.crs import to_area_crs
-from gis.shapes import (  # the app pages reach the shape helpers through this module too
-    FEATURE_TYPES,
+from gis.shapes import (
     LONLAT,
     TYPE_COLOURS,
-    new_shape,
-    parcel_at,
-    reconcile_drawings,
-    shapes_frame,
-    shapes_from_layer,
     shapes_geojson,
-    type_label,
-    without_duplicates,
 )
 
 if TYPE_CHECKING:
@@ -60,19 +52,10 @@ if TYPE_CHECKING:
 __all__ = [
     "ESRI_ATTRIBUTION",
     "ESRI_WORLD_IMAGERY",
-    "FEATURE_TYPES",
     "lot_map",
     "neighbourhood_map",
-    "new_shape",
-    "parcel_at",
-    "reconcile_drawings",
-    "shapes_frame",
-    "shapes_from_layer",
-    "shapes_geojson",
     "shapes_layer",
-    "type_label",
     "use_local_assets",
-    "without_duplicates",
 ]
 
 ESRI_WORLD_IMAGERY = (

@@ -6,7 +6,7 @@ import json
 
 import geopandas as gpd
 
-from gis.webmap import FEATURE_TYPES
+from gis.shapes import FEATURE_TYPES
 from sba.evidence import read_package
 from tests.app_pages.conftest import (
     metric,

@@ -3,7 +3,7 @@
 Each sample lot's drawing map (:func:`gis.webmap.lot_map`, offline assets) is
 opened in Debian's chromium; what the drawing tool would send back
 (``toGeoJSON()`` of its layer group, as streamlit-folium sends it) is fed to
-:func:`gis.webmap.reconcile_drawings`, and the measured areas must not move.
+:func:`gis.shapes.reconcile_drawings`, and the measured areas must not move.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import pytest
 import geopandas as gpd
 
 from gis import webmap
+from gis.shapes import reconcile_drawings, shapes_frame, shapes_from_layer
 from tests.e2e.conftest import ROOT, chromium_page, require_browser
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
@@ -31,7 +32,7 @@ def _shapes_group_name(m: folium.Map) -> str:
 
 
 def _areas(shapes, crs) -> dict[str, float]:
-    frame = webmap.shapes_frame(shapes).to_crs(crs)
+    frame = shapes_frame(shapes).to_crs(crs)
     return dict(zip(frame["feature_id"], frame.geometry.area, strict=True))
 
 
@@ -44,12 +45,12 @@ def test_map_roundtrip_browser__record_shapes_of_every_sample_lot_keep_their_are
     with chromium_page(800, 600) as page:
         for pid in parcels["parcel_id"]:
             lot = parcels[parcels["parcel_id"] == pid]
-            shapes = webmap.shapes_from_layer(record, lot, id_prefix="r", source="record")
+            shapes = shapes_from_layer(record, lot, id_prefix="r", source="record")
             m = webmap.use_local_assets(webmap.lot_map(lot, shapes), VENDOR)
             page.set_content(m.get_root().render(), wait_until="load")
             echo = page.evaluate(f"() => {_shapes_group_name(m)}.toGeoJSON().features")
             assert len(echo) == len(shapes)
-            back, changed = webmap.reconcile_drawings(shapes, echo, new_id=lambda: f"n{next(counter)}")
+            back, changed = reconcile_drawings(shapes, echo, new_id=lambda: f"n{next(counter)}")
             if changed:
                 changed_lots.append(pid)
             before, after = _areas(shapes, parcels.crs), _areas(back, parcels.crs)
