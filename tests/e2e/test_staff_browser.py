@@ -98,3 +98,41 @@ def test_staff_browser__sign_in_open_a_request_and_decide(page, staff_server):
         assert (req.status, req.decided_category, req.decided_by) == ("accepted", "small", "alice")
         assert req.decision_reason == "The photo shows the patio was removed."
         assert [a["action"] for a in store.audit_log(2)] == ["import", "decide"]
+
+
+def test_staff_browser__a_choice_made_on_one_request_never_decides_the_next(page, staff_server):
+    """Reject chosen on request 3, then request 4 opened and decided: 4 gets its own default (accept)."""
+    url, db = staff_server
+    page.goto(url)
+    page.get_by_text("Your lot's stormwater billable area").wait_for()
+    page.get_by_role("link", name="Review requests").click()
+    page.get_by_text("Staff sign-in").wait_for()
+    page.get_by_label("User name").fill("alice")
+    page.get_by_label("Password", exact=True).fill(STAFF_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_text("Category change requests").wait_for()
+    _idle(page)
+
+    def open_request(lot: str, title: str) -> None:
+        page.get_by_label("Open a request").click()
+        page.get_by_role("option", name=re.compile(lot)).click()
+        page.get_by_text(title).wait_for()
+        _idle(page)
+
+    open_request("R100077", "Request 3: tax lot R100077")
+    page.get_by_text("Reject: the category stays standard").click()
+    _idle(page)
+    open_request("R100075", "Request 4: tax lot R100075")
+    page.get_by_role("button", name="Record decision").click()
+    try:
+        page.get_by_text(re.compile("Request 4 recorded as accepted")).wait_for()
+    except Exception:
+        page.screenshot(path=str(ARTIFACTS / "e2e-staff-switch-failed.png"), full_page=True)
+        raise
+    assert page.get_by_text("is not a decision").count() == 0
+
+    from sba.requests import RequestStore
+
+    with RequestStore.open(db) as store:
+        assert (store.get(4).status, store.get(4).decided_category) == ("accepted", "small")
+        assert store.get(3).status == "submitted"
