@@ -304,6 +304,31 @@ def test_schedule_validation__missing_key_names_file_and_key(
             "bad value for 'classes.castle': Unknown property class 'castle'. Choose one of: "
             "single_family, multifamily, mixed_use, non_residential (got 'castle').",
         ),
+        # the class tables are checked against the other tables
+        (
+            r"^min_dwelling_units = 1$",
+            "min_dwelling_units = 3",
+            "bad value for 'classes.single_family.max_dwelling_units': it must be at least "
+            "min_dwelling_units (got 2).",
+        ),
+        (
+            r'^sewer_rate = "non_residential"$',
+            'sewer_rate = "commercial"',
+            "bad value for 'classes.non_residential.sewer_rate': it must name one of the "
+            "sewer.rates (residential, non_residential) (got 'commercial').",
+        ),
+        (
+            r'^sewer_rate = "residential"   # \[SEED\]$',
+            'sewer_rate = "residential"\n[classes.multifamily.individually_metered]\nmin_dwelling_units = 3',
+            "bad value for 'classes.multifamily.individually_metered': only single_family can "
+            "have it (got 'table').",
+        ),
+        (
+            r'^area_basis = "measured"\narea_rate = "non_residential"$',
+            'area_basis = "category"\narea_rate = "non_residential"',
+            "bad value for 'classes.non_residential.area_basis': only single_family can use "
+            "categories (got 'category').",
+        ),
     ],
 )
 def test_schedule_validation__bad_value_names_file_key_and_value(
@@ -535,40 +560,3 @@ def test_schema__eru_rounding_to_tenth(write_schedule):
 def test_schedule__path_object_type(portland):
     assert isinstance(portland.path, Path)
 
-
-@pytest.mark.parametrize(
-    ("pattern", "repl", "expected"),
-    [
-        (
-            r"^min_dwelling_units = 1$",
-            "min_dwelling_units = 3",
-            "bad value for 'classes.single_family.max_dwelling_units': it must be at least "
-            "min_dwelling_units (got 2).",
-        ),
-        (
-            r'^sewer_rate = "non_residential"$',
-            'sewer_rate = "commercial"',
-            "bad value for 'classes.non_residential.sewer_rate': it must name one of the "
-            "sewer.rates (residential, non_residential) (got 'commercial').",
-        ),
-        (
-            r'^sewer_rate = "residential"   # \[SEED\]$',
-            'sewer_rate = "residential"\n[classes.multifamily.individually_metered]\nmin_dwelling_units = 3',
-            "bad value for 'classes.multifamily.individually_metered': only single_family can "
-            "have it (got 'table').",
-        ),
-        (
-            r'^area_basis = "measured"\narea_rate = "non_residential"$',
-            'area_basis = "category"\narea_rate = "non_residential"',
-            "bad value for 'classes.non_residential.area_basis': only single_family can use "
-            "categories (got 'category').",
-        ),
-    ],
-)
-def test_schedule_validation__class_tables_are_checked_against_the_other_tables(
-    portland_text, write_schedule, replace_once, pattern, repl, expected
-):
-    path = write_schedule(replace_once(portland_text, pattern, repl), "edited")
-    with pytest.raises(RateScheduleError) as info:
-        load_schedule(path)
-    assert str(info.value) == f"The rate schedule file 'edited.toml' has a {expected}"

@@ -50,12 +50,10 @@ def _idle(page) -> None:
         "?.getAttribute('data-test-script-state') === 'notRunning'")
 
 
-def test_staff_browser__sign_in_open_a_request_and_decide(page, staff_server):
-    url, db = staff_server
+def _sign_in(page, url: str) -> None:
+    """Open the app, follow the Staff menu to the sign-in and sign in as alice."""
     page.goto(url)
     page.get_by_text("Your lot's stormwater billable area").wait_for()
-
-    # 1. the Staff section of the menu asks for a sign-in
     page.get_by_role("link", name="Review requests").click()
     page.get_by_text("Staff sign-in").wait_for()
     page.get_by_label("User name").fill("alice")
@@ -63,6 +61,11 @@ def test_staff_browser__sign_in_open_a_request_and_decide(page, staff_server):
     page.get_by_role("button", name="Sign in").click()
     page.get_by_text("Category change requests").wait_for()
     _idle(page)
+
+
+def test_staff_browser__sign_in_open_a_request_and_decide(page, staff_server):
+    url, db = staff_server
+    _sign_in(page, url)  # 1. the Staff section of the menu asks for a sign-in
 
     # 2. open the request for R100040 from the queue
     box = page.get_by_label("Open a request")
@@ -103,15 +106,7 @@ def test_staff_browser__sign_in_open_a_request_and_decide(page, staff_server):
 def test_staff_browser__a_choice_made_on_one_request_never_decides_the_next(page, staff_server):
     """Reject chosen on request 3, then request 4 opened and decided: 4 gets its own default (accept)."""
     url, db = staff_server
-    page.goto(url)
-    page.get_by_text("Your lot's stormwater billable area").wait_for()
-    page.get_by_role("link", name="Review requests").click()
-    page.get_by_text("Staff sign-in").wait_for()
-    page.get_by_label("User name").fill("alice")
-    page.get_by_label("Password", exact=True).fill(STAFF_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.get_by_text("Category change requests").wait_for()
-    _idle(page)
+    _sign_in(page, url)
 
     def open_request(lot: str, title: str) -> None:
         page.get_by_label("Open a request").click()
