@@ -379,7 +379,7 @@ PAGE_STYLE = """
   [data-testid="stMainBlockContainer"] { padding-top: 2.5rem; padding-left: 2.5rem; padding-right: 2.5rem; }
 }
 h1 { font-size: 2.25rem !important; }
-h3 { font-size: 1.4rem !important; padding-top: 0.5rem !important; }
+h2, h3 { font-size: 1.4rem !important; padding-top: 0.5rem !important; }  /* the steps are h2 (heading order) */
 [data-testid="stMetricValue"] { font-size: 1.75rem; }
 @media print {
   [data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], [data-testid="stHeader"],

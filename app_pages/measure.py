@@ -380,7 +380,7 @@ else:
 # --------------------------------------------------------------------------
 # 1. find the lot
 
-st.subheader("1. Find your lot")
+st.header("1. Find your lot")
 ids = parcels[id_field].astype(str).tolist()
 addresses = (parcels["address"].astype(str).tolist() if "address" in parcels.columns else [""] * len(ids))
 label_of = dict(zip(ids, addresses, strict=True))
@@ -470,7 +470,7 @@ imagery = " and ".join(
 
 map_col, side_col = st.columns([5, 4], gap="medium")
 with map_col:
-    st.subheader("2. Trace your hard surfaces")
+    st.header("2. Trace your hard surfaces")
     show_type_picker()
     # The map is the same from one rerun to the next while the lot is (no shapes in it), so the browser
     # keeps it; the shapes come as a layer that is swapped in place.
@@ -493,7 +493,7 @@ with map_col:
 
 measure = None
 with side_col:
-    st.subheader("3. Your result")
+    st.header("3. Your result")
     st.caption(
         f"Lot {lot_id}{': ' + label_of[lot_id] if label_of.get(lot_id) else ''}. {c.CLASS_LABELS[property_class]}, "
         f"{dwelling_units} home{'s' if dwelling_units != 1 else ''}"
@@ -539,7 +539,7 @@ else:
 # --------------------------------------------------------------------------
 # 4. evidence package
 
-st.subheader("4. Ask the City to change your category")
+st.header("4. Ask the City to change your category")
 if measure is None:
     st.caption("Trace your surfaces first; the package holds your shapes and their areas.")
     st.stop()

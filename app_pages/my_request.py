@@ -59,7 +59,7 @@ if isinstance(mine, tuple):
     st.stop()
 
 found, letter_md, letter_pdf = mine.status, mine.letter_md, mine.letter_pdf
-st.subheader(f"Request {found['id']}: tax lot {md(found['parcel_id'])}")
+st.header(f"Request {found['id']}: tax lot {md(found['parcel_id'])}")
 st.markdown(f"**Status:** {hr.STATUS_LABELS[found['status']]} · received {hr.long_date(mine.submitted_on)}")
 if found["status"] == "submitted":
     st.info("The City has not decided yet. You will also get the outcome by email or letter.",

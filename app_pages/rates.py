@@ -28,7 +28,7 @@ except c.errors() as err:
     st.error(str(err), icon=":material/error:")
     st.stop()
 
-st.subheader(s.title)
+st.header(s.title)
 m1, m2, m3 = st.columns(3)
 m1.metric("Effective from", s.effective.strftime("%B %-d, %Y"))
 m2.metric("Fiscal year", s.fiscal_year)

@@ -97,7 +97,7 @@ d1.download_button("Download the audit log (CSV)",
 d2.download_button("Download every request's outcome (CSV, for billing)", store.export_requests_csv().encode("utf-8"),
                    file_name="sba-requests.csv", mime="text/csv", key="staff_requests_csv")
 
-st.subheader("Staff accounts")
+st.header("Staff accounts")
 sc.show_flash()
 st.dataframe(pd.DataFrame([{"User name": u.username, "Name": u.display_name,
                             "Administrator": "yes" if u.is_admin else ""} for u in list_staff(store)]),

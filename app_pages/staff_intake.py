@@ -25,7 +25,7 @@ st.caption("A submission is checked first: fields, attachments (PDF, JPG or PNG,
            "A submission that fails any check is refused whole; nothing of it is stored.")
 kind = st.radio("What do you have?", list(KINDS), format_func=KINDS.get, key="staff_in_kind", horizontal=True)
 
-st.subheader("Requester (the account holder)")
+st.header("Requester (the account holder)")
 n1, n2, n3 = st.columns(3)
 name = n1.text_input("Name", key="staff_in_name")
 email = n2.text_input("Email", key="staff_in_email")

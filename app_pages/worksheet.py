@@ -110,7 +110,7 @@ except c.errors() as err:
     st.error(str(err), icon=":material/error:")
     st.stop()
 
-st.subheader("Your result")
+st.header("Your result")
 top = st.container()
 with st.expander("The surfaces added up", expanded=False):
     st.dataframe(rows, hide_index=True, width="stretch")
@@ -133,7 +133,7 @@ c.show_measure(measure)
 if bill is not None:
     c.show_bill(bill)
 
-st.subheader("Ask the City to change your category")
+st.header("Ask the City to change your category")
 st.caption("The package holds your measurements, the three totals the City's form asks for, your current and "
            "computed category, a method statement and a PDF report.")
 w1, w2, w3 = st.columns(3)

@@ -407,7 +407,7 @@ def test_measure__a_geopackage_with_several_layers_gets_a_layer_picker_for_parce
 
 def _everything_shown(at) -> str:
     parts = [texts(getattr(at, kind)) for kind in ("markdown", "caption", "info", "warning", "error", "success",
-                                                   "metric", "title", "subheader")]
+                                                   "metric", "title", "header", "subheader")]
     parts += [str(w.value) for w in at.text_input] + [str(w.value) for w in at.selectbox]
     parts += [t.value.to_csv() for t in (*at.dataframe, *at.table)]
     return "\n".join(parts)

@@ -108,10 +108,10 @@ def test_submit__the_status_link_opens_my_request_on_the_status_directly(db):
     page.run()
     assert not page.exception, page.exception
     assert not page.error
-    assert page.subheader[0].value == f"Request 1: tax lot {HOUSE}"
+    assert page.header[0].value == f"Request 1: tax lot {HOUSE}"
     assert "**Status:** Waiting for a decision" in texts(page.markdown)
     page.run()  # a later rerun shows it still, without looking it up again
-    assert page.subheader[0].value == f"Request 1: tax lot {HOUSE}"
+    assert page.header[0].value == f"Request 1: tax lot {HOUSE}"
 
 
 def _my_request(number: str, token: str) -> AppTest:
@@ -141,7 +141,7 @@ def test_my_request__shows_the_status_decision_effective_date_and_letter(decided
     mine, _, d = decided
     at = _my_request(str(mine), "tok-mine")
     assert not at.error
-    assert at.subheader[0].value == f"Request {mine}: tax lot {HOUSE}"
+    assert at.header[0].value == f"Request {mine}: tax lot {HOUSE}"
     assert "**Status:** Accepted" in texts(at.markdown)
     shown = texts(at.success)
     assert "Decision: your request is accepted." in shown
@@ -156,7 +156,7 @@ def test_my_request__shows_the_status_decision_effective_date_and_letter(decided
 def test_my_request__the_page_never_shows_the_account_number_the_homeowner_typed(decided):
     mine, _, _ = decided
     at = _my_request(str(mine), "tok-mine")
-    every = [texts(at.markdown), texts(at.success), texts(at.expander[0].markdown), texts(at.subheader),
+    every = [texts(at.markdown), texts(at.success), texts(at.expander[0].markdown), texts(at.header),
              texts(at.caption)]
     assert "Utility account" in every[2]
     assert [t for t in every if ACCOUNT in t] == []
@@ -168,7 +168,7 @@ def test_my_request__a_wrong_number_or_token_gives_the_same_not_found_and_shows_
     for number, token in [(str(mine), "tok-other"), (str(other), "tok-mine"), ("99", "tok-mine"),
                           ("9" * 20, "tok-mine"), ("", "")]:
         at = _my_request(number, token)
-        assert not at.subheader
+        assert not at.header
         assert not at.success
         answers.append(at.error[0].value)
     assert set(answers) == {"No request matches that reference number and status token."}
@@ -206,7 +206,7 @@ def test_my_request__a_status_link_with_a_wrong_token_says_not_found_and_is_logg
     at.run()
     assert not at.exception, at.exception
     assert [e.value for e in at.error] == ["No request matches that reference number and status token."]
-    assert not at.subheader
+    assert not at.header
     at.run()  # a rerun does not count the same link again
     with RequestStore.open(db) as store:
         failed = [r for r in store.audit_log() if r["action"] == "lookup_failed"]
@@ -228,7 +228,7 @@ def test_my_request__after_too_many_wrong_tries_one_sentence_says_when_to_try_ag
             with pytest.raises(NotFoundError):
                 status_for_requester(store, str(mine), f"guess {n}", client=f"10.0.0.{n}")
     at = _my_request(str(mine), "tok-mine")  # the right token, from another computer: not even checked
-    assert not at.subheader
+    assert not at.header
     assert len(at.error) == 1
     assert re.fullmatch(r"Too many wrong tries for this reference number: try again after \d{1,2}:\d\d [AP]M "
                         r"\(in 1[345] minutes\)\.", at.error[0].value), at.error[0].value

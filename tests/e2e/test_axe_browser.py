@@ -32,6 +32,8 @@ from tests.e2e.conftest import (
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(600)]
 
+#: moderate too: heading order, landmarks (minor findings are not failures)
+IMPACTS = ("moderate", "serious", "critical")
 TOKEN = "axe-test-status-token-0123456789"  # the decided request's status token
 
 #: (axe rule, CSS selector of the elements excused from it): Streamlit's markup, not ours.
@@ -78,7 +80,7 @@ def serious_violations(page, excused_by_rule=STREAMLIT_OWN) -> list[str]:
     found = Axe().run(page).response["violations"]
     lines = []
     for rule in found:
-        if rule["impact"] not in ("serious", "critical"):
+        if rule["impact"] not in IMPACTS:
             continue
         excused = [sel for rid, sel in excused_by_rule if rid == rule["id"]]
         for node in rule["nodes"]:
