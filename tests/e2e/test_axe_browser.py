@@ -1,4 +1,4 @@
-"""axe-core on every page of the app, in Debian chromium: no serious or critical accessibility violations.
+"""axe-core on every page of the app, in Debian chromium: no moderate, serious or critical accessibility violations.
 
 axe-core comes bundled in the ``axe-playwright-python`` package (dev extra);
 Playwright drives ``/usr/bin/chromium`` (no browser download). The homeowner
@@ -72,8 +72,8 @@ def server(tmp_path_factory):
         yield url, log
 
 
-def serious_violations(page, excused_by_rule=STREAMLIT_OWN) -> list[str]:
-    """axe-core's serious and critical violations on the page as it is now, one line per element;
+def violations(page, excused_by_rule=STREAMLIT_OWN) -> list[str]:
+    """axe-core's moderate, serious and critical violations on the page as it is now, one line per element;
     Streamlit's own (:data:`STREAMLIT_OWN`) left out."""
     from axe_playwright_python.sync_playwright import Axe
 
@@ -99,7 +99,7 @@ def _settle(page) -> None:
 
 
 @pytest.mark.parametrize(("width", "height"), [(1280, 800), (390, 844)])
-def test_axe__homeowner_pages_have_no_serious_or_critical_violations(server, width, height):
+def test_axe__homeowner_pages_have_no_moderate_serious_or_critical_violations(server, width, height):
     url, _ = server
     found = {}
     with chromium_page(width, height) as page:
@@ -108,18 +108,18 @@ def test_axe__homeowner_pages_have_no_serious_or_critical_violations(server, wid
             _settle(page)
             if name == "My request (status link)":
                 page.get_by_text("Decision: your request is accepted.").first.wait_for()
-            found[name] = serious_violations(page)
+            found[name] = violations(page)
     assert found == {name: [] for name in HOMEOWNER}
 
 
-def test_axe__staff_pages_signed_in_have_no_serious_or_critical_violations(server):
+def test_axe__staff_pages_signed_in_have_no_moderate_serious_or_critical_violations(server):
     url, _ = server
     found = {}
     with chromium_page(1280, 800) as page:
         page.goto(f"{url}/staff_review")
         page.get_by_text("Staff sign-in").wait_for()
         _settle(page)
-        found["Staff sign-in"] = serious_violations(page)
+        found["Staff sign-in"] = violations(page)
         page.get_by_label("User name").fill("alice")
         page.get_by_label("Password", exact=True).fill(STAFF_PASSWORD)
         page.get_by_role("button", name="Sign in").click()
@@ -135,7 +135,7 @@ def test_axe__staff_pages_signed_in_have_no_serious_or_critical_violations(serve
                 page.locator("img[src*='/media/']").first.wait_for()
             title = {"Review requests": "Category change requests"}.get(name, name)
             assert page.locator("h1").first.inner_text() == title  # signed in: the page itself
-            found[name] = serious_violations(page)
+            found[name] = violations(page)
     assert found == {name: [] for name in ("Staff sign-in", *STAFF)}
 
 
@@ -144,16 +144,16 @@ def test_axe__the_check_finds_our_own_broken_markup_and_excuses_only_streamlits_
     with chromium_page(1280, 800) as page:
         page.goto(f"{url}/rates")
         _settle(page)
-        menu = serious_violations(page, excused_by_rule=())
+        menu = violations(page, excused_by_rule=())
         assert sum(line.startswith("list (serious)") for line in menu) == 1
         assert sum(line.startswith("listitem (serious)") for line in menu) == len(HOMEOWNER) - 1 + len(STAFF)
-        assert serious_violations(page) == []
+        assert violations(page) == []
         page.evaluate("""() => {  // what a page of ours could get wrong: a list like the menu's, an image
             const main = document.querySelector('[data-testid="stMain"]');
             main.insertAdjacentHTML('beforeend',
                                     '<ul id="ours"><div><li>one</li></div></ul><img id="pic" src="data:,">');
         }""")
-        found = serious_violations(page)
+        found = violations(page)
     assert [line.split(":")[0] for line in found] == ["image-alt (critical)", "list (serious)", "listitem (serious)"]
     assert "#pic" in found[0]
     assert "#ours" in found[1]
