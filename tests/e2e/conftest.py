@@ -120,3 +120,11 @@ def chromium_page(width: int, height: int):
             yield page
         finally:
             browser.close()
+
+
+@pytest.fixture(scope="module")
+def app_server():
+    """``streamlit run app.py`` on the sample data on a free local port, one per test module; yields its URL."""
+    require_browser()
+    with streamlit_server() as url:
+        yield url

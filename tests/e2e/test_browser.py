@@ -19,8 +19,6 @@ from tests.e2e.conftest import (
     CHROMIUM,
     CHROMIUM_ARGS,
     chromium_page,
-    require_browser,
-    streamlit_server,
     wait_idle,
 )
 
@@ -30,11 +28,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.timeout(120)]
 
 
 @pytest.fixture(scope="module")
-def server():
-    """``streamlit run app.py`` on a free local port; yields its URL."""
-    require_browser()
-    with streamlit_server() as url:
-        yield url
+def server(app_server):
+    return app_server
 
 
 @pytest.fixture

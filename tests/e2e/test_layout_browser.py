@@ -16,8 +16,6 @@ import pytest
 
 from tests.e2e.conftest import (
     chromium_page,
-    require_browser,
-    streamlit_server,
     wait_idle,
 )
 
@@ -28,10 +26,8 @@ HOUSE = "R100065"  # six record shapes on a 50 ft lot
 
 
 @pytest.fixture(scope="module")
-def server():
-    require_browser()
-    with streamlit_server() as url:
-        yield url
+def server(app_server):
+    return app_server
 
 
 @pytest.fixture
