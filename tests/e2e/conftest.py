@@ -107,6 +107,23 @@ def wait_idle(page) -> None:
         "?.getAttribute('data-test-script-state') === 'notRunning'")
 
 
+def choose(page, box, option) -> None:
+    """Open a select ``box`` and click ``option`` (locators), once the page is idle.
+
+    A rerun that finishes just after the click redraws the box and closes its list, so the
+    list is opened again (at most three times) until the option shows.
+    """
+    for _ in range(3):
+        wait_idle(page)
+        box.click()
+        try:
+            option.wait_for(timeout=5000)
+            break
+        except Exception:
+            page.keyboard.press("Escape")
+    option.click()
+
+
 @contextmanager
 def chromium_page(width: int, height: int):
     """A headless Debian-chromium page of the given size."""

@@ -18,6 +18,7 @@ from tests.e2e.conftest import (
     ARTIFACTS,
     CHROMIUM,
     CHROMIUM_ARGS,
+    choose,
     chromium_page,
     wait_idle,
 )
@@ -90,8 +91,7 @@ def test_browser__draw_a_polygon_and_read_area_and_category(page, server):
     shape_type.wait_for()
 
     # 3. set its type
-    shape_type.click()
-    page.get_by_role("option", name="Patio").click()
+    choose(page, shape_type, page.get_by_role("option", name="Patio"))
     page.locator('[data-testid="stTable"]').first.wait_for()
     page.wait_for_function(
         "() => [...document.querySelectorAll('[data-testid=stMarkdownContainer]')]"

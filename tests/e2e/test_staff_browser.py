@@ -17,6 +17,7 @@ import pytest
 from tests.e2e.conftest import (
     ARTIFACTS,
     STAFF_PASSWORD,
+    choose,
     chromium_page,
     require_browser,
     staff_app,
@@ -109,16 +110,7 @@ def test_staff_browser__a_choice_made_on_one_request_never_decides_the_next(page
     _sign_in(page, url)
 
     def open_request(lot: str, title: str) -> None:
-        option = page.get_by_role("option", name=re.compile(lot))
-        for _ in range(3):  # a rerun finishing under the click can close the list again
-            _idle(page)
-            page.get_by_label("Open a request").click()
-            try:
-                option.wait_for(timeout=5000)
-                break
-            except Exception:
-                page.keyboard.press("Escape")
-        option.click()
+        choose(page, page.get_by_label("Open a request"), page.get_by_role("option", name=re.compile(lot)))
         page.get_by_text(title).wait_for()
         _idle(page)
 
