@@ -79,9 +79,9 @@ def cmd_reassess(args: argparse.Namespace) -> int:
 
         # pyarrow reads the GeoParquet layers while pandas and geopandas are
         # imported.  Its tables are read on that thread and freed in the forked
-        # run; with pyarrow's default allocator (mimalloc) their pages stayed
-        # mapped there, +215 MB peak at 1M lots.  The system allocator maps big
-        # buffers on their own and unmaps them when freed: 3.31 -> 2.96 GB.
+        # run; with pyarrow's default allocator (mimalloc) their pages stay
+        # mapped there.  The system allocator maps big buffers on their own
+        # and unmaps them when freed, so the run's peak does not carry them.
         os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
         wanted = wanted_columns(args.id_field, args.class_field, args.dwelling_units_field, args.type_field)
         prefetched = Prefetch({args.parcels: wanted["parcels"], args.features: wanted["features"],

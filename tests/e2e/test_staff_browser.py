@@ -21,6 +21,7 @@ from tests.e2e.conftest import (
     chromium_page,
     require_browser,
     staff_app,
+    wait_idle,
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
@@ -43,13 +44,6 @@ def page(staff_server):
         yield page
 
 
-def _idle(page) -> None:
-    """Wait until Streamlit has finished the current rerun (``stApp``'s script state)."""
-    time.sleep(0.2)
-    page.wait_for_function(
-        "() => document.querySelector('[data-testid=stApp]')"
-        "?.getAttribute('data-test-script-state') === 'notRunning'")
-
 
 def _sign_in(page, url: str) -> None:
     """Open the app, follow the Staff menu to the sign-in and sign in as alice."""
@@ -61,7 +55,7 @@ def _sign_in(page, url: str) -> None:
     page.get_by_label("Password", exact=True).fill(STAFF_PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     page.get_by_text("Category change requests").wait_for()
-    _idle(page)
+    wait_idle(page)
 
 
 def test_staff_browser__sign_in_open_a_request_and_decide(page, staff_server):
@@ -73,7 +67,7 @@ def test_staff_browser__sign_in_open_a_request_and_decide(page, staff_server):
     box.click()
     page.get_by_role("option", name=re.compile("R100040")).click()
     page.get_by_text("Request 2: tax lot R100040").wait_for()
-    _idle(page)
+    wait_idle(page)
     page.get_by_text("Feature by feature").wait_for()
     page.locator('iframe[title="streamlit_folium.st_folium"]').first.wait_for()
     page.get_by_text("Request 2: tax lot R100040").scroll_into_view_if_needed()
@@ -85,7 +79,7 @@ def test_staff_browser__sign_in_open_a_request_and_decide(page, staff_server):
     reason = page.get_by_label("Reason (goes in the letter; required to reject or adjust)")
     reason.fill("The photo shows the patio was removed.")
     reason.press("Control+Enter")  # commit the text before the click (a blur would rerun the page)
-    _idle(page)
+    wait_idle(page)
     page.get_by_role("button", name="Record decision").click()
     try:
         page.get_by_text(re.compile("Request 2 recorded as accepted")).wait_for()
@@ -112,11 +106,11 @@ def test_staff_browser__a_choice_made_on_one_request_never_decides_the_next(page
     def open_request(lot: str, title: str) -> None:
         choose(page, page.get_by_label("Open a request"), page.get_by_role("option", name=re.compile(lot)))
         page.get_by_text(title).wait_for()
-        _idle(page)
+        wait_idle(page)
 
     open_request("R100077", "Request 3: tax lot R100077")
     page.get_by_text("Reject: the category stays standard").click()
-    _idle(page)
+    wait_idle(page)
     open_request("R100075", "Request 4: tax lot R100075")
     page.get_by_role("button", name="Record decision").click()
     try:
