@@ -104,6 +104,10 @@ def _staff_accept(page, number: int) -> None:
 def _homeowner_follows(page, link: str) -> None:
     page.goto(link)  # a new browser session: the link alone opens the status
     page.get_by_text("Decision: your request is accepted.").first.wait_for()
-    assert page.get_by_text("Status: Accepted").count() == 1
-    assert page.get_by_text(re.compile("large → standard, effective \\d{4}-\\d{2}-\\d{2}")).count() == 1
-    assert page.get_by_text("Utility account: ••••••2471").count() == 1
+    # expect() retries until the page has finished rendering (a count() read at once raced the last rerun)
+    from playwright.sync_api import expect
+
+    expect(page.get_by_text("Status: Accepted")).to_have_count(1, timeout=30_000)
+    decision = re.compile("large → standard, effective \\d{4}-\\d{2}-\\d{2}")
+    expect(page.get_by_text(decision)).to_have_count(1, timeout=30_000)
+    expect(page.get_by_text("Utility account: ••••••2471")).to_have_count(1, timeout=30_000)
