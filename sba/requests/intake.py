@@ -597,26 +597,29 @@ def import_submission(store: RequestStore, sub: Submission, records: Records, *,
         if sub.package is not None:
             stored_files.append({"kind": "package", "name": sub.filename or "evidence-package.zip",
                                  "media_type": "application/zip", "data": sub.package})
-        with store.db.transaction():
-            open_id = store.open_request_for(sub.parcel_id)
-            if open_id is not None:
-                raise OpenRequestExists(
-                    f"Tax lot {sub.parcel_id} already has an undecided request (number {open_id}); "
-                    "decide that one first.", open_id)
-            try:
+        try:
+            with store.db.transaction():
+                _refuse_if_open(store, sub.parcel_id)
                 return store.insert_request(values, features, stored_files, actor=actor,
                                             detail=f"from {sub.source} {sub.filename}".strip())
-            except db_errors() as err:
-                if "one_open" in str(err) or "requests.parcel_id" in str(err):
-                    raise OpenRequestExists(
-                        f"Tax lot {sub.parcel_id} already has an undecided request; decide that one first."
-                    ) from err
-                raise
+        except db_errors():
+            # Another import for the lot committed between the check and the insert, and the database's
+            # one-open-request index refused this one: say so if a request is open now, else it is another fault.
+            _refuse_if_open(store, sub.parcel_id)
+            raise
     except PackageRejected as err:
         store.append_audit(actor, "import_refused", None,
                            after={"parcel_id": sub.parcel_id, "file": sub.filename, "source": sub.source},
                            detail=str(err))
         raise
+
+
+def _refuse_if_open(store: RequestStore, parcel_id: str) -> None:
+    open_id = store.open_request_for(parcel_id)
+    if open_id is not None:
+        raise OpenRequestExists(
+            f"Tax lot {parcel_id} already has an undecided request (number {open_id}); decide that one first.",
+            open_id)
 
 
 def import_package(store: RequestStore, data: bytes, records: Records, *, actor: str,

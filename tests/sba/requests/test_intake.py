@@ -19,6 +19,7 @@ from sba.requests import (
     import_geojson,
     import_package,
 )
+from sba.requests.db import db_errors
 from sba.requests.intake import check_attachments
 from tests.sba.requests.conftest import SAMPLE, counts, repack
 
@@ -275,6 +276,39 @@ def test_import__a_second_open_request_for_the_lot_is_refused(store, records, pa
     rid = import_package(store, data, records, actor="alice", requester=who)
     msg = _refused(store, records, data, who, "already has an undecided request")
     assert f"(number {rid})" in msg
+
+
+def test_import__a_second_request_racing_past_the_open_check_is_refused_by_the_index(store, records, packages,
+                                                                                     monkeypatch):
+    """Two imports at once: both see no open request, the database's unique index stops the second."""
+    data, who = packages["R100065"]
+    rid = import_package(store, data, records, actor="alice", requester=who)
+    real = type(store).open_request_for
+    calls = []
+
+    def not_yet(self, parcel_id):  # the first look happens before the other import commits
+        calls.append(parcel_id)
+        return None if len(calls) == 1 else real(self, parcel_id)
+
+    monkeypatch.setattr(type(store), "open_request_for", not_yet)
+    with pytest.raises(PackageRejected, match="already has an undecided request") as caught:
+        import_package(store, data, records, actor="bob", requester=who)
+    monkeypatch.undo()
+    assert f"(number {rid})" in str(caught.value)
+    assert counts(store)["requests"] == 1
+
+
+def test_import__a_database_failure_that_is_not_the_open_request_index_is_not_reworded(store, records, packages,
+                                                                                       monkeypatch):
+    data, who = packages["R100065"]
+
+    def refused(self, *args, **kwargs):
+        raise db_errors()[0]("CHECK constraint failed: roofs_sqft >= 0")
+
+    monkeypatch.setattr(type(store), "insert_request", refused)
+    with pytest.raises(db_errors()) as caught:
+        import_package(store, data, records, actor="alice", requester=who)
+    assert "CHECK constraint failed" in str(caught.value)
 
 
 def test_import__a_failure_half_way_leaves_nothing(store, records, packages, monkeypatch):
