@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sba.evidence import FORM_BUCKETS, FORM_LABELS
-from sba.requests.text import markdown_text
+from sba.requests.text import markdown_text, mask_account
 
 if TYPE_CHECKING:
     from sba.requests.compare import Comparison
@@ -74,7 +74,8 @@ class LetterInfo:
         reject = decision == "reject"
         reported_total = Decimal(req.claimed_sqft) if req.claimed_sqft else Decimal(sum(req.form_totals.values()))
         return cls(
-            request_id=req.id, parcel_id=req.parcel_id, address=req.address, account_number=req.account_number,
+            request_id=req.id, parcel_id=req.parcel_id, address=req.address,
+            account_number=mask_account(req.account_number),  # letters go by post: the last 4 digits only
             requester_name=req.requester_name, requester_email=req.requester_email,
             submitted_on=submitted_on, decided_on=decided_on, decision=decision,
             old_category=req.current_category, new_category=new_category, effective=effective, reason=reason,

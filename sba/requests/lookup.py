@@ -22,6 +22,7 @@ from typing import Any
 from sba.requests import throttle
 from sba.requests.errors import NotFoundError
 from sba.requests.store import RequestStore, StoredFile, parse_reference
+from sba.requests.text import mask_account
 
 __all__ = ["ACTOR", "letter_for_requester", "mask_account", "status_for_requester"]
 
@@ -59,17 +60,6 @@ def status_for_requester(store: RequestStore, number: str, token: str, *, client
     if request_id is not None:  # only the token's holder gets here: their number starts afresh
         throttle.clear(store, keys[:1])
     return found
-
-
-def mask_account(number: str) -> str:
-    """An account number with all but its last 4 characters hidden.
-
-    >>> mask_account("2861662471"), mask_account("123")
-    ('••••••2471', '•••')
-    """
-    number = str(number)
-    keep = 4 if len(number) > 4 else 0
-    return "•" * (len(number) - keep) + number[len(number) - keep:]
 
 
 def letter_for_requester(store: RequestStore, request_id: int) -> tuple[StoredFile, bytes] | None:

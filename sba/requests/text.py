@@ -26,6 +26,7 @@ __all__ = [
     "csv_writer",
     "html_text",
     "markdown_text",
+    "mask_account",
     "spreadsheet_cell",
 ]
 
@@ -128,3 +129,14 @@ class _SafeWriter:
 def csv_writer(out: IO[str]) -> _SafeWriter:
     """A ``csv.writer`` (``\\n`` line ends) whose every text cell goes through :func:`spreadsheet_cell`."""
     return _SafeWriter(out)
+
+
+def mask_account(number: str) -> str:
+    """An account number with all but its last 4 characters hidden.
+
+    >>> mask_account("2861662471"), mask_account("123")
+    ('••••••2471', '•••')
+    """
+    number = str(number)
+    keep = 4 if len(number) > 4 else 0
+    return "•" * (len(number) - keep) + number[len(number) - keep:]

@@ -49,6 +49,25 @@ def test_decide__accept_changes_the_category_from_today(store, records, packages
     assert row["after"]["comparison"]["request_category"] == "standard"
 
 
+def test_decide__the_letters_show_only_the_last_four_digits_of_the_account_number(sqlite_store, records, packages):
+    """The letters go by post and to the homeowner's status link: the account number is masked in both."""
+    import io
+
+    import pypdf
+
+    rid = _import(sqlite_store, records, packages, "R100065")
+    account = sqlite_store.get(rid).account_number
+    decide(sqlite_store, records, rid, "accept", actor="alice")
+    md = sqlite_store.latest_file(rid, "letter_md")[1].decode()
+    pdf = pypdf.PdfReader(io.BytesIO(sqlite_store.latest_file(rid, "letter_pdf")[1]))
+    text = "".join(page.extract_text() for page in pdf.pages)
+    assert len(account) == 10
+    assert account not in md
+    assert account not in text
+    assert f"**Utility account:** ••••••{account[-4:]}" in md
+    assert f"••••••{account[-4:]}" in text
+
+
 def test_decide__reject_keeps_the_category_and_needs_a_reason(sqlite_store, records, packages):
     rid = _import(sqlite_store, records, packages, "R100075")
     with pytest.raises(DecisionError, match="Give a reason to reject"):
