@@ -456,10 +456,10 @@ def account_problem(typed: str, on_file: str) -> str | None:
 
 
 def errors():
-    """The error types whose messages are meant for people (never a bare Exception)."""
-    from sba.evidence import EvidencePackageError
+    """The error types whose messages are meant for people (never a bare Exception): the three roots."""
+    from sba.errors import SbaError
 
-    return (gis.GISInputError, BillingError, EvidencePackageError)
+    return (gis.GISInputError, BillingError, SbaError)
 
 
 @st.cache_data(show_spinner="Cutting out the aerial photo…", max_entries=32)

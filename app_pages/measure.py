@@ -185,7 +185,7 @@ def _submit(lot_key: str, lot_id: str, data: bytes) -> None:
     try:
         rid, token = hr.submit(data, name=ss.get("submit_name", ""), email=ss.get("submit_email", ""),
                                phone=ss.get("submit_phone", ""), filename=f"sba-evidence-{lot_id}.zip")
-    except (hr.RequestError, *c.errors()) as err:  # one sentence, as text; IneligibleError lists its reasons in it
+    except c.errors() as err:  # one sentence, as text; IneligibleError lists its reasons in it
         ss["submit_error"] = (lot_key, str(err))
         return
     ss.pop("submit_error", None)
