@@ -107,8 +107,9 @@ def wait_idle(page) -> None:
         "?.getAttribute('data-test-script-state') === 'notRunning'")
 
 
-def choose(page, box, option) -> None:
-    """Open a select ``box`` and click ``option`` (locators), once the page is idle.
+def choose(page, box, option, *, typed: str = "") -> None:
+    """Open a select ``box``, type ``typed`` to filter it (if given) and click ``option`` (locators),
+    once the page is idle.
 
     A rerun that finishes just after the click redraws the box and closes its list, so the
     list is opened again (at most three times) until the option shows.
@@ -116,12 +117,14 @@ def choose(page, box, option) -> None:
     for _ in range(3):
         wait_idle(page)
         box.click()
+        if typed:
+            box.fill(typed)
         try:
-            option.wait_for(timeout=5000)
+            option.first.wait_for(timeout=5000)
             break
         except Exception:
             page.keyboard.press("Escape")
-    option.click()
+    option.first.click()
 
 
 @contextmanager

@@ -24,6 +24,7 @@ import pytest
 
 from tests.e2e.conftest import (
     STAFF_PASSWORD,
+    choose,
     chromium_page,
     require_browser,
     staff_app,
@@ -128,8 +129,8 @@ def test_axe__staff_pages_signed_in_have_no_moderate_serious_or_critical_violati
             page.get_by_role("link", name=name).click()
             _settle(page)
             if name == "Review requests":  # request 2 (R100040) has a photo attached
-                page.get_by_label("Open a request").click()
-                page.get_by_role("option", name=re.compile("R100040")).click()
+                request_2 = page.get_by_role("option", name=re.compile("R100040"))
+                choose(page, page.get_by_label("Open a request"), request_2)
                 page.get_by_text("Request 2: tax lot R100040").wait_for()
                 wait_idle(page)
                 page.locator("img[src*='/media/']").first.wait_for()

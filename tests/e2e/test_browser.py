@@ -58,9 +58,7 @@ def test_browser__draw_a_polygon_and_read_area_and_category(page, server):
 
     # 1. select a lot by typing its id
     lot_box = page.get_by_label("Lot: tax lot id and address (type to search)")
-    lot_box.click()
-    lot_box.fill("R100072")
-    page.get_by_role("option", name=re.compile("R100072")).click()
+    choose(page, lot_box, page.get_by_role("option", name=re.compile("R100072")), typed="R100072")
     page.get_by_text("Lot R100072: 639 SE Sellwood Blvd").wait_for()
 
     # 2. start from an empty lot, then draw a polygon by clicking corners
@@ -162,9 +160,7 @@ def test_browser__sample_lot_with_the_utility_record(page, server):
     page.goto(server)
     page.get_by_text("Your lot's stormwater billable area").wait_for()
     lot_box = page.get_by_label("Lot: tax lot id and address (type to search)")
-    lot_box.click()
-    lot_box.fill("R100065")
-    page.get_by_role("option", name=re.compile("R100065")).click()
+    choose(page, lot_box, page.get_by_role("option", name=re.compile("R100065")), typed="R100065")
     page.get_by_text("Lot R100065: 611 SE Sellwood Blvd").wait_for()
     page.wait_for_function("() => [...document.querySelectorAll('[data-testid=stMetricValue]')]"
                            ".some(e => e.innerText === '2,569 sq ft')")
@@ -213,9 +209,7 @@ def test_browser__bin_after_a_lot_switch_deletes_one_shape_and_the_others_keep_t
     page.get_by_text("Your lot's stormwater billable area").wait_for()
     _map_ready(page)
     lot_box = page.get_by_label("Lot: tax lot id and address (type to search)")
-    lot_box.click()
-    lot_box.fill("R100065")
-    page.get_by_role("option", name=re.compile("R100065")).click()
+    choose(page, lot_box, page.get_by_role("option", name=re.compile("R100065")), typed="R100065")
     page.wait_for_function("() => [...document.querySelectorAll('[data-testid=stMetricValue]')]"
                            ".some(e => e.innerText === '2,569 sq ft')")
     page.wait_for_function(f"() => document.querySelectorAll('{MAP_FRAME}').length === 1")

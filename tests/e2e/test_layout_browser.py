@@ -15,6 +15,7 @@ import re
 import pytest
 
 from tests.e2e.conftest import (
+    choose,
     chromium_page,
     wait_idle,
 )
@@ -69,9 +70,7 @@ def _shape_areas(page) -> list[str]:
 
 def _choose_lot(page, lot_id: str) -> None:
     box = page.get_by_label("Lot: tax lot id and address (type to search)")
-    box.click()
-    box.fill(lot_id)
-    page.get_by_role("option", name=re.compile(lot_id)).click()
+    choose(page, box, page.get_by_role("option", name=re.compile(lot_id)), typed=lot_id)
     page.get_by_text(f"Lot {lot_id}:").wait_for()
     page.wait_for_function(f"() => document.querySelectorAll('{MAP_FRAME}').length === 1")
     _ready(page)
@@ -114,8 +113,7 @@ def test_map__a_type_change_and_a_delete_update_the_shapes_without_reloading_the
 
     picker = page.get_by_role("combobox", name="Type of shape 1")
     picker.scroll_into_view_if_needed()
-    picker.click()
-    page.get_by_role("option", name="Patio", exact=True).click()
+    choose(page, picker, page.get_by_role("option", name="Patio", exact=True))
     frame.locator(patio).nth(patios).wait_for()  # shape 1 is drawn as a patio now
     wait_idle(page)
     assert _map_kept(page)
@@ -170,8 +168,7 @@ def test_print__the_result_prints_without_the_sidebar_and_with_the_whole_bill(pa
 def test_layout__no_selectbox_cuts_its_text_not_even_a_dock_in_the_shape_list(page):
     picker = page.get_by_role("combobox", name="Type of shape 1")
     picker.scroll_into_view_if_needed()
-    picker.click()
-    page.get_by_role("option", name="Dock (over water)", exact=True).click()
+    choose(page, picker, page.get_by_role("option", name="Dock (over water)", exact=True))
     page.wait_for_function("() => [...document.querySelectorAll('input[role=combobox]')]"
                            ".some(i => i.value === 'Dock (over water)')")
     wait_idle(page)

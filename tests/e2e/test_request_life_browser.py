@@ -15,6 +15,7 @@ import pytest
 from tests.e2e.conftest import (
     ARTIFACTS,
     STAFF_PASSWORD,
+    choose,
     chromium_page,
     require_browser,
     staff_app,
@@ -71,9 +72,7 @@ def _homeowner_submits(page, url: str) -> None:
     page.goto(url)
     page.get_by_text("Your lot's stormwater billable area").wait_for()
     lot_box = page.get_by_label("Lot: tax lot id and address (type to search)")
-    lot_box.click()
-    lot_box.fill("R100065")
-    page.get_by_role("option", name=re.compile("R100065")).click()
+    choose(page, lot_box, page.get_by_role("option", name=re.compile("R100065")), typed="R100065")
     page.get_by_text("Lot R100065: 611 SE Sellwood Blvd").wait_for()
     wait_idle(page)
     _type(page, "Utility account number (10 digits, on your bill)", "2861662471")

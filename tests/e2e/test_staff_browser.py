@@ -64,8 +64,7 @@ def test_staff_browser__sign_in_open_a_request_and_decide(page, staff_server):
 
     # 2. open the request for R100040 from the queue
     box = page.get_by_label("Open a request")
-    box.click()
-    page.get_by_role("option", name=re.compile("R100040")).click()
+    choose(page, box, page.get_by_role("option", name=re.compile("R100040")))
     page.get_by_text("Request 2: tax lot R100040").wait_for()
     wait_idle(page)
     page.get_by_text("Feature by feature").wait_for()
