@@ -10,7 +10,7 @@ caller may catch :class:`SbaError` or the plain Python type.
 
 from __future__ import annotations
 
-__all__ = ["OutputError", "RunKilledError", "RunLockedError", "SbaError"]
+__all__ = ["OutputError", "PreviousResultsError", "RunKilledError", "RunLockedError", "SbaError"]
 
 
 class SbaError(Exception):
@@ -27,3 +27,7 @@ class RunLockedError(OutputError):
 
 class RunKilledError(SbaError, RuntimeError):
     """The process doing the run ended without a result (killed, usually for memory)."""
+
+
+class PreviousResultsError(SbaError, ValueError):
+    """Last year's results file (``--previous``) cannot be used: unreadable, a column missing, a parcel twice."""

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 import geopandas as gpd
 
@@ -20,6 +21,7 @@ import gis
 from sba.bulk.options import ORDER, OUTPUT_COLUMNS, ReassessSummary
 from sba.bulk.parts import PartRecord, PartStore
 from sba.engine import repeated_id
+from sba.errors import PreviousResultsError
 from sba.output import write_atomic
 
 __all__ = ["Phases", "Tally", "collector", "mark_repeated_ids", "summarise", "write_result", "write_result_streamed",
@@ -232,28 +234,55 @@ def summarise(table: pd.DataFrame | Tally, n: int, start: float, chunks: int, re
         chunks=chunks, chunks_resumed=resumed, out=out, phases=phases,
         raster_flags=tally.raster_flags, repeated_ids=repeated, crs_note=crs_note, notes=list(notes or []),
     )
-    if previous:
+    if previous is not None:
         if isinstance(table, Tally):  # only the columns the comparison needs, from the written file
             table = _read_back(out, ["parcel_id", "category", "billable_area_sqft"])
-        summary.changes, summary.changes_path = _compare_previous(table, Path(previous), out)
+        summary.changes, summary.changes_path = _compare_previous(table, previous, out)
     parts.remove()
     return summary
 
 
-def _compare_previous(table: pd.DataFrame, previous: Path, out: Path) -> tuple[int, Path]:
-    if not previous.exists():
-        raise gis.UnreadableFileError(f"There is no previous-results file at {str(previous)!r}.")
-    prev = pd.read_csv(previous, dtype={"parcel_id": str}) if previous.suffix.lower() == ".csv" \
-        else pd.read_parquet(previous)
-    need = {"parcel_id", "category"}
-    if not need <= set(prev.columns):
-        raise gis.MissingFieldError(
+def read_previous(path: str | Path) -> pd.DataFrame:
+    """Last year's results for ``--previous``: ``parcel_id``, ``category`` (and ``billable_area_sqft`` if there),
+    read and checked before a run starts, so that a bad file is known at once and not after the run.
+
+    Raises
+    ------
+    PreviousResultsError
+        The file is missing, not a CSV or Parquet table, lacks a column, or lists a parcel more than once.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise PreviousResultsError(f"There is no previous-results file at {str(path)!r}.")
+    if path.suffix.lower() not in {".csv", ".parquet"}:
+        raise PreviousResultsError(f"The previous-results file must end in .csv or .parquet: {str(path)!r}.")
+    try:
+        prev = pd.read_csv(path, dtype={"parcel_id": str}) if path.suffix.lower() == ".csv" \
+            else pd.read_parquet(path)
+    except (OSError, ValueError, UnicodeDecodeError, pd.errors.ParserError, pa.ArrowException) as err:
+        raise PreviousResultsError(
+            f"The previous-results file {path.name!r} cannot be read as a results table ({type(err).__name__})."
+        ) from None
+    if not {"parcel_id", "category"} <= set(prev.columns):
+        raise PreviousResultsError(
             f"The previous-results file must have columns parcel_id and category; it has: {', '.join(prev.columns)}."
         )
-    cur = table[["parcel_id", "category", "billable_area_sqft"]].astype({"parcel_id": str})
-    prev = prev.astype({"parcel_id": str})
     keep = ["parcel_id", "category"] + (["billable_area_sqft"] if "billable_area_sqft" in prev.columns else [])
-    both = cur.merge(prev[keep], on="parcel_id", how="outer", suffixes=("", "_previous"), indicator=True)
+    prev = prev[keep]
+    if prev.parcel_id.isna().any():
+        raise PreviousResultsError(f"The previous-results file has {int(prev.parcel_id.isna().sum())} rows "
+                                   "without a parcel_id.")
+    prev = prev.astype({"parcel_id": str})
+    counts = prev.parcel_id.value_counts()
+    if len(counts) and counts.iloc[0] > 1:
+        raise PreviousResultsError(f"The previous-results file lists parcel {counts.index[0]!r} {counts.iloc[0]} times "
+                                   f"({int((counts > 1).sum())} parcels more than once): one row per parcel, please.")
+    return prev
+
+
+def _compare_previous(table: pd.DataFrame, prev: pd.DataFrame, out: Path) -> tuple[int, Path]:
+    cur = table[["parcel_id", "category", "billable_area_sqft"]].astype({"parcel_id": str})
+    both = cur.merge(prev, on="parcel_id", how="outer", suffixes=("", "_previous"), indicator=True)
     changed = both[(both.category.fillna("") != both.category_previous.fillna("")) | (both._merge != "both")]
     changed = changed.assign(change=changed._merge.map({"both": "category changed", "left_only": "new parcel",
                                                         "right_only": "parcel gone"}).astype(str))

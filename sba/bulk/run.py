@@ -35,7 +35,7 @@ from sba.bulk.isolate import die_with_parent, in_child
 from sba.bulk.options import ORDER, ReassessOptions, ReassessSummary
 from sba.bulk.parts import PartRecord, PartStore, write_part
 from sba.bulk.prefetch import Prefetch, wanted_columns
-from sba.bulk.result import Phases, collector, summarise, write_result
+from sba.bulk.result import Phases, collector, read_previous, summarise, write_result
 from sba.output import OutputLock, check_output_path
 
 __all__ = ["reassess"]
@@ -138,13 +138,14 @@ def reassess(
         gc.disable()
         try:
             return _reassess(parcels_path, features_path, out, water_path=water_path, schedule=schedule, opts=opts,
-                             workers=workers, scheduler=scheduler, resume=resume, previous=previous,
+                             workers=workers, scheduler=scheduler, resume=resume, previous=last_year,
                              progress=progress, layers=layers, retain=retain, prefetched=prefetched)
         finally:
             if collect and restore_gc:
                 gc.enable()
 
     out = check_output_path(out)  # before any work: a bad --out is known at once
+    last_year = None if previous is None else read_previous(previous)  # a bad file is refused before the run
     with OutputLock(out):
         if prefetched is not None:
             prefetched.wait()  # pyarrow's reading threads must be idle before a fork
