@@ -111,7 +111,9 @@ def with_raster_scale(opts: ReassessOptions, parcels: gpd.GeoDataFrame | None = 
 FEW_LOTS = 8
 
 
-def _measure_around_failures(parcels, features, water, rules, opts, context=None):
+def _measure_around_failures(parcels: gpd.GeoDataFrame, features: gpd.GeoDataFrame, water: gpd.GeoDataFrame | None,
+                             rules: gis.MeasureRules, opts: ReassessOptions,
+                             context: gpd.GeoDataFrame | None = None) -> tuple[pd.DataFrame, np.ndarray]:
     """Fallback when GEOS fails on a chunk: find the failing lots by halving, and record them.
 
     The chunk's lots (in Hilbert order, so each half is one neighbourhood)

@@ -73,8 +73,8 @@ class ClusterError(SbaError, RuntimeError):
 
 
 def reassess_on_cluster(address: str, parcels_path, features_path, out, *, water_path, schedule, opts: ReassessOptions,
-                        resume: bool, previous, progress: Callable[[int, int], None] | None, layers: dict,
-                        retain: list | None, start: float) -> ReassessSummary:
+                        resume: bool, previous: pd.DataFrame | None, progress: Callable[[int, int], None] | None,
+                        layers: dict, retain: list | None, start: float) -> ReassessSummary:
     """:func:`sba.bulk.run.reassess` with ``scheduler=address``."""
     try:
         from dask.distributed import Client

@@ -131,7 +131,7 @@ def reassess(
     """
     def run(progress, restore_gc=True, retain=None):
         # Millions of geometries and no reference cycles: the cyclic garbage
-        # collector would only rescan them over and over (43.9 s → 36.8 s at 1M parcels).
+        # collector would only rescan them over and over (a sixth of a 1M-parcel run).
         # The isolated child never turns it back on: its first collection would
         # walk every object of the run (2 s at 1M parcels) just before exiting.
         collect = gc.isenabled()
@@ -155,8 +155,10 @@ def reassess(
         return run(progress)
 
 
-def _reassess(parcels_path, features_path, out, *, water_path, schedule, opts, workers, scheduler, resume,
-              previous, progress, layers, retain: list | None = None,
+def _reassess(parcels_path: str | Path, features_path: str | Path, out: str | Path, *,
+              water_path: str | Path | None, schedule: RateSchedule, opts: ReassessOptions, workers: int,
+              scheduler: str | None, resume: bool, previous: pd.DataFrame | None,
+              progress: Callable[[int, int], None] | None, layers: dict | None, retain: list | None = None,
               prefetched: Prefetch | None = None) -> ReassessSummary:
     start = time.perf_counter()
     out = Path(out)
