@@ -43,6 +43,9 @@ PERIOD_ALIASES = {
     "quarter": "quarterly",
 }
 MAX_PERIOD_DAYS = 366
+#: No area, water use or count a bill meets comes near this (Oregon is about 3e12 sq ft); above it a
+#: number is a typo or an attack, and rounding it to cents would need more digits than a Decimal context has.
+MAX_INPUT = Decimal("1e15")
 
 
 def to_decimal(value: Any, what: str, unit: str) -> Decimal:
@@ -72,6 +75,8 @@ def to_decimal(value: Any, what: str, unit: str) -> Decimal:
         raise InvalidBillInputError(
             f"{what} must be a number of {unit} (got {value!r})."
         )
+    if abs(dec) >= MAX_INPUT:
+        raise InvalidBillInputError(f"{what} of {value} {unit} is too large to be real; check the number.")
     return dec
 
 

@@ -315,6 +315,17 @@ def test_billable_sqft__not_a_number_message(area):
         billable_sqft(area)
 
 
+@pytest.mark.parametrize("area", [D("1e400"), "1e27", 1e300, D("1000000000000000")])
+def test_billable_sqft__an_area_too_large_to_be_real_is_refused_not_a_decimal_error(area):
+    with pytest.raises(InvalidBillInputError, match=r"^Billable area of .* square feet is too large"):
+        billable_sqft(area)
+
+
+def test_billable_sqft__the_largest_real_area_still_rounds():
+    assert billable_sqft(D("999999999999999.5")) == D("1000000000000000")
+    assert billable_sqft(2.7e12) == D("2700000000000")  # about the whole of Oregon
+
+
 def test_billable_sqft__wrong_type_is_programming_error():
     with pytest.raises(TypeError):
         billable_sqft(True)
