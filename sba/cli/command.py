@@ -7,6 +7,7 @@ non-zero exit code, never a traceback (``--debug`` shows one).
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import sys
 import warnings
@@ -73,6 +74,8 @@ def _main(argv: list[str], debug: bool) -> int:
         if isinstance(err, GISInputError | BillingError | SbaError):
             print(f"sba: error: {err}", file=sys.stderr)
             return EXIT_USAGE
+        if _is_write_failure(err):
+            return _write_failed(err)
         if isinstance(err, MemoryError):
             print("sba: error: the input is too large for this machine's memory; "
                   "split it into parts or use 'sba reassess' with --workers.", file=sys.stderr)
@@ -80,6 +83,21 @@ def _main(argv: list[str], debug: bool) -> int:
         print(f"sba: internal error ({type(err).__name__}: {err}). This is a bug in sba; "
               "please report it with the output of the same command run with --debug.", file=sys.stderr)
         return EXIT_INTERNAL
+
+
+#: errors of a write the user can fix (a full disk, a quota, a read-only or failing device), not our bugs
+_WRITE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO, errno.EFBIG}
+
+
+def _is_write_failure(err: BaseException) -> bool:
+    return isinstance(err, OSError) and err.errno in _WRITE_ERRNOS
+
+
+def _write_failed(err: OSError) -> int:
+    """Say that the output (stdout, e.g. ``> /dev/full``) could not be written, once, and stop writing it."""
+    _silence_stdout()
+    print(f"sba: error: the output could not be written: {err.strerror}.", file=sys.stderr)
+    return EXIT_INTERNAL
 
 
 def _silence_stdout() -> None:
@@ -104,6 +122,10 @@ def run() -> None:
         sys.stderr.flush()
     except BrokenPipeError:  # e.g. piped into head
         code = code or EXIT_BROKEN_PIPE
+    except OSError as err:  # what was left in stdout's buffer met a full disk
+        if not _is_write_failure(err):
+            raise
+        code = code or _write_failed(err)
     os._exit(code)
 
 

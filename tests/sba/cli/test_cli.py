@@ -260,3 +260,16 @@ def test_rates__a_schedule_shows_its_rates_from_its_file(capsys):
     code, out, _ = run_cli(capsys, "rates", "portland-bes-fy2025-26")
     assert code == 0
     assert "category large      above 2,700 sq ft, billed as 3,500 sq ft (placeholder)" in out
+
+
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_output__a_full_disk_under_stdout_is_one_line_not_a_bug_report(fmt):
+    """``sba measure ... > /dev/full``: the write fails with ENOSPC; say so, exit 1, no traceback."""
+    if not Path("/dev/full").exists():
+        pytest.skip("this system has no /dev/full")
+    with open("/dev/full", "w") as full:
+        done = subprocess.run([sys.executable, "-m", "sba", "measure", "--parcels", str(SAMPLE / "parcels.geojson"),
+                               "--features", str(SAMPLE / "features.geojson"), "--format", fmt],
+                              stdout=full, stderr=subprocess.PIPE, text=True, cwd=ROOT, timeout=120)
+    assert done.returncode == 1
+    assert done.stderr.strip() == "sba: error: the output could not be written: No space left on device."
