@@ -14,7 +14,7 @@ import os
 import socket
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from sba.errors import OutputError, RunLockedError
@@ -26,9 +26,14 @@ OUTPUT_SUFFIXES = (".parquet", ".csv", ".gpkg")
 _FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
 
 
-def check_output_path(out: str | Path) -> Path:
-    """``out`` as a Path, refused at once if the run could not write it at the end."""
+def check_output_path(out: str | Path, inputs: Mapping[str, str | Path | None] | None = None) -> Path:
+    """``out`` as a Path, refused at once if the run could not write it at the end, or if it is one of
+    the run's ``inputs`` (``{"parcels": path, ...}``): writing the result would replace that file."""
     out = Path(out)
+    for which, path in (inputs or {}).items():
+        if path is not None and _same_file(out, Path(path)):
+            raise OutputError(f"The output {out.name!r} is the {which} input; choose another file name, "
+                              "or the result would replace it.")
     if out.is_dir():
         raise OutputError(f"The output {str(out)!r} is a folder; give a file name ending in .parquet, .gpkg or .csv.")
     if out.suffix.lower() not in OUTPUT_SUFFIXES:
@@ -42,6 +47,14 @@ def check_output_path(out: str | Path) -> Path:
         raise OutputError(f"Cannot write in the folder {str(out.parent)!r} ({err.strerror or err}); "
                           "choose a folder you can write to.") from err
     return out
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    """Whether ``a`` and ``b`` name one file (through links and ``./``); a missing ``a`` is no file yet."""
+    try:
+        return a.exists() and b.exists() and os.path.samefile(a, b)
+    except OSError:
+        return False
 
 
 def write_atomic(path: Path, write: Callable[[Path], None]) -> None:

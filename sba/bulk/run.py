@@ -146,7 +146,8 @@ def reassess(
             if collect and restore_gc:
                 gc.enable()
 
-    out = check_output_path(out)  # before any work: a bad --out is known at once
+    # before any work: a bad --out, or one that would replace an input, is known at once
+    out = check_output_path(out, {"parcels": parcels_path, "features": features_path, "water": water_path})
     last_year = None if previous is None else read_previous(previous)  # a bad file is refused before the run
     with OutputLock(out):
         if prefetched is not None:
