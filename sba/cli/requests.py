@@ -426,6 +426,8 @@ def cmd_decide(args: argparse.Namespace) -> int:
     from sba.requests.review import decide
 
     records = _records(args)
+    if args.letter:  # a letter that could not be written is known before the decision is recorded
+        _check_output(args, args.letter, LETTER_SUFFIXES)
     pdf = bool(args.letter and args.letter.lower().endswith(".pdf"))
     with _session(args) as (store, me):
         d = decide(store, records, args.id, args.decision, actor=me.username, reason=args.reason,
@@ -434,16 +436,34 @@ def cmd_decide(args: argparse.Namespace) -> int:
               else f"category stays {d.old_category}")
     print(f"Request {d.request_id} {d.status} by {d.decided_by}: {change}.")
     if args.letter:
-        _write_letter(args.letter, d.letter_pdf if pdf else d.letter_markdown.encode("utf-8"))
+        _write_letter(args, args.letter, d.letter_pdf if pdf else d.letter_markdown.encode("utf-8"))
         print(f"Letter written to {args.letter}.")
     return 0
 
 
-def _write_letter(path: str, data: bytes | None) -> None:
-    try:
-        Path(path).write_bytes(data or b"")
-    except OSError as err:
-        raise UsageError(f"Cannot write {path!r} ({err.strerror or err}).") from err
+def _check_output(args: argparse.Namespace, path: str, suffixes: tuple[str, ...]) -> Path:
+    """``path`` as a Path, refused if it is the request database itself (an export written over it would
+    lose every request) or does not end in one of ``suffixes``."""
+    out, db = Path(path), Path(str(args.db))
+    if out.exists() and db.exists() and os.path.samefile(out, db):
+        raise UsageError(f"The file {out.name!r} is the request database; choose another file name.")
+    if out.suffix.lower() not in suffixes:
+        raise UsageError(f"The file {out.name!r} must end in {' or '.join(suffixes)}.")
+    return out
+
+
+def _write_output(args: argparse.Namespace, path: str, data: bytes, suffixes: tuple[str, ...]) -> None:
+    """Write ``data`` to ``path`` (see :func:`_check_output`) whole or not at all."""
+    from sba.output import write_atomic
+
+    write_atomic(_check_output(args, path, suffixes), lambda tmp: tmp.write_bytes(data))
+
+
+LETTER_SUFFIXES = (".md", ".pdf")
+
+
+def _write_letter(args: argparse.Namespace, path: str, data: bytes | None) -> None:
+    _write_output(args, path, data or b"", LETTER_SUFFIXES)
 
 
 def cmd_letter(args: argparse.Namespace) -> int:
@@ -453,7 +473,7 @@ def cmd_letter(args: argparse.Namespace) -> int:
         found = store.latest_file(args.id, kind)
     if found is None:
         raise UsageError(f"Request {args.id} has no decision letter yet (it is {req.status}).")
-    _write_letter(args.out, found[1])
+    _write_letter(args, args.out, found[1])
     print(f"Letter for request {args.id} written to {args.out}.")
     return 0
 
@@ -465,10 +485,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         else:
             text = store.export_requests_csv()
     if args.out:
-        try:
-            Path(args.out).write_text(text, encoding="utf-8", newline="")
-        except OSError as err:
-            raise UsageError(f"Cannot write {args.out!r} ({err.strerror or err}).") from err
+        _write_output(args, args.out, text.encode("utf-8"), (".csv",))
         print(f"Wrote {text.count(chr(10)) - 1} rows to {args.out}.")
     else:
         sys.stdout.write(text)

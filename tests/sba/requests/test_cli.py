@@ -9,6 +9,7 @@ import json
 import sqlite3
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -362,3 +363,29 @@ def test_cli__a_server_time_zone_other_than_the_utilitys_cannot_date_a_decision(
     monkeypatch.delenv("SBA_UTILITY_TZ")
     code, out, _ = seeded("list", "--format", "json")
     assert json.loads(out)[0]["status"] == "submitted"
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (("export", "--out", "{db}"), "is the request database"),
+        (("letter", "1", "--out", "{db}"), "is the request database"),
+        (("decide", "2", "--decision", "accept", "--letter", "{db}"), "is the request database"),
+        (("export", "--out", "{tmp}/audit.sqlite"), "must end in .csv"),
+        (("letter", "1", "--out", "{tmp}/letter.txt"), "must end in .md or .pdf"),
+        (("decide", "2", "--decision", "accept", "--letter", "{tmp}/letter.doc"), "must end in .md or .pdf"),
+    ],
+)
+def test_cli__an_output_file_never_replaces_the_request_database(seeded, tmp_path, argv, message):
+    """``export --out requests.sqlite`` wrote the CSV over the database: every request and the audit log gone."""
+    seeded("decide", "1", "--decision", "accept", "--staff", "alice")
+    before = Path(seeded.db).read_bytes()
+    rows = seeded.db_rows()
+    code, _, err = seeded(*[a.format(db=seeded.db, tmp=tmp_path) for a in argv])
+    assert code == 2
+    assert message in one_sentence(err)
+    assert seeded.db_rows() >= rows  # still a database, with its audit log (sign-in rows may be added)
+    assert Path(seeded.db).read_bytes()[:16] == before[:16] == b"SQLite format 3\x00"
+    if argv[0] == "decide":  # refused before the decision was recorded
+        assert json.loads(seeded("show", "2", "--format", "json")[1])["status"] == "submitted"
+
