@@ -236,9 +236,13 @@ def select_parcel(parcels: gpd.GeoDataFrame, parcel_id, id_field: str = "parcel_
 
 
 def require_field(gdf: gpd.GeoDataFrame, name: str, role: str) -> None:
-    """Refuse, in one sentence listing the columns there are, a layer without the column ``name``."""
+    """Refuse, in one sentence listing the columns there are, a layer without the column ``name``
+    or whose column ``name`` is its shapes."""
+    cols = ", ".join(c for c in gdf.columns if c != gdf.geometry.name) or "(none)"
+    if name == gdf.geometry.name:
+        raise MissingFieldError(f"{name!r} is the {role} layer's shapes, not a column of values; "
+                                f"its columns are: {cols}.")
     if name not in gdf.columns:
-        cols = ", ".join(c for c in gdf.columns if c != gdf.geometry.name) or "(none)"
         raise MissingFieldError(
             f"The {role} layer has no column called {name!r}; its columns are: {cols}. "
             f"Name the right one with --{'id' if role == 'parcels' else 'type'}-field."
@@ -298,6 +302,8 @@ def measure_lots(
         one ``sqft_<type>`` column per feature type present.
     """
     require_field(parcels, id_field, "parcels")
+    if type_field == features.geometry.name:
+        require_field(features, type_field, "features")
     if type_field is not None and type_field not in features.columns:
         if type_field != "feature_type":
             require_field(features, type_field, "features")

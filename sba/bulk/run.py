@@ -31,7 +31,7 @@ from categorize.schedule import RateSchedule
 from gis.overlay import matches
 from gis.shapes import FEATURE_TYPES, normalise_type, type_column
 from sba.bulk.chunks import chunk_bounds, measure_chunk, with_raster_scale
-from sba.bulk.inputs import read_input, require_columns
+from sba.bulk.inputs import read_input, refuse_shapes_as_field, require_columns
 from sba.bulk.isolate import die_with_parent, in_child
 from sba.bulk.options import ORDER, ReassessOptions, ReassessSummary
 from sba.bulk.parts import PartRecord, PartStore, write_part
@@ -181,6 +181,7 @@ def _reassess(parcels_path: str | Path, features_path: str | Path, out: str | Pa
     water = read_input(water_path, layers.get("water"), "water", wanted["water"], prefetched) if water_path else None
     require_columns(parcels.columns, parcels.geometry.name, p_cols)
     parcels = parcels[[*p_cols, parcels.geometry.name]]
+    refuse_shapes_as_field(opts.type_field, features.geometry.name, "features", features.columns)
     keep_f = [c for c in (opts.type_field, "feature_ty") if c in features.columns]
     features = features[[*keep_f, features.geometry.name]]
     # a few distinct codes in millions of rows: categoricals make the per-chunk row takes cheap

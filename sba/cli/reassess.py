@@ -90,6 +90,8 @@ def cmd_reassess(args: argparse.Namespace) -> int:
 
     if args.workers < 1 or args.chunk_size < 1:
         raise UsageError("--workers and --chunk-size must be 1 or more.")
+    if args.raster_tolerance < 0:
+        raise UsageError("--raster-tolerance must be 0 or more (a percentage of the measured area).")
     opts = ReassessOptions(id_field=args.id_field, type_field=args.type_field, class_field=args.class_field,
                            class_map=_class_map(args.class_map), dwelling_units_field=args.dwelling_units_field,
                            chunk_size=args.chunk_size, by_type=args.by_type,
