@@ -62,12 +62,23 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _class_map(text: str) -> dict[str, str]:
-    mapping = {}
+    """``--class-map CODE=CLASS,...`` as a dict, each CLASS one of ours (written as people write it);
+    a code mapped twice or a class we do not have is refused: the run would bill those lots wrongly."""
+    from categorize import PropertyClass, UnknownClassError
+
+    mapping: dict[str, str] = {}
     for item in filter(None, (p.strip() for p in text.split(","))):
-        code, sep, klass = item.partition("=")
-        if not sep or not code.strip() or not klass.strip():
+        code, sep, klass = (part.strip() for part in item.partition("="))
+        if not sep or not code or not klass:
             raise UsageError(f"--class-map entries look like CODE=CLASS (got {item!r}).")
-        mapping[code.strip()] = klass.strip()
+        try:
+            klass = PropertyClass.parse(klass).value
+        except UnknownClassError:
+            raise UsageError(f"--class-map: {klass!r} is not a property class; "
+                             f"use one of {', '.join(PropertyClass.choices())}.") from None
+        if mapping.get(code, klass) != klass:
+            raise UsageError(f"--class-map maps {code!r} twice ({mapping[code]}, {klass}); keep one.")
+        mapping[code] = klass
     return mapping
 
 
@@ -90,10 +101,13 @@ def cmd_reassess(args: argparse.Namespace) -> int:
 
     if args.workers < 1 or args.chunk_size < 1:
         raise UsageError("--workers and --chunk-size must be 1 or more.")
+    class_map = _class_map(args.class_map)
+    if class_map and not args.class_field:
+        raise UsageError("--class-map needs --class-field: the parcels column that holds your codes.")
     if args.raster_tolerance < 0:
         raise UsageError("--raster-tolerance must be 0 or more (a percentage of the measured area).")
     opts = ReassessOptions(id_field=args.id_field, type_field=args.type_field, class_field=args.class_field,
-                           class_map=_class_map(args.class_map), dwelling_units_field=args.dwelling_units_field,
+                           class_map=class_map, dwelling_units_field=args.dwelling_units_field,
                            chunk_size=args.chunk_size, by_type=args.by_type,
                            raster=args.impervious_raster, raster_tolerance=float(args.raster_tolerance) / 100,
                            crs=args.crs, raster_scale=args.raster_scale)
