@@ -147,10 +147,18 @@ def round_units(units: Decimal, schedule: RateSchedule) -> Decimal:
     return units.quantize(step, rounding=UNIT_ROUNDING[su.rounding])
 
 
+#: More homes than any one tax lot holds (the largest apartment blocks have a few thousand): a typo.
+MAX_DWELLINGS = 100_000
+
+
 def check_dwellings(
     rule: ClassRule, count: int, individually_metered: bool, schedule: RateSchedule
 ) -> None:
     pc = rule.property_class
+    if count > MAX_DWELLINGS:
+        raise InvalidBillInputError(
+            f"A lot has at most {MAX_DWELLINGS:,} dwelling units (got {count:,}); check the number."
+        )
     if individually_metered:
         if pc is not PropertyClass.SINGLE_FAMILY:
             raise InvalidBillInputError(

@@ -535,6 +535,16 @@ def test_service_units__multifamily_0_65_per_dwelling_unit(portland, units, ssu)
     assert service_units("multifamily", portland, dwelling_units=units) == D(ssu)
 
 
+@pytest.mark.parametrize("units", [100_001, 10**20])
+def test_service_units__more_dwellings_than_any_lot_holds_is_refused(portland, units):
+    with pytest.raises(InvalidBillInputError, match=r"at most 100,000 dwelling units"):
+        service_units("multifamily", portland, dwelling_units=units)
+
+
+def test_service_units__the_largest_real_count_still_bills(portland):
+    assert service_units("multifamily", portland, dwelling_units=100_000) == D("65000.00")
+
+
 @pytest.mark.parametrize(("units", "ssu"), [(1, "0.65"), (12, "7.80")])
 def test_service_units__mixed_use_0_65_per_dwelling_no_commercial_units(
     portland, units, ssu
