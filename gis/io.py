@@ -42,6 +42,9 @@ _KINDS = (
 )
 _WKT_COLUMNS = ("wkt", "geometry", "geom", "the_geom", "shape")
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
+#: What an uploaded .zip or .kmz may unpack to: a neighbourhood's shapefile is a few MB, and a
+#: zip of zeros 1,000 times smaller than what it holds would otherwise fill memory as it is read.
+MAX_UNPACKED_BYTES = 200 * 1024 * 1024
 
 
 def _suffix(name: str) -> str:
@@ -185,6 +188,8 @@ def _read_ogr(source, name: str, suffix: str, layer: str | None, columns) -> gpd
     import pyogrio
 
     with _local_path(source, name) as path:
+        if suffix in (".zip", ".kmz") and isinstance(source, bytes | bytearray):
+            _refuse_zip_bomb(path, name)
         if suffix == ".zip":
             path = _shapefile_in_zip(path, name)
         try:
@@ -230,6 +235,23 @@ def _polygon_layers(path: str, layers: list[str]) -> list[str]:
         if "Polygon" in str(kind or "") or (kind in ("Unknown", None) and info.get("features", 0)):
             found.append(lyr)
     return found
+
+
+def _refuse_zip_bomb(path: str, name: str) -> None:
+    """Refuse an uploaded zip whose members add up to more than :data:`MAX_UNPACKED_BYTES` unpacked.
+
+    The sizes are those the zip declares; its readers (Python's and GDAL's) stop at them.
+    """
+    try:
+        with zipfile.ZipFile(path) as zf:
+            unpacked = sum(info.file_size for info in zf.infolist())
+    except zipfile.BadZipFile:
+        return  # not a zip: the reader says so in its own words
+    if unpacked > MAX_UNPACKED_BYTES:
+        raise UnreadableFileError(
+            f"{name!r} unpacks to {unpacked / 2**20:,.0f} MB, more than the {MAX_UNPACKED_BYTES // 2**20} MB "
+            "we read from an upload; cut it down to your neighbourhood or use the command-line tool."
+        )
 
 
 def _shapefile_in_zip(path: str, name: str) -> str:
