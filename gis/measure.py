@@ -34,7 +34,7 @@ import geopandas as gpd
 import shapely
 from pyproj import CRS
 
-from gis.clip import compiled_kernel, ring_pair_areas, rings_of
+from gis.clip import ring_pair_areas
 from gis.crs import (
     check_coordinates,
     choose_area_crs,
@@ -336,7 +336,7 @@ def measure_lots(
     usable = ~shapely.is_missing(F) & ~shapely.is_empty(F)
     counted, dock_no_water, excluded = _type_masks(types, usable, rules, has_water=water is not None)
     src = Sources(F, P, f_box, f_bnd, p_box, p_bnd)
-    pcs, cross = _cut_pieces(src, _pair(F, P, pairs, usable, (f_box, f_bnd), (p_box, p_bnd)))
+    pcs, cross = _cut_pieces(src, _pair(src, pairs, usable))
     f_idx, p_idx = pcs.feat, pcs.lot
     placed = np.zeros(n_feat, dtype=bool)
     placed[f_idx] = True
@@ -647,15 +647,14 @@ class _Pairs(NamedTuple):
     cut_area: np.ndarray
 
 
-def _pair(F, P, pairs, usable, f_boxes, p_boxes) -> _Pairs:
+def _pair(src: Sources, pairs, usable) -> _Pairs:
     """Every (feature, lot) pair whose shapes meet (see :class:`_Pairs`).
 
     Cost: linear in the candidate pairs (``pairs`` or an STRtree query); boxes
     are decided with arithmetic and :func:`gis.overlay.rect_in_polygon`, the
     rest with prepared GEOS predicates.
     """
-    f_box, f_bnd = f_boxes
-    p_box, p_bnd = p_boxes
+    F, P, f_box, f_bnd, p_box, p_bnd = src.F, src.P, src.f_box, src.f_bnd, src.p_box, src.p_bnd
     # Pair features with lots: bounding boxes first.  Two axis-aligned
     # rectangles (common in surveyed data) are decided with arithmetic; a
     # rectangle on a general lot is cut to the lot's bounds and kept whole
@@ -693,13 +692,13 @@ def _pair(F, P, pairs, usable, f_boxes, p_boxes) -> _Pairs:
     later = np.zeros(len(f_idx), dtype=bool)
     cut_area = np.zeros(len(f_idx))
     if other.any():
-        _general_pairs(F, P, f_idx, p_idx, np.flatnonzero(other), hit, inside, later, cut_area)
+        _general_pairs(src, f_idx, p_idx, np.flatnonzero(other), hit, inside, later, cut_area)
     keep = hit & ~(later & (cut_area <= 0))
     return _Pairs(f_idx[keep], p_idx[keep], inside[keep], bb[keep], rect_piece[keep], cut[keep], lined[keep],
                   later[keep], cut_area[keep])
 
 
-def _general_pairs(F, P, f_idx, p_idx, rows, hit, inside, later, cut_area) -> None:
+def _general_pairs(src: Sources, f_idx, p_idx, rows, hit, inside, later, cut_area) -> None:
     """Decide the (feature, lot) pairs ``rows`` of general shapes, filling the other arguments in place.
 
     A feature wholly inside its lot is found with prepared ``contains_properly``.
@@ -709,18 +708,18 @@ def _general_pairs(F, P, f_idx, p_idx, rows, hit, inside, later, cut_area) -> No
     hit, and the piece is cut ``later`` only if a shape is needed.  Without
     the kernel (numba missing, or a small call) GEOS ``intersects`` decides.
     """
+    F, P = src.F, src.P
     pg, fg = P[p_idx[rows]], F[f_idx[rows]]
     shapely.prepare(pg)
-    kernel = compiled_kernel(len(rows))
+    kernel = src.kernel(len(rows))
     if kernel is None:
         hit[rows] = shapely.intersects(pg, fg)
         inside[rows] = hit[rows] & shapely.contains_properly(pg, fg)
         return
     inside[rows] = shapely.contains_properly(pg, fg)
     rest = rows[~inside[rows]]
-    uf, f_at = np.unique(f_idx[rest], return_inverse=True)
-    up, p_at = np.unique(p_idx[rest], return_inverse=True)
-    cut_area[rest] = ring_pair_areas(rings_of(F[uf]), f_at, rings_of(P[up]), p_at, kernel)
+    fr, pr = src.rings()
+    cut_area[rest] = ring_pair_areas(fr, f_idx[rest], pr, p_idx[rest], kernel)
     big = np.isnan(cut_area[rest])
     measured, big = rest[~big], rest[big]
     later[measured] = True
@@ -774,7 +773,7 @@ def _cut_pieces(src: Sources, pr: _Pairs) -> tuple[Pieces, np.ndarray]:
     piece_area[later] = cut_area[later]
     k = piece_area > 0
     return Pieces(f_idx[k], p_idx[k], pieces[k], piece_area[k], piece_box[k], piece_bnd[k], as_bounds[k],
-                  later[k], src), cross[k]
+                  later[k], inside[k], later[k].copy(), src), cross[k]
 
 
 def _clean_lots(lots: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -836,15 +835,8 @@ def _overlaps_except(skip: np.ndarray, pcs: Pieces):
     """:func:`gis.overlay.overlaps` of the pieces not in ``skip``, as indices into all pieces."""
     rest = np.flatnonzero(~skip)
     a, b, size, _ = overlaps(pcs.lot[rest], pcs.geom[rest], pcs.box[rest], pcs.bnd[rest],
-                             pair_area=lambda i, j: _piece_overlap_areas(pcs, rest[i], rest[j]))
+                             pair_area=lambda i, j: pcs.overlap_areas(rest[i], rest[j]))
     return rest[a], rest[b], size
-
-
-def _piece_overlap_areas(pcs: Pieces, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """``area(piece a[k] ∩ piece b[k])`` for pieces of one lot, making a shape only where neither has one."""
-    pcs.make_one_of_each(a, b)
-    g, box, bnd = pcs.stand_ins()
-    return intersection_area(g, g, (box, bnd), (box, bnd), a, b)
 
 
 def _find(keys: np.ndarray, by_key: np.ndarray, queries: np.ndarray) -> np.ndarray:
@@ -898,7 +890,7 @@ def _outside_area(pcs: Pieces, cross: np.ndarray, n_feat: int, n_lots: int) -> n
         k_a, k_b = order[at], _find(keys, by_key, fb[k].astype(np.int64) * n_lots + lot)
         both = k_b >= 0
         k, k_a, k_b = k[both], k_a[both], k_b[both]
-        on = _piece_overlap_areas(pcs, k_a, k_b)
+        on = pcs.overlap_areas(k_a, k_b)
         twice = np.maximum(x_area - np.bincount(k, weights=on, minlength=len(a)), 0.0)
         np.add.at(outside, c_lot[a], -twice)
     if len(tangled):

@@ -19,13 +19,14 @@ area(feature ∩ q)``, and the whole feature stands in for the piece
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 import shapely
 
-from gis.overlay import intersection, polygonal
+from gis.clip import Rings, compiled_kernel, ring_pair_areas, ring_triple_areas, rings_of
+from gis.overlay import intersection, intersection_area, polygonal
 
 __all__ = ["Pieces", "Sources"]
 
@@ -40,6 +41,19 @@ class Sources:
     f_bnd: np.ndarray
     p_box: np.ndarray
     p_bnd: np.ndarray
+    _cache: dict = field(default_factory=dict, compare=False, repr=False)
+
+    def kernel(self, n_pairs: int):
+        """The compiled kernel for a call of ``n_pairs`` pairs: once chosen for this chunk, for all its calls."""
+        if "kernel" not in self._cache or self._cache["kernel"] is None:
+            self._cache["kernel"] = compiled_kernel(n_pairs)
+        return self._cache["kernel"]
+
+    def rings(self) -> tuple[Rings, Rings]:
+        """The rings of every feature and every lot (:func:`gis.clip.rings_of`), split once and kept."""
+        if "F" not in self._cache:
+            self._cache["F"], self._cache["P"] = rings_of(self.F), rings_of(self.P)
+        return self._cache["F"], self._cache["P"]
 
 
 @dataclass
@@ -49,7 +63,10 @@ class Pieces:
     ``geom`` is None for pieces kept ``as_bounds`` or cut ``later`` (see the
     module's docstring); their ``bnd`` then bound the piece (for a ``later``
     piece: the feature's bounds cut to the lot's), and ``box`` is False for
-    ``later`` pieces.  The arrays are changed in place as shapes are made.
+    ``later`` pieces.  ``whole`` marks pieces that are their whole feature
+    (it lies inside the lot), ``cut`` those that are ``feature ∩ lot`` measured
+    by the kernel, whether or not their shape was made since.  The arrays are
+    changed in place as shapes are made.
     """
 
     feat: np.ndarray
@@ -60,12 +77,15 @@ class Pieces:
     bnd: np.ndarray
     as_bounds: np.ndarray
     later: np.ndarray
+    whole: np.ndarray
+    cut: np.ndarray
     src: Sources
 
     def subset(self, mask: np.ndarray) -> Pieces:
         """The pieces ``mask`` selects, as a new set (copied arrays: shapes made in one are not in the other)."""
         return Pieces(self.feat[mask], self.lot[mask], self.geom[mask], self.area[mask], self.box[mask],
-                      self.bnd[mask], self.as_bounds[mask], self.later[mask], self.src)
+                      self.bnd[mask], self.as_bounds[mask], self.later[mask], self.whole[mask],
+                      self.cut[mask], self.src)
 
     def give_shapes(self, rows: np.ndarray) -> None:
         """Make the shapes of the pieces among ``rows`` (a mask or indices) that have none yet.
@@ -106,3 +126,32 @@ class Pieces:
         both = self.later[a] & self.later[b]
         if both.any():
             self.give_shapes(a[both])
+
+    def overlap_areas(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """``area(piece a[k] ∩ piece b[k])`` for pieces of one lot.
+
+        With the compiled kernel, pairs of pieces that are their feature or cut
+        ``later`` are measured from the rings of the features and lots, split
+        once: ``area(f ∩ g)`` where one lies inside the lot, ``area(f ∩ g ∩
+        lot)`` where both cross it (:func:`gis.clip.ring_triple_areas`).  The
+        rest, and all pairs without the kernel, are GEOS or array areas of the
+        pieces, with a shape made only where neither side has one.
+        """
+        out = np.full(len(a), np.nan)
+        kernel = self.src.kernel(len(a))
+        if kernel is not None:
+            fr, pr = self.src.rings()
+            backed = self.whole | self.cut
+            two = np.flatnonzero(backed[a] & backed[b] & ~(self.cut[a] & self.cut[b]))
+            out[two] = ring_pair_areas(fr, self.feat[a[two]], fr, self.feat[b[two]], kernel)
+            three = np.flatnonzero(self.cut[a] & self.cut[b])
+            fa, fb = self.feat[a[three]], self.feat[b[three]]
+            size = np.diff(fr.start[fr.first])
+            small = np.where(size[fa] <= size[fb], fa, fb)  # the smaller feature is clipped
+            out[three] = ring_triple_areas(fr, small, fr, fa + fb - small, pr, self.lot[a[three]])
+        rest = np.flatnonzero(np.isnan(out))
+        if len(rest):
+            self.make_one_of_each(a[rest], b[rest])
+            g, box, bnd = self.stand_ins()
+            out[rest] = intersection_area(g, g, (box, bnd), (box, bnd), a[rest], b[rest])
+        return out
