@@ -49,6 +49,7 @@ from gis.errors import (
     UnknownParcelError,
 )
 from gis.overlay import (
+    BIG_SHAPE,
     area,
     axis_boxes,
     clip_each,
@@ -718,6 +719,12 @@ def _general_pairs(src: Sources, f_idx, p_idx, rows, hit, inside, later, cut_are
         return
     inside[rows] = shapely.contains_properly(pg, fg)
     rest = rows[~inside[rows]]
+    # a lot of thousands of vertices (a street parcel, whose blocks are holes) meets every
+    # feature in its bounds; the prepared predicate rejects most far cheaper than the kernel
+    big = shapely.get_num_coordinates(P[p_idx[rest]]) > BIG_SHAPE
+    big[big] = ~shapely.intersects(P[p_idx[rest[big]]], F[f_idx[rest[big]]])
+    hit[rest[big]] = False
+    rest = rest[~big]
     fr, pr = src.rings()
     cut_area[rest] = ring_pair_areas(fr, f_idx[rest], pr, p_idx[rest], kernel)
     big = np.isnan(cut_area[rest])
