@@ -345,7 +345,7 @@ def intersection_areas(a: np.ndarray, b: np.ndarray, a_idx: np.ndarray | None = 
         if not compiled_only:
             out[:] = np.nan_to_num(shapely.area(shapely.intersection(a[a_idx], b[b_idx])), nan=0.0)
         return out
-    na, nb = shapely.get_num_coordinates(a)[a_idx], shapely.get_num_coordinates(b)[b_idx]
+    na, nb = shapely.get_num_coordinates(a[a_idx]), shapely.get_num_coordinates(b[b_idx])
     small = na.astype(np.float64) * nb <= JIT_MAX_PRODUCT
     idx = np.flatnonzero(small & (na > 0) & (nb > 0))
     if len(idx):

@@ -492,7 +492,11 @@ def _over_water(water, P, p_bnd, pcs, geo, graph, ranks, overwater, by_type):
     near_lot = np.zeros(n_lots, dtype=bool)
     near_lot[wtree.query(P)[0]] = True
     near = np.flatnonzero(near_lot[cp])
-    hit_piece, hit_w = wtree.query(shapely.box(*cbnd[near].T))
+    pcs.give_shapes(near[pcs.as_bounds[near]])
+    probe = cpieces[near].copy()  # a piece's shape, else (cut later) the box of its bounds
+    bare = shapely.is_missing(probe)
+    probe[bare] = shapely.box(*cbnd[near[bare]].T)
+    hit_piece, hit_w = wtree.query(probe)
     hit_piece = near[hit_piece]
     shapely.prepare(W)
     lazy = pcs.later[hit_piece]  # a cut piece meets the water only if its whole feature does
@@ -725,7 +729,7 @@ def _general_pairs(src: Sources, f_idx, p_idx, rows, hit, inside, later, cut_are
     big[big] = ~shapely.intersects(P[p_idx[rest[big]]], F[f_idx[rest[big]]])
     hit[rest[big]] = False
     rest = rest[~big]
-    fr, pr = src.rings()
+    fr, pr, _ = src.rings(f_idx[rest], p_idx[rest])
     cut_area[rest] = ring_pair_areas(fr, f_idx[rest], pr, p_idx[rest], kernel)
     big = np.isnan(cut_area[rest])
     measured, big = rest[~big], rest[big]

@@ -49,11 +49,21 @@ class Sources:
             self._cache["kernel"] = compiled_kernel(n_pairs)
         return self._cache["kernel"]
 
-    def rings(self) -> tuple[Rings, Rings]:
-        """The rings of every feature and every lot (:func:`gis.clip.rings_of`), split once and kept."""
+    def rings(self, f_rows=(), p_rows=()) -> tuple[Rings, Rings, np.ndarray]:
+        """Rings (:func:`gis.clip.rings_of`) of the features and lots, split once (at the first call) and kept.
+
+        Split are the features that are not boxes and those in ``f_rows``,
+        and the lots in ``p_rows``; the third value marks the features split.
+        """
         if "F" not in self._cache:
-            self._cache["F"], self._cache["P"] = rings_of(self.F), rings_of(self.P)
-        return self._cache["F"], self._cache["P"]
+            has_f = ~self.f_box
+            has_f[np.asarray(f_rows, dtype=np.int64)] = True
+            has_p = np.zeros(len(self.P), dtype=bool)
+            has_p[np.asarray(p_rows, dtype=np.int64)] = True
+            self._cache["F"] = rings_of(np.where(has_f, self.F, None))
+            self._cache["P"] = rings_of(np.where(has_p, self.P, None))
+            self._cache["has_f"] = has_f
+        return self._cache["F"], self._cache["P"], self._cache["has_f"]
 
 
 @dataclass
@@ -109,9 +119,9 @@ class Pieces:
 
         For overlap areas with shapes that lie within the piece's lot (other
         pieces of that lot, the lot's water clipped to it) the feature gives
-        the piece's own overlap.  Boxes kept ``as_bounds`` get their shapes.
+        the piece's own overlap.  Boxes kept ``as_bounds`` stay None: overlap
+        areas and intersections take boxes by their flag and bounds.
         """
-        self.give_shapes(self.as_bounds)
         geoms, box, bnd = self.geom.copy(), self.box.copy(), self.bnd.copy()
         lazy = np.flatnonzero(self.later)
         f = self.feat[lazy]
@@ -140,8 +150,8 @@ class Pieces:
         out = np.full(len(a), np.nan)
         kernel = self.src.kernel(len(a))
         if kernel is not None:
-            fr, pr = self.src.rings()
-            backed = self.whole | self.cut
+            fr, pr, has_f = self.src.rings()
+            backed = (self.whole | self.cut) & has_f[self.feat]
             two = np.flatnonzero(backed[a] & backed[b] & ~(self.cut[a] & self.cut[b]))
             out[two] = ring_pair_areas(fr, self.feat[a[two]], fr, self.feat[b[two]], kernel)
             three = np.flatnonzero(self.cut[a] & self.cut[b])
