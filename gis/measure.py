@@ -34,7 +34,7 @@ import geopandas as gpd
 import shapely
 from pyproj import CRS
 
-from gis.clip import ring_pair_areas
+from gis.clip import NOISE_AREA, ring_pair_areas
 from gis.crs import (
     check_coordinates,
     choose_area_crs,
@@ -706,37 +706,48 @@ def _pair(src: Sources, pairs, usable) -> _Pairs:
 def _general_pairs(src: Sources, f_idx, p_idx, rows, hit, inside, later, cut_area) -> None:
     """Decide the (feature, lot) pairs ``rows`` of general shapes, filling the other arguments in place.
 
-    A feature wholly inside its lot is found with prepared ``contains_properly``.
-    With the compiled kernel (:func:`gis.clip.compiled_kernel`) the others need
-    no ``intersects`` test and no overlay: the kernel measures ``area(feature ∩
-    lot)`` (each feature and lot split into rings once), a positive area is a
-    hit, and the piece is cut ``later`` only if a shape is needed.  Without
-    the kernel (numba missing, or a small call) GEOS ``intersects`` decides.
+    With the compiled kernel (:func:`gis.clip.compiled_kernel`) no GEOS
+    predicate and no overlay is needed: the kernel measures ``area(feature ∩
+    lot)`` from the rings of each feature and lot, split once; a positive
+    area is a hit, the whole feature's area (to :data:`gis.clip.NOISE_AREA`)
+    means the feature lies inside the lot, and any other piece is cut
+    ``later``, only where a shape is needed.  Without the kernel (numba
+    missing, or a small call) prepared GEOS ``intersects`` and
+    ``contains_properly`` decide.
     """
     F, P = src.F, src.P
-    pg, fg = P[p_idx[rows]], F[f_idx[rows]]
-    shapely.prepare(pg)
     kernel = src.kernel(len(rows))
     if kernel is None:
-        hit[rows] = shapely.intersects(pg, fg)
-        inside[rows] = hit[rows] & shapely.contains_properly(pg, fg)
+        _geos_pairs(P[p_idx[rows]], F[f_idx[rows]], rows, hit, inside)
         return
-    inside[rows] = shapely.contains_properly(pg, fg)
-    rest = rows[~inside[rows]]
     # a lot of thousands of vertices (a street parcel, whose blocks are holes) meets every
     # feature in its bounds; the prepared predicate rejects most far cheaper than the kernel
-    big = shapely.get_num_coordinates(P[p_idx[rest]]) > BIG_SHAPE
-    big[big] = ~shapely.intersects(P[p_idx[rest[big]]], F[f_idx[rest[big]]])
-    hit[rest[big]] = False
-    rest = rest[~big]
+    big = shapely.get_num_coordinates(P[p_idx[rows]]) > BIG_SHAPE
+    if big.any():
+        pg = P[p_idx[rows[big]]]
+        shapely.prepare(pg)
+        big[big] = ~shapely.intersects(pg, F[f_idx[rows[big]]])
+    hit[rows[big]] = False
+    rest = rows[~big]
     fr, pr, _ = src.rings(f_idx[rest], p_idx[rest])
     cut_area[rest] = ring_pair_areas(fr, f_idx[rest], pr, p_idx[rest], kernel)
-    big = np.isnan(cut_area[rest])
-    measured, big = rest[~big], rest[big]
-    later[measured] = True
-    if len(big):  # too many vertices for the kernel: GEOS decides, and cuts the piece
-        cut_area[big] = 0.0
-        hit[big] = shapely.intersects(P[p_idx[big]], F[f_idx[big]])
+    # features of no more area than a rounding residue (collapsed outlines) are left to GEOS,
+    # which still counts them on their lot
+    too_big = np.isnan(cut_area[rest]) | (fr.area[f_idx[rest]] <= NOISE_AREA)
+    measured, too_big = rest[~too_big], rest[too_big]
+    whole = (cut_area[measured] > 0) & (cut_area[measured] >= fr.area[f_idx[measured]] - NOISE_AREA)
+    inside[measured[whole]] = True
+    later[measured[~whole]] = True
+    if len(too_big):  # GEOS decides, and cuts the piece
+        cut_area[too_big] = 0.0
+        _geos_pairs(P[p_idx[too_big]], F[f_idx[too_big]], too_big, hit, inside)
+
+
+def _geos_pairs(lots, feats, rows, hit, inside) -> None:
+    """``hit`` and ``inside`` of the pairs ``rows`` by prepared GEOS predicates."""
+    shapely.prepare(lots)
+    hit[rows] = shapely.intersects(lots, feats)
+    inside[rows] = hit[rows] & shapely.contains_properly(lots, feats)
 
 
 def _cut_pieces(src: Sources, pr: _Pairs) -> tuple[Pieces, np.ndarray]:
