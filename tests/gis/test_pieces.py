@@ -186,3 +186,19 @@ def test_pieces__with_the_kernel_crossing_pieces_of_real_lots_get_no_overlay(mon
     for col in geos.columns:
         if col.endswith("sqft"):
             np.testing.assert_allclose(ours[col], geos[col], rtol=0, atol=1e-6, err_msg=col)
+
+
+def test_pieces__features_touching_the_lot_line_from_inside_and_collapsed_ones_count_as_with_geos(path):
+    """A feature whose part on the lot has its whole area lies inside it (no predicate asked), a feature
+    along the lot line counts on one lot only, and a collapsed outline (area 4.7e-9) still counts."""
+    lot_a = shapely.Polygon([(X0, Y0), (X0 + 50, Y0 + 2), (X0 + 49, Y0 + 100), (X0 - 1, Y0 + 98)])
+    lot_b = shapely.Polygon([(X0 + 50, Y0 + 2), (X0 + 100, Y0 + 4), (X0 + 99, Y0 + 102), (X0 + 49, Y0 + 100)])
+    along = shapely.Polygon([(X0 + 40, Y0 + 1.6), (X0 + 50, Y0 + 2), (X0 + 49.5, Y0 + 51), (X0 + 40, Y0 + 50)])
+    sliver = shapely.Polygon([(X0 + 10, Y0 + 10), (X0 + 30, Y0 + 10), (X0 + 30, Y0 + 10 + 5e-10)])  # 4.7e-9 sq ft
+    inner = affinity.rotate(shapely.box(X0 + 60, Y0 + 20, X0 + 80, Y0 + 30), 20)
+    feats = [(along, "roof"), (sliver, "patio"), (inner, "roof")]
+    got = measure([lot_a, lot_b], feats).lots.set_index("parcel_id")
+    assert got.n_features.tolist() == [2, 1]
+    assert got.loc["L0", "billable_area_sqft"] == pytest.approx(along.area + sliver.area, abs=1e-9)
+    assert got.loc["L1", "billable_area_sqft"] == pytest.approx(inner.area, abs=1e-9)
+    assert got.outside_parcel_sqft.tolist() == [0.0, 0.0]
