@@ -657,7 +657,7 @@ def _pair(src: Sources, pairs, usable) -> _Pairs:
 
     Cost: linear in the candidate pairs (``pairs`` or an STRtree query); boxes
     are decided with arithmetic and :func:`gis.overlay.rect_in_polygon`, the
-    rest with prepared GEOS predicates.
+    rest by the kernel's areas or prepared GEOS predicates (:func:`_general_pairs`).
     """
     F, P, f_box, f_bnd, p_box, p_bnd = src.F, src.P, src.f_box, src.f_bnd, src.p_box, src.p_bnd
     # Pair features with lots: bounding boxes first.  Two axis-aligned
