@@ -36,7 +36,10 @@ import numpy as np
 
 import shapely
 
-__all__ = ["MAX_ROW_VERTICES", "NOISE_AREA", "Rings", "intersection_areas", "overlay_area", "rings_of"]
+__all__ = [
+    "MAX_ROW_VERTICES", "NOISE_AREA", "Rings", "compiled_kernel", "intersection_areas", "overlay_area",
+    "ring_pair_areas", "ring_triple_areas", "rings_of",
+]
 
 #: A pair whose clip would handle more ring vertices than this (a ring's vertices
 #: times the edges over it) is left to a GEOS overlay.
@@ -149,7 +152,7 @@ def overlay_area(a: Rings, a_idx: np.ndarray, b: Rings, b_idx: np.ndarray,
     out = np.zeros(n)
     if not n:
         return out
-    jit = kernel or _kernel(n)  # the caller's choice holds for all its pairs, however they are split
+    jit = kernel or compiled_kernel(n)  # the caller's choice holds for all its pairs, however they are split
     if jit is not None:
         jit(a.xy, a.start, a.sign, a.bounds, a.first, a_idx, b.xy, b.start, b.turn * b.sign, b.first, b_idx, out)
         return out
@@ -190,8 +193,11 @@ JIT_MIN_PAIRS = 5_000
 USE_JIT = True
 
 
-def _kernel(n_pairs: int):
-    """The compiled kernel (:mod:`gis.clip_jit`) if it is wanted and numba is installed, else None."""
+def compiled_kernel(n_pairs: int):
+    """The compiled kernel (:mod:`gis.clip_jit`) if it is wanted and numba is installed, else None.
+
+    None also below :data:`JIT_MIN_PAIRS` pairs, where loading it would not pay.
+    """
     if not USE_JIT or n_pairs < JIT_MIN_PAIRS:
         return None
     try:
@@ -334,12 +340,12 @@ def intersection_areas(a: np.ndarray, b: np.ndarray, a_idx: np.ndarray | None = 
     a_idx = np.arange(len(a)) if a_idx is None else np.asarray(a_idx, dtype=np.int64)
     b_idx = np.arange(len(b)) if b_idx is None else np.asarray(b_idx, dtype=np.int64)
     out = np.full(len(a_idx), np.nan)
-    kernel = _kernel(len(a_idx))
+    kernel = compiled_kernel(len(a_idx))
     if kernel is None:
         if not compiled_only:
             out[:] = np.nan_to_num(shapely.area(shapely.intersection(a[a_idx], b[b_idx])), nan=0.0)
         return out
-    na, nb = shapely.get_num_coordinates(a)[a_idx], shapely.get_num_coordinates(b)[b_idx]
+    na, nb = shapely.get_num_coordinates(a[a_idx]), shapely.get_num_coordinates(b[b_idx])
     small = na.astype(np.float64) * nb <= JIT_MAX_PRODUCT
     idx = np.flatnonzero(small & (na > 0) & (nb > 0))
     if len(idx):
@@ -354,6 +360,59 @@ def intersection_areas(a: np.ndarray, b: np.ndarray, a_idx: np.ndarray | None = 
     if len(rest) and not compiled_only:
         out[rest] = np.nan_to_num(shapely.area(shapely.intersection(a[a_idx[rest]], b[b_idx[rest]])), nan=0.0)
     return out
+
+
+def ring_pair_areas(a: Rings, a_idx: np.ndarray, b: Rings, b_idx: np.ndarray, kernel) -> np.ndarray:
+    """``area(A[a_idx[k]] ∩ B[b_idx[k]])`` from rings split beforehand, by the compiled ``kernel``.
+
+    ``a`` and ``b`` are :func:`rings_of` whole arrays of shapes, split once
+    and indexed by many calls.  The side with fewer vertices is clipped;
+    pairs above :data:`JIT_MAX_PRODUCT` are NaN (the caller uses GEOS for
+    them).  Rounding residues up to :data:`NOISE_AREA` are given as 0.
+    """
+    a_idx = np.asarray(a_idx, dtype=np.int64)
+    b_idx = np.asarray(b_idx, dtype=np.int64)
+    na = (a.start[a.first[1:]] - a.start[a.first[:-1]])[a_idx]
+    nb = (b.start[b.first[1:]] - b.start[b.first[:-1]])[b_idx]
+    out = np.zeros(len(a_idx))
+    small = na.astype(np.float64) * nb <= JIT_MAX_PRODUCT
+    out[~small] = np.nan
+    swap = small & (na > nb)
+    keep = small & ~swap
+    out[keep] = overlay_area(a, a_idx[keep], b, b_idx[keep], kernel=kernel)
+    out[swap] = overlay_area(b, b_idx[swap], a, a_idx[swap], kernel=kernel)
+    return _without_noise(out)
+
+
+def ring_triple_areas(a: Rings, a_idx: np.ndarray, b: Rings, b_idx: np.ndarray, c: Rings,
+                      c_idx: np.ndarray) -> np.ndarray:
+    """``area(A[a_idx[k]] ∩ B[b_idx[k]] ∩ C[c_idx[k]])`` from rings split beforehand, by the compiled kernel.
+
+    A's rings are clipped against the strips under an edge of B and an edge
+    of C (:func:`gis.clip_jit.triple_areas`); the cost of a triple is about
+    A's vertices times B's times C's edges that lie over it, so A should be
+    the smallest shape.  NaN where the product of the three vertex counts
+    passes :data:`JIT_MAX_TRIPLE` (the caller uses GEOS then).  Rounding
+    residues up to :data:`NOISE_AREA` are given as 0.  Needs numba.
+    """
+    from gis.clip_jit import triple_areas
+
+    idx = [np.asarray(i, dtype=np.int64) for i in (a_idx, b_idx, c_idx)]
+    size = np.ones(len(idx[0]))
+    for r, i in zip((a, b, c), idx, strict=True):
+        size *= (r.start[r.first[1:]] - r.start[r.first[:-1]])[i]
+    out = np.full(len(idx[0]), np.nan)
+    ok = np.flatnonzero(size <= JIT_MAX_TRIPLE)
+    found = np.zeros(len(ok))
+    if len(ok):
+        triple_areas(a.xy, a.start, a.sign, a.bounds, a.first, idx[0][ok], b.xy, b.start, b.turn * b.sign, b.first,
+                     idx[1][ok], c.xy, c.start, c.turn * c.sign, c.first, idx[2][ok], found)
+    out[ok] = _without_noise(found)
+    return out
+
+
+#: The triple kernel takes triples of up to this many vertex triples (10 x 100 x 1,000).
+JIT_MAX_TRIPLE = 1_000_000
 
 
 def _rings_used(geoms: np.ndarray, idx: np.ndarray) -> tuple[Rings, np.ndarray]:

@@ -101,3 +101,95 @@ def pair_areas(a_xy, a_start, a_sign, a_bounds, a_first, a_idx,
                     twice = _twice_area(buf1, m) if in_first else _twice_area(buf2, m)
                     total += w * a_sign[ra] * abs(twice) / 2
         out[k] = total
+
+
+@njit(cache=True, nogil=True)
+def _strip(src, m, t1, t2, lx, ly, rx, ry):
+    """The ring ``src[:m]`` cut to the strip under the edge from ``(lx, ly)`` to ``(rx, ry)`` (``lx < rx``), in ``t1``.
+
+    ``t2`` is scratch space.
+    """
+    m = _clip(src, m, t1, 1.0, 0.0, lx, 0, lx)
+    m = _clip(t1, m, t2, -1.0, 0.0, -rx, 0, rx)
+    width, rise = rx - lx, ry - ly
+    return _clip(t2, m, t1, rise, -width, rise * lx - width * ly, 1, 0.0)
+
+
+@njit(cache=True, nogil=True)
+def triple_areas(a_xy, a_start, a_sign, a_bounds, a_first, a_idx, b_xy, b_start, b_weight, b_first, b_idx,
+                 c_xy, c_start, c_weight, c_first, c_idx, out):
+    """``out[k]`` = area of A[a_idx[k]] ∩ B[b_idx[k]] ∩ C[c_idx[k]] by the strips under B's and C's edges.
+
+    The indicator of B is the weighted sum of the strips under its edges, and
+    so is C's, so ``area(A ∩ B ∩ C)`` is the double sum over an edge e of B and
+    an edge f of C of ``±area(A ∩ T(e) ∩ T(f))``; ``T(e) ∩ T(f)`` is convex, so
+    clipping A's rings against its six half-planes is exact (see :mod:`gis.clip`).
+    """
+    longest = 1
+    for r in range(len(a_start) - 1):
+        longest = max(longest, a_start[r + 1] - a_start[r])
+    size = 16 * longest + 64
+    buf0, buf1 = np.empty((size, 2)), np.empty((size, 2))
+    buf2, buf3 = np.empty((size, 2)), np.empty((size, 2))
+    for k in range(len(a_idx)):
+        ga, gb, gc = a_idx[k], b_idx[k], c_idx[k]
+        total = 0.0
+        for ra in range(a_first[ga], a_first[ga + 1]):
+            s0, n = a_start[ra], a_start[ra + 1] - a_start[ra]
+            if n < 3:
+                continue
+            ax0, ay0, ax1 = a_bounds[ra, 0], a_bounds[ra, 1], a_bounds[ra, 2]
+            for rb in range(b_first[gb], b_first[gb + 1]):
+                w_rb = b_weight[rb]
+                if w_rb == 0:
+                    continue
+                e0, e1 = b_start[rb], b_start[rb + 1]
+                for i in range(e0, e1):
+                    j = i + 1 if i + 1 < e1 else e0
+                    px, py, qx, qy = b_xy[i, 0], b_xy[i, 1], b_xy[j, 0], b_xy[j, 1]
+                    if px == qx:
+                        continue
+                    if px > qx:
+                        lx, ly, rx, ry, w = qx, qy, px, py, w_rb
+                    else:
+                        lx, ly, rx, ry, w = px, py, qx, qy, -w_rb
+                    if not (ax1 > lx and ax0 < rx and ay0 < max(ly, ry)):
+                        continue
+                    for v in range(n):  # about the edge's left end, for precision
+                        buf0[v, 0] = a_xy[s0 + v, 0] - lx
+                        buf0[v, 1] = a_xy[s0 + v, 1] - ly
+                    m = _strip(buf0, n, buf1, buf2, 0.0, 0.0, rx - lx, ry - ly)
+                    if m < 3:
+                        continue
+                    x0, x1, y0 = buf1[0, 0], buf1[0, 0], buf1[0, 1]
+                    for v in range(1, m):
+                        x0, x1, y0 = min(x0, buf1[v, 0]), max(x1, buf1[v, 0]), min(y0, buf1[v, 1])
+                    total += w * a_sign[ra] * _under_edges(buf1, m, x0, x1, y0, lx, ly, c_xy, c_start, c_weight,
+                                                           c_first[gc], c_first[gc + 1], buf3, buf2)
+        out[k] = total
+
+
+@njit(cache=True, nogil=True)
+def _under_edges(x, m, x0, x1, y0, ox, oy, c_xy, c_start, c_weight, r0, r1, t1, t2):
+    """Area of the region of ring ``x[:m]`` (coordinates about ``(ox, oy)``, bounds ``x0, x1, y0``)
+    inside the shape of rings ``r0:r1`` of C, as the weighted sum of its parts under C's edges."""
+    total = 0.0
+    for rc in range(r0, r1):
+        w_rc = c_weight[rc]
+        if w_rc == 0:
+            continue
+        e0, e1 = c_start[rc], c_start[rc + 1]
+        for i in range(e0, e1):
+            j = i + 1 if i + 1 < e1 else e0
+            px, py, qx, qy = c_xy[i, 0] - ox, c_xy[i, 1] - oy, c_xy[j, 0] - ox, c_xy[j, 1] - oy
+            if px == qx:
+                continue
+            if px > qx:
+                lx, ly, rx, ry, w = qx, qy, px, py, w_rc
+            else:
+                lx, ly, rx, ry, w = px, py, qx, qy, -w_rc
+            if not (x1 > lx and x0 < rx and y0 < max(ly, ry)):
+                continue
+            k = _strip(x, m, t1, t2, lx, ly, rx, ry)
+            total += w * abs(_twice_area(t1, k)) / 2
+    return total

@@ -34,6 +34,7 @@ import geopandas as gpd
 import shapely
 from pyproj import CRS
 
+from gis.clip import NOISE_AREA, ring_pair_areas
 from gis.crs import (
     check_coordinates,
     choose_area_crs,
@@ -48,7 +49,7 @@ from gis.errors import (
     UnknownParcelError,
 )
 from gis.overlay import (
-    MAX_PAIRED_GROUP,
+    BIG_SHAPE,
     area,
     axis_boxes,
     clip_each,
@@ -66,6 +67,7 @@ from gis.overlay import (
     triangle_free_clusters,
     triangles,
 )
+from gis.pieces import Pieces, Sources
 from gis.shapes import normalise_types, type_column
 
 __all__ = [
@@ -340,9 +342,9 @@ def measure_lots(
     F, f_box, f_bnd, feat_repaired = _clean_features(F, report)
     usable = ~shapely.is_missing(F) & ~shapely.is_empty(F)
     counted, dock_no_water, excluded = _type_masks(types, usable, rules, has_water=water is not None)
-    pr = _pair(F, P, pairs, usable, (f_box, f_bnd), (p_box, p_bnd))
-    f_idx, p_idx, pieces, piece_area, cross, piece_box, piece_bnd, as_bounds = _cut_pieces(
-        F, P, pr, (f_box, f_bnd), (p_box, p_bnd))
+    src = Sources(F, P, f_box, f_bnd, p_box, p_bnd)
+    pcs, cross = _cut_pieces(src, _pair(src, pairs, usable))
+    f_idx, p_idx = pcs.feat, pcs.lot
     placed = np.zeros(n_feat, dtype=bool)
     placed[f_idx] = True
     report(np.flatnonzero(usable & ~placed), "outside_all_lots", "Feature lies outside every lot; it was not counted.")
@@ -356,15 +358,13 @@ def measure_lots(
     repaired = lot_repaired.copy()
     repaired[p_idx[feat_repaired[f_idx]]] = True
 
-    outside = _outside_area(F, P, f_idx, p_idx, pieces, piece_area, cross, n_feat, n_lots, (f_box, f_bnd),
-                            (piece_box, piece_bnd))
+    outside = _outside_area(pcs, cross, n_feat, n_lots)
 
-    excluded_sqft = _excluded_area(excluded[f_idx], p_idx, pieces, piece_bnd, as_bounds, n_lots)
+    excluded_sqft = _excluded_area(pcs, excluded[f_idx], n_lots)
 
     # the billable pieces
-    c = counted[f_idx]
-    cp, cpieces, carea, ctypes = p_idx[c], pieces[c], piece_area[c], types[f_idx[c]]
-    cbox, cbnd, c_as_bounds = piece_box[c], piece_bnd[c], as_bounds[c]
+    cpcs = pcs.subset(counted[f_idx])
+    cp, cpieces, carea, ctypes = cpcs.lot, cpcs.geom, cpcs.area, types[cpcs.feat]
 
     # Fast path: most pieces overlap no other piece of their lot; they add
     # their plain area.  Overlapping pieces (a patio under the eaves, a
@@ -377,7 +377,7 @@ def measure_lots(
     # Piles (hundreds of pieces heaped on each other) and clusters too tangled
     # to search for triangles cheaply are unioned by GEOS as well, so that the
     # cost stays near-linear in the pieces whatever their overlap pattern.
-    pa, pb, inter, tri, triple, triple_geom, geo = _overlap_graph(cp, cpieces, cbox, cbnd, c_as_bounds)
+    pa, pb, inter, tri, triple, triple_geom, geo = _overlap_graph(cpcs)
     n_pieces = len(cpieces)
     tx = tri[:, 0] if len(tri) else np.zeros(0, int)
 
@@ -408,12 +408,12 @@ def measure_lots(
 
     # precedence for the triangles' parts in the water: the last of each triangle
     last = last if len(tri) else np.zeros(0, dtype=np.int64)
-    wet_water = _over_water(water, P, p_bnd, (cp, cpieces, cbox, cbnd, c_as_bounds), geo,
+    wet_water = _over_water(water, P, p_bnd, cpcs, geo,
                             (pa, pb, loser, tri, last, triple_geom), ranks, overwater, by_type)
     billable_area -= overwater
 
     if geo.any():
-        _give_shapes(cpieces, cbnd, c_as_bounds, geo)
+        cpcs.give_shapes(geo)
         gp, gpieces = cp[geo], cpieces[geo]
         union = group_union(gp, gpieces, n_lots)
         lots_g = np.unique(gp)
@@ -430,8 +430,7 @@ def measure_lots(
         if split:
             _split_by_type(gp, ranks[geo], gpieces, n_lots, wet_water, by_type)
 
-    overwater += _docks_without_water(dock_no_water[f_idx], p_idx, pieces, piece_bnd, as_bounds,
-                                      cp, cpieces, cbnd, c_as_bounds, n_lots)
+    overwater += _docks_without_water(pcs, dock_no_water[f_idx], cpcs, n_lots)
 
     present_types = [ranking[r] for r in np.flatnonzero(np.bincount(ranks, minlength=len(ranking)))] if split else []
 
@@ -471,14 +470,6 @@ def _ranks(types: np.ndarray, rules: MeasureRules) -> tuple[list[str], np.ndarra
     return ranking, np.array([rank_of[t] for t in uniq], dtype=np.int64)[inv]
 
 
-def _give_shapes(pieces: np.ndarray, bounds: np.ndarray, as_bounds: np.ndarray, rows: np.ndarray) -> None:
-    """Give the pieces among ``rows`` (a mask) that are kept as their bounds a box shape, in place."""
-    todo = np.flatnonzero(as_bounds & rows)
-    if len(todo):
-        pieces[todo] = shapely.box(*bounds[todo].T)
-        as_bounds[todo] = False
-
-
 def _over_water(water, P, p_bnd, pcs, geo, graph, ranks, overwater, by_type):
     """Each lot's water (clipped to the lot's bounds: pieces lie on the lot; None where it has
     none), adding the part of the arithmetic pieces over it to ``overwater`` and taking it off
@@ -488,7 +479,7 @@ def _over_water(water, P, p_bnd, pcs, geo, graph, ranks, overwater, by_type):
     Pieces left to GEOS unions (``geo``) are done with their union instead.
     Cost: a tree of the few water polygons, queried by the lots near water.
     """
-    cp, cpieces, cbox, cbnd, c_as_bounds = pcs
+    cp, cpieces, cbox, cbnd = pcs.lot, pcs.geom, pcs.box, pcs.bnd
     pa, pb, loser, tri, last, triple_geom = graph
     tx, ty, tz = tri.T if len(tri) else (np.zeros(0, int),) * 3
     n_lots, n_pieces = len(P), len(cpieces)
@@ -500,18 +491,25 @@ def _over_water(water, P, p_bnd, pcs, geo, graph, ranks, overwater, by_type):
     W = W[~shapely.is_missing(W) & ~shapely.is_empty(W)]
     W = np.where(shapely.is_valid(W), W, shapely.make_valid(W))
     # few, large water polygons against many small pieces: only pieces on
-    # lots near the water (a piece lies within its lot's bounds) get a
-    # shape and are tested, first against a tree of the water's bounding
-    # boxes, then exactly, with each water polygon prepared once
+    # lots near the water (a piece lies within its lot's bounds) are tested,
+    # first by their bounds against a tree of the water's bounding boxes,
+    # then (given a shape) exactly, with each water polygon prepared once
     wtree = shapely.STRtree(W)
     near_lot = np.zeros(n_lots, dtype=bool)
     near_lot[wtree.query(P)[0]] = True
-    near_water = near_lot[cp]
-    _give_shapes(cpieces, cbnd, c_as_bounds, near_water)
-    near = np.flatnonzero(near_water)
-    hit_piece, hit_w = wtree.query(cpieces[near])
+    near = np.flatnonzero(near_lot[cp])
+    pcs.give_shapes(near[pcs.as_bounds[near]])
+    probe = cpieces[near].copy()  # a piece's shape, else (cut later) the box of its bounds
+    bare = shapely.is_missing(probe)
+    probe[bare] = shapely.box(*cbnd[near[bare]].T)
+    hit_piece, hit_w = wtree.query(probe)
     hit_piece = near[hit_piece]
     shapely.prepare(W)
+    lazy = pcs.later[hit_piece]  # a cut piece meets the water only if its whole feature does
+    lazy[lazy] = shapely.intersects(W[hit_w[lazy]], pcs.src.F[pcs.feat[hit_piece[lazy]]])
+    keep = ~pcs.later[hit_piece] | lazy
+    hit_piece, hit_w = hit_piece[keep], hit_w[keep]
+    pcs.give_shapes(hit_piece)
     meets = shapely.intersects(W[hit_w], cpieces[hit_piece])
     hit_piece, hit_w = hit_piece[meets], hit_w[meets]
     wet_piece[hit_piece] = True
@@ -545,19 +543,18 @@ def _over_water(water, P, p_bnd, pcs, geo, graph, ranks, overwater, by_type):
     return wet_water
 
 
-def _docks_without_water(d, p_idx, pieces, piece_bnd, as_bounds, cp, cpieces, cbnd, c_as_bounds,
-                         n_lots: int) -> np.ndarray:
+def _docks_without_water(pcs: Pieces, d: np.ndarray, cpcs: Pieces, n_lots: int) -> np.ndarray:
     """Per lot: what the overwater structures ``d`` (no water layer given: taken to be over
     water) would have added to the billable pieces' union, reported as overwater."""
     extra_area = np.zeros(n_lots)
     if not d.any():
         return extra_area
-    _give_shapes(pieces, piece_bnd, as_bounds, d)
-    dock_union = group_union(p_idx[d], pieces[d], n_lots)
-    has = np.unique(p_idx[d])
-    in_dock_lot = np.isin(cp, has)
-    _give_shapes(cpieces, cbnd, c_as_bounds, in_dock_lot)
-    others = group_union(cp[in_dock_lot], cpieces[in_dock_lot], n_lots)[has]
+    pcs.give_shapes(d)
+    dock_union = group_union(pcs.lot[d], pcs.geom[d], n_lots)
+    has = np.unique(pcs.lot[d])
+    in_dock_lot = np.isin(cpcs.lot, has)
+    cpcs.give_shapes(in_dock_lot)
+    others = group_union(cpcs.lot[in_dock_lot], cpcs.geom[in_dock_lot], n_lots)[has]
     extra = dock_union[has].copy()
     m = ~shapely.is_missing(others)
     extra[m] = shapely.difference(extra[m], others[m])
@@ -565,18 +562,18 @@ def _docks_without_water(d, p_idx, pieces, piece_bnd, as_bounds, cp, cpieces, cb
     return extra_area
 
 
-def _excluded_area(ex: np.ndarray, p_idx, pieces, piece_bnd, as_bounds, n_lots: int) -> np.ndarray:
+def _excluded_area(pcs: Pieces, ex: np.ndarray, n_lots: int) -> np.ndarray:
     """Per lot: the area of types the utility does not bill (the pieces ``ex``), overlaps once."""
     excluded_sqft = np.zeros(n_lots)
     if ex.any():
-        _give_shapes(pieces, piece_bnd, as_bounds, ex)
-        ex_union = group_union(p_idx[ex], pieces[ex], n_lots)
-        has = np.unique(p_idx[ex])
+        pcs.give_shapes(ex)
+        ex_union = group_union(pcs.lot[ex], pcs.geom[ex], n_lots)
+        has = np.unique(pcs.lot[ex])
         excluded_sqft[has] = area(ex_union[has])
     return excluded_sqft
 
 
-def _overlap_graph(cp, cpieces, cbox, cbnd, c_as_bounds):
+def _overlap_graph(pcs: Pieces):
     """The overlaps among the billable pieces of each lot: ``(pa, pb, inter, tri, triple,
     triple_geom, geo)``.
 
@@ -588,11 +585,10 @@ def _overlap_graph(cp, cpieces, cbox, cbnd, c_as_bounds):
     bounding boxes (an STRtree for crowded lots), then one overlay per
     overlapping pair of general polygons; near-linear in the pieces.
     """
-    n_pieces = len(cpieces)
-    crowded = np.bincount(cp)[cp] > MAX_PAIRED_GROUP if len(cp) else np.zeros(0, bool)  # overlaps() trees these
-    _give_shapes(cpieces, cbnd, c_as_bounds, crowded)
+    cp, cpieces, cbox, cbnd = pcs.lot, pcs.geom, pcs.box, pcs.bnd
+    n_pieces = len(cp)
     dense = dense_groups(cp, cbnd)[cp] if len(cp) else np.zeros(0, dtype=bool)
-    pa, pb, inter = _overlaps_except(dense, cp, cpieces, cbox, cbnd)
+    pa, pb, inter = _overlaps_except(dense, pcs)
     comp = components(pa, pb, n_pieces)
     heavy = heavy_components(pa, pb, comp)
     light = ~heavy[pa]
@@ -615,10 +611,12 @@ def _overlap_graph(cp, cpieces, cbox, cbnd, c_as_bounds):
         some = allbox & (triple > 0)
         triple_geom[some] = shapely.box(lo[some, 0], lo[some, 1], hi[some, 0], hi[some, 1])
         rest = ~allbox
-        if rest.any():
-            xy = polygonal(intersection(cpieces[tx[rest]], cpieces[ty[rest]],
-                                          (cbox[tx[rest]], cbnd[tx[rest]]), (cbox[ty[rest]], cbnd[ty[rest]])))
-            g = polygonal(intersection(xy, cpieces[tz[rest]], None, (cbox[tz[rest]], cbnd[tz[rest]])))
+        if rest.any():  # the first piece of each triangle given a shape, the others stood in for
+            rx, ry, rz = tx[rest], ty[rest], tz[rest]
+            pcs.give_shapes(rx)
+            g, box, bnd = pcs.stand_ins()
+            xy = polygonal(intersection(cpieces[rx], g[ry], (cbox[rx], cbnd[rx]), (box[ry], bnd[ry])))
+            g = polygonal(intersection(xy, g[rz], None, (box[rz], bnd[rz])))
             triple[rest] = area(g)
             triple_geom[rest] = g
     return pa, pb, inter, tri, triple, triple_geom, geo
@@ -656,17 +654,18 @@ class _Pairs(NamedTuple):
     rect_piece: np.ndarray  # a box feature whose piece is its box cut to the lot's bounds (``cut``)
     cut: np.ndarray
     lined: np.ndarray  # a lot line runs through the box feature
+    later: np.ndarray  # a feature crossing the lot line whose part on the lot the kernel measured (``cut_area``)
+    cut_area: np.ndarray
 
 
-def _pair(F, P, pairs, usable, f_boxes, p_boxes) -> _Pairs:
+def _pair(src: Sources, pairs, usable) -> _Pairs:
     """Every (feature, lot) pair whose shapes meet (see :class:`_Pairs`).
 
     Cost: linear in the candidate pairs (``pairs`` or an STRtree query); boxes
     are decided with arithmetic and :func:`gis.overlay.rect_in_polygon`, the
-    rest with prepared GEOS predicates.
+    rest by the kernel's areas or prepared GEOS predicates (:func:`_general_pairs`).
     """
-    f_box, f_bnd = f_boxes
-    p_box, p_bnd = p_boxes
+    F, P, f_box, f_bnd, p_box, p_bnd = src.F, src.P, src.f_box, src.f_bnd, src.p_box, src.p_bnd
     # Pair features with lots: bounding boxes first.  Two axis-aligned
     # rectangles (common in surveyed data) are decided with arithmetic; a
     # rectangle on a general lot is cut to the lot's bounds and kept whole
@@ -701,30 +700,74 @@ def _pair(F, P, pairs, usable, f_boxes, p_boxes) -> _Pairs:
     other[rb] = False  # undecided boxes go straight to the clip below
     lined = np.zeros(len(f_idx), dtype=bool)  # a lot line runs through the box: clip, no more tests
     lined[rb] = True
+    later = np.zeros(len(f_idx), dtype=bool)
+    cut_area = np.zeros(len(f_idx))
     if other.any():
-        pg = P[p_idx[other]]
+        _general_pairs(src, f_idx, p_idx, np.flatnonzero(other), hit, inside, later, cut_area)
+    keep = hit & ~(later & (cut_area <= 0))
+    return _Pairs(f_idx[keep], p_idx[keep], inside[keep], bb[keep], rect_piece[keep], cut[keep], lined[keep],
+                  later[keep], cut_area[keep])
+
+
+def _general_pairs(src: Sources, f_idx, p_idx, rows, hit, inside, later, cut_area) -> None:
+    """Decide the (feature, lot) pairs ``rows`` of general shapes, filling the other arguments in place.
+
+    With the compiled kernel (:func:`gis.clip.compiled_kernel`) no GEOS
+    predicate and no overlay is needed: the kernel measures ``area(feature ∩
+    lot)`` from the rings of each feature and lot, split once; a positive
+    area is a hit, the whole feature's area (to :data:`gis.clip.NOISE_AREA`)
+    means the feature lies inside the lot, and any other piece is cut
+    ``later``, only where a shape is needed.  Without the kernel (numba
+    missing, or a small call) prepared GEOS ``intersects`` and
+    ``contains_properly`` decide.
+    """
+    F, P = src.F, src.P
+    kernel = src.kernel(len(rows))
+    if kernel is None:
+        _geos_pairs(P[p_idx[rows]], F[f_idx[rows]], rows, hit, inside)
+        return
+    # a lot of thousands of vertices (a street parcel, whose blocks are holes) meets every
+    # feature in its bounds; the prepared predicate rejects most far cheaper than the kernel
+    big = shapely.get_num_coordinates(P[p_idx[rows]]) > BIG_SHAPE
+    if big.any():
+        pg = P[p_idx[rows[big]]]
         shapely.prepare(pg)
-        fg = F[f_idx[other]]
-        hit[other] = shapely.intersects(pg, fg)
-        inside[other] = hit[other] & shapely.contains_properly(pg, fg)
-    return _Pairs(f_idx[hit], p_idx[hit], inside[hit], bb[hit], rect_piece[hit], cut[hit], lined[hit])
+        big[big] = ~shapely.intersects(pg, F[f_idx[rows[big]]])
+    hit[rows[big]] = False
+    rest = rows[~big]
+    fr, pr, _ = src.rings(f_idx[rest], p_idx[rest])
+    cut_area[rest] = ring_pair_areas(fr, f_idx[rest], pr, p_idx[rest], kernel)
+    # features of no more area than a rounding residue (collapsed outlines) are left to GEOS,
+    # which still counts them on their lot
+    too_big = np.isnan(cut_area[rest]) | (fr.area[f_idx[rest]] <= NOISE_AREA)
+    measured, too_big = rest[~too_big], rest[too_big]
+    whole = (cut_area[measured] > 0) & (cut_area[measured] >= fr.area[f_idx[measured]] - NOISE_AREA)
+    inside[measured[whole]] = True
+    later[measured[~whole]] = True
+    if len(too_big):  # GEOS decides, and cuts the piece
+        cut_area[too_big] = 0.0
+        _geos_pairs(P[p_idx[too_big]], F[f_idx[too_big]], too_big, hit, inside)
 
 
-def _cut_pieces(F, P, pr: _Pairs, f_boxes, p_boxes):
+def _geos_pairs(lots, feats, rows, hit, inside) -> None:
+    """``hit`` and ``inside`` of the pairs ``rows`` by prepared GEOS predicates."""
+    shapely.prepare(lots)
+    hit[rows] = shapely.intersects(lots, feats)
+    inside[rows] = hit[rows] & shapely.contains_properly(lots, feats)
+
+
+def _cut_pieces(src: Sources, pr: _Pairs) -> tuple[Pieces, np.ndarray]:
     """Each feature's piece on each lot it meets, and its area (pieces of no area dropped).
 
-    Returns ``(f_idx, p_idx, pieces, piece_area, cross, piece_box, piece_bnd, as_bounds)``:
-    ``cross`` marks pieces of features that cross the lot line; a piece kept
-    ``as_bounds`` is a box known by its bounds alone (its shape is None).  Cost:
-    one clip or overlay per crossing pair, arithmetic for the rest.
+    Returns the :class:`gis.pieces.Pieces` and ``cross``, which marks pieces of
+    features that cross the lot line.  A piece that is a box made here (a box
+    feature cut at a box lot's line, or at a lot's bounds) is kept as its
+    bounds; a crossing piece the kernel measured is cut ``later``, where a
+    shape is needed.  Cost: one clip or overlay per other crossing pair,
+    arithmetic for the rest.
     """
-    f_box, f_bnd = f_boxes
-    p_box, p_bnd = p_boxes
-    f_idx, p_idx, inside, bb, rect_piece, cut, lined = pr
-    # Each feature's piece on each lot.  A piece that is a box made here (a
-    # box feature cut at a box lot's line, or at a lot's bounds) is kept as
-    # its bounds (``as_bounds``) and given a shape only where one is needed:
-    # the overlap helpers work on the bounds of boxes.
+    F, P, f_box, f_bnd, p_box, p_bnd = src.F, src.P, src.f_box, src.f_bnd, src.p_box, src.p_bnd
+    f_idx, p_idx, inside, bb, rect_piece, cut, lined, later, cut_area = pr
     pieces = F[f_idx]
     piece_box, piece_bnd = f_box[f_idx].copy(), f_bnd[f_idx].copy()
     as_bounds = np.zeros(len(f_idx), dtype=bool)
@@ -741,19 +784,24 @@ def _cut_pieces(F, P, pr: _Pairs, f_boxes, p_boxes):
     lined &= clip
     if lined.any():
         pieces[lined] = polygonal(clip_each(P[p_idx[lined]], f_bnd[f_idx[lined]], crossing=True))
-    rest = clip & ~lined & ~bb
+    rest = clip & ~lined & ~bb & ~later
     if rest.any():
         fc, pc = f_idx[rest], p_idx[rest]
         pieces[rest] = polygonal(intersection(pieces[rest], P[pc], (f_box[fc], f_bnd[fc]), (p_box[pc], p_bnd[pc])))
-    clipped = clip & ~bb  # a clipped piece is often a box again (a driveway cut at the lot line)
+    clipped = clip & ~bb & ~later  # a clipped piece is often a box again (a driveway cut at the lot line)
     if clipped.any():
         piece_box[clipped], piece_bnd[clipped] = axis_boxes(pieces[clipped])
+    pieces[later] = None
+    piece_box[later] = False
+    piece_bnd[later, :2] = np.maximum(f_bnd[f_idx[later], :2], p_bnd[p_idx[later], :2])
+    piece_bnd[later, 2:] = np.minimum(f_bnd[f_idx[later], 2:], p_bnd[p_idx[later], 2:])
     piece_area = area(pieces)
     side = np.clip(piece_bnd[as_bounds, 2:] - piece_bnd[as_bounds, :2], 0.0, None)
     piece_area[as_bounds] = side[:, 0] * side[:, 1]
-    has_area = piece_area > 0
-    return (f_idx[has_area], p_idx[has_area], pieces[has_area], piece_area[has_area], cross[has_area],
-            piece_box[has_area], piece_bnd[has_area], as_bounds[has_area])
+    piece_area[later] = cut_area[later]
+    k = piece_area > 0
+    return Pieces(f_idx[k], p_idx[k], pieces[k], piece_area[k], piece_box[k], piece_bnd[k], as_bounds[k],
+                  later[k], inside[k], later[k].copy(), src), cross[k]
 
 
 def _clean_lots(lots: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -811,12 +859,11 @@ def _clean_features(F: np.ndarray, report) -> tuple[np.ndarray, np.ndarray, np.n
     return F, f_box, f_bnd, repaired
 
 
-def _overlaps_except(skip: np.ndarray, groups, geoms, is_box, bounds):
+def _overlaps_except(skip: np.ndarray, pcs: Pieces):
     """:func:`gis.overlay.overlaps` of the pieces not in ``skip``, as indices into all pieces."""
-    if not skip.any():
-        return overlaps(groups, geoms, is_box, bounds)[:3]
     rest = np.flatnonzero(~skip)
-    a, b, size, _ = overlaps(groups[rest], geoms[rest], is_box[rest], bounds[rest])
+    a, b, size, _ = overlaps(pcs.lot[rest], pcs.geom[rest], pcs.box[rest], pcs.bnd[rest],
+                             pair_area=lambda i, j: pcs.overlap_areas(rest[i], rest[j]))
     return rest[a], rest[b], size
 
 
@@ -828,7 +875,7 @@ def _find(keys: np.ndarray, by_key: np.ndarray, queries: np.ndarray) -> np.ndarr
     return np.where(found, by_key[at], -1)
 
 
-def _outside_area(F, P, f_idx, p_idx, pieces, piece_area, cross, n_feat, n_lots, f_boxes, piece_boxes) -> np.ndarray:
+def _outside_area(pcs: Pieces, cross: np.ndarray, n_feat: int, n_lots: int) -> np.ndarray:
     """Per lot: the part of its crossing features that lies on no lot (a driveway into the street).
 
     The part on a neighbour's lot counts there.  Lots tile without overlaps, so
@@ -842,11 +889,12 @@ def _outside_area(F, P, f_idx, p_idx, pieces, piece_area, cross, n_feat, n_lots,
     outside = np.zeros(n_lots)
     if not cross.any():
         return outside
+    F, P, f_box, f_bnd = pcs.src.F, pcs.src.P, pcs.src.f_box, pcs.src.f_bnd
+    f_idx, p_idx, piece_area = pcs.feat, pcs.lot, pcs.area
     on_lots = np.bincount(f_idx, weights=piece_area, minlength=n_feat)
     stray_area = np.maximum(area(F) - on_lots, 0.0) if n_feat else np.zeros(0)
     c_feat, c_lot = f_idx[cross], p_idx[cross]
     np.add.at(outside, c_lot, stray_area[c_feat])
-    f_box, f_bnd = f_boxes
     piled = dense_groups(c_lot, f_bnd[c_feat])  # per lot: unioned below, never paired
     rest = np.flatnonzero(~piled[c_lot])
     a, b, x_area, _ = overlaps(c_lot[rest], F[c_feat[rest]], f_box[c_feat[rest]], f_bnd[c_feat[rest]])
@@ -870,9 +918,7 @@ def _outside_area(F, P, f_idx, p_idx, pieces, piece_area, cross, n_feat, n_lots,
         k_a, k_b = order[at], _find(keys, by_key, fb[k].astype(np.int64) * n_lots + lot)
         both = k_b >= 0
         k, k_a, k_b = k[both], k_a[both], k_b[both]
-        piece_box, piece_bnd = piece_boxes
-        on = intersection_area(pieces[k_a], pieces[k_b], (piece_box[k_a], piece_bnd[k_a]),
-                               (piece_box[k_b], piece_bnd[k_b]))
+        on = pcs.overlap_areas(k_a, k_b)
         twice = np.maximum(x_area - np.bincount(k, weights=on, minlength=len(a)), 0.0)
         np.add.at(outside, c_lot[a], -twice)
     if len(tangled):

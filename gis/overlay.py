@@ -424,20 +424,23 @@ def heavy_components(a: np.ndarray, b: np.ndarray, comp: np.ndarray) -> np.ndarr
 
 
 def overlaps(groups: np.ndarray, geoms: np.ndarray, is_box: np.ndarray, bounds: np.ndarray, *,
-              geometry: bool = False):
+              geometry: bool = False, pair_area=None):
     """Pairs of elements of one group whose interiors overlap (touching edges do not count).
 
     Returns ``(a, b, area, inter)``: index pairs ``a < b``, the area of each
     overlap and, with ``geometry=True``, the overlap itself (else None).
-    Candidates are all pairs within a group (lots hold a handful of pieces),
-    kept when their bounds overlap; the overlap area is then box arithmetic,
-    a rectangle clip or a GEOS intersection (see :func:`intersection`).
+    Candidates are all pairs within a group (lots hold a handful of pieces,
+    crowded groups are searched by a tree of their bounds), kept when their
+    bounds overlap; the overlap area is then box arithmetic, or
+    ``pair_area(a, b)`` (by default :func:`intersection_area` of the shapes;
+    ``geoms`` may hold None where it is given).
     """
     a, b = pairs_within_groups(groups, MAX_PAIRED_GROUP)
     counts = np.bincount(groups) if len(groups) else np.zeros(0, int)
     big = np.flatnonzero(counts[groups] > MAX_PAIRED_GROUP) if len(groups) else np.array([], int)
     if len(big):
-        qa, qb = shapely.STRtree(geoms[big]).query(geoms[big])
+        boxes = shapely.box(*bounds[big].T)
+        qa, qb = shapely.STRtree(boxes).query(boxes)
         qa, qb = big[qa], big[qb]
         same = (qa < qb) & (groups[qa] == groups[qb])
         a, b = np.r_[a, qa[same]], np.r_[b, qb[same]]
@@ -458,31 +461,40 @@ def overlaps(groups: np.ndarray, geoms: np.ndarray, is_box: np.ndarray, bounds: 
             g = intersection(geoms[ra], geoms[rb], (is_box[ra], bounds[ra]), (is_box[rb], bounds[rb]))
             size[rest] = area(g)
             inter[rest] = polygonal(g)
+        elif pair_area is not None:
+            size[rest] = pair_area(ra, rb)
         else:
-            size[rest] = intersection_area(geoms[ra], geoms[rb], (is_box[ra], bounds[ra]), (is_box[rb], bounds[rb]))
+            size[rest] = intersection_area(geoms, geoms, (is_box, bounds), (is_box, bounds), ra, rb)
     keep = size > 0
     return a[keep], b[keep], size[keep], (inter[keep] if geometry else None)
 
 
-def intersection_area(a, b, boxes_a, boxes_b) -> np.ndarray:
+def intersection_area(a, b, boxes_a, boxes_b, a_idx=None, b_idx=None) -> np.ndarray:
     """Element-wise area of ``a ∩ b`` without building geometry where it can be helped:
     pairs of boxes by arithmetic, a polygon and a box by :func:`clip_area`,
-    two general polygons by triangles in arrays (:func:`gis.clip.intersection_areas`)."""
-    box_a, bnd_a = boxes_a
-    box_b, bnd_b = boxes_b
+    two general polygons by sums of strips (:func:`gis.clip.intersection_areas`).
+
+    With ``a_idx``/``b_idx`` the pairs are ``(a[a_idx[k]], b[b_idx[k]])``, and
+    a shape in many pairs is split into rings once.  A box needs no shape,
+    only its flag and bounds.
+    """
+    if a_idx is None:
+        a_idx, b_idx = np.arange(len(a)), np.arange(len(b))
+    box_a, bnd_a = boxes_a[0][a_idx], boxes_a[1][a_idx]
+    box_b, bnd_b = boxes_b[0][b_idx], boxes_b[1][b_idx]
     both = box_a & box_b
-    out = np.empty(len(a))
+    out = np.empty(len(a_idx))
     lo = np.maximum(bnd_a[both, :2], bnd_b[both, :2])
     hi = np.minimum(bnd_a[both, 2:], bnd_b[both, 2:])
     out[both] = np.clip(hi[:, 0] - lo[:, 0], 0, None) * np.clip(hi[:, 1] - lo[:, 1], 0, None)
     only_a, only_b = box_a & ~box_b, box_b & ~box_a
     if only_a.any():
-        out[only_a] = clip_area(b[only_a], bnd_a[only_a])
+        out[only_a] = clip_area(b[b_idx[only_a]], bnd_a[only_a])
     if only_b.any():
-        out[only_b] = clip_area(a[only_b], bnd_b[only_b])
+        out[only_b] = clip_area(a[a_idx[only_b]], bnd_b[only_b])
     neither = ~box_a & ~box_b
     if neither.any():
-        out[neither] = intersection_areas(a[neither], b[neither])
+        out[neither] = intersection_areas(a, b, a_idx[neither], b_idx[neither])
     return out
 
 
