@@ -12,10 +12,10 @@ bounding boxes (:mod:`sba.bulk.pieces`); the run goes in four passes:
 2. *keys*: each parcels piece gives its lots' Hilbert distances (from the
    boxes) and boxes; the driver sorts the lots and cuts the chunks exactly as
    the local run does (:func:`sba.bulk.chunks.chunk_bounds`), and keeps only
-   each chunk's extent;
+   the boxes of each chunk's runs of lots;
 3. *route*: each piece notes, on its worker, which of its rows each chunk
-   needs (features and water by the chunks' extents, lots by chunk and, for
-   the neighbouring chunks, by the reach of those chunks' features): row
+   needs (features and water by those boxes, lots by chunk and, for the
+   neighbouring chunks, by the reach of those chunks' features): row
    numbers, not copies;
 4. *measure*: a chunk's task gets those rows of each piece (Arrow ``take``),
    keeps by bounding boxes the features that meet its lots, the lots of other
@@ -358,12 +358,18 @@ def _with_nulls(client, loads: list) -> set[str]:
     return {name for c in counts for name, n in c.items() if n}
 
 
-def _extents(boxes: np.ndarray, chunk_of: np.ndarray, n_chunks: int) -> np.ndarray:
-    """Each chunk's extent: the box of its lots' boxes (NaN, no shape, left out)."""
-    extents = np.full((n_chunks, 4), np.nan)
-    for j, fn in enumerate((np.fmin, np.fmin, np.fmax, np.fmax)):
-        fn.at(extents[:, j], chunk_of, boxes[:, j].astype(np.float64))
-    return extents
+#: Lots of a chunk (in Hilbert order) whose box is one of the extents features are routed by: a
+#: chunk's lots are covered far more tightly by the boxes of their runs than by one box.
+RUN = 256
+
+
+def _extents(boxes: np.ndarray, order: np.ndarray, bounds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The boxes of the chunks' runs of :data:`RUN` lots (NaN, no shape, left out), and each one's chunk."""
+    starts = np.concatenate([np.arange(a, b, RUN) for a, b in itertools.pairwise(bounds)])
+    ordered = boxes[order].astype(np.float64)
+    extents = np.column_stack([fn.reduceat(ordered[:, j], starts)
+                               for j, fn in enumerate((np.fmin, np.fmin, np.fmax, np.fmax))])
+    return extents, (np.searchsorted(bounds, starts, side="right") - 1).astype(np.int32)
 
 
 def _reach(index: list[dict], n_chunks: int) -> np.ndarray:
@@ -411,10 +417,10 @@ class _Plan:
         order, chunk_of, bounds, extents = _chunks(client, lots, parcels.rows, chunk_size, total)
         # features and water by the chunks' extents; then the lots, with how far each chunk's features reach
         f_routes = _each(client, _each(client, feats, projected, "project-features", crs, "features"),
-                         routes_by_extent, "route-features", extents)
+                         routes_by_extent, "route-features", *extents)
         w_routes = None if waters is None else _each(
             client, _each(client, waters, projected, "project-water", crs, "water"), routes_by_extent,
-            "route-water", extents)
+            "route-water", *extents)
         f_index = client.gather([client.submit(_summary, r) for r in f_routes])
         features.check(np.array([ix["scan"] for ix in f_index]))
         if not any(ix["frames"] for ix in f_index) and features.rows:
@@ -461,7 +467,7 @@ def _measuring_crs(client, parcels: _Layer, lots: list, crs_asked: str | None):
 
 
 def _chunks(client, lots: list, n: int, chunk_size: int, total) -> tuple:
-    """The local run's chunks: ``(order, chunk of each lot, chunk bounds in order, chunk extents)``."""
+    """The local run's chunks: ``(order, chunk of each lot, chunk bounds in order, (extents, their chunks))``."""
     got = client.gather(_each(client, lots, hilbert_keys, "keys-parcels", total))
     key = np.concatenate([k for k, _ in got])
     boxes = np.concatenate([b for _, b in got])
@@ -474,7 +480,7 @@ def _chunks(client, lots: list, n: int, chunk_size: int, total) -> tuple:
     n_chunks = len(bounds) - 1
     chunk_of = np.empty(n, dtype=np.int32)
     chunk_of[order] = np.repeat(np.arange(n_chunks, dtype=np.int32), np.diff(bounds))
-    return order, chunk_of, bounds, _extents(boxes, chunk_of, n_chunks)
+    return order, chunk_of, bounds, _extents(boxes, order, bounds)
 
 
 def _measure_partition(*args):

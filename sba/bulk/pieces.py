@@ -177,11 +177,14 @@ def _grouped(rows: np.ndarray, chunks: np.ndarray) -> dict[int, np.ndarray]:
     return {int(k): rows[a:a + n] for k, a, n in zip(keys, first, counts, strict=True)}
 
 
-def routes_by_extent(loaded: dict, extents: np.ndarray) -> dict:
-    """Features or water: ``{chunk: rows}`` for every chunk whose extent their boxes meet,
-    and ``{chunk: extent of those rows}`` (how far the chunk's features reach)."""
+def routes_by_extent(loaded: dict, extents: np.ndarray, extent_chunk: np.ndarray) -> dict:
+    """Features or water: ``{chunk: rows}`` for every chunk one of whose extents (``extent_chunk``:
+    each extent's chunk) their boxes meet, and ``{chunk: extent of those rows}`` (how far the
+    chunk's features reach)."""
     b = _boxes(loaded["table"])
-    rows = _grouped(*boxes_meeting(b, extents))
+    rows, e = boxes_meeting(b, extents)
+    pair = np.unique(extent_chunk[e].astype(np.int64) * max(len(b), 1) + rows)  # each (chunk, row) once
+    rows = _grouped(pair % max(len(b), 1), pair // max(len(b), 1))
     reach = {k: [b[r, 0].min(), b[r, 1].min(), b[r, 2].max(), b[r, 3].max()] for k, r in rows.items()}
     return {"table": loaded["table"], "frames": rows, "reach": reach, "scan": loaded["scan"],
             "nulls": loaded["nulls"]}
@@ -248,45 +251,29 @@ def _meeting(boxes: np.ndarray, geoms: np.ndarray) -> np.ndarray:
     return np.unique(ok[shapely.STRtree(shapely.box(*boxes[ok].T)).query(geoms)[1]])
 
 
-def _subset(table, positions: np.ndarray):
-    return None if table is None else table.take(positions)
-
-
-def _box_pairs(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``(i, j)`` for every box ``a[i]`` that meets a box ``b[j]`` (inclusive; NaN meets nothing),
-    the pairs ``STRtree.query`` gives for the shapes of those boxes."""
-    ok_a = np.flatnonzero(~np.isnan(a).any(axis=1))
-    ok_b = np.flatnonzero(~np.isnan(b).any(axis=1))
-    if not len(ok_a) or not len(ok_b):
-        return np.array([], dtype=np.int64), np.array([], dtype=np.int64)
-    i, j = shapely.STRtree(shapely.box(*b[ok_b].T)).query(shapely.box(*a[ok_a].T))
-    return ok_a[i], ok_b[j]
-
-
 def measure_pieces(rows, own, near, feats, waters, columns, crs, schedule, opts, has_water, with_nulls):
     """Chunk ``rows`` (its lots in the local run's order) measured with exactly the features,
     neighbouring lots, water and (feature, lot) pairs the local run gives it (see
-    :func:`sba.bulk.run._chunk_data`), found by bounding boxes before any shape is decoded;
-    the table as Arrow."""
+    :func:`sba.bulk.run._chunk_data`), found by bounding boxes; the table as Arrow."""
     import pyarrow as pa
 
     lot_nulls, feature_nulls = with_nulls
     lots = _concat(own)
     lots = lots.take(np.searchsorted(lots.column(ROW).to_numpy(), rows))  # Hilbert order
-    others, candidates = _concat(near), _concat(feats)
-    n_own = len(lots)
+    parcels = decoded(lots, crs, lot_nulls)
+    others = decoded(_concat(near), crs, lot_nulls, like=parcels)
+    candidates = decoded(_concat(feats), crs, feature_nulls, columns=columns[1])
     # every (feature, lot) pair whose boxes meet, lots counted as the chunk's then the others near it
-    lot_boxes = _boxes(lots) if others is None else np.vstack([_boxes(lots), _boxes(others)])
-    pair_f, pair_l = _box_pairs(_boxes(candidates) if candidates is not None else np.empty((0, 4)), lot_boxes)
+    n_own = len(parcels)
+    everyone = np.concatenate([parcels.geometry.to_numpy(), others.geometry.to_numpy()])
+    pair_f, pair_l = shapely.STRtree(everyone).query(candidates.geometry.to_numpy())
     # the features that meet a lot of the chunk, and the other lots those meet (the context)
     hit = np.unique(pair_f[pair_l < n_own])
     keep = np.isin(pair_f, hit)
     pair_f, pair_l = np.searchsorted(hit, pair_f[keep]), pair_l[keep]
     near_hit = np.unique(pair_l[pair_l >= n_own]) - n_own
     pair_l = np.where(pair_l < n_own, pair_l, n_own + np.searchsorted(near_hit, pair_l - n_own))
-    parcels = decoded(lots, crs, lot_nulls)
-    features = decoded(_subset(candidates, hit), crs, feature_nulls, columns=columns[1])
-    context = decoded(_subset(others, near_hit), crs, lot_nulls, like=parcels)
+    features, context = candidates.iloc[hit], others.iloc[near_hit]
     # each feature's lots in input order, as the local run lists them
     labels = np.concatenate([parcels.index.to_numpy(), context.index.to_numpy()])
     by_pair = np.lexsort((labels[pair_l], pair_f))
