@@ -69,6 +69,15 @@ class PeakRSS(threading.Thread):
         return sum(self.cpu[k] - (self.cpu0[k] if self.names[k].startswith(("worker", "scheduler")) else 0.0)
                    for k in self.cpu)
 
+    def cpu_by_label(self) -> dict[str, float]:
+        """CPU seconds of the run per label (as :meth:`cpu_seconds`)."""
+        out: dict[str, float] = {}
+        for k in self.cpu:
+            name = self.names[k]
+            spent = self.cpu[k] - (self.cpu0[k] if name.startswith(("worker", "scheduler")) else 0.0)
+            out[name] = out.get(name, 0.0) + spent
+        return out
+
     def by_label(self) -> dict[str, float]:
         """Largest peak per label, in GiB."""
         out: dict[str, float] = {}
@@ -122,7 +131,8 @@ def reassess(data: Path, out: Path, extra: list[str], watch: dict[str, int], kil
     sampler.join()
     summary = json.loads(stdout) if proc.returncode == 0 else None
     return {"cmd": " ".join(cmd), "wall": wall, "code": proc.returncode, "summary": summary, "stderr": stderr.strip(),
-            "rss": sampler.by_label(), "cpu": sampler.cpu_seconds(), "killed": killed}
+            "rss": sampler.by_label(), "cpu": sampler.cpu_seconds(),
+            "cpu_by": sampler.cpu_by_label(), "killed": killed}
 
 
 def same_table(a: Path, b: Path) -> bool:
@@ -185,7 +195,7 @@ def main() -> int:
                 print(f"{kind:8s} round {r}: {res['wall']:7.2f} s  {s['parcels_in'] / res['wall']:9,.0f} parcels/s  "
                       f"CPU {res['cpu']:.1f} s  phases {s['phases']}  same table: {res['same']}  "
                       f"load {res['uptime']:.1f}  "
-                      f"killed: {res['killed']}  "
+                      f"killed: {res['killed']}  CPU s {json.dumps({k: round(v, 1) for k, v in res['cpu_by'].items()})}  "
                       f"peak RSS GiB {json.dumps({k: round(v, 2) for k, v in res['rss'].items()})}",
                       file=sys.stderr)
     finally:

@@ -320,5 +320,6 @@ def test_cluster__a_csv_result_streamed_from_the_parts_is_the_local_run_s_file_b
         import sba.bulk.result
 
         m.setattr(sba.bulk.result, "BATCH_ROWS", 700)  # several batches, one cut inside a chunk
+        m.setattr(sba.bulk.result, "GATHER_ROWS", 1100)  # rows gathered from the parts a column at a time
         reassess(capsys, city, tmp_path / "dask.csv", "--chunk-size", "400", "--scheduler", cluster)
     assert (tmp_path / "local.csv").read_bytes() == (tmp_path / "dask.csv").read_bytes()
