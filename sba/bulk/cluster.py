@@ -270,6 +270,8 @@ class _Layer:
     @classmethod
     def open(cls, path, layer, role: str, wanted: list[str]) -> _Layer:
         """The layer's pieces; its schema and row counts from the GeoParquet metadata alone."""
+        if not Path(str(path)).is_file():  # a URL (pyarrow would open file://) or no file: the local run's line
+            read_input(path, layer, role, wanted)
         if is_parquet(path) and parquet_columns(path, wanted) is not None:
             import pyarrow.parquet as pq
 

@@ -368,7 +368,8 @@ def _columns(paths: list[Path], schemas: list, names: list[str], rows=None):
     out = {}
     for name in names:
         fields = [pa.schema([sch.field(name)]) for sch in schemas if name in sch.names]
-        kind = pa.unify_schemas(fields, promote_options="default").field(name).type  # an all-null part: null type
+        # an all-null part has the null type; a part with no missing value an integer column that others have as float
+        kind = pa.unify_schemas(fields, promote_options="permissive").field(name).type
         taken = [_part_column(p, sch, name, kind, sizes[i]).take(rows[by_part[cuts[i]:cuts[i + 1]]] - starts[i])
                  for i, (p, sch) in enumerate(zip(paths, schemas, strict=True)) if cuts[i + 1] > cuts[i]]
         column = pa.chunked_array(taken, type=kind).combine_chunks() if taken else pa.array([], type=kind)
