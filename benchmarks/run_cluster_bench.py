@@ -195,7 +195,8 @@ def main() -> int:
                 print(f"{kind:8s} round {r}: {res['wall']:7.2f} s  {s['parcels_in'] / res['wall']:9,.0f} parcels/s  "
                       f"CPU {res['cpu']:.1f} s  phases {s['phases']}  same table: {res['same']}  "
                       f"load {res['uptime']:.1f}  "
-                      f"killed: {res['killed']}  CPU s {json.dumps({k: round(v, 1) for k, v in res['cpu_by'].items()})}  "
+                      f"killed: {res['killed']}  "
+                      f"CPU s {json.dumps({k: round(v, 1) for k, v in res['cpu_by'].items()})}  "
                       f"peak RSS GiB {json.dumps({k: round(v, 2) for k, v in res['rss'].items()})}",
                       file=sys.stderr)
     finally:

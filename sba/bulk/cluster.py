@@ -67,7 +67,6 @@ from sba.bulk.result import (
     Phases,
     collector,
     summarise,
-    write_result,
     write_result_streamed,
 )
 from sba.errors import SbaError
@@ -122,28 +121,18 @@ def reassess_on_cluster(address: str, parcels_path, features_path, out, *, water
         settings = {"opts": opts.__dict__, "schedule": schedule.name, "n_chunks": plan.n_chunks, "version": 4,
                     "run": "dask"}
         parts = PartStore.open(out, [parcels_path, features_path, water_path, opts.raster], settings, resume)
-        # the result is streamed from the parts on disk; a GeoPackage (with the lots' shapes) is written whole
-        stream = out.suffix.lower() != ".gpkg"
-        resumed = _resumed_tables(parts, plan, keep=not stream)
+        # the result is streamed from the parts on disk (a GeoPackage with the lots' shapes fetched a batch at a time)
+        resumed = _resumed_tables(parts, plan, keep=False)
         phase("prepare")
-        tables, finish = collector(plan.n, sum(len(plan.rows(k)) for k in resumed), progress, parts, keep=not stream)
-        tables.update(resumed)
+        _, finish = collector(plan.n, sum(len(plan.rows(k)) for k in resumed), progress, parts, keep=False)
         todo = [k for k in range(plan.n_chunks) if k not in resumed]
         _measure(client, plan, todo, schedule, opts, parts, finish)
         phase("compute")
         names = {"parcels": Path(str(parcels_path)).name, "features": Path(str(features_path)).name}
-        if stream:
-            del plan.order, client  # nothing more to do on the cluster
-            table, repeated = write_result_streamed(parts, range(plan.n_chunks), plan.n, out,
-                                                    check=lambda t: _check_rows(t, plan.n, features.rows, names))
-        else:
-            tables = {k: t if isinstance(t, pd.DataFrame) else t.to_pandas() for k, t in tables.items()}
-            table, geometry, repeated = write_result(
-                tables, range(plan.n_chunks), plan.n, out, plan.crs,
-                lambda t: plan.lot_shapes(client, t[ORDER].to_numpy()),
-                check=lambda t: _check_rows(t, plan.n, features.rows, names))
-            if retain is not None:
-                retain.extend([table, geometry])
+        del plan.order  # the lots' order is in the parts now
+        table, repeated = write_result_streamed(parts, range(plan.n_chunks), plan.n, out,
+                                                check=lambda t: _check_rows(t, plan.n, features.rows, names),
+                                                shapes=lambda keys: plan.lot_shapes(client, keys), crs=plan.crs)
         phase("write")
     summary = summarise(table, plan.n, start, plan.n_chunks, len(resumed), out, phase.times, previous, parts,
                         repeated=repeated, crs_note=plan.crs_note, notes=parts.notes)
@@ -392,6 +381,7 @@ class _Plan:
     order: np.ndarray  # the lots in the local run's order
     bounds: np.ndarray  # where the chunks start in ``order``
     crs: object
+    starts: np.ndarray  # each parcels piece's first row, and the row count last
     columns: tuple[list[str], list[str]]  # the attribute columns of the lots and of the features
     with_nulls: tuple[set[str], set[str]]  # columns of the lots, of the features with missing values
     lot_routes: list  # futures of sba.bulk.pieces.lot_routes, one per parcels piece
@@ -438,7 +428,8 @@ class _Plan:
         w_index = client.gather([client.submit(_summary, r) for r in w_routes]) if w_routes is not None else None
         if water is not None:
             water.check(np.array([ix["scan"] for ix in w_index]))
-        return cls(parcels.rows, order, bounds, crs, (parcels.columns, features.columns), with_nulls, l_routes,
+        return cls(parcels.rows, order, bounds, crs, parcels.starts, (parcels.columns, features.columns), with_nulls,
+                   l_routes,
                    f_routes, w_routes, l_index, f_index, w_index, note)
 
     def inputs(self, client, k: int) -> tuple[list, list, list, list]:
@@ -452,9 +443,17 @@ class _Plan:
                 picks(self.feature_routes, self.feature_index, "frames"), water)
 
     def lot_shapes(self, client, keys: np.ndarray) -> np.ndarray:
-        """The shapes of the lots with these row keys, for a GeoPackage output (the driver writes it)."""
-        parts = client.gather([client.submit(wkb_of, r) for r in self.lot_routes])
-        return shapely.from_wkb(np.concatenate(parts))[keys]
+        """The shapes of the lots with these row keys, for a GeoPackage output (fetched from the
+        pieces that hold them, a batch of the result at a time)."""
+        keys = np.asarray(keys, dtype=np.int64)
+        piece = np.searchsorted(self.starts, keys, side="right") - 1
+        shapes = np.empty(len(keys), dtype=object)
+        wanted = {int(i): np.flatnonzero(piece == i) for i in np.unique(piece)}
+        got = client.gather({i: client.submit(wkb_of, self.lot_routes[i], keys[at] - self.starts[i])
+                             for i, at in wanted.items()})
+        for i, at in wanted.items():
+            shapes[at] = got[i]
+        return shapely.from_wkb(shapes)
 
 
 def _measuring_crs(client, parcels: _Layer, lots: list, crs_asked: str | None):

@@ -205,9 +205,9 @@ def take(routes: dict, name: str, k: int):
     return None if rows is None else routes["table"].take(rows)
 
 
-def wkb_of(loaded: dict) -> np.ndarray:
-    """The piece's shapes as WKB (for a GeoPackage output)."""
-    return loaded["table"].column(WKB).to_numpy(zero_copy_only=False)
+def wkb_of(loaded: dict, rows: np.ndarray) -> np.ndarray:
+    """Shapes of the piece's ``rows`` (positions in the piece) as WKB (for a GeoPackage output)."""
+    return loaded["table"].column(WKB).take(rows).to_numpy(zero_copy_only=False)
 
 
 # --------------------------------------------------------------------------

@@ -278,8 +278,10 @@ GATHER_ROWS = 500_000
 
 
 def write_result_streamed(parts: PartStore, chunks: Iterable[int], n: int, out: Path,
-                          check: Callable[[object], None]) -> tuple[Tally, int]:
-    """:func:`write_result` for a .parquet or .csv output, from the saved parts, a batch at a time.
+                          check: Callable[[object], None], shapes: Callable[[np.ndarray], np.ndarray] | None = None,
+                          crs=None) -> tuple[Tally, int]:
+    """:func:`write_result` from the saved parts, a batch at a time (``shapes(row keys)``: the lots'
+    shapes of a batch, for a .gpkg output, in ``crs``).
 
     Only the sort keys (parcel id, input order) and ``n_features`` are held for
     all rows, sorted by Arrow; the rows of the sorted table are then gathered
@@ -299,6 +301,7 @@ def write_result_streamed(parts: PartStore, chunks: Iterable[int], n: int, out: 
     type_cols = sorted({c for sch in schemas for c in sch.names if c.startswith(gis.measure.TYPE_PREFIX)})
     extra = [c for c in ("raster_impervious_sqft", "raster_disagrees") if c in schemas[0].names]
     columns = [*OUTPUT_COLUMNS, *extra, *type_cols]
+    gpkg = out.suffix.lower() == ".gpkg"
     keys = _columns(paths, schemas, ["parcel_id", ORDER, "n_features"])
     check(keys)
     perm = pc.sort_indices(keys.select(["parcel_id", ORDER]),
@@ -313,7 +316,7 @@ def write_result_streamed(parts: PartStore, chunks: Iterable[int], n: int, out: 
     def write(tmp: Path) -> None:
         writer = None
         for first in range(0, n, GATHER_ROWS):
-            gathered = _columns(paths, schemas, columns, perm[first:first + GATHER_ROWS])
+            gathered = _columns(paths, schemas, [*columns, *([ORDER] if gpkg else [])], perm[first:first + GATHER_ROWS])
             _give_back()
             for start in range(0, len(gathered), BATCH_ROWS):
                 batch = gathered.slice(start, BATCH_ROWS).to_pandas()
@@ -322,7 +325,10 @@ def write_result_streamed(parts: PartStore, chunks: Iterable[int], n: int, out: 
                 for name in _TEXT_COLUMNS:
                     batch[name] = batch[name].astype("string")
                 tally.add(batch)
-                writer = _append(writer, batch, tmp, places)
+                if gpkg:
+                    writer = _append_gpkg(writer, batch, tmp, shapes, crs)
+                else:
+                    writer = _append(writer, batch[columns], tmp, places)
         if writer is not None:
             writer.close()
 
@@ -407,6 +413,14 @@ def _append(writer, batch: pd.DataFrame, tmp: Path, places: int):
         writer = pq.ParquetWriter(tmp, arrow.schema)
     writer.write_table(arrow.cast(writer.schema))
     return writer
+
+
+def _append_gpkg(writer, batch: pd.DataFrame, tmp: Path, shapes: Callable[[np.ndarray], np.ndarray], crs):
+    """Append ``batch`` with its lots' shapes to the GeoPackage being written."""
+    geometry = shapes(batch[ORDER].to_numpy())
+    frame = gpd.GeoDataFrame(_for_gpkg(batch.drop(columns=ORDER)), geometry=geometry, crs=crs)
+    frame.to_file(tmp, layer="billable_area", driver="GPKG", mode="a" if writer else "w")
+    return _Csv()
 
 
 class _Csv:

@@ -383,3 +383,32 @@ def test_cluster__input_urls_give_one_clear_line(city, cluster, tmp_path, capsys
     assert len(err.strip().splitlines()) == 1
     assert err == local
     assert not (tmp_path / "r.parquet").exists()
+
+
+def test_cluster__a_geopackage_result_is_written_a_batch_at_a_time_and_equals_the_local_run_s(
+        city, cluster, tmp_path, capsys, monkeypatch):
+    """The driver fetches the lots' shapes for one batch of the result at a time (it held every
+    lot's shape and row: 1.4 GiB at 1M parcels), and the file reads back as the local run's."""
+    import sba.bulk.cluster
+    import sba.bulk.result
+
+    reassess(capsys, city, tmp_path / "local.gpkg", "--chunk-size", "400")
+    log = tmp_path / "fetched.txt"  # the run is a forked child: it tells the test through a file
+    real = sba.bulk.cluster._Plan.lot_shapes
+
+    def lot_shapes(self, client, keys):
+        with log.open("a") as f:
+            f.write(f"{len(keys)}\n")
+        return real(self, client, keys)
+
+    monkeypatch.setattr(sba.bulk.cluster._Plan, "lot_shapes", lot_shapes)
+    monkeypatch.setattr(sba.bulk.result, "BATCH_ROWS", 700)
+    monkeypatch.setattr(sba.bulk.result, "GATHER_ROWS", 1100, raising=False)
+    summary = reassess(capsys, city, tmp_path / "dask.gpkg", "--chunk-size", "400", "--scheduler", cluster)
+    assert summary["parcels_out"] == 3000
+    fetched = [int(line) for line in log.read_text().split()]
+    assert sum(fetched) == 3000
+    assert max(fetched) <= 700
+    local, dask = gpd.read_file(tmp_path / "local.gpkg"), gpd.read_file(tmp_path / "dask.gpkg")
+    assert dask.geometry.notna().all()
+    pd.testing.assert_frame_equal(local, dask)
