@@ -237,7 +237,7 @@ def decoded(table, crs, with_nulls: set[str], like=None, columns=()) -> gpd.GeoD
         return gpd.GeoDataFrame({c: pd.Series(dtype=object) for c in columns}, geometry=[], crs=crs)
     attrs = table.drop_columns([ROW, WKB, *BOX]).to_pandas()
     for name in with_nulls & set(attrs.columns):
-        if attrs[name].dtype.kind in "iu":
+        if isinstance(attrs[name].dtype, np.dtype) and attrs[name].dtype.kind in "iu":  # not pandas' Int64
             attrs[name] = attrs[name].astype("float64")
     geoms = shapely.from_wkb(table.column(WKB).to_numpy(zero_copy_only=False))
     return gpd.GeoDataFrame(attrs.set_axis(table.column(ROW).to_numpy()), geometry=geoms, crs=crs)
