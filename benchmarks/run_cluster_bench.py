@@ -5,8 +5,9 @@ Starts a dask cluster the way users start one (``scripts/dask-local start``:
 a ``dask scheduler`` and ``dask worker`` processes), then runs, ROUNDS times
 in turn, the local run (``--workers N``) and the cluster run
 (``--scheduler tcp://127.0.0.1:8786``) on DIR/parcels.parquet,
-features.parquet and water.parquet.  For each run: wall time, parcels/s, the
-phases, and the peak RSS of every process (the ``sba`` command and its
+features.parquet and water.parquet.  For each run: wall time, CPU seconds of
+all its processes (the workers' and the scheduler's during the run), parcels/s,
+the phases, and the peak RSS of every process (the ``sba`` command and its
 forked children; each dask worker; the scheduler), sampled every 0.1 s with
 psutil.  Checks that every output table equals the first local one bit for
 bit (pyarrow ``Table.equals``) and prints a Markdown table.
@@ -38,7 +39,7 @@ class PeakRSS(threading.Thread):
 
     def __init__(self, roots: dict[str, int]):
         super().__init__(daemon=True)
-        self.roots, self.peak, self.names = roots, {}, {}
+        self.roots, self.peak, self.names, self.cpu, self.cpu0 = roots, {}, {}, {}, {}
         self.stop = threading.Event()
 
     def run(self):
@@ -52,12 +53,30 @@ class PeakRSS(threading.Thread):
                 for i, p in enumerate(procs):
                     try:
                         rss = p.memory_info().rss
+                        t = p.cpu_times()
                     except psutil.NoSuchProcess:
                         continue
                     key = (label, p.pid)
+                    self.cpu0.setdefault(key, t.user + t.system)  # a dask worker's CPU before this run
+                    self.cpu[key] = t.user + t.system
                     self.names[key] = label if i == 0 else f"{label} child"
                     self.peak[key] = max(self.peak.get(key, 0), rss)
             time.sleep(0.1)
+
+    def cpu_seconds(self) -> float:
+        """CPU seconds (user + system) all the watched processes spent during the run (a process's
+        time after its last sample, at most 0.1 s, is missed)."""
+        return sum(self.cpu[k] - (self.cpu0[k] if self.names[k].startswith(("worker", "scheduler")) else 0.0)
+                   for k in self.cpu)
+
+    def cpu_by_label(self) -> dict[str, float]:
+        """CPU seconds of the run per label (as :meth:`cpu_seconds`)."""
+        out: dict[str, float] = {}
+        for k in self.cpu:
+            name = self.names[k]
+            spent = self.cpu[k] - (self.cpu0[k] if name.startswith(("worker", "scheduler")) else 0.0)
+            out[name] = out.get(name, 0.0) + spent
+        return out
 
     def by_label(self) -> dict[str, float]:
         """Largest peak per label, in GiB."""
@@ -112,7 +131,8 @@ def reassess(data: Path, out: Path, extra: list[str], watch: dict[str, int], kil
     sampler.join()
     summary = json.loads(stdout) if proc.returncode == 0 else None
     return {"cmd": " ".join(cmd), "wall": wall, "code": proc.returncode, "summary": summary, "stderr": stderr.strip(),
-            "rss": sampler.by_label(), "killed": killed}
+            "rss": sampler.by_label(), "cpu": sampler.cpu_seconds(),
+            "cpu_by": sampler.cpu_by_label(), "killed": killed}
 
 
 def same_table(a: Path, b: Path) -> bool:
@@ -173,22 +193,25 @@ def main() -> int:
                 rows.append(res)
                 s = res["summary"]
                 print(f"{kind:8s} round {r}: {res['wall']:7.2f} s  {s['parcels_in'] / res['wall']:9,.0f} parcels/s  "
-                      f"phases {s['phases']}  same table: {res['same']}  load {res['uptime']:.1f}  "
+                      f"CPU {res['cpu']:.1f} s  phases {s['phases']}  same table: {res['same']}  "
+                      f"load {res['uptime']:.1f}  "
                       f"killed: {res['killed']}  "
+                      f"CPU s {json.dumps({k: round(v, 1) for k, v in res['cpu_by'].items()})}  "
                       f"peak RSS GiB {json.dumps({k: round(v, 2) for k, v in res['rss'].items()})}",
                       file=sys.stderr)
     finally:
         subprocess.run([str(ROOT / "scripts" / "dask-local"), "stop"], check=False)
-    print("| run | round | wall s | parcels/s | phases s (read, prepare, compute, write) | same table | "
+    print("| run | round | wall s | CPU s | parcels/s | phases s (read, prepare, compute, write) | same table | "
           "peak RSS GiB per process | load (1 min) |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|")
     for res in rows:
         s = res["summary"]
         ph = ", ".join(f"{v:.1f}" for v in s["phases"].values())
         rss = "; ".join(f"{k} {v:.2f}" for k, v in sorted(res["rss"].items()))
         label = res["kind"] + (f" ({res['killed']} killed)" if res["killed"] and "driver" not in res["killed"]
                                else f" ({res['killed']})" if res["killed"] else "")
-        print(f"| {label} | {res['round']} | {res['wall']:.2f} | {s['parcels_in'] / res['wall']:,.0f} | {ph} | "
+        rate = s["parcels_in"] / res["wall"]
+        print(f"| {label} | {res['round']} | {res['wall']:.2f} | {res['cpu']:.1f} | {rate:,.0f} | {ph} | "
               f"{res['same']} | {rss} | {res['uptime']:.1f} |")
     return 0 if all(r["same"] for r in rows) else 1
 

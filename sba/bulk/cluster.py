@@ -2,23 +2,27 @@
 
 The driver (the process running ``sba``) holds no shape.  The workers read
 the GeoParquet layers one row group at a time (other formats are read by the
-driver and handed out in pieces), and the run goes in four passes:
+driver and handed out in pieces) and keep them as Arrow tables of WKB with
+bounding boxes (:mod:`sba.bulk.pieces`); the run goes in four passes:
 
-1. *scan*: each parcels row group gives the extent of its shapes; the driver
-   picks the measuring CRS from it, as :func:`gis.project_layers` does;
-2. *keys*: each parcels row group, projected, gives its lots' Hilbert
-   distances and bounding boxes; the driver sorts the lots and cuts the
-   chunks exactly as the local run does (:func:`sba.bulk.chunks.chunk_bounds`),
-   and keeps only each chunk's extent;
-3. *split*: each row group of every layer is cut, on its worker, into the
-   pieces the chunks need (features and water by the chunks' extents, lots by
-   chunk and, for the neighbouring chunks, by the reach of those chunks'
-   features), kept in the workers' memory as WKB with bounding boxes;
-4. *measure*: a chunk's task keeps, by bounding boxes, the features that meet
-   its lots, the lots of other chunks those reach and the water, decodes only
-   those, and calls :func:`sba.bulk.chunks.measure_chunk` with the same
-   (feature, lot) pairs in the same order as the local run: the table is the
-   local run's, bit for bit.
+1. *load*: each row group of every layer is read and its shapes decoded once
+   (for their boxes); the parcels' extent tells the driver the measuring CRS,
+   as :func:`gis.project_layers` picks it (pieces in another CRS are
+   reprojected on their worker);
+2. *keys*: each parcels piece gives its lots' Hilbert distances (from the
+   boxes) and boxes; the driver sorts the lots and cuts the chunks exactly as
+   the local run does (:func:`sba.bulk.chunks.chunk_bounds`), and keeps only
+   the boxes of each chunk's runs of lots;
+3. *route*: each piece notes, on its worker, which of its rows each chunk
+   needs (features and water by those boxes, lots by chunk and, for the
+   neighbouring chunks, by the reach of those chunks' features): row
+   numbers, not copies;
+4. *measure*: a chunk's task gets those rows of each piece (Arrow ``take``),
+   keeps by bounding boxes the features that meet its lots, the lots of other
+   chunks those reach and the water, decodes only those, and calls
+   :func:`sba.bulk.chunks.measure_chunk` with the same (feature, lot) pairs in
+   the same order as the local run: the table is the local run's, bit for
+   bit, and comes back as an Arrow table.
 
 What the local run guarantees holds here too: one row per parcel sorted by
 parcel id and checked, each finished chunk written atomically to
@@ -27,7 +31,6 @@ parcel id and checked, each finished chunk written atomically to
 
 from __future__ import annotations
 
-import gc
 import itertools
 import json
 from collections.abc import Callable
@@ -43,16 +46,27 @@ from pyproj import CRS
 
 import gis
 from gis.measure import require_field
-from sba.bulk.chunks import chunk_bounds, measure_chunk, with_raster_scale
+from sba.bulk.chunks import chunk_bounds, with_raster_scale
 from sba.bulk.inputs import read_input, require_columns
 from sba.bulk.options import ORDER, ReassessOptions, ReassessSummary
 from sba.bulk.parts import PartStore, write_part
+from sba.bulk.pieces import (
+    SCAN,
+    gc_off,
+    hilbert_keys,
+    load_piece,
+    lot_routes,
+    measure_pieces,
+    projected,
+    routes_by_extent,
+    take,
+    wkb_of,
+)
 from sba.bulk.prefetch import is_parquet, parquet_columns
 from sba.bulk.result import (
     Phases,
     collector,
     summarise,
-    write_result,
     write_result_streamed,
 )
 from sba.errors import SbaError
@@ -62,10 +76,6 @@ __all__ = ["ClusterError", "code_digest", "reassess_on_cluster"]
 NEEDS_DASK = "Running on a cluster needs dask: pip install 'stormwater-billable-area[cluster]'."
 WORKER_WAIT = 60  # seconds to wait for a scheduler without workers to get one
 PIECE_ROWS = 100_000  # rows of a piece of a layer the driver reads (not GeoParquet)
-BOX = ["minx", "miny", "maxx", "maxy"]
-ROW = "_row"  # a row's place in its layer's file
-WKB = "_wkb"
-_SCAN = ["rows", "minx", "miny", "maxx", "maxy", "shapes", "polygons"]
 
 
 class ClusterError(SbaError, RuntimeError):
@@ -111,27 +121,18 @@ def reassess_on_cluster(address: str, parcels_path, features_path, out, *, water
         settings = {"opts": opts.__dict__, "schedule": schedule.name, "n_chunks": plan.n_chunks, "version": 4,
                     "run": "dask"}
         parts = PartStore.open(out, [parcels_path, features_path, water_path, opts.raster], settings, resume)
-        # the result is streamed from the parts on disk; a GeoPackage (with the lots' shapes) is written whole
-        stream = out.suffix.lower() != ".gpkg"
-        resumed = _resumed_tables(parts, plan, keep=not stream)
+        # the result is streamed from the parts on disk (a GeoPackage with the lots' shapes fetched a batch at a time)
+        resumed = _resumed_tables(parts, plan, keep=False)
         phase("prepare")
-        tables, finish = collector(plan.n, sum(len(plan.rows(k)) for k in resumed), progress, parts, keep=not stream)
-        tables.update(resumed)
+        _, finish = collector(plan.n, sum(len(plan.rows(k)) for k in resumed), progress, parts, keep=False)
         todo = [k for k in range(plan.n_chunks) if k not in resumed]
         _measure(client, plan, todo, schedule, opts, parts, finish)
         phase("compute")
         names = {"parcels": Path(str(parcels_path)).name, "features": Path(str(features_path)).name}
-        if stream:
-            del plan.order, client  # nothing more to do on the cluster
-            table, repeated = write_result_streamed(parts, range(plan.n_chunks), plan.n, out,
-                                                    check=lambda t: _check_rows(t, plan.n, features.rows, names))
-        else:
-            table, geometry, repeated = write_result(
-                tables, range(plan.n_chunks), plan.n, out, plan.crs,
-                lambda t: plan.lot_shapes(client, t[ORDER].to_numpy()),
-                check=lambda t: _check_rows(t, plan.n, features.rows, names))
-            if retain is not None:
-                retain.extend([table, geometry])
+        del plan.order  # the lots' order is in the parts now
+        table, repeated = write_result_streamed(parts, range(plan.n_chunks), plan.n, out,
+                                                check=lambda t: _check_rows(t, plan.n, features.rows, names),
+                                                shapes=lambda keys: plan.lot_shapes(client, keys), crs=plan.crs)
         phase("write")
     summary = summarise(table, plan.n, start, plan.n_chunks, len(resumed), out, phase.times, previous, parts,
                         repeated=repeated, crs_note=plan.crs_note, notes=parts.notes)
@@ -158,7 +159,10 @@ def _check_rows(table, n: int, n_features: int, names: dict) -> None:
     """Every lot once: as many rows as lots, each row key once (the driver holds no ids).
     ``table``: a DataFrame, or an Arrow table (a streamed result)."""
     keys = np.asarray(table[ORDER])
-    if len(table) != n or not np.array_equal(np.sort(keys), np.arange(n)):
+    seen = np.zeros(n, dtype=bool)  # a byte a lot (a sort of the keys took 16)
+    if len(keys) == n and len(keys) and keys.min() >= 0 and keys.max() < n:
+        seen[keys] = True
+    if len(table) != n or not seen.all():
         raise RuntimeError(f"Result check failed: the {len(table):,} rows are not the {n:,} input parcels "
                            "each once; run again without --resume.")
     if n_features and not np.asarray(table["n_features"]).any():
@@ -255,6 +259,8 @@ class _Layer:
     @classmethod
     def open(cls, path, layer, role: str, wanted: list[str]) -> _Layer:
         """The layer's pieces; its schema and row counts from the GeoParquet metadata alone."""
+        if not Path(str(path)).is_file():  # a URL (pyarrow would open file://) or no file: the local run's line
+            read_input(path, layer, role, wanted)
         if is_parquet(path) and parquet_columns(path, wanted) is not None:
             import pyarrow.parquet as pq
 
@@ -289,13 +295,12 @@ class _Layer:
 
     def check(self, scans: np.ndarray) -> None:
         """The checks :func:`gis.read_layer` makes on the shapes, from the pieces' scans."""
-        if not scans[:, _SCAN.index("shapes")].sum() or not scans[:, _SCAN.index("polygons")].any():
+        if not scans[:, SCAN.index("shapes")].sum() or not scans[:, SCAN.index("polygons")].any():
             self.explain()
 
-    def tasks(self, client, func, *args, **kwargs) -> list:
-        """``func(piece frame, first row, *args)`` submitted for every piece."""
-        return [client.submit(_on_piece, func, piece, self.columns, int(start), *args,
-                              key=_key(f"{func.__name__.strip('_')}-{self.role}-{i}"), **kwargs)
+    def load(self, client) -> list:
+        """Futures of every piece loaded on the workers (:func:`sba.bulk.pieces.load_piece`)."""
+        return [client.submit(gc_off, load_piece, piece, self.columns, int(start), key=_key(f"load-{self.role}-{i}"))
                 for i, (piece, start) in enumerate(zip(self.pieces, self.starts[:-1], strict=True))]
 
 
@@ -315,210 +320,6 @@ def _explain(path, layer, role: str, wanted: list[str], cause: Exception | None 
 
 
 # --------------------------------------------------------------------------
-# per-piece functions (run on the workers)
-
-
-def _read_piece(piece, columns: list[str]) -> gpd.GeoDataFrame:
-    """One row group of a GeoParquet file, read as ``geopandas.read_parquet`` reads the file."""
-    if isinstance(piece, gpd.GeoDataFrame):
-        return piece[[*columns, piece.geometry.name]]
-    import pyarrow.parquet as pq
-
-    # the conversion geopandas.read_parquet (and so gis.read_layer) makes
-    from geopandas.io.arrow import _arrow_to_geopandas
-
-    path, i = piece
-    file = pq.ParquetFile(path)
-    geometry = json.loads(file.schema_arrow.metadata[b"geo"])["primary_column"]
-    table = file.read_row_group(i, columns=[*columns, geometry], use_pandas_metadata=True)
-    return _arrow_to_geopandas(table)
-
-
-def _on_piece(func, piece, columns, start, *args, **kwargs):
-    """``func`` on a piece labelled by its rows' places in the layer (garbage collector off, see
-    :func:`_measure_partition`)."""
-    collect = gc.isenabled()
-    gc.disable()
-    try:
-        gdf = _read_piece(piece, columns)
-        return func(gdf.set_axis(np.arange(start, start + len(gdf), dtype=np.int64)), *args, **kwargs)
-    finally:
-        if collect:
-            gc.enable()
-
-
-def _present(geoms: np.ndarray) -> np.ndarray:
-    return ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
-
-
-def _scan(gdf: gpd.GeoDataFrame) -> np.ndarray:
-    """Rows, extent of the shapes, shapes present, any polygon."""
-    geoms = gdf.geometry.to_numpy()
-    present = _present(geoms)
-    b = shapely.bounds(geoms[present])
-    ext = [b[:, 0].min(), b[:, 1].min(), b[:, 2].max(), b[:, 3].max()] if len(b) else [np.nan] * 4
-    kinds = shapely.get_type_id(geoms[present])
-    polygons = bool(((kinds == 3) | (kinds == 6) | (kinds == 7)).any())  # Polygon, MultiPolygon, GeometryCollection
-    return np.array([len(gdf), *ext, present.sum(), polygons], dtype=float)
-
-
-def _projected(gdf: gpd.GeoDataFrame, crs, role: str) -> gpd.GeoDataFrame:
-    return gis.to_common_crs(gdf, crs, role)
-
-
-def _projected_scan(gdf, crs, role) -> np.ndarray:
-    return _scan(_projected(gdf, crs, role))
-
-
-def _keys(gdf: gpd.GeoDataFrame, crs, total_bounds) -> tuple[np.ndarray, np.ndarray]:
-    """The lots' Hilbert distances as the local run computes them (0 for a lot
-    without a shape), and their bounding boxes in float32, rounded outwards (the
-    chunks' extents only need to hold their lots: half the driver's memory)."""
-    gdf = _projected(gdf, crs, "parcels")
-    geoms = gdf.geometry.to_numpy()
-    key = np.zeros(len(gdf), dtype=np.int64)
-    ok = _present(geoms)
-    if ok.any():
-        key[ok] = gdf.geometry[ok].hilbert_distance(total_bounds=total_bounds).to_numpy()
-    b = shapely.bounds(geoms)
-    low, high = b[:, :2].astype(np.float32), b[:, 2:].astype(np.float32)
-    low = np.where(low > b[:, :2], np.nextafter(low, np.float32(-np.inf)), low)
-    high = np.where(high < b[:, 2:], np.nextafter(high, np.float32(np.inf)), high)
-    return key, np.hstack([low, high])
-
-
-def _as_wkb(gdf: gpd.GeoDataFrame) -> pd.DataFrame:
-    """The rows as attributes, ``_row``, WKB and bounding box: what a chunk's task receives."""
-    geoms = gdf.geometry.to_numpy()
-    frame = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
-    frame[ROW] = gdf.index.to_numpy(dtype=np.int64)
-    frame[WKB] = shapely.to_wkb(geoms)
-    frame[BOX] = shapely.bounds(geoms)
-    return frame.reset_index(drop=True)
-
-
-def _boxes_meeting(boxes: np.ndarray, extents: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``(row, extent)`` for every row box that meets an extent (inclusive; NaN meets nothing)."""
-    ok_e = np.flatnonzero(~np.isnan(extents).any(axis=1))
-    ok_r = np.flatnonzero(~np.isnan(boxes).any(axis=1))
-    if not len(ok_e) or not len(ok_r):
-        return np.array([], dtype=np.int64), np.array([], dtype=np.int64)
-    tree = shapely.STRtree(shapely.box(*extents[ok_e].T))
-    r, e = tree.query(shapely.box(*boxes[ok_r].T))
-    return ok_r[r], ok_e[e]
-
-
-def _split_by_extent(gdf: gpd.GeoDataFrame, crs, role: str, extents: np.ndarray) -> dict:
-    """Features or water: ``{chunk: rows}`` for every chunk whose extent their boxes meet,
-    and ``{chunk: extent of those rows}`` (how far the chunk's features reach)."""
-    gdf = _projected(gdf, crs, role)
-    scan = _scan(gdf)
-    frame = _as_wkb(gdf)
-    rows, chunks = _boxes_meeting(frame[BOX].to_numpy(), extents)
-    out, reach = {}, {}
-    order = np.argsort(chunks, kind="stable")
-    rows, chunks = rows[order], chunks[order]
-    for k, first, n in zip(*np.unique(chunks, return_index=True, return_counts=True), strict=True):
-        part = frame.iloc[rows[first:first + n]]
-        out[int(k)] = part
-        b = part[BOX].to_numpy()
-        reach[int(k)] = [b[:, 0].min(), b[:, 1].min(), b[:, 2].max(), b[:, 3].max()]
-    return {"frames": out, "reach": reach, "scan": scan}
-
-
-def _split_lots(gdf: gpd.GeoDataFrame, crs, chunk_of: np.ndarray, reach: np.ndarray) -> dict:
-    """Lots: ``{chunk: its lots}``, and ``{chunk: lots of other chunks within its features' reach}``."""
-    frame = _as_wkb(_projected(gdf, crs, "parcels"))
-    own = {int(k): frame.iloc[np.flatnonzero(chunk_of == k)] for k in np.unique(chunk_of)}
-    rows, chunks = _boxes_meeting(frame[BOX].to_numpy(), reach)
-    keep = chunk_of[rows] != chunks
-    rows, chunks = rows[keep], chunks[keep]
-    near = {int(k): frame.iloc[rows[chunks == k]] for k in np.unique(chunks)}
-    return {"own": own, "near": near}
-
-
-def _summary(split: dict) -> dict:
-    """What the driver needs of a split: which chunks it has rows for, and their reach."""
-    return {name: (sorted(part) if name in ("frames", "own", "near") else part) for name, part in split.items()}
-
-
-def _pick(split: dict, name: str, k: int):
-    return split[name].get(k)
-
-
-def _decoded(frame: pd.DataFrame, crs) -> gpd.GeoDataFrame:
-    """WKB rows back as a GeoDataFrame labelled by ``_row`` (the local run's labels)."""
-    attrs = frame.drop(columns=[ROW, WKB, *BOX])
-    return gpd.GeoDataFrame(attrs.set_axis(frame[ROW].to_numpy()), geometry=shapely.from_wkb(frame[WKB].to_numpy()),
-                            crs=crs)
-
-
-def _concat(frames: list, columns: list[str]) -> pd.DataFrame:
-    frames = [f for f in frames if f is not None]
-    if not frames:
-        return pd.DataFrame({c: pd.Series(dtype=object) for c in [*columns, ROW, WKB]} | {c: [] for c in BOX})
-    frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-    return frame.iloc[np.argsort(frame[ROW].to_numpy(), kind="stable")]  # file order
-
-
-def _meeting(frame: pd.DataFrame, geoms: np.ndarray) -> np.ndarray:
-    """Positions in ``frame`` (sorted) of the rows whose boxes meet one of ``geoms``' boxes,
-    as ``STRtree.query`` decides it in the local run."""
-    boxes = frame[BOX].to_numpy()
-    ok = np.flatnonzero(~np.isnan(boxes).any(axis=1))
-    if not len(ok) or not len(geoms):
-        return np.array([], dtype=np.int64)
-    return np.unique(ok[shapely.STRtree(shapely.box(*boxes[ok].T)).query(geoms)[1]])
-
-
-def _measure_partition(*args):
-    """:func:`_measure_chunk` with the cyclic garbage collector off, as in the local run:
-    the chunk makes hundreds of thousands of shapes and no reference cycles."""
-    collect = gc.isenabled()
-    gc.disable()
-    try:
-        return _measure_chunk(*args)
-    finally:
-        if collect:
-            gc.enable()
-
-
-def _measure_chunk(rows, own, near, feats, waters, columns, crs, schedule, opts, has_water):
-    """Chunk ``rows`` (its lots in the local run's order) measured with exactly the features,
-    neighbouring lots, water and (feature, lot) pairs the local run gives it (see
-    :func:`sba.bulk.run._chunk_data`), found by bounding boxes."""
-    lot_cols, feature_cols = columns
-    lots = _concat(own, lot_cols)
-    lots = lots.iloc[np.searchsorted(lots[ROW].to_numpy(), rows)]  # Hilbert order
-    parcels = _decoded(lots, crs)
-    geoms = parcels.geometry.to_numpy()
-    candidates = _concat(feats, feature_cols)
-    f_box = candidates[BOX].to_numpy()
-    ok = np.flatnonzero(~np.isnan(f_box).any(axis=1))
-    hit = np.unique(ok[shapely.STRtree(geoms).query(shapely.box(*f_box[ok].T))[0]]) if len(ok) else ok
-    features = _decoded(candidates.iloc[hit], crs)
-    f_geoms = features.geometry.to_numpy()
-    others = _concat(near, lot_cols)
-    context = _decoded(others.iloc[_meeting(others, f_geoms)], crs)
-    # every (feature, lot) pair whose boxes meet, each feature's lots in input order
-    everyone = np.concatenate([geoms, context.geometry.to_numpy()])
-    labels = np.concatenate([parcels.index.to_numpy(), context.index.to_numpy()])
-    pair_f, pair_p = shapely.STRtree(everyone).query(f_geoms)
-    by_pair = np.lexsort((labels[pair_p], pair_f))
-    pairs = (pair_f[by_pair], pair_p[by_pair])
-    water = None
-    if has_water:
-        w = _concat(waters, [])
-        water = _decoded(w.iloc[_meeting(w, geoms)], crs)
-    for col in features.columns.drop(features.geometry.name):  # categoricals, as the local run reads them
-        features[col] = features[col].astype("category")
-    if opts.class_field:
-        parcels[opts.class_field] = parcels[opts.class_field].astype("category")
-        context[opts.class_field] = context[opts.class_field].astype("category")
-    return measure_chunk(parcels, features, water, schedule, opts, context, pairs)
-
-
-# --------------------------------------------------------------------------
 # the plan: the local run's chunks, and the pieces each needs
 
 
@@ -526,17 +327,66 @@ def _nan_extent(stats: np.ndarray) -> list[float]:
     return [np.nanmin(stats[:, 1]), np.nanmin(stats[:, 2]), np.nanmax(stats[:, 3]), np.nanmax(stats[:, 4])]
 
 
+def _each(client, futures: list, func, name: str, *args) -> list:
+    """``func(piece, *args)`` on every piece, where it is held (garbage collector off)."""
+    return [client.submit(gc_off, func, f, *args, key=_key(f"{name}-{i}")) for i, f in enumerate(futures)]
+
+
+def _scan_of(loaded: dict) -> np.ndarray:
+    return loaded["scan"]
+
+
+def _nulls_of(loaded: dict) -> dict:
+    return loaded["nulls"]
+
+
+def _summary(routes: dict) -> dict:
+    """What the driver needs of a piece's routes: which chunks it has rows for, and their reach."""
+    return {name: (sorted(part) if name in ("frames", "own", "near") else part)
+            for name, part in routes.items() if name not in ("table", "nulls")}
+
+
+def _with_nulls(client, loads: list) -> set[str]:
+    """The attribute columns with a missing value in some piece of the layer."""
+    counts = client.gather([client.submit(_nulls_of, f) for f in loads])
+    return {name for c in counts for name, n in c.items() if n}
+
+
+#: Lots of a chunk (in Hilbert order) whose box is one of the extents features are routed by: a
+#: chunk's lots are covered far more tightly by the boxes of their runs than by one box.
+RUN = 256
+
+
+def _extents(boxes: np.ndarray, order: np.ndarray, bounds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The boxes of the chunks' runs of :data:`RUN` lots (NaN, no shape, left out), and each one's chunk."""
+    starts = np.concatenate([np.arange(a, b, RUN) for a, b in itertools.pairwise(bounds)])
+    extents = np.column_stack([fn.reduceat(boxes[order, j].astype(np.float64), starts)  # a column at a time
+                               for j, fn in enumerate((np.fmin, np.fmin, np.fmax, np.fmax))])
+    return extents, (np.searchsorted(bounds, starts, side="right") - 1).astype(np.int32)
+
+
+def _reach(index: list[dict], n_chunks: int) -> np.ndarray:
+    """How far each chunk's features reach: the box of their boxes."""
+    reach = np.full((n_chunks, 4), np.nan)
+    for ix in index:
+        for k, box in ix["reach"].items():
+            reach[k] = [np.fmin(reach[k, 0], box[0]), np.fmin(reach[k, 1], box[1]),
+                        np.fmax(reach[k, 2], box[2]), np.fmax(reach[k, 3], box[3])]
+    return reach
+
+
 @dataclass
 class _Plan:
     n: int
     order: np.ndarray  # the lots in the local run's order
     bounds: np.ndarray  # where the chunks start in ``order``
-    parcels: _Layer
     crs: object
+    starts: np.ndarray  # each parcels piece's first row, and the row count last
     columns: tuple[list[str], list[str]]  # the attribute columns of the lots and of the features
-    lot_splits: list  # futures of _split_lots, one per parcels piece
-    feature_splits: list
-    water_splits: list | None
+    with_nulls: tuple[set[str], set[str]]  # columns of the lots, of the features with missing values
+    lot_routes: list  # futures of sba.bulk.pieces.lot_routes, one per parcels piece
+    feature_routes: list
+    water_routes: list | None
     lot_index: list[dict]  # per piece: {"own": chunks, "near": chunks}
     feature_index: list[dict]
     water_index: list[dict] | None
@@ -552,90 +402,106 @@ class _Plan:
     @classmethod
     def make(cls, client, parcels: _Layer, features: _Layer, water: _Layer | None, chunk_size: int,
              crs_asked: str | None) -> _Plan:
-        scans = np.array(client.gather(parcels.tasks(client, _scan)))
-        parcels.check(scans)
-        # the CRS gis.project_layers picks, from the parcels' extent (all it looks at)
-        name = Path(str(parcels.path)).name
-        extent = gpd.GeoDataFrame(geometry=[shapely.box(*_nan_extent(scans))], crs=parcels.crs)
-        gis.check_coordinates(extent, "parcels", name)
-        chosen = gis.choose_area_crs(extent, "parcels", requested=crs_asked, name=name)
-        crs = chosen.crs
+        lots, feats = parcels.load(client), features.load(client)
+        waters = water.load(client) if water is not None else None
+        crs, note, total = _measuring_crs(client, parcels, lots, crs_asked)
+        lots = _each(client, lots, projected, "project-parcels", crs, "parcels")
         if CRS.from_user_input(parcels.crs) != CRS.from_user_input(crs):
-            scans = np.array(client.gather(parcels.tasks(client, _projected_scan, crs, "parcels")))
-        total = _nan_extent(scans)
-        got = client.gather(parcels.tasks(client, _keys, crs, total))
-        n = parcels.rows
-        key = np.concatenate([k for k, _ in got])
-        boxes = np.concatenate([b for _, b in got])
-        del got
-        if len(key) != n:
-            raise RuntimeError(f"Row count check failed: {n} parcels in the metadata, {len(key)} read.")
-        order = np.lexsort((np.arange(n), key))
-        del key
-        bounds = chunk_bounds(n, chunk_size)
-        n_chunks = len(bounds) - 1
-        chunk_of = np.empty(n, dtype=np.int32)
-        chunk_of[order] = np.repeat(np.arange(n_chunks, dtype=np.int32), np.diff(bounds))
-        extents = np.full((n_chunks, 4), np.nan)
-        for j, fn in enumerate((np.fmin, np.fmin, np.fmax, np.fmax)):  # NaN (no shape) is left out
-            fn.at(extents[:, j], chunk_of, boxes[:, j].astype(np.float64))
-        del boxes
+            total = _nan_extent(np.array(client.gather(_each(client, lots, _scan_of, "scan-parcels"))))
+        order, chunk_of, bounds, extents = _chunks(client, lots, parcels.rows, chunk_size, total)
         # features and water by the chunks' extents; then the lots, with how far each chunk's features reach
-        feature_splits = features.tasks(client, _split_by_extent, crs, "features", extents)
-        water_splits = water.tasks(client, _split_by_extent, crs, "water", extents) if water is not None else None
-        feature_index = client.gather([client.submit(_summary, s) for s in feature_splits])
-        features.check(np.array([ix["scan"] for ix in feature_index]))
-        if not any(ix["frames"] for ix in feature_index) and features.rows:
+        f_routes = _each(client, _each(client, feats, projected, "project-features", crs, "features"),
+                         routes_by_extent, "route-features", *extents)
+        w_routes = None if waters is None else _each(
+            client, _each(client, waters, projected, "project-water", crs, "water"), routes_by_extent,
+            "route-water", *extents)
+        f_index = client.gather([client.submit(_summary, r) for r in f_routes])
+        features.check(np.array([ix["scan"] for ix in f_index]))
+        if not any(ix["frames"] for ix in f_index) and features.rows:
             raise gis.no_overlap_error(features.rows, {"features": Path(str(features.path)).name,
-                                                       "parcels": name})
-        reach = np.full((n_chunks, 4), np.nan)
-        for ix in feature_index:
-            for k, box in ix["reach"].items():
-                reach[k] = [np.fmin(reach[k, 0], box[0]), np.fmin(reach[k, 1], box[1]),
-                            np.fmax(reach[k, 2], box[2]), np.fmax(reach[k, 3], box[3])]
-        lot_splits = [client.submit(_on_piece, _split_lots, piece, parcels.columns, int(a), crs, chunk_of[a:b], reach,
-                                    key=_key(f"split-lots-{i}"))
-                      for i, (piece, a, b) in enumerate(zip(parcels.pieces, parcels.starts[:-1], parcels.starts[1:],
-                                                            strict=True))]
-        lot_index = client.gather([client.submit(_summary, s) for s in lot_splits])
-        water_index = client.gather([client.submit(_summary, s) for s in water_splits]) if water is not None else None
+                                                       "parcels": Path(str(parcels.path)).name})
+        reach = _reach(f_index, len(bounds) - 1)
+        l_routes = [client.submit(gc_off, lot_routes, f, chunk_of[a:b], reach, key=_key(f"route-lots-{i}"))
+                    for i, (f, a, b) in enumerate(zip(lots, parcels.starts[:-1], parcels.starts[1:], strict=True))]
+        with_nulls = (_with_nulls(client, lots), _with_nulls(client, feats))
+        l_index = client.gather([client.submit(_summary, r) for r in l_routes])
+        w_index = client.gather([client.submit(_summary, r) for r in w_routes]) if w_routes is not None else None
         if water is not None:
-            water.check(np.array([ix["scan"] for ix in water_index]))
-        return cls(n, order, bounds, parcels, crs, (parcels.columns, features.columns), lot_splits,
-                   feature_splits, water_splits, lot_index, feature_index, water_index, chosen.note)
+            water.check(np.array([ix["scan"] for ix in w_index]))
+        return cls(parcels.rows, order, bounds, crs, parcels.starts, (parcels.columns, features.columns), with_nulls,
+                   l_routes,
+                   f_routes, w_routes, l_index, f_index, w_index, note)
 
-    def inputs(self, client, k: int) -> tuple[list, list, list, list | None]:
+    def inputs(self, client, k: int) -> tuple[list, list, list, list]:
         """Futures of chunk ``k``'s pieces: its lots, the lots near it, its features, its water."""
-        def picks(splits, index, name):
-            return [client.submit(_pick, s, name, k, key=_key(f"pick-{name}-{k}"))
-                    for s, ix in zip(splits, index, strict=True) if k in ix[name]]
+        def picks(routes, index, name):
+            return [client.submit(take, r, name, k, key=_key(f"take-{name}-{k}"))
+                    for r, ix in zip(routes, index, strict=True) if k in ix[name]]
 
-        water = picks(self.water_splits, self.water_index, "frames") if self.water_splits is not None else []
-        return (picks(self.lot_splits, self.lot_index, "own"), picks(self.lot_splits, self.lot_index, "near"),
-                picks(self.feature_splits, self.feature_index, "frames"), water)
+        water = picks(self.water_routes, self.water_index, "frames") if self.water_routes is not None else []
+        return (picks(self.lot_routes, self.lot_index, "own"), picks(self.lot_routes, self.lot_index, "near"),
+                picks(self.feature_routes, self.feature_index, "frames"), water)
 
     def lot_shapes(self, client, keys: np.ndarray) -> np.ndarray:
-        """The shapes of the lots with these row keys, for a GeoPackage output (the driver writes it)."""
-        parts = client.gather(self.parcels.tasks(client, _shapes, self.crs))
-        return shapely.from_wkb(np.concatenate(parts))[keys]
+        """The shapes of the lots with these row keys, for a GeoPackage output (fetched from the
+        pieces that hold them, a batch of the result at a time)."""
+        keys = np.asarray(keys, dtype=np.int64)
+        piece = np.searchsorted(self.starts, keys, side="right") - 1
+        shapes = np.empty(len(keys), dtype=object)
+        wanted = {int(i): np.flatnonzero(piece == i) for i in np.unique(piece)}
+        got = client.gather({i: client.submit(wkb_of, self.lot_routes[i], keys[at] - self.starts[i])
+                             for i, at in wanted.items()})
+        for i, at in wanted.items():
+            shapes[at] = got[i]
+        return shapely.from_wkb(shapes)
 
 
-def _shapes(gdf: gpd.GeoDataFrame, crs) -> np.ndarray:
-    return shapely.to_wkb(_projected(gdf, crs, "parcels").geometry.to_numpy())
+def _measuring_crs(client, parcels: _Layer, lots: list, crs_asked: str | None):
+    """The CRS :func:`gis.project_layers` picks, from the parcels' extent (all it looks at):
+    ``(crs, note, extent of the parcels in their own CRS)``."""
+    scans = np.array(client.gather(_each(client, lots, _scan_of, "scan-parcels")))
+    parcels.check(scans)
+    name = Path(str(parcels.path)).name
+    total = _nan_extent(scans)
+    extent = gpd.GeoDataFrame(geometry=[shapely.box(*total)], crs=parcels.crs)
+    gis.check_coordinates(extent, "parcels", name)
+    chosen = gis.choose_area_crs(extent, "parcels", requested=crs_asked, name=name)
+    return chosen.crs, chosen.note, total
+
+
+def _chunks(client, lots: list, n: int, chunk_size: int, total) -> tuple:
+    """The local run's chunks: ``(order, chunk of each lot, chunk bounds in order, (extents, their chunks))``."""
+    got = client.gather(_each(client, lots, hilbert_keys, "keys-parcels", total))
+    key = np.concatenate([k for k, _ in got])
+    boxes = np.concatenate([b for _, b in got])
+    del got
+    if len(key) != n:
+        raise RuntimeError(f"Row count check failed: {n} parcels in the metadata, {len(key)} read.")
+    order = np.lexsort((np.arange(n), key))
+    del key
+    bounds = chunk_bounds(n, chunk_size)
+    n_chunks = len(bounds) - 1
+    chunk_of = np.empty(n, dtype=np.int32)
+    chunk_of[order] = np.repeat(np.arange(n_chunks, dtype=np.int32), np.diff(bounds))
+    return order, chunk_of, bounds, _extents(boxes, order, bounds)
+
+
+def _measure_partition(*args):
+    """:func:`sba.bulk.pieces.measure_pieces` with the cyclic garbage collector off."""
+    return gc_off(measure_pieces, *args)
 
 
 def _measure(client, plan: _Plan, todo: list[int], schedule, opts, parts: PartStore,
-             finish: Callable[[int, pd.DataFrame], None]) -> None:
+             finish: Callable[[int, object], None]) -> None:
     from dask.distributed import as_completed
 
     futures = {}
     for k in todo:
         own, near, feats, waters = plan.inputs(client, k)
         fut = client.submit(_measure_partition, plan.rows(k), own, near, feats, waters, plan.columns, plan.crs,
-                            schedule, opts, plan.water_splits is not None, key=_key(f"measure-{k}"))
+                            schedule, opts, plan.water_routes is not None, plan.with_nulls, key=_key(f"measure-{k}"))
         futures[fut] = k
     for fut in as_completed(futures):
         k = futures.pop(fut)
         table = fut.result()
         finish(k, table, write_part(table, parts.folder, k))
-

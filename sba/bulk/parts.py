@@ -66,13 +66,14 @@ def part_path(folder: Path, k: int) -> Path:
     return folder / f"chunk-{k:05d}.arrow"
 
 
-def write_part(table: pd.DataFrame, folder: Path, k: int) -> PartRecord:
-    """Write chunk ``k`` atomically (in a worker) and return what the manifest should record."""
+def write_part(table, folder: Path, k: int) -> PartRecord:
+    """Write chunk ``k`` (a DataFrame, or the Arrow table of one) atomically and return what the
+    manifest should record."""
     import pyarrow as pa
     import pyarrow.feather as feather
 
     path = part_path(folder, k)
-    arrow = pa.Table.from_pandas(table, preserve_index=False)
+    arrow = table if isinstance(table, pa.Table) else pa.Table.from_pandas(table, preserve_index=False)
     write_atomic(path, lambda tmp: feather.write_feather(arrow, tmp, compression="uncompressed"))
     return PartRecord(len(table), _sha256(path))
 

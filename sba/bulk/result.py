@@ -302,54 +302,132 @@ def _read_back(out: Path, columns: list[str]) -> pd.DataFrame:
 
 #: rows of the result converted and written at a time
 BATCH_ROWS = 200_000
+#: rows of the result gathered from the parts at a time, a column at a time
+GATHER_ROWS = 500_000
 
 
 def write_result_streamed(parts: PartStore, chunks: Iterable[int], n: int, out: Path,
-                          check: Callable[[object], None]) -> tuple[Tally, int]:
-    """:func:`write_result` for a .parquet or .csv output, from the saved parts, a batch at a time.
+                          check: Callable[[object], None], shapes: Callable[[np.ndarray], np.ndarray] | None = None,
+                          crs=None) -> tuple[Tally, int]:
+    """:func:`write_result` from the saved parts, a batch at a time (``shapes(row keys)``: the lots'
+    shapes of a batch, for a .gpkg output, in ``crs``).
 
-    The parts are memory-mapped (uncompressed Arrow files); only the sort keys
-    (parcel id, input order) are held for all rows, sorted by Arrow, and each
-    batch of the sorted table is taken from the parts, given the types and the
-    repeated-id errors :func:`write_result` gives, and appended to the output.
-    The file holds the same table as :func:`write_result` writes.
-    ``check(table)`` (the parts as one Arrow table) refuses a table that is not every input lot once.
+    Only the sort keys (parcel id, input order) and ``n_features`` are held for
+    all rows, sorted by Arrow; the rows of the sorted table are then gathered
+    from the parts (uncompressed Arrow files, memory-mapped one column at a
+    time, so that at most one column of the parts is mapped at once), given the
+    types and the repeated-id errors :func:`write_result` gives, and appended to
+    the output.  The file holds the same table as :func:`write_result` writes.
+    ``check(table)`` (the keys as one Arrow table) refuses a table that is not every input lot once.
     Returns the summary's :class:`Tally` and the number of rows with a repeated id.
     """
-    import pyarrow as pa
     import pyarrow.compute as pc
-    import pyarrow.feather as feather
 
     from sba.bulk.parts import part_path
 
-    tables = [feather.read_table(part_path(parts.folder, k), memory_map=True) for k in chunks]
-    type_cols = sorted({c for t in tables for c in t.column_names if c.startswith(gis.measure.TYPE_PREFIX)})
-    places = max([2, *(_places(t.column("service_units").to_pandas()) for t in tables)])
-    whole = pa.concat_tables(tables, promote_options="default")
-    check(whole)
-    perm = pc.sort_indices(whole, sort_keys=[("parcel_id", "ascending"), (ORDER, "ascending")],
-                           null_placement="at_end")
-    counts = _id_run_lengths(whole.column("parcel_id").take(perm))
-    extra = [c for c in ("raster_impervious_sqft", "raster_disagrees") if c in whole.column_names]
+    paths = [part_path(parts.folder, k) for k in chunks]
+    schemas = [_schema(p) for p in paths]
+    type_cols = sorted({c for sch in schemas for c in sch.names if c.startswith(gis.measure.TYPE_PREFIX)})
+    extra = [c for c in ("raster_impervious_sqft", "raster_disagrees") if c in schemas[0].names]
     columns = [*OUTPUT_COLUMNS, *extra, *type_cols]
+    gpkg = out.suffix.lower() == ".gpkg"
+    keys = _columns(paths, schemas, ["parcel_id", ORDER, "n_features"])
+    check(keys)
+    perm = pc.sort_indices(keys.select(["parcel_id", ORDER]),
+                           sort_keys=[("parcel_id", "ascending"), (ORDER, "ascending")], null_placement="at_end")
+    counts = _id_run_lengths(keys.column("parcel_id").take(perm)).astype(np.int32)
+    del keys
+    _give_back()
+    places = max([2, *(_places(_columns([p], [sch], ["service_units"]).column(0).to_pandas())
+                       for p, sch in zip(paths, schemas, strict=True))])
     tally = Tally()
 
     def write(tmp: Path) -> None:
         writer = None
-        for start in range(0, n, BATCH_ROWS):
-            batch = whole.take(perm[start:start + BATCH_ROWS]).to_pandas()
-            batch[type_cols] = batch[type_cols].fillna(0.0)
-            batch = batch[columns]
-            _mark_repeated_rows(batch, counts[start:start + BATCH_ROWS])
-            for name in _TEXT_COLUMNS:
-                batch[name] = batch[name].astype("string")
-            tally.add(batch)
-            writer = _append(writer, batch, tmp, places)
+        for first in range(0, n, GATHER_ROWS):
+            gathered = _columns(paths, schemas, [*columns, *([ORDER] if gpkg else [])], perm[first:first + GATHER_ROWS])
+            _give_back()
+            for start in range(0, len(gathered), BATCH_ROWS):
+                batch = gathered.slice(start, BATCH_ROWS).to_pandas()
+                batch[type_cols] = batch[type_cols].fillna(0.0)
+                _mark_repeated_rows(batch, counts[first + start:first + start + BATCH_ROWS])
+                for name in _TEXT_COLUMNS:
+                    batch[name] = batch[name].astype("string")
+                tally.add(batch)
+                if gpkg:
+                    writer = _append_gpkg(writer, batch, tmp, shapes, crs)
+                else:
+                    writer = _append(writer, batch[columns], tmp, places)
         if writer is not None:
             writer.close()
 
     write_atomic(out, write)
     return tally, int((counts > 1).sum())
+
+
+def _give_back() -> None:
+    """Return the freed heap to the system (glibc keeps it, and a run's driver would keep its
+    largest passing arrays for the rest of the run); nothing where there is no glibc."""
+    import ctypes
+    import ctypes.util
+
+    try:
+        ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
+def _schema(path: Path):
+    import pyarrow as pa
+
+    with pa.memory_map(str(path)) as source:
+        return pa.ipc.open_file(source).schema
+
+
+def _columns(paths: list[Path], schemas: list, names: list[str], rows=None):
+    """Columns ``names`` of the parts as one Arrow table (only ``rows`` of it, when given), each
+    column memory-mapped from the parts only while its rows are copied out, part by part (a take
+    from the whole column would first join it in memory: a column of the city at once)."""
+    import pyarrow as pa
+
+    sizes = [_rows(p) for p in paths]
+    starts = np.r_[0, np.cumsum(sizes)]
+    if rows is None:
+        rows = np.arange(starts[-1])
+    rows = np.asarray(rows).astype(np.int64)
+    part_of = np.searchsorted(starts, rows, side="right") - 1
+    by_part = np.argsort(part_of, kind="stable")
+    cuts = np.searchsorted(part_of[by_part], np.arange(len(paths) + 1))
+    back = np.empty_like(by_part)
+    back[by_part] = np.arange(len(by_part))
+    out = {}
+    for name in names:
+        fields = [pa.schema([sch.field(name)]) for sch in schemas if name in sch.names]
+        # an all-null part has the null type; a part with no missing value an integer column that others have as float
+        kind = pa.unify_schemas(fields, promote_options="permissive").field(name).type
+        taken = [_part_column(p, sch, name, kind, sizes[i]).take(rows[by_part[cuts[i]:cuts[i + 1]]] - starts[i])
+                 for i, (p, sch) in enumerate(zip(paths, schemas, strict=True)) if cuts[i + 1] > cuts[i]]
+        column = pa.chunked_array(taken, type=kind).combine_chunks() if taken else pa.array([], type=kind)
+        out[name] = column.take(back)
+    return pa.table(out).replace_schema_metadata(schemas[0].metadata)  # pandas' types (Int64 columns)
+
+
+def _part_column(path: Path, schema, name: str, kind, size: int):
+    """One column of a part, memory-mapped, as one array of type ``kind`` (nulls when the part lacks it)."""
+    import pyarrow as pa
+    import pyarrow.feather as feather
+
+    if name not in schema.names:
+        return pa.nulls(size, kind)
+    return feather.read_table(path, columns=[name], memory_map=True).column(0).combine_chunks().cast(kind)
+
+
+def _rows(path: Path) -> int:
+    import pyarrow as pa
+
+    with pa.memory_map(str(path)) as source:
+        reader = pa.ipc.open_file(source)
+        return sum(reader.get_batch(i).num_rows for i in range(reader.num_record_batches))
 
 
 def _append(writer, batch: pd.DataFrame, tmp: Path, places: int):
@@ -364,6 +442,14 @@ def _append(writer, batch: pd.DataFrame, tmp: Path, places: int):
         writer = pq.ParquetWriter(tmp, arrow.schema)
     writer.write_table(arrow.cast(writer.schema))
     return writer
+
+
+def _append_gpkg(writer, batch: pd.DataFrame, tmp: Path, shapes: Callable[[np.ndarray], np.ndarray], crs):
+    """Append ``batch`` with its lots' shapes to the GeoPackage being written."""
+    geometry = shapes(batch[ORDER].to_numpy())
+    frame = gpd.GeoDataFrame(_for_gpkg(batch.drop(columns=ORDER)), geometry=geometry, crs=crs)
+    frame.to_file(tmp, layer="billable_area", driver="GPKG", mode="a" if writer else "w")
+    return _Csv()
 
 
 class _Csv:

@@ -1,0 +1,291 @@
+"""The worker side of ``sba reassess --scheduler``: pieces of the layers as Arrow tables of WKB.
+
+A *piece* is one row group of a GeoParquet layer (or a slice of a layer the
+driver read) held in a dask worker's memory as an Arrow table: the attribute
+columns as read, ``_row`` (the row's place in its layer), ``_wkb`` (the shape as
+WKB, the file's own bytes when no reprojection is needed) and the shape's
+bounding box.  Each shape is decoded once when its piece is loaded (for its
+box) and once more in the chunk task that measures it; between the two it
+moves as Arrow binary, which pickles as one buffer instead of millions of
+Python objects.  Routing rows to chunks keeps row numbers, not copies: a chunk
+task gets ``table.take(rows)`` of each piece it needs.
+
+The functions here run on the workers; :mod:`sba.bulk.cluster` plans and
+submits them.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+
+import geopandas as gpd
+import shapely
+from pyproj import CRS
+
+import gis
+from sba.bulk.chunks import measure_chunk
+
+__all__ = ["BOX", "ROW", "SCAN", "WKB", "boxes_meeting", "decoded", "gc_off", "hilbert_keys", "load_piece",
+           "lot_routes", "measure_pieces", "projected", "routes_by_extent", "take", "wkb_of"]
+
+BOX = ["minx", "miny", "maxx", "maxy"]
+ROW = "_row"  # a row's place in its layer's file
+WKB = "_wkb"
+#: what a piece's scan holds, in this order
+SCAN = ["rows", "minx", "miny", "maxx", "maxy", "shapes", "polygons"]
+
+
+def gc_off(func: Callable, *args, **kwargs):
+    """``func(*args, **kwargs)`` with the cyclic garbage collector off, as in the local run:
+    a task makes hundreds of thousands of shapes and no reference cycles, and the
+    collector rescanning them doubled the time of a measuring task."""
+    collect = gc.isenabled()
+    gc.disable()
+    try:
+        return func(*args, **kwargs)
+    finally:
+        if collect:
+            gc.enable()
+
+
+# --------------------------------------------------------------------------
+# loading a piece
+
+
+def load_piece(piece, columns: list[str], start: int) -> dict:
+    """A piece read and decoded once: ``{"table", "scan", "nulls", "crs"}``.
+
+    ``piece`` is ``(path, row group)`` of a GeoParquet file or a GeoDataFrame
+    (another format, read by the driver); ``nulls`` counts the missing values of
+    each attribute column (the driver tells every chunk whether a column has any
+    in the whole layer, as pandas decides a column's type over the whole file).
+    """
+    import pyarrow as pa
+
+    if isinstance(piece, gpd.GeoDataFrame):
+        attrs = pa.Table.from_pandas(pd.DataFrame(piece[columns]), preserve_index=False)
+        geoms = piece.geometry.to_numpy()
+        wkb = pa.array(shapely.to_wkb(geoms), type=pa.binary())
+        crs = piece.crs
+    else:
+        attrs, wkb, crs = _read_row_group(piece, columns)
+        geoms = shapely.from_wkb(wkb.to_numpy(zero_copy_only=False))
+    return _piece(attrs, wkb, geoms, start, crs)
+
+
+def _read_row_group(piece, columns: list[str]):
+    """The attributes (with the file's pandas metadata), the WKB column and the CRS of one row group."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path, i = piece
+    file = pq.ParquetFile(path)
+    geo = json.loads(file.schema_arrow.metadata[b"geo"])
+    geometry = geo["primary_column"]
+    table = file.read_row_group(i, columns=[*columns, geometry], use_pandas_metadata=True)
+    crs = CRS.from_user_input(geo["columns"][geometry].get("crs", "OGC:CRS84"))  # the GeoParquet default
+    wkb = table.column(geometry).combine_chunks()
+    if isinstance(wkb.type, pa.ExtensionType):  # geoarrow.wkb, when an extension is registered
+        wkb = wkb.storage
+    return table.drop_columns([geometry]), wkb, crs
+
+
+def _piece(attrs, wkb, geoms: np.ndarray, start: int, crs) -> dict:
+    import pyarrow as pa
+
+    b = shapely.bounds(geoms)
+    columns = {name: attrs.column(name) for name in attrs.column_names}
+    columns.update({ROW: np.arange(start, start + len(geoms), dtype=np.int64), WKB: wkb})
+    columns.update({name: b[:, j] for j, name in enumerate(BOX)})
+    table = pa.table(columns).replace_schema_metadata(attrs.schema.metadata)  # pandas' types of the columns
+    nulls = {name: attrs.column(name).null_count for name in attrs.column_names}
+    return {"table": table, "scan": scan(geoms, b), "nulls": nulls, "crs": crs}
+
+
+def scan(geoms: np.ndarray, bounds: np.ndarray) -> np.ndarray:
+    """Rows, extent of the shapes, shapes present, any polygon (see :data:`SCAN`)."""
+    present = ~np.isnan(bounds).any(axis=1)  # missing and empty shapes have no box
+    b = bounds[present]
+    ext = [b[:, 0].min(), b[:, 1].min(), b[:, 2].max(), b[:, 3].max()] if len(b) else [np.nan] * 4
+    kinds = shapely.get_type_id(geoms[present])
+    polygons = bool(((kinds == 3) | (kinds == 6) | (kinds == 7)).any())  # Polygon, MultiPolygon, GeometryCollection
+    return np.array([len(geoms), *ext, present.sum(), polygons], dtype=float)
+
+
+def projected(loaded: dict, crs, role: str) -> dict:
+    """The piece in the measuring CRS (:func:`gis.to_common_crs`; the same piece when it is in it)."""
+    if CRS.from_user_input(loaded["crs"]) == CRS.from_user_input(crs):
+        return loaded
+    import pyarrow as pa
+
+    table = loaded["table"]
+    gdf = gpd.GeoDataFrame(geometry=shapely.from_wkb(table.column(WKB).to_numpy(zero_copy_only=False)),
+                           crs=loaded["crs"])
+    geoms = gis.to_common_crs(gdf, crs, role).geometry.to_numpy()
+    attrs = table.drop_columns([ROW, WKB, *BOX])
+    start = int(table.column(ROW)[0].as_py()) if len(table) else 0
+    out = _piece(attrs, pa.array(shapely.to_wkb(geoms), type=pa.binary()), geoms, start, crs)
+    out["nulls"] = loaded["nulls"]
+    return out
+
+
+def hilbert_keys(loaded: dict, total_bounds) -> tuple[np.ndarray, np.ndarray]:
+    """The lots' Hilbert distances as the local run computes them (0 for a lot without a
+    shape; geopandas takes them from the boxes' midpoints, so the boxes suffice), and their
+    boxes in float32, rounded outwards (the chunks' extents only need to hold their lots)."""
+    b = _boxes(loaded["table"])
+    ok = ~np.isnan(b).any(axis=1)
+    key = np.zeros(len(b), dtype=np.int64)
+    if ok.any():
+        key[ok] = gpd.GeoSeries(shapely.box(*b[ok].T)).hilbert_distance(total_bounds=total_bounds).to_numpy()
+    low, high = b[:, :2].astype(np.float32), b[:, 2:].astype(np.float32)
+    low = np.where(low > b[:, :2], np.nextafter(low, np.float32(-np.inf)), low)
+    high = np.where(high < b[:, 2:], np.nextafter(high, np.float32(np.inf)), high)
+    return key, np.hstack([low, high])
+
+
+def _boxes(table) -> np.ndarray:
+    return np.column_stack([table.column(name).to_numpy() for name in BOX]) if len(table) \
+        else np.empty((0, 4))
+
+
+# --------------------------------------------------------------------------
+# routing rows to chunks
+
+
+def boxes_meeting(boxes: np.ndarray, extents: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(row, extent)`` for every row box that meets an extent (inclusive; NaN meets nothing)."""
+    ok_e = np.flatnonzero(~np.isnan(extents).any(axis=1))
+    ok_r = np.flatnonzero(~np.isnan(boxes).any(axis=1))
+    if not len(ok_e) or not len(ok_r):
+        return np.array([], dtype=np.int64), np.array([], dtype=np.int64)
+    tree = shapely.STRtree(shapely.box(*extents[ok_e].T))
+    r, e = tree.query(shapely.box(*boxes[ok_r].T))
+    return ok_r[r], ok_e[e]
+
+
+def _grouped(rows: np.ndarray, chunks: np.ndarray) -> dict[int, np.ndarray]:
+    """``{chunk: its rows, in file order}``."""
+    order = np.lexsort((rows, chunks))
+    rows, chunks = rows[order], chunks[order]
+    keys, first, counts = np.unique(chunks, return_index=True, return_counts=True)
+    return {int(k): rows[a:a + n] for k, a, n in zip(keys, first, counts, strict=True)}
+
+
+def routes_by_extent(loaded: dict, extents: np.ndarray, extent_chunk: np.ndarray) -> dict:
+    """Features or water: ``{chunk: rows}`` for every chunk one of whose extents (``extent_chunk``:
+    each extent's chunk) their boxes meet, and ``{chunk: extent of those rows}`` (how far the
+    chunk's features reach)."""
+    b = _boxes(loaded["table"])
+    rows, e = boxes_meeting(b, extents)
+    pair = np.unique(extent_chunk[e].astype(np.int64) * max(len(b), 1) + rows)  # each (chunk, row) once
+    rows = _grouped(pair % max(len(b), 1), pair // max(len(b), 1))
+    reach = {k: [b[r, 0].min(), b[r, 1].min(), b[r, 2].max(), b[r, 3].max()] for k, r in rows.items()}
+    return {"table": loaded["table"], "frames": rows, "reach": reach, "scan": loaded["scan"],
+            "nulls": loaded["nulls"]}
+
+
+def lot_routes(loaded: dict, chunk_of: np.ndarray, reach: np.ndarray) -> dict:
+    """Lots: ``{chunk: its lots}``, and ``{chunk: lots of other chunks within its features' reach}``."""
+    b = _boxes(loaded["table"])
+    own = _grouped(np.arange(len(chunk_of)), chunk_of.astype(np.int64))
+    rows, chunks = boxes_meeting(b, reach)
+    keep = chunk_of[rows] != chunks
+    return {"table": loaded["table"], "own": own, "near": _grouped(rows[keep], chunks[keep])}
+
+
+def take(routes: dict, name: str, k: int):
+    """Chunk ``k``'s rows of a routed piece, as an Arrow table (None when it has none)."""
+    rows = routes[name].get(k)
+    return None if rows is None else routes["table"].take(rows)
+
+
+def wkb_of(loaded: dict, rows: np.ndarray) -> np.ndarray:
+    """Shapes of the piece's ``rows`` (positions in the piece) as WKB (for a GeoPackage output)."""
+    return loaded["table"].column(WKB).take(rows).to_numpy(zero_copy_only=False)
+
+
+# --------------------------------------------------------------------------
+# measuring a chunk
+
+
+def _concat(tables: list):
+    """The pieces' rows as one Arrow table in file order (None when there are none)."""
+    import pyarrow as pa
+
+    tables = [t for t in tables if t is not None]
+    if not tables:
+        return None
+    table = pa.concat_tables(tables) if len(tables) > 1 else tables[0]
+    rows = table.column(ROW).to_numpy()
+    return table if np.all(rows[1:] >= rows[:-1]) else table.take(np.argsort(rows, kind="stable"))
+
+
+def decoded(table, crs, with_nulls: set[str], like=None, columns=()) -> gpd.GeoDataFrame:
+    """Rows of a piece back as a GeoDataFrame labelled by ``_row`` (the local run's labels),
+    attribute types as pandas gives them for the whole layer (``with_nulls``: the integer
+    columns that have missing values somewhere in the layer, so float there).  No table: no
+    rows, with the columns of ``like`` or (as text) ``columns``."""
+    if table is None:
+        if like is not None:
+            return like.iloc[:0]
+        return gpd.GeoDataFrame({c: pd.Series(dtype=object) for c in columns}, geometry=[], crs=crs)
+    attrs = table.drop_columns([ROW, WKB, *BOX]).to_pandas()
+    for name in with_nulls & set(attrs.columns):
+        if isinstance(attrs[name].dtype, np.dtype) and attrs[name].dtype.kind in "iu":  # not pandas' Int64
+            attrs[name] = attrs[name].astype("float64")
+    geoms = shapely.from_wkb(table.column(WKB).to_numpy(zero_copy_only=False))
+    return gpd.GeoDataFrame(attrs.set_axis(table.column(ROW).to_numpy()), geometry=geoms, crs=crs)
+
+
+def _meeting(boxes: np.ndarray, geoms: np.ndarray) -> np.ndarray:
+    """Positions (sorted) of the boxes that meet one of ``geoms``' boxes, as ``STRtree.query`` decides it."""
+    ok = np.flatnonzero(~np.isnan(boxes).any(axis=1))
+    if not len(ok) or not len(geoms):
+        return np.array([], dtype=np.int64)
+    return np.unique(ok[shapely.STRtree(shapely.box(*boxes[ok].T)).query(geoms)[1]])
+
+
+def measure_pieces(rows, own, near, feats, waters, columns, crs, schedule, opts, has_water, with_nulls):
+    """Chunk ``rows`` (its lots in the local run's order) measured with exactly the features,
+    neighbouring lots, water and (feature, lot) pairs the local run gives it (see
+    :func:`sba.bulk.run._chunk_data`), found by bounding boxes; the table as Arrow."""
+    import pyarrow as pa
+
+    lot_nulls, feature_nulls = with_nulls
+    lots = _concat(own)
+    lots = lots.take(np.searchsorted(lots.column(ROW).to_numpy(), rows))  # Hilbert order
+    parcels = decoded(lots, crs, lot_nulls)
+    others = decoded(_concat(near), crs, lot_nulls, like=parcels)
+    candidates = decoded(_concat(feats), crs, feature_nulls, columns=columns[1])
+    # every (feature, lot) pair whose boxes meet, lots counted as the chunk's then the others near it
+    n_own = len(parcels)
+    everyone = np.concatenate([parcels.geometry.to_numpy(), others.geometry.to_numpy()])
+    pair_f, pair_l = shapely.STRtree(everyone).query(candidates.geometry.to_numpy())
+    # the features that meet a lot of the chunk, and the other lots those meet (the context)
+    hit = np.unique(pair_f[pair_l < n_own])
+    keep = np.isin(pair_f, hit)
+    pair_f, pair_l = np.searchsorted(hit, pair_f[keep]), pair_l[keep]
+    near_hit = np.unique(pair_l[pair_l >= n_own]) - n_own
+    pair_l = np.where(pair_l < n_own, pair_l, n_own + np.searchsorted(near_hit, pair_l - n_own))
+    features, context = candidates.iloc[hit], others.iloc[near_hit]
+    # each feature's lots in input order, as the local run lists them
+    labels = np.concatenate([parcels.index.to_numpy(), context.index.to_numpy()])
+    by_pair = np.lexsort((labels[pair_l], pair_f))
+    pairs = (pair_f[by_pair], pair_l[by_pair])
+    water = None
+    if has_water:
+        w = _concat(waters)
+        water = decoded(None if w is None else w.take(_meeting(_boxes(w), parcels.geometry.to_numpy())), crs, set())
+    for col in features.columns.drop(features.geometry.name):  # categoricals, as the local run reads them
+        features[col] = features[col].astype("category")
+    if opts.class_field:
+        parcels[opts.class_field] = parcels[opts.class_field].astype("category")
+        context[opts.class_field] = context[opts.class_field].astype("category")
+    table = measure_chunk(parcels, features, water, schedule, opts, context, pairs)
+    return pa.Table.from_pandas(table, preserve_index=False)
