@@ -64,6 +64,7 @@ from gis.overlay import (
     overlaps,
     polygonal,
     rect_in_polygon,
+    repair,
     triangle_free_clusters,
     triangles,
 )
@@ -489,7 +490,7 @@ def _over_water(water, P, p_bnd, pcs, geo, graph, ranks, overwater, by_type):
         return wet_water
     W = water.geometry.to_numpy()
     W = W[~shapely.is_missing(W) & ~shapely.is_empty(W)]
-    W = np.where(shapely.is_valid(W), W, shapely.make_valid(W))
+    W = np.where(shapely.is_valid(W), W, repair(W))
     # few, large water polygons against many small pieces: only pieces on
     # lots near the water (a piece lies within its lot's bounds) are tested,
     # first by their bounds against a tree of the water's bounding boxes,
@@ -818,7 +819,7 @@ def _clean_lots(lots: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, n
     bad = np.flatnonzero(~p_box)
     bad = bad[~shapely.is_missing(P[bad]) & ~shapely.is_valid(P[bad])]
     if len(bad):
-        P[bad] = polygonal(shapely.make_valid(P[bad]))
+        P[bad] = polygonal(repair(P[bad]))
         repaired[bad] = True
         p_box[bad], p_bnd[bad] = axis_boxes(P[bad])
     P, thinned = drop_slivers(P)
@@ -845,7 +846,7 @@ def _clean_features(F: np.ndarray, report) -> tuple[np.ndarray, np.ndarray, np.n
     invalid[invalid] = ~shapely.is_valid(F[invalid])
     repaired = np.zeros(len(F), dtype=bool)
     if invalid.any():
-        F[invalid] = polygonal(shapely.make_valid(F[invalid]))
+        F[invalid] = polygonal(repair(F[invalid]))
         repaired[invalid] = True
         report(np.flatnonzero(invalid), "repaired", "Feature outline crossed itself; it was repaired.")
     F[missing | linear] = None

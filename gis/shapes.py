@@ -43,6 +43,8 @@ import shapely
 from pyproj import CRS
 from shapely.geometry import mapping, shape
 
+from gis.overlay import repair
+
 __all__ = [
     "FEATURE_TYPES",
     "LONLAT",
@@ -244,7 +246,7 @@ def shapes_from_layer(
     counter = itertools.count(1)
     for geom, kind in zip(ll, types, strict=True):
         if geom is not None and not geom.is_valid:
-            geom = shapely.make_valid(geom)
+            geom = repair(geom)
         for part in _polygon_parts(geom):
             out.append(new_shape(f"{id_prefix}{next(counter)}", _rounded_mapping(part), str(kind), source))
     return out

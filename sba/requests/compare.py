@@ -41,6 +41,7 @@ from pyproj import CRS
 
 import gis
 from categorize import billable_sqft, categorize_sfr
+from gis.overlay import repair
 from gis.shapes import shapes_frame
 from sba import evidence as ev
 from sba.engine import rules_for
@@ -159,7 +160,7 @@ def _clean(geoms: np.ndarray) -> np.ndarray:
     bad = ~shapely.is_valid(geoms) & ~shapely.is_missing(geoms)
     if bad.any():
         geoms = geoms.copy()
-        geoms[bad] = shapely.make_valid(geoms[bad])
+        geoms[bad] = repair(geoms[bad])
     return geoms
 
 

@@ -56,6 +56,7 @@ from shapely.geometry import shape
 
 import gis
 from gis.geojson import rfc7946
+from gis.overlay import repair
 from gis.shapes import FEATURE_TYPES, type_column
 from sba import evidence as ev
 from sba.engine import area_str, feature_areas
@@ -492,7 +493,7 @@ def _check_geometry(sub: Submission, records: Records) -> list[dict[str, Any]]:
             raise PackageRejected(f"{name} reaches far beyond tax lot {sub.parcel_id}; only surfaces on the lot can "
                                   "be part of the request.")
         if not geom.is_valid:
-            geom = shapely.make_valid(geom)
+            geom = repair(geom)
         polys = [p for p in shapely.get_parts(geom) if p.geom_type in ("Polygon", "MultiPolygon")]
         if not polys or shapely.area(shapely.union_all(polys)) <= 0:
             raise PackageRejected(f"{name} is a {geom.geom_type.lower()}, not an area; draw it as an outline.")

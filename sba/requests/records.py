@@ -31,7 +31,7 @@ import shapely
 
 import gis
 from categorize import DEFAULT_SCHEDULE, RateSchedule, load_schedule
-from gis.overlay import polygonal
+from gis.overlay import polygonal, repair
 from sba.requests.errors import PackageRejected
 
 __all__ = ["SAMPLE_DIR", "LotRecord", "Records", "default_records_dir", "same_person"]
@@ -202,7 +202,7 @@ def _repaired(layer: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     if not bad.any():
         return layer
     geoms = geoms.copy()
-    geoms[bad] = polygonal(shapely.make_valid(geoms[bad]))
+    geoms[bad] = polygonal(repair(geoms[bad]))
     out = layer.copy()
     out[layer.geometry.name] = gpd.GeoSeries(geoms, index=layer.index, crs=layer.crs)
     return out

@@ -38,6 +38,7 @@ from shapely.geometry import mapping, shape
 
 import gis
 from gis.geojson import rfc7946
+from gis.overlay import repair
 from gis.shapes import FEATURE_TYPES
 from sba.engine import area_str
 from sba.requests import letter as letters
@@ -91,7 +92,7 @@ def _feature_outline(geometry: dict[str, Any], records: Records, parcel_id: str,
     except (ValueError, TypeError, KeyError, AttributeError, shapely.errors.GEOSException) as err:
         raise DecisionError(f"The new outline for {name} cannot be read as GeoJSON.") from err
     if not geom.is_valid:
-        geom = shapely.make_valid(geom)
+        geom = repair(geom)
     if geom.is_empty or geom.area <= 0:
         raise DecisionError(f"The new outline for {name} is not an area.")
     lot = records.lot(parcel_id)

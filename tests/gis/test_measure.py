@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -11,6 +13,9 @@ import gis
 from tests.conftest import box, layer
 
 LOT = box(0, 0, 50, 100)
+
+
+DATA = Path(__file__).resolve().parents[1] / "data"
 
 
 def measure(features, water=None, parcels=None, **kw):
@@ -131,6 +136,43 @@ def test_a1_invalid__bowtie_repaired_with_make_valid_and_lot_flagged():
     assert bool(lot.repaired)
     assert lot.billable_area_sqft == pytest.approx(200.0)  # two 10-ft-high triangles
     assert [p.kind for p in m.problems] == ["repaired"]
+
+
+#: US survey feet per international foot, squared: EPSG:2249's areas in international sq ft
+US_SURVEY_SQFT = (1200 / 3937 / 0.3048) ** 2
+
+
+def test_a1_invalid__a_hole_that_crosses_its_shell_after_turning_stays_a_hole():
+    """A real Cambridge patio, turned 30 degrees: its hole's corner now crosses the shell by a hair.
+
+    GEOS's default repair (linework) flips the hole into area: 497.65 sq ft billed for a 396.19 sq ft patio.
+    """
+    patio = shapely.from_wkt((DATA / "cambridge_patio_turned.wkt").read_text())
+    assert not patio.is_valid
+    poly = patio.geoms[0]
+    shell_less_holes = shapely.Polygon(poly.exterior).area - sum(shapely.Polygon(h).area for h in poly.interiors)
+    f = layer([(patio, "patio")], "feature_type", crs="EPSG:2249")
+    lot = layer([(patio.envelope.buffer(20), "R1")], "parcel_id", crs="EPSG:2249")
+    _, row = measure(f, parcels=lot)
+    assert bool(row.repaired)
+    assert row.billable_area_sqft == pytest.approx(shell_less_holes * US_SURVEY_SQFT, abs=0.01)
+    assert row.billable_area_sqft == pytest.approx(396.19, abs=0.01)
+
+
+def test_a1_invalid__a_hole_crossing_its_shell_bills_the_shell_less_the_hole():
+    shell = [(0, 0), (10, 0), (10, 10), (0, 10), (0, 0)]
+    hole = [(5, 2), (15, 2), (15, 8), (5, 8), (5, 2)]  # half of it outside the shell
+    _, row = measure(layer([(shapely.Polygon(shell, [hole]), "patio")], "feature_type"))
+    assert row.billable_area_sqft == pytest.approx(70.0)  # 100 less the 30 of the hole inside; linework gave 100
+
+
+def test_a1_invalid__an_outline_that_loops_over_itself_counts_what_it_encloses_once():
+    loop = shapely.Polygon([(0, 0), (10, 0), (10, 10), (2, 10), (2, -5), (5, -5), (5, 5), (0, 5), (0, 0)])
+    assert not loop.is_valid
+    _, row = measure(layer([(loop, "patio")], "feature_type"), parcels=layer([(box(-5, -10, 20, 20), "R1")],
+                                                                              "parcel_id"))
+    # the square (100) and the tab below it (3 x 5 = 15), the part enclosed twice (3 x 5) once: 105
+    assert row.billable_area_sqft == pytest.approx(105.0)
 
 
 def test_a1_empty__null_and_empty_features_are_reported_not_dropped():
