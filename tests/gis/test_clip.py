@@ -31,17 +31,6 @@ def assert_close(ours, theirs, a, b):
     np.testing.assert_array_less(np.abs(ours - theirs), ABS + REL * scale)
 
 
-@pytest.fixture(params=["geos", "numba"])
-def path(request, monkeypatch):
-    """Run the test without the compiled kernel (GEOS), then with it (for any number of pairs)."""
-    if request.param == "numba":
-        pytest.importorskip("numba")
-        monkeypatch.setattr(clip, "JIT_MIN_PAIRS", 0)
-    else:
-        monkeypatch.setattr(clip, "USE_JIT", False)
-    return request.param
-
-
 def star(rng, centre, n, r0, r1):
     """A random star-shaped (so simple, often non-convex) polygon of ``n`` vertices."""
     angles = (np.arange(n) + rng.uniform(0, 0.9, n)) * 2 * np.pi / n  # no gap of half a turn

@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 import shapely
 
 import gis
-from tests.conftest import box, layer
+from tests.conftest import DATA, box, layer
 
 LOT = box(0, 0, 50, 100)
-
-
-DATA = Path(__file__).resolve().parents[1] / "data"
 
 
 def measure(features, water=None, parcels=None, **kw):

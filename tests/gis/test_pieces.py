@@ -27,17 +27,6 @@ X0, Y0 = 7_645_000.0, 684_000.0  # Portland, EPSG:2913: real coordinates, far fr
 COLUMNS = ("billable_area_sqft", "overlap_sqft", "overwater_excluded_sqft", "outside_parcel_sqft")
 
 
-@pytest.fixture(params=["geos", "numba"])
-def path(request, monkeypatch):
-    """Without the compiled kernel (GEOS overlays), then with it for any number of pairs."""
-    if request.param == "numba":
-        pytest.importorskip("numba")
-        monkeypatch.setattr(clip, "JIT_MIN_PAIRS", 0)
-    else:
-        monkeypatch.setattr(clip, "USE_JIT", False)
-    return request.param
-
-
 def triple_geos(a, b, c):
     return shapely.area(shapely.intersection(shapely.intersection(a, b), c))
 
