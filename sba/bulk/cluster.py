@@ -406,16 +406,15 @@ class _Plan:
         lots, feats = parcels.load(client), features.load(client)
         waters = water.load(client) if water is not None else None
         crs, note, total = _measuring_crs(client, parcels, lots, crs_asked)
-        lots = _each(client, lots, projected, "project-parcels", crs, "parcels")
+        lots = _projected(client, parcels, lots, crs)
         if CRS.from_user_input(parcels.crs) != CRS.from_user_input(crs):
             total = _nan_extent(np.array(client.gather(_each(client, lots, _scan_of, "scan-parcels"))))
         order, chunk_of, bounds, extents = _chunks(client, lots, parcels.rows, chunk_size, total)
         # features and water by the chunks' extents; then the lots, with how far each chunk's features reach
-        f_routes = _each(client, _each(client, feats, projected, "project-features", crs, "features"),
-                         routes_by_extent, "route-features", *extents)
-        w_routes = None if waters is None else _each(
-            client, _each(client, waters, projected, "project-water", crs, "water"), routes_by_extent,
-            "route-water", *extents)
+        f_routes = _each(client, _projected(client, features, feats, crs), routes_by_extent, "route-features",
+                         *extents)
+        w_routes = None if waters is None else _each(client, _projected(client, water, waters, crs),
+                                                     routes_by_extent, "route-water", *extents)
         f_index = client.gather([client.submit(_summary, r) for r in f_routes])
         features.check(np.array([ix["scan"] for ix in f_index]))
         if not any(ix["frames"] for ix in f_index) and features.rows:
@@ -468,6 +467,13 @@ class _Plan:
         for i, at in wanted.items():
             shapes[at] = got[i]
         return shapely.from_wkb(shapes)
+
+
+def _projected(client, layer: _Layer, loads: list, crs) -> list:
+    """The layer's pieces in the measuring CRS (no task when the layer is in it already)."""
+    if CRS.from_user_input(layer.crs) == CRS.from_user_input(crs):
+        return loads
+    return _each(client, loads, projected, f"project-{layer.role}", crs, layer.role)
 
 
 def _measuring_crs(client, parcels: _Layer, lots: list, crs_asked: str | None):
