@@ -59,7 +59,7 @@ from sba.bulk.pieces import (
     measure_pieces,
     projected,
     routes_by_extent,
-    take,
+    takes,
     wkb_of,
 )
 from sba.bulk.prefetch import is_parquet, parquet_columns
@@ -391,6 +391,7 @@ class _Plan:
     feature_index: list[dict]
     water_index: list[dict] | None
     crs_note: str | None = None
+    holder: dict = field(default_factory=dict)  # a routes future's key -> the worker holding it
 
     @property
     def n_chunks(self) -> int:
@@ -405,16 +406,15 @@ class _Plan:
         lots, feats = parcels.load(client), features.load(client)
         waters = water.load(client) if water is not None else None
         crs, note, total = _measuring_crs(client, parcels, lots, crs_asked)
-        lots = _each(client, lots, projected, "project-parcels", crs, "parcels")
+        lots = _projected(client, parcels, lots, crs)
         if CRS.from_user_input(parcels.crs) != CRS.from_user_input(crs):
             total = _nan_extent(np.array(client.gather(_each(client, lots, _scan_of, "scan-parcels"))))
         order, chunk_of, bounds, extents = _chunks(client, lots, parcels.rows, chunk_size, total)
         # features and water by the chunks' extents; then the lots, with how far each chunk's features reach
-        f_routes = _each(client, _each(client, feats, projected, "project-features", crs, "features"),
-                         routes_by_extent, "route-features", *extents)
-        w_routes = None if waters is None else _each(
-            client, _each(client, waters, projected, "project-water", crs, "water"), routes_by_extent,
-            "route-water", *extents)
+        f_routes = _each(client, _projected(client, features, feats, crs), routes_by_extent, "route-features",
+                         *extents)
+        w_routes = None if waters is None else _each(client, _projected(client, water, waters, crs),
+                                                     routes_by_extent, "route-water", *extents)
         f_index = client.gather([client.submit(_summary, r) for r in f_routes])
         features.check(np.array([ix["scan"] for ix in f_index]))
         if not any(ix["frames"] for ix in f_index) and features.rows:
@@ -428,19 +428,32 @@ class _Plan:
         w_index = client.gather([client.submit(_summary, r) for r in w_routes]) if w_routes is not None else None
         if water is not None:
             water.check(np.array([ix["scan"] for ix in w_index]))
-        return cls(parcels.rows, order, bounds, crs, parcels.starts, (parcels.columns, features.columns), with_nulls,
-                   l_routes,
-                   f_routes, w_routes, l_index, f_index, w_index, note)
+        plan = cls(parcels.rows, order, bounds, crs, parcels.starts, (parcels.columns, features.columns), with_nulls,
+                   l_routes, f_routes, w_routes, l_index, f_index, w_index, note)
+        routes = [*l_routes, *f_routes, *(w_routes or [])]
+        plan.holder = {key: held[0] for key, held in client.who_has(routes).items() if held}
+        return plan
 
-    def inputs(self, client, k: int) -> tuple[list, list, list, list]:
-        """Futures of chunk ``k``'s pieces: its lots, the lots near it, its features, its water."""
-        def picks(routes, index, name):
-            return [client.submit(take, r, name, k, key=_key(f"take-{name}-{k}"))
-                    for r, ix in zip(routes, index, strict=True) if k in ix[name]]
-
-        water = picks(self.water_routes, self.water_index, "frames") if self.water_routes is not None else []
-        return (picks(self.lot_routes, self.lot_index, "own"), picks(self.lot_routes, self.lot_index, "near"),
-                picks(self.feature_routes, self.feature_index, "frames"), water)
+    def inputs(self, client, k: int) -> list:
+        """Futures of chunk ``k``'s rows, one per worker holding pieces it needs
+        (:func:`sba.bulk.pieces.takes`; slots 0-3: its lots, the lots near it, its features,
+        its water), each run where its pieces are."""
+        wanted: dict[str | None, list] = {}
+        sources = [(0, "own", self.lot_routes, self.lot_index), (1, "near", self.lot_routes, self.lot_index),
+                   (2, "frames", self.feature_routes, self.feature_index)]
+        if self.water_routes is not None:
+            sources.append((3, "frames", self.water_routes, self.water_index))
+        for slot, name, routes, index in sources:
+            for r, ix in zip(routes, index, strict=True):
+                if k in ix[name]:
+                    wanted.setdefault(self.holder.get(r.key), []).append(((slot, name), r))
+        futures = []
+        for i, (worker, picks) in enumerate(wanted.items()):
+            # where the pieces are, unless that worker is gone (then dask moves the pieces)
+            where = {"workers": [worker], "allow_other_workers": True} if worker else {}
+            futures.append(client.submit(takes, k, [w for w, _ in picks], *(r for _, r in picks),
+                                         key=_key(f"take-{k}-{i}"), **where))
+        return futures
 
     def lot_shapes(self, client, keys: np.ndarray) -> np.ndarray:
         """The shapes of the lots with these row keys, for a GeoPackage output (fetched from the
@@ -454,6 +467,13 @@ class _Plan:
         for i, at in wanted.items():
             shapes[at] = got[i]
         return shapely.from_wkb(shapes)
+
+
+def _projected(client, layer: _Layer, loads: list, crs) -> list:
+    """The layer's pieces in the measuring CRS (no task when the layer is in it already)."""
+    if CRS.from_user_input(layer.crs) == CRS.from_user_input(crs):
+        return loads
+    return _each(client, loads, projected, f"project-{layer.role}", crs, layer.role)
 
 
 def _measuring_crs(client, parcels: _Layer, lots: list, crs_asked: str | None):
@@ -486,9 +506,14 @@ def _chunks(client, lots: list, n: int, chunk_size: int, total) -> tuple:
     return order, chunk_of, bounds, _extents(boxes, order, bounds)
 
 
-def _measure_partition(*args):
-    """:func:`sba.bulk.pieces.measure_pieces` with the cyclic garbage collector off."""
-    return gc_off(measure_pieces, *args)
+def _measure_partition(rows, bundles: list[dict], *args):
+    """:func:`sba.bulk.pieces.measure_pieces` of the rows in ``bundles`` (from
+    :func:`sba.bulk.pieces.takes`), with the cyclic garbage collector off."""
+    slots: tuple[list, ...] = ([], [], [], [])
+    for bundle in bundles:
+        for slot, tables in bundle.items():
+            slots[slot].extend(tables)
+    return gc_off(measure_pieces, rows, *slots, *args)
 
 
 def _measure(client, plan: _Plan, todo: list[int], schedule, opts, parts: PartStore,
@@ -497,8 +522,7 @@ def _measure(client, plan: _Plan, todo: list[int], schedule, opts, parts: PartSt
 
     futures = {}
     for k in todo:
-        own, near, feats, waters = plan.inputs(client, k)
-        fut = client.submit(_measure_partition, plan.rows(k), own, near, feats, waters, plan.columns, plan.crs,
+        fut = client.submit(_measure_partition, plan.rows(k), plan.inputs(client, k), plan.columns, plan.crs,
                             schedule, opts, plan.water_routes is not None, plan.with_nulls, key=_key(f"measure-{k}"))
         futures[fut] = k
     for fut in as_completed(futures):

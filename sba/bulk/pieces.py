@@ -31,7 +31,7 @@ import gis
 from sba.bulk.chunks import measure_chunk
 
 __all__ = ["BOX", "ROW", "SCAN", "WKB", "boxes_meeting", "decoded", "gc_off", "hilbert_keys", "load_piece",
-           "lot_routes", "measure_pieces", "projected", "routes_by_extent", "take", "wkb_of"]
+           "lot_routes", "measure_pieces", "projected", "routes_by_extent", "take", "takes", "wkb_of"]
 
 BOX = ["minx", "miny", "maxx", "maxy"]
 ROW = "_row"  # a row's place in its layer's file
@@ -203,6 +203,16 @@ def take(routes: dict, name: str, k: int):
     """Chunk ``k``'s rows of a routed piece, as an Arrow table (None when it has none)."""
     rows = routes[name].get(k)
     return None if rows is None else routes["table"].take(rows)
+
+
+def takes(k: int, wanted: list[tuple[int, str]], *routes) -> dict[int, list]:
+    """Chunk ``k``'s rows of several routed pieces held by one worker, in one task (a task per
+    piece cost the scheduler and the workers' event loops more than the selection itself):
+    ``{slot: [table, ...]}`` where ``wanted[i] = (slot, name)`` says what ``routes[i]`` gives."""
+    out: dict[int, list] = {}
+    for (slot, name), r in zip(wanted, routes, strict=True):
+        out.setdefault(slot, []).append(take(r, name, k))
+    return out
 
 
 def wkb_of(loaded: dict, rows: np.ndarray) -> np.ndarray:
