@@ -26,18 +26,21 @@ OUTPUT_SUFFIXES = (".parquet", ".csv", ".gpkg")
 _FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
 
 
-def check_output_path(out: str | Path, inputs: Mapping[str, str | Path | None] | None = None) -> Path:
-    """``out`` as a Path, refused at once if the run could not write it at the end, or if it is one of
-    the run's ``inputs`` (``{"parcels": path, ...}``): writing the result would replace that file."""
+def check_output_path(out: str | Path, inputs: Mapping[str, str | Path | None] | None = None,
+                      suffixes: tuple[str, ...] = OUTPUT_SUFFIXES) -> Path:
+    """``out`` as a Path, refused at once if the run could not write it at the end, if it does not end
+    in one of ``suffixes``, or if it is one of the run's ``inputs`` (``{"parcels input": path, ...}``):
+    writing the result would replace that file."""
     out = Path(out)
     for which, path in (inputs or {}).items():
         if path is not None and _same_file(out, Path(path)):
-            raise OutputError(f"The output {out.name!r} is the {which} input; choose another file name, "
+            raise OutputError(f"The output {out.name!r} is the {which}; choose another file name, "
                               "or the result would replace it.")
+    kinds = " or ".join([", ".join(suffixes[:-1]), suffixes[-1]] if len(suffixes) > 1 else suffixes)
     if out.is_dir():
-        raise OutputError(f"The output {str(out)!r} is a folder; give a file name ending in .parquet, .gpkg or .csv.")
-    if out.suffix.lower() not in OUTPUT_SUFFIXES:
-        raise OutputError(f"The output {out.name!r} must end in .parquet, .gpkg or .csv.")
+        raise OutputError(f"The output {str(out)!r} is a folder; give a file name ending in {kinds}.")
+    if out.suffix.lower() not in suffixes:
+        raise OutputError(f"The output {out.name!r} must end in {kinds}.")
     if not out.parent.is_dir():
         raise OutputError(f"The folder for the output ({out.parent}) does not exist; create it first.")
     try:  # permissions, read-only disks, /proc: only trying tells (root passes os.access)

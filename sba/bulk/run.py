@@ -147,7 +147,8 @@ def reassess(
                 gc.enable()
 
     # before any work: a bad --out, or one that would replace an input, is known at once
-    out = check_output_path(out, {"parcels": parcels_path, "features": features_path, "water": water_path})
+    out = check_output_path(out, {"parcels input": parcels_path, "features input": features_path,
+                                  "water input": water_path})
     last_year = None if previous is None else read_previous(previous)  # a bad file is refused before the run
     with OutputLock(out):
         if prefetched is not None:

@@ -442,14 +442,11 @@ def cmd_decide(args: argparse.Namespace) -> int:
 
 
 def _check_output(args: argparse.Namespace, path: str, suffixes: tuple[str, ...]) -> Path:
-    """``path`` as a Path, refused if it is the request database itself (an export written over it would
-    lose every request) or does not end in one of ``suffixes``."""
-    out, db = Path(path), Path(str(args.db))
-    if out.exists() and db.exists() and os.path.samefile(out, db):
-        raise UsageError(f"The file {out.name!r} is the request database; choose another file name.")
-    if out.suffix.lower() not in suffixes:
-        raise UsageError(f"The file {out.name!r} must end in {' or '.join(suffixes)}.")
-    return out
+    """``path`` as a Path, refused if it does not end in one of ``suffixes`` or if it is the request
+    database itself (an export written over it would lose every request)."""
+    from sba.output import check_output_path
+
+    return check_output_path(path, {"request database": str(args.db)}, suffixes)
 
 
 def _write_output(args: argparse.Namespace, path: str, data: bytes, suffixes: tuple[str, ...]) -> None:
