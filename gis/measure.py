@@ -70,6 +70,7 @@ from gis.overlay import (
 )
 from gis.pieces import Pieces, Sources
 from gis.shapes import normalise_types, type_column
+from gis.validity import is_valid
 
 __all__ = [
     "DEFAULT_RULES",
@@ -817,7 +818,7 @@ def _clean_lots(lots: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, n
     p_box, p_bnd = axis_boxes(P)
     repaired = np.zeros(len(P), dtype=bool)
     bad = np.flatnonzero(~p_box)
-    bad = bad[~shapely.is_missing(P[bad]) & ~shapely.is_valid(P[bad])]
+    bad = bad[~shapely.is_missing(P[bad]) & ~is_valid(P[bad])]
     if len(bad):
         P[bad] = polygonal(repair(P[bad]))
         repaired[bad] = True
@@ -843,7 +844,7 @@ def _clean_features(F: np.ndarray, report) -> tuple[np.ndarray, np.ndarray, np.n
     report(np.flatnonzero(linear), "not_polygon", "Feature is a point or line, not an outline; it was ignored.")
     f_box, f_bnd = axis_boxes(F)
     invalid = ~missing & ~linear & ~f_box
-    invalid[invalid] = ~shapely.is_valid(F[invalid])
+    invalid[invalid] = ~is_valid(F[invalid])
     repaired = np.zeros(len(F), dtype=bool)
     if invalid.any():
         F[invalid] = polygonal(repair(F[invalid]))
@@ -898,7 +899,9 @@ def _outside_area(pcs: Pieces, cross: np.ndarray, n_feat: int, n_lots: int) -> n
     np.add.at(outside, c_lot, stray_area[c_feat])
     piled = dense_groups(c_lot, f_bnd[c_feat])  # per lot: unioned below, never paired
     rest = np.flatnonzero(~piled[c_lot])
-    a, b, x_area, _ = overlaps(c_lot[rest], F[c_feat[rest]], f_box[c_feat[rest]], f_bnd[c_feat[rest]])
+    rest_feat = c_feat[rest]
+    a, b, x_area, _ = overlaps(c_lot[rest], F[rest_feat], f_box[rest_feat], f_bnd[rest_feat],
+                               pair_area=lambda i, j: pcs.src.feature_overlap_areas(rest_feat[i], rest_feat[j]))
     a, b = rest[a], rest[b]
     if not len(a) and not piled.any():
         return outside

@@ -216,7 +216,9 @@ def _reassess(parcels_path: str | Path, features_path: str | Path, out: str | Pa
     pair_f, pair_p = _bbox_pairs(shapely.STRtree(geoms), features.geometry.to_numpy(), min(workers, 4))
     # each feature's lots in input order, not the tree's: a chunk's pairs are then the
     # same wherever they are found (the cluster run finds them on its workers)
-    by_pair = np.lexsort((pair_p, pair_f))
+    # (one stable sort of a combined key: the query gives them grouped by feature already,
+    # which a merge sort finds as runs; np.lexsort sorts twice, afresh)
+    by_pair = np.argsort(pair_f.astype(np.int64) * max(n, 1) + pair_p, kind="stable")
     pair_f, pair_p = pair_f[by_pair], pair_p[by_pair]
     notes = _meeting_notes(len(features), pair_f, names) + type_notes(features, opts.type_field, schedule, names)
 
