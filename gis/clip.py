@@ -30,6 +30,7 @@ are not shapes.
 
 from __future__ import annotations
 
+import sys
 from typing import NamedTuple
 
 import numpy as np
@@ -80,11 +81,16 @@ def rings_of(geoms: np.ndarray) -> Rings:
     n = len(geoms)
     polygonal = shapely.get_type_id(geoms) >= 3
     xy, of = shapely.get_coordinates(np.where(polygonal, geoms, None), return_index=True)
+    jit = _loaded_jit()
     counts = np.bincount(of, minlength=n)
     start = np.cumsum(counts) - counts
-    back = (xy == xy[start[of]]).all(axis=1)  # at the geometry's first point
-    single = (np.bincount(of, weights=back, minlength=n) == 2) & (counts >= 4)
-    single[single] = back[(start + counts - 1)[single]]  # ... and again at its last
+    if jit is not None:
+        single = np.zeros(n, dtype=bool)
+        jit.single_rings(xy, np.r_[start, len(xy)], single)
+    else:
+        back = (xy == xy[start[of]]).all(axis=1)  # at the geometry's first point
+        single = (np.bincount(of, weights=back, minlength=n) == 2) & (counts >= 4)
+        single[single] = back[(start + counts - 1)[single]]  # ... and again at its last
     parts = [_one_ring_each(xy, of, single)]
     many = np.flatnonzero(polygonal & ~single)
     if len(many):
@@ -97,19 +103,43 @@ def rings_of(geoms: np.ndarray) -> Rings:
         xy = xy[_ranges((np.cumsum(ring_len) - ring_len)[order], ring_len[order])]
         ring_len, owner, sign = ring_len[order], owner[order], sign[order]
     ring_start = np.r_[0, np.cumsum(ring_len)]
-    pt_ring = np.repeat(np.arange(len(ring_len)), ring_len)
-    bounds = np.empty((len(ring_len), 4))
-    if len(ring_len):
+    bounds, twice = _ring_stats(xy, ring_start, jit)
+    first = np.r_[0, np.cumsum(np.bincount(owner, minlength=n))]
+    area = np.bincount(owner, weights=sign * np.abs(twice) / 2, minlength=n)
+    return Rings(xy, ring_start, sign, np.sign(twice), bounds, first, area)
+
+
+def _ring_stats(xy: np.ndarray, ring_start: np.ndarray, jit) -> tuple[np.ndarray, np.ndarray]:
+    """Each ring's box, and twice its signed area about its first vertex (for its orientation)."""
+    n_rings = len(ring_start) - 1
+    bounds, twice = np.empty((n_rings, 4)), np.zeros(n_rings)
+    if jit is not None:
+        jit.ring_stats(xy, ring_start, bounds, twice)
+        return bounds, twice
+    ring_len = np.diff(ring_start)
+    if n_rings:
         bounds[:, 0] = np.minimum.reduceat(xy[:, 0], ring_start[:-1])
         bounds[:, 1] = np.minimum.reduceat(xy[:, 1], ring_start[:-1])
         bounds[:, 2] = np.maximum.reduceat(xy[:, 0], ring_start[:-1])
         bounds[:, 3] = np.maximum.reduceat(xy[:, 1], ring_start[:-1])
-    # orientation from the shoelace formula about each ring's first vertex
     rel = xy - np.repeat(xy[ring_start[:-1]], ring_len, axis=0) if len(xy) else xy
-    twice = _shoelace2(rel, pt_ring, len(ring_len))
-    first = np.r_[0, np.cumsum(np.bincount(owner, minlength=n))]
-    area = np.bincount(owner, weights=sign * np.abs(twice) / 2, minlength=n)
-    return Rings(xy, ring_start, sign, np.sign(twice), bounds, first, area)
+    twice = _shoelace2(rel, np.repeat(np.arange(n_rings), ring_len), n_rings)
+    return bounds, twice
+
+
+def _loaded_jit():
+    """:mod:`gis.clip_jit` when the compiled kernel is in use and numba is loaded already, else None.
+
+    Splitting rings is worth compiled code only where the kernel then uses them;
+    importing numba for it alone would cost more than it saves.
+    """
+    if not USE_JIT or "numba" not in sys.modules:
+        return None
+    try:
+        import gis.clip_jit as jit
+    except ImportError:
+        return None
+    return jit
 
 
 def _one_ring_each(xy, of, single):

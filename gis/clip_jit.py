@@ -193,3 +193,37 @@ def _under_edges(x, m, x0, x1, y0, ox, oy, c_xy, c_start, c_weight, r0, r1, t1, 
             k = _strip(x, m, t1, t2, lx, ly, rx, ry)
             total += w * abs(_twice_area(t1, k)) / 2
     return total
+
+
+@njit(cache=True, nogil=True)
+def single_rings(xy, start, out):
+    """``out[g]``: the coordinates ``xy[start[g]:start[g + 1]]`` are one closed ring.
+
+    That is: at least four of them, and back at the first point at the last
+    one and nowhere in between (a shape of several rings passes through its
+    first point again, or ends elsewhere).
+    """
+    for g in range(len(start) - 1):
+        s, e = start[g], start[g + 1]
+        ok = e - s >= 4 and xy[e - 1, 0] == xy[s, 0] and xy[e - 1, 1] == xy[s, 1]
+        j = s + 1
+        while ok and j < e - 1:
+            ok = not (xy[j, 0] == xy[s, 0] and xy[j, 1] == xy[s, 1])
+            j += 1
+        out[g] = ok
+
+
+@njit(cache=True, nogil=True)
+def ring_stats(xy, ring_start, bounds, twice):
+    """Each open ring's box, and twice its signed area about its first vertex (shoelace), in one pass."""
+    for r in range(len(ring_start) - 1):
+        s, e = ring_start[r], ring_start[r + 1]
+        ox, oy = xy[s, 0], xy[s, 1]
+        x0, y0, x1, y1, t = ox, oy, ox, oy, 0.0
+        for i in range(s, e):
+            j = i + 1 if i + 1 < e else s
+            x, y = xy[i, 0], xy[i, 1]
+            x0, y0, x1, y1 = min(x0, x), min(y0, y), max(x1, x), max(y1, y)
+            t += (x - ox) * (xy[j, 1] - oy) - (xy[j, 0] - ox) * (y - oy)
+        bounds[r, 0], bounds[r, 1], bounds[r, 2], bounds[r, 3] = x0, y0, x1, y1
+        twice[r] = t

@@ -10,6 +10,8 @@ Both implementations are checked: the numba kernel and the array code of
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 import pytest
 
@@ -176,3 +178,21 @@ def test_clip__a_call_big_enough_for_the_kernel_uses_it_for_all_its_pairs(monkey
     assert 0 < (n[ia] > n[ib]).sum() < clip.JIT_MIN_PAIRS / 2  # both parts below the threshold
     assert_close(clip.intersection_areas(shapes, shapes, ia, ib), geos_areas(shapes[ia], shapes[ib]),
                  shapes[ia], shapes[ib])
+
+
+def test_rings_of__the_compiled_and_the_array_split_give_identical_rings(monkeypatch):
+    """Bit for bit: holes, parts, a part starting where another ends, collinear and repeated points, empties."""
+    pytest.importorskip("numba")
+    rng = np.random.default_rng(23)
+    sq = shapely.box(712_000, 2_950_000, 712_010, 2_950_010)
+    touching = shapely.MultiPolygon([sq, shapely.Polygon([(712_000, 2_950_000), (711_990, 2_950_000),
+                                                          (711_990, 2_949_990)])])
+    holed = shapely.Polygon(sq.exterior.coords, [[(712_000, 2_950_000), (712_005, 2_950_002), (712_002, 2_950_005)]])
+    shapes = np.r_[random_shapes(rng, 210), [touching, holed, None, shapely.Polygon(), shapely.Point(0, 0)]]
+    compiled = clip.rings_of(shapes)
+    assert "gis.clip_jit" in sys.modules
+    monkeypatch.setattr(clip, "USE_JIT", False)
+    arrays = clip.rings_of(shapes)
+    for name, a, b in zip(compiled._fields, compiled, arrays, strict=True):
+        np.testing.assert_array_equal(a, b, err_msg=name)
+    assert compiled.first[-1] - compiled.first[-6] == 2 + 2  # two parts, a shell and its hole
