@@ -91,13 +91,40 @@ def _no_crossings(buf, m):
 
 
 @njit(cache=True, nogil=True)
+def _no_crossings_swept(buf, m):
+    """:func:`_no_crossings` for longer rings: edges in order of their left ends, each
+    compared only with the edges that start before its right end (sort and sweep)."""
+    lo, hi = np.empty(m), np.empty(m)
+    for i in range(m):
+        a, b = buf[i, 0], buf[(i + 1) % m, 0]
+        lo[i], hi[i] = min(a, b), max(a, b)
+    order = np.argsort(lo)
+    for oi in range(m):
+        i = order[oi]
+        for oj in range(oi + 1, m):
+            j = order[oj]
+            if lo[j] > hi[i]:
+                break
+            if abs(i - j) == 1 or abs(i - j) == m - 1:  # neighbours share a vertex
+                continue
+            if not _edges_apart(buf, m, min(i, j), max(i, j)):
+                return False
+    return True
+
+
+#: Rings of more edges than this are checked by sort and sweep instead of all pairs.
+_SWEEP_FROM = 16
+
+
+@njit(cache=True, nogil=True)
 def simple_rings(xy, start, out):
     """``out[g]`` = True where the ring ``xy[start[g]:start[g + 1]]`` is surely a simple closed ring.
 
     Simple: closed, finite, at least three distinct points, no spike, and no
     two edges that are not neighbours meeting anywhere.  False means "not
-    sure": the caller asks GEOS.  Cost: the ring's edges squared, pairs whose
-    boxes are apart rejected first.
+    sure": the caller asks GEOS.  Cost: the ring's edges squared for short
+    rings (pairs whose boxes are apart rejected first), a sort and a sweep
+    for longer ones.
     """
     longest = 1
     for g in range(len(start) - 1):
@@ -105,5 +132,10 @@ def simple_rings(xy, start, out):
     buf = np.empty((longest, 2))
     for g in range(len(start) - 1):
         m = _open_ring(xy, start[g], start[g + 1], buf)
-        out[g] = m >= 3 and _no_spikes(buf, m) and _no_crossings(buf, m)
+        if m < 3 or not _no_spikes(buf, m):
+            out[g] = False
+        elif m > _SWEEP_FROM:
+            out[g] = _no_crossings_swept(buf, m)
+        else:
+            out[g] = _no_crossings(buf, m)
 

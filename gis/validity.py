@@ -27,8 +27,8 @@ __all__ = ["JIT_MIN_SHAPES", "JIT_MIN_SHAPES_COLD", "MAX_RING_VERTICES", "is_val
 JIT_MIN_SHAPES = 5_000
 JIT_MIN_SHAPES_COLD = 300_000
 
-#: Rings with more coordinates than this go to GEOS (the compiled test is quadratic in a ring's edges).
-MAX_RING_VERTICES = 256
+#: Rings with more coordinates than this go to GEOS (a street parcel of tens of thousands).
+MAX_RING_VERTICES = 4_096
 
 #: Set to False never to use the compiled test (the tests compare the paths).
 USE_JIT = True

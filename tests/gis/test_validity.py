@@ -159,3 +159,18 @@ def test_is_valid__a_small_call_in_a_process_without_numba_does_not_load_it():
             "assert v.is_valid(g).all(); print('numba' in sys.modules)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "False"
+
+
+def test_is_valid__long_rings_crossing_or_touching_once_are_never_vouched_for():
+    """Rings of hundreds of edges are swept, not paired: one crossing, one touch, one spike among 2,000 edges."""
+    t = np.linspace(0, 2 * np.pi, 2_000, endpoint=False)
+    r = 50 + 10 * np.sin(7 * t)
+    xy = np.c_[X0 + r * np.cos(t), Y0 + r * np.sin(t)]
+    crossing = xy.copy()
+    crossing[[500, 501]] = crossing[[501, 500]]  # two neighbours swapped: their edges cross
+    touching = np.insert(xy, 1000, xy[10], axis=0)  # the ring comes back to one of its vertices
+    spike = np.insert(xy, 301, [xy[300] + (0, 30), xy[300]], axis=0)  # out and back along one line
+    geoms = np.array([shapely.Polygon(c) for c in (xy, crossing, touching, spike)], dtype=object)
+    assert shapely.is_valid(geoms).tolist() == [True, False, False, False]
+    assert validity.surely_simple_polygons(geoms).tolist() == [True, False, False, False]
+    assert validity.is_valid(geoms).tolist() == [True, False, False, False]
