@@ -65,6 +65,7 @@ from gis.overlay import (
     polygonal,
     rect_in_polygon,
     repair,
+    repair_invalid,
     triangle_free_clusters,
     triangles,
 )
@@ -491,7 +492,7 @@ def _over_water(water, P, p_bnd, pcs, geo, graph, ranks, overwater, by_type):
         return wet_water
     W = water.geometry.to_numpy()
     W = W[~shapely.is_missing(W) & ~shapely.is_empty(W)]
-    W = np.where(shapely.is_valid(W), W, repair(W))
+    W = repair_invalid(W)
     # few, large water polygons against many small pieces: only pieces on
     # lots near the water (a piece lies within its lot's bounds) are tested,
     # first by their bounds against a tree of the water's bounding boxes,

@@ -33,6 +33,7 @@ __all__ = [
     "polygonal",
     "rect_in_polygon",
     "repair",
+    "repair_invalid",
     "triangle_free_clusters",
     "triangles",
 ]
@@ -83,6 +84,20 @@ def repair(geoms):
     a hole half outside its shell added its outside half.  Takes a geometry or an array of them.
     """
     return shapely.make_valid(geoms, method="structure", keep_collapsed=False)
+
+
+def repair_invalid(geoms) -> np.ndarray:
+    """A copy of ``geoms`` with the invalid ones repaired (:func:`repair`); valid and missing ones as given.
+
+    Only the invalid ones go to ``make_valid``: its ``structure`` method rebuilds
+    every shape it is handed, valid or not (a water layer's hundreds of lakes and
+    river banks, in every chunk of a bulk run).
+    """
+    out = np.array(geoms, dtype=object)
+    bad = np.flatnonzero(~shapely.is_valid(out) & ~shapely.is_missing(out))
+    if len(bad):
+        out[bad] = repair(out[bad])
+    return out
 
 
 def polygonal(geoms: np.ndarray) -> np.ndarray:

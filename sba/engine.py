@@ -17,7 +17,7 @@ import shapely
 import gis
 from categorize import PropertyClass, area_decimal, billable_sqft, categorize_sfr
 from categorize.schedule import RateSchedule
-from gis.overlay import repair
+from gis.overlay import repair_invalid
 
 __all__ = ["NO_SHAPE", "area_str", "feature_areas", "load_layers", "lot_errors", "lot_results", "measure_files",
            "repeated_id", "rules_for"]
@@ -41,7 +41,7 @@ def feature_areas(
     >>> feature_areas(np.array([square, None]), shapely.box(5, 0, 20, 10), 1.0)
     (array([100.,   0.]), array([50.,  0.]))
     """
-    fixed = np.where(shapely.is_valid(geoms), geoms, repair(geoms))
+    fixed = repair_invalid(geoms)
     areas = np.nan_to_num(shapely.area(fixed)) * sqft_per_unit2
     inside = np.nan_to_num(shapely.area(shapely.intersection(fixed, lot_geom))) * sqft_per_unit2
     return areas, inside

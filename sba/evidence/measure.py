@@ -21,7 +21,7 @@ from pyproj import CRS
 
 import gis
 from categorize import billable_sqft
-from gis.overlay import repair
+from gis.overlay import repair_invalid
 from gis.shapes import shapes_frame
 from sba.engine import area_str, feature_areas, rules_for
 
@@ -160,7 +160,7 @@ def measure_shapes(
     rec = m.lot(lot_p[id_field].iloc[0])
     unit2 = gis.sqft_per_crs_unit2(lot_p.crs)
     geoms = feats_p.geometry.to_numpy()
-    fixed = np.where(shapely.is_valid(geoms), geoms, repair(geoms))
+    fixed = repair_invalid(geoms)
     areas, inside = feature_areas(fixed, shapely.union_all(lot_p.geometry.to_numpy()), unit2)
     sources = [str(s.get("source", "drawn")) for s in shapes]
     features = tuple(
@@ -211,7 +211,7 @@ def _overwater_notes(feats: gpd.GeoDataFrame, geoms: np.ndarray, water: gpd.GeoD
                      for i in rows)
     # only the water near each structure is looked at: a city's water layer may be large
     shape_i, water_i = water.sindex.query(geoms[rows], predicate="intersects")
-    near = repair(water.geometry.to_numpy()[water_i])
+    near = repair_invalid(water.geometry.to_numpy()[water_i])
     wet_area = shapely.area(shapely.intersection(geoms[rows][shape_i], near))
     wet = np.unique(shape_i[wet_area > 0])
     dry = np.delete(rows, wet)
