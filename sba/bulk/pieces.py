@@ -28,9 +28,10 @@ import shapely
 from pyproj import CRS
 
 import gis
+from sba.bulk.boxes import boxes_meeting, hilbert_distance
 from sba.bulk.chunks import measure_chunk
 
-__all__ = ["BOX", "ROW", "SCAN", "WKB", "boxes_meeting", "decoded", "gc_off", "hilbert_keys", "load_piece",
+__all__ = ["BOX", "ROW", "SCAN", "WKB", "decoded", "gc_off", "hilbert_keys", "load_piece",
            "lot_routes", "measure_pieces", "projected", "routes_by_extent", "take", "takes", "wkb_of"]
 
 BOX = ["minx", "miny", "maxx", "maxy"]
@@ -142,7 +143,7 @@ def hilbert_keys(loaded: dict, total_bounds) -> tuple[np.ndarray, np.ndarray]:
     ok = ~np.isnan(b).any(axis=1)
     key = np.zeros(len(b), dtype=np.int64)
     if ok.any():
-        key[ok] = gpd.GeoSeries(shapely.box(*b[ok].T)).hilbert_distance(total_bounds=total_bounds).to_numpy()
+        key[ok] = hilbert_distance(b[ok], total_bounds)
     low, high = b[:, :2].astype(np.float32), b[:, 2:].astype(np.float32)
     low = np.where(low > b[:, :2], np.nextafter(low, np.float32(-np.inf)), low)
     high = np.where(high < b[:, 2:], np.nextafter(high, np.float32(np.inf)), high)
@@ -156,17 +157,6 @@ def _boxes(table) -> np.ndarray:
 
 # --------------------------------------------------------------------------
 # routing rows to chunks
-
-
-def boxes_meeting(boxes: np.ndarray, extents: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``(row, extent)`` for every row box that meets an extent (inclusive; NaN meets nothing)."""
-    ok_e = np.flatnonzero(~np.isnan(extents).any(axis=1))
-    ok_r = np.flatnonzero(~np.isnan(boxes).any(axis=1))
-    if not len(ok_e) or not len(ok_r):
-        return np.array([], dtype=np.int64), np.array([], dtype=np.int64)
-    tree = shapely.STRtree(shapely.box(*extents[ok_e].T))
-    r, e = tree.query(shapely.box(*boxes[ok_r].T))
-    return ok_r[r], ok_e[e]
 
 
 def _grouped(rows: np.ndarray, chunks: np.ndarray) -> dict[int, np.ndarray]:
