@@ -10,7 +10,10 @@ answers come from the numbers:
   the same integers, checked against geopandas on a sample of every call;
 * :func:`boxes_meeting`: every ``(row box, extent)`` pair whose boxes meet
   (inclusive, as ``shapely.STRtree.query`` decides it), found through a grid
-  of the extents and then tested exactly.
+  of the extents and then tested exactly;
+* :func:`wkb_boxes`: the boxes (and geometry types) of a column of WKB, read
+  from the bytes where numba is installed (:mod:`sba.bulk.wkb_jit`) and
+  decoded by shapely otherwise and for anything that reader leaves.
 """
 
 from __future__ import annotations
@@ -20,7 +23,67 @@ import numpy as np
 import geopandas as gpd
 import shapely
 
-__all__ = ["boxes_meeting", "hilbert_distance"]
+__all__ = ["boxes_meeting", "hilbert_distance", "wkb_boxes"]
+
+
+# --------------------------------------------------------------------------
+# boxes of WKB
+
+#: Set to False never to use the compiled reader (the tests compare the paths).
+USE_JIT = True
+
+#: Below this many rows in one call shapely decodes them even where numba is installed:
+#: importing numba and loading the compiled reader costs a process about half a second
+#: once, about what decoding 700,000 shapes costs; a row group of 100,000 rows repays its share.
+JIT_MIN_ROWS = 20_000
+
+
+def wkb_boxes(wkb) -> tuple[np.ndarray, np.ndarray]:
+    """``(shapely.bounds, shapely.get_type_id)`` of the shapes of a pyarrow binary array of WKB.
+
+    2-D Polygon and MultiPolygon rows are read from the bytes by the compiled
+    reader when numba is installed; shapely decodes every other row (and all
+    of them without numba), so a torn row gives shapely's error, as before.
+    """
+    n = len(wkb)
+    bounds = np.full((n, 4), np.nan)
+    kinds = np.zeros(n, dtype=np.int16)  # 0: not read (a Point's id too, set by shapely below)
+    read = _reader(n)
+    if read is not None and _is_binary(wkb.type):
+        data, offsets = _buffers(wkb)
+        read(data, offsets, wkb.is_valid().to_numpy(zero_copy_only=False), bounds, kinds)
+    rest = np.flatnonzero(kinds == 0)
+    if len(rest):
+        geoms = shapely.from_wkb((wkb.take(rest) if len(rest) < n else wkb).to_numpy(zero_copy_only=False))
+        bounds[rest] = shapely.bounds(geoms)
+        kinds[rest] = shapely.get_type_id(geoms)
+    return bounds, kinds
+
+
+def _reader(n: int):
+    if not USE_JIT or n < JIT_MIN_ROWS:
+        return None
+    try:
+        from sba.bulk.wkb_jit import read_boxes
+    except ImportError:  # numba is optional: shapely gives the same boxes
+        return None
+    return read_boxes
+
+
+def _is_binary(kind) -> bool:
+    import pyarrow as pa
+
+    return pa.types.is_binary(kind) or pa.types.is_large_binary(kind)
+
+
+def _buffers(wkb) -> tuple[np.ndarray, np.ndarray]:
+    """The bytes and the row offsets into them (of this array's rows, a slice too)."""
+    import pyarrow as pa
+
+    _, offsets, data = wkb.buffers()
+    width = np.int64 if pa.types.is_large_binary(wkb.type) else np.int32
+    offsets = np.frombuffer(offsets, dtype=width)[wkb.offset:wkb.offset + len(wkb) + 1]
+    return (np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, np.uint8)), offsets
 
 
 # --------------------------------------------------------------------------

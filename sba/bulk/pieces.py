@@ -4,10 +4,11 @@ A *piece* is one row group of a GeoParquet layer (or a slice of a layer the
 driver read) held in a dask worker's memory as an Arrow table: the attribute
 columns as read, ``_row`` (the row's place in its layer), ``_wkb`` (the shape as
 WKB, the file's own bytes when no reprojection is needed) and the shape's
-bounding box.  Each shape is decoded once when its piece is loaded (for its
-box) and once more in the chunk task that measures it; between the two it
-moves as Arrow binary, which pickles as one buffer instead of millions of
-Python objects.  Routing rows to chunks keeps row numbers, not copies: a chunk
+bounding box.  The boxes are read from the WKB bytes when the piece is
+loaded (:func:`sba.bulk.boxes.wkb_boxes`: compiled where numba is installed,
+decoded by shapely otherwise); a shape is decoded in the chunk task that
+measures it.  Until then it moves as Arrow binary, which pickles as one
+buffer instead of millions of Python objects.  Routing rows to chunks keeps row numbers, not copies: a chunk
 task gets ``table.take(rows)`` of each piece it needs.
 
 The functions here run on the workers; :mod:`sba.bulk.cluster` plans and
@@ -28,10 +29,10 @@ import shapely
 from pyproj import CRS
 
 import gis
-from sba.bulk.boxes import boxes_meeting, hilbert_distance
+from sba.bulk.boxes import boxes_meeting, hilbert_distance, wkb_boxes
 from sba.bulk.chunks import measure_chunk
 
-__all__ = ["BOX", "ROW", "SCAN", "WKB", "decoded", "gc_off", "hilbert_keys", "load_piece",
+__all__ = ["BOX", "ROW", "SCAN", "WKB", "UnreadableShapes", "decoded", "gc_off", "hilbert_keys", "load_piece",
            "lot_routes", "measure_pieces", "projected", "routes_by_extent", "take", "takes", "wkb_of"]
 
 BOX = ["minx", "miny", "maxx", "maxy"]
@@ -39,6 +40,17 @@ ROW = "_row"  # a row's place in its layer's file
 WKB = "_wkb"
 #: what a piece's scan holds, in this order
 SCAN = ["rows", "minx", "miny", "maxx", "maxy", "shapes", "polygons"]
+
+
+class UnreadableShapes(ValueError):
+    """A row group holds a shape shapely cannot decode (torn WKB); the driver words it as the local run."""
+
+    def __init__(self, path: str, detail: str):
+        super().__init__(path, detail)
+        self.path, self.detail = path, detail
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.detail}"
 
 
 def gc_off(func: Callable, *args, **kwargs):
@@ -59,7 +71,7 @@ def gc_off(func: Callable, *args, **kwargs):
 
 
 def load_piece(piece, columns: list[str], start: int) -> dict:
-    """A piece read and decoded once: ``{"table", "scan", "nulls", "crs"}``.
+    """A piece read, with its shapes' boxes: ``{"table", "scan", "nulls", "crs"}``.
 
     ``piece`` is ``(path, row group)`` of a GeoParquet file or a GeoDataFrame
     (another format, read by the driver); ``nulls`` counts the missing values of
@@ -72,11 +84,13 @@ def load_piece(piece, columns: list[str], start: int) -> dict:
         attrs = pa.Table.from_pandas(pd.DataFrame(piece[columns]), preserve_index=False)
         geoms = piece.geometry.to_numpy()
         wkb = pa.array(shapely.to_wkb(geoms), type=pa.binary())
-        crs = piece.crs
-    else:
-        attrs, wkb, crs = _read_row_group(piece, columns)
-        geoms = shapely.from_wkb(wkb.to_numpy(zero_copy_only=False))
-    return _piece(attrs, wkb, geoms, start, crs)
+        return _piece(attrs, wkb, shapely.bounds(geoms), shapely.get_type_id(geoms), start, piece.crs)
+    attrs, wkb, crs = _read_row_group(piece, columns)
+    try:
+        bounds, kinds = wkb_boxes(wkb)
+    except shapely.errors.GEOSException as err:
+        raise UnreadableShapes(piece[0], str(err)) from None
+    return _piece(attrs, wkb, bounds, kinds, start, crs)
 
 
 def _read_row_group(piece, columns: list[str]):
@@ -96,26 +110,26 @@ def _read_row_group(piece, columns: list[str]):
     return table.drop_columns([geometry]), wkb, crs
 
 
-def _piece(attrs, wkb, geoms: np.ndarray, start: int, crs) -> dict:
+def _piece(attrs, wkb, b: np.ndarray, kinds: np.ndarray, start: int, crs) -> dict:
+    """The piece's table from its attributes, WKB and the shapes' boxes and geometry type ids."""
     import pyarrow as pa
 
-    b = shapely.bounds(geoms)
     columns = {name: attrs.column(name) for name in attrs.column_names}
-    columns.update({ROW: np.arange(start, start + len(geoms), dtype=np.int64), WKB: wkb})
+    columns.update({ROW: np.arange(start, start + len(b), dtype=np.int64), WKB: wkb})
     columns.update({name: b[:, j] for j, name in enumerate(BOX)})
     table = pa.table(columns).replace_schema_metadata(attrs.schema.metadata)  # pandas' types of the columns
     nulls = {name: attrs.column(name).null_count for name in attrs.column_names}
-    return {"table": table, "scan": scan(geoms, b), "nulls": nulls, "crs": crs}
+    return {"table": table, "scan": scan(kinds, b), "nulls": nulls, "crs": crs}
 
 
-def scan(geoms: np.ndarray, bounds: np.ndarray) -> np.ndarray:
-    """Rows, extent of the shapes, shapes present, any polygon (see :data:`SCAN`)."""
+def scan(kinds: np.ndarray, bounds: np.ndarray) -> np.ndarray:
+    """Rows, extent of the shapes, shapes present, any polygon (see :data:`SCAN`), from the
+    shapes' geometry type ids (``shapely.get_type_id``) and boxes."""
     present = ~np.isnan(bounds).any(axis=1)  # missing and empty shapes have no box
     b = bounds[present]
     ext = [b[:, 0].min(), b[:, 1].min(), b[:, 2].max(), b[:, 3].max()] if len(b) else [np.nan] * 4
-    kinds = shapely.get_type_id(geoms[present])
-    polygons = bool(((kinds == 3) | (kinds == 6) | (kinds == 7)).any())  # Polygon, MultiPolygon, GeometryCollection
-    return np.array([len(geoms), *ext, present.sum(), polygons], dtype=float)
+    polygons = bool(np.isin(kinds[present], (3, 6, 7)).any())  # Polygon, MultiPolygon, GeometryCollection
+    return np.array([len(bounds), *ext, present.sum(), polygons], dtype=float)
 
 
 def projected(loaded: dict, crs, role: str) -> dict:
@@ -130,7 +144,8 @@ def projected(loaded: dict, crs, role: str) -> dict:
     geoms = gis.to_common_crs(gdf, crs, role).geometry.to_numpy()
     attrs = table.drop_columns([ROW, WKB, *BOX])
     start = int(table.column(ROW)[0].as_py()) if len(table) else 0
-    out = _piece(attrs, pa.array(shapely.to_wkb(geoms), type=pa.binary()), geoms, start, crs)
+    out = _piece(attrs, pa.array(shapely.to_wkb(geoms), type=pa.binary()), shapely.bounds(geoms),
+                 shapely.get_type_id(geoms), start, crs)
     out["nulls"] = loaded["nulls"]
     return out
 

@@ -114,3 +114,142 @@ def test_hilbert_distance__falls_back_to_geopandas_when_its_curve_differs(monkey
     expected = gpd.GeoSeries(shapely.box(*b.T)).hilbert_distance(total_bounds=total).to_numpy()
     monkeypatch.setattr(boxes, "_encode", lambda level, x, y: np.zeros(len(x), dtype=np.uint32))
     assert np.array_equal(hilbert_distance(b, total), expected)
+
+
+# --------------------------------------------------------------------------
+# boxes of WKB: the compiled reader must give shapely's boxes, or leave the row to shapely
+
+def polygon_wkb(rings, order: str = "<", kind: int = 3) -> bytes:
+    """A Polygon's WKB written by hand, so that it can be torn, unclosed or odd."""
+    import struct
+
+    out = struct.pack(f"{order}bII", 1 if order == "<" else 0, kind, len(rings))
+    for ring in rings:
+        out += struct.pack(f"{order}I", len(ring)) + b"".join(struct.pack(f"{order}dd", *p) for p in ring)
+    return out
+
+
+def multipolygon_wkb(parts: list[bytes], order: str = "<") -> bytes:
+    import struct
+
+    return struct.pack(f"{order}bII", 1 if order == "<" else 0, 6, len(parts)) + b"".join(parts)
+
+
+SQUARE = [(0.5, 1.5), (3.25, 1.5), (3.25, 4.0), (0.5, 4.0), (0.5, 1.5)]
+OUTSIDE_HOLE = [(10.0, 10.0), (11.0, 10.0), (11.0, 11.0), (10.0, 10.0)]  # an invalid hole: GEOS's box leaves it out
+
+#: (name, WKB, read by the compiled reader)
+HOSTILE = [
+    ("little-endian polygon", polygon_wkb([SQUARE]), True),
+    ("big-endian polygon", polygon_wkb([SQUARE], ">"), True),
+    ("polygon with a hole outside its shell", polygon_wkb([SQUARE, OUTSIDE_HOLE]), True),
+    ("multipolygon of both byte orders", multipolygon_wkb([polygon_wkb([SQUARE], ">"),
+                                                            polygon_wkb([OUTSIDE_HOLE])]), True),
+    ("big-endian multipolygon", multipolygon_wkb([polygon_wkb([OUTSIDE_HOLE], ">")], ">"), True),
+    ("polygon Z", shapely.to_wkb(shapely.Polygon([(0, 0, 9), (1, 0, 9), (1, 1, -9), (0, 0, 9)])), False),
+    ("polygon M (ISO 2003)", None, False),
+    ("polygon with an SRID (EWKB)", shapely.to_wkb(shapely.set_srid(shapely.box(0, 0, 1, 2), 2913), include_srid=True,
+                                                   flavor="extended"), False),
+    ("empty polygon", polygon_wkb([]), False),
+    ("polygon with an empty ring", polygon_wkb([[]]), False),
+    ("empty multipolygon", multipolygon_wkb([]), False),
+    ("ring of three points", polygon_wkb([[(0, 0), (1, 0), (0, 0)]]), False),
+    ("NaN coordinate", polygon_wkb([[(0, 0), (np.nan, 0), (1, 1), (0, 0)]]), False),
+    ("bytes left over", polygon_wkb([SQUARE]) + b"\x00\x00", False),
+    ("byte order 7 (GEOS reads it)", b"\x07" + polygon_wkb([SQUARE])[1:], False),
+    ("point", shapely.to_wkb(shapely.Point(3, 4)), False),
+    ("line", shapely.to_wkb(shapely.LineString([(0, 0), (5, 1)])), False),
+    ("geometry collection", shapely.to_wkb(shapely.GeometryCollection([shapely.box(0, 0, 1, 1)])), False),
+    ("curve polygon", shapely.to_wkb(shapely.from_wkt("CURVEPOLYGON(CIRCULARSTRING(0 0, 4 0, 4 4, 0 4, 0 0))"))
+     if hasattr(shapely.GeometryType, "CURVEPOLYGON") else None, False),
+    ("missing", None, False),
+]
+
+
+def arrow_wkb(rows, large: bool = False):
+    import pyarrow as pa
+
+    return pa.array(rows, type=pa.large_binary() if large else pa.binary())
+
+
+@pytest.fixture
+def jit_on_small_inputs(monkeypatch):
+    pytest.importorskip("numba")
+    monkeypatch.setattr(boxes, "JIT_MIN_ROWS", 0)
+
+
+@pytest.mark.parametrize("large", [False, True], ids=["binary", "large_binary"])
+@pytest.mark.filterwarnings("ignore:invalid value encountered in from_wkb")  # shapely, on the NaN row
+def test_wkb_boxes__hostile_rows_give_shapely_s_boxes_and_types(jit_on_small_inputs, large):
+    import struct
+
+    rows = [w for _, w, _ in HOSTILE]
+    m_row = next(i for i, (name, _, _) in enumerate(HOSTILE) if name.startswith("polygon M"))
+    rows[m_row] = struct.pack("<bII", 1, 2003, 1) + struct.pack("<I", 4) + b"".join(
+        struct.pack("<ddd", x, y, 7.0) for x, y in [(0, 0), (2, 0), (2, 2), (0, 0)])
+    geoms = shapely.from_wkb(rows)
+    bounds, kinds = boxes.wkb_boxes(arrow_wkb(rows, large))
+    np.testing.assert_array_equal(bounds, shapely.bounds(geoms))
+    np.testing.assert_array_equal(kinds, shapely.get_type_id(geoms))
+    assert bounds[0].tolist() == [0.5, 1.5, 3.25, 4.0]
+    assert bounds[2].tolist() == [0.5, 1.5, 3.25, 4.0]  # the hole outside is not in GEOS's box
+    assert bounds[3].tolist() == [0.5, 1.5, 11.0, 11.0]
+
+
+def test_wkb_boxes__the_compiled_reader_reads_exactly_the_plain_polygons():
+    pytest.importorskip("numba")
+    from sba.bulk.wkb_jit import read_boxes
+
+    rows = [w for _, w, _ in HOSTILE]
+    data, offsets = boxes._buffers(arrow_wkb(rows))
+    out, kinds = np.full((len(rows), 4), np.nan), np.zeros(len(rows), dtype=np.int16)
+    valid = np.array([w is not None for w in rows])
+    read_boxes(data, offsets, valid, out, kinds)
+    assert [name for (name, _, _), k in zip(HOSTILE, kinds, strict=True) if k] == \
+        [name for name, _, read in HOSTILE if read]
+
+
+@pytest.mark.parametrize("tear", ["torn in a coordinate", "torn in a count", "unclosed ring", "a count past the end"])
+def test_wkb_boxes__a_broken_row_gives_shapely_s_error(jit_on_small_inputs, tear):
+    good = polygon_wkb([SQUARE])
+    broken = {"torn in a coordinate": good[:-5], "torn in a count": good[:11],
+              "unclosed ring": polygon_wkb([[*SQUARE[:-1], (0.5, 1.0)]]),
+              "a count past the end": good[:9] + (2**31).to_bytes(4, "little") + good[13:]}[tear]
+    rows = [good] * 5 + [broken] + [good] * 5
+    with pytest.raises(shapely.errors.GEOSException) as expected:
+        shapely.from_wkb(rows)
+    with pytest.raises(shapely.errors.GEOSException) as got:
+        boxes.wkb_boxes(arrow_wkb(rows))
+    assert str(got.value) == str(expected.value)
+
+
+def test_wkb_boxes__a_slice_of_an_arrow_array_reads_its_own_rows(jit_on_small_inputs):
+    rows = [shapely.to_wkb(shapely.box(i, 2 * i, i + 1, 2 * i + 3)) for i in range(10)]
+    bounds, kinds = boxes.wkb_boxes(arrow_wkb(rows).slice(4, 3))
+    assert bounds.tolist() == [[4, 8, 5, 11], [5, 10, 6, 13], [6, 12, 7, 15]]
+    assert kinds.tolist() == [3, 3, 3]
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered in from_wkb")
+def test_wkb_boxes__without_numba_shapely_gives_the_same(monkeypatch):
+    rows = [w for _, w, _ in HOSTILE if w is not None]
+    monkeypatch.setattr(boxes, "USE_JIT", False)
+    bounds, kinds = boxes.wkb_boxes(arrow_wkb(rows))
+    geoms = shapely.from_wkb(rows)
+    np.testing.assert_array_equal(bounds, shapely.bounds(geoms))
+    np.testing.assert_array_equal(kinds, shapely.get_type_id(geoms))
+
+
+def test_wkb_boxes__random_polygons_and_multipolygons_of_both_byte_orders_read_as_shapely(jit_on_small_inputs):
+    rng = np.random.default_rng(11)
+    shapes = []
+    for i in range(400):
+        centre = rng.uniform(-1e6, 1e6, 2)
+        ring = centre + rng.normal(0, 50, (int(rng.integers(3, 40)), 2))
+        poly = shapely.Polygon(ring)
+        shapes.append(shapely.MultiPolygon([poly, shapely.box(*(centre + 200), *(centre + 230))]) if i % 3 == 0
+                      else poly)
+    rows = [shapely.to_wkb(s, byte_order=i % 2) for i, s in enumerate(shapes)]
+    bounds, kinds = boxes.wkb_boxes(arrow_wkb(rows))
+    np.testing.assert_array_equal(bounds, shapely.bounds(shapes))
+    assert (kinds == shapely.get_type_id(shapes)).all()
