@@ -10,9 +10,10 @@ answers come from the numbers:
   the same integers, checked against geopandas on a sample of every call;
 * :func:`boxes_meeting`: every ``(row box, extent)`` pair whose boxes meet
   (inclusive, as ``shapely.STRtree.query`` decides it), found through a grid
-  of the extents and then tested exactly;
+  of the extents and then tested exactly (the loop compiled where numba is
+  installed);
 * :func:`wkb_boxes`: the boxes (and geometry types) of a column of WKB, read
-  from the bytes where numba is installed (:mod:`sba.bulk.wkb_jit`) and
+  from the bytes where numba is installed (:mod:`sba.bulk.boxes_jit`) and
   decoded by shapely otherwise and for anything that reader leaves.
 """
 
@@ -61,13 +62,19 @@ def wkb_boxes(wkb) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _reader(n: int):
+    return _compiled("read_boxes", n)
+
+
+def _compiled(name: str, n: int):
+    """The compiled kernel ``name`` of :mod:`sba.bulk.boxes_jit` for ``n`` rows, or None (numba
+    missing, not wanted, or too few rows to repay loading it)."""
     if not USE_JIT or n < JIT_MIN_ROWS:
         return None
     try:
-        from sba.bulk.wkb_jit import read_boxes
-    except ImportError:  # numba is optional: shapely gives the same boxes
+        from sba.bulk import boxes_jit
+    except ImportError:  # numba is optional: the array code gives the same answers
         return None
-    return read_boxes
+    return getattr(boxes_jit, name)
 
 
 def _is_binary(kind) -> bool:
@@ -189,6 +196,12 @@ def boxes_meeting(boxes: np.ndarray, extents: np.ndarray) -> tuple[np.ndarray, n
     grid = _Grid.of(ext)
     inside = ((box[:, 2] >= grid.x0) & (box[:, 0] <= grid.x1) & (box[:, 3] >= grid.y0) & (box[:, 1] <= grid.y1))
     ok_r, box = ok_r[inside], box[inside]
+    kernel = _compiled("grid_pairs", len(box))
+    if kernel is not None:
+        frame = np.array([grid.x0, grid.y0, grid.cw, grid.ch], dtype=np.float64)
+        r, e = kernel(np.ascontiguousarray(box), np.ascontiguousarray(ext), grid.members, grid.first, frame,
+                      grid.nx, grid.ny)
+        return ok_r[r], ok_e[e]
     rows, found = [], []
     for a, b in grid.steps(box):
         r, e = grid.pairs(box[a:b], ext)

@@ -174,10 +174,11 @@ def _boxes(table) -> np.ndarray:
 # routing rows to chunks
 
 
-def _grouped(rows: np.ndarray, chunks: np.ndarray) -> dict[int, np.ndarray]:
-    """``{chunk: its rows, in file order}``."""
-    order = np.lexsort((rows, chunks))
-    rows, chunks = rows[order], chunks[order]
+def _grouped(rows: np.ndarray, chunks: np.ndarray, ordered: bool = False) -> dict[int, np.ndarray]:
+    """``{chunk: its rows, in file order}`` (``ordered``: the pairs are sorted by chunk, then row, already)."""
+    if not ordered:
+        order = np.lexsort((rows, chunks))
+        rows, chunks = rows[order], chunks[order]
     keys, first, counts = np.unique(chunks, return_index=True, return_counts=True)
     return {int(k): rows[a:a + n] for k, a, n in zip(keys, first, counts, strict=True)}
 
@@ -188,8 +189,8 @@ def routes_by_extent(loaded: dict, extents: np.ndarray, extent_chunk: np.ndarray
     chunk's features reach)."""
     b = _boxes(loaded["table"])
     rows, e = boxes_meeting(b, extents)
-    pair = np.unique(extent_chunk[e].astype(np.int64) * max(len(b), 1) + rows)  # each (chunk, row) once
-    rows = _grouped(pair % max(len(b), 1), pair // max(len(b), 1))
+    pair = np.unique(extent_chunk[e].astype(np.int64) * max(len(b), 1) + rows)  # each (chunk, row) once, sorted
+    rows = _grouped(pair % max(len(b), 1), pair // max(len(b), 1), ordered=True)
     reach = {k: [b[r, 0].min(), b[r, 1].min(), b[r, 2].max(), b[r, 3].max()] for k, r in rows.items()}
     return {"table": loaded["table"], "frames": rows, "reach": reach, "scan": loaded["scan"],
             "nulls": loaded["nulls"]}

@@ -36,13 +36,24 @@ def strtree_pairs(b: np.ndarray, extents: np.ndarray) -> set[tuple[int, int]]:
     return set(zip(ok_b[r].tolist(), ok_e[e].tolist(), strict=True))
 
 
+@pytest.fixture(params=["array code", "compiled"])
+def join(request, monkeypatch):
+    """A test of the routing runs on both paths: numpy arrays, and the compiled loop (numba)."""
+    if request.param == "compiled":
+        pytest.importorskip("numba")
+        monkeypatch.setattr(boxes, "JIT_MIN_ROWS", 0)
+    else:
+        monkeypatch.setattr(boxes, "USE_JIT", False)
+    return request.param
+
+
 def pairs(b: np.ndarray, extents: np.ndarray) -> list[tuple[int, int]]:
     r, e = boxes_meeting(b, extents)
     return list(zip(r.tolist(), e.tolist(), strict=True))
 
 
 @pytest.mark.parametrize("seed", range(12))
-def test_boxes_meeting__gives_the_strtree_s_pairs_each_once(seed):
+def test_boxes_meeting__gives_the_strtree_s_pairs_each_once(join, seed):
     rng = np.random.default_rng(seed)
     b = random_boxes(rng, int(rng.integers(1, 3000)))
     extents = random_boxes(rng, int(rng.integers(1, 400)), size=float(rng.choice([1, 30, 300])))
@@ -53,7 +64,7 @@ def test_boxes_meeting__gives_the_strtree_s_pairs_each_once(seed):
     assert set(got) == expected
 
 
-def test_boxes_meeting__touching_boxes_meet_and_boxes_a_hair_apart_do_not():
+def test_boxes_meeting__touching_boxes_meet_and_boxes_a_hair_apart_do_not(join):
     extents = np.array([[0.0, 0.0, 10.0, 10.0]])
     b = np.array([[10.0, 10.0, 12.0, 12.0],  # touches a corner
                   [np.nextafter(10.0, 11.0), 0.0, 12.0, 10.0],  # just right of it
@@ -63,7 +74,7 @@ def test_boxes_meeting__touching_boxes_meet_and_boxes_a_hair_apart_do_not():
     assert set(pairs(b, extents)) == strtree_pairs(b, extents)
 
 
-def test_boxes_meeting__no_extent_no_box_or_only_nan_gives_no_pairs():
+def test_boxes_meeting__no_extent_no_box_or_only_nan_gives_no_pairs(join):
     b = np.array([[0.0, 0.0, 1.0, 1.0]])
     nan = np.full((2, 4), np.nan)
     assert pairs(b, np.empty((0, 4))) == []
@@ -72,13 +83,13 @@ def test_boxes_meeting__no_extent_no_box_or_only_nan_gives_no_pairs():
     assert pairs(b, nan) == []
 
 
-def test_boxes_meeting__all_extents_on_one_point_still_meet_the_boxes_on_it():
+def test_boxes_meeting__all_extents_on_one_point_still_meet_the_boxes_on_it(join):
     extents = np.array([[5.0, 5.0, 5.0, 5.0]] * 3)
     b = np.array([[5.0, 5.0, 5.0, 5.0], [4.0, 4.0, 5.0, 5.0], [5.5, 5.0, 6.0, 6.0]])
     assert sorted(pairs(b, extents)) == [(0, 0), (0, 1), (0, 2), (1, 0), (1, 1), (1, 2)]
 
 
-def test_boxes_meeting__huge_boxes_are_taken_in_bounded_steps(monkeypatch):
+def test_boxes_meeting__huge_boxes_are_taken_in_bounded_steps(join, monkeypatch):
     # every box covers every extent: the pairs are the whole product, found a few rows at a time
     monkeypatch.setattr(boxes, "STEP_PAIRS", 500)
     rng = np.random.default_rng(7)
@@ -198,7 +209,7 @@ def test_wkb_boxes__hostile_rows_give_shapely_s_boxes_and_types(jit_on_small_inp
 
 def test_wkb_boxes__the_compiled_reader_reads_exactly_the_plain_polygons():
     pytest.importorskip("numba")
-    from sba.bulk.wkb_jit import read_boxes
+    from sba.bulk.boxes_jit import read_boxes
 
     rows = [w for _, w, _ in HOSTILE]
     data, offsets = boxes._buffers(arrow_wkb(rows))

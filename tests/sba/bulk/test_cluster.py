@@ -461,7 +461,7 @@ def test_cluster__big_endian_multipolygon_and_z_wkb_read_for_boxes_give_the_loca
     reassess(capsys, tmp_path, tmp_path / "local.parquet", "--chunk-size", "400")
     reassess(capsys, tmp_path, tmp_path / "dask.parquet", "--chunk-size", "400", "--scheduler", cluster)
     assert same_table(tmp_path / "local.parquet", tmp_path / "dask.parquet")
-    assert all(compiled_box_reader.run(lambda: "sba.bulk.wkb_jit" in sys.modules).values())
+    assert all(compiled_box_reader.run(lambda: "sba.bulk.boxes_jit" in sys.modules).values())
     table = pd.read_parquet(tmp_path / "local.parquet")
     assert (table.n_features > 0).sum() > 2500
 

@@ -1,12 +1,16 @@
-"""The compiled WKB envelope reader of :func:`sba.bulk.boxes.wkb_boxes` (numba).
+"""The compiled kernels of :mod:`sba.bulk.boxes` (numba): boxes read from WKB, and boxes meeting a grid's extents.
 
-Reads the bounding box of 2-D Polygon and MultiPolygon WKB (ISO, either byte
-order, per part too) straight from the bytes, as GEOS gives it: the box of
-the shells (GEOS leaves the holes out of a polygon's envelope).  A row it
-does not read exactly so -- another type, Z or M, an empty part, a ring that
-GEOS would refuse (fewer than 4 points, not closed), a NaN or infinite
-coordinate, a count that runs past the row's bytes or bytes left over -- is
-marked unread and decoded by shapely, which then gives its answer or its error.
+:func:`read_boxes` reads the bounding box of 2-D Polygon and MultiPolygon WKB
+(ISO, either byte order, per part too) straight from the bytes, as GEOS gives
+it: the box of the shells (GEOS leaves the holes out of a polygon's envelope).
+A row it does not read exactly so -- another type, Z or M, an empty part, a
+ring that GEOS would refuse (fewer than 4 points, not closed), a NaN or
+infinite coordinate, a count that runs past the row's bytes or bytes left
+over -- is marked unread and decoded by shapely, which then gives its answer
+or its error.
+
+:func:`grid_pairs` is the loop of :meth:`sba.bulk.boxes._Grid.pairs`: the same
+cells, tests and corner rule, row by row.
 
 Kept in its own module so that numba is imported only where it is installed and wanted.
 """
@@ -106,3 +110,46 @@ def read_boxes(data, offsets, valid, out, kind):
         if pos == end:
             out[i, 0], out[i, 1], out[i, 2], out[i, 3] = box[0], box[1], box[2], box[3]
             kind[i] = t
+
+
+@njit(cache=True, nogil=True)
+def _cell(v, v0, size, n):
+    """The cell column (or row) of ``v``, as :meth:`sba.bulk.boxes._Grid.cells` computes it."""
+    c = np.floor((v - v0) / size)
+    return np.int64(min(max(c, 0.0), n - 1.0))
+
+
+@njit(cache=True, nogil=True)
+def _walk(box, ext, members, first, frame, nx, ny, out_r, out_e, fill):
+    x0, y0, cw, ch = frame[0], frame[1], frame[2], frame[3]
+    found = 0
+    for r in range(box.shape[0]):
+        bx0, by0, bx1, by1 = box[r, 0], box[r, 1], box[r, 2], box[r, 3]
+        ix0, ix1 = _cell(bx0, x0, cw, nx), _cell(bx1, x0, cw, nx)
+        iy0, iy1 = _cell(by0, y0, ch, ny), _cell(by1, y0, ch, ny)
+        for iy in range(iy0, iy1 + 1):
+            for ix in range(ix0, ix1 + 1):
+                c = iy * nx + ix
+                for slot in range(first[c], first[c + 1]):
+                    e = members[slot]
+                    if bx0 > ext[e, 2] or bx1 < ext[e, 0] or by0 > ext[e, 3] or by1 < ext[e, 1]:
+                        continue
+                    # the pair once: in the cell of its corner max(minx), max(miny)
+                    if (_cell(max(bx0, ext[e, 0]), x0, cw, nx) != ix
+                            or _cell(max(by0, ext[e, 1]), y0, ch, ny) != iy):
+                        continue
+                    if fill:
+                        out_r[found] = r
+                        out_e[found] = e
+                    found += 1
+    return found
+
+
+@njit(cache=True, nogil=True)
+def grid_pairs(box, ext, members, first, frame, nx, ny):
+    """``(row, extent)`` of the boxes meeting the grid's extents, each pair once (counted, then written)."""
+    none = np.empty(0, dtype=np.int64)
+    n = _walk(box, ext, members, first, frame, nx, ny, none, none, False)
+    out_r, out_e = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
+    _walk(box, ext, members, first, frame, nx, ny, out_r, out_e, True)
+    return out_r, out_e
