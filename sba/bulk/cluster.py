@@ -305,17 +305,8 @@ class _Layer:
             self.explain()
 
     def load(self, client) -> list:
-        """Futures of every piece loaded on the workers (:func:`sba.bulk.pieces.load_piece`).
-
-        Each worker gets a run of consecutive pieces of every layer (the first worker the
-        first pieces, and so on): in a file written in spatial order -- as most are, by
-        place or by parcel id -- a chunk then finds most of its lots and features on one
-        worker, and its task runs there instead of copying them from the others.  Only a
-        preference: a lost or busy worker's pieces go elsewhere."""
-        workers = sorted(client.scheduler_info()["workers"])
-        n = len(self.pieces)
-        return [client.submit(gc_off, load_piece, piece, self.columns, int(start), key=_key(f"load-{self.role}-{i}"),
-                              workers=[workers[i * len(workers) // n]], allow_other_workers=True)
+        """Futures of every piece loaded on the workers (:func:`sba.bulk.pieces.load_piece`)."""
+        return [client.submit(gc_off, load_piece, piece, self.columns, int(start), key=_key(f"load-{self.role}-{i}"))
                 for i, (piece, start) in enumerate(zip(self.pieces, self.starts[:-1], strict=True))]
 
 
@@ -407,7 +398,6 @@ class _Plan:
     water_index: list[dict] | None
     crs_note: str | None = None
     holder: dict = field(default_factory=dict)  # a routes future's key -> the worker holding it
-    home: dict = field(default_factory=dict)  # chunk -> the worker to measure it on
 
     @property
     def n_chunks(self) -> int:
@@ -448,7 +438,6 @@ class _Plan:
                    l_routes, f_routes, w_routes, l_index, f_index, w_index, note)
         routes = [*l_routes, *f_routes, *(w_routes or [])]
         plan.holder = {key: held[0] for key, held in client.who_has(routes).items() if held}
-        plan.home = _homes(plan.holder, l_routes, chunk_of, parcels.starts, plan.n_chunks)
         return plan
 
     def inputs(self, client, k: int) -> list:
@@ -523,24 +512,6 @@ def _chunks(client, lots: list, n: int, chunk_size: int, total) -> tuple:
     return order, chunk_of, bounds, _extents(boxes, order, bounds)
 
 
-def _homes(holder: dict, l_routes: list, chunk_of: np.ndarray, starts: np.ndarray, n_chunks: int) -> dict:
-    """``{chunk: worker}``: each chunk on the worker holding most of its lots (its features are
-    mostly there too), no worker more than its share of the chunks (strongest preferences first)."""
-    workers = sorted({holder[r.key] for r in l_routes if r.key in holder})
-    if not workers:
-        return {}
-    weight = np.zeros((n_chunks, len(workers)), dtype=np.int64)
-    for r, a, b in zip(l_routes, starts[:-1], starts[1:], strict=True):
-        if r.key in holder:
-            weight[:, workers.index(holder[r.key])] += np.bincount(chunk_of[a:b], minlength=n_chunks)
-    share = weight.max(axis=1) / np.maximum(weight.sum(axis=1), 1)
-    cap, load, home = -(-n_chunks // len(workers)), np.zeros(len(workers), dtype=np.int64), {}
-    for k in np.argsort(-share, kind="stable"):
-        j = next(j for j in np.argsort(-weight[k], kind="stable") if load[j] < cap)
-        home[int(k)], load[j] = workers[j], load[j] + 1
-    return home
-
-
 def _measure_partition(rows, bundles: list[dict], *args):
     """:func:`sba.bulk.pieces.measure_pieces` of the rows in ``bundles`` (from
     :func:`sba.bulk.pieces.takes`), with the cyclic garbage collector off."""
@@ -557,11 +528,8 @@ def _measure(client, plan: _Plan, todo: list[int], schedule, opts, parts: PartSt
 
     futures = {}
     for k in todo:
-        # on the worker holding most of its rows, unless that worker is gone
-        where = {"workers": [plan.home[k]], "allow_other_workers": True} if k in plan.home else {}
         fut = client.submit(_measure_partition, plan.rows(k), plan.inputs(client, k), plan.columns, plan.crs,
-                            schedule, opts, plan.water_routes is not None, plan.with_nulls, key=_key(f"measure-{k}"),
-                            **where)
+                            schedule, opts, plan.water_routes is not None, plan.with_nulls, key=_key(f"measure-{k}"))
         futures[fut] = k
     for fut in as_completed(futures):
         k = futures.pop(fut)

@@ -485,22 +485,3 @@ def test_cluster__a_torn_wkb_gives_the_local_run_s_one_line(city, cluster, compi
     assert err == local
     assert "internal error" not in err
     assert not (tmp_path / "r.parquet").exists()
-
-
-def test_cluster__each_chunk_is_measured_where_most_of_its_lots_are_and_no_worker_gets_more_than_its_share():
-    from types import SimpleNamespace
-
-    import numpy as np
-
-    import sba.bulk.cluster
-
-    routes = [SimpleNamespace(key="lots-0"), SimpleNamespace(key="lots-1")]
-    holder = {"lots-0": "tcp://a", "lots-1": "tcp://b"}
-    # piece 0 (on a): chunks 0-2 and most of chunk 4; piece 1 (on b): chunk 3 and a bit of chunk 4
-    chunk_of = np.array([0] * 5 + [1] * 5 + [2] * 5 + [4] * 4 + [3] * 5 + [4] * 1, dtype=np.int32)
-    starts = np.array([0, 19, 25])
-    home = sba.bulk.cluster._homes(holder, routes, chunk_of, starts, 5)
-    assert home[3] == "tcp://b"
-    assert sorted(home.values()).count("tcp://a") == 3  # its share: 5 chunks on 2 workers, at most 3 each
-    assert sum(home[k] == "tcp://a" for k in (0, 1, 2)) >= 2
-    assert sba.bulk.cluster._homes({}, routes, chunk_of, starts, 5) == {}
