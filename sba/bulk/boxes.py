@@ -194,11 +194,12 @@ def boxes_meeting(boxes: np.ndarray, extents: np.ndarray) -> tuple[np.ndarray, n
         return none
     ext, box = extents[ok_e], boxes[ok_r]
     grid = _Grid.of(ext)
-    inside = ((box[:, 2] >= grid.x0) & (box[:, 0] <= grid.x1) & (box[:, 3] >= grid.y0) & (box[:, 1] <= grid.y1))
+    low, high = ext[:, :2].min(axis=0), ext[:, 2:].max(axis=0)  # infinite ones too: not the grid's frame
+    inside = (box[:, 2] >= low[0]) & (box[:, 0] <= high[0]) & (box[:, 3] >= low[1]) & (box[:, 1] <= high[1])
     ok_r, box = ok_r[inside], box[inside]
     kernel = _compiled("grid_pairs", len(box))
     if kernel is not None:
-        frame = np.array([grid.x0, grid.y0, grid.cw, grid.ch], dtype=np.float64)
+        frame = np.array([grid.x0, grid.y0, grid.cw, grid.ch, grid.x1, grid.y1], dtype=np.float64)
         r, e = kernel(np.ascontiguousarray(box), np.ascontiguousarray(ext), grid.members, grid.first, frame,
                       grid.nx, grid.ny)
         return ok_r[r], ok_e[e]
@@ -232,7 +233,9 @@ class _Grid:
         2 extents a cell: fewer pairs to test than with bigger cells, measured), coarser until
         the extents fill at most :data:`STEP_PAIRS` cell slots (a few huge extents cannot blow it up)."""
         width, height = ext[:, 2] - ext[:, 0], ext[:, 3] - ext[:, 1]
-        span_x, span_y = ext[:, 2].max() - ext[:, 0].min(), ext[:, 3].max() - ext[:, 1].min()
+        frame = cls.__new__(cls)
+        frame._frame(ext, 1, 1)
+        span_x, span_y = frame.x1 - frame.x0, frame.y1 - frame.y0
         limit = 4 * len(ext) + 16
         nx = _cells_along(span_x, np.median(width) / 2, limit)
         ny = _cells_along(span_y, np.median(height) / 2, limit)
@@ -251,10 +254,11 @@ class _Grid:
         return int(((ix1 - ix0 + 1) * (iy1 - iy0 + 1)).sum())
 
     def _frame(self, ext: np.ndarray, nx: int, ny: int) -> None:
-        self.x0, self.y0 = ext[:, 0].min(), ext[:, 1].min()
-        self.x1, self.y1 = ext[:, 2].max(), ext[:, 3].max()
+        """The grid spans the extents' finite coordinates (an infinite one falls in an edge cell)."""
+        self.x0, self.x1 = _finite_span(ext[:, [0, 2]])
+        self.y0, self.y1 = _finite_span(ext[:, [1, 3]])
         self.nx, self.ny = nx, ny
-        self.cw = (self.x1 - self.x0) / nx or 1.0
+        self.cw = (self.x1 - self.x0) / nx or 1.0  # inf where the span overflows: one column then
         self.ch = (self.y1 - self.y0) / ny or 1.0
 
     def cells(self, b: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -262,10 +266,10 @@ class _Grid:
         return (self._col(b[:, 0]), self._col(b[:, 2]), self._row(b[:, 1]), self._row(b[:, 3]))
 
     def _col(self, x: np.ndarray) -> np.ndarray:
-        return np.clip(np.floor((x - self.x0) / self.cw), 0, self.nx - 1).astype(np.int64)
+        return _cell(x, self.x0, self.x1, self.cw, self.nx)
 
     def _row(self, y: np.ndarray) -> np.ndarray:
-        return np.clip(np.floor((y - self.y0) / self.ch), 0, self.ny - 1).astype(np.int64)
+        return _cell(y, self.y0, self.y1, self.ch, self.ny)
 
     def steps(self, box: np.ndarray):
         """``(a, b)``: runs of rows whose candidate pairs (and cells) stay under :data:`STEP_PAIRS`."""
@@ -319,6 +323,17 @@ def _meets(box: np.ndarray, ext: np.ndarray, r: np.ndarray, e: np.ndarray) -> np
 def _meet(box, ext, r, e) -> tuple[np.ndarray, np.ndarray]:
     keep = _meets(box, ext, r, e)
     return r[keep], e[keep]
+
+
+def _finite_span(values: np.ndarray) -> tuple[float, float]:
+    finite = values[np.isfinite(values)]
+    return (float(finite.min()), float(finite.max())) if len(finite) else (0.0, 0.0)
+
+
+def _cell(v: np.ndarray, low: float, high: float, size: float, n: int) -> np.ndarray:
+    """The cell of each coordinate: clipped into the grid first, so that an infinite one (or a
+    span too wide for a double) gives an edge cell, never NaN; monotonic, as the pairs need."""
+    return np.clip(np.floor((np.clip(v, low, high) - low) / size), 0, n - 1).astype(np.int64)
 
 
 def _cells_along(span: float, typical: float, limit: int) -> int:

@@ -113,20 +113,20 @@ def read_boxes(data, offsets, valid, out, kind):
 
 
 @njit(cache=True, nogil=True)
-def _cell(v, v0, size, n):
+def _cell(v, v0, v1, size, n):
     """The cell column (or row) of ``v``, as :meth:`sba.bulk.boxes._Grid.cells` computes it."""
-    c = np.floor((v - v0) / size)
+    c = np.floor((min(max(v, v0), v1) - v0) / size)
     return np.int64(min(max(c, 0.0), n - 1.0))
 
 
 @njit(cache=True, nogil=True)
 def _walk(box, ext, members, first, frame, nx, ny, out_r, out_e, fill):
-    x0, y0, cw, ch = frame[0], frame[1], frame[2], frame[3]
+    x0, y0, cw, ch, x1, y1 = frame[0], frame[1], frame[2], frame[3], frame[4], frame[5]
     found = 0
     for r in range(box.shape[0]):
         bx0, by0, bx1, by1 = box[r, 0], box[r, 1], box[r, 2], box[r, 3]
-        ix0, ix1 = _cell(bx0, x0, cw, nx), _cell(bx1, x0, cw, nx)
-        iy0, iy1 = _cell(by0, y0, ch, ny), _cell(by1, y0, ch, ny)
+        ix0, ix1 = _cell(bx0, x0, x1, cw, nx), _cell(bx1, x0, x1, cw, nx)
+        iy0, iy1 = _cell(by0, y0, y1, ch, ny), _cell(by1, y0, y1, ch, ny)
         for iy in range(iy0, iy1 + 1):
             for ix in range(ix0, ix1 + 1):
                 c = iy * nx + ix
@@ -135,8 +135,8 @@ def _walk(box, ext, members, first, frame, nx, ny, out_r, out_e, fill):
                     if bx0 > ext[e, 2] or bx1 < ext[e, 0] or by0 > ext[e, 3] or by1 < ext[e, 1]:
                         continue
                     # the pair once: in the cell of its corner max(minx), max(miny)
-                    if (_cell(max(bx0, ext[e, 0]), x0, cw, nx) != ix
-                            or _cell(max(by0, ext[e, 1]), y0, ch, ny) != iy):
+                    if (_cell(max(bx0, ext[e, 0]), x0, x1, cw, nx) != ix
+                            or _cell(max(by0, ext[e, 1]), y0, y1, ch, ny) != iy):
                         continue
                     if fill:
                         out_r[found] = r

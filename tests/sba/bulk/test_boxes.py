@@ -89,6 +89,20 @@ def test_boxes_meeting__all_extents_on_one_point_still_meet_the_boxes_on_it(join
     assert sorted(pairs(b, extents)) == [(0, 0), (0, 1), (0, 2), (1, 0), (1, 1), (1, 2)]
 
 
+@pytest.mark.parametrize("where", ["extents", "boxes", "both"])
+def test_boxes_meeting__infinite_coordinates_meet_as_in_the_strtree(join, where):
+    rng = np.random.default_rng(5)
+    b = random_boxes(rng, 500)
+    extents = random_boxes(rng, 60, size=40)
+    for arr in ([b] if where == "boxes" else [extents] if where == "extents" else [b, extents]):
+        arr[3, 2] = np.inf  # reaches to the east without end
+        arr[4, 0] = -np.inf
+        arr[5, [0, 1, 2, 3]] = [-np.inf, -np.inf, np.inf, np.inf]  # everywhere
+    got = pairs(b, extents)
+    assert len(got) == len(set(got))
+    assert set(got) == strtree_pairs(b, extents)
+
+
 def test_boxes_meeting__huge_boxes_are_taken_in_bounded_steps(join, monkeypatch):
     # every box covers every extent: the pairs are the whole product, found a few rows at a time
     monkeypatch.setattr(boxes, "STEP_PAIRS", 500)

@@ -485,3 +485,22 @@ def test_cluster__a_torn_wkb_gives_the_local_run_s_one_line(city, cluster, compi
     assert err == local
     assert "internal error" not in err
     assert not (tmp_path / "r.parquet").exists()
+
+
+def test_cluster__a_feature_with_an_infinite_coordinate_gives_the_local_run_s_table(city, cluster, tmp_path, capsys):
+    """The local run measures such a layer (it repairs the shape); the routing by boxes must not trip on it."""
+    import numpy as np
+
+    import shapely
+
+    for name in ("parcels", "water"):
+        gpd.read_parquet(city / f"{name}.parquet").to_parquet(tmp_path / f"{name}.parquet")
+    features = gpd.read_parquet(city / "features.parquet")
+    geoms = features.geometry.to_numpy().copy()
+    corners = shapely.get_coordinates(geoms[5])
+    corners[1, 0] = np.inf
+    geoms[5] = shapely.Polygon(corners)
+    features.set_geometry(geoms).to_parquet(tmp_path / "features.parquet", row_group_size=1000)
+    reassess(capsys, tmp_path, tmp_path / "local.parquet", "--chunk-size", "400")
+    reassess(capsys, tmp_path, tmp_path / "dask.parquet", "--chunk-size", "400", "--scheduler", cluster)
+    assert same_table(tmp_path / "local.parquet", tmp_path / "dask.parquet")
