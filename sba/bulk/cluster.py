@@ -5,8 +5,8 @@ the GeoParquet layers one row group at a time (other formats are read by the
 driver and handed out in pieces) and keep them as Arrow tables of WKB with
 bounding boxes (:mod:`sba.bulk.pieces`); the run goes in four passes:
 
-1. *load*: each row group of every layer is read and its shapes decoded once
-   (for their boxes); the parcels' extent tells the driver the measuring CRS,
+1. *load*: each row group of every layer is read and its shapes' boxes taken
+   from the WKB (:mod:`sba.bulk.boxes`); the parcels' extent tells the driver the measuring CRS,
    as :func:`gis.project_layers` picks it (pieces in another CRS are
    reprojected on their worker);
 2. *keys*: each parcels piece gives its lots' Hilbert distances (from the
@@ -52,6 +52,7 @@ from sba.bulk.options import ORDER, ReassessOptions, ReassessSummary
 from sba.bulk.parts import PartStore, write_part
 from sba.bulk.pieces import (
     SCAN,
+    UnreadableShapes,
     gc_off,
     hilbert_keys,
     load_piece,
@@ -112,6 +113,11 @@ def reassess_on_cluster(address: str, parcels_path, features_path, out, *, water
                 layer.scatter(client)
         try:
             plan = _Plan.make(client, parcels, features, water, opts.chunk_size, opts.crs)
+        except UnreadableShapes as err:  # the local run's words for a damaged file
+            for layer in (parcels, features, water):
+                if layer is not None and str(layer.path) == err.path:
+                    _explain(layer.path, layer.layer, layer.role, layer.wanted, err)
+            raise
         except OSError as err:  # most often a worker that cannot see the input files
             if isinstance(err, gis.GISInputError):
                 raise

@@ -4,10 +4,11 @@ A *piece* is one row group of a GeoParquet layer (or a slice of a layer the
 driver read) held in a dask worker's memory as an Arrow table: the attribute
 columns as read, ``_row`` (the row's place in its layer), ``_wkb`` (the shape as
 WKB, the file's own bytes when no reprojection is needed) and the shape's
-bounding box.  Each shape is decoded once when its piece is loaded (for its
-box) and once more in the chunk task that measures it; between the two it
-moves as Arrow binary, which pickles as one buffer instead of millions of
-Python objects.  Routing rows to chunks keeps row numbers, not copies: a chunk
+bounding box.  The boxes are read from the WKB bytes when the piece is
+loaded (:func:`sba.bulk.boxes.wkb_boxes`: compiled where numba is installed,
+decoded by shapely otherwise); a shape is decoded in the chunk task that
+measures it.  Until then it moves as Arrow binary, which pickles as one
+buffer instead of millions of Python objects.  Routing rows to chunks keeps row numbers, not copies: a chunk
 task gets ``table.take(rows)`` of each piece it needs.
 
 The functions here run on the workers; :mod:`sba.bulk.cluster` plans and
@@ -28,9 +29,10 @@ import shapely
 from pyproj import CRS
 
 import gis
+from sba.bulk.boxes import boxes_meeting, hilbert_distance, wkb_boxes
 from sba.bulk.chunks import measure_chunk
 
-__all__ = ["BOX", "ROW", "SCAN", "WKB", "boxes_meeting", "decoded", "gc_off", "hilbert_keys", "load_piece",
+__all__ = ["BOX", "ROW", "SCAN", "WKB", "UnreadableShapes", "decoded", "gc_off", "hilbert_keys", "load_piece",
            "lot_routes", "measure_pieces", "projected", "routes_by_extent", "take", "takes", "wkb_of"]
 
 BOX = ["minx", "miny", "maxx", "maxy"]
@@ -38,6 +40,17 @@ ROW = "_row"  # a row's place in its layer's file
 WKB = "_wkb"
 #: what a piece's scan holds, in this order
 SCAN = ["rows", "minx", "miny", "maxx", "maxy", "shapes", "polygons"]
+
+
+class UnreadableShapes(ValueError):
+    """A row group holds a shape shapely cannot decode (torn WKB); the driver words it as the local run."""
+
+    def __init__(self, path: str, detail: str):
+        super().__init__(path, detail)
+        self.path, self.detail = path, detail
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.detail}"
 
 
 def gc_off(func: Callable, *args, **kwargs):
@@ -58,7 +71,7 @@ def gc_off(func: Callable, *args, **kwargs):
 
 
 def load_piece(piece, columns: list[str], start: int) -> dict:
-    """A piece read and decoded once: ``{"table", "scan", "nulls", "crs"}``.
+    """A piece read, with its shapes' boxes: ``{"table", "scan", "nulls", "crs"}``.
 
     ``piece`` is ``(path, row group)`` of a GeoParquet file or a GeoDataFrame
     (another format, read by the driver); ``nulls`` counts the missing values of
@@ -71,11 +84,13 @@ def load_piece(piece, columns: list[str], start: int) -> dict:
         attrs = pa.Table.from_pandas(pd.DataFrame(piece[columns]), preserve_index=False)
         geoms = piece.geometry.to_numpy()
         wkb = pa.array(shapely.to_wkb(geoms), type=pa.binary())
-        crs = piece.crs
-    else:
-        attrs, wkb, crs = _read_row_group(piece, columns)
-        geoms = shapely.from_wkb(wkb.to_numpy(zero_copy_only=False))
-    return _piece(attrs, wkb, geoms, start, crs)
+        return _piece(attrs, wkb, shapely.bounds(geoms), shapely.get_type_id(geoms), start, piece.crs)
+    attrs, wkb, crs = _read_row_group(piece, columns)
+    try:
+        bounds, kinds = wkb_boxes(wkb)
+    except shapely.errors.GEOSException as err:
+        raise UnreadableShapes(piece[0], str(err)) from None
+    return _piece(attrs, wkb, bounds, kinds, start, crs)
 
 
 def _read_row_group(piece, columns: list[str]):
@@ -95,26 +110,26 @@ def _read_row_group(piece, columns: list[str]):
     return table.drop_columns([geometry]), wkb, crs
 
 
-def _piece(attrs, wkb, geoms: np.ndarray, start: int, crs) -> dict:
+def _piece(attrs, wkb, b: np.ndarray, kinds: np.ndarray, start: int, crs) -> dict:
+    """The piece's table from its attributes, WKB and the shapes' boxes and geometry type ids."""
     import pyarrow as pa
 
-    b = shapely.bounds(geoms)
     columns = {name: attrs.column(name) for name in attrs.column_names}
-    columns.update({ROW: np.arange(start, start + len(geoms), dtype=np.int64), WKB: wkb})
+    columns.update({ROW: np.arange(start, start + len(b), dtype=np.int64), WKB: wkb})
     columns.update({name: b[:, j] for j, name in enumerate(BOX)})
     table = pa.table(columns).replace_schema_metadata(attrs.schema.metadata)  # pandas' types of the columns
     nulls = {name: attrs.column(name).null_count for name in attrs.column_names}
-    return {"table": table, "scan": scan(geoms, b), "nulls": nulls, "crs": crs}
+    return {"table": table, "scan": scan(kinds, b), "nulls": nulls, "crs": crs}
 
 
-def scan(geoms: np.ndarray, bounds: np.ndarray) -> np.ndarray:
-    """Rows, extent of the shapes, shapes present, any polygon (see :data:`SCAN`)."""
+def scan(kinds: np.ndarray, bounds: np.ndarray) -> np.ndarray:
+    """Rows, extent of the shapes, shapes present, any polygon (see :data:`SCAN`), from the
+    shapes' geometry type ids (``shapely.get_type_id``) and boxes."""
     present = ~np.isnan(bounds).any(axis=1)  # missing and empty shapes have no box
     b = bounds[present]
     ext = [b[:, 0].min(), b[:, 1].min(), b[:, 2].max(), b[:, 3].max()] if len(b) else [np.nan] * 4
-    kinds = shapely.get_type_id(geoms[present])
-    polygons = bool(((kinds == 3) | (kinds == 6) | (kinds == 7)).any())  # Polygon, MultiPolygon, GeometryCollection
-    return np.array([len(geoms), *ext, present.sum(), polygons], dtype=float)
+    polygons = bool(np.isin(kinds[present], (3, 6, 7)).any())  # Polygon, MultiPolygon, GeometryCollection
+    return np.array([len(bounds), *ext, present.sum(), polygons], dtype=float)
 
 
 def projected(loaded: dict, crs, role: str) -> dict:
@@ -129,7 +144,8 @@ def projected(loaded: dict, crs, role: str) -> dict:
     geoms = gis.to_common_crs(gdf, crs, role).geometry.to_numpy()
     attrs = table.drop_columns([ROW, WKB, *BOX])
     start = int(table.column(ROW)[0].as_py()) if len(table) else 0
-    out = _piece(attrs, pa.array(shapely.to_wkb(geoms), type=pa.binary()), geoms, start, crs)
+    out = _piece(attrs, pa.array(shapely.to_wkb(geoms), type=pa.binary()), shapely.bounds(geoms),
+                 shapely.get_type_id(geoms), start, crs)
     out["nulls"] = loaded["nulls"]
     return out
 
@@ -142,7 +158,7 @@ def hilbert_keys(loaded: dict, total_bounds) -> tuple[np.ndarray, np.ndarray]:
     ok = ~np.isnan(b).any(axis=1)
     key = np.zeros(len(b), dtype=np.int64)
     if ok.any():
-        key[ok] = gpd.GeoSeries(shapely.box(*b[ok].T)).hilbert_distance(total_bounds=total_bounds).to_numpy()
+        key[ok] = hilbert_distance(b[ok], total_bounds)
     low, high = b[:, :2].astype(np.float32), b[:, 2:].astype(np.float32)
     low = np.where(low > b[:, :2], np.nextafter(low, np.float32(-np.inf)), low)
     high = np.where(high < b[:, 2:], np.nextafter(high, np.float32(np.inf)), high)
@@ -158,21 +174,11 @@ def _boxes(table) -> np.ndarray:
 # routing rows to chunks
 
 
-def boxes_meeting(boxes: np.ndarray, extents: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``(row, extent)`` for every row box that meets an extent (inclusive; NaN meets nothing)."""
-    ok_e = np.flatnonzero(~np.isnan(extents).any(axis=1))
-    ok_r = np.flatnonzero(~np.isnan(boxes).any(axis=1))
-    if not len(ok_e) or not len(ok_r):
-        return np.array([], dtype=np.int64), np.array([], dtype=np.int64)
-    tree = shapely.STRtree(shapely.box(*extents[ok_e].T))
-    r, e = tree.query(shapely.box(*boxes[ok_r].T))
-    return ok_r[r], ok_e[e]
-
-
-def _grouped(rows: np.ndarray, chunks: np.ndarray) -> dict[int, np.ndarray]:
-    """``{chunk: its rows, in file order}``."""
-    order = np.lexsort((rows, chunks))
-    rows, chunks = rows[order], chunks[order]
+def _grouped(rows: np.ndarray, chunks: np.ndarray, ordered: bool = False) -> dict[int, np.ndarray]:
+    """``{chunk: its rows, in file order}`` (``ordered``: the pairs are sorted by chunk, then row, already)."""
+    if not ordered:
+        order = np.lexsort((rows, chunks))
+        rows, chunks = rows[order], chunks[order]
     keys, first, counts = np.unique(chunks, return_index=True, return_counts=True)
     return {int(k): rows[a:a + n] for k, a, n in zip(keys, first, counts, strict=True)}
 
@@ -183,8 +189,8 @@ def routes_by_extent(loaded: dict, extents: np.ndarray, extent_chunk: np.ndarray
     chunk's features reach)."""
     b = _boxes(loaded["table"])
     rows, e = boxes_meeting(b, extents)
-    pair = np.unique(extent_chunk[e].astype(np.int64) * max(len(b), 1) + rows)  # each (chunk, row) once
-    rows = _grouped(pair % max(len(b), 1), pair // max(len(b), 1))
+    pair = np.unique(extent_chunk[e].astype(np.int64) * max(len(b), 1) + rows)  # each (chunk, row) once, sorted
+    rows = _grouped(pair % max(len(b), 1), pair // max(len(b), 1), ordered=True)
     reach = {k: [b[r, 0].min(), b[r, 1].min(), b[r, 2].max(), b[r, 3].max()] for k, r in rows.items()}
     return {"table": loaded["table"], "frames": rows, "reach": reach, "scan": loaded["scan"],
             "nulls": loaded["nulls"]}

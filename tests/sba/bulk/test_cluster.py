@@ -412,3 +412,95 @@ def test_cluster__a_geopackage_result_is_written_a_batch_at_a_time_and_equals_th
     local, dask = gpd.read_file(tmp_path / "local.gpkg"), gpd.read_file(tmp_path / "dask.gpkg")
     assert dask.geometry.notna().all()
     pd.testing.assert_frame_equal(local, dask)
+
+
+def _rewrite_wkb(src, dst, change, row_group_size: int = 1000) -> None:
+    """``src`` GeoParquet written to ``dst`` with each row's WKB replaced by ``change(i, wkb)``."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(src)
+    at = table.schema.get_field_index("geometry")
+    wkb = [change(i, w) for i, w in enumerate(table.column(at).to_pylist())]
+    table = table.set_column(at, table.schema.field(at), pa.array(wkb, type=table.schema.field(at).type))
+    pq.write_table(table, dst, row_group_size=row_group_size)
+
+
+def _odd_wkb(i: int, wkb: bytes) -> bytes:
+    """Every other shape big-endian, every third a MultiPolygon (both byte orders in one), every
+    seventh with a Z: what the compiled box reader reads and what it leaves to shapely."""
+    import shapely
+
+    shape = shapely.from_wkb(wkb)
+    if i % 7 == 0:
+        return shapely.to_wkb(shapely.force_3d(shape, 2.5))
+    if i % 3 == 0:
+        part = shapely.to_wkb(shape, byte_order=i % 2)
+        return b"\x01" + (6).to_bytes(4, "little") + (1).to_bytes(4, "little") + part
+    return shapely.to_wkb(shape, byte_order=i % 2)
+
+
+@pytest.fixture
+def compiled_box_reader(cluster):
+    """The workers read every piece's boxes with the compiled reader (small pieces too)."""
+    pytest.importorskip("numba")
+    import sba.bulk.boxes
+
+    with distributed.Client(cluster) as client:
+        client.run(lambda: setattr(sba.bulk.boxes, "JIT_MIN_ROWS", 0))
+        try:
+            yield client
+        finally:
+            client.run(lambda: setattr(sba.bulk.boxes, "JIT_MIN_ROWS", 20_000))
+
+
+def test_cluster__big_endian_multipolygon_and_z_wkb_read_for_boxes_give_the_local_run_s_table(
+        city, cluster, compiled_box_reader, tmp_path, capsys):
+    for name in ("parcels", "features", "water"):
+        _rewrite_wkb(city / f"{name}.parquet", tmp_path / f"{name}.parquet", _odd_wkb)
+    reassess(capsys, tmp_path, tmp_path / "local.parquet", "--chunk-size", "400")
+    reassess(capsys, tmp_path, tmp_path / "dask.parquet", "--chunk-size", "400", "--scheduler", cluster)
+    assert same_table(tmp_path / "local.parquet", tmp_path / "dask.parquet")
+    assert all(compiled_box_reader.run(lambda: "sba.bulk.boxes_jit" in sys.modules).values())
+    table = pd.read_parquet(tmp_path / "local.parquet")
+    assert (table.n_features > 0).sum() > 2500
+
+
+@pytest.mark.parametrize("layer", ["parcels", "features", "water"])
+def test_cluster__a_torn_wkb_gives_the_local_run_s_one_line(city, cluster, compiled_box_reader, tmp_path, capsys,
+                                                           layer):
+    """A shape cut short inside a file: the local run's one line (exit 2), not an internal error."""
+    for name in ("parcels", "features", "water"):
+        src, dst = city / f"{name}.parquet", tmp_path / f"{name}.parquet"
+        torn = name == layer
+        _rewrite_wkb(src, dst, lambda i, w, torn=torn: w[:-5] if torn and i == 2 else w)
+    argv = ["reassess", "--parcels", str(tmp_path / "parcels.parquet"), "--features",
+            str(tmp_path / "features.parquet"), "--water", str(tmp_path / "water.parquet"), "--out",
+            str(tmp_path / "r.parquet"), "--no-progress"]
+    assert main(argv) == 2
+    local = capsys.readouterr().err
+    assert main([*argv, "--scheduler", cluster]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1
+    assert err == local
+    assert "internal error" not in err
+    assert not (tmp_path / "r.parquet").exists()
+
+
+def test_cluster__a_feature_with_an_infinite_coordinate_gives_the_local_run_s_table(city, cluster, tmp_path, capsys):
+    """The local run measures such a layer (it repairs the shape); the routing by boxes must not trip on it."""
+    import numpy as np
+
+    import shapely
+
+    for name in ("parcels", "water"):
+        gpd.read_parquet(city / f"{name}.parquet").to_parquet(tmp_path / f"{name}.parquet")
+    features = gpd.read_parquet(city / "features.parquet")
+    geoms = features.geometry.to_numpy().copy()
+    corners = shapely.get_coordinates(geoms[5])
+    corners[1, 0] = np.inf
+    geoms[5] = shapely.Polygon(corners)
+    features.set_geometry(geoms).to_parquet(tmp_path / "features.parquet", row_group_size=1000)
+    reassess(capsys, tmp_path, tmp_path / "local.parquet", "--chunk-size", "400")
+    reassess(capsys, tmp_path, tmp_path / "dask.parquet", "--chunk-size", "400", "--scheduler", cluster)
+    assert same_table(tmp_path / "local.parquet", tmp_path / "dask.parquet")
