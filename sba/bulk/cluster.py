@@ -31,6 +31,7 @@ parcel id and checked, each finished chunk written atomically to
 
 from __future__ import annotations
 
+import collections
 import itertools
 import json
 from collections.abc import Callable
@@ -46,8 +47,9 @@ from pyproj import CRS
 
 import gis
 from gis.measure import require_field
+from gis.shapes import type_column
 from sba.bulk.chunks import chunk_bounds, with_raster_scale
-from sba.bulk.inputs import read_input, require_columns
+from sba.bulk.inputs import read_input, require_columns, type_count_notes
 from sba.bulk.options import ORDER, ReassessOptions, ReassessSummary
 from sba.bulk.parts import PartStore, write_part
 from sba.bulk.pieces import (
@@ -105,6 +107,7 @@ def reassess_on_cluster(address: str, parcels_path, features_path, out, *, water
         require_field(gpd.GeoDataFrame({c: [] for c in features.columns}, geometry=[]), opts.type_field,
                       "features")
     opts = with_raster_scale(opts)  # over the whole raster: the parcels are read on the workers
+    notes = _type_notes(features, opts.type_field, schedule, Path(str(features_path)).name)
     phase("read")
 
     with _connect(Client, address) as client:
@@ -141,9 +144,30 @@ def reassess_on_cluster(address: str, parcels_path, features_path, out, *, water
                                                 shapes=lambda keys: plan.lot_shapes(client, keys), crs=plan.crs)
         phase("write")
     summary = summarise(table, plan.n, start, plan.n_chunks, len(resumed), out, phase.times, previous, parts,
-                        repeated=repeated, crs_note=plan.crs_note, notes=parts.notes)
+                        repeated=repeated, crs_note=plan.crs_note, notes=[*parts.notes, *notes])
     summary.raster_scale = opts.raster_scale if opts.raster else None
     return summary
+
+
+def _type_notes(features: _Layer, type_field: str, schedule, file_name: str) -> list[str]:
+    """The local run's note on feature types the rate schedule does not name, from the count of
+    each type: a GeoParquet file's type column read by the driver a batch at a time (a few
+    distinct values in millions of rows), or the pieces it read itself."""
+    column = type_column(features.columns, type_field)
+    if column is None:
+        return []
+    if features.pieces and isinstance(features.pieces[0], gpd.GeoDataFrame):
+        counts = pd.concat([piece[column] for piece in features.pieces]).value_counts(dropna=False, sort=False)
+    else:
+        import pyarrow.compute as pc
+        import pyarrow.parquet as pq
+
+        tally: collections.Counter = collections.Counter()
+        for batch in pq.ParquetFile(str(features.path)).iter_batches(columns=[column], batch_size=1_000_000):
+            for item in pc.value_counts(batch.column(0)).to_pylist():
+                tally[item["values"]] += item["counts"]
+        counts = pd.Series(tally, dtype="int64")
+    return type_count_notes(counts, schedule, {"features": file_name})
 
 
 def _resumed_tables(parts: PartStore, plan: _Plan, keep: bool = True) -> dict[int, pd.DataFrame | None]:

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+import pandas as pd
+
 import geopandas as gpd
 
 import gis
+from categorize.schedule import RateSchedule
+from gis.shapes import FEATURE_TYPES, normalise_type, type_column
 from sba.bulk.prefetch import Prefetch, is_parquet, parquet_columns
+from sba.engine import rules_for
 
-__all__ = ["read_input", "refuse_shapes_as_field", "require_columns"]
+__all__ = ["QUOTED_TYPES", "read_input", "refuse_shapes_as_field", "require_columns", "type_count_notes", "type_notes"]
 
 
 def read_input(path, layer, role: str, wanted: list[str], prefetched: Prefetch | None = None) -> gpd.GeoDataFrame:
@@ -40,3 +45,43 @@ def refuse_shapes_as_field(field: str | None, geometry: str, role: str, columns:
         cols = ", ".join(c for c in columns if c != geometry)
         raise gis.MissingFieldError(f"{field!r} is the {role} layer's shapes, not a column of values; "
                                     f"its columns are: {cols}.")
+
+
+#: how many unknown type names a note quotes before "and N more"
+QUOTED_TYPES = 5
+
+
+def type_notes(features: pd.DataFrame, type_field: str, schedule: RateSchedule, names: dict) -> list[str]:
+    """A note naming the feature types the engine does not know and the surfaces without a type.
+
+    Both count as billable (README: feature types), which is right for a surface nobody labelled
+    but wrong for a dock someone called "jetty": the analyst should see them, not find them in a bill.
+    """
+    column = type_column(features.columns, type_field)
+    if column is None or not len(features):
+        return []
+    return type_count_notes(features[column].value_counts(dropna=False, sort=False), schedule, names)
+
+
+def type_count_notes(counts: pd.Series, schedule: RateSchedule, names: dict) -> list[str]:
+    """:func:`type_notes` from the count of each type value (missing ones included)."""
+    known = set(FEATURE_TYPES) | set(gis.PRECEDENCE) | set(rules_for(schedule).billable)
+    missing = int(sum(n for v, n in counts.items() if pd.isna(v) or not str(v).strip()))
+    unknown = sorted(((-int(n), str(v)) for v, n in counts.items()
+                      if n and not pd.isna(v) and str(v).strip() and normalise_type(v) not in known))
+    if not unknown and not missing:
+        return []
+    parts = []
+    if unknown:
+        quoted = ", ".join(f"'{_shorten(name)}'" for _, name in unknown[:QUOTED_TYPES])
+        more = f" and {len(unknown) - QUOTED_TYPES} more" if len(unknown) > QUOTED_TYPES else ""
+        parts.append(f"{-sum(n for n, _ in unknown):,} surfaces in {names['features']} have a type this rate "
+                     f"schedule does not name ({quoted}{more}): they count as billable.")
+    if missing:
+        parts.append(f"{missing:,} surfaces have no type: they count as billable 'other'.")
+    parts.append("Give them one of the known types (roof, driveway, dock, …) if they are not hard surfaces.")
+    return [" ".join(parts)]
+
+
+def _shorten(text: str, limit: int = 40) -> str:
+    return text if len(text) <= limit else text[:limit - 1] + "…"

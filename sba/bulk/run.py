@@ -29,15 +29,13 @@ import shapely
 import gis
 from categorize.schedule import RateSchedule
 from gis.overlay import matches
-from gis.shapes import FEATURE_TYPES, normalise_type, type_column
 from sba.bulk.chunks import chunk_bounds, measure_chunk, with_raster_scale
-from sba.bulk.inputs import read_input, refuse_shapes_as_field, require_columns
+from sba.bulk.inputs import read_input, refuse_shapes_as_field, require_columns, type_notes
 from sba.bulk.isolate import die_with_parent, in_child
 from sba.bulk.options import ORDER, ReassessOptions, ReassessSummary
 from sba.bulk.parts import PartRecord, PartStore, write_part
 from sba.bulk.prefetch import Prefetch, wanted_columns
 from sba.bulk.result import Phases, collector, read_previous, summarise, write_result
-from sba.engine import rules_for
 from sba.output import OutputLock, check_output_path
 
 __all__ = ["reassess"]
@@ -284,42 +282,6 @@ def _meeting_notes(n_features: int, pair_f: np.ndarray, names: dict) -> list[str
         return [f"Only {touching:,} of the {n_features:,} surfaces in {names['features']} come near a lot in "
                 f"{names['parcels']}; check that both layers cover the same area."]
     return []
-
-
-#: how many unknown type names a note quotes before "and N more"
-QUOTED_TYPES = 5
-
-
-def type_notes(features: pd.DataFrame, type_field: str, schedule: RateSchedule, names: dict) -> list[str]:
-    """A note naming the feature types the engine does not know and the surfaces without a type.
-
-    Both count as billable (README: feature types), which is right for a surface nobody labelled
-    but wrong for a dock someone called "jetty": the analyst should see them, not find them in a bill.
-    """
-    column = type_column(features.columns, type_field)
-    if column is None or not len(features):
-        return []
-    counts = features[column].value_counts(dropna=False, sort=False)
-    known = set(FEATURE_TYPES) | set(gis.PRECEDENCE) | set(rules_for(schedule).billable)
-    missing = int(sum(n for v, n in counts.items() if pd.isna(v) or not str(v).strip()))
-    unknown = sorted(((-int(n), str(v)) for v, n in counts.items()
-                      if n and not pd.isna(v) and str(v).strip() and normalise_type(v) not in known))
-    if not unknown and not missing:
-        return []
-    parts = []
-    if unknown:
-        quoted = ", ".join(f"'{_shorten(name)}'" for _, name in unknown[:QUOTED_TYPES])
-        more = f" and {len(unknown) - QUOTED_TYPES} more" if len(unknown) > QUOTED_TYPES else ""
-        parts.append(f"{-sum(n for n, _ in unknown):,} surfaces in {names['features']} have a type this rate "
-                     f"schedule does not name ({quoted}{more}): they count as billable.")
-    if missing:
-        parts.append(f"{missing:,} surfaces have no type: they count as billable 'other'.")
-    parts.append("Give them one of the known types (roof, driveway, dock, …) if they are not hard surfaces.")
-    return [" ".join(parts)]
-
-
-def _shorten(text: str, limit: int = 40) -> str:
-    return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
 def _resumed_tables(parts: PartStore, ids: np.ndarray, order: np.ndarray,

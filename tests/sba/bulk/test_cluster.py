@@ -8,6 +8,7 @@ processes) serves the module.
 
 from __future__ import annotations
 
+import json
 import sys
 
 import pandas as pd
@@ -504,3 +505,29 @@ def test_cluster__a_feature_with_an_infinite_coordinate_gives_the_local_run_s_ta
     reassess(capsys, tmp_path, tmp_path / "local.parquet", "--chunk-size", "400")
     reassess(capsys, tmp_path, tmp_path / "dask.parquet", "--chunk-size", "400", "--scheduler", cluster)
     assert same_table(tmp_path / "local.parquet", tmp_path / "dask.parquet")
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "gpkg"])
+def test_cluster__unknown_and_missing_feature_types_get_the_local_run_s_note(city, cluster, tmp_path, capsys, fmt):
+    """A dock someone called "jetty" is billed: the analyst must be told on a cluster as on one machine."""
+    features = gpd.read_parquet(city / "features.parquet")
+    features["feature_type"] = features.feature_type.astype(object)
+    features.loc[:9, "feature_type"] = "jetty"
+    features.loc[10:12, "feature_type"] = None
+    path = tmp_path / f"features.{fmt}"
+    features.to_parquet(path) if fmt == "parquet" else features.to_file(path, driver="GPKG")
+    for name in ("parcels", "water"):
+        (tmp_path / f"{name}.parquet").symlink_to(city / f"{name}.parquet")
+
+    def run(out, *extra):
+        code = _run("reassess", "--parcels", tmp_path / "parcels.parquet", "--features", path, "--water",
+                    tmp_path / "water.parquet", "--out", tmp_path / out, "--format", "json", "--no-progress", *extra)
+        captured = capsys.readouterr()
+        assert code == 0, captured.err
+        return json.loads(captured.out)["notes"]
+
+    local = run("local.parquet")
+    assert local == [f"10 surfaces in features.{fmt} have a type this rate schedule does not name ('jetty'): "
+                     "they count as billable. 3 surfaces have no type: they count as billable 'other'. "
+                     "Give them one of the known types (roof, driveway, dock, …) if they are not hard surfaces."]
+    assert run("dask.parquet", "--scheduler", cluster) == local
