@@ -106,6 +106,17 @@ def _break_after(monkeypatch, module, n_parts: int) -> None:
     monkeypatch.setattr(module, "write_part", write_part)
 
 
+def refused_alike(argv: list[str], cluster: str, capsys) -> str:
+    """The local run and the cluster run refuse ``argv`` with the same one line (exit 2); that line."""
+    assert main(argv) == 2
+    local = capsys.readouterr().err
+    assert main([*argv, "--scheduler", cluster]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1
+    assert err == local
+    return err
+
+
 def _run(*args) -> int:
     return main([str(a) for a in args])
 
@@ -190,12 +201,7 @@ def test_cluster__bad_inputs_give_the_local_run_s_one_line(city, cluster, tmp_pa
     flat = [a.format(tmp=tmp_path) for a in extra]
     args.update(zip(flat[::2], flat[1::2], strict=True))
     argv = ["reassess", *[x for kv in args.items() for x in kv], "--no-progress"]
-    assert main(argv) == 2
-    local = capsys.readouterr().err
-    assert main([*argv, "--scheduler", cluster]) == 2
-    err = capsys.readouterr().err
-    assert len(err.strip().splitlines()) == 1
-    assert err == local
+    refused_alike(argv, cluster, capsys)
 
 
 def test_cluster__without_dask_one_clear_line(city, tmp_path, capsys, monkeypatch):
@@ -478,12 +484,7 @@ def test_cluster__a_torn_wkb_gives_the_local_run_s_one_line(city, cluster, compi
     argv = ["reassess", "--parcels", str(tmp_path / "parcels.parquet"), "--features",
             str(tmp_path / "features.parquet"), "--water", str(tmp_path / "water.parquet"), "--out",
             str(tmp_path / "r.parquet"), "--no-progress"]
-    assert main(argv) == 2
-    local = capsys.readouterr().err
-    assert main([*argv, "--scheduler", cluster]) == 2
-    err = capsys.readouterr().err
-    assert len(err.strip().splitlines()) == 1
-    assert err == local
+    err = refused_alike(argv, cluster, capsys)
     assert "internal error" not in err
     assert not (tmp_path / "r.parquet").exists()
 
