@@ -174,3 +174,13 @@ def test_is_valid__long_rings_crossing_or_touching_once_are_never_vouched_for():
     assert shapely.is_valid(geoms).tolist() == [True, False, False, False]
     assert validity.surely_simple_polygons(geoms).tolist() == [True, False, False, False]
     assert validity.is_valid(geoms).tolist() == [True, False, False, False]
+
+
+def test_is_valid__a_comb_whose_edges_all_overlap_is_left_to_geos():
+    """Bounded work: 4,000 zigzag edges all spanning the same x-range would be paired all with all."""
+    teeth = [(100.0 * (k % 2), float(k)) for k in range(4_000)]
+    comb = shapely.Polygon([(X0 + x, Y0 + y) for x, y in [*teeth, (-10, 3_999), (-10, 0)]])
+    geoms = np.array([comb], dtype=object)
+    assert shapely.is_valid(geoms).tolist() == [True]
+    assert validity.surely_simple_polygons(geoms).tolist() == [False]
+    assert validity.is_valid(geoms).tolist() == [True]
