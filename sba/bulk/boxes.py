@@ -12,6 +12,9 @@ answers come from the numbers:
   (inclusive, as ``shapely.STRtree.query`` decides it), found through a grid
   of the extents and then tested exactly (the loop compiled where numba is
   installed);
+* :func:`feature_lot_pairs`: every ``(feature, lot)`` pair whose boxes meet,
+  sorted, as the local run's pairing gets them from ``shapely.STRtree``
+  (compiled only: the caller keeps the tree where numba is missing);
 * :func:`wkb_boxes`: the boxes (and geometry types) of a column of WKB, read
   from the bytes where numba is installed (:mod:`sba.bulk.boxes_jit`) and
   decoded by shapely otherwise and for anything that reader leaves.
@@ -24,7 +27,7 @@ import numpy as np
 import geopandas as gpd
 import shapely
 
-__all__ = ["boxes_meeting", "hilbert_distance", "wkb_boxes"]
+__all__ = ["boxes_meeting", "feature_lot_pairs", "hilbert_distance", "wkb_boxes"]
 
 
 # --------------------------------------------------------------------------
@@ -39,12 +42,13 @@ USE_JIT = True
 JIT_MIN_ROWS = 20_000
 
 
-def wkb_boxes(wkb) -> tuple[np.ndarray, np.ndarray]:
+def wkb_boxes(wkb, threads: int = 1) -> tuple[np.ndarray, np.ndarray]:
     """``(shapely.bounds, shapely.get_type_id)`` of the shapes of a pyarrow binary array of WKB.
 
     2-D Polygon and MultiPolygon rows are read from the bytes by the compiled
-    reader when numba is installed; shapely decodes every other row (and all
-    of them without numba), so a torn row gives shapely's error, as before.
+    reader when numba is installed (in ``threads`` slices at once: it holds no
+    lock); shapely decodes every other row (and all of them without numba), so
+    a torn row gives shapely's error, as before.
     """
     n = len(wkb)
     bounds = np.full((n, 4), np.nan)
@@ -52,7 +56,20 @@ def wkb_boxes(wkb) -> tuple[np.ndarray, np.ndarray]:
     read = _reader(n)
     if read is not None and _is_binary(wkb.type):
         data, offsets = _buffers(wkb)
-        read(data, offsets, wkb.is_valid().to_numpy(zero_copy_only=False), bounds, kinds)
+        valid = wkb.is_valid().to_numpy(zero_copy_only=False)
+        cuts = np.linspace(0, n, max(1, threads) + 1).astype(np.int64)
+
+        def part(i):
+            a, b = cuts[i], cuts[i + 1]
+            read(data, offsets[a:b + 1], valid[a:b], bounds[a:b], kinds[a:b])
+
+        if threads > 1:
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(threads) as pool:
+                list(pool.map(part, range(threads)))
+        else:
+            part(0)
     rest = np.flatnonzero(kinds == 0)
     if len(rest):
         geoms = shapely.from_wkb((wkb.take(rest) if len(rest) < n else wkb).to_numpy(zero_copy_only=False))
@@ -352,3 +369,67 @@ def _rectangles(ix0, ix1, iy0, iy1, nx: int) -> tuple[np.ndarray, np.ndarray]:
     j = np.arange(len(owner)) - np.repeat(np.cumsum(n) - n, n)
     wo = w[owner]
     return (iy0[owner] + j // wo) * nx + ix0[owner] + j % wo, owner
+
+
+# --------------------------------------------------------------------------
+# feature boxes meeting lot boxes
+
+#: A lot grid holds at most this many (cell, lot) entries per lot, plus :data:`SLOTS_EXTRA`:
+#: a few street parcels each spanning many cells make the grid coarser, never its memory unbounded.
+SLOTS_PER_LOT, SLOTS_EXTRA = 8, 1 << 20
+
+
+def feature_lot_pairs(features: np.ndarray, lots: np.ndarray, threads: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """``(feature, lot)`` for every feature box meeting a lot box (inclusive; NaN meets nothing),
+    sorted by feature, then lot: the pairs ``shapely.STRtree(lots).query(features)`` gives, in that order.
+
+    The lots go in the cells of a grid about as fine as the median lot (each cell
+    lists its lots in order); a feature is tested against the lots of the cells its
+    box covers, a pair met in several cells kept in the one holding its corner
+    ``max(minx), max(miny)``.  Features are done on ``threads`` threads (the loops
+    hold no lock).  Needs numba (:mod:`sba.bulk.boxes_jit`).
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    from sba.bulk import boxes_jit
+
+    features = np.ascontiguousarray(features, dtype=np.float64)
+    lots = np.ascontiguousarray(lots, dtype=np.float64)
+    frame, nx, ny = _lot_frame(lots)
+    members, first = boxes_jit.lot_grid(lots, frame, nx, ny)
+    cuts = np.linspace(0, len(features), max(1, threads) + 1).astype(np.int64)
+
+    def pairs(i):
+        a, b = cuts[i], cuts[i + 1]
+        f, lot = boxes_jit.feature_lots(features[a:b], lots, members, first, frame, nx, ny)
+        return f + a, lot
+
+    with ThreadPoolExecutor(max(1, threads)) as pool:
+        found = list(pool.map(pairs, range(len(cuts) - 1)))
+    return np.concatenate([f for f, _ in found]), np.concatenate([lot for _, lot in found])
+
+
+def _lot_frame(lots: np.ndarray) -> tuple[np.ndarray, int, int]:
+    """The grid of :func:`feature_lot_pairs`: ``(x0, y0, cell width, cell height, x1, y1)``, columns, rows.
+
+    Cells are the median lot's size (of a sample of up to 100,000 lots), coarser
+    until the grid has at most about two cells a lot and :data:`SLOTS_PER_LOT` entries a lot."""
+    from sba.bulk import boxes_jit
+
+    n, x0, x1, y0, y1 = boxes_jit.finite_span(lots)
+    if not n:
+        return np.array([0.0, 0.0, 1.0, 1.0, 0.0, 0.0]), 1, 1
+    sample = lots[::max(1, len(lots) // 100_000)]
+    sample = sample[~np.isnan(sample).any(axis=1)]
+    if not len(sample):  # every sampled row without a shape: sample them all
+        sample = lots[~np.isnan(lots).any(axis=1)]
+    limit = 2 * n + 16
+    nx = _cells_along(x1 - x0, float(np.median(sample[:, 2] - sample[:, 0])), limit)
+    ny = _cells_along(y1 - y0, float(np.median(sample[:, 3] - sample[:, 1])), limit)
+    while nx * ny > limit:
+        nx, ny = max(1, nx // 2), max(1, ny // 2)
+    while True:  # as _Grid._frame: inf where a span overflows a double (one column then)
+        frame = np.array([x0, y0, (x1 - x0) / nx or 1.0, (y1 - y0) / ny or 1.0, x1, y1], dtype=np.float64)
+        if nx * ny == 1 or boxes_jit.grid_slots(lots, frame, nx, ny) <= SLOTS_PER_LOT * n + SLOTS_EXTRA:
+            return frame, nx, ny
+        nx, ny = max(1, nx // 2), max(1, ny // 2)

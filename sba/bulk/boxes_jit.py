@@ -153,3 +153,124 @@ def grid_pairs(box, ext, members, first, frame, nx, ny):
     out_r, out_e = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
     _walk(box, ext, members, first, frame, nx, ny, out_r, out_e, True)
     return out_r, out_e
+
+
+# --------------------------------------------------------------------------
+# (feature, lot) pairs whose boxes meet, for the local run's pairing
+
+
+@njit(cache=True, nogil=True)
+def _span(b, frame, nx, ny):
+    """The columns and rows of the cells a box covers (``ix0, ix1, iy0, iy1``), as :func:`_cell` numbers them."""
+    x0, y0, cw, ch, x1, y1 = frame[0], frame[1], frame[2], frame[3], frame[4], frame[5]
+    return (_cell(b[0], x0, x1, cw, nx), _cell(b[2], x0, x1, cw, nx),
+            _cell(b[1], y0, y1, ch, ny), _cell(b[3], y0, y1, ch, ny))
+
+
+@njit(cache=True, nogil=True)
+def _has_box(b):
+    return b[0] <= b[2] and b[1] <= b[3]  # False for a NaN (a row without a shape)
+
+
+@njit(cache=True, nogil=True)
+def finite_span(lots):
+    """``(rows with a box, x0, x1, y0, y1)``: the span of their finite coordinates (0 where none is)."""
+    n, x0, x1, y0, y1 = 0, np.inf, -np.inf, np.inf, -np.inf
+    for i in range(lots.shape[0]):
+        if not _has_box(lots[i]):
+            continue
+        n += 1
+        for j in (0, 2):
+            if np.isfinite(lots[i, j]):
+                x0, x1 = min(x0, lots[i, j]), max(x1, lots[i, j])
+            if np.isfinite(lots[i, j + 1]):
+                y0, y1 = min(y0, lots[i, j + 1]), max(y1, lots[i, j + 1])
+    if x0 > x1:
+        x0, x1 = 0.0, 0.0
+    if y0 > y1:
+        y0, y1 = 0.0, 0.0
+    return n, x0, x1, y0, y1
+
+
+@njit(cache=True, nogil=True)
+def grid_slots(lots, frame, nx, ny):
+    """How many (cell, lot) entries :func:`lot_grid` would make."""
+    slots = 0
+    for i in range(lots.shape[0]):
+        if _has_box(lots[i]):
+            ix0, ix1, iy0, iy1 = _span(lots[i], frame, nx, ny)
+            slots += (ix1 - ix0 + 1) * (iy1 - iy0 + 1)
+    return slots
+
+
+@njit(cache=True, nogil=True)
+def lot_grid(lots, frame, nx, ny):
+    """The lots of each cell of an ``nx`` by ``ny`` grid (CSR ``members``, ``first``), each cell's
+    lots in ascending order; a lot is in every cell its box covers."""
+    counts = np.zeros(nx * ny + 1, dtype=np.int64)
+    for i in range(lots.shape[0]):
+        if not _has_box(lots[i]):
+            continue
+        ix0, ix1, iy0, iy1 = _span(lots[i], frame, nx, ny)
+        for iy in range(iy0, iy1 + 1):
+            for ix in range(ix0, ix1 + 1):
+                counts[iy * nx + ix + 1] += 1
+    first = np.cumsum(counts)
+    fill = first[:-1].copy()
+    members = np.empty(first[-1], dtype=np.int64)
+    for i in range(lots.shape[0]):
+        if not _has_box(lots[i]):
+            continue
+        ix0, ix1, iy0, iy1 = _span(lots[i], frame, nx, ny)
+        for iy in range(iy0, iy1 + 1):
+            for ix in range(ix0, ix1 + 1):
+                members[fill[iy * nx + ix]] = i
+                fill[iy * nx + ix] += 1
+    return members, first
+
+
+@njit(cache=True, nogil=True)
+def _grown(a, size):
+    b = np.empty(max(size, 2 * len(a)), dtype=a.dtype)
+    b[:len(a)] = a
+    return b
+
+
+@njit(cache=True, nogil=True)
+def feature_lots(feats, lots, members, first, frame, nx, ny):
+    """``(feature, lot)`` of the feature boxes meeting lot boxes, by feature, then lot.
+
+    A pair met in several cells is kept in the cell of its corner ``max(minx), max(miny)``;
+    a feature's lots are put in order as they are found (a feature meets a few)."""
+    x0, y0, cw, ch, x1, y1 = frame[0], frame[1], frame[2], frame[3], frame[4], frame[5]
+    out_f = np.empty(2 * feats.shape[0] + 1024, dtype=np.int64)
+    out_l = np.empty(2 * feats.shape[0] + 1024, dtype=np.int64)
+    found = 0
+    for i in range(feats.shape[0]):
+        f0, f1, f2, f3 = feats[i, 0], feats[i, 1], feats[i, 2], feats[i, 3]
+        if not (f0 <= f2 and f1 <= f3):  # NaN: a row without a shape meets nothing
+            continue
+        ix0, ix1 = _cell(f0, x0, x1, cw, nx), _cell(f2, x0, x1, cw, nx)
+        iy0, iy1 = _cell(f1, y0, y1, ch, ny), _cell(f3, y0, y1, ch, ny)
+        one = ix0 == ix1 and iy0 == iy1
+        start = found
+        for iy in range(iy0, iy1 + 1):
+            for ix in range(ix0, ix1 + 1):
+                cell = iy * nx + ix
+                for slot in range(first[cell], first[cell + 1]):
+                    e = members[slot]
+                    if f0 > lots[e, 2] or f2 < lots[e, 0] or f1 > lots[e, 3] or f3 < lots[e, 1]:
+                        continue
+                    if not one and (_cell(max(f0, lots[e, 0]), x0, x1, cw, nx) != ix
+                                    or _cell(max(f1, lots[e, 1]), y0, y1, ch, ny) != iy):
+                        continue
+                    if found == len(out_l):
+                        out_f, out_l = _grown(out_f, found + 1), _grown(out_l, found + 1)
+                    k = found
+                    while k > start and out_l[k - 1] > e:
+                        out_l[k] = out_l[k - 1]
+                        k -= 1
+                    out_l[k] = e
+                    out_f[found] = i
+                    found += 1
+    return out_f[:found].copy(), out_l[:found].copy()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from pathlib import Path
 
 import pandas as pd
 
@@ -11,10 +12,13 @@ import geopandas as gpd
 import gis
 from categorize.schedule import RateSchedule
 from gis.shapes import FEATURE_TYPES, normalise_type, type_column
-from sba.bulk.prefetch import Prefetch, is_parquet, parquet_columns
+from sba.bulk import wkb_features
+from sba.bulk.prefetch import Prefetch, is_parquet, parquet_columns, read_table
+from sba.bulk.wkb_features import WkbFeatures, open_wkb_features
 from sba.engine import rules_for
 
-__all__ = ["QUOTED_TYPES", "read_input", "refuse_shapes_as_field", "require_columns", "type_count_notes", "type_notes"]
+__all__ = ["QUOTED_TYPES", "read_features", "read_input", "refuse_shapes_as_field", "require_columns",
+           "type_count_notes", "type_notes"]
 
 
 def read_input(path, layer, role: str, wanted: list[str], prefetched: Prefetch | None = None) -> gpd.GeoDataFrame:
@@ -26,6 +30,33 @@ def read_input(path, layer, role: str, wanted: list[str], prefetched: Prefetch |
             table = prefetched.take(path, cols) if prefetched is not None else None
             return gis.read_layer(path, layer=layer, role=role, columns=cols, table=table)
     return gis.read_layer(path, layer=layer, role=role)
+
+
+def read_features(path, layer, wanted: list[str], prefetched: Prefetch | None, parcels_crs,
+                  threads: int = 1) -> gpd.GeoDataFrame | WkbFeatures:
+    """:func:`read_input` for the features layer, kept as WKB when that pays
+    (a big GeoParquet table in the parcels' CRS: :mod:`sba.bulk.wkb_features`)."""
+    cols = parquet_columns(path, wanted) if is_parquet(path) else None
+    if cols is not None:
+        table = prefetched.take(path, cols) if prefetched is not None else _big_table(path, cols)
+        if table is not None:
+            kept = open_wkb_features(table, Path(str(path)).name, parcels_crs, threads)
+            if kept is not None:
+                return kept
+            return gis.read_layer(path, layer=layer, role="features", columns=cols, table=table)
+    return read_input(path, layer, "features", wanted, prefetched)
+
+
+def _big_table(path, cols: list[str]):
+    """The file as a pyarrow table when it has rows enough to be kept as WKB, else None (read as before)."""
+    import pyarrow.parquet as pq
+
+    try:
+        if pq.read_metadata(path).num_rows < wkb_features.WKB_MIN_FEATURES:
+            return None
+        return read_table(path, cols)
+    except Exception:  # the reader explains what is wrong with the file
+        return None
 
 
 def require_columns(columns: Iterable[str], geometry: str, wanted: list[str], role: str = "parcels") -> None:

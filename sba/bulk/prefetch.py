@@ -48,6 +48,14 @@ def parquet_columns(path, wanted: list[str]) -> list[str] | None:
     return cols
 
 
+def read_table(path, cols: list[str]):
+    """The ``cols`` and the "geometry" column of a GeoParquet file, as ``geopandas.read_parquet``
+    reads them (it adds the index columns too), as a pyarrow table."""
+    import pyarrow.parquet as pq
+
+    return pq.ParquetFile(path).read(columns=[*cols, "geometry"], use_pandas_metadata=True)
+
+
 class Prefetch:
     """Reads ``{path: wanted columns}`` on a thread; :meth:`take` hands a table over.
 
@@ -61,16 +69,12 @@ class Prefetch:
         self._thread.start()
 
     def _read(self) -> None:
-        import pyarrow.parquet as pq
-
         for path, wanted in self._layers.items():
             try:
                 cols = parquet_columns(path, wanted)
                 if cols is None:
                     continue
-                # as geopandas.read_parquet reads it (it adds the index columns too)
-                table = pq.ParquetFile(path).read(columns=[*cols, "geometry"], use_pandas_metadata=True)
-                self._tables[path] = (cols, table)
+                self._tables[path] = (cols, read_table(path, cols))
             except Exception:  # e.g. no "geometry" column: the normal reader explains
                 continue
 

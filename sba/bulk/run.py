@@ -24,18 +24,22 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+import geopandas as gpd
 import shapely
+from pyproj import CRS
 
 import gis
 from categorize.schedule import RateSchedule
 from gis.overlay import matches
+from sba.bulk.boxes import feature_lot_pairs
 from sba.bulk.chunks import chunk_bounds, measure_chunk, with_raster_scale
-from sba.bulk.inputs import read_input, refuse_shapes_as_field, require_columns, type_notes
+from sba.bulk.inputs import read_features, read_input, refuse_shapes_as_field, require_columns, type_notes
 from sba.bulk.isolate import die_with_parent, in_child
 from sba.bulk.options import ORDER, ReassessOptions, ReassessSummary
 from sba.bulk.parts import PartRecord, PartStore, write_part
 from sba.bulk.prefetch import Prefetch, wanted_columns
 from sba.bulk.result import Phases, collector, read_previous, summarise, write_result
+from sba.bulk.wkb_features import WkbFeatures, load_reader_for
 from sba.output import OutputLock, check_output_path
 
 __all__ = ["reassess"]
@@ -65,6 +69,32 @@ def _bbox_pairs(tree: shapely.STRtree, geoms: np.ndarray, threads: int) -> tuple
             np.concatenate([t for _, t in parts]))
 
 
+def _pairs(lots: np.ndarray, features, threads: int) -> tuple[np.ndarray, np.ndarray]:
+    """Every ``(feature, lot)`` whose bounding boxes meet, by feature, then lot in input order.
+
+    The lots in input order, not the tree's: a chunk's pairs are then the same
+    wherever they are found (the cluster run finds them on its workers).
+    """
+    if isinstance(features, WkbFeatures):  # boxes read from the WKB: no shape decoded
+        return feature_lot_pairs(features.bounds, shapely.bounds(lots), threads)
+    pair_f, pair_p = _bbox_pairs(shapely.STRtree(lots), features.geometry.to_numpy(), threads)
+    # one stable sort of a combined key: the query gives them grouped by feature already,
+    # which a merge sort finds as runs (np.lexsort sorts twice, afresh)
+    by_pair = np.argsort(pair_f.astype(np.int64) * max(len(lots), 1) + pair_p, kind="stable")
+    return pair_f[by_pair], pair_p[by_pair]
+
+
+def _project(parcels: gpd.GeoDataFrame, features, water, crs, names: dict):
+    """:func:`gis.project_layers`; features kept as WKB stay so while the run measures in their CRS."""
+    if not isinstance(features, WkbFeatures):
+        return gis.project_layers(parcels, features, water, crs=crs, names=names)
+    stand_in = gpd.GeoDataFrame(geometry=gpd.GeoSeries([], crs=features.crs))
+    parcels, _, water, note = gis.project_layers(parcels, stand_in, water, crs=crs, names=names)
+    if CRS.from_user_input(parcels.crs) != features.crs:  # measured in another CRS: decode and project them all
+        features = features.take(np.arange(len(features))).to_crs(parcels.crs)
+    return parcels, features, water, note
+
+
 def _chunk_data(k: int):
     """Chunk ``k``'s lots, the features that touch them, the neighbouring lots of
     other chunks those features reach (context), the water, and the
@@ -84,7 +114,7 @@ def _chunk_data(k: int):
     sorter = np.argsort(lots, kind="stable")
     local_p = sorter[np.searchsorted(lots, lots_hit, sorter=sorter)]
     parcels = s["parcels"].iloc[rows]
-    features = s["features"].iloc[f_k]
+    features = s["features"].take(f_k) if isinstance(s["features"], WkbFeatures) else s["features"].iloc[f_k]
     context = s["parcels"].iloc[context_rows]
     water = None
     if s["water"] is not None:
@@ -150,6 +180,7 @@ def reassess(
     last_year = None if previous is None else read_previous(previous)  # a bad file is refused before the run
     with OutputLock(out):
         if prefetched is not None:
+            load_reader_for(features_path)
             prefetched.wait()  # pyarrow's reading threads must be idle before a fork
         if isolate and hasattr(os, "fork"):
             kept: list = []  # the layers outlive the run in the child, which exits without freeing them
@@ -176,22 +207,25 @@ def _reassess(parcels_path: str | Path, features_path: str | Path, out: str | Pa
     wanted = wanted_columns(opts.id_field, opts.class_field, opts.dwelling_units_field, opts.type_field)
     p_cols = wanted["parcels"]
     parcels = read_input(parcels_path, layers.get("parcels"), "parcels", p_cols, prefetched)
-    features = read_input(features_path, layers.get("features"), "features", wanted["features"], prefetched)
+    features = read_features(features_path, layers.get("features"), wanted["features"], prefetched, parcels.crs,
+                             threads=min(workers, 4))
     water = read_input(water_path, layers.get("water"), "water", wanted["water"], prefetched) if water_path else None
     require_columns(parcels.columns, parcels.geometry.name, p_cols)
     parcels = parcels[[*p_cols, parcels.geometry.name]]
-    refuse_shapes_as_field(opts.type_field, features.geometry.name, "features", features.columns)
+    shapes = features.active_geometry_name
+    refuse_shapes_as_field(opts.type_field, shapes, "features", features.columns)
     keep_f = [c for c in (opts.type_field, "feature_ty") if c in features.columns]
-    features = features[[*keep_f, features.geometry.name]]
+    features = features.keep(keep_f) if isinstance(features, WkbFeatures) else features[[*keep_f, shapes]]
     # a few distinct codes in millions of rows: categoricals make the per-chunk row takes cheap
+    attrs = features.attrs if isinstance(features, WkbFeatures) else features
     for col in keep_f:
-        features[col] = features[col].astype("category")
+        attrs[col] = attrs[col].astype("category")
     if opts.class_field:
         parcels[opts.class_field] = parcels[opts.class_field].astype("category")
     phase("read")
     names = {"parcels": Path(parcels_path).name, "features": Path(features_path).name,
              "water": Path(water_path).name if water_path else None}
-    parcels, features, water, crs_note = gis.project_layers(parcels, features, water, crs=opts.crs, names=names)
+    parcels, features, water, crs_note = _project(parcels, features, water, opts.crs, names)
     parcels = parcels.reset_index(drop=True)  # the index is the lots' input order (ORDER)
     if water is not None:
         water = water[[water.geometry.name]]
@@ -211,14 +245,8 @@ def _reassess(parcels_path: str | Path, features_path: str | Path, out: str | Pa
     # whole run: it says which features and neighbouring lots each chunk needs
     chunk_of = np.empty(n, dtype=np.int64)
     chunk_of[order] = np.repeat(np.arange(n_chunks), np.diff(bounds))
-    pair_f, pair_p = _bbox_pairs(shapely.STRtree(geoms), features.geometry.to_numpy(), min(workers, 4))
-    # each feature's lots in input order, not the tree's: a chunk's pairs are then the
-    # same wherever they are found (the cluster run finds them on its workers)
-    # (one stable sort of a combined key: the query gives them grouped by feature already,
-    # which a merge sort finds as runs; np.lexsort sorts twice, afresh)
-    by_pair = np.argsort(pair_f.astype(np.int64) * max(n, 1) + pair_p, kind="stable")
-    pair_f, pair_p = pair_f[by_pair], pair_p[by_pair]
-    notes = _meeting_notes(len(features), pair_f, names) + type_notes(features, opts.type_field, schedule, names)
+    pair_f, pair_p = _pairs(geoms, features, min(workers, 4))
+    notes = _meeting_notes(len(features), pair_f, names) + type_notes(attrs, opts.type_field, schedule, names)
 
     settings = {"opts": opts.__dict__, "schedule": schedule.name, "n_chunks": n_chunks, "version": 4}
     parts = PartStore.open(out, [parcels_path, features_path, water_path, opts.raster], settings, resume)

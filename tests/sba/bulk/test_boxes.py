@@ -278,3 +278,74 @@ def test_wkb_boxes__random_polygons_and_multipolygons_of_both_byte_orders_read_a
     bounds, kinds = boxes.wkb_boxes(arrow_wkb(rows))
     np.testing.assert_array_equal(bounds, shapely.bounds(shapes))
     assert (kinds == shapely.get_type_id(shapes)).all()
+
+
+# --------------------------------------------------------------------------
+# feature_lot_pairs: the local run's pairing by boxes read from the WKB
+
+
+def assert_tree_pairs(features: np.ndarray, lots: np.ndarray, threads: int = 1) -> list[tuple[int, int]]:
+    """The pairs, checked to be those of an STRtree of the lots queried with the features (what the
+    local run pairs otherwise), each once, by feature, then lot."""
+    pytest.importorskip("numba")
+    got_f, got_p = boxes.feature_lot_pairs(features, lots, threads)
+    got = list(zip(got_f.tolist(), got_p.tolist(), strict=True))
+    assert got == sorted(strtree_pairs(features, lots))
+    return got
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_feature_lot_pairs__are_the_strtree_s_in_feature_then_lot_order(seed):
+    rng = np.random.default_rng(100 + seed)
+    lots = random_boxes(rng, int(rng.integers(1, 3000)), size=float(rng.choice([3, 30, 300])))
+    features = random_boxes(rng, int(rng.integers(1, 4000)), size=float(rng.choice([1, 10, 100])))
+    assert len(assert_tree_pairs(features, lots, threads=int(rng.integers(1, 4)))) > 0
+
+
+def test_feature_lot_pairs__touching_boxes_meet_and_boxes_a_hair_apart_do_not():
+    lots = np.array([[0.0, 0.0, 10.0, 10.0], [10.0, 0.0, 20.0, 10.0]])
+    features = np.array([[10.0, 10.0, 12.0, 12.0],  # touches both lots' corner
+                         [np.nextafter(20.0, 21.0), 0.0, 22.0, 10.0],  # just right of the second
+                         [3.0, 3.0, 3.0, 3.0],  # a point inside the first
+                         [np.nan] * 4])  # no shape
+    assert assert_tree_pairs(features, lots) == [(0, 0), (0, 1), (2, 0)]
+
+
+def test_feature_lot_pairs__street_parcels_over_the_whole_city_keep_the_grid_bounded(monkeypatch):
+    """Lots spanning every cell: the grid is made coarser (its entries stay bounded), the pairs stay exact."""
+    rng = np.random.default_rng(8)
+    lots = random_boxes(rng, 2000, size=5, missing=0.01)
+    lots[:40] = [-10.0, -10.0, 1100.0, 1100.0]  # forty street parcels over everything
+    features = random_boxes(rng, 3000, size=3)
+    monkeypatch.setattr(boxes, "SLOTS_EXTRA", 0)
+    frame, nx, ny = boxes._lot_frame(lots)
+    from sba.bulk import boxes_jit
+
+    assert boxes_jit.grid_slots(lots, frame, nx, ny) <= boxes.SLOTS_PER_LOT * len(lots)
+    assert len(assert_tree_pairs(features, lots, threads=2)) > 40 * 2500
+
+
+@pytest.mark.parametrize("where", ["lots", "features", "both"])
+def test_feature_lot_pairs__infinite_coordinates_meet_as_in_the_strtree(where):
+    rng = np.random.default_rng(9)
+    lots, features = random_boxes(rng, 400, size=20), random_boxes(rng, 900)
+    for arr in ([lots] if where == "lots" else [features] if where == "features" else [lots, features]):
+        arr[3, 2] = np.inf
+        arr[4, 0] = -np.inf
+        arr[5] = [-np.inf, -np.inf, np.inf, np.inf]
+    assert_tree_pairs(features, lots, threads=2)
+
+
+def test_feature_lot_pairs__no_lot_or_feature_or_only_nan_gives_no_pairs():
+    b = np.array([[0.0, 0.0, 1.0, 1.0]])
+    nan = np.full((2, 4), np.nan)
+    for features, lots in ((b, np.empty((0, 4))), (np.empty((0, 4)), b), (nan, b), (b, nan)):
+        assert assert_tree_pairs(features, lots) == []
+
+
+def test_feature_lot_pairs__a_feature_meeting_many_lots_gets_them_all_in_order():
+    """The output grows past its first guess (two pairs a feature) and each feature's lots stay sorted."""
+    rng = np.random.default_rng(4)
+    lots = random_boxes(rng, 1500, size=4, missing=0)[rng.permutation(1500)]
+    features = np.array([[0.0, 0.0, 1000.0, 1000.0]] * 3 + [[400.0, 400.0, 600.0, 600.0]])
+    assert len(assert_tree_pairs(features, lots, threads=2)) > 3 * 1500
