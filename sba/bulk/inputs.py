@@ -12,13 +12,19 @@ import geopandas as gpd
 import gis
 from categorize.schedule import RateSchedule
 from gis.shapes import FEATURE_TYPES, normalise_type, type_column
-from sba.bulk import wkb_features
 from sba.bulk.prefetch import Prefetch, is_parquet, parquet_columns, read_table
-from sba.bulk.wkb_features import WkbFeatures, open_wkb_features
+from sba.bulk.wkb_layer import WkbLayer, open_wkb_layer
 from sba.engine import rules_for
 
-__all__ = ["QUOTED_TYPES", "read_features", "read_input", "refuse_shapes_as_field", "require_columns",
-           "type_count_notes", "type_notes"]
+__all__ = [
+    "QUOTED_TYPES",
+    "read_input",
+    "read_kept",
+    "refuse_shapes_as_field",
+    "require_columns",
+    "type_count_notes",
+    "type_notes",
+]
 
 
 def read_input(path, layer, role: str, wanted: list[str], prefetched: Prefetch | None = None) -> gpd.GeoDataFrame:
@@ -32,30 +38,26 @@ def read_input(path, layer, role: str, wanted: list[str], prefetched: Prefetch |
     return gis.read_layer(path, layer=layer, role=role)
 
 
-def read_features(path, layer, wanted: list[str], prefetched: Prefetch | None, parcels_crs,
-                  threads: int = 1) -> gpd.GeoDataFrame | WkbFeatures:
-    """:func:`read_input` for the features layer, kept as WKB when that pays
-    (a big GeoParquet table in the parcels' CRS: :mod:`sba.bulk.wkb_features`)."""
+def read_kept(path, layer, role: str, wanted: list[str], prefetched: Prefetch | None, crs=None,
+              threads: int = 1) -> gpd.GeoDataFrame | WkbLayer:
+    """:func:`read_input`, the layer kept as WKB where it can be (a GeoParquet table
+    in ``crs`` if given: :mod:`sba.bulk.wkb_layer`)."""
     cols = parquet_columns(path, wanted) if is_parquet(path) else None
     if cols is not None:
-        table = prefetched.take(path, cols) if prefetched is not None else _big_table(path, cols)
+        table = prefetched.take(path, cols) if prefetched is not None else _table(path, cols)
         if table is not None:
-            kept = open_wkb_features(table, Path(str(path)).name, parcels_crs, threads)
+            kept = open_wkb_layer(table, Path(str(path)).name, crs, threads)
             if kept is not None:
                 return kept
-            return gis.read_layer(path, layer=layer, role="features", columns=cols, table=table)
-    return read_input(path, layer, "features", wanted, prefetched)
+            return gis.read_layer(path, layer=layer, role=role, columns=cols, table=table)
+    return read_input(path, layer, role, wanted, prefetched)
 
 
-def _big_table(path, cols: list[str]):
-    """The file as a pyarrow table when it has rows enough to be kept as WKB, else None (read as before)."""
-    import pyarrow.parquet as pq
-
+def _table(path, cols: list[str]):
+    """The file as a pyarrow table, or None (the reader then explains what is wrong with it)."""
     try:
-        if pq.read_metadata(path).num_rows < wkb_features.WKB_MIN_FEATURES:
-            return None
         return read_table(path, cols)
-    except Exception:  # the reader explains what is wrong with the file
+    except Exception:
         return None
 
 

@@ -1,0 +1,163 @@
+"""Big layers kept as their WKB until a chunk needs their shapes.
+
+Decoding every lot and surface of a city in the run's one process was its
+largest serial step (``shapely.from_wkb`` holds the interpreter: 2.2 s for
+3.46 million surfaces and 0.7 s for a million lots, while the other core
+waited).  When the features come as a big GeoParquet table in the parcels'
+own CRS, the run instead reads each shape's bounding box from the WKB bytes
+(:func:`sba.bulk.boxes.wkb_boxes`, compiled), orders the lots and pairs the
+surfaces with them by those boxes (:func:`sba.bulk.boxes.hilbert_distance`,
+:func:`sba.bulk.boxes.feature_lot_pairs`), and each chunk decodes only its
+own lots and surfaces, on the worker that measures it.  The chunks, the pairs
+and therefore the table are those of the run that decodes everything first.
+
+Any other layer (another format, a small one, numba missing, features in
+another CRS than the lots) is read as before: :func:`open_wkb_layer` then
+returns None.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+
+import geopandas as gpd
+import shapely
+from pyproj import CRS
+
+from gis.errors import UnreadableFileError
+from sba.bulk.boxes import wkb_boxes
+
+__all__ = ["WKB_MIN_FEATURES", "WkbLayer", "decoded", "load_reader_for", "open_wkb_layer", "wants_wkb"]
+
+#: Fewer surfaces than this are decoded at once as before: importing numba and loading the
+#: compiled box reader (about 0.3 s) is repaid by decoding about half a million surfaces.
+WKB_MIN_FEATURES = 500_000
+
+
+class WkbLayer:
+    """A layer as attribute columns plus WKB; :meth:`take` decodes the rows a chunk uses.
+
+    It answers what the run asks of a layer otherwise (``len``, ``columns``,
+    ``layer[column]``, ``active_geometry_name``, ``crs``) and gives each
+    shape's box (``bounds``, NaN for a row without a shape) without decoding it.
+    """
+
+    def __init__(self, attrs: pd.DataFrame, wkb, crs: CRS, active_geometry_name: str, bounds: np.ndarray):
+        self.attrs, self.wkb, self.crs = attrs, wkb, crs
+        self.active_geometry_name, self.bounds = active_geometry_name, bounds
+
+    def __len__(self) -> int:
+        return len(self.attrs)
+
+    def __getitem__(self, column: str) -> pd.Series:
+        return self.attrs[column]
+
+    @property
+    def columns(self) -> list[str]:
+        """The attribute columns, then the shapes' column, as a GeoDataFrame lists them."""
+        return [*self.attrs.columns, self.active_geometry_name]
+
+    def keep(self, columns: list[str]) -> WkbLayer:
+        """The same layer with only these attribute columns."""
+        return WkbLayer(self.attrs[columns], self.wkb, self.crs, self.active_geometry_name, self.bounds)
+
+    def reset_index(self) -> WkbLayer:
+        """The same layer numbered 0, 1, 2, ... (``GeoDataFrame.reset_index(drop=True)``)."""
+        return WkbLayer(self.attrs.reset_index(drop=True), self.wkb, self.crs, self.active_geometry_name,
+                        self.bounds)
+
+    def take(self, rows: np.ndarray) -> gpd.GeoDataFrame:
+        """Rows ``rows`` (positions) as the GeoDataFrame reading the file would give, index kept."""
+        import pyarrow as pa
+
+        wkb = self.wkb.take(pa.array(np.asarray(rows, dtype=np.int64)))
+        shapes = shapely.from_wkb(wkb.to_numpy(zero_copy_only=False))
+        frame = self.attrs.iloc[rows]
+        frame[self.active_geometry_name] = gpd.GeoSeries(shapes, index=frame.index, crs=self.crs)
+        return gpd.GeoDataFrame(frame, geometry=self.active_geometry_name, crs=self.crs)
+
+
+def decoded(layer: gpd.GeoDataFrame | WkbLayer) -> gpd.GeoDataFrame:
+    """The layer as a GeoDataFrame (every shape decoded)."""
+    return layer.take(np.arange(len(layer))) if isinstance(layer, WkbLayer) else layer
+
+
+def wants_wkb(path) -> bool:
+    """Whether a features file has rows enough to be kept as WKB (and so its lots with it), and numba is here."""
+    import pyarrow.parquet as pq
+
+    from sba.bulk.prefetch import is_parquet
+
+    try:
+        if not is_parquet(path) or pq.read_metadata(path).num_rows < WKB_MIN_FEATURES:
+            return False
+        import sba.bulk.boxes_jit  # noqa: F401  (numba: the box reader and the pairing)
+    except Exception:  # no numba, or a file the reader will explain
+        return False
+    return True
+
+
+def load_reader_for(path) -> None:
+    """Import the compiled box reader now if the features at ``path`` will be kept as WKB.
+
+    The run calls this while pyarrow is still reading the layers (on its own
+    threads, without the interpreter lock), so that importing numba costs no time of its own.
+    """
+    wants_wkb(path)
+
+
+def open_wkb_layer(table, name: str, crs=None, threads: int = 1) -> WkbLayer | None:
+    """``table`` (a GeoParquet table read by pyarrow) as a :class:`WkbLayer`, or None to read it as before.
+
+    None unless its shapes are WKB with a known CRS (``crs`` if given), at
+    least one has an area, and every row without a box is one without a shape
+    (a shape with a NaN coordinate is decoded with the rest, as before); a row
+    whose WKB is torn is refused as the reader refuses it.
+    """
+    if table is None or not table.num_rows:
+        return None
+    found = _wkb_column(table)
+    if found is None:
+        return None
+    column, own = found
+    if own is None or (crs is not None and own != CRS.from_user_input(crs)):
+        return None
+    wkb = table.column(column)
+    wkb = wkb.chunk(0) if wkb.num_chunks == 1 else wkb.combine_chunks()
+    try:
+        bounds, kinds = wkb_boxes(wkb, threads)
+    except Exception as err:  # a torn row: shapely could not decode it
+        raise UnreadableFileError(f"We could not read {name!r} as GeoParquet; the file may be damaged.") from err
+    no_box = np.isnan(bounds).any(axis=1)
+    if not (np.isin(kinds, (3, 6, 7)) & ~no_box).any() or not _all_without_shape(wkb, np.flatnonzero(no_box)):
+        return None  # read it as before: the reader and the engine say what is wrong with it
+    attrs = table.drop_columns([column]).to_pandas()
+    return WkbLayer(attrs, wkb, own, column, bounds)
+
+
+def _all_without_shape(wkb, rows: np.ndarray) -> bool:
+    """Whether each of these rows is missing or empty (not a shape whose box is NaN)."""
+    if not len(rows):
+        return True
+    import pyarrow as pa
+
+    shapes = shapely.from_wkb(wkb.take(pa.array(rows)).to_numpy(zero_copy_only=False))
+    return bool((shapely.is_missing(shapes) | shapely.is_empty(shapes)).all())
+
+
+def _wkb_column(table) -> tuple[str, CRS | None] | None:
+    """The primary geometry column and its CRS, when the GeoParquet metadata says it is WKB."""
+    try:
+        meta = json.loads((table.schema.metadata or {})[b"geo"])
+        column = meta["primary_column"]
+        info = meta["columns"][column]
+        if str(info.get("encoding", "")).upper() != "WKB" or column not in table.column_names:
+            return None
+        # GeoParquet: a missing "crs" key means OGC:CRS84, a null one an unknown CRS
+        crs = info.get("crs", "OGC:CRS84")
+        return column, (None if crs is None else CRS.from_user_input(crs))
+    except Exception:  # no or odd metadata: the reader explains
+        return None
