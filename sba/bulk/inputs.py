@@ -39,14 +39,14 @@ def read_input(path, layer, role: str, wanted: list[str], prefetched: Prefetch |
 
 
 def read_kept(path, layer, role: str, wanted: list[str], prefetched: Prefetch | None, crs=None,
-              threads: int = 1) -> gpd.GeoDataFrame | WkbLayer:
+              threads: int = 1, categories: tuple[str, ...] = ()) -> gpd.GeoDataFrame | WkbLayer:
     """:func:`read_input`, the layer kept as WKB where it can be (a GeoParquet table
-    in ``crs`` if given: :mod:`sba.bulk.wkb_layer`)."""
+    in ``crs`` if given, ``categories`` read as categoricals: :mod:`sba.bulk.wkb_layer`)."""
     cols = parquet_columns(path, wanted) if is_parquet(path) else None
     if cols is not None:
         table = prefetched.take(path, cols) if prefetched is not None else _table(path, cols)
         if table is not None:
-            kept = open_wkb_layer(table, Path(str(path)).name, crs, threads)
+            kept = open_wkb_layer(table, Path(str(path)).name, crs, threads, categories)
             if kept is not None:
                 return kept
             return gis.read_layer(path, layer=layer, role=role, columns=cols, table=table)

@@ -107,16 +107,22 @@ def _hilbert_order(parcels: gpd.GeoDataFrame | WkbLayer) -> np.ndarray:
     hd = np.zeros(n, dtype=np.int64)
     if isinstance(parcels, WkbLayer):
         b = parcels.bounds
-        ok = ~np.isnan(b).any(axis=1)  # the rows without a shape (open_wkb_layer checked it)
+        ok = ~np.isnan(b[:, 0])  # the rows without a shape (open_wkb_layer checked it)
         if ok.any():
-            total = (b[ok, 0].min(), b[ok, 1].min(), b[ok, 2].max(), b[ok, 3].max())
-            hd[ok] = hilbert_distance(b[ok], total)
+            hd[ok] = hilbert_distance(b[ok], _total_bounds(b))
     else:
         geoms = parcels.geometry.to_numpy()
         ok = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
         if ok.any():
             hd[ok] = parcels.geometry[ok].hilbert_distance(total_bounds=parcels.geometry[ok].total_bounds)
     return np.lexsort((np.arange(n), hd))
+
+
+def _total_bounds(b: np.ndarray) -> tuple[float, float, float, float] | None:
+    """``GeoSeries.total_bounds`` of shapes with these boxes (a row without a shape is NaN throughout)."""
+    if not len(b) or np.isnan(b[:, 0]).all():
+        return None
+    return (np.nanmin(b[:, 0]), np.nanmin(b[:, 1]), np.nanmax(b[:, 2]), np.nanmax(b[:, 3]))
 
 
 def _pairs(parcels: gpd.GeoDataFrame | WkbLayer, features, threads: int) -> tuple[np.ndarray, np.ndarray]:
@@ -136,14 +142,14 @@ def _pairs(parcels: gpd.GeoDataFrame | WkbLayer, features, threads: int) -> tupl
 
 
 def _read_layers(parcels_path, features_path, water_path, layers: dict, wanted: dict, prefetched: Prefetch | None,
-                 threads: int):
+                 threads: int, class_field: str | None):
     """The three layers; the lots and surfaces kept as WKB when the features are many
     (:mod:`sba.bulk.wkb_layer`), and the surfaces only if the lots are too."""
     if wants_wkb(features_path):
         parcels = read_kept(parcels_path, layers.get("parcels"), "parcels", wanted["parcels"], prefetched,
-                            threads=threads)
+                            threads=threads, categories=(class_field,) if class_field else ())
         features = read_kept(features_path, layers.get("features"), "features", wanted["features"], prefetched,
-                             crs=parcels.crs, threads=threads)
+                             crs=parcels.crs, threads=threads, categories=(*wanted["features"], "feature_ty"))
     else:
         parcels = read_input(parcels_path, layers.get("parcels"), "parcels", wanted["parcels"], prefetched)
         features = read_input(features_path, layers.get("features"), "features", wanted["features"], prefetched)
@@ -168,8 +174,7 @@ def _stand_in(layer: gpd.GeoDataFrame | WkbLayer) -> gpd.GeoDataFrame:
     and the total bounds, None where a coordinate is infinite); other layers as they are."""
     if not isinstance(layer, WkbLayer):
         return layer
-    b = layer.bounds[~np.isnan(layer.bounds).any(axis=1)]
-    total = (b[:, 0].min(), b[:, 1].min(), b[:, 2].max(), b[:, 3].max()) if len(b) else None
+    total = _total_bounds(layer.bounds)
     shapes = [shapely.box(*total)] if total is not None and np.isfinite(total).all() else []
     return gpd.GeoDataFrame(geometry=gpd.GeoSeries(shapes, crs=layer.crs))
 
@@ -294,7 +299,7 @@ def _reassess(parcels_path: str | Path, features_path: str | Path, out: str | Pa
     wanted = wanted_columns(opts.id_field, opts.class_field, opts.dwelling_units_field, opts.type_field)
     p_cols = wanted["parcels"]
     parcels, features, water = _read_layers(parcels_path, features_path, water_path, layers, wanted, prefetched,
-                                            threads=min(workers, 4))
+                                            threads=min(workers, 4), class_field=opts.class_field)
     require_columns(parcels.columns, parcels.active_geometry_name, p_cols)
     parcels = _keep(parcels, p_cols)
     refuse_shapes_as_field(opts.type_field, features.active_geometry_name, "features", features.columns)

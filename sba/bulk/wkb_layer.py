@@ -109,13 +109,15 @@ def load_reader_for(path) -> None:
     wants_wkb(path)
 
 
-def open_wkb_layer(table, name: str, crs=None, threads: int = 1) -> WkbLayer | None:
+def open_wkb_layer(table, name: str, crs=None, threads: int = 1,
+                   categories: tuple[str, ...] = ()) -> WkbLayer | None:
     """``table`` (a GeoParquet table read by pyarrow) as a :class:`WkbLayer`, or None to read it as before.
 
     None unless its shapes are WKB with a known CRS (``crs`` if given), at
     least one has an area, and every row without a box is one without a shape
     (a shape with a NaN coordinate is decoded with the rest, as before); a row
-    whose WKB is torn is refused as the reader refuses it.
+    whose WKB is torn is refused as the reader refuses it.  The ``categories``
+    columns become pandas categoricals, as ``astype("category")`` makes them.
     """
     if table is None or not table.num_rows:
         return None
@@ -134,8 +136,28 @@ def open_wkb_layer(table, name: str, crs=None, threads: int = 1) -> WkbLayer | N
     no_box = np.isnan(bounds).any(axis=1)
     if not (np.isin(kinds, (3, 6, 7)) & ~no_box).any() or not _all_without_shape(wkb, np.flatnonzero(no_box)):
         return None  # read it as before: the reader and the engine say what is wrong with it
-    attrs = table.drop_columns([column]).to_pandas()
-    return WkbLayer(attrs, wkb, own, column, bounds)
+    return WkbLayer(_attributes(table.drop_columns([column]), categories), wkb, own, column, bounds)
+
+
+def _attributes(table, categories: tuple[str, ...]) -> pd.DataFrame:
+    """The attribute columns as pandas reads them, ``categories`` as categoricals: encoded
+    by Arrow (a few codes in millions of rows), their categories sorted as pandas sorts them."""
+    import pyarrow as pa
+
+    def is_text(c: str) -> bool:
+        kind = table.schema.field(c).type
+        return pa.types.is_string(kind) or pa.types.is_large_string(kind)
+
+    text = [c for c in categories if c in table.column_names and is_text(c)]
+    for c in text:
+        table = table.set_column(table.column_names.index(c), c, table.column(c).dictionary_encode())
+    attrs = table.to_pandas()
+    for c in categories:
+        if c in text:
+            attrs[c] = attrs[c].cat.reorder_categories(sorted(attrs[c].cat.categories))
+        elif c in attrs.columns:
+            attrs[c] = attrs[c].astype("category")
+    return attrs
 
 
 def _all_without_shape(wkb, rows: np.ndarray) -> bool:
