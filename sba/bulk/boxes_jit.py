@@ -9,8 +9,9 @@ infinite coordinate, a count that runs past the row's bytes or bytes left
 over -- is marked unread and decoded by shapely, which then gives its answer
 or its error.
 
-:func:`grid_pairs` is the loop of :meth:`sba.bulk.boxes._Grid.pairs`: the same
-cells, tests and corner rule, row by row.
+:func:`feature_lots` pairs boxes with the boxes of a grid's cells (:func:`lot_grid`), a pair
+met in several cells kept in the cell of its corner: the local run's (feature, lot) pairs, and
+(:func:`grid_pairs`) the loop of :meth:`sba.bulk.boxes._Grid.pairs` for the cluster's routing.
 
 Kept in its own module so that numba is imported only where it is installed and wanted.
 """
@@ -120,51 +121,30 @@ def _cell(v, v0, v1, size, n):
 
 
 @njit(cache=True, nogil=True)
-def _walk(box, ext, members, first, frame, nx, ny, out_r, out_e, fill):
-    x0, y0, cw, ch, x1, y1 = frame[0], frame[1], frame[2], frame[3], frame[4], frame[5]
-    found = 0
-    for r in range(box.shape[0]):
-        bx0, by0, bx1, by1 = box[r, 0], box[r, 1], box[r, 2], box[r, 3]
-        ix0, ix1 = _cell(bx0, x0, x1, cw, nx), _cell(bx1, x0, x1, cw, nx)
-        iy0, iy1 = _cell(by0, y0, y1, ch, ny), _cell(by1, y0, y1, ch, ny)
-        for iy in range(iy0, iy1 + 1):
-            for ix in range(ix0, ix1 + 1):
-                c = iy * nx + ix
-                for slot in range(first[c], first[c + 1]):
-                    e = members[slot]
-                    if bx0 > ext[e, 2] or bx1 < ext[e, 0] or by0 > ext[e, 3] or by1 < ext[e, 1]:
-                        continue
-                    # the pair once: in the cell of its corner max(minx), max(miny)
-                    if (_cell(max(bx0, ext[e, 0]), x0, x1, cw, nx) != ix
-                            or _cell(max(by0, ext[e, 1]), y0, y1, ch, ny) != iy):
-                        continue
-                    if fill:
-                        out_r[found] = r
-                        out_e[found] = e
-                    found += 1
-    return found
+def _lot_span(lots, i, frame, nx, ny):
+    """:func:`_span` of row ``i`` of ``lots``."""
+    return _span(lots[i, 0], lots[i, 1], lots[i, 2], lots[i, 3], frame[0], frame[4], frame[2], nx,
+                 frame[1], frame[5], frame[3], ny)
 
 
-@njit(cache=True, nogil=True)
-def grid_pairs(box, ext, members, first, frame, nx, ny):
-    """``(row, extent)`` of the boxes meeting the grid's extents, each pair once (counted, then written)."""
-    none = np.empty(0, dtype=np.int64)
-    n = _walk(box, ext, members, first, frame, nx, ny, none, none, False)
-    out_r, out_e = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
-    _walk(box, ext, members, first, frame, nx, ny, out_r, out_e, True)
-    return out_r, out_e
+@njit(cache=True, nogil=True, inline="always")
+def _span(b0, b1, b2, b3, x0, x1, cw, nx, y0, y1, ch, ny):
+    """The columns and rows of the cells box ``b0, b1, b2, b3`` covers (``ix0, ix1, iy0, iy1``)."""
+    return _cell(b0, x0, x1, cw, nx), _cell(b2, x0, x1, cw, nx), _cell(b1, y0, y1, ch, ny), _cell(b3, y0, y1, ch, ny)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _meets(b0, b1, b2, b3, e0, e1, e2, e3, ix, iy, x0, x1, cw, nx, y0, y1, ch, ny, one):
+    """Whether box ``b`` meets box ``e`` (inclusive), counted in cell ``ix, iy``: a pair met in
+    several cells is kept in the cell of its corner max(minx), max(miny) (``one``: box ``b``
+    lies in one cell, so the pair is met there only)."""
+    if b0 > e2 or b2 < e0 or b1 > e3 or b3 < e1:
+        return False
+    return one or (_cell(max(b0, e0), x0, x1, cw, nx) == ix and _cell(max(b1, e1), y0, y1, ch, ny) == iy)
 
 
 # --------------------------------------------------------------------------
 # (feature, lot) pairs whose boxes meet, for the local run's pairing
-
-
-@njit(cache=True, nogil=True)
-def _span(b, frame, nx, ny):
-    """The columns and rows of the cells a box covers (``ix0, ix1, iy0, iy1``), as :func:`_cell` numbers them."""
-    x0, y0, cw, ch, x1, y1 = frame[0], frame[1], frame[2], frame[3], frame[4], frame[5]
-    return (_cell(b[0], x0, x1, cw, nx), _cell(b[2], x0, x1, cw, nx),
-            _cell(b[1], y0, y1, ch, ny), _cell(b[3], y0, y1, ch, ny))
 
 
 @njit(cache=True, nogil=True)
@@ -198,9 +178,28 @@ def grid_slots(lots, frame, nx, ny):
     slots = 0
     for i in range(lots.shape[0]):
         if _has_box(lots[i]):
-            ix0, ix1, iy0, iy1 = _span(lots[i], frame, nx, ny)
+            ix0, ix1, iy0, iy1 = _lot_span(lots, i, frame, nx, ny)
             slots += (ix1 - ix0 + 1) * (iy1 - iy0 + 1)
     return slots
+
+
+@njit(cache=True, nogil=True)
+def _cells_of(lots, frame, nx, ny, at, members):
+    """Each lot in every cell its box covers: counted into ``at[cell + 1]`` while ``members`` is
+    empty, else put at ``members[at[cell]]`` (``at`` moving on)."""
+    fill = len(members) > 0
+    for i in range(lots.shape[0]):
+        if not _has_box(lots[i]):
+            continue
+        ix0, ix1, iy0, iy1 = _lot_span(lots, i, frame, nx, ny)
+        for iy in range(iy0, iy1 + 1):
+            for ix in range(ix0, ix1 + 1):
+                c = iy * nx + ix
+                if fill:
+                    members[at[c]] = i
+                    at[c] += 1
+                else:
+                    at[c + 1] += 1
 
 
 @njit(cache=True, nogil=True)
@@ -208,24 +207,10 @@ def lot_grid(lots, frame, nx, ny):
     """The lots of each cell of an ``nx`` by ``ny`` grid (CSR ``members``, ``first``), each cell's
     lots in ascending order; a lot is in every cell its box covers."""
     counts = np.zeros(nx * ny + 1, dtype=np.int64)
-    for i in range(lots.shape[0]):
-        if not _has_box(lots[i]):
-            continue
-        ix0, ix1, iy0, iy1 = _span(lots[i], frame, nx, ny)
-        for iy in range(iy0, iy1 + 1):
-            for ix in range(ix0, ix1 + 1):
-                counts[iy * nx + ix + 1] += 1
+    _cells_of(lots, frame, nx, ny, counts, np.empty(0, dtype=np.int64))
     first = np.cumsum(counts)
-    fill = first[:-1].copy()
     members = np.empty(first[-1], dtype=np.int64)
-    for i in range(lots.shape[0]):
-        if not _has_box(lots[i]):
-            continue
-        ix0, ix1, iy0, iy1 = _span(lots[i], frame, nx, ny)
-        for iy in range(iy0, iy1 + 1):
-            for ix in range(ix0, ix1 + 1):
-                members[fill[iy * nx + ix]] = i
-                fill[iy * nx + ix] += 1
+    _cells_of(lots, frame, nx, ny, first[:-1].copy(), members)
     return members, first
 
 
@@ -250,8 +235,7 @@ def feature_lots(feats, lots, members, first, frame, nx, ny):
         f0, f1, f2, f3 = feats[i, 0], feats[i, 1], feats[i, 2], feats[i, 3]
         if not (f0 <= f2 and f1 <= f3):  # NaN: a row without a shape meets nothing
             continue
-        ix0, ix1 = _cell(f0, x0, x1, cw, nx), _cell(f2, x0, x1, cw, nx)
-        iy0, iy1 = _cell(f1, y0, y1, ch, ny), _cell(f3, y0, y1, ch, ny)
+        ix0, ix1, iy0, iy1 = _span(f0, f1, f2, f3, x0, x1, cw, nx, y0, y1, ch, ny)
         one = ix0 == ix1 and iy0 == iy1
         start = found
         for iy in range(iy0, iy1 + 1):
@@ -259,10 +243,8 @@ def feature_lots(feats, lots, members, first, frame, nx, ny):
                 cell = iy * nx + ix
                 for slot in range(first[cell], first[cell + 1]):
                     e = members[slot]
-                    if f0 > lots[e, 2] or f2 < lots[e, 0] or f1 > lots[e, 3] or f3 < lots[e, 1]:
-                        continue
-                    if not one and (_cell(max(f0, lots[e, 0]), x0, x1, cw, nx) != ix
-                                    or _cell(max(f1, lots[e, 1]), y0, y1, ch, ny) != iy):
+                    if not _meets(f0, f1, f2, f3, lots[e, 0], lots[e, 1], lots[e, 2], lots[e, 3], ix, iy,
+                                  x0, x1, cw, nx, y0, y1, ch, ny, one):
                         continue
                     if found == len(out_l):
                         out_f, out_l = _grown(out_f, found + 1), _grown(out_l, found + 1)
@@ -274,3 +256,10 @@ def feature_lots(feats, lots, members, first, frame, nx, ny):
                     out_f[found] = i
                     found += 1
     return out_f[:found].copy(), out_l[:found].copy()
+
+
+@njit(cache=True, nogil=True)
+def grid_pairs(box, ext, members, first, frame, nx, ny):
+    """``(row, extent)`` of the boxes meeting the grid's extents, each pair once: the loop of
+    :func:`feature_lots`, rows for features and extents for lots."""
+    return feature_lots(box, ext, members, first, frame, nx, ny)
