@@ -39,7 +39,7 @@ from sba.bulk.options import ORDER, ReassessOptions, ReassessSummary
 from sba.bulk.parts import PartRecord, PartStore, write_part
 from sba.bulk.prefetch import Prefetch, wanted_columns
 from sba.bulk.result import Phases, collector, read_previous, summarise, write_result
-from sba.bulk.wkb_layer import WkbLayer, decoded, load_reader_for, wants_wkb
+from sba.bulk.wkb_layer import WkbLayer, decoded, wants_wkb
 from sba.output import OutputLock, check_output_path
 
 __all__ = ["reassess"]
@@ -272,7 +272,7 @@ def reassess(
     last_year = None if previous is None else read_previous(previous)  # a bad file is refused before the run
     with OutputLock(out):
         if prefetched is not None:
-            load_reader_for(features_path)
+            wants_wkb(features_path)  # imports numba while pyarrow reads, if the run will need it
             prefetched.wait()  # pyarrow's reading threads must be idle before a fork
         if isolate and hasattr(os, "fork"):
             kept: list = []  # the layers outlive the run in the child, which exits without freeing them

@@ -30,7 +30,7 @@ from pyproj import CRS
 from gis.errors import UnreadableFileError
 from sba.bulk.boxes import wkb_boxes
 
-__all__ = ["WKB_MIN_FEATURES", "WkbLayer", "decoded", "load_reader_for", "open_wkb_layer", "wants_wkb"]
+__all__ = ["WKB_MIN_FEATURES", "WkbLayer", "decoded", "open_wkb_layer", "wants_wkb"]
 
 #: Fewer surfaces than this are decoded at once as before: importing numba and loading the
 #: compiled box reader (about 0.3 s) is repaid by decoding about half a million surfaces.
@@ -86,7 +86,12 @@ def decoded(layer: gpd.GeoDataFrame | WkbLayer) -> gpd.GeoDataFrame:
 
 
 def wants_wkb(path) -> bool:
-    """Whether a features file has rows enough to be kept as WKB (and so its lots with it), and numba is here."""
+    """Whether a features file has rows enough to be kept as WKB (and so its lots with it), and numba is here.
+
+    It imports the compiled box reader when it answers yes: the run first asks while pyarrow
+    is still reading the layers (on its own threads, without the interpreter lock), so that
+    importing numba costs no time of its own.
+    """
     import pyarrow.parquet as pq
 
     from sba.bulk.prefetch import is_parquet
@@ -98,15 +103,6 @@ def wants_wkb(path) -> bool:
     except Exception:  # no numba, or a file the reader will explain
         return False
     return True
-
-
-def load_reader_for(path) -> None:
-    """Import the compiled box reader now if the features at ``path`` will be kept as WKB.
-
-    The run calls this while pyarrow is still reading the layers (on its own
-    threads, without the interpreter lock), so that importing numba costs no time of its own.
-    """
-    wants_wkb(path)
 
 
 def open_wkb_layer(table, name: str, crs=None, threads: int = 1,
