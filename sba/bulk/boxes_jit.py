@@ -226,7 +226,8 @@ def feature_lots(feats, lots, members, first, frame, nx, ny):
     """``(feature, lot)`` of the feature boxes meeting lot boxes, by feature, then lot.
 
     A pair met in several cells is kept in the cell of its corner ``max(minx), max(miny)``;
-    a feature's lots are put in order as they are found (a feature meets a few)."""
+    a feature's lots are put in order as they are found while they are few (:data:`SHORT_RUN`), and
+    sorted once when they are many (a dissolved layer's feature over a whole city)."""
     x0, y0, cw, ch, x1, y1 = frame[0], frame[1], frame[2], frame[3], frame[4], frame[5]
     out_f = np.empty(2 * feats.shape[0] + 1024, dtype=np.int64)
     out_l = np.empty(2 * feats.shape[0] + 1024, dtype=np.int64)
@@ -248,14 +249,31 @@ def feature_lots(feats, lots, members, first, frame, nx, ny):
                         continue
                     if found == len(out_l):
                         out_f, out_l = _grown(out_f, found + 1), _grown(out_l, found + 1)
-                    k = found
-                    while k > start and out_l[k - 1] > e:
-                        out_l[k] = out_l[k - 1]
-                        k -= 1
-                    out_l[k] = e
+                    out_l[found] = e
                     out_f[found] = i
                     found += 1
+        _sort_run(out_l, start, found)
     return out_f[:found].copy(), out_l[:found].copy()
+
+
+#: Runs up to this long are sorted by insertion; longer ones by numpy's sort.
+SHORT_RUN = 16
+
+
+@njit(cache=True, nogil=True)
+def _sort_run(a, start, stop):
+    """Sort ``a[start:stop]`` in place: by insertion while short (a feature meets a few lots,
+    found nearly in order), else with ``np.sort`` (n log n, whatever the order)."""
+    if stop - start > SHORT_RUN:
+        a[start:stop] = np.sort(a[start:stop])
+        return
+    for j in range(start + 1, stop):
+        e = a[j]
+        k = j
+        while k > start and a[k - 1] > e:
+            a[k] = a[k - 1]
+            k -= 1
+        a[k] = e
 
 
 @njit(cache=True, nogil=True)
