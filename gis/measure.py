@@ -58,6 +58,7 @@ from gis.overlay import (
     drop_slivers,
     group_union,
     heavy_components,
+    in_sorted,
     intersection,
     intersection_area,
     matches,
@@ -71,6 +72,7 @@ from gis.overlay import (
 )
 from gis.pieces import Pieces, Sources
 from gis.shapes import normalise_types, type_column
+from gis.tiles import Tiles, tiled
 from gis.validity import is_valid
 
 __all__ = [
@@ -344,12 +346,15 @@ def measure_lots(
 
     F, f_box, f_bnd, feat_repaired = _clean_features(F, report)
     usable = ~shapely.is_missing(F) & ~shapely.is_empty(F)
-    counted, dock_no_water, excluded = _type_masks(types, usable, rules, has_water=water is not None)
+    # from here on a "feature" is a tile (gis.tiles): a large feature's part or square
+    F, f_box, f_bnd, source, pairs = _tiled_features(F, f_box, f_bnd, P, pairs)
+    types = types[source]
+    counted, dock_no_water, excluded = _type_masks(types, usable[source], rules, has_water=water is not None)
     src = Sources(F, P, f_box, f_bnd, p_box, p_bnd)
-    pcs, cross = _cut_pieces(src, _pair(src, pairs, usable))
+    pcs, cross = _cut_pieces(src, _pair(src, pairs, usable[source]))
     f_idx, p_idx = pcs.feat, pcs.lot
     placed = np.zeros(n_feat, dtype=bool)
-    placed[f_idx] = True
+    placed[source[f_idx]] = True
     report(np.flatnonzero(usable & ~placed), "outside_all_lots", "Feature lies outside every lot; it was not counted.")
     if require_overlap and not placed.any():
         raise NoOverlapError(
@@ -357,11 +362,11 @@ def measure_lots(
             "Check that the features and the parcel cover the same place."
         )
 
-    n_features = np.bincount(p_idx, minlength=n_lots)
+    n_features = _features_per_lot(source[f_idx], p_idx, n_lots, tiled=len(F) != n_feat)
     repaired = lot_repaired.copy()
-    repaired[p_idx[feat_repaired[f_idx]]] = True
+    repaired[p_idx[feat_repaired[source[f_idx]]]] = True
 
-    outside = _outside_area(pcs, cross, n_feat, n_lots)
+    outside = _outside_area(pcs, cross, len(F), n_lots)
 
     excluded_sqft = _excluded_area(pcs, excluded[f_idx], n_lots)
 
@@ -805,6 +810,49 @@ def _cut_pieces(src: Sources, pr: _Pairs) -> tuple[Pieces, np.ndarray]:
     k = piece_area > 0
     return Pieces(f_idx[k], p_idx[k], pieces[k], piece_area[k], piece_box[k], piece_bnd[k], as_bounds[k],
                   later[k], inside[k], later[k].copy(), src), cross[k]
+
+
+def _tiled_features(F, f_box, f_bnd, P, pairs):
+    """``(F, f_box, f_bnd, source, pairs)`` with the multipart and very large features cut into
+    tiles (:func:`gis.tiles.tiled`; ``source`` maps each tile to its feature) and the candidate
+    ``pairs``, when given, turned into the tiles' pairs.  Cost: nothing when no feature is cut."""
+    tiles = tiled(F, P)
+    if tiles.geoms is F:
+        return F, f_box, f_bnd, tiles.source, pairs
+    source, cut = tiles.source, tiles.cut
+    t_box, t_bnd = f_box[source], f_bnd[source]
+    t_box[cut], t_bnd[cut] = axis_boxes(tiles.geoms[cut])
+    if pairs is not None:
+        pairs = _tile_pairs(pairs, tiles, P)
+    return tiles.geoms, t_box, t_bnd, source, pairs
+
+
+def _tile_pairs(pairs, tiles: Tiles, P):
+    """The candidate pairs of the tiles, by tile, then lot: a feature kept whole keeps its pairs;
+    a cut feature's tiles take those of its lots whose boxes their own boxes meet."""
+    f_idx, p_idx = (np.asarray(a, dtype=np.int64) for a in pairs)
+    n_lots = max(len(P), 1)
+    tile_of = np.full(len(tiles.source) and int(tiles.source.max()) + 1, -1, dtype=np.int64)
+    whole = np.flatnonzero(~tiles.cut)
+    tile_of[tiles.source[whole]] = whole
+    kept = tile_of[f_idx] >= 0
+    rows = np.flatnonzero(tiles.cut)
+    t, lot = shapely.STRtree(P).query(tiles.geoms[rows])
+    t = rows[t]
+    allowed = np.sort(f_idx[~kept] * n_lots + p_idx[~kept])
+    ok = in_sorted(allowed, tiles.source[t] * n_lots + lot)
+    f_out = np.concatenate([tile_of[f_idx[kept]], t[ok]])
+    p_out = np.concatenate([p_idx[kept], lot[ok]])
+    order = np.lexsort((p_out, f_out))
+    return f_out[order], p_out[order]
+
+
+def _features_per_lot(feature: np.ndarray, lot: np.ndarray, n_lots: int, *, tiled: bool) -> np.ndarray:
+    """How many features have a piece on each lot (a feature cut in tiles counts once)."""
+    if tiled and len(feature):
+        keys = np.unique(feature.astype(np.int64) * n_lots + lot)
+        lot = keys % n_lots
+    return np.bincount(lot, minlength=n_lots)
 
 
 def _clean_lots(lots: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

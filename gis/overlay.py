@@ -267,8 +267,10 @@ ARRAY_CLIP_MAX_COORDS = 64
 
 
 def _small_simple(geoms: np.ndarray) -> np.ndarray:
+    """Polygons of one ring (not empty) and at most :data:`ARRAY_CLIP_MAX_COORDS` coordinates."""
+    coords = shapely.get_num_coordinates(geoms)
     return ((shapely.get_type_id(geoms) == 3) & (shapely.get_num_interior_rings(geoms) == 0)
-            & (shapely.get_num_coordinates(geoms) <= ARRAY_CLIP_MAX_COORDS))
+            & (coords > 0) & (coords <= ARRAY_CLIP_MAX_COORDS))
 
 
 def _clip_rings(polys: np.ndarray, rects: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

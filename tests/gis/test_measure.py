@@ -535,3 +535,12 @@ def test_a1_overwater__only_invalid_water_is_rebuilt_and_crossed_water_still_cou
     wet = shapely.area(shapely.intersection(dock, real_repair(crossed)))
     assert 0 < wet < 100
     assert lot.overwater_excluded_sqft == pytest.approx(wet)
+
+
+def test_clip_area__an_empty_polygon_among_others_has_no_area():
+    """An empty polygon (a water body cut away to nothing) once broke the array clip of the rest."""
+    from gis.overlay import clip_area
+
+    polys = np.array([shapely.Polygon(), box(0, 0, 10, 10), shapely.Polygon()], dtype=object)
+    assert clip_area(polys, np.array([[0.0, 0, 5, 5]] * 3)).tolist() == [0.0, 25.0, 0.0]
+    assert clip_area(polys[:1], np.array([[0.0, 0, 5, 5]])).tolist() == [0.0]

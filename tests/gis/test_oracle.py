@@ -164,3 +164,38 @@ def test_oracle__cambridge_whole_city(capsys, tmp_path):
     ours = cli_measure(capsys, tmp_path / "parcels.parquet", tmp_path / "features.parquet",
                        tmp_path / "water.parquet", "--id-field", "ML", *IN_UTM)
     assert_agrees(ours, oracle_billable_area(parcels, features, water, id_field="ML"))
+
+
+def dissolved(features: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The surfaces merged by type, as a careless export gives them: one multipolygon per type
+    (the invalid outlines repaired first, as a GIS does before it dissolves)."""
+    features = features[["feature_type", "geometry"]].copy()
+    features["geometry"] = features.make_valid()
+    return features.dissolve("feature_type").reset_index()
+
+
+def test_oracle__cambridge_subset_dissolved_by_type(capsys, tmp_path):
+    """A surfaces layer dissolved by type (a few features of thousands of vertices each, over
+    every lot) is measured in tiles and gives the oracle's areas."""
+    gpkg = DATA / "cambridge_subset.gpkg"
+    parcels = gpd.read_file(gpkg, layer="parcels")
+    parcels = parcels[parcels.ML != "---"]
+    features = dissolved(gpd.read_file(gpkg, layer="features").to_crs("EPSG:32619"))
+    water = gpd.read_file(gpkg, layer="water")
+    assert len(features) < 10
+    assert features.geometry.count_coordinates().max() > 1024
+    paths = {}
+    for name, gdf in (("parcels", parcels), ("features", features), ("water", water)):
+        paths[name] = tmp_path / f"{name}.parquet"
+        gdf.to_parquet(paths[name])
+    ours = cli_measure(capsys, paths["parcels"], paths["features"], paths["water"], "--id-field", "ML", *IN_UTM)
+    assert_agrees(ours, oracle_billable_area(parcels, features, water, id_field="ML"))
+
+
+def test_oracle__synthetic_seeds_dissolved_by_type(synthetic, capsys, tmp_path):
+    p, f, w = (gpd.read_parquet(synthetic / f"{n}.parquet") for n in ("parcels", "features", "water"))
+    f = dissolved(f)
+    f.to_parquet(tmp_path / "dissolved.parquet")
+    ours = cli_measure(capsys, synthetic / "parcels.parquet", tmp_path / "dissolved.parquet",
+                       synthetic / "water.parquet")
+    assert_agrees(ours, oracle_billable_area(p, f, w))

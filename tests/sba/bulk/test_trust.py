@@ -465,3 +465,30 @@ def test_a_full_disk_while_saving_a_chunk_is_one_line_too(capsys, monkeypatch, t
     assert not out.exists()
     assert not list((tmp_path / "out.parquet.parts").glob(".*"))  # no half-written part
     assert json.loads((tmp_path / "out.parquet.parts" / "manifest.json").read_text())["parts"] == {}
+
+
+# --------------------------------------------------------------------------
+# a surfaces layer dissolved by type
+
+
+def test_reassess_a_layer_dissolved_by_type_bills_what_its_surfaces_bill_however_chunked(capsys, tmp_path, city):
+    """Eight multipolygons of up to thousands of parts over 3,000 lots (each met by every chunk) give the
+    undissolved layer's billable areas, and the same table bit for bit in 1 chunk or 12."""
+    features = gpd.read_parquet(city / "features.parquet")
+    dissolved = features[["feature_type", "geometry"]].dissolve("feature_type").reset_index()
+    assert len(dissolved) <= 10
+    assert dissolved.geometry.count_coordinates().max() > 10_000
+    dissolved.to_parquet(tmp_path / "dissolved.parquet")
+    tables = {}
+    for name, layer, chunk in (("whole", "features", 5000), ("one", "dissolved", 5000), ("twelve", "dissolved", 250)):
+        path = city / "features.parquet" if layer == "features" else tmp_path / "dissolved.parquet"
+        out = tmp_path / f"{name}.parquet"
+        reassess_json(capsys, city / "parcels.parquet", path, out, "--water", city / "water.parquet",
+                      "--class-field", "land_use", "--class-map", CLASS_MAP, "--chunk-size", chunk)
+        tables[name] = pd.read_parquet(out).set_index("parcel_id")
+    pd.testing.assert_frame_equal(tables["one"], tables["twelve"])
+    whole, one = tables["whole"], tables["one"]
+    assert (whole.billable_area_sqft - one.billable_area_sqft).abs().max() < 1e-6
+    assert (whole.category == one.category).all()
+    assert (whole.service_units == one.service_units).all()
+    assert whole.billable_area_sqft.sum() > 1e6
