@@ -7,6 +7,9 @@ Python loop runs per lot (the array helpers are in :mod:`gis.overlay`).
 
 For each lot:
 
+* multipart and very large features (a layer dissolved by type) are measured
+  part by part, in tiles (:mod:`gis.tiles`), so that no lot pays for a whole
+  city's outline;
 * features are clipped to the lot line (the part outside is reported);
 * overlaps count once (the overlap removed is reported): by exact
   inclusion–exclusion over the overlap graph, with GEOS unions only for the
@@ -347,7 +350,7 @@ def measure_lots(
     F, f_box, f_bnd, feat_repaired = _clean_features(F, report)
     usable = ~shapely.is_missing(F) & ~shapely.is_empty(F)
     # from here on a "feature" is a tile (gis.tiles): a large feature's part or square
-    F, f_box, f_bnd, source, pairs = _tiled_features(F, f_box, f_bnd, P, pairs)
+    F, f_box, f_bnd, source, source_cut, pairs = _tiled_features(F, f_box, f_bnd, P, pairs)
     types = types[source]
     counted, dock_no_water, excluded = _type_masks(types, usable[source], rules, has_water=water is not None)
     src = Sources(F, P, f_box, f_bnd, p_box, p_bnd)
@@ -362,7 +365,7 @@ def measure_lots(
             "Check that the features and the parcel cover the same place."
         )
 
-    n_features = _features_per_lot(source[f_idx], p_idx, n_lots, tiled=len(F) != n_feat)
+    n_features = _features_per_lot(source[f_idx], p_idx, n_lots, cut=source_cut[f_idx])
     repaired = lot_repaired.copy()
     repaired[p_idx[feat_repaired[source[f_idx]]]] = True
 
@@ -813,18 +816,19 @@ def _cut_pieces(src: Sources, pr: _Pairs) -> tuple[Pieces, np.ndarray]:
 
 
 def _tiled_features(F, f_box, f_bnd, P, pairs):
-    """``(F, f_box, f_bnd, source, pairs)`` with the multipart and very large features cut into
-    tiles (:func:`gis.tiles.tiled`; ``source`` maps each tile to its feature) and the candidate
-    ``pairs``, when given, turned into the tiles' pairs.  Cost: nothing when no feature is cut."""
+    """``(F, f_box, f_bnd, source, cut, pairs)`` with the large multipart and very large features
+    cut into tiles (:func:`gis.tiles.tiled`; ``source`` maps each tile to its feature, ``cut``
+    marks the tiles cut from one) and the candidate ``pairs``, when given, turned into the
+    tiles' pairs.  Cost: nothing when no feature is cut."""
     tiles = tiled(F, P)
     if tiles.geoms is F:
-        return F, f_box, f_bnd, tiles.source, pairs
+        return F, f_box, f_bnd, tiles.source, tiles.cut, pairs
     source, cut = tiles.source, tiles.cut
     t_box, t_bnd = f_box[source], f_bnd[source]
     t_box[cut], t_bnd[cut] = axis_boxes(tiles.geoms[cut])
     if pairs is not None:
         pairs = _tile_pairs(pairs, tiles, P)
-    return tiles.geoms, t_box, t_bnd, source, pairs
+    return tiles.geoms, t_box, t_bnd, source, cut, pairs
 
 
 def _tile_pairs(pairs, tiles: Tiles, P):
@@ -847,12 +851,14 @@ def _tile_pairs(pairs, tiles: Tiles, P):
     return f_out[order], p_out[order]
 
 
-def _features_per_lot(feature: np.ndarray, lot: np.ndarray, n_lots: int, *, tiled: bool) -> np.ndarray:
-    """How many features have a piece on each lot (a feature cut in tiles counts once)."""
-    if tiled and len(feature):
-        keys = np.unique(feature.astype(np.int64) * n_lots + lot)
-        lot = keys % n_lots
-    return np.bincount(lot, minlength=n_lots)
+def _features_per_lot(feature: np.ndarray, lot: np.ndarray, n_lots: int, *, cut: np.ndarray) -> np.ndarray:
+    """How many features have a piece on each lot, given each piece's feature and lot and whether
+    it is the piece of a tile cut from its feature (a feature in tiles counts once)."""
+    count = np.bincount(lot[~cut], minlength=n_lots)
+    if cut.any():
+        keys = np.unique(feature[cut].astype(np.int64) * n_lots + lot[cut])
+        count += np.bincount(keys % n_lots, minlength=n_lots)
+    return count
 
 
 def _clean_lots(lots: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

@@ -4,14 +4,15 @@ A careless or dissolved surfaces layer holds a few features that each cover
 much of a city: every walkway of a town as one multipolygon, an impervious
 land-cover mask vectorised from a raster, a street right-of-way drawn as a
 "parking" surface.  Measured whole, each such feature is clipped against every
-lot its bounding box meets, at a cost of its whole vertex count each time: a
-13,115-lot city whose surfaces were dissolved by type ran for more than ten
-minutes where the same surfaces undissolved took 3 s.
+lot its bounding box meets, and its overlaps with the other crossing features
+are measured, at a cost of its whole vertex count each time: lots times
+vertices, which grows as the square of the city.
 
 Such features are therefore measured in tiles:
 
-* a multipart feature is split into its parts (a part is a polygon, and the
-  parts of a valid multipolygon do not overlap);
+* a multipart feature of more than :data:`TILE_COORDS` coordinates is split
+  into its parts (a part is a polygon, and the parts of a valid multipolygon do
+  not overlap); a smaller one costs each lot it meets no more than a tile;
 * a part of more than :data:`SPLIT_COORDS` coordinates is cut along a grid of
   squares whose sides are powers of two (a quadtree), each square in four
   until every tile has at most :data:`TILE_COORDS` coordinates.
@@ -40,10 +41,11 @@ from gis.overlay import polygonal
 
 __all__ = ["SPLIT_COORDS", "TILE_COORDS", "Tiles", "tiled"]
 
-#: Features of more coordinates than this are measured in tiles.  Real
-#: outlines rarely have so many (8 of Cambridge's 46,003 surfaces); a
-#: dissolved layer's features have tens or hundreds of thousands.
-SPLIT_COORDS = 1024
+#: Parts of more coordinates than this are measured in tiles.  Real outlines
+#: rarely have so many (none of Cambridge's 46,003 surfaces; its largest, a
+#: walkway network, has 5,835, meets a few dozen lots and costs less whole);
+#: a dissolved layer's features have tens or hundreds of thousands.
+SPLIT_COORDS = 8192
 
 #: A tile has at most this many coordinates (unless :data:`MAX_LEVELS` cuts
 #: could not make it smaller).
@@ -63,16 +65,18 @@ class Tiles(NamedTuple):
 
 
 def tiled(features: np.ndarray, lots: np.ndarray | None = None) -> Tiles:
-    """``features`` (valid polygonal shapes or None) with every multipart feature replaced by
-    its parts, and every part of more than :data:`SPLIT_COORDS` coordinates by its tiles, in
-    order (a feature's tiles where the feature was).
+    """``features`` (valid polygonal shapes or None) with every multipart feature of more than
+    :data:`TILE_COORDS` coordinates replaced by its parts, and every part of more than
+    :data:`SPLIT_COORDS` coordinates by its tiles, in order (a feature's tiles where the
+    feature was).
 
     With ``lots`` (their shapes), parts and squares whose bounds meet no lot's are left
     out: they have no piece on any lot.  When no feature is cut, ``geoms`` is ``features``
     itself.
     """
-    big = np.flatnonzero((shapely.get_num_geometries(features) > 1)
-                         | (shapely.get_num_coordinates(features) > SPLIT_COORDS))
+    coords = shapely.get_num_coordinates(features)
+    big = np.flatnonzero(((shapely.get_num_geometries(features) > 1) & (coords > TILE_COORDS))
+                         | (coords > SPLIT_COORDS))
     if not len(big):
         return Tiles(features, np.arange(len(features)), np.zeros(len(features), dtype=bool))
     lot_tree = None if lots is None else shapely.STRtree(lots)

@@ -252,7 +252,8 @@ def feature_lots(feats, lots, members, first, frame, nx, ny):
                     out_l[found] = e
                     out_f[found] = i
                     found += 1
-        _sort_run(out_l, start, found)
+        if found - start > 1:
+            _sort_run(out_l, start, found)
     return out_f[:found].copy(), out_l[:found].copy()
 
 

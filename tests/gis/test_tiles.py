@@ -42,7 +42,7 @@ def test_tiled__features_without_many_vertices_or_parts_are_returned_as_they_are
 
 
 def test_tiled__parts_and_squares_add_up_to_each_feature_and_stay_small():
-    network = paved_network(12, 10)
+    network = paved_network(30, 30)
     parts = shapely.MultiPolygon([shapely.box(i * 50, 0, i * 50 + 20, 20) for i in range(40)])
     features = np.array([shapely.box(0, 0, 5, 5), network, None, parts])
     tiles = tiled(features)
@@ -62,18 +62,22 @@ def test_tiled__parts_and_squares_add_up_to_each_feature_and_stay_small():
 def test_tiled__a_lot_gets_the_same_tiles_whichever_lots_come_with_it():
     """A chunk, a cluster partition or the app sees some of the lots: the tiles they meet are the
     same shapes, bit for bit, as with every lot (so a table does not depend on the chunking)."""
-    network = np.array([paved_network(12, 10)])
-    lots = grid_lots(12, 10)
+    network = np.array([paved_network(30, 30)])
+    lots = grid_lots(30, 30)
     every = set(shapely.to_wkb(tiled(network, lots).geoms))
-    some = tiled(network, lots[[3, 4, 50, 51, 119]]).geoms
+    some = tiled(network, lots[[3, 4, 50, 51, 899]]).geoms
     assert 0 < len(some) < len(every)
     assert set(shapely.to_wkb(some)) <= every
 
 
 def test_tiled__parts_and_squares_that_meet_no_lot_are_left_out():
-    far = shapely.MultiPolygon([shapely.box(0, 0, 10, 10), shapely.box(5000, 5000, 5010, 5010)])
-    tiles = tiled(np.array([far]), np.array([shapely.box(-5, -5, 50, 50)]))
-    assert [shapely.bounds(g).tolist() for g in tiles.geoms] == [[0.0, 0.0, 10.0, 10.0]]
+    far = shapely.MultiPolygon([shapely.box(0, 0, 10, 10)] + [shapely.box(5000 + 20 * i, 5000, 5010 + 20 * i, 5010)
+                                                              for i in range(20)])
+    small = shapely.MultiPolygon([shapely.box(0, 0, 10, 10), shapely.box(5000, 5000, 5010, 5010)])
+    tiles = tiled(np.array([far, small]), np.array([shapely.box(-5, -5, 50, 50)]))
+    assert [shapely.bounds(g).tolist() for g in tiles.geoms] == [[0.0, 0.0, 10.0, 10.0], list(small.bounds)]
+    assert tiles.source.tolist() == [0, 1]
+    assert tiles.cut.tolist() == [True, False]  # a multipart of a tile's size is measured whole
 
 
 def test_measure_lots__dissolved_surfaces_over_hundreds_of_lots_measure_in_bounded_time():
@@ -100,7 +104,9 @@ def test_measure_lots__dissolved_surfaces_over_hundreds_of_lots_measure_in_bound
 def test_measure_lots__a_multipart_surface_counts_once_and_reports_its_own_row():
     lots = gpd.GeoDataFrame({"parcel_id": ["a", "b"]}, geometry=grid_lots(2, 1), crs=CRS)
     parts = shapely.MultiPolygon([shapely.box(10, 10, 20, 20), shapely.box(30, 10, 40, 20),
-                                  shapely.box(150, 10, 160, 20), shapely.box(900, 900, 910, 910)])
+                                  shapely.box(150, 10, 160, 20)]
+                                 + [shapely.box(900 + 20 * i, 900, 910 + 20 * i, 910) for i in range(14)])
+    assert shapely.get_num_coordinates(parts) > TILE_COORDS
     features = gpd.GeoDataFrame({"feature_id": ["far", "walk"], "feature_type": ["patio", "walkway"]},
                                 geometry=[shapely.box(5000, 5000, 5001, 5001), parts], crs=CRS)
     got = measure_lots(lots, features, problems=True)
