@@ -75,7 +75,7 @@ from gis.overlay import (
 )
 from gis.pieces import Pieces, Sources
 from gis.shapes import normalise_types, type_column
-from gis.tiles import Tiles, tiled
+from gis.tiles import Tiles, cut_large, split_parts
 from gis.validity import is_valid
 
 __all__ = [
@@ -347,27 +347,34 @@ def measure_lots(
             ids, owner = fid
             found.append(FeatureProblem(int(r), str(ids[r]), None if owner is None else _s(owner[r]), kind, message))
 
-    F, f_box, f_bnd, feat_repaired = _clean_features(F, report)
+    # from here on a "feature" is a tile (gis.tiles): a large feature's part or square;
+    # a dissolved layer's parts far from these lots are left out before they are cleaned
+    parts = split_parts(F, P)
+    F, f_box, f_bnd, feat_repaired = _clean_features(
+        parts.geoms, lambda rows, kind, message: report(np.unique(parts.source[rows]), kind, message))
+    F, f_box, f_bnd, feat_repaired, tiles, pairs = _tiled_features(F, f_box, f_bnd, feat_repaired, parts, P, pairs)
+    source = tiles.source
     usable = ~shapely.is_missing(F) & ~shapely.is_empty(F)
-    # from here on a "feature" is a tile (gis.tiles): a large feature's part or square
-    F, f_box, f_bnd, source, source_cut, pairs = _tiled_features(F, f_box, f_bnd, P, pairs)
     types = types[source]
-    counted, dock_no_water, excluded = _type_masks(types, usable[source], rules, has_water=water is not None)
+    counted, dock_no_water, excluded = _type_masks(types, usable, rules, has_water=water is not None)
     src = Sources(F, P, f_box, f_bnd, p_box, p_bnd)
-    pcs, cross = _cut_pieces(src, _pair(src, pairs, usable[source]))
+    pcs, cross = _cut_pieces(src, _pair(src, pairs, usable))
     f_idx, p_idx = pcs.feat, pcs.lot
     placed = np.zeros(n_feat, dtype=bool)
     placed[source[f_idx]] = True
-    report(np.flatnonzero(usable & ~placed), "outside_all_lots", "Feature lies outside every lot; it was not counted.")
+    shaped = np.ones(n_feat, dtype=bool)  # a shape left after cleaning, or only parts far from these lots
+    shaped[source] = False
+    shaped[source[usable]] = True
+    report(np.flatnonzero(shaped & ~placed), "outside_all_lots", "Feature lies outside every lot; it was not counted.")
     if require_overlap and not placed.any():
         raise NoOverlapError(
             "None of the drawn or uploaded surfaces fall inside the lot. "
             "Check that the features and the parcel cover the same place."
         )
 
-    n_features = _features_per_lot(source[f_idx], p_idx, n_lots, cut=source_cut[f_idx])
+    n_features = _features_per_lot(source[f_idx], p_idx, n_lots, cut=tiles.cut[f_idx])
     repaired = lot_repaired.copy()
-    repaired[p_idx[feat_repaired[source[f_idx]]]] = True
+    repaired[p_idx[feat_repaired[f_idx]]] = True
 
     outside = _outside_area(pcs, cross, len(F), n_lots)
 
@@ -815,20 +822,21 @@ def _cut_pieces(src: Sources, pr: _Pairs) -> tuple[Pieces, np.ndarray]:
                   later[k], inside[k], later[k].copy(), src), cross[k]
 
 
-def _tiled_features(F, f_box, f_bnd, P, pairs):
-    """``(F, f_box, f_bnd, source, cut, pairs)`` with the large multipart and very large features
-    cut into tiles (:func:`gis.tiles.tiled`; ``source`` maps each tile to its feature, ``cut``
-    marks the tiles cut from one) and the candidate ``pairs``, when given, turned into the
-    tiles' pairs.  Cost: nothing when no feature is cut."""
-    tiles = tiled(F, P)
-    if tiles.geoms is F:
-        return F, f_box, f_bnd, tiles.source, tiles.cut, pairs
-    source, cut = tiles.source, tiles.cut
-    t_box, t_bnd = f_box[source], f_bnd[source]
-    t_box[cut], t_bnd[cut] = axis_boxes(tiles.geoms[cut])
+def _tiled_features(F, f_box, f_bnd, repaired, parts: Tiles, P, pairs):
+    """``(F, f_box, f_bnd, repaired, tiles, pairs)``: the cleaned ``parts``
+    (:func:`gis.tiles.split_parts`; ``F``, its box flags, bounds and repair flags) with the
+    very large ones cut into tiles (:func:`gis.tiles.cut_large`); ``tiles`` says which
+    feature each comes from and whether it was cut from one; the candidate ``pairs``, when
+    given, become the tiles' pairs.  Cost: nothing when no feature is split or cut."""
+    cut = cut_large(F, P)
+    tiles = Tiles(cut.geoms, parts.source[cut.source], parts.cut[cut.source] | cut.cut)
+    if not tiles.cut.any():
+        return F, f_box, f_bnd, repaired, tiles, pairs
+    t_box, t_bnd = f_box[cut.source], f_bnd[cut.source]
+    t_box[cut.cut], t_bnd[cut.cut] = axis_boxes(cut.geoms[cut.cut])
     if pairs is not None:
         pairs = _tile_pairs(pairs, tiles, P)
-    return tiles.geoms, t_box, t_bnd, source, cut, pairs
+    return cut.geoms, t_box, t_bnd, repaired[cut.source], tiles, pairs
 
 
 def _tile_pairs(pairs, tiles: Tiles, P):

@@ -39,7 +39,7 @@ import shapely
 
 from gis.overlay import polygonal
 
-__all__ = ["SPLIT_COORDS", "TILE_COORDS", "Tiles", "tiled"]
+__all__ = ["SPLIT_COORDS", "TILE_COORDS", "Tiles", "cut_large", "split_parts", "tiled"]
 
 #: Parts of more coordinates than this are measured in tiles.  Real outlines
 #: rarely have so many (none of Cambridge's 46,003 surfaces; its largest, a
@@ -66,42 +66,71 @@ class Tiles(NamedTuple):
 
 def tiled(features: np.ndarray, lots: np.ndarray | None = None) -> Tiles:
     """``features`` (valid polygonal shapes or None) with every multipart feature of more than
-    :data:`TILE_COORDS` coordinates replaced by its parts, and every part of more than
-    :data:`SPLIT_COORDS` coordinates by its tiles, in order (a feature's tiles where the
-    feature was).
+    :data:`TILE_COORDS` coordinates replaced by its parts (:func:`split_parts`), and every
+    part of more than :data:`SPLIT_COORDS` coordinates by its tiles (:func:`cut_large`)."""
+    parts = split_parts(features, lots)
+    tiles = cut_large(parts.geoms, lots)
+    return Tiles(tiles.geoms, parts.source[tiles.source], parts.cut[tiles.source] | tiles.cut)
 
-    With ``lots`` (their shapes), parts and squares whose bounds meet no lot's are left
-    out: they have no piece on any lot.  When no feature is cut, ``geoms`` is ``features``
-    itself.
+
+def split_parts(features: np.ndarray, lots: np.ndarray | None = None) -> Tiles:
+    """``features`` (any shapes or None) with every multipart feature of more than
+    :data:`TILE_COORDS` coordinates replaced by its parts, in order (a feature's parts where
+    the feature was).
+
+    With ``lots`` (their shapes), parts whose bounds meet no lot's are left out: they have no
+    piece on any lot, and are not even checked for validity.  When no feature is split,
+    ``geoms`` is ``features`` itself.
     """
-    coords = shapely.get_num_coordinates(features)
-    big = np.flatnonzero(((shapely.get_num_geometries(features) > 1) & (coords > TILE_COORDS))
-                         | (coords > SPLIT_COORDS))
+    big = np.flatnonzero((shapely.get_num_geometries(features) > 1)
+                         & (shapely.get_num_coordinates(features) > TILE_COORDS))
     if not len(big):
-        return Tiles(features, np.arange(len(features)), np.zeros(len(features), dtype=bool))
-    lot_tree = None if lots is None else shapely.STRtree(lots)
+        return _unchanged(features)
     parts, part_of = shapely.get_parts(features[big], return_index=True)
-    parts, part_of = _near_lots(parts, big[part_of], lot_tree)
-    many = shapely.get_num_coordinates(parts) > SPLIT_COORDS
-    squares, square_of = _quadtree(parts[many], part_of[many], lot_tree)
+    parts, part_of = _near_lots(parts, big[part_of], lots)
+    return _in_order(features, big, parts, part_of)
+
+
+def cut_large(features: np.ndarray, lots: np.ndarray | None = None) -> Tiles:
+    """``features`` (valid polygonal shapes or None) with every one of more than
+    :data:`SPLIT_COORDS` coordinates replaced by its tiles, in order.  With ``lots``, squares
+    whose bounds meet no lot's are left out.  When none is cut, ``geoms`` is ``features``."""
+    big = np.flatnonzero(shapely.get_num_coordinates(features) > SPLIT_COORDS)
+    if not len(big):
+        return _unchanged(features)
+    lot_tree = None if lots is None else shapely.STRtree(lots)
+    squares, square_of = _quadtree(features[big], big, lot_tree)
+    return _in_order(features, big, squares, square_of)
+
+
+def _unchanged(features: np.ndarray) -> Tiles:
+    return Tiles(features, np.arange(len(features)), np.zeros(len(features), dtype=bool))
+
+
+def _in_order(features: np.ndarray, big: np.ndarray, pieces: np.ndarray, piece_of: np.ndarray) -> Tiles:
+    """The features but ``big`` ones, and the ``pieces`` of those (``piece_of``: whose), in order."""
     whole = np.ones(len(features), dtype=bool)
     whole[big] = False
     kept = np.flatnonzero(whole)
-    source = np.concatenate([kept, part_of[~many], square_of])
+    source = np.concatenate([kept, piece_of])
     order = np.argsort(source, kind="stable")
-    geoms = np.concatenate([features[kept], parts[~many], squares])[order]
+    geoms = np.concatenate([features[kept], pieces])[order]
     return Tiles(geoms, source[order], order >= len(kept))
 
 
-def _near_lots(geoms: np.ndarray, source: np.ndarray, lot_tree) -> tuple[np.ndarray, np.ndarray]:
-    """The shapes (and their sources) that are not empty and whose bounds meet a lot's."""
-    keep = ~shapely.is_empty(geoms) & ~shapely.is_missing(geoms)
-    if lot_tree is not None and keep.any():
+def _near_lots(geoms: np.ndarray, source: np.ndarray, lots) -> tuple[np.ndarray, np.ndarray]:
+    """The shapes (and their sources) that are not empty and whose bounds meet a lot's: first
+    those within the lots' total bounds (a chunk's lots are near one another), then by a tree."""
+    bounds = shapely.bounds(geoms)
+    keep = ~np.isnan(bounds).any(axis=1)
+    if lots is not None and keep.any():
+        lot_tree = shapely.STRtree(lots)
+        x0, y0, x1, y1 = shapely.total_bounds(lots)
+        keep &= (bounds[:, 0] <= x1) & (bounds[:, 2] >= x0) & (bounds[:, 1] <= y1) & (bounds[:, 3] >= y0)
         rows = np.flatnonzero(keep)
-        boxes = shapely.box(*shapely.bounds(geoms[rows]).T)
         met = np.zeros(len(geoms), dtype=bool)
-        met[rows[np.unique(lot_tree.query(boxes)[0])]] = True
-        keep &= met
+        met[rows[lot_tree.query(shapely.box(*bounds[rows].T))[0]]] = True
+        keep = met
     return geoms[keep], source[keep]
 
 
@@ -147,7 +176,7 @@ def _cut_in_four(geoms: np.ndarray, source: np.ndarray, squares: np.ndarray, lot
     rows = np.tile(np.arange(len(geoms)), 4)
     if lot_tree is not None and len(rows):
         met = np.zeros(len(rows), dtype=bool)
-        met[np.unique(lot_tree.query(_boxes(quarters))[0])] = True
+        met[lot_tree.query(_boxes(quarters))[0]] = True
         rows, quarters = rows[met], quarters[met]
     return _cut(geoms[rows], source[rows], quarters)
 

@@ -102,14 +102,26 @@ def test_measure_lots__dissolved_surfaces_over_hundreds_of_lots_measure_in_bound
 
 
 def test_measure_lots__a_multipart_surface_counts_once_and_reports_its_own_row():
+    """Parts far from every lot are left out before cleaning (a bowtie among them is not repaired
+    nor reported); a bowtie on a lot is repaired and reported once, for its feature's row; a
+    multipart wholly off the lots is reported as outside every lot."""
     lots = gpd.GeoDataFrame({"parcel_id": ["a", "b"]}, geometry=grid_lots(2, 1), crs=CRS)
-    parts = shapely.MultiPolygon([shapely.box(10, 10, 20, 20), shapely.box(30, 10, 40, 20),
-                                  shapely.box(150, 10, 160, 20)]
-                                 + [shapely.box(900 + 20 * i, 900, 910 + 20 * i, 910) for i in range(14)])
-    assert shapely.get_num_coordinates(parts) > TILE_COORDS
-    features = gpd.GeoDataFrame({"feature_id": ["far", "walk"], "feature_type": ["patio", "walkway"]},
-                                geometry=[shapely.box(5000, 5000, 5001, 5001), parts], crs=CRS)
+
+    def bowtie(x, y):
+        return shapely.Polygon([(x, y), (x + 10, y + 10), (x + 10, y), (x, y + 10)])
+
+    far_boxes = [shapely.box(900 + 20 * i, 900, 910 + 20 * i, 910) for i in range(14)]
+    walk = shapely.MultiPolygon([shapely.box(10, 10, 20, 20), shapely.box(30, 10, 40, 20),
+                                 shapely.box(150, 10, 160, 20), bowtie(900, 800), *far_boxes])
+    patio = shapely.MultiPolygon([bowtie(50, 50), shapely.box(150, 50, 160, 60), *far_boxes])
+    gone = shapely.MultiPolygon(far_boxes)
+    assert min(shapely.get_num_coordinates([walk, patio, gone])) > TILE_COORDS
+    features = gpd.GeoDataFrame({"feature_id": ["far", "walk", "patio", "gone"],
+                                 "feature_type": ["patio", "walkway", "patio", "deck"]},
+                                geometry=[shapely.box(5000, 5000, 5001, 5001), walk, patio, gone], crs=CRS)
     got = measure_lots(lots, features, problems=True)
-    assert got.lots.billable_area_sqft.tolist() == [200.0, 100.0]
-    assert got.lots.n_features.tolist() == [1, 1]
-    assert [(p.feature_id, p.kind) for p in got.problems] == [("far", "outside_all_lots")]
+    assert got.lots.billable_area_sqft.tolist() == [250.0, 200.0]  # the bowtie's two triangles: 50 sq ft
+    assert got.lots.n_features.tolist() == [2, 2]
+    assert got.lots.repaired.tolist() == [True, False]
+    assert sorted((p.feature_id, p.kind) for p in got.problems) == [
+        ("far", "outside_all_lots"), ("gone", "outside_all_lots"), ("patio", "repaired")]
