@@ -379,9 +379,11 @@ def _rectangles(ix0, ix1, iy0, iy1, nx: int) -> tuple[np.ndarray, np.ndarray]:
 SLOTS_PER_LOT, SLOTS_EXTRA = 8, 1 << 20
 
 
-def feature_lot_pairs(features: np.ndarray, lots: np.ndarray, threads: int = 1) -> tuple[np.ndarray, np.ndarray]:
+def feature_lot_pairs(features: np.ndarray, lots: np.ndarray, threads: int = 1,
+                      limit: int | None = None) -> tuple[np.ndarray, np.ndarray] | None:
     """``(feature, lot)`` for every feature box meeting a lot box (inclusive; NaN meets nothing),
     sorted by feature, then lot: the pairs ``shapely.STRtree(lots).query(features)`` gives, in that order.
+    None when there are more than ``limit`` pairs (found holding at most twice ``limit`` a thread).
 
     The lots go in the cells of a grid about as fine as the median lot (each cell
     lists its lots in order); a feature is tested against the lots of the cells its
@@ -399,13 +401,17 @@ def feature_lot_pairs(features: np.ndarray, lots: np.ndarray, threads: int = 1) 
     members, first = boxes_jit.lot_grid(lots, frame, nx, ny)
     cuts = np.linspace(0, len(features), max(1, threads) + 1).astype(np.int64)
 
+    most = np.iinfo(np.int64).max if limit is None else limit
+
     def pairs(i):
         a, b = cuts[i], cuts[i + 1]
-        f, lot = boxes_jit.feature_lots(features[a:b], lots, members, first, frame, nx, ny)
-        return f + a, lot
+        f, lot, complete = boxes_jit.feature_lots(features[a:b], lots, members, first, frame, nx, ny, most)
+        return (f + a, lot) if complete else None
 
     with ThreadPoolExecutor(max(1, threads)) as pool:
         found = list(pool.map(pairs, range(len(cuts) - 1)))
+    if any(part is None for part in found) or sum(len(f) for f, _ in found) > most:
+        return None
     return np.concatenate([f for f, _ in found]), np.concatenate([lot for _, lot in found])
 
 

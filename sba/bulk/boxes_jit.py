@@ -222,8 +222,9 @@ def _grown(a, size):
 
 
 @njit(cache=True, nogil=True)
-def feature_lots(feats, lots, members, first, frame, nx, ny):
-    """``(feature, lot)`` of the feature boxes meeting lot boxes, by feature, then lot.
+def feature_lots(feats, lots, members, first, frame, nx, ny, limit):
+    """``(feature, lot, complete)`` of the feature boxes meeting lot boxes, by feature, then lot;
+    ``complete`` is False, and the pairs empty, once more than ``limit`` pairs are found.
 
     A pair met in several cells is kept in the cell of its corner ``max(minx), max(miny)``;
     a feature's lots are put in order as they are found while they are few (:data:`SHORT_RUN`), and
@@ -247,6 +248,8 @@ def feature_lots(feats, lots, members, first, frame, nx, ny):
                     if not _meets(f0, f1, f2, f3, lots[e, 0], lots[e, 1], lots[e, 2], lots[e, 3], ix, iy,
                                   x0, x1, cw, nx, y0, y1, ch, ny, one):
                         continue
+                    if found == limit:
+                        return out_f[:0].copy(), out_l[:0].copy(), False
                     if found == len(out_l):
                         out_f, out_l = _grown(out_f, found + 1), _grown(out_l, found + 1)
                     out_l[found] = e
@@ -254,7 +257,7 @@ def feature_lots(feats, lots, members, first, frame, nx, ny):
                     found += 1
         if found - start > 1:
             _sort_run(out_l, start, found)
-    return out_f[:found].copy(), out_l[:found].copy()
+    return out_f[:found].copy(), out_l[:found].copy(), True
 
 
 #: Runs up to this long are sorted by insertion; longer ones by numpy's sort.
@@ -281,4 +284,5 @@ def _sort_run(a, start, stop):
 def grid_pairs(box, ext, members, first, frame, nx, ny):
     """``(row, extent)`` of the boxes meeting the grid's extents, each pair once: the loop of
     :func:`feature_lots`, rows for features and extents for lots."""
-    return feature_lots(box, ext, members, first, frame, nx, ny)
+    r, e, _ = feature_lots(box, ext, members, first, frame, nx, ny, np.iinfo(np.int64).max)
+    return r, e

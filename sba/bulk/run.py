@@ -36,6 +36,7 @@ from sba.bulk.chunks import chunk_bounds, measure_chunk, with_raster_scale
 from sba.bulk.inputs import read_input, read_kept, refuse_shapes_as_field, require_columns, type_notes
 from sba.bulk.isolate import die_with_parent, in_child
 from sba.bulk.options import ORDER, ReassessOptions, ReassessSummary
+from sba.bulk.pairing import StackedLayersError, capped_pairs, pair_cap, refusal
 from sba.bulk.parts import PartRecord, PartStore, write_part
 from sba.bulk.prefetch import Prefetch, wanted_columns
 from sba.bulk.result import Phases, collector, read_previous, summarise, write_result
@@ -67,6 +68,11 @@ def _bbox_pairs(tree: shapely.STRtree, geoms: np.ndarray, threads: int) -> tuple
         parts = list(pool.map(lambda i: tree.query(geoms[cuts[i]:cuts[i + 1]]), range(threads)))
     return (np.concatenate([g + cuts[i] for i, (g, _) in enumerate(parts)]),
             np.concatenate([t for _, t in parts]))
+
+
+def _offset(pairs: tuple[np.ndarray, np.ndarray], a: int) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs of a slice of features starting at ``a``, numbered in the whole layer."""
+    return pairs[0] + a, pairs[1]
 
 
 def _by_chunk(chunk: np.ndarray, n_chunks: int) -> tuple[np.ndarray, np.ndarray]:
@@ -125,16 +131,24 @@ def _total_bounds(b: np.ndarray) -> tuple[float, float, float, float] | None:
     return (np.nanmin(b[:, 0]), np.nanmin(b[:, 1]), np.nanmax(b[:, 2]), np.nanmax(b[:, 3]))
 
 
-def _pairs(parcels: gpd.GeoDataFrame | WkbLayer, features, threads: int) -> tuple[np.ndarray, np.ndarray]:
-    """Every ``(feature, lot)`` whose bounding boxes meet, by feature, then lot in input order.
+def _pairs(parcels: gpd.GeoDataFrame | WkbLayer, features, threads: int, names: dict) -> tuple[np.ndarray, np.ndarray]:
+    """Every ``(feature, lot)`` whose bounding boxes meet, by feature, then lot in input order;
+    layers whose boxes meet in far more pairs than a city's are refused (:mod:`sba.bulk.pairing`).
 
     The lots in input order, not the tree's: a chunk's pairs are then the same
     wherever they are found (the cluster run finds them on its workers).
     """
-    if isinstance(features, WkbLayer):  # boxes read from the WKB: no shape decoded
-        return feature_lot_pairs(features.bounds, _lot_boxes(parcels), threads)
+    lot_boxes = _lot_boxes(parcels)
+    if isinstance(features, WkbLayer):  # boxes read from the WKB: no shape decoded; the loop counts to the cap
+        cap = pair_cap(len(features), len(parcels))
+        found = feature_lot_pairs(features.bounds, lot_boxes, threads, limit=cap)
+        if found is None:
+            raise StackedLayersError(refusal(cap, len(features), names))
+        return found
     lots = parcels.geometry.to_numpy()
-    pair_f, pair_p = _bbox_pairs(shapely.STRtree(lots), features.geometry.to_numpy(), threads)
+    tree, geoms = shapely.STRtree(lots), features.geometry.to_numpy()
+    pair_f, pair_p = capped_pairs(lambda a, b: _offset(_bbox_pairs(tree, geoms[a:b], threads), a),
+                                  shapely.bounds(geoms), lot_boxes, names)
     # one stable sort of a combined key: the query gives them grouped by feature already,
     # which a merge sort finds as runs (np.lexsort sorts twice, afresh)
     by_pair = np.argsort(pair_f.astype(np.int64) * max(len(lots), 1) + pair_p, kind="stable")
@@ -328,7 +342,7 @@ def _reassess(parcels_path: str | Path, features_path: str | Path, out: str | Pa
     # whole run: it says which features and neighbouring lots each chunk needs
     chunk_of = np.empty(n, dtype=np.int64)
     chunk_of[order] = np.repeat(np.arange(n_chunks), np.diff(bounds))
-    pair_f, pair_p = _pairs(parcels, features, min(workers, 4))
+    pair_f, pair_p = _pairs(parcels, features, min(workers, 4), names)
     notes = _meeting_notes(len(features), pair_f, names) + type_notes(features, opts.type_field, schedule, names)
 
     settings = {"opts": opts.__dict__, "schedule": schedule.name, "n_chunks": n_chunks, "version": 4}

@@ -370,3 +370,16 @@ def test_feature_lot_pairs__a_feature_over_a_whole_shuffled_city_is_sorted_in_n_
     assert got_f.tolist() == [0] * len(lots) + [1]
     assert got_p.tolist() == [*range(len(lots)), corner]
     assert seconds < 3.0, f"{seconds:.1f} s: the per-feature sort is quadratic again"
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_feature_lot_pairs__stops_at_its_limit_and_says_so(threads):
+    """Stacked copies: the loop stops once ``limit`` pairs are found, so memory stays bounded."""
+    pytest.importorskip("numba")
+    lots = np.tile([0.0, 0, 100, 100], (500, 1))
+    features = np.tile([10.0, 10, 40, 40], (400, 1))
+    assert boxes.feature_lot_pairs(features, lots, threads, limit=199_999) is None
+    f, p = boxes.feature_lot_pairs(features, lots, threads, limit=200_000)
+    assert len(f) == 200_000
+    assert (f[:500] == 0).all()
+    assert p[:500].tolist() == list(range(500))

@@ -492,3 +492,34 @@ def test_reassess_a_layer_dissolved_by_type_bills_what_its_surfaces_bill_however
     assert (whole.category == one.category).all()
     assert (whole.service_units == one.service_units).all()
     assert whole.billable_area_sqft.sum() > 1e6
+
+
+# --------------------------------------------------------------------------
+# stacked copies: boxes meeting in far more pairs than a city's
+
+
+@pytest.mark.parametrize("path", ["decoded", "wkb"])
+def test_reassess_stacked_copies_are_refused_before_their_pairs_fill_memory(capsys, tmp_path, monkeypatch, path):
+    """2,000 copies of one lot under 2,000 copies of one roof meet in 4,000,000 box pairs (30,000
+    of each: 9e8 pairs, 14 GB, killed for memory).  The run bounds the pairs of each surface
+    first, pairs in steps, and refuses once the pairs pass the cap (lowered here to keep the test
+    small); nothing is written."""
+    from sba.bulk import pairing, wkb_layer
+
+    monkeypatch.setattr(pairing, "PAIR_CAP_EXTRA", 100_000)
+    if path == "wkb":
+        pytest.importorskip("numba")
+        monkeypatch.setattr(wkb_layer, "WKB_MIN_FEATURES", 0)
+    n = 2000
+    lots = gpd.GeoDataFrame({"parcel_id": [f"L{i}" for i in range(n)]},
+                            geometry=[shapely.box(7_650_000, 680_000, 7_650_100, 680_100)] * n, crs="EPSG:2913")
+    roofs = gpd.GeoDataFrame({"feature_type": ["roof"] * n},
+                             geometry=[shapely.box(7_650_010, 680_010, 7_650_040, 680_040)] * n, crs="EPSG:2913")
+    lots.to_parquet(tmp_path / "parcels.parquet")
+    roofs.to_parquet(tmp_path / "features.parquet")
+    message = refused(capsys, "reassess", "--parcels", tmp_path / "parcels.parquet", "--features",
+                      tmp_path / "features.parquet", "--out", tmp_path / "out.parquet", "--no-progress")
+    assert "stacked copies" in message
+    assert "features.parquet" in message
+    assert "parcels.parquet" in message
+    assert not (tmp_path / "out.parquet").exists()
