@@ -135,9 +135,9 @@ def reassess_on_cluster(address: str, parcels_path, features_path, out, *, water
         phase("prepare")
         _, finish = collector(plan.n, sum(len(plan.rows(k)) for k in resumed), progress, parts, keep=False)
         todo = [k for k in range(plan.n_chunks) if k not in resumed]
-        _measure(client, plan, todo, schedule, opts, parts, finish)
-        phase("compute")
         names = {"parcels": Path(str(parcels_path)).name, "features": Path(str(features_path)).name}
+        _measure(client, plan, todo, schedule, opts, parts, finish, names)
+        phase("compute")
         del plan.order  # the lots' order is in the parts now
         table, repeated = write_result_streamed(parts, range(plan.n_chunks), plan.n, out,
                                                 check=lambda t: _check_rows(t, plan.n, features.rows, names),
@@ -547,13 +547,14 @@ def _measure_partition(rows, bundles: list[dict], *args):
 
 
 def _measure(client, plan: _Plan, todo: list[int], schedule, opts, parts: PartStore,
-             finish: Callable[[int, object], None]) -> None:
+             finish: Callable[[int, object], None], names: dict) -> None:
     from dask.distributed import as_completed
 
     futures = {}
     for k in todo:
         fut = client.submit(_measure_partition, plan.rows(k), plan.inputs(client, k), plan.columns, plan.crs,
-                            schedule, opts, plan.water_routes is not None, plan.with_nulls, key=_key(f"measure-{k}"))
+                            schedule, opts, plan.water_routes is not None, plan.with_nulls, names,
+                            key=_key(f"measure-{k}"))
         futures[fut] = k
     for fut in as_completed(futures):
         k = futures.pop(fut)

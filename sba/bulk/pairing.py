@@ -24,7 +24,7 @@ import numpy as np
 from gis.errors import GISInputError
 
 __all__ = ["PAIRS_PER_SHAPE", "PAIR_CAP_EXTRA", "StackedLayersError", "capped_pairs", "pair_bounds", "pair_cap",
-           "pairs_in_steps", "refusal"]
+           "pairs_in_steps", "refusal", "tree_pairs"]
 
 #: The cap is this many pairs per shape (surfaces and lots) ...
 PAIRS_PER_SHAPE = 16
@@ -64,6 +64,16 @@ def capped_pairs(pair: Callable[[int, int], Pairs], features: np.ndarray, lots: 
     if int(bound.sum()) <= cap:
         return pair(0, len(features))
     return pairs_in_steps(pair, bound, cap, names)
+
+
+def tree_pairs(tree, geoms: np.ndarray) -> Callable[[int, int], Pairs]:
+    """``pair(a, b)`` for :func:`capped_pairs`: ``tree.query(geoms[a:b])``, numbered in ``geoms``."""
+
+    def pair(a: int, b: int) -> Pairs:
+        f, p = tree.query(geoms[a:b])
+        return f + a, p
+
+    return pair
 
 
 def pairs_in_steps(pair: Callable[[int, int], Pairs], bound: np.ndarray, cap: int,

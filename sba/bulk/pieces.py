@@ -31,6 +31,7 @@ from pyproj import CRS
 import gis
 from sba.bulk.boxes import boxes_meeting, hilbert_distance, wkb_boxes
 from sba.bulk.chunks import measure_chunk
+from sba.bulk.pairing import capped_pairs, tree_pairs
 
 __all__ = ["BOX", "ROW", "SCAN", "WKB", "UnreadableShapes", "decoded", "gc_off", "hilbert_keys", "load_piece",
            "lot_routes", "measure_pieces", "projected", "routes_by_extent", "take", "takes", "wkb_of"]
@@ -267,10 +268,12 @@ def _meeting(boxes: np.ndarray, geoms: np.ndarray) -> np.ndarray:
     return np.unique(ok[shapely.STRtree(shapely.box(*boxes[ok].T)).query(geoms)[1]])
 
 
-def measure_pieces(rows, own, near, feats, waters, columns, crs, schedule, opts, has_water, with_nulls):
+def measure_pieces(rows, own, near, feats, waters, columns, crs, schedule, opts, has_water, with_nulls, names):
     """Chunk ``rows`` (its lots in the local run's order) measured with exactly the features,
     neighbouring lots, water and (feature, lot) pairs the local run gives it (see
-    :func:`sba.bulk.run._chunk_data`), found by bounding boxes; the table as Arrow."""
+    :func:`sba.bulk.run._chunk_data`), found by bounding boxes; the table as Arrow.  Stacked
+    copies are refused as in the local run (:mod:`sba.bulk.pairing`, the cap of the chunk's
+    surfaces and lots; ``names`` are the layers' file names for the refusal)."""
     import pyarrow as pa
 
     lot_nulls, feature_nulls = with_nulls
@@ -282,7 +285,9 @@ def measure_pieces(rows, own, near, feats, waters, columns, crs, schedule, opts,
     # every (feature, lot) pair whose boxes meet, lots counted as the chunk's then the others near it
     n_own = len(parcels)
     everyone = np.concatenate([parcels.geometry.to_numpy(), others.geometry.to_numpy()])
-    pair_f, pair_l = shapely.STRtree(everyone).query(candidates.geometry.to_numpy())
+    geoms = candidates.geometry.to_numpy()
+    pair_f, pair_l = capped_pairs(tree_pairs(shapely.STRtree(everyone), geoms), shapely.bounds(geoms),
+                                  shapely.bounds(everyone), names)
     # the features that meet a lot of the chunk, and the other lots those meet (the context)
     hit = np.unique(pair_f[pair_l < n_own])
     keep = np.isin(pair_f, hit)

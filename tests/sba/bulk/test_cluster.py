@@ -532,3 +532,22 @@ def test_cluster__unknown_and_missing_feature_types_get_the_local_run_s_note(cit
                      "they count as billable. 3 surfaces have no type: they count as billable 'other'. "
                      "Give them one of the known types (roof, driveway, dock, …) if they are not hard surfaces."]
     assert run("dask.parquet", "--scheduler", cluster) == local
+
+
+def test_cluster__stacked_copies_are_refused_as_in_the_local_run(cluster, tmp_path, capsys):
+    """2,200 copies of one lot under 2,200 copies of one roof: 4,840,000 box pairs, past the cap of
+    4,070,400; each worker counts them in steps as the local run does, and the run is refused
+    with the local run's line."""
+    import shapely
+
+    n = 2200
+    gpd.GeoDataFrame({"parcel_id": [f"L{i}" for i in range(n)]},
+                     geometry=[shapely.box(7_650_000, 680_000, 7_650_100, 680_100)] * n,
+                     crs="EPSG:2913").to_parquet(tmp_path / "parcels.parquet")
+    gpd.GeoDataFrame({"feature_type": ["roof"] * n}, geometry=[shapely.box(7_650_010, 680_010, 7_650_040, 680_040)] * n,
+                     crs="EPSG:2913").to_parquet(tmp_path / "features.parquet")
+    err = refused_alike(["reassess", "--parcels", str(tmp_path / "parcels.parquet"), "--features",
+                         str(tmp_path / "features.parquet"), "--out", str(tmp_path / "r.parquet"), "--no-progress"],
+                        cluster, capsys)
+    assert "stacked copies" in err
+    assert not (tmp_path / "r.parquet").exists()
