@@ -42,9 +42,9 @@ from gis.overlay import polygonal
 __all__ = ["SPLIT_COORDS", "TILE_COORDS", "Tiles", "cut_large", "split_parts", "tiled"]
 
 #: Parts of more coordinates than this are measured in tiles.  Real outlines
-#: rarely have so many (none of Cambridge's 46,003 surfaces; its largest, a
-#: walkway network, has 5,835, meets a few dozen lots and costs less whole);
-#: a dissolved layer's features have tens or hundreds of thousands.
+#: rarely have so many (none of Cambridge's 46,003 surfaces: its largest has
+#: 5,835, and Cambridge's run was faster with those measured whole); a
+#: dissolved layer's features have tens or hundreds of thousands.
 SPLIT_COORDS = 8192
 
 #: A tile has at most this many coordinates (unless :data:`MAX_LEVELS` cuts

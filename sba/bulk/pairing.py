@@ -24,7 +24,7 @@ import numpy as np
 from gis.errors import GISInputError
 
 __all__ = ["PAIRS_PER_SHAPE", "PAIR_CAP_EXTRA", "StackedLayersError", "capped_pairs", "pair_bounds", "pair_cap",
-           "pairs_in_steps", "refusal", "tree_pairs"]
+           "pairs_in_steps", "refusal", "sliced"]
 
 #: The cap is this many pairs per shape (surfaces and lots) ...
 PAIRS_PER_SHAPE = 16
@@ -66,11 +66,12 @@ def capped_pairs(pair: Callable[[int, int], Pairs], features: np.ndarray, lots: 
     return pairs_in_steps(pair, bound, cap, names)
 
 
-def tree_pairs(tree, geoms: np.ndarray) -> Callable[[int, int], Pairs]:
-    """``pair(a, b)`` for :func:`capped_pairs`: ``tree.query(geoms[a:b])``, numbered in ``geoms``."""
+def sliced(query: Callable[[np.ndarray], Pairs], geoms: np.ndarray) -> Callable[[int, int], Pairs]:
+    """``pair(a, b)`` for :func:`capped_pairs`: ``query(geoms[a:b])`` (an STRtree's query, say),
+    its surfaces numbered in ``geoms``."""
 
     def pair(a: int, b: int) -> Pairs:
-        f, p = tree.query(geoms[a:b])
+        f, p = query(geoms[a:b])
         return f + a, p
 
     return pair

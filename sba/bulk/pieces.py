@@ -31,7 +31,7 @@ from pyproj import CRS
 import gis
 from sba.bulk.boxes import boxes_meeting, hilbert_distance, wkb_boxes
 from sba.bulk.chunks import measure_chunk
-from sba.bulk.pairing import capped_pairs, tree_pairs
+from sba.bulk.pairing import capped_pairs, sliced
 
 __all__ = ["BOX", "ROW", "SCAN", "WKB", "UnreadableShapes", "decoded", "gc_off", "hilbert_keys", "load_piece",
            "lot_routes", "measure_pieces", "projected", "routes_by_extent", "take", "takes", "wkb_of"]
@@ -286,7 +286,7 @@ def measure_pieces(rows, own, near, feats, waters, columns, crs, schedule, opts,
     n_own = len(parcels)
     everyone = np.concatenate([parcels.geometry.to_numpy(), others.geometry.to_numpy()])
     geoms = candidates.geometry.to_numpy()
-    pair_f, pair_l = capped_pairs(tree_pairs(shapely.STRtree(everyone), geoms), shapely.bounds(geoms),
+    pair_f, pair_l = capped_pairs(sliced(shapely.STRtree(everyone).query, geoms), shapely.bounds(geoms),
                                   shapely.bounds(everyone), names)
     # the features that meet a lot of the chunk, and the other lots those meet (the context)
     hit = np.unique(pair_f[pair_l < n_own])

@@ -36,7 +36,7 @@ from sba.bulk.chunks import chunk_bounds, measure_chunk, with_raster_scale
 from sba.bulk.inputs import read_input, read_kept, refuse_shapes_as_field, require_columns, type_notes
 from sba.bulk.isolate import die_with_parent, in_child
 from sba.bulk.options import ORDER, ReassessOptions, ReassessSummary
-from sba.bulk.pairing import StackedLayersError, capped_pairs, pair_cap, refusal
+from sba.bulk.pairing import StackedLayersError, capped_pairs, pair_cap, refusal, sliced
 from sba.bulk.parts import PartRecord, PartStore, write_part
 from sba.bulk.prefetch import Prefetch, wanted_columns
 from sba.bulk.result import Phases, collector, read_previous, summarise, write_result
@@ -68,11 +68,6 @@ def _bbox_pairs(tree: shapely.STRtree, geoms: np.ndarray, threads: int) -> tuple
         parts = list(pool.map(lambda i: tree.query(geoms[cuts[i]:cuts[i + 1]]), range(threads)))
     return (np.concatenate([g + cuts[i] for i, (g, _) in enumerate(parts)]),
             np.concatenate([t for _, t in parts]))
-
-
-def _offset(pairs: tuple[np.ndarray, np.ndarray], a: int) -> tuple[np.ndarray, np.ndarray]:
-    """Pairs of a slice of features starting at ``a``, numbered in the whole layer."""
-    return pairs[0] + a, pairs[1]
 
 
 def _by_chunk(chunk: np.ndarray, n_chunks: int) -> tuple[np.ndarray, np.ndarray]:
@@ -147,7 +142,7 @@ def _pairs(parcels: gpd.GeoDataFrame | WkbLayer, features, threads: int, names: 
         return found
     lots = parcels.geometry.to_numpy()
     tree, geoms = shapely.STRtree(lots), features.geometry.to_numpy()
-    pair_f, pair_p = capped_pairs(lambda a, b: _offset(_bbox_pairs(tree, geoms[a:b], threads), a),
+    pair_f, pair_p = capped_pairs(sliced(lambda g: _bbox_pairs(tree, g, threads), geoms),
                                   shapely.bounds(geoms), lot_boxes, names)
     # one stable sort of a combined key: the query gives them grouped by feature already,
     # which a merge sort finds as runs (np.lexsort sorts twice, afresh)

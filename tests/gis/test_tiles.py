@@ -83,8 +83,8 @@ def test_tiled__parts_and_squares_that_meet_no_lot_are_left_out():
 def test_measure_lots__dissolved_surfaces_over_hundreds_of_lots_measure_in_bounded_time():
     """Two overlapping paved-network polygons of 28,804 vertices each over 900 lots, as a layer
     dissolved by type gives them.  Each lot pays for the tiles it meets, not for whole polygons:
-    measured whole, every lot measured the two networks' overlap at their full size (28 s here;
-    twice the lots, four times the time)."""
+    measured whole, every lot measured the two networks' overlap at their full size (28 s here,
+    against 4.9 s for 400 lots: the cost grew faster than the lots)."""
     nx = ny = 30
     lots = gpd.GeoDataFrame({"parcel_id": np.arange(nx * ny)}, geometry=grid_lots(nx, ny), crs=CRS)
     network = paved_network(nx, ny)
