@@ -311,6 +311,42 @@ def measure_lots(
         overwater_excluded_sqft, excluded_type_sqft, n_features, repaired`` and
         one ``sqft_<type>`` column per feature type present.
     """
+    type_field = _checked_layers(parcels, features, water, id_field, type_field)
+    n_lots = len(parcels)
+    found = _Problems(features, id_field, enabled=problems)
+    P, p_box, p_bnd, lot_repaired = _clean_lots(parcels.geometry.to_numpy())
+    feats, pairs = _prepared_features(features, type_field, P, pairs, found.report)
+    usable = ~shapely.is_missing(feats.geoms) & ~shapely.is_empty(feats.geoms)
+    counted, dock_no_water, excluded = _type_masks(feats.types, usable, rules, has_water=water is not None)
+    src = Sources(feats.geoms, P, feats.box, feats.bnd, p_box, p_bnd)
+    pcs, cross = _cut_pieces(src, _pair(src, pairs, usable))
+    _placed(feats.tiles.source, pcs.feat, usable, len(features), found.report, require_overlap)
+
+    counts = {  # the lot table's columns that need no union of the billable pieces
+        "outside": _outside_area(pcs, cross, len(feats.geoms), n_lots),
+        "excluded": _excluded_area(pcs, excluded[pcs.feat], n_lots),
+        "n_features": _features_per_lot(feats.tiles.source[pcs.feat], pcs.lot, n_lots,
+                                        cut=feats.tiles.cut[pcs.feat]),
+        "repaired": _repaired(lot_repaired, pcs.lot, feats.repaired[pcs.feat]),
+    }
+    cpcs = pcs.subset(counted[pcs.feat])  # the billable pieces
+    ranking, ranks = _ranks(feats.types[cpcs.feat], rules)
+    sums = _Sums.zeros(n_lots, len(ranking))
+    graph, geo = _inclusion_exclusion(cpcs, ranks, sums)
+    wet_water = _over_water(water, P, p_bnd, cpcs, geo, graph, ranks, sums.overwater, sums.by_type)
+    sums.billable -= sums.overwater
+    _geos_unions(cpcs, geo, ranks, wet_water, sums, split=by_type)
+    sums.overwater += _docks_without_water(pcs, dock_no_water[pcs.feat], cpcs, n_lots)
+
+    present = [ranking[r] for r in np.flatnonzero(np.bincount(ranks, minlength=len(ranking)))] if by_type else []
+    lots = _lot_table(parcels[id_field].to_numpy(), sums, counts, sqft_per_crs_unit2(parcels.crs),
+                      {t: ranking.index(t) for t in present})
+    return Measurement(lots=lots, problems=found.problems, crs=parcels.crs, types=tuple(present))
+
+
+def _checked_layers(parcels, features, water, id_field: str, type_field: str | None) -> str | None:
+    """The type column to read (``type_field``, or the layer's own when the default is absent),
+    after refusing a missing id or type column and layers in different CRSs."""
     require_field(parcels, id_field, "parcels")
     if type_field == features.geometry.name:
         require_field(features, type_field, "features")
@@ -320,46 +356,66 @@ def measure_lots(
         type_field = type_column(features.columns)
     if features.crs != parcels.crs or (water is not None and water.crs != parcels.crs):
         raise ValueError("measure_lots needs all layers in the parcels' CRS; call prepare_layers first.")
+    return type_field
 
-    unit2 = sqft_per_crs_unit2(parcels.crs)
-    n_lots = len(parcels)
-    parcel_ids = parcels[id_field].to_numpy()
-    found: list[FeatureProblem] = []
 
-    P, p_box, p_bnd, lot_repaired = _clean_lots(parcels.geometry.to_numpy())
+class _Problems:
+    """The per-feature problem list (:class:`FeatureProblem`), rows of ``features``; the
+    features' ids are looked up only when there is something to report."""
 
-    # features: types, empties, non-polygons, repairs
-    F = features.geometry.to_numpy().copy()
-    n_feat = len(F)
+    def __init__(self, features: gpd.GeoDataFrame, id_field: str, *, enabled: bool):
+        self.problems: list[FeatureProblem] = []
+        self._features, self._id_field, self._enabled = features, id_field, enabled
+        self._ids: tuple | None = None
+
+    def report(self, rows, kind: str, message: str) -> None:
+        if not self._enabled or not len(rows):
+            return
+        if self._ids is None:
+            f, id_field = self._features, self._id_field
+            owner = f[id_field].astype("string").to_numpy() if id_field in f.columns else None
+            self._ids = (_feature_ids(f), owner)
+        ids, owner = self._ids
+        for r in rows:
+            self.problems.append(FeatureProblem(int(r), str(ids[r]), None if owner is None else _s(owner[r]),
+                                                kind, message))
+
+
+class _Features(NamedTuple):
+    """The features as measured: tiles (:mod:`gis.tiles`; most features are one tile, themselves)."""
+
+    geoms: np.ndarray  # cleaned shapes
+    box: np.ndarray  # is an axis-aligned box
+    bnd: np.ndarray  # bounds
+    repaired: np.ndarray  # the shape was repaired
+    types: np.ndarray  # normalised type
+    tiles: Tiles  # which feature each tile comes from, and whether it was cut from it
+
+
+def _prepared_features(features: gpd.GeoDataFrame, type_field: str | None, P: np.ndarray, pairs,
+                       report) -> tuple[_Features, tuple | None]:
+    """The features' tiles, cleaned, and the candidate ``pairs`` (if given) as the tiles' pairs.
+
+    A dissolved layer's parts far from the lots ``P`` are left out before they are cleaned;
+    problems are reported once, for the feature's own row.  Cost: one validity check per
+    tile near the lots, plus the cutting of very large parts (:func:`gis.tiles.cut_large`).
+    """
+    n_feat = len(features)
     if type_field is not None and type_field in features.columns:
         types = normalise_types(features[type_field]).to_numpy(dtype=object)
     else:
         types = np.full(n_feat, "other", dtype=object)
-    fid: list[np.ndarray] = []  # feature ids, looked up only when there is something to report
-
-    def report(rows, kind, message):
-        if not problems:
-            return
-        if len(rows) and not fid:
-            fid.append(_feature_ids(features))
-            fid.append(features[id_field].astype("string").to_numpy() if id_field in features.columns else None)
-        for r in rows:
-            ids, owner = fid
-            found.append(FeatureProblem(int(r), str(ids[r]), None if owner is None else _s(owner[r]), kind, message))
-
-    # from here on a "feature" is a tile (gis.tiles): a large feature's part or square;
-    # a dissolved layer's parts far from these lots are left out before they are cleaned
-    parts = split_parts(F, P)
-    F, f_box, f_bnd, feat_repaired = _clean_features(
+    parts = split_parts(features.geometry.to_numpy().copy(), P)
+    F, f_box, f_bnd, repaired = _clean_features(
         parts.geoms, lambda rows, kind, message: report(np.unique(parts.source[rows]), kind, message))
-    F, f_box, f_bnd, feat_repaired, tiles, pairs = _tiled_features(F, f_box, f_bnd, feat_repaired, parts, P, pairs)
-    source = tiles.source
-    usable = ~shapely.is_missing(F) & ~shapely.is_empty(F)
-    types = types[source]
-    counted, dock_no_water, excluded = _type_masks(types, usable, rules, has_water=water is not None)
-    src = Sources(F, P, f_box, f_bnd, p_box, p_bnd)
-    pcs, cross = _cut_pieces(src, _pair(src, pairs, usable))
-    f_idx, p_idx = pcs.feat, pcs.lot
+    F, f_box, f_bnd, repaired, tiles, pairs = _tiled_features(F, f_box, f_bnd, repaired, parts, P, pairs)
+    return _Features(F, f_box, f_bnd, repaired, types[tiles.source], tiles), pairs
+
+
+def _placed(source: np.ndarray, f_idx: np.ndarray, usable: np.ndarray, n_feat: int, report,
+            require_overlap: bool) -> None:
+    """Report the features with a shape but no piece on any lot (``f_idx`` are the pieces'
+    tiles, ``source`` each tile's feature); refuse when none is placed and one must be."""
     placed = np.zeros(n_feat, dtype=bool)
     placed[source[f_idx]] = True
     shaped = np.ones(n_feat, dtype=bool)  # a shape left after cleaning, or only parts far from these lots
@@ -372,99 +428,112 @@ def measure_lots(
             "Check that the features and the parcel cover the same place."
         )
 
-    n_features = _features_per_lot(source[f_idx], p_idx, n_lots, cut=tiles.cut[f_idx])
+
+def _repaired(lot_repaired: np.ndarray, lot: np.ndarray, feature_repaired: np.ndarray) -> np.ndarray:
+    """Per lot: its own line or a feature with a piece on it was repaired."""
     repaired = lot_repaired.copy()
-    repaired[p_idx[feat_repaired[f_idx]]] = True
+    repaired[lot[feature_repaired]] = True
+    return repaired
 
-    outside = _outside_area(pcs, cross, len(F), n_lots)
 
-    excluded_sqft = _excluded_area(pcs, excluded[f_idx], n_lots)
+@dataclass
+class _Sums:
+    """Per lot, in CRS units²: billable area, overlap, area over water, and the billable area
+    per precedence rank of type (``by_type[rank, lot]``)."""
 
-    # the billable pieces
-    cpcs = pcs.subset(counted[f_idx])
-    cp, cpieces, carea, ctypes = cpcs.lot, cpcs.geom, cpcs.area, types[cpcs.feat]
+    billable: np.ndarray
+    overlap: np.ndarray
+    overwater: np.ndarray
+    by_type: np.ndarray
 
-    # Fast path: most pieces overlap no other piece of their lot; they add
-    # their plain area.  Overlapping pieces (a patio under the eaves, a
-    # driveway over a garage and a walkway across both) need no union either:
-    # inclusion–exclusion over the overlap graph is exact as long as no four
-    # pieces overlap one another,
-    #   area(union) = sum |p| - sum |p ∩ q| + sum |p ∩ q ∩ r|
-    # over the edges and triangles of the graph (every 4-fold intersection
-    # has zero area).  Only clusters with a 4-clique go through GEOS unions.
-    # Piles (hundreds of pieces heaped on each other) and clusters too tangled
-    # to search for triangles cheaply are unioned by GEOS as well, so that the
-    # cost stays near-linear in the pieces whatever their overlap pattern.
+    @classmethod
+    def zeros(cls, n_lots: int, n_ranks: int) -> _Sums:
+        return cls(np.zeros(n_lots), np.zeros(n_lots), np.zeros(n_lots), np.zeros((n_ranks, n_lots)))
+
+
+def _inclusion_exclusion(cpcs: Pieces, ranks: np.ndarray, sums: _Sums) -> tuple[tuple, np.ndarray]:
+    """Add the billable pieces ``cpcs`` up per lot, their overlaps counted once: ``(graph, geo)``.
+
+    Most pieces overlap no other piece of their lot and add their plain area.  Overlapping
+    pieces (a patio under the eaves, a driveway over a garage and a walkway across both) need
+    no union either: inclusion–exclusion over the overlap graph is exact as long as no four
+    pieces overlap one another,
+      area(union) = sum |p| - sum |p ∩ q| + sum |p ∩ q ∩ r|
+    over the edges and triangles of the graph (every 4-fold intersection has zero area).
+    Clusters with a 4-clique, piles (hundreds of pieces heaped on each other) and clusters too
+    tangled to search for triangles cheaply are left to GEOS unions (``geo``,
+    :func:`_geos_unions`), so that the cost stays near-linear in the pieces.
+
+    Precedence splits ``by_type``: the lower rank wins, then the earlier piece; the loser of a
+    pair gives up the overlap, and the last of a triangle (beaten by both others) had the
+    triple part taken twice and gets it back once.  ``graph`` is ``(pa, pb, loser, tri, last,
+    triple_geom)``, for the same arithmetic inside the water (:func:`_over_water`).
+    Cost: :func:`_overlap_graph`'s, then linear in the pieces, pairs and triangles.
+    """
+    cp, carea = cpcs.lot, cpcs.area
+    n_lots = len(sums.billable)
     pa, pb, inter, tri, triple, triple_geom, geo = _overlap_graph(cpcs)
-    n_pieces = len(cpieces)
-    tx = tri[:, 0] if len(tri) else np.zeros(0, int)
-
-    ranking, ranks = _ranks(ctypes, rules)
-    split = by_type
-    by_type = np.zeros((len(ranking), n_lots))
     simple = ~geo
-    billable_area = np.bincount(cp[simple], weights=carea[simple], minlength=n_lots).astype(float)
-    np.add.at(by_type, (ranks[simple], cp[simple]), carea[simple])
-    overlap = np.zeros(n_lots)
-    overwater = np.zeros(n_lots)
-    # precedence: lower rank wins, then the earlier piece; the loser of a pair
-    # gives up the overlap, and the last of a triangle (beaten by both others)
-    # had the triple part taken twice and gets it back once
+    sums.billable += np.bincount(cp[simple], weights=carea[simple], minlength=n_lots)
+    np.add.at(sums.by_type, (ranks[simple], cp[simple]), carea[simple])
     loser = np.where(ranks[pa] <= ranks[pb], pb, pa)
     if len(pa):
         lot = cp[pa]
-        np.add.at(billable_area, lot, -inter)
-        np.add.at(overlap, lot, inter)
-        np.add.at(by_type, (ranks[loser], lot), -inter)
+        np.add.at(sums.billable, lot, -inter)
+        np.add.at(sums.overlap, lot, inter)
+        np.add.at(sums.by_type, (ranks[loser], lot), -inter)
+    last = np.zeros(0, dtype=np.int64)
     if len(tri):
-        key = ranks[tri] * n_pieces + tri  # total order: rank, then piece index
+        key = ranks[tri] * len(cp) + tri  # total order: rank, then piece index
         last = tri[np.arange(len(tri)), np.argmax(key, axis=1)]
-        lot = cp[tx]
-        np.add.at(billable_area, lot, triple)
-        np.add.at(overlap, lot, -triple)
-        np.add.at(by_type, (ranks[last], lot), triple)
+        lot = cp[tri[:, 0]]
+        np.add.at(sums.billable, lot, triple)
+        np.add.at(sums.overlap, lot, -triple)
+        np.add.at(sums.by_type, (ranks[last], lot), triple)
+    return (pa, pb, loser, tri, last, triple_geom), geo
 
-    # precedence for the triangles' parts in the water: the last of each triangle
-    last = last if len(tri) else np.zeros(0, dtype=np.int64)
-    wet_water = _over_water(water, P, p_bnd, cpcs, geo,
-                            (pa, pb, loser, tri, last, triple_geom), ranks, overwater, by_type)
-    billable_area -= overwater
 
-    if geo.any():
-        cpcs.give_shapes(geo)
-        gp, gpieces = cp[geo], cpieces[geo]
-        union = group_union(gp, gpieces, n_lots)
-        lots_g = np.unique(gp)
-        union_area = area(union[lots_g])
-        gross_g = np.bincount(gp, weights=carea[geo], minlength=n_lots)[lots_g]
-        overlap[lots_g] += np.maximum(gross_g - union_area, 0.0)
-        dry_area = union_area.copy()
-        wet = np.flatnonzero(~shapely.is_missing(wet_water[lots_g]))
-        if len(wet):
-            dry = shapely.difference(union[lots_g[wet]], wet_water[lots_g[wet]])
-            dry_area[wet] = area(dry)
-        overwater[lots_g] += union_area - dry_area
-        billable_area[lots_g] += dry_area
-        if split:
-            _split_by_type(gp, ranks[geo], gpieces, n_lots, wet_water, by_type)
+def _geos_unions(cpcs: Pieces, geo: np.ndarray, ranks: np.ndarray, wet_water: np.ndarray, sums: _Sums, *,
+                 split: bool) -> None:
+    """Add the pieces ``geo`` left to GEOS (see :func:`_inclusion_exclusion`) by their union per
+    lot: the union's dry part is billable, its part over the lot's water (``wet_water``) is
+    overwater.  Cost: one union per lot with such pieces, plus one per type when ``split``."""
+    if not geo.any():
+        return
+    cpcs.give_shapes(geo)
+    gp, gpieces = cpcs.lot[geo], cpcs.geom[geo]
+    union = group_union(gp, gpieces, len(sums.billable))
+    lots_g = np.unique(gp)
+    union_area = area(union[lots_g])
+    gross_g = np.bincount(gp, weights=cpcs.area[geo], minlength=len(sums.billable))[lots_g]
+    sums.overlap[lots_g] += np.maximum(gross_g - union_area, 0.0)
+    dry_area = union_area.copy()
+    wet = np.flatnonzero(~shapely.is_missing(wet_water[lots_g]))
+    if len(wet):
+        dry = shapely.difference(union[lots_g[wet]], wet_water[lots_g[wet]])
+        dry_area[wet] = area(dry)
+    sums.overwater[lots_g] += union_area - dry_area
+    sums.billable[lots_g] += dry_area
+    if split:
+        _split_by_type(gp, ranks[geo], gpieces, len(sums.billable), wet_water, sums.by_type)
 
-    overwater += _docks_without_water(pcs, dock_no_water[f_idx], cpcs, n_lots)
 
-    present_types = [ranking[r] for r in np.flatnonzero(np.bincount(ranks, minlength=len(ranking)))] if split else []
-
+def _lot_table(parcel_ids: np.ndarray, sums: _Sums, counts: dict, unit2: float, type_ranks: dict) -> pd.DataFrame:
+    """One row per lot, areas in sq ft (``unit2`` sq ft per CRS unit²), a ``sqft_<type>``
+    column per type in ``type_ranks`` (type → its row of ``sums.by_type``)."""
     lots = pd.DataFrame({
         "parcel_id": parcel_ids,
-        "billable_area_sqft": _sqft(billable_area, unit2),
-        "outside_parcel_sqft": _sqft(outside, unit2),
-        "overlap_sqft": _sqft(overlap, unit2),
-        "overwater_excluded_sqft": _sqft(overwater, unit2),
-        "excluded_type_sqft": _sqft(excluded_sqft, unit2),
-        "n_features": n_features,
-        "repaired": repaired,
+        "billable_area_sqft": _sqft(sums.billable, unit2),
+        "outside_parcel_sqft": _sqft(counts["outside"], unit2),
+        "overlap_sqft": _sqft(sums.overlap, unit2),
+        "overwater_excluded_sqft": _sqft(sums.overwater, unit2),
+        "excluded_type_sqft": _sqft(counts["excluded"], unit2),
+        "n_features": counts["n_features"],
+        "repaired": counts["repaired"],
     })
-    for t in present_types:
-        lots[TYPE_PREFIX + t] = _sqft(by_type[ranking.index(t)], unit2)
-    return Measurement(lots=lots, problems=found, crs=parcels.crs, types=tuple(present_types))
+    for t, r in type_ranks.items():
+        lots[TYPE_PREFIX + t] = _sqft(sums.by_type[r], unit2)
+    return lots
 
 
 #: Below this many square feet an area is the rounding residue of a sum and a
