@@ -184,14 +184,28 @@ def _grouped(rows: np.ndarray, chunks: np.ndarray, ordered: bool = False) -> dic
     return {int(k): rows[a:a + n] for k, a, n in zip(keys, first, counts, strict=True)}
 
 
+def _each_once(rows: np.ndarray, chunks: np.ndarray, n_rows: int) -> tuple[np.ndarray, np.ndarray]:
+    """The ``(row, chunk)`` pairs each once, sorted by chunk, then row.
+
+    Rows in file order already (as the compiled grid join gives them) need only a stable sort of
+    their chunk numbers, which numpy does by radix for 16-bit keys; other pairs are sorted whole.
+    """
+    if len(rows) and int(chunks.max()) < 2**16 and bool((rows[1:] >= rows[:-1]).all()):
+        order = np.argsort(chunks.astype(np.uint16), kind="stable")
+        rows, chunks = rows[order], chunks[order]
+        first = np.r_[True, (rows[1:] != rows[:-1]) | (chunks[1:] != chunks[:-1])]
+        return rows[first], chunks[first]
+    pair = np.unique(chunks * max(n_rows, 1) + rows)
+    return pair % max(n_rows, 1), pair // max(n_rows, 1)
+
+
 def routes_by_extent(loaded: dict, extents: np.ndarray, extent_chunk: np.ndarray) -> dict:
     """Features or water: ``{chunk: rows}`` for every chunk one of whose extents (``extent_chunk``:
     each extent's chunk) their boxes meet, and ``{chunk: extent of those rows}`` (how far the
     chunk's features reach)."""
     b = _boxes(loaded["table"])
     rows, e = boxes_meeting(b, extents)
-    pair = np.unique(extent_chunk[e].astype(np.int64) * max(len(b), 1) + rows)  # each (chunk, row) once, sorted
-    rows = _grouped(pair % max(len(b), 1), pair // max(len(b), 1), ordered=True)
+    rows = _grouped(*_each_once(rows, extent_chunk[e].astype(np.int64), len(b)), ordered=True)
     reach = {k: [b[r, 0].min(), b[r, 1].min(), b[r, 2].max(), b[r, 3].max()] for k, r in rows.items()}
     return {"table": loaded["table"], "frames": rows, "reach": reach, "scan": loaded["scan"],
             "nulls": loaded["nulls"]}
@@ -268,6 +282,16 @@ def _meeting(boxes: np.ndarray, geoms: np.ndarray) -> np.ndarray:
     return np.unique(ok[shapely.STRtree(shapely.box(*boxes[ok].T)).query(geoms)[1]])
 
 
+def _marked(rows: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(picked, number)``: the distinct ``rows`` (of ``n``) in order, and each of the ``n`` rows'
+    position among them (-1 when not picked); a mark per row, no sort."""
+    mark = np.zeros(n, dtype=bool)
+    mark[rows] = True
+    number = np.cumsum(mark, dtype=np.int64) - 1
+    number[~mark] = -1
+    return np.flatnonzero(mark), number
+
+
 def measure_pieces(rows, own, near, feats, waters, columns, crs, schedule, opts, has_water, with_nulls, names):
     """Chunk ``rows`` (its lots in the local run's order) measured with exactly the features,
     neighbouring lots, water and (feature, lot) pairs the local run gives it (see
@@ -289,15 +313,17 @@ def measure_pieces(rows, own, near, feats, waters, columns, crs, schedule, opts,
     pair_f, pair_l = capped_pairs(sliced(shapely.STRtree(everyone).query, geoms), shapely.bounds(geoms),
                                   shapely.bounds(everyone), names)
     # the features that meet a lot of the chunk, and the other lots those meet (the context)
-    hit = np.unique(pair_f[pair_l < n_own])
-    keep = np.isin(pair_f, hit)
-    pair_f, pair_l = np.searchsorted(hit, pair_f[keep]), pair_l[keep]
-    near_hit = np.unique(pair_l[pair_l >= n_own]) - n_own
-    pair_l = np.where(pair_l < n_own, pair_l, n_own + np.searchsorted(near_hit, pair_l - n_own))
+    hit, f_number = _marked(pair_f[pair_l < n_own], len(geoms))
+    keep = f_number[pair_f] >= 0
+    pair_f, pair_l = f_number[pair_f[keep]], pair_l[keep]
+    near = pair_l >= n_own
+    near_hit, l_number = _marked(pair_l[near] - n_own, len(everyone) - n_own)
+    pair_l[near] = n_own + l_number[pair_l[near] - n_own]
     features, context = candidates.iloc[hit], others.iloc[near_hit]
-    # each feature's lots in input order, as the local run lists them
-    labels = np.concatenate([parcels.index.to_numpy(), context.index.to_numpy()])
-    by_pair = np.lexsort((labels[pair_l], pair_f))
+    # each feature's lots in input order, as the local run lists them (the pairs come by feature:
+    # a stable sort finds the runs)
+    labels = np.concatenate([parcels.index.to_numpy(), context.index.to_numpy()]).astype(np.int64)
+    by_pair = np.argsort(pair_f * (int(labels.max(initial=0)) + 1) + labels[pair_l], kind="stable")
     pairs = (pair_f[by_pair], pair_l[by_pair])
     water = None
     if has_water:

@@ -1,0 +1,47 @@
+"""The cluster's routing and chunk selection (:mod:`sba.bulk.pieces`) against brute force."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from sba.bulk import boxes
+from sba.bulk.pieces import BOX, routes_by_extent
+
+
+@pytest.fixture(params=["compiled", "arrays"])
+def kernel(request, monkeypatch):
+    """The grid join compiled (numba, rows in file order) or in numpy (rows in no order)."""
+    if request.param == "compiled":
+        pytest.importorskip("numba")
+        monkeypatch.setattr(boxes, "JIT_MIN_ROWS", 0)
+    else:
+        monkeypatch.setattr(boxes, "USE_JIT", False)
+    return request.param
+
+
+def _random_boxes(rng, n, size):
+    lo = rng.uniform(0, 1000, (n, 2))
+    return np.column_stack([lo, lo + rng.uniform(0, size, (n, 2))])
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_routes_by_extent__each_chunks_rows_once_in_file_order(kernel, seed):
+    rng = np.random.default_rng(seed)
+    b = _random_boxes(rng, 3_000, 30)
+    b[rng.integers(0, len(b), 20)] = np.nan  # rows without a box meet nothing
+    extents = _random_boxes(rng, 400, 80)
+    extent_chunk = rng.integers(0, 37, len(extents))  # a chunk has several extents (its runs of lots)
+    table = pa.table({name: b[:, i] for i, name in enumerate(BOX)})
+    got = routes_by_extent({"table": table, "scan": None, "nulls": {}}, extents, extent_chunk)
+
+    meets = ((b[:, None, 0] <= extents[None, :, 2]) & (b[:, None, 2] >= extents[None, :, 0])
+             & (b[:, None, 1] <= extents[None, :, 3]) & (b[:, None, 3] >= extents[None, :, 1]))
+    want = {k: np.flatnonzero(meets[:, extent_chunk == k].any(axis=1)) for k in range(37)}
+    want = {k: r for k, r in want.items() if len(r)}
+    assert sorted(got["frames"]) == sorted(want)
+    for k, rows in want.items():
+        np.testing.assert_array_equal(got["frames"][k], rows)
+        np.testing.assert_array_equal(got["reach"][k], [b[rows, 0].min(), b[rows, 1].min(),
+                                                        b[rows, 2].max(), b[rows, 3].max()])
