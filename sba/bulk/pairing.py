@@ -23,8 +23,8 @@ import numpy as np
 
 from gis.errors import GISInputError
 
-__all__ = ["PAIRS_PER_SHAPE", "PAIR_CAP_EXTRA", "StackedLayersError", "capped_pairs", "pair_bounds", "pair_cap",
-           "pairs_in_steps", "refusal", "sliced"]
+__all__ = ["PAIRS_PER_SHAPE", "PAIR_CAP_EXTRA", "StackedLayersError", "box_pairs", "capped_pairs", "pair_bounds",
+           "pair_cap", "pairs_in_steps", "refusal", "sliced"]
 
 #: The cap is this many pairs per shape (surfaces and lots) ...
 PAIRS_PER_SHAPE = 16
@@ -64,6 +64,25 @@ def capped_pairs(pair: Callable[[int, int], Pairs], features: np.ndarray, lots: 
     if int(bound.sum()) <= cap:
         return pair(0, len(features))
     return pairs_in_steps(pair, bound, cap, names)
+
+
+def box_pairs(features: np.ndarray, lots: np.ndarray) -> Pairs | None:
+    """The pairs of the surface boxes ``features`` and the lot boxes ``lots`` that meet, by surface,
+    then lot, found by the compiled sweep (:func:`sba.bulk.boxes.feature_lot_pairs`) with no
+    shape decoded; the loop stops at :func:`pair_cap`.
+
+    None when numba is not installed, the surfaces are too few to repay loading it
+    (:data:`sba.bulk.boxes.JIT_MIN_ROWS`), or the pairs pass the cap: the caller then pairs the
+    shapes with :func:`capped_pairs`, which refuses stacked copies with the count it reached.
+    """
+    from sba.bulk import boxes
+
+    if not boxes.USE_JIT or len(features) < boxes.JIT_MIN_ROWS:
+        return None
+    try:
+        return boxes.feature_lot_pairs(features, lots, 1, limit=pair_cap(len(features), len(lots)))
+    except ImportError:  # numba is optional
+        return None
 
 
 def sliced(query: Callable[[np.ndarray], Pairs], geoms: np.ndarray) -> Callable[[int, int], Pairs]:

@@ -31,7 +31,7 @@ from pyproj import CRS
 import gis
 from sba.bulk.boxes import boxes_meeting, hilbert_distance, wkb_boxes
 from sba.bulk.chunks import measure_chunk
-from sba.bulk.pairing import capped_pairs, sliced
+from sba.bulk.pairing import box_pairs, capped_pairs, sliced
 
 __all__ = ["BOX", "ROW", "SCAN", "WKB", "UnreadableShapes", "decoded", "gc_off", "hilbert_keys", "load_piece",
            "lot_routes", "measure_pieces", "projected", "routes_by_extent", "take", "takes", "wkb_of"]
@@ -282,6 +282,19 @@ def _meeting(boxes: np.ndarray, geoms: np.ndarray) -> np.ndarray:
     return np.unique(ok[shapely.STRtree(shapely.box(*boxes[ok].T)).query(geoms)[1]])
 
 
+def _rows_of(table) -> int:
+    return 0 if table is None else len(table)
+
+
+def _boxes_of(table) -> np.ndarray:
+    return np.empty((0, 4)) if table is None else _boxes(table)
+
+
+def _taken(table, rows: np.ndarray):
+    """``rows`` of ``table`` (None when there is no table or no row)."""
+    return None if table is None or not len(rows) else table.take(rows)
+
+
 def _marked(rows: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     """``(picked, number)``: the distinct ``rows`` (of ``n``) in order, and each of the ``n`` rows'
     position among them (-1 when not picked); a mark per row, no sort."""
@@ -304,22 +317,35 @@ def measure_pieces(rows, own, near, feats, waters, columns, crs, schedule, opts,
     lots = _concat(own)
     lots = lots.take(np.searchsorted(lots.column(ROW).to_numpy(), rows))  # Hilbert order
     parcels = decoded(lots, crs, lot_nulls)
-    others = decoded(_concat(near), crs, lot_nulls, like=parcels)
-    candidates = decoded(_concat(feats), crs, feature_nulls, columns=columns[1])
-    # every (feature, lot) pair whose boxes meet, lots counted as the chunk's then the others near it
     n_own = len(parcels)
-    everyone = np.concatenate([parcels.geometry.to_numpy(), others.geometry.to_numpy()])
-    geoms = candidates.geometry.to_numpy()
-    pair_f, pair_l = capped_pairs(sliced(shapely.STRtree(everyone).query, geoms), shapely.bounds(geoms),
-                                  shapely.bounds(everyone), names)
+    # every (feature, lot) pair whose boxes meet, lots counted as the chunk's then the others near it
+    near_lots, candidates = _concat(near), _concat(feats)
+    found = box_pairs(_boxes_of(candidates), np.concatenate([_boxes(lots), _boxes_of(near_lots)]))
+    if found is None:  # by the shapes' tree; stacked copies are refused here
+        others = decoded(near_lots, crs, lot_nulls, like=parcels)
+        shapes = decoded(candidates, crs, feature_nulls, columns=columns[1])
+        everyone = np.concatenate([parcels.geometry.to_numpy(), others.geometry.to_numpy()])
+        geoms = shapes.geometry.to_numpy()
+        found = capped_pairs(sliced(shapely.STRtree(everyone).query, geoms), shapely.bounds(geoms),
+                             shapely.bounds(everyone), names)
+
+        def pick(features_hit, near_hit):
+            return shapes.iloc[features_hit], others.iloc[near_hit]
+    else:  # by the boxes: only the features and neighbours in play are decoded
+
+        def pick(features_hit, near_hit):
+            return (decoded(_taken(candidates, features_hit), crs, feature_nulls, columns=columns[1]),
+                    decoded(_taken(near_lots, near_hit), crs, lot_nulls, like=parcels))
+
+    pair_f, pair_l = found
     # the features that meet a lot of the chunk, and the other lots those meet (the context)
-    hit, f_number = _marked(pair_f[pair_l < n_own], len(geoms))
+    hit, f_number = _marked(pair_f[pair_l < n_own], _rows_of(candidates))
     keep = f_number[pair_f] >= 0
     pair_f, pair_l = f_number[pair_f[keep]], pair_l[keep]
     near = pair_l >= n_own
-    near_hit, l_number = _marked(pair_l[near] - n_own, len(everyone) - n_own)
+    near_hit, l_number = _marked(pair_l[near] - n_own, _rows_of(near_lots))
     pair_l[near] = n_own + l_number[pair_l[near] - n_own]
-    features, context = candidates.iloc[hit], others.iloc[near_hit]
+    features, context = pick(hit, near_hit)
     # each feature's lots in input order, as the local run lists them (the pairs come by feature:
     # a stable sort finds the runs)
     labels = np.concatenate([parcels.index.to_numpy(), context.index.to_numpy()]).astype(np.int64)

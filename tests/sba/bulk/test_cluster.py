@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import sys
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -44,6 +45,27 @@ def test_cluster__equals_the_local_run(city, cluster, tmp_path, capsys):
     local = pd.read_parquet(tmp_path / "local.parquet")
     assert (local.overwater_excluded_sqft > 0).any()  # the water layer is in play
     assert (local.outside_parcel_sqft > 0).sum() > 100  # and features shared across chunks
+    assert same_table(tmp_path / "local.parquet", tmp_path / "dask.parquet")
+
+
+def test_cluster__chunks_paired_by_their_boxes_equal_the_local_run(city, tmp_path, capsys, monkeypatch):
+    """Where numba is installed and a chunk has many candidate surfaces, a worker pairs them with
+    its lots by their boxes (the compiled sweep) and decodes only those in play: the same table.
+    The sweep's threshold is lowered here, in a cluster of this process's threads, so that this
+    small city takes that way."""
+    pytest.importorskip("numba")
+    from sba.bulk import boxes, pairing
+
+    found = []
+    real = boxes.feature_lot_pairs
+    monkeypatch.setattr(boxes, "JIT_MIN_ROWS", 0)
+    monkeypatch.setattr(boxes, "feature_lot_pairs", lambda *a, **k: found.append(1) or real(*a, **k))
+    reassess(capsys, city, tmp_path / "local.parquet", "--chunk-size", "400")
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False, protocol="tcp",
+                                  dashboard_address=None) as c:
+        reassess(capsys, city, tmp_path / "dask.parquet", "--chunk-size", "400", "--scheduler", c.scheduler_address)
+    assert len(found) >= 10  # every chunk was paired by its boxes
+    assert pairing.box_pairs(*(np.zeros((1, 4)),) * 2) is not None
     assert same_table(tmp_path / "local.parquet", tmp_path / "dask.parquet")
 
 
