@@ -31,6 +31,7 @@ from pyproj import CRS
 import gis
 from sba.bulk.boxes import boxes_meeting, hilbert_distance, wkb_boxes
 from sba.bulk.chunks import measure_chunk
+from sba.bulk.heap import as_plain_process
 from sba.bulk.pairing import box_pairs, capped_pairs, sliced
 
 __all__ = ["BOX", "ROW", "SCAN", "WKB", "UnreadableShapes", "decoded", "gc_off", "hilbert_keys", "load_piece",
@@ -57,7 +58,9 @@ class UnreadableShapes(ValueError):
 def gc_off(func: Callable, *args, **kwargs):
     """``func(*args, **kwargs)`` with the cyclic garbage collector off, as in the local run:
     a task makes hundreds of thousands of shapes and no reference cycles, and the
-    collector rescanning them doubled the time of a measuring task."""
+    collector rescanning them doubled the time of a measuring task.  The worker's
+    allocator is set as a plain process's first (:func:`sba.bulk.heap.as_plain_process`)."""
+    as_plain_process()
     collect = gc.isenabled()
     gc.disable()
     try:

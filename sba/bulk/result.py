@@ -18,6 +18,7 @@ import pyarrow as pa
 import geopandas as gpd
 
 import gis
+from sba.bulk.heap import give_back
 from sba.bulk.options import ORDER, OUTPUT_COLUMNS, ReassessSummary
 from sba.bulk.parts import PartRecord, PartStore
 from sba.engine import repeated_id
@@ -337,7 +338,7 @@ def write_result_streamed(parts: PartStore, chunks: Iterable[int], n: int, out: 
                            sort_keys=[("parcel_id", "ascending"), (ORDER, "ascending")], null_placement="at_end")
     counts = _id_run_lengths(keys.column("parcel_id").take(perm)).astype(np.int32)
     del keys
-    _give_back()
+    give_back()
     places = max([2, *(_places(_columns([p], [sch], ["service_units"]).column(0).to_pandas())
                        for p, sch in zip(paths, schemas, strict=True))])
     tally = Tally()
@@ -346,7 +347,7 @@ def write_result_streamed(parts: PartStore, chunks: Iterable[int], n: int, out: 
         writer = None
         for first in range(0, n, GATHER_ROWS):
             gathered = _columns(paths, schemas, [*columns, *([ORDER] if gpkg else [])], perm[first:first + GATHER_ROWS])
-            _give_back()
+            give_back()
             for start in range(0, len(gathered), BATCH_ROWS):
                 batch = gathered.slice(start, BATCH_ROWS).to_pandas()
                 batch[type_cols] = batch[type_cols].fillna(0.0)
@@ -363,18 +364,6 @@ def write_result_streamed(parts: PartStore, chunks: Iterable[int], n: int, out: 
 
     write_atomic(out, write)
     return tally, int((counts > 1).sum())
-
-
-def _give_back() -> None:
-    """Return the freed heap to the system (glibc keeps it, and a run's driver would keep its
-    largest passing arrays for the rest of the run); nothing where there is no glibc."""
-    import ctypes
-    import ctypes.util
-
-    try:
-        ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):
-        pass
 
 
 def _schema(path: Path):
