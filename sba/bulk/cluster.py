@@ -49,7 +49,6 @@ import gis
 from gis.measure import require_field
 from gis.shapes import type_column
 from sba.bulk.chunks import chunk_bounds, with_raster_scale
-from sba.bulk.heap import give_back
 from sba.bulk.inputs import read_input, require_columns, type_count_notes
 from sba.bulk.options import ORDER, ReassessOptions, ReassessSummary
 from sba.bulk.parts import PartStore, write_part
@@ -539,16 +538,12 @@ def _chunks(client, lots: list, n: int, chunk_size: int, total) -> tuple:
 
 def _measure_partition(rows, bundles: list[dict], *args):
     """:func:`sba.bulk.pieces.measure_pieces` of the rows in ``bundles`` (from
-    :func:`sba.bulk.pieces.takes`), with the cyclic garbage collector off; the freed heap is
-    given back to the system after it (:mod:`sba.bulk.heap`)."""
+    :func:`sba.bulk.pieces.takes`), with the cyclic garbage collector off."""
     slots: tuple[list, ...] = ([], [], [], [])
     for bundle in bundles:
         for slot, tables in bundle.items():
             slots[slot].extend(tables)
-    try:
-        return gc_off(measure_pieces, rows, *slots, *args)
-    finally:
-        give_back()  # the chunk's shapes and temporaries, freed
+    return gc_off(measure_pieces, rows, *slots, *args)
 
 
 def _measure(client, plan: _Plan, todo: list[int], schedule, opts, parts: PartStore,
