@@ -47,8 +47,7 @@ as_plain_process()
 def rss():
     return int(open("/proc/self/statm").read().split()[1]) * resource.getpagesize()
 kept = [np.ones(2**17) for _ in range(200)]  # 200 MiB on the heap, under the mmap threshold
-keep_last = np.ones(1024)  # above them (8 KiB from glibc, not Python): the heap top stays in use
-del kept
+del kept[::2]  # 100 MiB freed in holes between blocks in use: glibc never trims those by itself
 freed = rss()
 give_back()
 print(json.dumps([freed, rss()]))
@@ -56,6 +55,7 @@ print(json.dumps([freed, rss()]))
 
 
 def test_give_back__returns_the_freed_heap():
-    done = subprocess.run([sys.executable, "-c", GIVE_BACK], capture_output=True, text=True, check=True)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")}
+    done = subprocess.run([sys.executable, "-c", GIVE_BACK], env=env, capture_output=True, text=True, check=True)
     freed, given_back = json.loads(done.stdout)
-    assert freed - given_back > 150 * 2**20
+    assert freed - given_back > 90 * 2**20
