@@ -556,6 +556,21 @@ def test_cluster__unknown_and_missing_feature_types_get_the_local_run_s_note(cit
     assert run("dask.parquet", "--scheduler", cluster) == local
 
 
+def test_cluster__a_layer_dissolved_by_type_gives_the_local_run_s_table(city, cluster, tmp_path, capsys):
+    """Eight multipolygons of thousands of parts, each in every chunk's candidates: the workers cut
+    them into the same parts and tiles as the local run (a tile depends only on its feature)."""
+    features = gpd.read_parquet(city / "features.parquet")
+    dissolved = features[["feature_type", "geometry"]].dissolve("feature_type").reset_index()
+    assert dissolved.geometry.count_coordinates().max() > 10_000
+    for name in ("parcels", "water"):
+        (tmp_path / f"{name}.parquet").symlink_to(city / f"{name}.parquet")
+    dissolved.to_parquet(tmp_path / "features.parquet")
+    reassess(capsys, tmp_path, tmp_path / "local.parquet", "--chunk-size", "400")
+    reassess(capsys, tmp_path, tmp_path / "dask.parquet", "--chunk-size", "400", "--scheduler", cluster)
+    assert pd.read_parquet(tmp_path / "local.parquet").billable_area_sqft.sum() > 1e6
+    assert same_table(tmp_path / "local.parquet", tmp_path / "dask.parquet")
+
+
 def test_cluster__stacked_copies_are_refused_as_in_the_local_run(cluster, tmp_path, capsys):
     """2,200 copies of one lot under 2,200 copies of one roof: 4,840,000 box pairs, past the cap of
     4,070,400; each worker counts them in steps as the local run does, and the run is refused
