@@ -38,17 +38,6 @@ def strtree_pairs(b: np.ndarray, extents: np.ndarray) -> set[tuple[int, int]]:
     return set(zip(ok_b[r].tolist(), ok_e[e].tolist(), strict=True))
 
 
-@pytest.fixture(params=["array code", "compiled"])
-def join(request, monkeypatch):
-    """A test of the routing runs on both paths: numpy arrays, and the compiled loop (numba)."""
-    if request.param == "compiled":
-        pytest.importorskip("numba")
-        monkeypatch.setattr(boxes, "JIT_MIN_ROWS", 0)
-    else:
-        monkeypatch.setattr(boxes, "USE_JIT", False)
-    return request.param
-
-
 def pairs(b: np.ndarray, extents: np.ndarray) -> list[tuple[int, int]]:
     r, e = boxes_meeting(b, extents)
     return list(zip(r.tolist(), e.tolist(), strict=True))

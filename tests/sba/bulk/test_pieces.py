@@ -6,19 +6,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from sba.bulk import boxes
 from sba.bulk.pieces import BOX, routes_by_extent
-
-
-@pytest.fixture(params=["compiled", "arrays"])
-def kernel(request, monkeypatch):
-    """The grid join compiled (numba, rows in file order) or in numpy (rows in no order)."""
-    if request.param == "compiled":
-        pytest.importorskip("numba")
-        monkeypatch.setattr(boxes, "JIT_MIN_ROWS", 0)
-    else:
-        monkeypatch.setattr(boxes, "USE_JIT", False)
-    return request.param
 
 
 def _random_boxes(rng, n, size):
@@ -27,7 +15,7 @@ def _random_boxes(rng, n, size):
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
-def test_routes_by_extent__each_chunks_rows_once_in_file_order(kernel, seed):
+def test_routes_by_extent__each_chunks_rows_once_in_file_order(join, seed):
     rng = np.random.default_rng(seed)
     b = _random_boxes(rng, 3_000, 30)
     b[rng.integers(0, len(b), 20)] = np.nan  # rows without a box meet nothing
