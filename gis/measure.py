@@ -275,6 +275,7 @@ def measure_lots(
     by_type: bool = True,
     problems: bool = True,
     pairs: tuple[np.ndarray, np.ndarray] | None = None,
+    surfaces: np.ndarray | None = None,
 ) -> Measurement:
     """Billable area of every lot in ``parcels``.
 
@@ -302,6 +303,12 @@ def measure_lots(
         as ``shapely.STRtree(lots).query(features)`` gives them (every such
         pair, sorted by feature); bulk runs that have them already pass them
         instead of building a tree per chunk.
+    surfaces
+        Per feature row, the surface it is part of, for a caller that split
+        multipart surfaces into their parts itself (bulk runs split a
+        dissolved layer once, not in every chunk): the rows of one surface
+        count once per lot in ``n_features``, as the parts of a multipart
+        feature do.  Problems are reported per row.
 
     Returns
     -------
@@ -325,8 +332,7 @@ def measure_lots(
     counts = {  # the lot table's columns that need no union of the billable pieces
         "outside": _outside_area(pcs, cross, len(feats.geoms), n_lots),
         "excluded": _excluded_area(pcs, excluded[pcs.feat], n_lots),
-        "n_features": _features_per_lot(feats.tiles.source[pcs.feat], pcs.lot, n_lots,
-                                        cut=feats.tiles.cut[pcs.feat]),
+        "n_features": _features_per_lot(*_surface_of(feats.tiles, pcs.feat, surfaces), pcs.lot, n_lots),
         "repaired": _repaired(lot_repaired, pcs.lot, feats.repaired[pcs.feat]),
     }
     cpcs = pcs.subset(counted[pcs.feat])  # the billable pieces
@@ -928,9 +934,19 @@ def _tile_pairs(pairs, tiles: Tiles, P):
     return f_out[order], p_out[order]
 
 
-def _features_per_lot(feature: np.ndarray, lot: np.ndarray, n_lots: int, *, cut: np.ndarray) -> np.ndarray:
+def _surface_of(tiles: Tiles, rows: np.ndarray, surfaces: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """For the tiles ``rows``: the surface each is part of, and whether that surface has other
+    tiles (a feature cut into tiles, or rows the caller split from one surface: ``surfaces``)."""
+    feature, shared = tiles.source[rows], tiles.cut[rows]
+    if surfaces is None:
+        return feature, shared
+    _, dense, count = np.unique(np.asarray(surfaces), return_inverse=True, return_counts=True)
+    return dense[feature], shared | (count[dense] > 1)[feature]
+
+
+def _features_per_lot(feature: np.ndarray, cut: np.ndarray, lot: np.ndarray, n_lots: int) -> np.ndarray:
     """How many features have a piece on each lot, given each piece's feature and lot and whether
-    it is the piece of a tile cut from its feature (a feature in tiles counts once)."""
+    its feature has other tiles (``cut``: such a feature counts once a lot)."""
     count = np.bincount(lot[~cut], minlength=n_lots)
     if cut.any():
         keys = np.unique(feature[cut].astype(np.int64) * n_lots + lot[cut])

@@ -18,11 +18,12 @@ import shapely
 
 import gis
 from categorize.schedule import RateSchedule
+from gis.tiles import split_parts
 from sba.bulk.billing import bill_arrays, parcel_classes
 from sba.bulk.options import ORDER, ReassessOptions
 from sba.engine import NO_SHAPE, rules_for
 
-__all__ = ["FEW_LOTS", "TAIL", "chunk_bounds", "chunk_count", "measure_chunk", "with_raster_scale"]
+__all__ = ["FEW_LOTS", "TAIL", "chunk_bounds", "chunk_count", "measure_chunk", "split_surfaces", "with_raster_scale"]
 
 
 def measure_chunk(
@@ -33,6 +34,7 @@ def measure_chunk(
     opts: ReassessOptions,
     context: gpd.GeoDataFrame | None = None,
     pairs: tuple[np.ndarray, np.ndarray] | None = None,
+    surfaces: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """Measure and bill one chunk of parcels; bad lots get an ``error`` text, never an exception.
 
@@ -40,18 +42,20 @@ def measure_chunk(
     features also touch: they are measured along but not returned, so that a
     driveway shared with a lot of another chunk is not taken for street.
     ``pairs`` are the (feature, lot) bounding-box pairs, lots counted as
-    ``parcels`` then ``context`` (see :func:`gis.measure_lots`).
+    ``parcels`` then ``context`` (see :func:`gis.measure_lots`); ``surfaces``
+    the surface of each feature row, when the run split multipart surfaces itself
+    (:func:`split_surfaces`).
     """
     rules = rules_for(schedule)
     ids = parcels[opts.id_field].to_numpy()
     try:
         lots_in = parcels if context is None or not len(context) else pd.concat([parcels, context])
         m = gis.measure_lots(lots_in, features, water, id_field=opts.id_field, type_field=opts.type_field,
-                             rules=rules, by_type=opts.by_type, problems=False, pairs=pairs)
+                             rules=rules, by_type=opts.by_type, problems=False, pairs=pairs, surfaces=surfaces)
         lots = m.lots.iloc[:len(parcels)].reset_index(drop=True)
         lot_errors = np.full(len(lots), None, dtype=object)
     except shapely.errors.GEOSException:
-        lots, lot_errors = _measure_around_failures(parcels, features, water, rules, opts, context)
+        lots, lot_errors = _measure_around_failures(parcels, features, water, rules, opts, context, surfaces)
     geoms = parcels.geometry.to_numpy()
     missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
     lot_errors[missing & pd.isna(lot_errors)] = NO_SHAPE
@@ -94,6 +98,26 @@ def measure_chunk(
     return out
 
 
+def split_surfaces(features: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, np.ndarray | None]:
+    """``(features, surfaces)``: the multipart surfaces of many vertices (a layer dissolved by type)
+    as their parts, one row each in the surface's place, and each row's surface (its position in
+    ``features``); ``surfaces`` is None when none is split.
+
+    A bulk run splits them once, before it pairs surfaces with lots, so that a chunk gets only
+    the parts near its lots, as with an undissolved layer (whole, every chunk got every such
+    surface and split it again).  The local run splits the layer, a cluster's worker the
+    candidates of a chunk: either way a chunk gets the same parts.  Cost: counting every
+    shape's parts and vertices, and splitting those few.
+    """
+    parts = split_parts(features.geometry.to_numpy())
+    if not parts.cut.any():
+        return features, None
+    split = features.iloc[parts.source]
+    split = split.set_geometry(gpd.GeoSeries(parts.geoms, crs=features.crs, index=split.index),
+                               crs=features.crs)
+    return split, parts.source
+
+
 def with_raster_scale(opts: ReassessOptions, parcels: gpd.GeoDataFrame | None = None) -> ReassessOptions:
     """``opts`` with the raster's value scale decided once for the whole run (never per chunk).
 
@@ -113,7 +137,8 @@ FEW_LOTS = 8
 
 def _measure_around_failures(parcels: gpd.GeoDataFrame, features: gpd.GeoDataFrame, water: gpd.GeoDataFrame | None,
                              rules: gis.MeasureRules, opts: ReassessOptions,
-                             context: gpd.GeoDataFrame | None = None) -> tuple[pd.DataFrame, np.ndarray]:
+                             context: gpd.GeoDataFrame | None = None,
+                             surfaces: np.ndarray | None = None) -> tuple[pd.DataFrame, np.ndarray]:
     """Fallback when GEOS fails on a chunk: find the failing lots by halving, and record them.
 
     The chunk's lots (in Hilbert order, so each half is one neighbourhood)
@@ -140,7 +165,8 @@ def _measure_around_failures(parcels: gpd.GeoDataFrame, features: gpd.GeoDataFra
         return feats, [int(p) for p in reach if int(p) not in bad]
 
     def measure(rows: list[int], others: list[int], feats: np.ndarray) -> pd.DataFrame:
-        result = gis.measure_lots(everyone.iloc[[*rows, *others]], features.iloc[feats], water, **kw)
+        result = gis.measure_lots(everyone.iloc[[*rows, *others]], features.iloc[feats], water, **kw,
+                                  surfaces=None if surfaces is None else surfaces[feats])
         return result.lots.iloc[:len(rows)]
 
     def lot(i: int) -> tuple[pd.DataFrame, str | None]:

@@ -30,7 +30,7 @@ from pyproj import CRS
 
 import gis
 from sba.bulk.boxes import boxes_meeting, hilbert_distance, wkb_boxes
-from sba.bulk.chunks import measure_chunk
+from sba.bulk.chunks import measure_chunk, split_surfaces
 from sba.bulk.heap import as_plain_process
 from sba.bulk.pairing import box_pairs, capped_pairs, sliced
 
@@ -324,9 +324,14 @@ def measure_pieces(rows, own, near, feats, waters, columns, crs, schedule, opts,
     # every (feature, lot) pair whose boxes meet, lots counted as the chunk's then the others near it
     near_lots, candidates = _concat(near), _concat(feats)
     found = box_pairs(_boxes_of(candidates), np.concatenate([_boxes(lots), _boxes_of(near_lots)]))
+    surfaces, n_features = None, _rows_of(candidates)
     if found is None:  # by the shapes' tree; stacked copies are refused here
         others = decoded(near_lots, crs, lot_nulls, like=parcels)
         shapes = decoded(candidates, crs, feature_nulls, columns=columns[1])
+        shapes, surfaces = split_surfaces(shapes)  # a dissolved layer's parts, as the local run has them
+        if surfaces is not None:
+            surfaces = shapes.index.to_numpy()  # each part's surface: its row in the layer
+        n_features = len(shapes)
         everyone = np.concatenate([parcels.geometry.to_numpy(), others.geometry.to_numpy()])
         geoms = shapes.geometry.to_numpy()
         found = capped_pairs(sliced(shapely.STRtree(everyone).query, geoms), shapely.bounds(geoms),
@@ -342,13 +347,15 @@ def measure_pieces(rows, own, near, feats, waters, columns, crs, schedule, opts,
 
     pair_f, pair_l = found
     # the features that meet a lot of the chunk, and the other lots those meet (the context)
-    hit, f_number = _marked(pair_f[pair_l < n_own], _rows_of(candidates))
+    hit, f_number = _marked(pair_f[pair_l < n_own], n_features)
     keep = f_number[pair_f] >= 0
     pair_f, pair_l = f_number[pair_f[keep]], pair_l[keep]
     near = pair_l >= n_own
     near_hit, l_number = _marked(pair_l[near] - n_own, _rows_of(near_lots))
     pair_l[near] = n_own + l_number[pair_l[near] - n_own]
     features, context = pick(hit, near_hit)
+    if surfaces is not None:
+        surfaces = surfaces[hit]
     # each feature's lots in input order, as the local run lists them (the pairs come by feature:
     # a stable sort finds the runs)
     labels = np.concatenate([parcels.index.to_numpy(), context.index.to_numpy()]).astype(np.int64)
@@ -363,5 +370,5 @@ def measure_pieces(rows, own, near, feats, waters, columns, crs, schedule, opts,
     if opts.class_field:
         parcels[opts.class_field] = parcels[opts.class_field].astype("category")
         context[opts.class_field] = context[opts.class_field].astype("category")
-    table = measure_chunk(parcels, features, water, schedule, opts, context, pairs)
+    table = measure_chunk(parcels, features, water, schedule, opts, context, pairs, surfaces)
     return pa.Table.from_pandas(table, preserve_index=False)

@@ -32,7 +32,7 @@ import gis
 from categorize.schedule import RateSchedule
 from gis.overlay import matches
 from sba.bulk.boxes import feature_lot_pairs, hilbert_distance
-from sba.bulk.chunks import chunk_bounds, measure_chunk, with_raster_scale
+from sba.bulk.chunks import chunk_bounds, measure_chunk, split_surfaces, with_raster_scale
 from sba.bulk.inputs import read_input, read_kept, refuse_shapes_as_field, require_columns, type_notes
 from sba.bulk.isolate import die_with_parent, in_child
 from sba.bulk.options import ORDER, ReassessOptions, ReassessSummary
@@ -198,8 +198,9 @@ def _in_crs(layer: gpd.GeoDataFrame | WkbLayer, target: CRS):
 
 def _chunk_data(k: int):
     """Chunk ``k``'s lots, the features that touch them, the neighbouring lots of
-    other chunks those features reach (context), the water, and the
-    (feature, lot) pairs in the chunk's own numbering."""
+    other chunks those features reach (context), the water, the
+    (feature, lot) pairs in the chunk's own numbering, and the features' surfaces
+    (None unless the run split multipart surfaces: :func:`sba.bulk.chunks.split_surfaces`)."""
     s = _STATE
     rows = s["order"][s["bounds"][k]:s["bounds"][k + 1]]
     pair_f, pair_p, chunk_of = s["pair_f"], s["pair_p"], s["chunk_of"]
@@ -222,13 +223,14 @@ def _chunk_data(k: int):
         geoms = parcels.geometry.to_numpy()
         w_hit = np.unique(s["wtree"].query(geoms)[1]) if len(geoms) else np.array([], int)
         water = s["water"].iloc[w_hit]
-    return parcels, features, water, context, (local_f, local_p)
+    surfaces = None if s["surfaces"] is None else s["surfaces"][f_k]
+    return parcels, features, water, context, (local_f, local_p), surfaces
 
 
 def _run_chunk(k: int) -> tuple[int, pd.DataFrame, PartRecord]:
     s = _STATE
-    parcels, features, water, context, pairs = _chunk_data(k)
-    table = measure_chunk(parcels, features, water, s["schedule"], s["opts"], context, pairs)
+    parcels, features, water, context, pairs, surfaces = _chunk_data(k)
+    table = measure_chunk(parcels, features, water, s["schedule"], s["opts"], context, pairs, surfaces)
     return k, table, write_part(table, s["parts"].folder, k)
 
 
@@ -337,8 +339,13 @@ def _reassess(parcels_path: str | Path, features_path: str | Path, out: str | Pa
     # whole run: it says which features and neighbouring lots each chunk needs
     chunk_of = np.empty(n, dtype=np.int64)
     chunk_of[order] = np.repeat(np.arange(n_chunks), np.diff(bounds))
+    n_surfaces = len(features)
+    notes = type_notes(features, opts.type_field, schedule, names)
+    surfaces = None
+    if not isinstance(features, WkbLayer):  # a layer kept as WKB has many surfaces: none dissolved
+        features, surfaces = split_surfaces(features)
     pair_f, pair_p = _pairs(parcels, features, min(workers, 4), names)
-    notes = _meeting_notes(len(features), pair_f, names) + type_notes(features, opts.type_field, schedule, names)
+    notes = _meeting_notes(n_surfaces, pair_f if surfaces is None else surfaces[pair_f], names) + notes
 
     settings = {"opts": opts.__dict__, "schedule": schedule.name, "n_chunks": n_chunks, "version": 4}
     parts = PartStore.open(out, [parcels_path, features_path, water_path, opts.raster], settings, resume)
@@ -349,6 +356,7 @@ def _reassess(parcels_path: str | Path, features_path: str | Path, out: str | Pa
     by_chunk, starts = _by_chunk(chunk_of[pair_p], n_chunks)
     _STATE.update(parcels=parcels, features=features, water=water, order=order, bounds=bounds,
                   schedule=schedule, opts=opts, parts=parts, chunk_of=chunk_of, pair_f=pair_f, pair_p=pair_p,
+                  surfaces=surfaces,
                   pairs_by_chunk=(by_chunk, starts),
                   wtree=shapely.STRtree(water.geometry.to_numpy()) if water is not None else None)
     phase("prepare")
@@ -375,7 +383,7 @@ def _reassess(parcels_path: str | Path, features_path: str | Path, out: str | Pa
 
     table, geometry, repeated = write_result(
         tables, range(n_chunks), n, out, parcels.crs, lot_shapes,
-        check=lambda t: _check_rows(t, ids, features_touched=len(pair_f) > 0, n_features=len(features),
+        check=lambda t: _check_rows(t, ids, features_touched=len(pair_f) > 0, n_features=n_surfaces,
                                     names=names))
     phase("write")
     if retain is not None:  # freeing millions of geometries one by one takes seconds
