@@ -18,7 +18,7 @@ import shapely
 
 import gis
 from categorize.schedule import RateSchedule
-from gis.tiles import split_parts
+from gis.tiles import SPLIT_COORDS
 from sba.bulk.billing import bill_arrays, parcel_classes
 from sba.bulk.options import ORDER, ReassessOptions
 from sba.engine import NO_SHAPE, rules_for
@@ -99,23 +99,33 @@ def measure_chunk(
 
 
 def split_surfaces(features: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, np.ndarray | None]:
-    """``(features, surfaces)``: the multipart surfaces of many vertices (a layer dissolved by type)
-    as their parts, one row each in the surface's place, and each row's surface (its position in
-    ``features``); ``surfaces`` is None when none is split.
+    """``(features, surfaces)``: every multipart surface of more than
+    :data:`gis.tiles.SPLIT_COORDS` coordinates (a layer dissolved by type) as its parts, one row
+    each in the surface's place, and each row's surface (its position in ``features``);
+    ``surfaces`` is None when none is split.
 
     A bulk run splits them once, before it pairs surfaces with lots, so that a chunk gets only
     the parts near its lots, as with an undissolved layer (whole, every chunk got every such
     surface and split it again).  The local run splits the layer, a cluster's worker the
-    candidates of a chunk: either way a chunk gets the same parts.  Cost: counting every
-    shape's parts and vertices, and splitting those few.
+    candidates of a chunk: either way a chunk gets the same parts.  Smaller multiparts (real
+    outlines) are split by :func:`gis.measure_lots` in the chunk, as before.  Cost: counting
+    every shape's parts and vertices, and splitting those few.
     """
-    parts = split_parts(features.geometry.to_numpy())
-    if not parts.cut.any():
+    geoms = features.geometry.to_numpy()
+    big = np.flatnonzero((shapely.get_num_geometries(geoms) > 1) & (shapely.get_num_coordinates(geoms) > SPLIT_COORDS))
+    if not len(big):
         return features, None
-    split = features.iloc[parts.source]
-    split = split.set_geometry(gpd.GeoSeries(parts.geoms, crs=features.crs, index=split.index),
-                               crs=features.crs)
-    return split, parts.source
+    parts, part_of = shapely.get_parts(geoms[big], return_index=True)
+    count = np.ones(len(geoms), dtype=np.int64)
+    count[big] = np.bincount(part_of, minlength=len(big))
+    surfaces = np.repeat(np.arange(len(geoms)), count)
+    split_geoms = geoms[surfaces]
+    is_big = np.zeros(len(geoms), dtype=bool)
+    is_big[big] = True
+    split_geoms[is_big[surfaces]] = parts  # a surface's parts in order, where the surface was
+    split = features.iloc[surfaces]
+    split = split.set_geometry(gpd.GeoSeries(split_geoms, crs=features.crs, index=split.index), crs=features.crs)
+    return split, surfaces
 
 
 def with_raster_scale(opts: ReassessOptions, parcels: gpd.GeoDataFrame | None = None) -> ReassessOptions:

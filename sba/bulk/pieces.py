@@ -29,6 +29,7 @@ import shapely
 from pyproj import CRS
 
 import gis
+from gis.tiles import SPLIT_COORDS
 from sba.bulk.boxes import boxes_meeting, hilbert_distance, wkb_boxes
 from sba.bulk.chunks import measure_chunk, split_surfaces
 from sba.bulk.heap import as_plain_process
@@ -285,6 +286,16 @@ def _meeting(boxes: np.ndarray, geoms: np.ndarray) -> np.ndarray:
     return np.unique(ok[shapely.STRtree(shapely.box(*boxes[ok].T)).query(geoms)[1]])
 
 
+def _may_split(table) -> bool:
+    """Whether a surface of ``table`` may be one :func:`sba.bulk.chunks.split_surfaces` splits
+    (its WKB holds room for more than :data:`gis.tiles.SPLIT_COORDS` coordinates): such
+    candidates are decoded and split before they are paired, as the local run pairs them."""
+    import pyarrow.compute as pc
+
+    return table is not None and len(table) > 0 and \
+        (pc.max(pc.binary_length(table.column(WKB))).as_py() or 0) > 16 * SPLIT_COORDS
+
+
 def _rows_of(table) -> int:
     return 0 if table is None else len(table)
 
@@ -323,7 +334,8 @@ def measure_pieces(rows, own, near, feats, waters, columns, crs, schedule, opts,
     n_own = len(parcels)
     # every (feature, lot) pair whose boxes meet, lots counted as the chunk's then the others near it
     near_lots, candidates = _concat(near), _concat(feats)
-    found = box_pairs(_boxes_of(candidates), np.concatenate([_boxes(lots), _boxes_of(near_lots)]))
+    found = None if _may_split(candidates) else \
+        box_pairs(_boxes_of(candidates), np.concatenate([_boxes(lots), _boxes_of(near_lots)]))
     surfaces, n_features = None, _rows_of(candidates)
     if found is None:  # by the shapes' tree; stacked copies are refused here
         others = decoded(near_lots, crs, lot_nulls, like=parcels)

@@ -69,6 +69,41 @@ def test_cluster__chunks_paired_by_their_boxes_equal_the_local_run(city, tmp_pat
     assert same_table(tmp_path / "local.parquet", tmp_path / "dask.parquet")
 
 
+def test_cluster__dissolved_candidates_are_split_before_pairing_by_boxes(city, tmp_path, capsys, monkeypatch):
+    """With the pairing by boxes switched on for every chunk, a chunk whose candidates include a
+    surface dissolved past SPLIT_COORDS vertices still splits it before pairing, as the local
+    run does: the same table."""
+    pytest.importorskip("numba")
+    import shapely
+
+    from gis.tiles import SPLIT_COORDS
+    from sba.bulk import boxes, pieces
+
+    features = gpd.read_parquet(city / "features.parquet")
+    dissolved = features[["feature_type", "geometry"]].dissolve("feature_type").reset_index()
+    for name in ("parcels", "water"):
+        (tmp_path / f"{name}.parquet").symlink_to(city / f"{name}.parquet")
+    dissolved.to_parquet(tmp_path / "features.parquet")
+    monkeypatch.setattr(boxes, "JIT_MIN_ROWS", 0)
+    whole = []  # per chunk: the dissolved surfaces it was given whole
+    real = pieces.measure_chunk
+
+    def spy(parcels, features, *args):
+        geoms = features.geometry.to_numpy()
+        whole.append(int(((shapely.get_num_geometries(geoms) > 1)
+                          & (shapely.get_num_coordinates(geoms) > SPLIT_COORDS)).sum()))
+        return real(parcels, features, *args)
+
+    monkeypatch.setattr(pieces, "measure_chunk", spy)
+    reassess(capsys, tmp_path, tmp_path / "local.parquet", "--chunk-size", "400")
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False, protocol="tcp",
+                                  dashboard_address=None) as c:
+        reassess(capsys, tmp_path, tmp_path / "dask.parquet", "--chunk-size", "400", "--scheduler", c.scheduler_address)
+    assert len(whole) >= 10
+    assert not any(whole)
+    assert same_table(tmp_path / "local.parquet", tmp_path / "dask.parquet")
+
+
 def test_cluster__layers_in_several_row_groups_are_read_side_by_side(city, cluster, tmp_path, capsys):
     """Each row group is a piece a worker reads; the lots keep their file order in each chunk."""
     import pyarrow.parquet as pq
