@@ -112,7 +112,8 @@ def split_surfaces(features: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, np.nda
     every shape's parts and vertices, and splitting those few.
     """
     geoms = features.geometry.to_numpy()
-    big = np.flatnonzero((shapely.get_num_geometries(geoms) > 1) & (shapely.get_num_coordinates(geoms) > SPLIT_COORDS))
+    big = np.flatnonzero(np.isin(shapely.get_type_id(geoms), (6, 7)))  # MultiPolygon, GeometryCollection
+    big = big[(shapely.get_num_geometries(geoms[big]) > 1) & (shapely.get_num_coordinates(geoms[big]) > SPLIT_COORDS)]
     if not len(big):
         return features, None
     parts, part_of = shapely.get_parts(geoms[big], return_index=True)
