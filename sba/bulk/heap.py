@@ -7,12 +7,10 @@ Setting it also stops glibc from raising its mmap threshold as a process frees l
 every block over 128 KiB (a numpy array of 16,384 floats: most of a chunk's temporaries) is
 then mapped and unmapped afresh, each new page a fault.  :func:`as_plain_process` restores the
 thresholds a plain process reaches, so a worker takes its freed blocks again, as the local
-run's processes do: a worker then holds about the heap of its largest chunk (1M parcels on two
-workers: about 1 GiB each, their peak before).  Giving the heap back after every chunk was
-measured and dropped: each chunk then faulted its pages in afresh (400,000 faults for the 53
-chunks of 1M parcels, against 54,000), which cost more than the trimming saved.  The driver,
-which holds no chunk, gives its freed heap back after each large step (:func:`give_back`).
-Nothing happens where there is no glibc.
+run's processes do, and holds about the heap of its largest chunk (its peak in any case).  The
+workers do not give that heap back after each chunk: the next chunk would fault every page in
+afresh.  The driver, which holds no chunk, gives its freed heap back after each large step
+(:func:`give_back`).  Nothing happens where there is no glibc.
 """
 
 from __future__ import annotations

@@ -319,6 +319,24 @@ def _marked(rows: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     return np.flatnonzero(mark), number
 
 
+def _shape_pairs(parcels, near_lots, candidates, crs, with_nulls, columns, names):
+    """``(shapes, others, surfaces, pairs)``: the candidate surfaces decoded, a dissolved layer's
+    split into parts as the local run splits them (:func:`sba.bulk.chunks.split_surfaces`;
+    ``surfaces``: each part's row in the layer, or None), the neighbouring lots decoded, and the
+    (surface, lot) pairs of an STRtree of the chunk's lots then the others, capped as the local
+    run caps them."""
+    lot_nulls, feature_nulls = with_nulls
+    others = decoded(near_lots, crs, lot_nulls, like=parcels)
+    shapes, surfaces = split_surfaces(decoded(candidates, crs, feature_nulls, columns=columns))
+    if surfaces is not None:
+        surfaces = shapes.index.to_numpy()  # each part's surface: its row in the layer
+    everyone = np.concatenate([parcels.geometry.to_numpy(), others.geometry.to_numpy()])
+    geoms = shapes.geometry.to_numpy()
+    pairs = capped_pairs(sliced(shapely.STRtree(everyone).query, geoms), shapely.bounds(geoms),
+                         shapely.bounds(everyone), names)
+    return shapes, others, surfaces, pairs
+
+
 def measure_pieces(rows, own, near, feats, waters, columns, crs, schedule, opts, has_water, with_nulls, names):
     """Chunk ``rows`` (its lots in the local run's order) measured with exactly the features,
     neighbouring lots, water and (feature, lot) pairs the local run gives it (see
@@ -336,22 +354,15 @@ def measure_pieces(rows, own, near, feats, waters, columns, crs, schedule, opts,
     near_lots, candidates = _concat(near), _concat(feats)
     found = None if _may_split(candidates) else \
         box_pairs(_boxes_of(candidates), np.concatenate([_boxes(lots), _boxes_of(near_lots)]))
-    surfaces, n_features = None, _rows_of(candidates)
     if found is None:  # by the shapes' tree; stacked copies are refused here
-        others = decoded(near_lots, crs, lot_nulls, like=parcels)
-        shapes = decoded(candidates, crs, feature_nulls, columns=columns[1])
-        shapes, surfaces = split_surfaces(shapes)  # a dissolved layer's parts, as the local run has them
-        if surfaces is not None:
-            surfaces = shapes.index.to_numpy()  # each part's surface: its row in the layer
+        shapes, others, surfaces, found = _shape_pairs(parcels, near_lots, candidates, crs, with_nulls, columns[1],
+                                                       names)
         n_features = len(shapes)
-        everyone = np.concatenate([parcels.geometry.to_numpy(), others.geometry.to_numpy()])
-        geoms = shapes.geometry.to_numpy()
-        found = capped_pairs(sliced(shapely.STRtree(everyone).query, geoms), shapely.bounds(geoms),
-                             shapely.bounds(everyone), names)
 
         def pick(features_hit, near_hit):
             return shapes.iloc[features_hit], others.iloc[near_hit]
     else:  # by the boxes: only the features and neighbours in play are decoded
+        surfaces, n_features = None, _rows_of(candidates)
 
         def pick(features_hit, near_hit):
             return (decoded(_taken(candidates, features_hit), crs, feature_nulls, columns=columns[1]),

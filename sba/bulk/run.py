@@ -340,12 +340,12 @@ def _reassess(parcels_path: str | Path, features_path: str | Path, out: str | Pa
     chunk_of = np.empty(n, dtype=np.int64)
     chunk_of[order] = np.repeat(np.arange(n_chunks), np.diff(bounds))
     n_surfaces = len(features)
-    notes = type_notes(features, opts.type_field, schedule, names)
+    type_note = type_notes(features, opts.type_field, schedule, names)  # of the surfaces, before any is split
     surfaces = None
     if not isinstance(features, WkbLayer):  # a layer kept as WKB has many surfaces: none dissolved
         features, surfaces = split_surfaces(features)
     pair_f, pair_p = _pairs(parcels, features, min(workers, 4), names)
-    notes = _meeting_notes(n_surfaces, pair_f if surfaces is None else surfaces[pair_f], names) + notes
+    notes = _meeting_notes(n_surfaces, pair_f if surfaces is None else surfaces[pair_f], names) + type_note
 
     settings = {"opts": opts.__dict__, "schedule": schedule.name, "n_chunks": n_chunks, "version": 4}
     parts = PartStore.open(out, [parcels_path, features_path, water_path, opts.raster], settings, resume)
