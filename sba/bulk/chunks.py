@@ -18,7 +18,7 @@ import shapely
 
 import gis
 from categorize.schedule import RateSchedule
-from gis.tiles import SPLIT_COORDS
+from gis.tiles import cut_once
 from sba.bulk.billing import bill_arrays, parcel_classes
 from sba.bulk.options import ORDER, ReassessOptions
 from sba.engine import NO_SHAPE, rules_for
@@ -98,35 +98,27 @@ def measure_chunk(
     return out
 
 
-def split_surfaces(features: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, np.ndarray | None]:
-    """``(features, surfaces)``: every multipart surface of more than
-    :data:`gis.tiles.SPLIT_COORDS` coordinates (a layer dissolved by type) as its parts, one row
-    each in the surface's place, and each row's surface (its position in ``features``);
-    ``surfaces`` is None when none is split.
+def split_surfaces(features: gpd.GeoDataFrame, lots: np.ndarray | None = None,
+                   ) -> tuple[gpd.GeoDataFrame, np.ndarray | None]:
+    """``(features, surfaces)``: every surface of more than :data:`gis.tiles.SPLIT_COORDS`
+    coordinates (a layer dissolved by type, an impervious mask of a whole city) as its parts and
+    tiles (:func:`gis.tiles.cut_once`; ``lots``, the lots' shapes or boxes, leave out those that
+    meet none), one row each in the surface's place, and each row's surface (its position in
+    ``features``); ``surfaces`` is None when none is that large.
 
     A bulk run splits them once, before it pairs surfaces with lots, so that a chunk gets only
-    the parts near its lots, as with an undissolved layer (whole, every chunk got every such
-    surface and split it again).  The local run splits the layer, a cluster's worker the
-    candidates of a chunk: either way a chunk gets the same parts.  Smaller multiparts (real
-    outlines) are split by :func:`gis.measure_lots` in the chunk, as before.  Cost: counting
-    every shape's parts and vertices, and splitting those few.
+    the parts and tiles near its lots, as with an undissolved layer (whole, every chunk got every
+    such surface and cut it again).  The local run splits the layer, a cluster's worker the
+    candidates of a chunk: either way a chunk's lots meet the same tiles.  Smaller multiparts
+    (real outlines) are split by :func:`gis.measure_lots` in the chunk, as before.  Cost:
+    counting every shape's vertices, and cutting those few.
     """
-    geoms = features.geometry.to_numpy()
-    big = np.flatnonzero(np.isin(shapely.get_type_id(geoms), (6, 7)))  # MultiPolygon, GeometryCollection
-    big = big[(shapely.get_num_geometries(geoms[big]) > 1) & (shapely.get_num_coordinates(geoms[big]) > SPLIT_COORDS)]
-    if not len(big):
+    tiles = cut_once(features.geometry.to_numpy(), lots)
+    if tiles is None:
         return features, None
-    parts, part_of = shapely.get_parts(geoms[big], return_index=True)
-    count = np.ones(len(geoms), dtype=np.int64)
-    count[big] = np.bincount(part_of, minlength=len(big))
-    surfaces = np.repeat(np.arange(len(geoms)), count)
-    split_geoms = geoms[surfaces]
-    is_big = np.zeros(len(geoms), dtype=bool)
-    is_big[big] = True
-    split_geoms[is_big[surfaces]] = parts  # a surface's parts in order, where the surface was
-    split = features.iloc[surfaces]
-    split = split.set_geometry(gpd.GeoSeries(split_geoms, crs=features.crs, index=split.index), crs=features.crs)
-    return split, surfaces
+    split = features.iloc[tiles.source]
+    split = split.set_geometry(gpd.GeoSeries(tiles.geoms, crs=features.crs, index=split.index), crs=features.crs)
+    return split, tiles.source
 
 
 def with_raster_scale(opts: ReassessOptions, parcels: gpd.GeoDataFrame | None = None) -> ReassessOptions:

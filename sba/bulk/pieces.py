@@ -34,6 +34,7 @@ from sba.bulk.boxes import boxes_meeting, hilbert_distance, wkb_boxes
 from sba.bulk.chunks import measure_chunk, split_surfaces
 from sba.bulk.heap import as_plain_process
 from sba.bulk.pairing import box_pairs, capped_pairs, sliced
+from sba.bulk.wkb_layer import WKB_COORD_BYTES
 
 __all__ = ["BOX", "ROW", "SCAN", "WKB", "UnreadableShapes", "decoded", "gc_off", "hilbert_keys", "load_piece",
            "lot_routes", "measure_pieces", "projected", "routes_by_extent", "take", "takes", "wkb_of"]
@@ -287,13 +288,13 @@ def _meeting(boxes: np.ndarray, geoms: np.ndarray) -> np.ndarray:
 
 
 def _may_split(table) -> bool:
-    """Whether a surface of ``table`` may be one :func:`sba.bulk.chunks.split_surfaces` splits
-    (its WKB holds room for more than :data:`gis.tiles.SPLIT_COORDS` coordinates): such
+    """Whether a surface of ``table`` may be one :func:`sba.bulk.chunks.split_surfaces` splits or
+    cuts (its WKB holds room for more than :data:`gis.tiles.SPLIT_COORDS` coordinates): such
     candidates are decoded and split before they are paired, as the local run pairs them."""
     import pyarrow.compute as pc
 
     return table is not None and len(table) > 0 and \
-        (pc.max(pc.binary_length(table.column(WKB))).as_py() or 0) > 16 * SPLIT_COORDS
+        (pc.max(pc.binary_length(table.column(WKB))).as_py() or 0) > WKB_COORD_BYTES * SPLIT_COORDS
 
 
 def _rows_of(table) -> int:
@@ -327,10 +328,10 @@ def _shape_pairs(parcels, near_lots, candidates, crs, with_nulls, columns, names
     run caps them."""
     lot_nulls, feature_nulls = with_nulls
     others = decoded(near_lots, crs, lot_nulls, like=parcels)
-    shapes, surfaces = split_surfaces(decoded(candidates, crs, feature_nulls, columns=columns))
+    everyone = np.concatenate([parcels.geometry.to_numpy(), others.geometry.to_numpy()])
+    shapes, surfaces = split_surfaces(decoded(candidates, crs, feature_nulls, columns=columns), everyone)
     if surfaces is not None:
         surfaces = shapes.index.to_numpy()  # each part's surface: its row in the layer
-    everyone = np.concatenate([parcels.geometry.to_numpy(), others.geometry.to_numpy()])
     geoms = shapes.geometry.to_numpy()
     pairs = capped_pairs(sliced(shapely.STRtree(everyone).query, geoms), shapely.bounds(geoms),
                          shapely.bounds(everyone), names)

@@ -28,9 +28,13 @@ import shapely
 from pyproj import CRS
 
 from gis.errors import UnreadableFileError
+from gis.tiles import SPLIT_COORDS, cut_once
 from sba.bulk.boxes import wkb_boxes
 
-__all__ = ["WKB_MIN_FEATURES", "WkbLayer", "decoded", "open_wkb_layer", "wants_wkb"]
+__all__ = ["WKB_COORD_BYTES", "WKB_MIN_FEATURES", "WkbLayer", "decoded", "open_wkb_layer", "wants_wkb"]
+
+#: A coordinate takes at least this many bytes of WKB (two doubles).
+WKB_COORD_BYTES = 16
 
 #: Fewer surfaces than this are decoded at once as before: importing numba and loading the
 #: compiled box reader (about 0.3 s) is repaid by decoding about half a million surfaces.
@@ -79,6 +83,31 @@ class WkbLayer:
         frame[self.active_geometry_name] = gpd.GeoSeries(shapes, index=frame.index, crs=self.crs)
         return gpd.GeoDataFrame(frame, geometry=self.active_geometry_name, crs=self.crs)
 
+    def split_large(self, lots: np.ndarray | None = None) -> tuple[WkbLayer, np.ndarray | None]:
+        """``(layer, surfaces)``: the layer with its surfaces of more than
+        :data:`gis.tiles.SPLIT_COORDS` coordinates as their parts and tiles, cut once
+        (:func:`gis.tiles.cut_once`, as :func:`sba.bulk.chunks.split_surfaces` cuts a decoded
+        layer's), and each row's surface; ``(self, None)`` when none is that large.  Only the
+        rows whose WKB has room for so many coordinates are decoded."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        size = pc.fill_null(pc.binary_length(self.wkb), 0).to_numpy()
+        room = np.flatnonzero(size > WKB_COORD_BYTES * SPLIT_COORDS)
+        if not len(room):
+            return self, None
+        tiles = cut_once(shapely.from_wkb(self.wkb.take(pa.array(room)).to_numpy(zero_copy_only=False)), lots)
+        if tiles is None:
+            return self, None
+        kept = np.ones(len(self), dtype=bool)
+        kept[room] = False
+        rows = np.concatenate([np.flatnonzero(kept), room[tiles.source]])
+        order = np.argsort(rows, kind="stable")
+        wkb = pa.concat_arrays([self.wkb.filter(pa.array(kept)),
+                                pa.array(shapely.to_wkb(tiles.geoms), type=self.wkb.type)]).take(pa.array(order))
+        bounds = np.concatenate([self.bounds[kept], shapely.bounds(tiles.geoms)])[order]
+        surfaces = rows[order]
+        return WkbLayer(self.attrs.iloc[surfaces], wkb, self.crs, self.active_geometry_name, bounds), surfaces
 
 def decoded(layer: gpd.GeoDataFrame | WkbLayer) -> gpd.GeoDataFrame:
     """The layer as a GeoDataFrame (every shape decoded)."""

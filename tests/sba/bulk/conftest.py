@@ -5,7 +5,11 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pandas as pd
 import pytest
+
+import geopandas as gpd
+import shapely
 
 from tests.conftest import ROOT
 
@@ -33,3 +37,18 @@ def join(request, monkeypatch):
     else:
         monkeypatch.setattr(boxes, "USE_JIT", False)
     return request.param
+
+
+@pytest.fixture(scope="module")
+def city_mask(city, tmp_path_factory):
+    """The city's lots under one "parking" polygon: the town's bounds less every lot's inside
+    2 ft in from its lines (a connected impervious mask: one polygon, a hole a lot).  Each lot's
+    billable area is then its 2 ft margin: its area less its inside's."""
+    lots = gpd.read_parquet(city / "parcels.parquet")
+    inside = shapely.buffer(lots.geometry.to_numpy(), -2.0, join_style="mitre")
+    x0, y0, x1, y1 = lots.total_bounds
+    mask = shapely.box(x0 - 10, y0 - 10, x1 + 10, y1 + 10).difference(shapely.multipolygons(inside))
+    d = tmp_path_factory.mktemp("mask")
+    gpd.GeoDataFrame({"feature_type": ["parking"]}, geometry=[mask], crs=lots.crs).to_parquet(d / "mask.parquet")
+    margin = pd.Series(lots.area.to_numpy() - shapely.area(inside), index=lots.parcel_id.to_numpy())
+    return d / "mask.parquet", margin, mask

@@ -606,6 +606,22 @@ def test_cluster__a_layer_dissolved_by_type_gives_the_local_run_s_table(city, cl
     assert same_table(tmp_path / "local.parquet", tmp_path / "dask.parquet")
 
 
+def test_cluster__a_city_wide_polygon_gives_the_local_run_s_table(city, city_mask, cluster, tmp_path, capsys):
+    """The city's surfaces and one polygon over the whole town with a hole a lot (an impervious
+    mask), in every chunk's candidates: the workers cut it into the same tiles as the local run,
+    which cuts it once for the whole city."""
+    features = gpd.read_parquet(city / "features.parquet")
+    mask = gpd.read_parquet(city_mask[0])
+    pd.concat([features, mask], ignore_index=True).to_parquet(tmp_path / "features.parquet")
+    for name in ("parcels", "water"):
+        (tmp_path / f"{name}.parquet").symlink_to(city / f"{name}.parquet")
+    reassess(capsys, tmp_path, tmp_path / "local.parquet", "--chunk-size", "400")
+    reassess(capsys, tmp_path, tmp_path / "dask.parquet", "--chunk-size", "400", "--scheduler", cluster)
+    local = pd.read_parquet(tmp_path / "local.parquet")
+    assert (local.n_features > 1).all()
+    assert same_table(tmp_path / "local.parquet", tmp_path / "dask.parquet")
+
+
 def test_cluster__stacked_copies_are_refused_as_in_the_local_run(cluster, tmp_path, capsys):
     """2,200 copies of one lot under 2,200 copies of one roof: 4,840,000 box pairs, past the cap of
     4,070,400; each worker counts them in steps as the local run does, and the run is refused

@@ -557,3 +557,50 @@ def test_reassess_stacked_copies_are_refused_before_their_pairs_fill_memory(caps
     assert "features.parquet" in message
     assert "parcels.parquet" in message
     assert not (tmp_path / "out.parquet").exists()
+
+
+# --------------------------------------------------------------------------
+# one polygon over the whole city: an impervious mask vectorised from land cover
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+@pytest.mark.parametrize("path", ["decoded", "wkb"])
+def test_reassess_a_city_wide_polygon_is_cut_once_not_in_every_chunk(capsys, tmp_path, city, city_mask, monkeypatch,
+                                                                      workers, path):
+    """A polygon of more than SPLIT_COORDS vertices over the whole city (here 3,000 holes) is cut
+    into its tiles once, before the run pairs surfaces with lots, so each chunk gets only the tiles
+    near its lots; no chunk cuts it again (each chunk of a 100,000-lot city cut a 534,000-vertex
+    mask anew: 94 s against 2 s).  Every lot bills its margin, in 1 chunk or 12."""
+    import gis.measure
+    from gis.tiles import SPLIT_COORDS
+
+    if path == "wkb":
+        pytest.importorskip("numba")
+        from sba.bulk import wkb_layer
+
+        monkeypatch.setattr(wkb_layer, "WKB_MIN_FEATURES", 0)
+    mask_path, margin, mask = city_mask
+    assert shapely.get_num_coordinates(mask) > SPLIT_COORDS
+    log = tmp_path / "cut-in-chunks.txt"
+    real = gis.measure.cut_large
+
+    def spy(geoms, lots=None):  # appends to a file: the chunks run in forked processes
+        huge = shapely.get_num_coordinates(geoms) > SPLIT_COORDS
+        if huge.any():
+            with open(log, "a") as f:
+                f.write(f"{int(huge.sum())}\n")
+        return real(geoms, lots)
+
+    monkeypatch.setattr(gis.measure, "cut_large", spy)
+    tables = []
+    for chunk in (5000, 250):
+        out = tmp_path / f"r{chunk}.parquet"
+        summary = reassess_json(capsys, city / "parcels.parquet", mask_path, out, "--class-field", "land_use",
+                                "--class-map", CLASS_MAP, "--chunk-size", chunk, "--workers", workers)
+        tables.append(pd.read_parquet(out).set_index("parcel_id"))
+    assert summary["chunks"] > 10
+    assert not log.exists()
+    pd.testing.assert_frame_equal(tables[0], tables[1])
+    got = tables[1].billable_area_sqft
+    assert (got - margin.reindex(got.index)).abs().max() < 1e-6
+    assert (tables[1].n_features == 1).all()
