@@ -99,11 +99,11 @@ def measure_chunk(
 
 
 def split_surfaces(features: gpd.GeoDataFrame, lots: np.ndarray | None = None,
-                   ) -> tuple[gpd.GeoDataFrame, np.ndarray | None]:
+                   threads: int = 1) -> tuple[gpd.GeoDataFrame, np.ndarray | None]:
     """``(features, surfaces)``: every surface of more than :data:`gis.tiles.SPLIT_COORDS`
     coordinates (a layer dissolved by type, an impervious mask of a whole city) as its parts and
     tiles (:func:`gis.tiles.cut_once`; ``lots``, the lots' shapes or boxes, leave out those that
-    meet none), one row each in the surface's place, and each row's surface (its position in
+    meet none; ``threads`` threads cut), one row each in the surface's place, and each row's surface (its position in
     ``features``); ``surfaces`` is None when none is that large.
 
     A bulk run splits them once, before it pairs surfaces with lots, so that a chunk gets only
@@ -113,7 +113,7 @@ def split_surfaces(features: gpd.GeoDataFrame, lots: np.ndarray | None = None,
     (real outlines) are split by :func:`gis.measure_lots` in the chunk, as before.  Cost:
     counting every shape's vertices, and cutting those few.
     """
-    tiles = cut_once(features.geometry.to_numpy(), lots)
+    tiles = cut_once(features.geometry.to_numpy(), lots, threads)
     if tiles is None:
         return features, None
     split = features.iloc[tiles.source]

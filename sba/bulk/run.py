@@ -150,14 +150,14 @@ def _pairs(parcels: gpd.GeoDataFrame | WkbLayer, features, threads: int, names: 
     return pair_f[by_pair], pair_p[by_pair]
 
 
-def _split_large(features: gpd.GeoDataFrame | WkbLayer, parcels: gpd.GeoDataFrame | WkbLayer):
+def _split_large(features: gpd.GeoDataFrame | WkbLayer, parcels: gpd.GeoDataFrame | WkbLayer, threads: int):
     """``(features, surfaces)``: the surfaces of very many vertices split and cut once, before
     the run pairs surfaces with lots (:func:`sba.bulk.chunks.split_surfaces`)."""
     if isinstance(features, WkbLayer):
         boxes = _lot_boxes(parcels)
         boxes = boxes[~np.isnan(boxes).any(axis=1)]
-        return features.split_large(shapely.box(*boxes.T) if len(boxes) else None)
-    return split_surfaces(features, parcels.geometry.to_numpy())
+        return features.split_large(shapely.box(*boxes.T) if len(boxes) else None, threads)
+    return split_surfaces(features, parcels.geometry.to_numpy(), threads)
 
 
 def _read_layers(parcels_path, features_path, water_path, layers: dict, wanted: dict, prefetched: Prefetch | None,
@@ -351,7 +351,7 @@ def _reassess(parcels_path: str | Path, features_path: str | Path, out: str | Pa
     chunk_of[order] = np.repeat(np.arange(n_chunks), np.diff(bounds))
     n_surfaces = len(features)
     type_note = type_notes(features, opts.type_field, schedule, names)  # of the surfaces, before any is split
-    features, surfaces = _split_large(features, parcels)
+    features, surfaces = _split_large(features, parcels, min(workers, 4))
     pair_f, pair_p = _pairs(parcels, features, min(workers, 4), names)
     notes = _meeting_notes(n_surfaces, pair_f if surfaces is None else surfaces[pair_f], names) + type_note
 

@@ -83,7 +83,7 @@ class WkbLayer:
         frame[self.active_geometry_name] = gpd.GeoSeries(shapes, index=frame.index, crs=self.crs)
         return gpd.GeoDataFrame(frame, geometry=self.active_geometry_name, crs=self.crs)
 
-    def split_large(self, lots: np.ndarray | None = None) -> tuple[WkbLayer, np.ndarray | None]:
+    def split_large(self, lots: np.ndarray | None = None, threads: int = 1) -> tuple[WkbLayer, np.ndarray | None]:
         """``(layer, surfaces)``: the layer with its surfaces of more than
         :data:`gis.tiles.SPLIT_COORDS` coordinates as their parts and tiles, cut once
         (:func:`gis.tiles.cut_once`, as :func:`sba.bulk.chunks.split_surfaces` cuts a decoded
@@ -96,7 +96,7 @@ class WkbLayer:
         room = np.flatnonzero(size > WKB_COORD_BYTES * SPLIT_COORDS)
         if not len(room):
             return self, None
-        tiles = cut_once(shapely.from_wkb(self.wkb.take(pa.array(room)).to_numpy(zero_copy_only=False)), lots)
+        tiles = cut_once(shapely.from_wkb(self.wkb.take(pa.array(room)).to_numpy(zero_copy_only=False)), lots, threads)
         if tiles is None:
             return self, None
         kept = np.ones(len(self), dtype=bool)
