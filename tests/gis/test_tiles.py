@@ -104,6 +104,33 @@ def test_tiled__tiles_are_exact_where_a_side_runs_along_a_square(monkeypatch, th
         assert shapely.union_all(cut.geoms[cut.source == k]).symmetric_difference(outlines[k]).area < 1e-9
 
 
+def test_tiled__a_polygon_of_many_holes_is_cut_with_each_hole_in_its_own_tile_part(monkeypatch):
+    """A tile of many holes is cut with only the holes that cross the square's sides; those wholly
+    inside are put back into the part that holds them (here a U whose arms fall in separate parts
+    of a square), so the tiles are those of the overlay of the whole polygon."""
+    from gis import tiles as tiles_module
+
+    monkeypatch.setattr(tiles_module, "SPLIT_COORDS", 1000)
+    holes = [shapely.box(x, y, x + 2, y + 2).exterior.coords
+             for arm in (0, 200) for x in range(arm + 5, arm + 95, 9) for y in range(61, 299, 9)]
+    u = shapely.Polygon([(0, 0), (300, 0), (300, 300), (200, 300), (200, 50), (100, 50), (100, 300), (0, 300)], holes)
+    assert u.is_valid and len(holes) > 2 * tiles_module.MANY_HOLES
+    split = []
+    real = tiles_module._owners
+
+    def owners(parts, holes):  # a square that holds both arms: its holes are put back part by part
+        split.append(len(parts))
+        return real(parts, holes)
+
+    monkeypatch.setattr(tiles_module, "_owners", owners)
+    cut = tiles_module.cut_large(np.array([u]))
+    assert max(split) == 2
+    assert shapely.is_valid(cut.geoms).all()
+    assert shapely.area(cut.geoms).sum() == pytest.approx(u.area, abs=1e-9)
+    assert shapely.union_all(cut.geoms).symmetric_difference(u).area < 1e-9
+    assert sum(shapely.get_num_interior_rings(shapely.get_parts(cut.geoms))) > 0
+
+
 def test_measure_lots__dissolved_surfaces_over_hundreds_of_lots_measure_in_bounded_time():
     """Two overlapping paved-network polygons of 28,804 vertices each over 900 lots, as a layer
     dissolved by type gives them.  Each lot pays for the tiles it meets, not for whole polygons:
