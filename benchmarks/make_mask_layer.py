@@ -5,7 +5,7 @@ The mask is the city's bounds (plus 10 ft) less every lot's inside, 2 ft in from
 what a land-cover raster vectorised into one "impervious" polygon looks like (streets and
 paths connected, a lawn hole in each lot).  It is added to the city's surfaces as one
 "parking" row; parcels and water are copied.  Used for the "city-wide polygon" figures in
-``benchmarks/results/dissolved-2026-12-03.md``.
+``benchmarks/results/mask-2026-12-04.md``.
 
 Usage: python make_mask_layer.py CITY_DIR OUT_DIR   (CITY_DIR from ../shared/bench/gen_parcels.py)
 """
