@@ -253,7 +253,7 @@ def _rings(g) -> list | None:
         return None
     out = []
     for part, big in zip(parts, many, strict=True):
-        holes = shapely.get_interior_ring(part, np.arange(shapely.get_num_interior_rings(part))) if big else None
+        holes = _holes_of(part) if big else None
         out.append((part, shapely.bounds(part), shapely.get_exterior_ring(part) if big else None, holes,
                     shapely.bounds(holes) if big else None))
     return out
