@@ -233,7 +233,9 @@ def _near_rings(geoms: np.ndarray, squares: np.ndarray) -> tuple[np.ndarray, dic
     """
     near = geoms.copy()
     inside: dict[int, np.ndarray] = {}
-    heavy = np.flatnonzero(shapely.get_num_coordinates(geoms) > 4 * MANY_HOLES)
+    heavy = np.flatnonzero(shapely.get_num_coordinates(geoms) > 4 * MANY_HOLES)  # a hole takes 4 or more
+    multi = np.isin(shapely.get_type_id(geoms[heavy]), (6, 7))  # MultiPolygon, GeometryCollection
+    heavy = heavy[multi | (shapely.get_num_interior_rings(geoms[heavy]) > MANY_HOLES)]
     rings: dict[int, list | None] = {}
     for row in heavy:
         g = geoms[row]

@@ -102,9 +102,9 @@ def split_surfaces(features: gpd.GeoDataFrame, lots: np.ndarray | None = None,
                    threads: int = 1) -> tuple[gpd.GeoDataFrame, np.ndarray | None]:
     """``(features, surfaces)``: every surface of more than :data:`gis.tiles.SPLIT_COORDS`
     coordinates (a layer dissolved by type, an impervious mask of a whole city) as its parts and
-    tiles (:func:`gis.tiles.cut_once`; ``lots``, the lots' shapes or boxes, leave out those that
-    meet none; ``threads`` threads cut), one row each in the surface's place, and each row's surface (its position in
-    ``features``); ``surfaces`` is None when none is that large.
+    tiles (:func:`gis.tiles.cut_once` on ``threads`` threads; those that meet none of ``lots``,
+    the lots' shapes or boxes, are left out), one row each in the surface's place, and each
+    row's surface (its position in ``features``); ``surfaces`` is None when none is that large.
 
     A bulk run splits them once, before it pairs surfaces with lots, so that a chunk gets only
     the parts and tiles near its lots, as with an undissolved layer (whole, every chunk got every

@@ -29,12 +29,11 @@ import shapely
 from pyproj import CRS
 
 import gis
-from gis.tiles import SPLIT_COORDS
 from sba.bulk.boxes import boxes_meeting, hilbert_distance, wkb_boxes
 from sba.bulk.chunks import measure_chunk, split_surfaces
 from sba.bulk.heap import as_plain_process
 from sba.bulk.pairing import box_pairs, capped_pairs, sliced
-from sba.bulk.wkb_layer import WKB_COORD_BYTES
+from sba.bulk.wkb_layer import room_for_large
 
 __all__ = ["BOX", "ROW", "SCAN", "WKB", "UnreadableShapes", "decoded", "gc_off", "hilbert_keys", "load_piece",
            "lot_routes", "measure_pieces", "projected", "routes_by_extent", "take", "takes", "wkb_of"]
@@ -291,10 +290,7 @@ def _may_split(table) -> bool:
     """Whether a surface of ``table`` may be one :func:`sba.bulk.chunks.split_surfaces` splits or
     cuts (its WKB holds room for more than :data:`gis.tiles.SPLIT_COORDS` coordinates): such
     candidates are decoded and split before they are paired, as the local run pairs them."""
-    import pyarrow.compute as pc
-
-    return table is not None and len(table) > 0 and \
-        (pc.max(pc.binary_length(table.column(WKB))).as_py() or 0) > WKB_COORD_BYTES * SPLIT_COORDS
+    return table is not None and len(table) > 0 and bool(room_for_large(table.column(WKB)).any())
 
 
 def _rows_of(table) -> int:

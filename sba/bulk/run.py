@@ -154,9 +154,7 @@ def _split_large(features: gpd.GeoDataFrame | WkbLayer, parcels: gpd.GeoDataFram
     """``(features, surfaces)``: the surfaces of very many vertices split and cut once, before
     the run pairs surfaces with lots (:func:`sba.bulk.chunks.split_surfaces`)."""
     if isinstance(features, WkbLayer):
-        boxes = _lot_boxes(parcels)
-        boxes = boxes[~np.isnan(boxes).any(axis=1)]
-        return features.split_large(shapely.box(*boxes.T) if len(boxes) else None, threads)
+        return features.split_large(_lot_boxes(parcels), threads)
     return split_surfaces(features, parcels.geometry.to_numpy(), threads)
 
 

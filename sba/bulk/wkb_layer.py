@@ -31,7 +31,8 @@ from gis.errors import UnreadableFileError
 from gis.tiles import SPLIT_COORDS, cut_once
 from sba.bulk.boxes import wkb_boxes
 
-__all__ = ["WKB_COORD_BYTES", "WKB_MIN_FEATURES", "WkbLayer", "decoded", "open_wkb_layer", "wants_wkb"]
+__all__ = ["WKB_COORD_BYTES", "WKB_MIN_FEATURES", "WkbLayer", "decoded", "open_wkb_layer", "room_for_large",
+           "wants_wkb"]
 
 #: A coordinate takes at least this many bytes of WKB (two doubles).
 WKB_COORD_BYTES = 16
@@ -83,19 +84,19 @@ class WkbLayer:
         frame[self.active_geometry_name] = gpd.GeoSeries(shapes, index=frame.index, crs=self.crs)
         return gpd.GeoDataFrame(frame, geometry=self.active_geometry_name, crs=self.crs)
 
-    def split_large(self, lots: np.ndarray | None = None, threads: int = 1) -> tuple[WkbLayer, np.ndarray | None]:
+    def split_large(self, lot_boxes: np.ndarray, threads: int = 1) -> tuple[WkbLayer, np.ndarray | None]:
         """``(layer, surfaces)``: the layer with its surfaces of more than
         :data:`gis.tiles.SPLIT_COORDS` coordinates as their parts and tiles, cut once
-        (:func:`gis.tiles.cut_once`, as :func:`sba.bulk.chunks.split_surfaces` cuts a decoded
-        layer's), and each row's surface; ``(self, None)`` when none is that large.  Only the
-        rows whose WKB has room for so many coordinates are decoded."""
+        (:func:`gis.tiles.cut_once` with the lots' boxes, as :func:`sba.bulk.chunks.split_surfaces`
+        cuts a decoded layer's), and each row's surface; ``(self, None)`` when none is that large.
+        Only the rows whose WKB has room for so many coordinates are decoded."""
         import pyarrow as pa
-        import pyarrow.compute as pc
 
-        size = pc.fill_null(pc.binary_length(self.wkb), 0).to_numpy()
-        room = np.flatnonzero(size > WKB_COORD_BYTES * SPLIT_COORDS)
+        room = np.flatnonzero(room_for_large(self.wkb))
         if not len(room):
             return self, None
+        boxes = lot_boxes[~np.isnan(lot_boxes).any(axis=1)]
+        lots = shapely.box(*boxes.T) if len(boxes) else None
         tiles = cut_once(shapely.from_wkb(self.wkb.take(pa.array(room)).to_numpy(zero_copy_only=False)), lots, threads)
         if tiles is None:
             return self, None
@@ -108,6 +109,16 @@ class WkbLayer:
         bounds = np.concatenate([self.bounds[kept], shapely.bounds(tiles.geoms)])[order]
         surfaces = rows[order]
         return WkbLayer(self.attrs.iloc[surfaces], wkb, self.crs, self.active_geometry_name, bounds), surfaces
+
+
+def room_for_large(wkb) -> np.ndarray:
+    """Per row of an Arrow WKB column: whether its bytes have room for more than
+    :data:`gis.tiles.SPLIT_COORDS` coordinates (each takes :data:`WKB_COORD_BYTES` or more), so
+    that it may be a surface :func:`gis.tiles.cut_once` splits or cuts."""
+    import pyarrow.compute as pc
+
+    return pc.fill_null(pc.binary_length(wkb), 0).to_numpy() > WKB_COORD_BYTES * SPLIT_COORDS
+
 
 def decoded(layer: gpd.GeoDataFrame | WkbLayer) -> gpd.GeoDataFrame:
     """The layer as a GeoDataFrame (every shape decoded)."""
