@@ -33,6 +33,7 @@ from categorize.schedule import RateSchedule
 from gis.overlay import matches
 from sba.bulk.boxes import feature_lot_pairs, hilbert_distance
 from sba.bulk.chunks import chunk_bounds, measure_chunk, split_surfaces, with_raster_scale
+from sba.bulk.heap import give_back
 from sba.bulk.inputs import read_input, read_kept, refuse_shapes_as_field, require_columns, type_notes
 from sba.bulk.isolate import die_with_parent, in_child
 from sba.bulk.options import ORDER, ReassessOptions, ReassessSummary
@@ -154,8 +155,12 @@ def _split_large(features: gpd.GeoDataFrame | WkbLayer, parcels: gpd.GeoDataFram
     """``(features, surfaces)``: the surfaces of very many vertices split and cut once, before
     the run pairs surfaces with lots (:func:`sba.bulk.chunks.split_surfaces`)."""
     if isinstance(features, WkbLayer):
-        return features.split_large(_lot_boxes(parcels), threads)
-    return split_surfaces(features, parcels.geometry.to_numpy(), threads)
+        split = features.split_large(_lot_boxes(parcels), threads)
+    else:
+        split = split_surfaces(features, parcels.geometry.to_numpy(), threads)
+    if split[1] is not None:
+        give_back()  # what the cut freed, before the workers are forked from this process
+    return split
 
 
 def _read_layers(parcels_path, features_path, water_path, layers: dict, wanted: dict, prefetched: Prefetch | None,

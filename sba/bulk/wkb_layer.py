@@ -30,6 +30,7 @@ from pyproj import CRS
 from gis.errors import UnreadableFileError
 from gis.tiles import SPLIT_COORDS, cut_once
 from sba.bulk.boxes import wkb_boxes
+from sba.bulk.heap import give_back
 
 __all__ = ["WKB_COORD_BYTES", "WKB_MIN_FEATURES", "WkbLayer", "decoded", "open_wkb_layer", "room_for_large",
            "wants_wkb"]
@@ -100,14 +101,31 @@ class WkbLayer:
         tiles = cut_once(shapely.from_wkb(self.wkb.take(pa.array(room)).to_numpy(zero_copy_only=False)), lots, threads)
         if tiles is None:
             return self, None
-        kept = np.ones(len(self), dtype=bool)
-        kept[room] = False
-        rows = np.concatenate([np.flatnonzero(kept), room[tiles.source]])
-        order = np.argsort(rows, kind="stable")
-        wkb = pa.concat_arrays([self.wkb.filter(pa.array(kept)),
-                                pa.array(shapely.to_wkb(tiles.geoms), type=self.wkb.type)]).take(pa.array(order))
-        bounds = np.concatenate([self.bounds[kept], shapely.bounds(tiles.geoms)])[order]
-        surfaces = rows[order]
+        del lots
+        give_back()  # what the cut freed, before the layer's WKB is copied
+        return self._with_tiles(room, tiles)
+
+    def _with_tiles(self, room: np.ndarray, tiles) -> tuple[WkbLayer, np.ndarray]:
+        """The layer with each ``room`` row replaced by its tiles (``tiles.source``: which of them,
+        in order; none when all its parts are far from every lot), and each row's surface.  The
+        WKB is copied once, from slices of the old column and of the tiles'."""
+        import pyarrow as pa
+
+        counts = np.ones(len(self), dtype=np.int64)
+        counts[room] = np.bincount(tiles.source, minlength=len(room))
+        surfaces = np.repeat(np.arange(len(self)), counts)
+        tile_wkb = pa.array(shapely.to_wkb(tiles.geoms), type=self.wkb.type)
+        at = np.concatenate([[0], np.cumsum(counts[room])])
+        pieces, start = [], 0
+        for i, row in enumerate(room):
+            pieces += [self.wkb.slice(start, row - start), tile_wkb.slice(at[i], at[i + 1] - at[i])]
+            start = row + 1
+        pieces.append(self.wkb.slice(start))
+        bounds = self.bounds[surfaces]
+        was_cut = np.zeros(len(self), dtype=bool)
+        was_cut[room] = True
+        bounds[was_cut[surfaces]] = shapely.bounds(tiles.geoms)
+        wkb = pa.chunked_array(pieces, type=self.wkb.type).combine_chunks()
         return WkbLayer(self.attrs.iloc[surfaces], wkb, self.crs, self.active_geometry_name, bounds), surfaces
 
 

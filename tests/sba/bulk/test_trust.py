@@ -528,6 +528,30 @@ def test_reassess_a_dissolved_layer_is_split_once_not_in_every_chunk(capsys, tmp
     assert pd.read_parquet(tmp_path / "r.parquet").n_features.sum() > 3000
 
 
+def test_reassess_a_dissolved_layer_kept_as_wkb_gives_the_decoded_run_s_table(capsys, tmp_path, city, monkeypatch):
+    """A layer big enough to be kept as WKB holds eight dissolved surfaces among its rows: their
+    parts and tiles replace them in the WKB column in their places, and the table is the one the
+    run that decodes everything gives, bit for bit."""
+    pytest.importorskip("numba")
+    from sba.bulk import wkb_layer
+
+    features = gpd.read_parquet(city / "features.parquet")
+    dissolved = features[["feature_type", "geometry"]].dissolve("feature_type").reset_index()
+    mixed = pd.concat([features[["feature_type", "geometry"]].iloc[::2], dissolved], ignore_index=True)
+    mixed = mixed.iloc[np.random.default_rng(3).permutation(len(mixed))]  # the dissolved rows among the others
+    mixed.to_parquet(tmp_path / "mixed.parquet")
+    tables = []
+    for least in (10**9, 0):
+        monkeypatch.setattr(wkb_layer, "WKB_MIN_FEATURES", least)
+        out = tmp_path / f"r{least}.parquet"
+        reassess_json(capsys, city / "parcels.parquet", tmp_path / "mixed.parquet", out, "--water",
+                      city / "water.parquet", "--class-field", "land_use", "--class-map", CLASS_MAP,
+                      "--chunk-size", 250, "--workers", "2")
+        tables.append(pd.read_parquet(out))
+    pd.testing.assert_frame_equal(tables[0], tables[1])
+    assert tables[1].n_features.sum() > 3000
+
+
 # --------------------------------------------------------------------------
 # stacked copies: boxes meeting in far more pairs than a city's
 
