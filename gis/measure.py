@@ -304,11 +304,12 @@ def measure_lots(
         pair, sorted by feature); bulk runs that have them already pass them
         instead of building a tree per chunk.
     surfaces
-        Per feature row, the surface it is part of, for a caller that split
-        multipart surfaces into their parts itself (bulk runs split a
-        dissolved layer once, not in every chunk): the rows of one surface
-        count once per lot in ``n_features``, as the parts of a multipart
-        feature do.  Problems are reported per row.
+        Per feature row, its :data:`gis.tiles.SURFACE`, for a caller that split
+        and cut very large surfaces itself (bulk runs cut a dissolved layer or
+        a city-wide mask once, not in every chunk: :func:`gis.tiles.cut_once`):
+        the rows of one surface count once per lot in ``n_features``, as the
+        parts of a multipart feature do, and rows cut from a surface repaired
+        first mark their lots ``repaired``.  Problems are reported per row.
 
     Returns
     -------
@@ -323,6 +324,8 @@ def measure_lots(
     found = _Problems(features, id_field, enabled=problems)
     P, p_box, p_bnd, lot_repaired = _clean_lots(parcels.geometry.to_numpy())
     feats, pairs = _prepared_features(features, type_field, P, pairs, found.report)
+    if surfaces is not None:  # rows the caller cut from a surface it repaired first
+        feats = feats._replace(repaired=_repaired_before(feats, surfaces["repaired"], found.report))
     usable = ~shapely.is_missing(feats.geoms) & ~shapely.is_empty(feats.geoms)
     counted, dock_no_water, excluded = _type_masks(feats.types, usable, rules, has_water=water is not None)
     src = Sources(feats.geoms, P, feats.box, feats.bnd, p_box, p_bnd)
@@ -416,6 +419,13 @@ def _prepared_features(features: gpd.GeoDataFrame, type_field: str | None, P: np
         parts.geoms, lambda rows, kind, message: report(np.unique(parts.source[rows]), kind, message))
     F, f_box, f_bnd, repaired, tiles, pairs = _tiled_features(F, f_box, f_bnd, repaired, parts, P, pairs)
     return _Features(F, f_box, f_bnd, repaired, types[tiles.source], tiles), pairs
+
+
+def _repaired_before(feats: _Features, repaired: np.ndarray, report) -> np.ndarray:
+    """The tiles' ``repaired`` flags with those of the feature rows the caller repaired before it
+    cut them (reported as the engine reports its own repairs)."""
+    report(np.flatnonzero(repaired), "repaired", "Feature outline crossed itself; it was repaired.")
+    return feats.repaired | repaired[feats.tiles.source]
 
 
 def _placed(source: np.ndarray, f_idx: np.ndarray, usable: np.ndarray, n_feat: int, report,
@@ -940,7 +950,7 @@ def _surface_of(tiles: Tiles, rows: np.ndarray, surfaces: np.ndarray | None) -> 
     feature, shared = tiles.source[rows], tiles.cut[rows]
     if surfaces is None:
         return feature, shared
-    _, dense, count = np.unique(np.asarray(surfaces), return_inverse=True, return_counts=True)
+    _, dense, count = np.unique(surfaces["surface"], return_inverse=True, return_counts=True)
     return dense[feature], shared | (count[dense] > 1)[feature]
 
 

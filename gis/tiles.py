@@ -37,9 +37,9 @@ import numpy as np
 
 import shapely
 
-from gis.overlay import polygonal
+from gis.overlay import drop_slivers, polygonal, repair
 
-__all__ = ["SPLIT_COORDS", "TILE_COORDS", "Tiles", "cut_large", "cut_once", "split_parts", "tiled"]
+__all__ = ["SPLIT_COORDS", "SURFACE", "TILE_COORDS", "Tiles", "cut_large", "cut_once", "split_parts", "tiled"]
 
 #: Parts of more coordinates than this are measured in tiles.  Real outlines
 #: rarely have so many (none of Cambridge's 46,003 surfaces: its largest has
@@ -50,6 +50,10 @@ SPLIT_COORDS = 8192
 #: A tile has at most this many coordinates (unless :data:`MAX_LEVELS` cuts
 #: could not make it smaller).
 TILE_COORDS = 64
+
+#: Per row of a layer a bulk run cut (:func:`cut_once`): the surface (row of the layer) it
+#: comes from, and whether it was cut from a part that was repaired first.
+SURFACE = np.dtype([("surface", np.int64), ("repaired", np.bool_)])
 
 #: A polygon of more holes than this is cut with only the holes near each square.
 MANY_HOLES = 64
@@ -76,27 +80,40 @@ def tiled(features: np.ndarray, lots: np.ndarray | None = None) -> Tiles:
     return Tiles(tiles.geoms, parts.source[tiles.source], parts.cut[tiles.source] | tiles.cut)
 
 
-def cut_once(features: np.ndarray, lots: np.ndarray | None = None, threads: int = 1) -> Tiles | None:
-    """The very large ``features`` in the pieces a bulk run cuts once for a whole city, before it
-    pairs surfaces with lots; None when no feature has more than :data:`SPLIT_COORDS` coordinates.
+def cut_once(features: np.ndarray, lots: np.ndarray | None = None,
+             threads: int = 1) -> tuple[np.ndarray, np.ndarray] | None:
+    """``(shapes, surfaces)``: ``features`` with the very large ones in the pieces a bulk run cuts
+    once for a whole city, before it pairs surfaces with lots, and per row its :data:`SURFACE`
+    (the feature it comes from; whether it was cut from a part repaired first); None when no
+    feature has more than :data:`SPLIT_COORDS` coordinates.
 
-    Each such feature is replaced by its parts (:func:`split_parts`), and each valid part of more
-    than :data:`SPLIT_COORDS` coordinates by its tiles (:func:`cut_large`), in order; ``source``
-    says which feature each row comes from.  A lot then meets the tiles that :func:`tiled` cuts
-    for it from the whole feature with any set of lots (a tile depends only on its feature), so
-    each chunk of a run gets only the tiles near its lots instead of cutting a city-wide mask
-    again.  An invalid part is left whole: the engine repairs it, then cuts it.  Cost: about
-    V log V for a feature of V coordinates, once, shared by ``threads`` threads.
+    Each such feature is replaced by its parts (:func:`split_parts`), and each part of more than
+    :data:`SPLIT_COORDS` coordinates by its tiles (:func:`cut_large`), in order; an invalid part
+    is repaired first, as the engine repairs one (:func:`gis.overlay.repair`, then its slivers
+    dropped), so that the lots under it are still flagged ``repaired``.  A lot then meets the
+    tiles that :func:`tiled` cuts for it from the whole feature with any set of lots (a tile
+    depends only on its feature), so each chunk of a run gets only the tiles near its lots
+    instead of repairing and cutting a city-wide mask again.  Cost: about V log V for a feature
+    of V coordinates, once, shared by ``threads`` threads.
     """
     large = np.flatnonzero(shapely.get_num_coordinates(features) > SPLIT_COORDS)
     if not len(large):
         return None
     parts = split_parts(features[large], lots)
-    big = np.flatnonzero(shapely.get_num_coordinates(parts.geoms) > SPLIT_COORDS)
-    big = big[shapely.is_valid(parts.geoms[big])]
-    cut = cut_large(parts.geoms[big], lots, threads)
-    pieces = _in_order(parts.geoms, big, cut.geoms, big[cut.source])
-    return _in_order(features, large, pieces.geoms, large[parts.source[pieces.source]])
+    geoms = parts.geoms.copy()
+    big = np.flatnonzero(shapely.get_num_coordinates(geoms) > SPLIT_COORDS)
+    bad = big[~shapely.is_valid(geoms[big])]
+    geoms[bad] = drop_slivers(polygonal(repair(geoms[bad])))[0]
+    big = big[shapely.get_num_coordinates(geoms[big]) > SPLIT_COORDS]
+    cut = cut_large(geoms[big], lots, threads)
+    pieces = _in_order(geoms, big, cut.geoms, big[cut.source])
+    out = _in_order(features, large, pieces.geoms, large[parts.source[pieces.source]])
+    surfaces = np.zeros(len(out.geoms), dtype=SURFACE)
+    surfaces["surface"] = out.source
+    repaired = np.zeros(len(geoms), dtype=bool)
+    repaired[bad] = True
+    surfaces["repaired"][out.cut] = repaired[pieces.source]
+    return out.geoms, surfaces
 
 
 def split_parts(features: np.ndarray, lots: np.ndarray | None = None) -> Tiles:

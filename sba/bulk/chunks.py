@@ -43,8 +43,8 @@ def measure_chunk(
     driveway shared with a lot of another chunk is not taken for street.
     ``pairs`` are the (feature, lot) bounding-box pairs, lots counted as
     ``parcels`` then ``context`` (see :func:`gis.measure_lots`); ``surfaces``
-    the surface of each feature row, when the run split multipart surfaces itself
-    (:func:`split_surfaces`).
+    the :data:`gis.tiles.SURFACE` of each feature row, when the run split and cut large surfaces
+    itself (:func:`split_surfaces`).
     """
     rules = rules_for(schedule)
     ids = parcels[opts.id_field].to_numpy()
@@ -104,7 +104,8 @@ def split_surfaces(features: gpd.GeoDataFrame, lots: np.ndarray | None = None,
     coordinates (a layer dissolved by type, an impervious mask of a whole city) as its parts and
     tiles (:func:`gis.tiles.cut_once` on ``threads`` threads; those that meet none of ``lots``,
     the lots' shapes or boxes, are left out), one row each in the surface's place, and each
-    row's surface (its position in ``features``); ``surfaces`` is None when none is that large.
+    row's :data:`gis.tiles.SURFACE` (its position in ``features``, and whether it was repaired
+    before it was cut); ``surfaces`` is None when none is that large.
 
     A bulk run splits them once, before it pairs surfaces with lots, so that a chunk gets only
     the parts and tiles near its lots, as with an undissolved layer (whole, every chunk got every
@@ -113,12 +114,13 @@ def split_surfaces(features: gpd.GeoDataFrame, lots: np.ndarray | None = None,
     (real outlines) are split by :func:`gis.measure_lots` in the chunk, as before.  Cost:
     counting every shape's vertices, and cutting those few.
     """
-    tiles = cut_once(features.geometry.to_numpy(), lots, threads)
-    if tiles is None:
+    cut = cut_once(features.geometry.to_numpy(), lots, threads)
+    if cut is None:
         return features, None
-    split = features.iloc[tiles.source]
-    split = split.set_geometry(gpd.GeoSeries(tiles.geoms, crs=features.crs, index=split.index), crs=features.crs)
-    return split, tiles.source
+    geoms, surfaces = cut
+    split = features.iloc[surfaces["surface"]]
+    split = split.set_geometry(gpd.GeoSeries(geoms, crs=features.crs, index=split.index), crs=features.crs)
+    return split, surfaces
 
 
 def with_raster_scale(opts: ReassessOptions, parcels: gpd.GeoDataFrame | None = None) -> ReassessOptions:

@@ -317,17 +317,17 @@ def _marked(rows: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _shape_pairs(parcels, near_lots, candidates, crs, with_nulls, columns, names):
-    """``(shapes, others, surfaces, pairs)``: the candidate surfaces decoded, a dissolved layer's
-    split into parts as the local run splits them (:func:`sba.bulk.chunks.split_surfaces`;
-    ``surfaces``: each part's row in the layer, or None), the neighbouring lots decoded, and the
-    (surface, lot) pairs of an STRtree of the chunk's lots then the others, capped as the local
-    run caps them."""
+    """``(shapes, others, surfaces, pairs)``: the candidate surfaces decoded, the very large ones
+    split and cut as the local run cuts them (:func:`sba.bulk.chunks.split_surfaces`;
+    ``surfaces``: each row's :data:`gis.tiles.SURFACE`, its row in the layer, or None), the
+    neighbouring lots decoded, and the (surface, lot) pairs of an STRtree of the chunk's lots
+    then the others, capped as the local run caps them."""
     lot_nulls, feature_nulls = with_nulls
     others = decoded(near_lots, crs, lot_nulls, like=parcels)
     everyone = np.concatenate([parcels.geometry.to_numpy(), others.geometry.to_numpy()])
     shapes, surfaces = split_surfaces(decoded(candidates, crs, feature_nulls, columns=columns), everyone)
     if surfaces is not None:
-        surfaces = shapes.index.to_numpy()  # each part's surface: its row in the layer
+        surfaces["surface"] = shapes.index.to_numpy()  # each part's surface: its row in the layer
     geoms = shapes.geometry.to_numpy()
     pairs = capped_pairs(sliced(shapely.STRtree(everyone).query, geoms), shapely.bounds(geoms),
                          shapely.bounds(everyone), names)

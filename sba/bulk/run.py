@@ -356,7 +356,7 @@ def _reassess(parcels_path: str | Path, features_path: str | Path, out: str | Pa
     type_note = type_notes(features, opts.type_field, schedule, names)  # of the surfaces, before any is split
     features, surfaces = _split_large(features, parcels, min(workers, 4))
     pair_f, pair_p = _pairs(parcels, features, min(workers, 4), names)
-    notes = _meeting_notes(n_surfaces, pair_f if surfaces is None else surfaces[pair_f], names) + type_note
+    notes = _meeting_notes(n_surfaces, pair_f if surfaces is None else surfaces["surface"][pair_f], names) + type_note
 
     settings = {"opts": opts.__dict__, "schedule": schedule.name, "n_chunks": n_chunks, "version": 4}
     parts = PartStore.open(out, [parcels_path, features_path, water_path, opts.raster], settings, resume)

@@ -28,7 +28,7 @@ import shapely
 from pyproj import CRS
 
 from gis.errors import UnreadableFileError
-from gis.tiles import SPLIT_COORDS, cut_once
+from gis.tiles import SPLIT_COORDS, SURFACE, cut_once
 from sba.bulk.boxes import wkb_boxes
 from sba.bulk.heap import give_back
 
@@ -98,35 +98,40 @@ class WkbLayer:
             return self, None
         boxes = lot_boxes[~np.isnan(lot_boxes).any(axis=1)]
         lots = shapely.box(*boxes.T) if len(boxes) else None
-        tiles = cut_once(shapely.from_wkb(self.wkb.take(pa.array(room)).to_numpy(zero_copy_only=False)), lots, threads)
-        if tiles is None:
+        cut = cut_once(shapely.from_wkb(self.wkb.take(pa.array(room)).to_numpy(zero_copy_only=False)), lots, threads)
+        if cut is None:
             return self, None
         del lots
         give_back()  # what the cut freed, before the layer's WKB is copied
-        return self._with_tiles(room, tiles)
+        return self._with_tiles(room, *cut)
 
-    def _with_tiles(self, room: np.ndarray, tiles) -> tuple[WkbLayer, np.ndarray]:
-        """The layer with each ``room`` row replaced by its tiles (``tiles.source``: which of them,
-        in order; none when all its parts are far from every lot), and each row's surface.  The
-        WKB is copied once, from slices of the old column and of the tiles'."""
+    def _with_tiles(self, room: np.ndarray, tiles: np.ndarray, of: np.ndarray) -> tuple[WkbLayer, np.ndarray]:
+        """The layer with each ``room`` row replaced by its ``tiles`` (``of``: their
+        :data:`gis.tiles.SURFACE` among the ``room`` rows, in order; none when all its parts are
+        far from every lot), and each row's :data:`gis.tiles.SURFACE`.  The WKB is copied once,
+        from slices of the old column and of the tiles'."""
         import pyarrow as pa
 
         counts = np.ones(len(self), dtype=np.int64)
-        counts[room] = np.bincount(tiles.source, minlength=len(room))
-        surfaces = np.repeat(np.arange(len(self)), counts)
-        tile_wkb = pa.array(shapely.to_wkb(tiles.geoms), type=self.wkb.type)
+        counts[room] = np.bincount(of["surface"], minlength=len(room))
+        surfaces = np.zeros(int(counts.sum()), dtype=SURFACE)
+        surfaces["surface"] = np.repeat(np.arange(len(self)), counts)
+        was_cut = np.zeros(len(self), dtype=bool)
+        was_cut[room] = True
+        cut_rows = was_cut[surfaces["surface"]]
+        surfaces["repaired"][cut_rows] = of["repaired"]
+        tile_wkb = pa.array(shapely.to_wkb(tiles), type=self.wkb.type)
         at = np.concatenate([[0], np.cumsum(counts[room])])
         pieces, start = [], 0
         for i, row in enumerate(room):
             pieces += [self.wkb.slice(start, row - start), tile_wkb.slice(at[i], at[i + 1] - at[i])]
             start = row + 1
         pieces.append(self.wkb.slice(start))
-        bounds = self.bounds[surfaces]
-        was_cut = np.zeros(len(self), dtype=bool)
-        was_cut[room] = True
-        bounds[was_cut[surfaces]] = shapely.bounds(tiles.geoms)
+        bounds = self.bounds[surfaces["surface"]]
+        bounds[cut_rows] = shapely.bounds(tiles)
         wkb = pa.chunked_array(pieces, type=self.wkb.type).combine_chunks()
-        return WkbLayer(self.attrs.iloc[surfaces], wkb, self.crs, self.active_geometry_name, bounds), surfaces
+        layer = WkbLayer(self.attrs.iloc[surfaces["surface"]], wkb, self.crs, self.active_geometry_name, bounds)
+        return layer, surfaces
 
 
 def room_for_large(wkb) -> np.ndarray:

@@ -52,3 +52,16 @@ def city_mask(city, tmp_path_factory):
     gpd.GeoDataFrame({"feature_type": ["parking"]}, geometry=[mask], crs=lots.crs).to_parquet(d / "mask.parquet")
     margin = pd.Series(lots.area.to_numpy() - shapely.area(inside), index=lots.parcel_id.to_numpy())
     return d / "mask.parquet", margin, mask
+
+
+@pytest.fixture(scope="module")
+def crossed_mask(city_mask, tmp_path_factory):
+    """The city-wide mask with one hole in the street that crosses itself (a bow tie, as
+    vectorised rasters have): an invalid polygon, repaired to the same area on every lot."""
+    mask = city_mask[2]
+    x0, y0 = mask.bounds[:2]
+    bow = [(x0 + 2, y0 + 2), (x0 + 8, y0 + 8), (x0 + 8, y0 + 2), (x0 + 2, y0 + 8), (x0 + 2, y0 + 2)]
+    crossed = shapely.Polygon(mask.exterior.coords, [*(r.coords for r in mask.interiors), bow])
+    path = tmp_path_factory.mktemp("crossed") / "crossed.parquet"
+    gpd.GeoDataFrame({"feature_type": ["parking"]}, geometry=[crossed], crs="EPSG:2913").to_parquet(path)
+    return path, crossed

@@ -606,12 +606,14 @@ def test_cluster__a_layer_dissolved_by_type_gives_the_local_run_s_table(city, cl
     assert same_table(tmp_path / "local.parquet", tmp_path / "dask.parquet")
 
 
-def test_cluster__a_city_wide_polygon_gives_the_local_run_s_table(city, city_mask, cluster, tmp_path, capsys):
+@pytest.mark.parametrize("outline", ["valid", "crossed"])
+def test_cluster__a_city_wide_polygon_gives_the_local_run_s_table(city, city_mask, crossed_mask, cluster, tmp_path,
+                                                                  capsys, outline):
     """The city's surfaces and one polygon over the whole town with a hole a lot (an impervious
-    mask), in every chunk's candidates: the workers cut it into the same tiles as the local run,
-    which cuts it once for the whole city."""
+    mask; valid, or with a hole that crosses itself), in every chunk's candidates: the workers
+    repair and cut it into the same tiles as the local run, which does so once for the whole city."""
     features = gpd.read_parquet(city / "features.parquet")
-    mask = gpd.read_parquet(city_mask[0])
+    mask = gpd.read_parquet((city_mask if outline == "valid" else crossed_mask)[0])
     pd.concat([features, mask], ignore_index=True).to_parquet(tmp_path / "features.parquet")
     for name in ("parcels", "water"):
         (tmp_path / f"{name}.parquet").symlink_to(city / f"{name}.parquet")
@@ -619,6 +621,7 @@ def test_cluster__a_city_wide_polygon_gives_the_local_run_s_table(city, city_mas
     reassess(capsys, tmp_path, tmp_path / "dask.parquet", "--chunk-size", "400", "--scheduler", cluster)
     local = pd.read_parquet(tmp_path / "local.parquet")
     assert (local.n_features > 1).all()
+    assert local.repaired.all() if outline == "crossed" else not local.repaired.all()
     assert same_table(tmp_path / "local.parquet", tmp_path / "dask.parquet")
 
 

@@ -589,12 +589,16 @@ def test_reassess_stacked_copies_are_refused_before_their_pairs_fill_memory(caps
 
 @pytest.mark.parametrize("workers", ["1", "2"])
 @pytest.mark.parametrize("path", ["decoded", "wkb"])
-def test_reassess_a_city_wide_polygon_is_cut_once_not_in_every_chunk(capsys, tmp_path, city, city_mask, monkeypatch,
-                                                                      workers, path):
+@pytest.mark.parametrize("outline", ["valid", "crossed"])
+def test_reassess_a_city_wide_polygon_is_cut_once_not_in_every_chunk(capsys, tmp_path, city, city_mask, crossed_mask,
+                                                                      monkeypatch, workers, path, outline):
     """A polygon of more than SPLIT_COORDS vertices over the whole city (here 3,000 holes) is cut
     into its tiles once, before the run pairs surfaces with lots, so each chunk gets only the tiles
     near its lots; no chunk cuts it again (each chunk of a 100,000-lot city cut a 534,000-vertex
-    mask anew: 94 s against 2 s).  Every lot bills its margin, in 1 chunk or 12."""
+    mask anew: 94 s against 2 s).  A mask whose outline crosses itself (a bow-tie hole in the
+    street, as vectorised rasters have) is repaired once too, and every lot under it is still
+    flagged ``repaired`` (each chunk repaired it anew: 104 s).  Every lot bills its margin, in 1
+    chunk or 12."""
     import gis.measure
     from gis.tiles import SPLIT_COORDS
 
@@ -604,6 +608,9 @@ def test_reassess_a_city_wide_polygon_is_cut_once_not_in_every_chunk(capsys, tmp
 
         monkeypatch.setattr(wkb_layer, "WKB_MIN_FEATURES", 0)
     mask_path, margin, mask = city_mask
+    if outline == "crossed":
+        mask_path, mask = crossed_mask
+        assert not mask.is_valid
     assert shapely.get_num_coordinates(mask) > SPLIT_COORDS
     log = tmp_path / "cut-in-chunks.txt"
     real = gis.measure.cut_large
@@ -628,3 +635,5 @@ def test_reassess_a_city_wide_polygon_is_cut_once_not_in_every_chunk(capsys, tmp
     got = tables[1].billable_area_sqft
     assert (got - margin.reindex(got.index)).abs().max() < 1e-6
     assert (tables[1].n_features == 1).all()
+    assert summary["repaired"] == (len(got) if outline == "crossed" else 0)
+    assert tables[1].repaired.all() if outline == "crossed" else not tables[1].repaired.any()
