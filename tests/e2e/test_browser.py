@@ -61,7 +61,9 @@ def test_browser__draw_a_polygon_and_read_area_and_category(page, server):
     choose(page, lot_box, page.get_by_role("option", name=re.compile("R100072")), typed="R100072")
     page.get_by_text("Lot R100072: 639 SE Sellwood Blvd").wait_for()
 
-    # 2. start from an empty lot, then draw a polygon by clicking corners
+    # 2. start from an empty lot, then draw a polygon by clicking corners (once the lot's rerun is
+    # over: a click during it can be lost when the rerun redraws the button)
+    wait_idle(page)
     page.get_by_role("button", name="Start over").click()
     page.get_by_text("No shapes yet").wait_for()
     page.wait_for_function(f"() => document.querySelectorAll('{MAP_FRAME}').length === 1")
