@@ -75,7 +75,7 @@ from gis.overlay import (
 )
 from gis.pieces import Pieces, Sources
 from gis.shapes import normalise_types, type_column
-from gis.tiles import Tiles, cut_large, split_parts
+from gis.tiles import TILE_COORDS, Tiles, cut_large, split_parts
 from gis.validity import is_valid
 
 __all__ = [
@@ -593,6 +593,9 @@ def _over_water(water, P, p_bnd, pcs, geo, graph, ranks, overwater, by_type):
     W = water.geometry.to_numpy()
     W = W[~shapely.is_missing(W) & ~shapely.is_empty(W)]
     W = repair_invalid(W)
+    # a river of thousands of vertices in tiles of a few dozen near the lots: each lot's
+    # water is then cut from a few small tiles, not from the whole river
+    W = cut_large(split_parts(W, P).geoms, P, above=TILE_COORDS).geoms
     # few, large water polygons against many small pieces: only pieces on
     # lots near the water (a piece lies within its lot's bounds) are tested,
     # first by their bounds against a tree of the water's bounding boxes,

@@ -134,11 +134,12 @@ def split_parts(features: np.ndarray, lots: np.ndarray | None = None) -> Tiles:
     return _in_order(features, big, parts, part_of)
 
 
-def cut_large(features: np.ndarray, lots: np.ndarray | None = None, threads: int = 1) -> Tiles:
-    """``features`` (valid polygonal shapes or None) with every one of more than
-    :data:`SPLIT_COORDS` coordinates replaced by its tiles, in order.  With ``lots``, squares
+def cut_large(features: np.ndarray, lots: np.ndarray | None = None, threads: int = 1,
+              above: int | None = None) -> Tiles:
+    """``features`` (valid polygonal shapes or None) with every one of more than ``above``
+    (:data:`SPLIT_COORDS`) coordinates replaced by its tiles, in order.  With ``lots``, squares
     whose bounds meet no lot's are left out.  When none is cut, ``geoms`` is ``features``."""
-    big = np.flatnonzero(shapely.get_num_coordinates(features) > SPLIT_COORDS)
+    big = np.flatnonzero(shapely.get_num_coordinates(features) > (SPLIT_COORDS if above is None else above))
     if not len(big):
         return _unchanged(features)
     lot_tree = None if lots is None else shapely.STRtree(lots)
