@@ -35,7 +35,7 @@ import pandas as pd
 import geopandas as gpd
 import shapely
 
-from gis.overlay import repair
+from gis.repair import repair
 
 BENCH = Path(os.environ.get("SBA_BENCH", Path(__file__).resolve().parents[2] / "shared" / "bench"))
 sys.path.insert(0, str(BENCH))

@@ -58,7 +58,6 @@ from gis.overlay import (
     clip_each,
     components,
     dense_groups,
-    drop_slivers,
     group_union,
     heavy_components,
     in_sorted,
@@ -66,16 +65,14 @@ from gis.overlay import (
     intersection_area,
     matches,
     overlaps,
-    polygonal,
     rect_in_polygon,
-    repair,
-    repair_invalid,
     triangle_free_clusters,
     triangles,
 )
 from gis.pieces import Pieces, Sources
+from gis.repair import drop_slivers, polygonal, repair, repair_invalid
 from gis.shapes import normalise_types, type_column
-from gis.tiles import TILE_COORDS, Tiles, cut_large, split_parts
+from gis.tiles import Tiles, cut_large, split_parts
 from gis.validity import is_valid
 
 __all__ = [
@@ -593,9 +590,6 @@ def _over_water(water, P, p_bnd, pcs, geo, graph, ranks, overwater, by_type):
     W = water.geometry.to_numpy()
     W = W[~shapely.is_missing(W) & ~shapely.is_empty(W)]
     W = repair_invalid(W)
-    # a river of thousands of vertices in tiles of a few dozen near the lots: each lot's
-    # water is then cut from a few small tiles, not from the whole river
-    W = cut_large(split_parts(W, P).geoms, P, above=TILE_COORDS).geoms
     # few, large water polygons against many small pieces: only pieces on
     # lots near the water (a piece lies within its lot's bounds) are tested,
     # first by their bounds against a tree of the water's bounding boxes,
@@ -972,7 +966,7 @@ def _clean_lots(lots: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, n
 
     Invalid lot lines are repaired with ``make_valid`` (and flagged); axis-aligned
     rectangles are valid by construction, so only the rest are checked.  Sliver
-    parts are dropped (:func:`gis.overlay.drop_slivers`).  Cost: one validity test
+    parts are dropped (:func:`gis.repair.drop_slivers`).  Cost: one validity test
     per lot that is not a box.
     """
     P = lots.copy()

@@ -16,6 +16,7 @@ import numpy as np
 import shapely
 
 from gis.clip import intersection_areas
+from gis.repair import polygonal
 
 __all__ = [
     "area",
@@ -27,13 +28,11 @@ __all__ = [
     "in_sorted",
     "intersection",
     "intersection_area",
+    "local_clip_area",
     "matches",
     "overlaps",
     "pairs_within_groups",
-    "polygonal",
     "rect_in_polygon",
-    "repair",
-    "repair_invalid",
     "triangle_free_clusters",
     "triangles",
 ]
@@ -72,77 +71,6 @@ def group_union(groups: np.ndarray, geoms: np.ndarray, n_groups: int) -> np.ndar
 
 #: Groups with more members than this are unioned on their own by :func:`group_union`.
 WIDE_GROUP = 64
-
-
-def repair(geoms):
-    """Invalid outlines made valid as a billing analyst reads them (SPEC A1.4): shells less holes.
-
-    ``shapely.make_valid`` with GEOS's ``structure`` method: the area inside the shells, less the
-    area of the holes, overlapping parts once, collapsed parts dropped.  The default ``linework``
-    method treats every crossing as an edge and flips the area between: a real Cambridge patio whose
-    hole crossed its shell by a hair after turning got its hole billed (497.65 sq ft for 396.19), and
-    a hole half outside its shell added its outside half.  Takes a geometry or an array of them.
-    """
-    return shapely.make_valid(geoms, method="structure", keep_collapsed=False)
-
-
-def repair_invalid(geoms) -> np.ndarray:
-    """A copy of ``geoms`` with the invalid ones repaired (:func:`repair`); valid and missing ones as given.
-
-    Only the invalid ones go to ``make_valid``: its ``structure`` method rebuilds
-    every shape it is handed, valid or not (a water layer's hundreds of lakes and
-    river banks, in every chunk of a bulk run).
-    """
-    out = np.array(geoms, dtype=object)
-    bad = np.flatnonzero(~shapely.is_valid(out) & ~shapely.is_missing(out))
-    if len(bad):
-        out[bad] = repair(out[bad])
-    return out
-
-
-def polygonal(geoms: np.ndarray) -> np.ndarray:
-    """Keep only the polygon parts of each geometry (None if none is left)."""
-    out = geoms.copy()
-    kinds = shapely.get_type_id(geoms)
-    mixed = np.flatnonzero(kinds == 7)  # GeometryCollection
-    for i in mixed:  # rare: only after make_valid or a touching intersection
-        parts = shapely.get_parts(geoms[i])
-        polys = parts[np.isin(shapely.get_type_id(parts), (3, 6))]
-        out[i] = shapely.union_all(polys) if len(polys) else None
-    out[(kinds >= 0) & (kinds <= 2)] = None  # points and lines carry no area
-    return out
-
-
-#: A polygon part of no more than this area (square CRS units) is a sliver: a
-#: collapsed ring left by a repair or a reprojection, which carries no area.
-SLIVER_AREA = 1e-6
-
-
-def drop_slivers(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Multi-part geometries without their sliver parts (see :data:`SLIVER_AREA`), and which changed.
-
-    GEOS overlays can go wrong next to such parts although the geometry is
-    valid: a deck beside a walkway whose MultiPolygon held two zero-area
-    triangles was found wholly inside it (intersection 49.4 sq ft, union says
-    0).  Dropping them changes no area by more than the slivers' own.
-    """
-    out = geoms.copy()
-    none = np.zeros(0, dtype=np.int64)
-    multi = np.flatnonzero(shapely.get_num_geometries(geoms) > 1)
-    if not len(multi):
-        return out, none
-    parts, owner = shapely.get_parts(geoms[multi], return_index=True)
-    thin = shapely.area(parts) <= SLIVER_AREA
-    if not thin.any():
-        return out, none
-    changed = []
-    for k in np.unique(owner[thin]):
-        keep = parts[(owner == k) & ~thin]
-        if len(keep) and not (shapely.get_type_id(keep) == 3).all():
-            continue  # not a plain MultiPolygon: left as it is
-        out[multi[k]] = None if not len(keep) else keep[0] if len(keep) == 1 else shapely.multipolygons(keep)
-        changed.append(multi[k])
-    return out, np.array(changed, dtype=np.int64)
 
 
 def axis_boxes(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -221,7 +149,9 @@ def clip_each(geoms: np.ndarray, rects: np.ndarray, *, crossing: bool = False) -
     128 of a paved 3,968 sq ft) or a thin spike just enters it (the whole
     rectangle); GEOS 3.14.  So its result is kept only where its area and
     bounds are those of the array clip of its rings (:func:`_rect_clip_checked`),
-    and the overlay gives the rest.
+    and the overlay gives the rest.  A shape of more than :data:`BIG_SHAPE`
+    coordinates (a street parcel cut to each of its thousands of driveways) is
+    checked only against its edges near the rectangle (:func:`_big_clip_checked`).
     """
     out = np.full(len(geoms), None, dtype=object)
     # small polygons first get the array test: a rectangle wholly inside is
@@ -241,6 +171,22 @@ def clip_each(geoms: np.ndarray, rects: np.ndarray, *, crossing: bool = False) -
         & (bounds[:, 2] <= rects[:, 2]) & (bounds[:, 3] <= rects[:, 3])
     out[within] = geoms[within]
     todo = np.flatnonzero(todo & ~within)
+    big = todo[shapely.get_num_coordinates(geoms[todo]) > BIG_SHAPE]
+    out[big] = _big_clip_checked(geoms[big], rects[big])
+    rest = np.setdiff1d(todo, big, assume_unique=True)
+    out[rest] = _clip_whole(geoms[rest], rects[rest])
+    return out
+
+
+def _clip_whole(geoms: np.ndarray, rects: np.ndarray) -> np.ndarray:
+    """:func:`clip_each` for shapes not to be tiled: as they are within their rectangle, in
+    arrays if convex, else by the checked GEOS clip."""
+    out = np.full(len(geoms), None, dtype=object)
+    bounds = shapely.bounds(geoms)
+    within = (bounds[:, 0] >= rects[:, 0]) & (bounds[:, 1] >= rects[:, 1]) \
+        & (bounds[:, 2] <= rects[:, 2]) & (bounds[:, 3] <= rects[:, 3])
+    out[within] = geoms[within]
+    todo = np.flatnonzero(~within & ~shapely.is_missing(geoms))
     convex = todo[_convex(geoms[todo])]
     out[convex] = _clip_convex(geoms[convex], rects[convex])
     rest = np.setdiff1d(todo, convex, assume_unique=True)
@@ -248,9 +194,127 @@ def clip_each(geoms: np.ndarray, rects: np.ndarray, *, crossing: bool = False) -
     return out
 
 
-#: Shapes of more coordinates than this are not checked ring by ring in arrays (each check
-#: costs the whole outline per rectangle): the overlay clips them.
-CHECK_MAX_COORDS = 4096
+def _big_clip_checked(geoms: np.ndarray, rects: np.ndarray) -> np.ndarray:
+    """GEOS's rectangle clipping of large shapes, kept where its area is the area of the shape
+    inside the rectangle found from the edges near it (:func:`local_clip_area`); GEOS's
+    overlay where not (or where the clip failed)."""
+    out = _rect_clip(geoms, rects)
+    if not len(geoms):
+        return out
+    want = local_clip_area(geoms, rects)
+    empty = shapely.is_empty(out) | shapely.is_missing(out)
+    got = np.where(empty, 0.0, shapely.area(out))
+    tol = 1e-9 * ((rects[:, 2] - rects[:, 0]) * (rects[:, 3] - rects[:, 1]) + 1.0)
+    good = (np.abs(got - want) <= tol) & (empty | shapely.is_valid(out))
+    redo = np.flatnonzero(~good)
+    if len(redo):
+        out[redo] = polygonal(shapely.intersection(geoms[redo], shapely.box(*rects[redo].T)))
+    return out
+
+
+def local_clip_area(geoms: np.ndarray, rects: np.ndarray) -> np.ndarray:
+    """Area of each valid polygonal shape inside its rectangle, from the shape's edges that meet
+    the rectangle and point tests on its right side, so that a shape of V coordinates costs
+    each rectangle log V and its nearby edges, not V.
+
+    Green's theorem with ∮ x dy, x measured from the rectangle's left side: the boundary of
+    ``shape ∩ rect`` is the shape's edges inside the rectangle (each clipped to it, oriented
+    with the shape's interior on their left) and the stretches of the rectangle's sides inside
+    the shape.  Of these sides only the right one adds to ∮ x dy (the left has x = 0, the top
+    and bottom dy = 0): its width times the length of the side that lies in the shape's
+    interior, found by splitting the side where edges meet it and testing each stretch's
+    middle (GEOS's prepared point-in-polygon).  An edge along the right side bounds the
+    intersection only if the interior is inside the rectangle (it runs upwards).
+    """
+    _, first, shape_of = np.unique(_identities(geoms), return_index=True, return_inverse=True)
+    shapes = shapely.orient_polygons(geoms[first])  # shells anticlockwise, holes clockwise
+    p, q, edge_shape, runs = _edges(shapes)
+    row, edge = _near_edges(p, q, runs, shapely.box(*rects.T))
+    near = edge_shape[edge] == shape_of[row]
+    row, edge = row[near], edge[near]
+    r = rects[row]
+    x0, y0 = r[:, 0], r[:, 1]
+    a, b = p[edge] - np.c_[x0, y0], q[edge] - np.c_[x0, y0]  # about the rectangle's corner
+    w, h = r[:, 2] - x0, r[:, 3] - y0
+    t0, t1 = _liang_barsky(a, b - a, w, h)
+    along_right = (a[:, 0] == w) & (b[:, 0] == w)
+    k = np.flatnonzero((t1 > t0) & ~(along_right & (b[:, 1] < a[:, 1])))
+    d = b[k] - a[k]
+    ca, cb = a[k] + t0[k, None] * d, a[k] + t1[k, None] * d
+    area_ = np.bincount(row[k], weights=(ca[:, 0] + cb[:, 0]) / 2 * (cb[:, 1] - ca[:, 1]), minlength=len(geoms))
+    return area_ + (rects[:, 2] - rects[:, 0]) * _right_side_inside(shapes, shape_of, rects, row, a, b, w)
+
+
+def _identities(geoms: np.ndarray) -> np.ndarray:
+    """The identity of each shape object: rows holding the same shape share it."""
+    return np.fromiter(map(id, geoms), dtype=np.int64, count=len(geoms))
+
+
+def _edges(shapes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Every edge of the shapes' rings as its two ends ``(p, q)``, the shape it belongs to, and
+    where runs of at most :data:`EDGE_RUN` consecutive edges of one ring start."""
+    parts, part_of = shapely.get_parts(shapes, return_index=True)
+    rings, ring_part = shapely.get_rings(parts, return_index=True)
+    xy, of = shapely.get_coordinates(rings, return_index=True)
+    same = of[1:] == of[:-1]  # consecutive points of one ring (the closing point repeats the first)
+    ring = of[:-1][same]
+    first = np.r_[True, ring[1:] != ring[:-1]]
+    ring_start = np.flatnonzero(first)
+    position = np.arange(len(ring)) - np.repeat(ring_start, np.diff(np.r_[ring_start, len(ring)]))
+    runs = np.flatnonzero(position % EDGE_RUN == 0)
+    return xy[:-1][same], xy[1:][same], part_of[ring_part[ring]], runs
+
+
+#: Edges are looked up near a rectangle in runs of this many (one box a run, not an edge).
+EDGE_RUN = 16
+
+
+def _near_edges(p: np.ndarray, q: np.ndarray, runs: np.ndarray, boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(box, edge)`` pairs: each edge of every run of edges whose bounds meet a box's."""
+    lo, hi = np.fmin(p, q), np.fmax(p, q)
+    run_lo, run_hi = np.minimum.reduceat(lo, runs), np.maximum.reduceat(hi, runs)
+    box_of, run = shapely.STRtree(shapely.box(*run_lo.T, *run_hi.T)).query(boxes)
+    size = np.diff(np.r_[runs, len(p)])[run]
+    box_of = np.repeat(box_of, size)
+    edge = np.repeat(runs[run] - np.cumsum(size) + size, size) + np.arange(int(size.sum()))
+    return box_of, edge
+
+
+def _liang_barsky(a: np.ndarray, d: np.ndarray, w: np.ndarray, h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(t0, t1)``: the part of each segment ``a + t d`` (0 <= t <= 1) inside the closed box
+    ``[0, w] × [0, h]``; t1 < t0 where it misses the box, t1 = t0 where it only touches it."""
+    t0, t1 = np.zeros(len(a)), np.ones(len(a))
+    for k, size in ((0, w), (1, h)):
+        start, dk = a[:, k], d[:, k]
+        flat = dk == 0
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ta, tb = -start / dk, (size - start) / dk
+        between = (start >= 0) & (start <= size)
+        lo = np.where(flat, np.where(between, -np.inf, np.inf), np.minimum(ta, tb))
+        hi = np.where(flat, np.where(between, np.inf, -np.inf), np.maximum(ta, tb))
+        t0, t1 = np.maximum(t0, lo), np.minimum(t1, hi)
+    return t0, t1
+
+
+def _right_side_inside(shapes, shape_of, rects, row, a, b, w) -> np.ndarray:
+    """Per rectangle, the length of its right side that lies in its shape's interior: the side
+    split where the nearby edges (``row``, ends ``a``, ``b`` about the rectangle's corner) meet
+    it, each stretch in or out as its middle is."""
+    on = (a[:, 0] == w) & (b[:, 0] == w)
+    crossing = ((a[:, 0] - w) * (b[:, 0] - w) <= 0) & ~on
+    with np.errstate(divide="ignore", invalid="ignore"):
+        y = a[:, 1] + (w - a[:, 0]) / (b[:, 0] - a[:, 0]) * (b[:, 1] - a[:, 1])
+    cuts_row = np.concatenate([row[crossing], row[on], row[on], np.arange(len(rects)), np.arange(len(rects))])
+    cuts_y = np.concatenate([y[crossing], a[on, 1], b[on, 1], np.zeros(len(rects)), rects[:, 3] - rects[:, 1]])
+    height = rects[cuts_row, 3] - rects[cuts_row, 1]
+    cuts_y = np.clip(cuts_y, 0.0, height)
+    order = np.lexsort((cuts_y, cuts_row))
+    cuts_row, cuts_y = cuts_row[order], cuts_y[order]
+    stretch = (cuts_row[1:] == cuts_row[:-1]) & (cuts_y[1:] > cuts_y[:-1])
+    owner, lo, hi = cuts_row[:-1][stretch], cuts_y[:-1][stretch], cuts_y[1:][stretch]
+    shapely.prepare(shapes)
+    inside = shapely.contains_xy(shapes[shape_of[owner]], rects[owner, 2], rects[owner, 1] + (lo + hi) / 2)
+    return np.bincount(owner, weights=(hi - lo) * inside, minlength=len(rects))
 
 
 def _convex(geoms: np.ndarray) -> np.ndarray:
@@ -311,25 +375,20 @@ def _clip_convex(polys: np.ndarray, rects: np.ndarray) -> np.ndarray:
 def _rect_clip_checked(geoms: np.ndarray, rects: np.ndarray) -> np.ndarray:
     """GEOS's rectangle clipping where its result has the area and bounds of the array clip of
     the shape's rings (exact for a valid shape: a hole's clipped area is taken off its
-    polygon's), GEOS's overlay where not, where the clip failed, and for very large shapes."""
-    out = np.full(len(geoms), None, dtype=object)
+    polygon's), GEOS's overlay where not and where the clip failed.  The check costs the
+    whole outline: for shapes of at most :data:`BIG_SHAPE` coordinates."""
+    out = _rect_clip(geoms, rects)
     if not len(geoms):
         return out
-    checked = np.flatnonzero(shapely.get_num_coordinates(geoms) <= CHECK_MAX_COORDS)
-    out[checked] = _rect_clip(geoms[checked], rects[checked])
-    good = np.zeros(len(geoms), dtype=bool)
-    if len(checked):
-        want_area, want_bounds = _ring_clip_area_bounds(geoms[checked], rects[checked])
-        got = out[checked]
-        scale = np.maximum(np.abs(rects[checked]).max(axis=1), 1.0)
-        got_bounds = shapely.bounds(got)
-        empty = shapely.is_empty(got) | shapely.is_missing(got)
-        same_bounds = np.where(empty, np.isnan(want_bounds[:, 0]),
-                               (np.abs(got_bounds - want_bounds) <= 1e-9 * scale[:, None]).all(axis=1))
-        r = rects[checked]
-        tol = 1e-9 * ((r[:, 2] - r[:, 0]) * (r[:, 3] - r[:, 1]) + 1.0)  # rounding, far below any real error
-        good[checked] = (np.abs(np.where(empty, 0.0, shapely.area(got)) - want_area) <= tol) & same_bounds \
-            & (empty | shapely.is_valid(got))
+    want_area, want_bounds = _ring_clip_area_bounds(geoms, rects)
+    scale = np.maximum(np.abs(rects).max(axis=1), 1.0)
+    got_bounds = shapely.bounds(out)
+    empty = shapely.is_empty(out) | shapely.is_missing(out)
+    same_bounds = np.where(empty, np.isnan(want_bounds[:, 0]),
+                           (np.abs(got_bounds - want_bounds) <= 1e-9 * scale[:, None]).all(axis=1))
+    tol = 1e-9 * ((rects[:, 2] - rects[:, 0]) * (rects[:, 3] - rects[:, 1]) + 1.0)  # rounding, far below any real error
+    good = (np.abs(np.where(empty, 0.0, shapely.area(out)) - want_area) <= tol) & same_bounds \
+        & (empty | shapely.is_valid(out))
     redo = np.flatnonzero(~good)
     if len(redo):
         out[redo] = polygonal(shapely.intersection(geoms[redo], shapely.box(*rects[redo].T)))

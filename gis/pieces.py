@@ -26,7 +26,8 @@ import numpy as np
 import shapely
 
 from gis.clip import Rings, compiled_kernel, ring_pair_areas, ring_triple_areas, rings_of
-from gis.overlay import intersection, intersection_area, polygonal
+from gis.overlay import intersection, intersection_area
+from gis.repair import polygonal
 
 __all__ = ["Pieces", "Sources"]
 

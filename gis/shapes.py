@@ -43,7 +43,7 @@ import shapely
 from pyproj import CRS
 from shapely.geometry import mapping, shape
 
-from gis.overlay import repair
+from gis.repair import repair
 
 __all__ = [
     "FEATURE_TYPES",

@@ -37,7 +37,7 @@ import numpy as np
 
 import shapely
 
-from gis.overlay import drop_slivers, polygonal, repair
+from gis.repair import drop_slivers, polygonal, repair
 
 __all__ = ["SPLIT_COORDS", "SURFACE", "TILE_COORDS", "Tiles", "cut_large", "cut_once", "split_parts", "tiled"]
 
@@ -89,7 +89,7 @@ def cut_once(features: np.ndarray, lots: np.ndarray | None = None,
 
     Each such feature is replaced by its parts (:func:`split_parts`), and each part of more than
     :data:`SPLIT_COORDS` coordinates by its tiles (:func:`cut_large`), in order; an invalid part
-    is repaired first, as the engine repairs one (:func:`gis.overlay.repair`, then its slivers
+    is repaired first, as the engine repairs one (:func:`gis.repair.repair`, then its slivers
     dropped), so that the lots under it are still flagged ``repaired``.  A lot then meets the
     tiles that :func:`tiled` cuts for it from the whole feature with any set of lots (a tile
     depends only on its feature), so each chunk of a run gets only the tiles near its lots
@@ -233,16 +233,36 @@ def _cut(geoms: np.ndarray, source: np.ndarray, squares: np.ndarray, threads: in
     shape runs along the rectangle's).  The overlay releases the interpreter, so ``threads``
     threads share the rows.
     """
+    geoms, source, squares = _holey_parts_apart(geoms, source, squares)
     near, inside = _near_rings(geoms, squares)
     cut = _holes_put_back(polygonal(_intersections(near, _boxes(squares), threads)), inside, geoms, squares)
     keep = shapely.area(cut) > 0
     return cut[keep], source[keep], squares[keep]
 
 
+def _holey_parts_apart(geoms: np.ndarray, source: np.ndarray, squares: np.ndarray):
+    """The rows, with each multipart shape that has a part of more than :data:`MANY_HOLES` holes
+    replaced by its parts (same source and square), so that :func:`_near_rings` can trim their
+    holes.  The parts of a valid shape do not overlap: cut apart, they give the same tiles."""
+    multi = np.flatnonzero((shapely.get_num_geometries(geoms) > 1)
+                           & (shapely.get_num_coordinates(geoms) > 4 * MANY_HOLES))
+    if len(multi):
+        parts, of = shapely.get_parts(geoms[multi], return_index=True)
+        holey = np.bincount(of, weights=shapely.get_num_interior_rings(parts) > MANY_HOLES,
+                            minlength=len(multi)) > 0
+        multi, keep = multi[holey], holey[of]
+        parts, of = parts[keep], multi[np.searchsorted(np.flatnonzero(holey), of[keep])]
+    if not len(multi):
+        return geoms, source, squares
+    rest = np.setdiff1d(np.arange(len(geoms)), multi, assume_unique=True)
+    rows = np.concatenate([rest, of])
+    return np.concatenate([geoms[rest], parts]), source[rows], squares[rows]
+
+
 def _near_rings(geoms: np.ndarray, squares: np.ndarray) -> tuple[np.ndarray, dict]:
-    """``(near, inside)``: ``geoms``, where one has parts of more than :data:`MANY_HOLES` holes,
-    with only the parts that meet the row's square and only the holes that cross its sides; and
-    per such row the holes left out that lie wholly inside the square.
+    """``(near, inside)``: ``geoms``, where a polygon has more than :data:`MANY_HOLES` holes,
+    with only the holes that cross the row's square's sides; and per such row the holes left out
+    that lie wholly inside the square.
 
     GEOS's overlay pays for every hole of its input (0.8 s for a mask of 100,000 holes, even
     against a square of a few feet); a city-wide mask has a hole a lot, and most holes of a
@@ -251,51 +271,29 @@ def _near_rings(geoms: np.ndarray, squares: np.ndarray) -> tuple[np.ndarray, dic
     """
     near = geoms.copy()
     inside: dict[int, np.ndarray] = {}
-    heavy = np.flatnonzero(shapely.get_num_coordinates(geoms) > 4 * MANY_HOLES)  # a hole takes 4 or more
-    multi = np.isin(shapely.get_type_id(geoms[heavy]), (6, 7))  # MultiPolygon, GeometryCollection
-    heavy = heavy[multi | (shapely.get_num_interior_rings(geoms[heavy]) > MANY_HOLES)]
-    rings: dict[int, list | None] = {}
+    # Polygons only: another part of a MultiPolygon may lie in a hole, and with that hole left
+    # out it would lie inside its shell (nested shells: an invalid input to the overlay)
+    heavy = np.flatnonzero((shapely.get_num_coordinates(geoms) > 4 * MANY_HOLES)  # a hole takes 4 or more
+                           & (shapely.get_type_id(geoms) == 3))
+    heavy = heavy[shapely.get_num_interior_rings(geoms[heavy]) > MANY_HOLES]
+    rings: dict[int, tuple] = {}
     for row in heavy:
         g = geoms[row]
         if id(g) not in rings:  # a tile comes in four rows, one a quarter
-            rings[id(g)] = _rings(g)
-        if rings[id(g)] is not None:
-            near[row], inside[row] = _meeting(rings[id(g)], squares[row])
+            holes = _holes_of(g)
+            rings[id(g)] = (shapely.get_exterior_ring(g), holes, shapely.bounds(holes))
+        near[row], inside[row] = _meeting(*rings[id(g)], squares[row])
     return near, inside
 
 
-def _rings(g) -> list | None:
-    """Each polygon of ``g`` as ``(part, bounds, shell, holes, hole bounds)`` (holes None when
-    few); None when no part has many holes."""
-    parts = shapely.get_parts(g)
-    many = shapely.get_num_interior_rings(parts) > MANY_HOLES
-    if not many.any():
-        return None
-    out = []
-    for part, big in zip(parts, many, strict=True):
-        holes = _holes_of(part) if big else None
-        out.append((part, shapely.bounds(part), shapely.get_exterior_ring(part) if big else None, holes,
-                    shapely.bounds(holes) if big else None))
-    return out
-
-
-def _meeting(rings: list, square: np.ndarray):
-    """The parts of ``rings`` (:func:`_rings`) whose bounds meet ``square``, with the holes that
-    cross its sides; and the holes that lie wholly inside it."""
+def _meeting(shell, holes: np.ndarray, hole_bounds: np.ndarray, square: np.ndarray):
+    """The polygon of ``shell`` with those of its ``holes`` that cross the sides of ``square``;
+    and the holes that lie wholly inside it (holes wholly outside it are left out)."""
     x0, y0, x1, y1 = square[0], square[1], square[0] + square[2], square[1] + square[2]
-    kept, inside = [], []
-    for part, (px0, py0, px1, py1), shell, holes, hb in rings:
-        if px0 > x1 or px1 < x0 or py0 > y1 or py1 < y0:
-            continue
-        if holes is None:
-            kept.append(part)
-            continue
-        near = (hb[:, 0] <= x1) & (hb[:, 2] >= x0) & (hb[:, 1] <= y1) & (hb[:, 3] >= y0)
-        within = (hb[:, 0] > x0) & (hb[:, 2] < x1) & (hb[:, 1] > y0) & (hb[:, 3] < y1)
-        kept.append(shapely.polygons(shell, holes=holes[near & ~within]))
-        inside.append(holes[within])
-    shape = shapely.Polygon() if not kept else kept[0] if len(kept) == 1 else shapely.MultiPolygon(kept)
-    return shape, np.concatenate(inside) if inside else np.zeros(0, dtype=object)
+    hb = hole_bounds
+    near = (hb[:, 0] <= x1) & (hb[:, 2] >= x0) & (hb[:, 1] <= y1) & (hb[:, 3] >= y0)
+    within = (hb[:, 0] > x0) & (hb[:, 2] < x1) & (hb[:, 1] > y0) & (hb[:, 3] < y1)
+    return shapely.polygons(shell, holes=holes[near & ~within]), holes[within]
 
 
 def _holes_put_back(cut: np.ndarray, inside: dict, geoms: np.ndarray, squares: np.ndarray) -> np.ndarray:

@@ -17,7 +17,7 @@ import shapely
 import gis
 from categorize import PropertyClass, area_decimal, billable_sqft, categorize_sfr
 from categorize.schedule import RateSchedule
-from gis.overlay import repair_invalid
+from gis.repair import repair_invalid
 
 __all__ = ["NO_SHAPE", "area_str", "feature_areas", "load_layers", "lot_errors", "lot_results", "measure_files",
            "repeated_id", "rules_for"]

@@ -21,7 +21,7 @@ from pyproj import CRS
 
 import gis
 from categorize import billable_sqft
-from gis.overlay import repair_invalid
+from gis.repair import repair_invalid
 from gis.shapes import shapes_frame
 from sba.engine import area_str, feature_areas, rules_for
 

@@ -41,7 +41,7 @@ from pyproj import CRS
 
 import gis
 from categorize import billable_sqft, categorize_sfr
-from gis.overlay import repair
+from gis.repair import repair
 from gis.shapes import shapes_frame
 from sba import evidence as ev
 from sba.engine import rules_for

@@ -56,7 +56,7 @@ from shapely.geometry import shape
 
 import gis
 from gis.geojson import rfc7946
-from gis.overlay import repair
+from gis.repair import repair
 from gis.shapes import FEATURE_TYPES, type_column
 from sba import evidence as ev
 from sba.engine import area_str, feature_areas

@@ -31,7 +31,7 @@ import shapely
 
 import gis
 from categorize import DEFAULT_SCHEDULE, RateSchedule, load_schedule
-from gis.overlay import polygonal, repair
+from gis.repair import polygonal, repair
 from sba.requests.errors import PackageRejected
 
 __all__ = ["SAMPLE_DIR", "LotRecord", "Records", "default_records_dir", "same_person"]

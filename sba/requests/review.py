@@ -38,7 +38,7 @@ from shapely.geometry import mapping, shape
 
 import gis
 from gis.geojson import rfc7946
-from gis.overlay import repair
+from gis.repair import repair
 from gis.shapes import FEATURE_TYPES
 from sba.engine import area_str
 from sba.requests import letter as letters

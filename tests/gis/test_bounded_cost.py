@@ -201,7 +201,7 @@ SLIVER_DECK = (
 
 
 def test_sliver_parts_do_not_make_geos_see_an_overlap_that_is_not_there():
-    from gis.overlay import drop_slivers
+    from gis.repair import drop_slivers
 
     lot, walkway, deck = (shapely.from_wkt(w) for w in (SLIVER_LOT, SLIVER_WALKWAY, SLIVER_DECK))
     assert shapely.intersection(walkway, deck).area > 49  # what GEOS says next to the slivers

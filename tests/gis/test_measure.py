@@ -521,11 +521,11 @@ def test_measure__dock_without_water_layer_under_a_driveway_cut_at_the_lot_line(
 def test_a1_overwater__only_invalid_water_is_rebuilt_and_crossed_water_still_counts(monkeypatch):
     """GEOS's ``structure`` repair rebuilds every shape it is handed: a water layer's valid lakes
     (in every chunk of a bulk run) must not be, and a crossed shoreline must still be repaired."""
-    import gis.overlay as overlay
+    import gis.repair
 
     handed = []
-    real_repair = overlay.repair
-    monkeypatch.setattr(overlay, "repair", lambda g: handed.append(len(g)) or real_repair(g))
+    real_repair = gis.repair.repair
+    monkeypatch.setattr(gis.repair, "repair", lambda g: handed.append(len(g)) or real_repair(g))
     crossed = shapely.Polygon([(0, 80), (50, 200), (50, 80), (0, 200)])  # a bow tie: two triangles
     lakes = [box(500 + 20 * i, 0, 510 + 20 * i, 10) for i in range(3)]
     dock = box(2, 85, 12, 100)

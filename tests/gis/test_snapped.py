@@ -17,6 +17,7 @@ import pytest
 import shapely
 
 import gis
+from gis import overlay
 from gis.overlay import clip_each
 from tests.conftest import layer
 from tests.gis.test_measure_random import TOL, TYPES, reference
@@ -42,6 +43,52 @@ def test_clip_each__an_outline_through_a_corner_of_the_rectangle_is_clipped_exac
     got = clip_each(np.array([g]), np.array([[0.0, 0.0, 64.0, 64.0]]))[0]
     assert got.area == pytest.approx(g.intersection(box).area, abs=1e-9)
     assert got.symmetric_difference(g.intersection(box)).area < 1e-9
+
+
+@pytest.mark.parametrize("wkt", THROUGH_A_CORNER)
+def test_clip_each__a_large_outline_through_a_corner_is_clipped_exactly(wkt):
+    """The same outlines with a vertex every 1/8 ft (over :data:`gis.overlay.BIG_SHAPE`
+    coordinates: a street parcel's size), each clipped to the rectangle and to rectangles
+    whose sides run along its edges, in one call: the large-shape check (edges near each
+    rectangle only) catches every wrong rectangle clip."""
+    g = shapely.segmentize(shapely.from_wkt(wkt), 0.125)
+    assert shapely.get_num_coordinates(g) > overlay.BIG_SHAPE
+    rects = np.array([[0.0, 0, 64, 64], [0, 0, 32, 64], [32, 0, 64, 64], [16, 16, 48, 48], [-16, 0, 80, 64],
+                      [0, 32, 64, 80]])
+    got = clip_each(np.array([g] * len(rects)), rects)
+    for clip, r in zip(got, rects, strict=True):
+        want = g.intersection(shapely.box(*r))
+        assert (0.0 if clip is None else clip.area) == pytest.approx(want.area, abs=1e-9)
+        assert want.symmetric_difference(clip).area < 1e-9
+
+
+def test_local_clip_area__equals_the_overlay_on_snapped_and_free_outlines():
+    """The area of a large shape inside each rectangle from its nearby edges (Green's theorem)
+    against GEOS's overlay: stars with holes and islands, on an 4 ft grid (vertices on the
+    rectangles' sides, edges along them) and off it."""
+    rng = np.random.default_rng(7)
+    checked = 0
+    for _ in range(60):
+        k = int(rng.integers(40, 400))
+        angle = np.sort(rng.uniform(0, 2 * np.pi, k))
+        radius = rng.uniform(20, 100, k)
+        xy = np.c_[radius * np.cos(angle), radius * np.sin(angle)]
+        snap = rng.random() < 0.6
+        if snap:
+            xy = np.round(xy / 4) * 4
+        g = shapely.make_valid(shapely.Polygon(xy), method="structure", keep_collapsed=False)
+        g = shapely.union(shapely.difference(g, shapely.box(-12, -12, 12, 12)), shapely.box(-4, -4, 4, 4))
+        if not g.is_valid or g.is_empty:
+            continue
+        lo, size = rng.uniform(-110, 100, (20, 2)), rng.uniform(0.5, 120, (20, 2))
+        if snap:
+            lo, size = np.round(lo / 4) * 4, np.round(size / 4) * 4 + 4
+        rects = np.c_[lo, lo + size]
+        got = overlay.local_clip_area(np.array([g] * len(rects)), rects)
+        want = shapely.area(shapely.intersection(g, shapely.box(*rects.T)))
+        np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-7)
+        checked += len(rects)
+    assert checked > 800
 
 
 def test_clip_each__a_thin_spike_into_the_rectangle_is_not_the_whole_rectangle():

@@ -132,6 +132,35 @@ def test_tiled__a_polygon_of_many_holes_is_cut_with_each_hole_in_its_own_tile_pa
     assert sum(shapely.get_num_interior_rings(shapely.get_parts(cut.geoms))) > 0
 
 
+def test_cut_large__an_island_in_a_hole_of_a_many_holed_part_is_cut_as_the_overlay_cuts_it(monkeypatch):
+    """A mask as one MultiPolygon: a paved network with a hole a lot, and a paved island inside
+    one of the holes (a courtyard).  Leaving out the holes within a square must not leave the
+    island inside its part's shell (nested shells: GEOS raised, or could count it twice)."""
+    from gis import tiles as tiles_module
+
+    monkeypatch.setattr(tiles_module, "SPLIT_COORDS", 1000)
+    net = paved_network(10, 10, hole_vertices=16)
+    island = shapely.box(545, 545, 555, 555)  # inside the round hole of lot (5, 5)
+    mask = shapely.MultiPolygon([net, island])
+    assert mask.is_valid
+    assert not net.intersects(island)
+    handed, trimmed = [], []
+    real, real_meeting = tiles_module._intersections, tiles_module._meeting
+    monkeypatch.setattr(tiles_module, "_meeting", lambda *a: trimmed.append(1) or real_meeting(*a))
+
+    def intersections(a, b, threads):  # GEOS's overlay is only defined for valid shapes
+        handed.append(shapely.is_valid(a).all())
+        return real(a, b, threads)
+
+    monkeypatch.setattr(tiles_module, "_intersections", intersections)
+    cut = tiles_module.cut_large(np.array([mask]))
+    assert all(handed)
+    assert trimmed  # the network's holes were still cut square by square
+    assert shapely.is_valid(cut.geoms).all()
+    assert shapely.area(cut.geoms).sum() == pytest.approx(mask.area, abs=1e-6)
+    assert shapely.union_all(cut.geoms).symmetric_difference(mask).area < 1e-6
+
+
 def test_measure_lots__dissolved_surfaces_over_hundreds_of_lots_measure_in_bounded_time():
     """Two overlapping paved-network polygons of 28,804 vertices each over 900 lots, as a layer
     dissolved by type gives them.  Each lot pays for the tiles it meets, not for whole polygons:
