@@ -86,11 +86,13 @@ def reference(lot_shapes, feats, river):
 
 @pytest.mark.parametrize("seed", range(12))
 def test_measure__random_dense_scenes_agree_with_shapely_on_every_column(seed):
-    lot_shapes, feats, river = scene(seed)
+    assert_agrees_with_reference(*scene(seed), seed)
+
+
+def assert_agrees_with_reference(lot_shapes, feats, river, seed) -> None:
+    """The engine's table for a scene equals :func:`reference` on every column of every lot."""
     parcels = layer([(g, f"L{i}") for i, g in enumerate(lot_shapes)], "parcel_id")
-    features = layer(feats, "feature_type")
-    water = layer([(river, "river")], "kind")
-    m = gis.measure_lots(parcels, features, water)
+    m = gis.measure_lots(parcels, layer(feats, "feature_type"), layer([(river, "river")], "kind"))
     got = m.lots.set_index("parcel_id")
     for i, ref in enumerate(reference(lot_shapes, feats, river)):
         row = got.loc[f"L{i}"]

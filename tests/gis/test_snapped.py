@@ -6,7 +6,8 @@ river bank along the back lines.  Shapes then pass exactly through the corners
 of the rectangles the engine clips to (a lot's or a feature's bounds), where
 GEOS's fast rectangle clipping (``clip_by_rect``) can return a valid polygon of
 the wrong area.  Every scene here is on a grid of 8 ft, with features whose
-vertices are lot corners, and must agree with :func:`reference` on each column.
+vertices are lot corners, and must agree with the lot-by-lot shapely reference of
+:mod:`tests.gis.test_measure_random` on each column.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import gis
 from gis import overlay
 from gis.overlay import clip_each
 from tests.conftest import layer
-from tests.gis.test_measure_random import TOL, TYPES, reference
+from tests.gis.test_measure_random import TOL, TYPES, assert_agrees_with_reference
 
 #: Polygons whose outline runs through a corner of the rectangle (0, 0, 64, 64), each of
 #: which ``shapely.clip_by_rect`` (GEOS 3.14.1) clips to a valid polygon of the wrong area.
@@ -197,13 +198,4 @@ def snapped_scene(seed: int):
 
 @pytest.mark.parametrize("seed", range(40))
 def test_measure__snapped_scenes_agree_with_shapely_on_every_column(seed):
-    lot_shapes, feats, river = snapped_scene(seed)
-    parcels = layer([(g, f"L{i}") for i, g in enumerate(lot_shapes)], "parcel_id")
-    m = gis.measure_lots(parcels, layer(feats, "feature_type"), layer([(river, "river")], "kind"))
-    got = m.lots.set_index("parcel_id")
-    for i, ref in enumerate(reference(lot_shapes, feats, river)):
-        row = got.loc[f"L{i}"]
-        for col in ("billable_area_sqft", "overlap_sqft", "overwater_excluded_sqft", "outside_parcel_sqft"):
-            assert row[col] == pytest.approx(ref[col], abs=TOL), (seed, i, col)
-        by_type = m.lot(f"L{i}")["by_type"]
-        assert by_type == pytest.approx({t: a for t, a in ref["split"].items() if a > TOL}, abs=TOL), (seed, i)
+    assert_agrees_with_reference(*snapped_scene(seed), seed)
