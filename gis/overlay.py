@@ -171,26 +171,12 @@ def clip_each(geoms: np.ndarray, rects: np.ndarray, *, crossing: bool = False) -
         & (bounds[:, 2] <= rects[:, 2]) & (bounds[:, 3] <= rects[:, 3])
     out[within] = geoms[within]
     todo = np.flatnonzero(todo & ~within)
-    big = todo[shapely.get_num_coordinates(geoms[todo]) > BIG_SHAPE]
-    out[big] = _big_clip_checked(geoms[big], rects[big])
-    rest = np.setdiff1d(todo, big, assume_unique=True)
-    out[rest] = _clip_whole(geoms[rest], rects[rest])
-    return out
-
-
-def _clip_whole(geoms: np.ndarray, rects: np.ndarray) -> np.ndarray:
-    """:func:`clip_each` for shapes not to be tiled: as they are within their rectangle, in
-    arrays if convex, else by the checked GEOS clip."""
-    out = np.full(len(geoms), None, dtype=object)
-    bounds = shapely.bounds(geoms)
-    within = (bounds[:, 0] >= rects[:, 0]) & (bounds[:, 1] >= rects[:, 1]) \
-        & (bounds[:, 2] <= rects[:, 2]) & (bounds[:, 3] <= rects[:, 3])
-    out[within] = geoms[within]
-    todo = np.flatnonzero(~within & ~shapely.is_missing(geoms))
-    convex = todo[_convex(geoms[todo])]
-    out[convex] = _clip_convex(geoms[convex], rects[convex])
-    rest = np.setdiff1d(todo, convex, assume_unique=True)
-    out[rest] = _rect_clip_checked(geoms[rest], rects[rest])
+    big = shapely.get_num_coordinates(geoms[todo]) > BIG_SHAPE
+    out[todo[big]] = _big_clip_checked(geoms[todo[big]], rects[todo[big]])
+    todo = todo[~big]
+    convex = _convex(geoms[todo])
+    out[todo[convex]] = _clip_convex(geoms[todo[convex]], rects[todo[convex]])
+    out[todo[~convex]] = _rect_clip_checked(geoms[todo[~convex]], rects[todo[~convex]])
     return out
 
 
@@ -201,15 +187,7 @@ def _big_clip_checked(geoms: np.ndarray, rects: np.ndarray) -> np.ndarray:
     out = _rect_clip(geoms, rects)
     if not len(geoms):
         return out
-    want = local_clip_area(geoms, rects)
-    empty = shapely.is_empty(out) | shapely.is_missing(out)
-    got = np.where(empty, 0.0, shapely.area(out))
-    tol = 1e-9 * ((rects[:, 2] - rects[:, 0]) * (rects[:, 3] - rects[:, 1]) + 1.0)
-    good = (np.abs(got - want) <= tol) & (empty | shapely.is_valid(out))
-    redo = np.flatnonzero(~good)
-    if len(redo):
-        out[redo] = polygonal(shapely.intersection(geoms[redo], shapely.box(*rects[redo].T)))
-    return out
+    return _overlay_where_wrong(out, geoms, rects, local_clip_area(geoms, rects))
 
 
 def local_clip_area(geoms: np.ndarray, rects: np.ndarray) -> np.ndarray:
@@ -382,17 +360,24 @@ def _rect_clip_checked(geoms: np.ndarray, rects: np.ndarray) -> np.ndarray:
         return out
     want_area, want_bounds = _ring_clip_area_bounds(geoms, rects)
     scale = np.maximum(np.abs(rects).max(axis=1), 1.0)
-    got_bounds = shapely.bounds(out)
     empty = shapely.is_empty(out) | shapely.is_missing(out)
     same_bounds = np.where(empty, np.isnan(want_bounds[:, 0]),
-                           (np.abs(got_bounds - want_bounds) <= 1e-9 * scale[:, None]).all(axis=1))
+                           (np.abs(shapely.bounds(out) - want_bounds) <= 1e-9 * scale[:, None]).all(axis=1))
+    return _overlay_where_wrong(out, geoms, rects, want_area, same_bounds)
+
+
+def _overlay_where_wrong(clips: np.ndarray, geoms: np.ndarray, rects: np.ndarray, want_area: np.ndarray,
+                         agree: np.ndarray | bool = True) -> np.ndarray:
+    """``clips`` (GEOS's rectangle clips of ``geoms``) where each is valid, ``agree`` holds and its
+    area is ``want_area`` to rounding; GEOS's overlay of the shape and its rectangle elsewhere."""
+    empty = shapely.is_empty(clips) | shapely.is_missing(clips)
     tol = 1e-9 * ((rects[:, 2] - rects[:, 0]) * (rects[:, 3] - rects[:, 1]) + 1.0)  # rounding, far below any real error
-    good = (np.abs(np.where(empty, 0.0, shapely.area(out)) - want_area) <= tol) & same_bounds \
-        & (empty | shapely.is_valid(out))
+    good = (np.abs(np.where(empty, 0.0, shapely.area(clips)) - want_area) <= tol) & agree \
+        & (empty | shapely.is_valid(clips))
     redo = np.flatnonzero(~good)
     if len(redo):
-        out[redo] = polygonal(shapely.intersection(geoms[redo], shapely.box(*rects[redo].T)))
-    return out
+        clips[redo] = polygonal(shapely.intersection(geoms[redo], shapely.box(*rects[redo].T)))
+    return clips
 
 
 def _rect_clip(geoms: np.ndarray, rects: np.ndarray) -> np.ndarray:
