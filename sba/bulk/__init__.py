@@ -11,6 +11,7 @@
 - :mod:`sba.bulk.result`   the result table assembled, checked, written, summarised
 - :mod:`sba.bulk.isolate`  the run in a child process that dies with its parent
 - :mod:`sba.bulk.cluster`  the run on a dask cluster (``--scheduler``)
+- :mod:`sba.bulk.worker_setup` a dask worker made ready as it starts (``--preload``)
 
 The names below are imported on first use, so that ``sba.bulk.prefetch`` can
 start reading before pandas and geopandas are imported.

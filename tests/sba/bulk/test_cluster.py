@@ -30,11 +30,29 @@ def same_table(a, b) -> bool:
     return pq.read_table(a).equals(pq.read_table(b))
 
 
+PRELOAD = ["sba.bulk.worker_setup"]  # as scripts/dask-local and the README start workers
+
+
 @pytest.fixture(scope="module")
 def cluster():
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=None) as c:
+                                  dashboard_address=None, preload=PRELOAD) as c:
         yield c.scheduler_address
+
+
+def _engine_loaded() -> bool:
+    import sys
+
+    return all(name in sys.modules for name in ("sba.bulk.cluster", "gis.measure", "sba.bulk.boxes_jit"))
+
+
+def test_cluster__a_worker_started_with_the_preload_has_the_engine_loaded_before_any_task():
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None,
+                                  preload=PRELOAD) as c, distributed.Client(c) as client:
+        assert list(client.run(_engine_loaded).values()) == [True]
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as c, distributed.Client(c) as client:
+        assert list(client.run(_engine_loaded).values()) == [False]  # what the preload saves the first job
 
 
 def test_cluster__equals_the_local_run(city, cluster, tmp_path, capsys):
