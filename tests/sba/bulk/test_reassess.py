@@ -397,3 +397,28 @@ def test_reassess__a_few_chunks_stay_equal(n):
     sizes = np.diff(chunk_bounds(n, 20_000))
     assert len(sizes) < 8
     assert sizes.max() - sizes.min() <= 1
+
+
+def test_reassess__a_layer_truncated_after_it_was_read_ahead_leaves_the_table_whole(city, tmp_path):
+    """The read-ahead memory-maps the file; the table must be pyarrow's own copy, so that a
+    file replaced or truncated later (another job rewriting it) cannot change or kill the run
+    (a view of a truncated mapping dies with SIGBUS: hence a child process)."""
+    import shutil
+    import subprocess
+    import sys
+
+    import pyarrow.parquet as pq
+
+    copy = tmp_path / "features.parquet"
+    shutil.copy(city / "features.parquet", copy)
+    script = (
+        "import os, sys\n"
+        "from sba.bulk.prefetch import read_table\n"
+        "table = read_table(sys.argv[1], ['feature_type'])\n"
+        "os.truncate(sys.argv[1], 0)\n"
+        "print(len(table), sum(map(len, table.column('geometry').to_pylist())))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script, str(copy)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    whole = pq.read_table(city / "features.parquet")
+    assert done.stdout.split() == [str(len(whole)), str(sum(map(len, whole.column("geometry").to_pylist())))]
