@@ -38,7 +38,7 @@ import numpy as np
 import shapely
 
 __all__ = [
-    "MAX_ROW_VERTICES", "NOISE_AREA", "Rings", "compiled_kernel", "intersection_areas", "overlay_area",
+    "MAX_ROW_VERTICES", "NOISE_AREA", "Rings", "compiled_kernel", "intersection_areas", "loaded_jit", "overlay_area",
     "ring_pair_areas", "ring_triple_areas", "rings_of",
 ]
 
@@ -81,7 +81,7 @@ def rings_of(geoms: np.ndarray) -> Rings:
     n = len(geoms)
     polygonal = shapely.get_type_id(geoms) >= 3
     xy, of = shapely.get_coordinates(np.where(polygonal, geoms, None), return_index=True)
-    jit = _loaded_jit()
+    jit = loaded_jit()
     counts = np.bincount(of, minlength=n)
     start = np.cumsum(counts) - counts
     if jit is not None:
@@ -127,11 +127,12 @@ def _ring_stats(xy: np.ndarray, ring_start: np.ndarray, jit) -> tuple[np.ndarray
     return bounds, twice
 
 
-def _loaded_jit():
-    """:mod:`gis.clip_jit` when the compiled kernel is in use and numba is loaded already, else None.
+def loaded_jit():
+    """:mod:`gis.clip_jit` when the compiled kernels are in use and numba is loaded already, else None.
 
-    Splitting rings is worth compiled code only where the kernel then uses them;
-    importing numba for it alone would cost more than it saves.
+    For the small steps (splitting rings, testing rectangles against shapes) compiled
+    code pays only where a run has loaded numba for its big ones; importing numba for a
+    small step alone would cost more than it saves.
     """
     if not USE_JIT or "numba" not in sys.modules:
         return None

@@ -227,3 +227,29 @@ def ring_stats(xy, ring_start, bounds, twice):
             t += (x - ox) * (xy[j, 1] - oy) - (xy[j, 0] - ox) * (y - oy)
         bounds[r, 0], bounds[r, 1], bounds[r, 2], bounds[r, 3] = x0, y0, x1, y1
         twice[r] = t
+
+
+@njit(cache=True, nogil=True)
+def rects_crossed(xy, point_of, rects, out):
+    """``out[g]`` set where an edge of shape ``g`` passes through the open rectangle ``rects[g]``.
+
+    ``xy`` and ``point_of`` are ``shapely.get_coordinates(shapes, return_index=True)``:
+    consecutive points of one shape make an edge (so shapes of one ring each).  The
+    same Liang–Barsky arithmetic as :func:`gis.overlay.rect_in_polygon`'s array code,
+    edge by edge, stopping at a shape's first crossing edge.
+    """
+    for k in range(len(point_of) - 1):
+        g = point_of[k]
+        if point_of[k + 1] != g or out[g]:
+            continue
+        start, end = -np.inf, np.inf
+        for axis in range(2):
+            p0, d = xy[k, axis], xy[k + 1, axis] - xy[k, axis]
+            lo_side, hi_side = rects[g, axis], rects[g, axis + 2]
+            if d == 0:
+                if not (p0 > lo_side and p0 < hi_side):
+                    start = np.inf
+            else:
+                t0, t1 = (lo_side - p0) / d, (hi_side - p0) / d
+                start, end = max(start, min(t0, t1)), min(end, max(t0, t1))
+        out[g] = start < end and start < 1 and end > 0

@@ -15,7 +15,7 @@ import numpy as np
 
 import shapely
 
-from gis.clip import intersection_areas
+from gis.clip import intersection_areas, loaded_jit
 from gis.repair import polygonal
 
 __all__ = [
@@ -109,6 +109,21 @@ def rect_in_polygon(polys: np.ndarray, rects: np.ndarray) -> np.ndarray:
         return out
     polys, rects = polys[plain], rects[plain]
     xy, pt_of = shapely.get_coordinates(polys, return_index=True)
+    clear = np.flatnonzero(~_crossed(xy, pt_of, rects))
+    cx = (rects[clear, 0] + rects[clear, 2]) / 2
+    cy = (rects[clear, 1] + rects[clear, 3]) / 2
+    out[plain[clear]] = shapely.contains_xy(polys[clear], cx, cy)
+    return out
+
+
+def _crossed(xy: np.ndarray, pt_of: np.ndarray, rects: np.ndarray) -> np.ndarray:
+    """Per shape of :func:`rect_in_polygon`: whether one of its edges passes through its open rectangle
+    (by :func:`gis.clip_jit.rects_crossed` where numba is loaded, else in arrays)."""
+    jit = loaded_jit()
+    if jit is not None:
+        crossed = np.zeros(len(rects), dtype=bool)
+        jit.rects_crossed(xy, pt_of, np.ascontiguousarray(rects, dtype=np.float64), crossed)
+        return crossed
     same = pt_of[1:] == pt_of[:-1]  # consecutive points of one ring make an edge
     x0, y0 = xy[:-1][same].T
     x1, y1 = xy[1:][same].T
@@ -129,12 +144,7 @@ def rect_in_polygon(polys: np.ndarray, rects: np.ndarray) -> np.ndarray:
         hi.append(b)
     start, end = np.maximum(*lo), np.minimum(*hi)
     through = (start < end) & (start < 1) & (end > 0)
-    crossed = np.bincount(owner[through], minlength=len(polys)) > 0
-    clear = np.flatnonzero(~crossed)
-    cx = (rects[clear, 0] + rects[clear, 2]) / 2
-    cy = (rects[clear, 1] + rects[clear, 3]) / 2
-    out[plain[clear]] = shapely.contains_xy(polys[clear], cx, cy)
-    return out
+    return np.bincount(owner[through], minlength=len(rects)) > 0
 
 
 def clip_each(geoms: np.ndarray, rects: np.ndarray, *, crossing: bool = False) -> np.ndarray:

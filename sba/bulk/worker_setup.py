@@ -68,12 +68,15 @@ def _warm_box_kernels() -> None:
 
 
 def _warm_shape_kernels() -> None:
-    """The engine's ring-simplicity test and its pair-area clipper."""
-    from gis import clip, validity
+    """The engine's ring-simplicity test, its pair-area clipper and its rectangle-in-shape test."""
+    import numpy as np
+
+    from gis import clip, overlay, validity
 
     n = max(validity.JIT_MIN_SHAPES, clip.JIT_MIN_PAIRS)
-    shapes, _ = _small_boxes(n)
+    shapes, box = _small_boxes(n)
     if validity.USE_JIT:
         validity.is_valid(shapes)
     if clip.USE_JIT:
         clip.intersection_areas(shapes, shapes)
+        overlay.rect_in_polygon(shapes, box + np.array([0.25, 0.25, -0.25, -0.25]))  # rectangles inside

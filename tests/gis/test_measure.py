@@ -386,6 +386,37 @@ def test_rect_in_polygon__agrees_with_geos_on_random_lots():
     assert (where >= 0).mean() > 0.4
 
 
+def test_rect_in_polygon__the_compiled_test_equals_the_array_test(monkeypatch):
+    """Where numba is loaded the edge test runs compiled (gis.clip_jit.rects_crossed); it must
+    decide every rectangle as the array code does, on random and on grid-snapped shapes whose
+    edges lie along, end on or pass through the rectangles' sides and corners."""
+    pytest.importorskip("numba")
+    import gis.clip as clip
+    from gis.overlay import rect_in_polygon
+
+    rng = np.random.default_rng(23)
+    n = 6000
+    # quadrilaterals and triangles on a 4 ft grid (edges along sides, through corners) and off it
+    pts = rng.integers(0, 6, size=(n, 4, 2)).astype(float) * 4.0
+    pts[n // 2:] += rng.uniform(-1, 1, size=(n - n // 2, 4, 2))
+    polys = shapely.convex_hull(shapely.multipoints(pts))
+    polys = np.where(shapely.get_type_id(polys) == 3, polys, shapely.box(0, 0, 8, 8))
+    lo = rng.integers(0, 5, size=(n, 2)).astype(float) * 4.0
+    size = rng.integers(1, 3, size=(n, 2)).astype(float) * 4.0
+    rects = np.column_stack([lo, lo + size])
+    rects[::3] += rng.uniform(-0.5, 0.5, size=(len(rects[::3]), 1))
+    monkeypatch.setattr(clip, "USE_JIT", False)
+    by_arrays = rect_in_polygon(polys, rects)
+    monkeypatch.setattr(clip, "USE_JIT", True)
+    assert clip.loaded_jit() is not None
+    compiled = rect_in_polygon(polys, rects)
+    np.testing.assert_array_equal(compiled, by_arrays)
+    assert {-1, 0, 1} <= set(compiled.tolist())  # every answer occurs
+    boxes = shapely.box(*rects.T)
+    assert shapely.covers(polys[compiled == 1], boxes[compiled == 1]).all()
+    assert (shapely.area(shapely.intersection(polys[compiled == 0], boxes[compiled == 0])) == 0).all()
+
+
 def test_clip_area__equals_geos_intersection_area():
     """The array clip (Sutherland–Hodgman + shoelace) gives GEOS's area for
     concave rings, rectangles inside, outside and straddling, far from the
