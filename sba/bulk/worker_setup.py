@@ -7,11 +7,11 @@ workers costs that much more than the next one.  A long-lived worker pays it onc
 makes it pay it as it starts, so that every job, the first too, costs what a warm worker's does.
 
 :func:`warm` sets the allocator as the measuring tasks would (:func:`sba.bulk.heap.as_plain_process`),
-imports the modules the tasks run, and calls each compiled kernel the tasks use once, on a
-few thousand small boxes, through the engine's own functions (so with the array types of a
-real call, which is what numba keys its compiled code by).  Sizes come from the engine's
-thresholds, so a kernel is loaded exactly where a task would load it.  Nothing is measured
-and nothing is kept; without numba only the imports happen.
+imports the modules the tasks run, and calls each compiled kernel the tasks use once, on
+thousands of small boxes, through the engine's own functions (so with the array types of a
+real call, which is what numba keys its compiled code by), each call as large as the engine's
+threshold for using that kernel.  Nothing is measured and nothing is kept; without numba
+only the imports happen.
 """
 
 from __future__ import annotations
