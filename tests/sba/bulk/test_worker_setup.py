@@ -11,8 +11,6 @@ import sys
 
 import pytest
 
-pytest.importorskip("numba", reason="the compiled kernels need numba (the [fast] extra)")
-
 # the kernels numba has loaded, by name, and how many versions (signatures) of each
 LOADED = """
 def loaded():
@@ -56,6 +54,7 @@ def _run(script: str, *args: str):
 
 
 def test_warm__loads_every_kernel_a_measuring_task_uses_with_a_real_call_s_types(tmp_path):
+    pytest.importorskip("numba", reason="the compiled kernels need numba (the [fast] extra)")
     before, after = _run(REAL_CALLS, str(tmp_path / "boxes.parquet"))
     assert set(before) >= {  # (compiling afresh, numba lists the helpers the kernels call too)
         "sba.bulk.boxes_jit.read_boxes", "sba.bulk.boxes_jit.finite_span", "sba.bulk.boxes_jit.grid_slots",
@@ -67,3 +66,12 @@ def test_warm__loads_every_kernel_a_measuring_task_uses_with_a_real_call_s_types
 
 def test_warm__a_fresh_process_has_loaded_nothing_before():
     assert _run(LOADED + "\nimport json; import sba.bulk.cluster; print(json.dumps(loaded()))") == {}
+
+
+def test_warm__without_numba_imports_the_engine_and_nothing_compiled():
+    script = LOADED + (
+        "\nimport json, sys\nsys.modules['numba'] = None  # as if it were not installed\n"
+        "from sba.bulk.worker_setup import warm\nwarm()\n"
+        "print(json.dumps([loaded(), 'sba.bulk.cluster' in sys.modules, 'sba.bulk.boxes_jit' in sys.modules]))"
+    )
+    assert _run(script) == [{}, True, False]
