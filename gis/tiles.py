@@ -246,17 +246,15 @@ def _holey_parts_apart(geoms: np.ndarray, source: np.ndarray, squares: np.ndarra
     holes.  The parts of a valid shape do not overlap: cut apart, they give the same tiles."""
     multi = np.flatnonzero((shapely.get_num_geometries(geoms) > 1)
                            & (shapely.get_num_coordinates(geoms) > 4 * MANY_HOLES))
-    if len(multi):
-        parts, of = shapely.get_parts(geoms[multi], return_index=True)
-        holey = np.bincount(of, weights=shapely.get_num_interior_rings(parts) > MANY_HOLES,
-                            minlength=len(multi)) > 0
-        multi, keep = multi[holey], holey[of]
-        parts, of = parts[keep], multi[np.searchsorted(np.flatnonzero(holey), of[keep])]
-    if not len(multi):
+    parts, of = shapely.get_parts(geoms[multi], return_index=True)
+    part_row = multi[of]  # the row each part comes from
+    holey = np.bincount(of, weights=shapely.get_num_interior_rings(parts) > MANY_HOLES, minlength=len(multi)) > 0
+    if not holey.any():
         return geoms, source, squares
-    rest = np.setdiff1d(np.arange(len(geoms)), multi, assume_unique=True)
-    rows = np.concatenate([rest, of])
-    return np.concatenate([geoms[rest], parts]), source[rows], squares[rows]
+    split = holey[of]
+    rest = np.setdiff1d(np.arange(len(geoms)), multi[holey], assume_unique=True)
+    rows = np.concatenate([rest, part_row[split]])
+    return np.concatenate([geoms[rest], parts[split]]), source[rows], squares[rows]
 
 
 def _near_rings(geoms: np.ndarray, squares: np.ndarray) -> tuple[np.ndarray, dict]:
