@@ -11,6 +11,11 @@ Run it with the benchmark venv's Python (it needs duckdb, psycopg2, ...):
     python3 -m venv ~/venv-bench && ~/venv-bench/bin/pip install -r ../shared/bench/requirements.txt
     ~/venv-bench/bin/python benchmarks/run_bench.py --sizes 100000 1000000
 
+``--rounds N`` runs every peer N times in turn (ours, then each peer, then ours
+again, ...) and adds the ratio of each round, ours against the peer run next to it,
+with their median: this VM's speed drifts by a fifth within an hour, so a single
+pair of runs says less than the median of several.
+
 Options not listed here are passed to run_peers.py (e.g. --timeout, --budget).
 """
 
@@ -51,6 +56,26 @@ def ratios(runs: list[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def round_ratios(rounds: list[list[dict]]) -> str:
+    """Per size and peer: our parcels/s over the peer's in each round, and their median."""
+    import statistics
+
+    lines = ["| parcels | ours | peer | rounds | ratio per round | median ratio |", "|---:|---|---|---:|---|---:|"]
+    sizes = sorted({r["size"] for runs in rounds for r in runs})
+    for size, ours in ((size, ours) for size in sizes for ours in OURS):
+        peers = sorted({r["peer"] for runs in rounds for r in runs if r["size"] == size} - set(OURS))
+        for peer in peers:
+            each = []
+            for runs in rounds:
+                at = {r["peer"]: r for r in runs if r["size"] == size and r["status"] == "ok"}
+                if ours in at and peer in at:
+                    each.append(at[ours]["parcels_per_s"] / at[peer]["parcels_per_s"])
+            if each:
+                lines.append(f"| {size:,} | {ours} | {peer} | {len(each)} | "
+                             f"{', '.join(f'{x:.2f}×' for x in each)} | {statistics.median(each):.2f}× |")
+    return "\n".join(lines) + "\n"
+
+
 def main() -> int:
     if not (BENCH / "run_peers.py").exists():
         print(f"The shared benchmark suite is not at {BENCH}; set SBA_BENCH to its folder.", file=sys.stderr)
@@ -71,17 +96,23 @@ def main() -> int:
     ap = argparse.ArgumentParser(add_help=False)
     ap.add_argument("--work", type=Path, default=HERE / "work")
     ap.add_argument("--peers", nargs="+", default=DEFAULT_PEERS)
+    ap.add_argument("--rounds", type=int, default=1)
     known, rest = ap.parse_known_args()
     known.work = known.work.resolve()  # the shared runner works from its own folder
-    sys.argv = [str(BENCH / "run_peers.py"), "--work", str(known.work), "--peers", *known.peers, *rest]
-    run_peers.main()
-    runs = json.loads((known.work / "results.json").read_text())
-    table = (known.work / "results.md").read_text()
+    rounds, tables = [], []
+    for _ in range(max(known.rounds, 1)):
+        sys.argv = [str(BENCH / "run_peers.py"), "--work", str(known.work), "--peers", *known.peers, *rest]
+        run_peers.main()
+        rounds.append(json.loads((known.work / "results.json").read_text()))
+        tables.append((known.work / "results.md").read_text())
+    runs = rounds[-1]
     out = HERE / "results"
     out.mkdir(exist_ok=True)
-    text = f"## Side by side\n\n{table}\n## Ratio of our parcels/s to each peer\n\n{ratios(runs)}"
+    text = f"## Side by side\n\n{''.join(tables)}\n## Ratio of our parcels/s to each peer\n\n{ratios(runs)}"
+    if len(rounds) > 1:
+        text += f"\n## Ratio per round (ours against the peer run after it)\n\n{round_ratios(rounds)}"
     (out / "results.md").write_text(text)
-    print("\n" + ratios(runs))
+    print("\n" + (round_ratios(rounds) if len(rounds) > 1 else ratios(runs)))
     return 0
 
 
