@@ -62,30 +62,34 @@ def read_table(path, cols: list[str]):
 
 
 class Prefetch:
-    """Reads ``{path: wanted columns}`` on a thread; :meth:`take` hands a table over.
+    """Reads ``{path: wanted columns}``, each layer on a thread of its own; :meth:`take` hands a table over.
 
+    A thread per layer, because pyarrow decodes a file's row groups in parallel but a
+    layer written as one row group (a city's lots often are) on a single core: read one
+    after the other, the lots would leave a core idle while the interpreter imports.
     Call :meth:`wait` before forking: pyarrow's threads must be idle then.
     """
 
     def __init__(self, layers: dict[str, list[str]]) -> None:
-        self._layers = {str(p): list(w) for p, w in layers.items() if is_parquet(p)}
+        wanted = {str(p): list(w) for p, w in layers.items() if is_parquet(p)}
         self._tables: dict[str, tuple[list[str], object]] = {}
-        self._thread = threading.Thread(target=self._read, name="sba-prefetch", daemon=True)
-        self._thread.start()
+        self._threads = [threading.Thread(target=self._read, args=(path, cols), name="sba-prefetch", daemon=True)
+                         for path, cols in wanted.items()]
+        for thread in self._threads:
+            thread.start()
 
-    def _read(self) -> None:
-        for path, wanted in self._layers.items():
-            try:
-                cols = parquet_columns(path, wanted)
-                if cols is None:
-                    continue
+    def _read(self, path: str, wanted: list[str]) -> None:
+        try:
+            cols = parquet_columns(path, wanted)
+            if cols is not None:
                 self._tables[path] = (cols, read_table(path, cols))
-            except Exception:  # e.g. no "geometry" column: the normal reader explains
-                continue
+        except Exception:  # e.g. no "geometry" column: the normal reader explains
+            return
 
     def wait(self) -> None:
-        """Block until the reading thread has read every layer it can."""
-        self._thread.join()
+        """Block until the reading threads have read every layer they can."""
+        for thread in self._threads:
+            thread.join()
 
     def take(self, path, cols: list[str] | None):
         """The table read for ``path`` with exactly these attribute columns, or None."""
