@@ -223,12 +223,8 @@ def summarise(table: pd.DataFrame | Tally, n: int, start: float, chunks: int, re
               phases: dict[str, float], previous, parts: PartStore, *, repeated: int = 0,
               crs_note: str | None = None, notes: list[str] | None = None) -> ReassessSummary:
     """The run's summary, from the result table or (a streamed result) its :class:`Tally`."""
-    if isinstance(table, Tally):
-        tally = table
-        by_category = dict(sorted(tally.by_category.items(), key=lambda kv: (-kv[1], kv[0])))
-    else:
-        tally = Tally().add(table)
-        by_category = table.category[table.error.isna()].fillna("(not single-family)").value_counts().to_dict()
+    tally = table if isinstance(table, Tally) else Tally().add(table)
+    by_category = dict(sorted(tally.by_category.items(), key=lambda kv: (-kv[1], kv[0])))  # most lots first
     summary = ReassessSummary(
         parcels_in=n, parcels_out=tally.rows, seconds=time.perf_counter() - start,
         by_category=by_category, errors=tally.errors, repaired=tally.repaired,
