@@ -35,7 +35,7 @@ from sba.bulk.heap import as_plain_process
 from sba.bulk.pairing import box_pairs, capped_pairs, sliced
 from sba.bulk.wkb_layer import room_for_large
 
-__all__ = ["BOX", "ROW", "SCAN", "WKB", "UnreadableShapes", "decoded", "gc_off", "hilbert_keys", "load_piece",
+__all__ = ["BOX", "ROW", "SCAN", "WKB", "UnreadableShapes", "concat_pieces", "decoded", "gc_off", "hilbert_keys", "load_piece",
            "lot_routes", "measure_pieces", "projected", "routes_by_extent", "take", "takes", "wkb_of"]
 
 BOX = ["minx", "miny", "maxx", "maxy"]
@@ -249,13 +249,18 @@ def wkb_of(loaded: dict, rows: np.ndarray) -> np.ndarray:
 # measuring a chunk
 
 
-def _concat(tables: list):
-    """The pieces' rows as one Arrow table in file order (None when there are none)."""
+def concat_pieces(tables: list):
+    """The pieces' rows as one Arrow table in file order (None when there are none).
+
+    Each piece holds a range of the layer's rows and gives its rows in order, so the tables
+    put in order of their first row join in file order, without copying the rows again; they
+    come by worker, not in that order."""
     import pyarrow as pa
 
     tables = [t for t in tables if t is not None]
     if not tables:
         return None
+    tables.sort(key=lambda t: t.column(ROW)[0].as_py() if len(t) else -1)
     table = pa.concat_tables(tables) if len(tables) > 1 else tables[0]
     rows = table.column(ROW).to_numpy()
     return table if np.all(rows[1:] >= rows[:-1]) else table.take(np.argsort(rows, kind="stable"))
@@ -343,12 +348,12 @@ def measure_pieces(rows, own, near, feats, waters, columns, crs, schedule, opts,
     import pyarrow as pa
 
     lot_nulls, feature_nulls = with_nulls
-    lots = _concat(own)
+    lots = concat_pieces(own)
     lots = lots.take(np.searchsorted(lots.column(ROW).to_numpy(), rows))  # Hilbert order
     parcels = decoded(lots, crs, lot_nulls)
     n_own = len(parcels)
     # every (feature, lot) pair whose boxes meet, lots counted as the chunk's then the others near it
-    near_lots, candidates = _concat(near), _concat(feats)
+    near_lots, candidates = concat_pieces(near), concat_pieces(feats)
     found = None if _may_split(candidates) else \
         box_pairs(_boxes_of(candidates), np.concatenate([_boxes(lots), _boxes_of(near_lots)]))
     if found is None:  # by the shapes' tree; stacked copies are refused here
@@ -383,7 +388,7 @@ def measure_pieces(rows, own, near, feats, waters, columns, crs, schedule, opts,
     pairs = (pair_f[by_pair], pair_l[by_pair])
     water = None
     if has_water:
-        w = _concat(waters)
+        w = concat_pieces(waters)
         water = decoded(None if w is None else w.take(_meeting(_boxes(w), parcels.geometry.to_numpy())), crs, set())
     for col in features.columns.drop(features.geometry.name):  # categoricals, as the local run reads them
         features[col] = features[col].astype("category")

@@ -33,3 +33,22 @@ def test_routes_by_extent__each_chunks_rows_once_in_file_order(join, seed):
         np.testing.assert_array_equal(got["frames"][k], rows)
         np.testing.assert_array_equal(got["reach"][k], [b[rows, 0].min(), b[rows, 1].min(),
                                                         b[rows, 2].max(), b[rows, 3].max()])
+
+
+def test_concat_pieces__rows_of_pieces_given_by_worker_join_in_file_order_without_a_copy():
+    """A chunk's rows come from several pieces (row ranges of the layer), grouped by the worker
+    that holds them, not in file order: put in order of their first row they join as they are."""
+    from sba.bulk.pieces import ROW, concat_pieces
+
+    pieces = [pa.table({ROW: np.arange(a, b, 3), "x": np.arange(a, b, 3) * 2.0}) for a, b in
+              ((0, 30), (30, 45), (45, 90))]
+    joined = concat_pieces([pieces[2], None, pieces[0], pieces[1]])
+    np.testing.assert_array_equal(joined.column(ROW).to_numpy(), np.arange(0, 90, 3))
+    np.testing.assert_array_equal(joined.column("x").to_numpy(), np.arange(0, 90, 3) * 2.0)
+    # the pieces' own buffers, not a reordered copy of them
+    assert [c.buffers()[1].address for c in joined.column("x").chunks] == \
+        [p.column("x").chunk(0).buffers()[1].address for p in pieces]
+    # rows out of order within what is given are still put in order
+    mixed = concat_pieces([pa.table({ROW: [5, 1], "x": [5.0, 1.0]}), pa.table({ROW: [3], "x": [3.0]})])
+    np.testing.assert_array_equal(mixed.column("x").to_numpy(), [1.0, 3.0, 5.0])
+    assert concat_pieces([None, None]) is None
