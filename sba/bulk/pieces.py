@@ -35,8 +35,8 @@ from sba.bulk.heap import as_plain_process
 from sba.bulk.pairing import box_pairs, capped_pairs, sliced
 from sba.bulk.wkb_layer import room_for_large
 
-__all__ = ["BOX", "ROW", "SCAN", "WKB", "UnreadableShapes", "concat_pieces", "decoded", "gc_off", "hilbert_keys", "load_piece",
-           "lot_routes", "measure_pieces", "projected", "routes_by_extent", "take", "takes", "wkb_of"]
+__all__ = ["BOX", "ROW", "SCAN", "WKB", "UnreadableShapes", "concat_pieces", "decoded", "gc_off", "hilbert_keys",
+           "load_piece", "lot_routes", "measure_pieces", "projected", "routes_by_extent", "take", "takes", "wkb_of"]
 
 BOX = ["minx", "miny", "maxx", "maxy"]
 ROW = "_row"  # a row's place in its layer's file
