@@ -14,6 +14,7 @@ bit (pyarrow ``Table.equals``) and prints a Markdown table.
 
 Usage: benchmarks/run_cluster_bench.py DIR [--rounds 2] [--workers 2] [--memory 4GiB] [--only cluster]
        [--kill-worker-after S] [--kill-driver-after CHUNKS]   (then --resume; the table must be the same)
+       [--reference TABLE]   (needed when the first run is killed: an uninterrupted run's output)
 """
 
 from __future__ import annotations
@@ -155,6 +156,9 @@ def main() -> int:
     ap.add_argument("--reference", type=Path, default=None, help="a table the outputs must equal")
     ap.add_argument("--out-dir", type=Path, default=Path("/tmp/sba-cluster-bench"))
     args = ap.parse_args()
+    first_killed = args.kill_driver_after is not None or (args.kill_worker_after is not None and args.only == "cluster")
+    if first_killed and args.reference is None:  # the first output would be the table the others are checked against
+        ap.error("a run that is killed needs --reference TABLE: the output of an uninterrupted run to compare it with")
     args.out_dir.mkdir(parents=True, exist_ok=True)
     extra = ["--chunk-size", args.chunk_size] if args.chunk_size else []
     subprocess.run([str(ROOT / "scripts" / "dask-local"), "stop"], check=False)
