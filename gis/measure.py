@@ -784,14 +784,14 @@ def _pair(src: Sources, pairs, usable) -> _Pairs:
     # a box feature on a general polygon lot
     rect_piece = np.zeros(len(f_idx), dtype=bool)  # the piece is the feature's box cut to the lot's bounds
     cut = np.empty((len(f_idx), 4))
-    rb = np.flatnonzero(f_box[f_idx] & ~p_box[p_idx] & (shapely.get_type_id(P[p_idx]) == 3))
+    rb = np.flatnonzero(f_box[f_idx] & ~p_box[p_idx] & (shapely.get_type_id(P) == 3)[p_idx])
     if len(rb):
         cut[rb, :2] = np.maximum(fb[rb, :2], pb[rb, :2])
         cut[rb, 2:] = np.minimum(fb[rb, 2:], pb[rb, 2:])
         some = (cut[rb, 2] > cut[rb, 0]) & (cut[rb, 3] > cut[rb, 1])
         hit[rb[~some]] = False
         rb = rb[some]
-        where = rect_in_polygon(P[p_idx[rb]], cut[rb])
+        where = rect_in_polygon(P, cut[rb], p_idx[rb])
         hit[rb[where == 0]] = False
         within = rb[where == 1]
         rect_piece[within] = True

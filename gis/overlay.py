@@ -94,36 +94,45 @@ def axis_boxes(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return is_box, bounds
 
 
-def rect_in_polygon(polys: np.ndarray, rects: np.ndarray) -> np.ndarray:
-    """Where each rectangle ``rects[i]`` lies against ``polys[i]``: 1 inside, 0 outside, -1 undecided.
+def rect_in_polygon(polys: np.ndarray, rects: np.ndarray, of: np.ndarray | None = None) -> np.ndarray:
+    """Where each rectangle ``rects[i]`` lies against ``polys[i]`` (``polys[of[i]]`` when ``of``
+    is given): 1 inside, 0 outside, -1 undecided.
 
     ``polys`` are Polygons, ``rects`` rows ``(xmin, ymin, xmax, ymax)`` of
     positive area.  An exact predicate in array arithmetic: when no edge of
     the polygon passes through the open rectangle, the rectangle lies wholly
     inside or wholly outside it, and its centre tells which.  Rectangles that
-    an edge crosses, and polygons with holes, are left to GEOS (-1).
+    an edge crosses, and polygons with holes, are left to GEOS (-1).  With ``of``
+    (many rectangles on each of a few polygons: boxes on their lots) each polygon's
+    coordinates are read once, and the compiled kernel places the centres too
+    (:func:`gis.clip_jit.rects_in_rings`).
     """
-    out = np.full(len(polys), -1, dtype=np.int8)
-    plain = np.flatnonzero(shapely.get_num_interior_rings(polys) == 0)
-    if not len(plain):
+    out = np.full(len(rects), -1, dtype=np.int8)
+    used, at = np.unique(np.arange(len(polys)) if of is None else of, return_inverse=True)
+    plain = shapely.get_num_interior_rings(polys[used]) == 0  # one ring: its points are its edges
+    rows = np.flatnonzero(plain[at])
+    if not len(rows):
         return out
-    polys, rects = polys[plain], rects[plain]
+    jit = loaded_jit()
+    if jit is not None:
+        xy, pt_of = shapely.get_coordinates(polys[used[plain]], return_index=True)
+        start = np.searchsorted(pt_of, np.arange(np.count_nonzero(plain) + 1))
+        where = np.empty(len(rows), dtype=np.int8)
+        ring = (np.cumsum(plain) - 1)[at[rows]]
+        jit.rects_in_rings(xy, start, ring, np.ascontiguousarray(rects[rows], dtype=np.float64), where)
+        out[rows] = where
+        return out
+    polys, rects = polys[used[at[rows]]], rects[rows]
     xy, pt_of = shapely.get_coordinates(polys, return_index=True)
     clear = np.flatnonzero(~_crossed(xy, pt_of, rects))
     cx = (rects[clear, 0] + rects[clear, 2]) / 2
     cy = (rects[clear, 1] + rects[clear, 3]) / 2
-    out[plain[clear]] = shapely.contains_xy(polys[clear], cx, cy)
+    out[rows[clear]] = shapely.contains_xy(polys[clear], cx, cy)
     return out
 
 
 def _crossed(xy: np.ndarray, pt_of: np.ndarray, rects: np.ndarray) -> np.ndarray:
-    """Per shape of :func:`rect_in_polygon`: whether one of its edges passes through its open rectangle
-    (by :func:`gis.clip_jit.rects_crossed` where numba is loaded, else in arrays)."""
-    jit = loaded_jit()
-    if jit is not None:
-        crossed = np.zeros(len(rects), dtype=bool)
-        jit.rects_crossed(xy, pt_of, np.ascontiguousarray(rects, dtype=np.float64), crossed)
-        return crossed
+    """Per shape of :func:`rect_in_polygon`: whether one of its edges passes through its open rectangle."""
     same = pt_of[1:] == pt_of[:-1]  # consecutive points of one ring make an edge
     x0, y0 = xy[:-1][same].T
     x1, y1 = xy[1:][same].T

@@ -387,8 +387,8 @@ def test_rect_in_polygon__agrees_with_geos_on_random_lots():
 
 
 def test_rect_in_polygon__the_compiled_test_equals_the_array_test(monkeypatch):
-    """Where numba is loaded the edge test runs compiled (gis.clip_jit.rects_crossed); it must
-    decide every rectangle as the array code does, on random and on grid-snapped shapes whose
+    """Where numba is loaded the test runs compiled (gis.clip_jit.rects_in_rings); it must
+    decide every rectangle as the array code and GEOS's point test do, on random and on grid-snapped shapes whose
     edges lie along, end on or pass through the rectangles' sides and corners."""
     pytest.importorskip("numba")
     import gis.clip as clip
@@ -415,6 +415,46 @@ def test_rect_in_polygon__the_compiled_test_equals_the_array_test(monkeypatch):
     boxes = shapely.box(*rects.T)
     assert shapely.covers(polys[compiled == 1], boxes[compiled == 1]).all()
     assert (shapely.area(shapely.intersection(polys[compiled == 0], boxes[compiled == 0])) == 0).all()
+
+
+def test_rect_in_polygon__rectangles_on_shared_shapes_equal_one_shape_each(monkeypatch):
+    """With ``of`` (many rectangles on a few lots, as features on their lots) each lot's
+    coordinates are read once; every answer equals the one-shape-per-rectangle call's, with
+    and without the compiled kernel."""
+    import gis.clip as clip
+    from gis.overlay import rect_in_polygon
+
+    rng = np.random.default_rng(5)
+    lots = np.array([shapely.affinity.rotate(box(0, 0, 50, 100), a) for a in rng.uniform(0, 90, 40)]
+                    + [box(0, 0, 50, 100).difference(box(10, 10, 20, 20))], dtype=object)
+    of = rng.integers(0, len(lots), 3000)
+    lo = rng.uniform(-40, 90, size=(len(of), 2))
+    rects = np.column_stack([lo, lo + rng.uniform(0.5, 20, size=(len(of), 2))])
+    for jit in (False, True):
+        monkeypatch.setattr(clip, "USE_JIT", jit)
+        shared = rect_in_polygon(lots, rects, of)
+        np.testing.assert_array_equal(shared, rect_in_polygon(lots[of], rects))
+        assert {-1, 0, 1} <= set(shared.tolist())
+        assert (shared[of == len(lots) - 1] == -1).all()  # the lot with a hole: GEOS decides
+
+
+def test_rect_in_polygon__a_rectangle_too_thin_to_place_its_centre_is_left_to_geos(monkeypatch):
+    """Far from the origin, a rectangle a few ten-millionths of a foot across whose centre lies
+    as near a lot line is not decided by the compiled centre test (GEOS decides it); a wide one is."""
+    pytest.importorskip("numba")
+    import gis.clip as clip
+    from gis.overlay import rect_in_polygon
+
+    monkeypatch.setattr(clip, "USE_JIT", True)
+    x0, y0 = 7_650_000.0, 680_000.0
+    lot = shapely.Polygon([(x0, y0), (x0 + 50, y0), (x0 + 50, y0 + 100), (x0, y0 + 100)])
+    lot = shapely.affinity.rotate(lot, 30, origin=(x0, y0))
+    edge_x = x0 + 50 * np.cos(np.radians(30)) - 40 * np.sin(np.radians(30))  # near the lot's right side
+    edge_y = y0 + 50 * np.sin(np.radians(30)) + 40 * np.cos(np.radians(30))
+    thin = [edge_x - 3e-7, edge_y - 1e-7, edge_x - 1e-7, edge_y + 1e-7]  # the lot line misses it
+    wide = [x0 + 5, y0 + 30, x0 + 15, y0 + 40]
+    where = rect_in_polygon(np.array([lot], dtype=object), np.array([thin, wide]), np.array([0, 0]))
+    assert where.tolist() == [-1, 1]
 
 
 def test_clip_area__equals_geos_intersection_area():
