@@ -236,10 +236,11 @@ def rects_in_rings(xy, start, of, rects, out):
 
     Undecided where an edge passes through the open rectangle (Liang–Barsky, edge by
     edge, as :func:`gis.overlay.rect_in_polygon`'s array code tests it) or where the
-    rectangle is too thin for its centre to be placed exactly.  Otherwise every point of the ring lies at least half the rectangle's width (and height)
-    from the centre along the horizontal through it, so the crossing-number test of the
-    centre (a ray to +x, each edge counted with the half-open rule in y) cannot be tipped by
-    rounding: its one inexact step, where an edge meets the ray, errs by a few units in the
+    rectangle is too thin for its centre to be placed exactly.  Otherwise the ring meets
+    the horizontal through the centre at least half the rectangle's width away from it, so
+    the crossing-number test of the centre (a ray to +x, each edge counted with the
+    half-open rule in y) cannot be tipped by rounding: its one inexact step, where an edge
+    meets the ray, errs by a few units in the
     last place of the coordinates, far below the margin kept here (2**-30 of their size).
     """
     for i in range(len(of)):
