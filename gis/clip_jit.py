@@ -240,8 +240,8 @@ def rects_in_rings(xy, start, of, rects, out):
     the horizontal through the centre at least half the rectangle's width away from it, so
     the crossing-number test of the centre (a ray to +x, each edge counted with the
     half-open rule in y) cannot be tipped by rounding: its one inexact step, where an edge
-    meets the ray, errs by a few units in the
-    last place of the coordinates, far below the margin kept here (2**-30 of their size).
+    meets the ray, errs by a few units in the last place of the coordinates, far below the
+    margin kept here (2**-30 of their size).
     """
     for i in range(len(of)):
         g = of[i]

@@ -273,6 +273,7 @@ def measure_lots(
     problems: bool = True,
     pairs: tuple[np.ndarray, np.ndarray] | None = None,
     surfaces: np.ndarray | None = None,
+    boxes: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None,
 ) -> Measurement:
     """Billable area of every lot in ``parcels``.
 
@@ -307,6 +308,11 @@ def measure_lots(
         the rows of one surface count once per lot in ``n_features``, as the
         parts of a multipart feature do, and rows cut from a surface repaired
         first mark their lots ``repaired``.  Problems are reported per row.
+    boxes
+        ``(lot_is_box, lot_bounds, feature_is_box, feature_bounds)``, per row of
+        ``parcels`` and ``features``, exactly as :func:`gis.overlay.axis_boxes` gives them
+        for their shapes: bulk runs read them from the WKB once
+        (:func:`sba.bulk.boxes.wkb_boxes`) instead of from the decoded shapes in every chunk.
 
     Returns
     -------
@@ -319,8 +325,9 @@ def measure_lots(
     type_field = _checked_layers(parcels, features, water, id_field, type_field)
     n_lots = len(parcels)
     found = _Problems(features, id_field, enabled=problems)
-    P, p_box, p_bnd, lot_repaired = _clean_lots(parcels.geometry.to_numpy())
-    feats, pairs = _prepared_features(features, type_field, P, pairs, found.report)
+    lot_boxes, feature_boxes = (None, None) if boxes is None else (boxes[:2], boxes[2:])
+    P, p_box, p_bnd, lot_repaired = _clean_lots(parcels.geometry.to_numpy(), lot_boxes)
+    feats, pairs = _prepared_features(features, type_field, P, pairs, found.report, feature_boxes)
     if surfaces is not None:  # rows the caller cut from a surface it repaired first
         feats = feats._replace(repaired=_repaired_before(feats, surfaces["repaired"], found.report))
     usable = ~shapely.is_missing(feats.geoms) & ~shapely.is_empty(feats.geoms)
@@ -399,12 +406,13 @@ class _Features(NamedTuple):
 
 
 def _prepared_features(features: gpd.GeoDataFrame, type_field: str | None, P: np.ndarray, pairs,
-                       report) -> tuple[_Features, tuple | None]:
+                       report, boxes=None) -> tuple[_Features, tuple | None]:
     """The features' tiles, cleaned, and the candidate ``pairs`` (if given) as the tiles' pairs.
 
     A dissolved layer's parts far from the lots ``P`` are left out before they are cleaned;
-    problems are reported once, for the feature's own row.  Cost: one validity check per
-    tile near the lots, plus the cutting of very large parts (:func:`gis.tiles.cut_large`).
+    problems are reported once, for the feature's own row.  ``boxes``: the features'
+    ``axis_boxes``, if known.  Cost: one validity check per tile near the lots, plus the
+    cutting of very large parts (:func:`gis.tiles.cut_large`).
     """
     n_feat = len(features)
     if type_field is not None and type_field in features.columns:
@@ -412,8 +420,12 @@ def _prepared_features(features: gpd.GeoDataFrame, type_field: str | None, P: np
     else:
         types = np.full(n_feat, "other", dtype=object)
     parts = split_parts(features.geometry.to_numpy().copy(), P)
+    if boxes is not None:  # a feature kept whole keeps its row's; the parts of a split one are read
+        boxes = boxes[0][parts.source], boxes[1][parts.source]
+        if parts.cut.any():
+            boxes[0][parts.cut], boxes[1][parts.cut] = axis_boxes(parts.geoms[parts.cut])
     F, f_box, f_bnd, repaired = _clean_features(
-        parts.geoms, lambda rows, kind, message: report(np.unique(parts.source[rows]), kind, message))
+        parts.geoms, lambda rows, kind, message: report(np.unique(parts.source[rows]), kind, message), boxes)
     F, f_box, f_bnd, repaired, tiles, pairs = _tiled_features(F, f_box, f_bnd, repaired, parts, P, pairs)
     return _Features(F, f_box, f_bnd, repaired, types[tiles.source], tiles), pairs
 
@@ -961,8 +973,9 @@ def _features_per_lot(feature: np.ndarray, cut: np.ndarray, lot: np.ndarray, n_l
     return count
 
 
-def _clean_lots(lots: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """The lots ready to measure: ``(shapes, is_box, bounds, repaired)``.
+def _clean_lots(lots: np.ndarray, boxes=None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The lots ready to measure: ``(shapes, is_box, bounds, repaired)``; ``boxes``: the
+    lots' :func:`gis.overlay.axis_boxes`, if known.
 
     Invalid lot lines are repaired with ``make_valid`` (and flagged); axis-aligned
     rectangles are valid by construction, so only the rest are checked.  Sliver
@@ -970,7 +983,7 @@ def _clean_lots(lots: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, n
     per lot that is not a box.
     """
     P = lots.copy()
-    p_box, p_bnd = axis_boxes(P)
+    p_box, p_bnd = axis_boxes(P) if boxes is None else (boxes[0].copy(), boxes[1].copy())
     repaired = np.zeros(len(P), dtype=bool)
     bad = np.flatnonzero(~p_box)
     bad = bad[~shapely.is_missing(P[bad]) & ~is_valid(P[bad])]
@@ -984,8 +997,9 @@ def _clean_lots(lots: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, n
     return P, p_box, p_bnd, repaired
 
 
-def _clean_features(F: np.ndarray, report) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """The features ready to measure, in place of ``F``: ``(shapes, is_box, bounds, repaired)``.
+def _clean_features(F: np.ndarray, report, boxes=None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The features ready to measure, in place of ``F``: ``(shapes, is_box, bounds, repaired)``;
+    ``boxes``: their :func:`gis.overlay.axis_boxes`, if known.
 
     Missing and empty shapes, points and lines become None (reported); invalid
     outlines are repaired with ``make_valid`` (reported and flagged); collections
@@ -997,7 +1011,7 @@ def _clean_features(F: np.ndarray, report) -> tuple[np.ndarray, np.ndarray, np.n
     kinds = shapely.get_type_id(F)
     linear = ~missing & (kinds >= 0) & (kinds <= 2)
     report(np.flatnonzero(linear), "not_polygon", "Feature is a point or line, not an outline; it was ignored.")
-    f_box, f_bnd = axis_boxes(F)
+    f_box, f_bnd = axis_boxes(F) if boxes is None else boxes
     invalid = ~missing & ~linear & ~f_box
     invalid[invalid] = ~is_valid(F[invalid])
     repaired = np.zeros(len(F), dtype=bool)

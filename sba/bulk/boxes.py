@@ -15,7 +15,7 @@ answers come from the numbers:
 * :func:`feature_lot_pairs`: every ``(feature, lot)`` pair whose boxes meet,
   sorted, as the local run's pairing gets them from ``shapely.STRtree``
   (compiled only: the caller keeps the tree where numba is missing);
-* :func:`wkb_boxes`: the boxes (and geometry types) of a column of WKB, read
+* :func:`wkb_boxes`: the boxes (geometry types, and which are axis-aligned boxes) of a column of WKB, read
   from the bytes where numba is installed (:mod:`sba.bulk.boxes_jit`) and
   decoded by shapely otherwise and for anything that reader leaves.
 """
@@ -26,6 +26,8 @@ import numpy as np
 
 import geopandas as gpd
 import shapely
+
+from gis.overlay import axis_boxes
 
 __all__ = ["boxes_meeting", "feature_lot_pairs", "hilbert_distance", "wkb_boxes"]
 
@@ -42,8 +44,9 @@ USE_JIT = True
 JIT_MIN_ROWS = 20_000
 
 
-def wkb_boxes(wkb, threads: int = 1) -> tuple[np.ndarray, np.ndarray]:
-    """``(shapely.bounds, shapely.get_type_id)`` of the shapes of a pyarrow binary array of WKB.
+def wkb_boxes(wkb, threads: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(shapely.bounds, shapely.get_type_id, is_box)`` of the shapes of a pyarrow binary array
+    of WKB, ``is_box`` as :func:`gis.overlay.axis_boxes` decides it.
 
     2-D Polygon and MultiPolygon rows are read from the bytes by the compiled
     reader when numba is installed (in ``threads`` slices at once: it holds no
@@ -53,6 +56,7 @@ def wkb_boxes(wkb, threads: int = 1) -> tuple[np.ndarray, np.ndarray]:
     n = len(wkb)
     bounds = np.full((n, 4), np.nan)
     kinds = np.zeros(n, dtype=np.int16)  # 0: not read (a Point's id too, set by shapely below)
+    is_box = np.zeros(n, dtype=bool)
     read = _reader(n)
     if read is not None and _is_binary(wkb.type):
         data, offsets = _buffers(wkb)
@@ -61,7 +65,7 @@ def wkb_boxes(wkb, threads: int = 1) -> tuple[np.ndarray, np.ndarray]:
 
         def part(i):
             a, b = cuts[i], cuts[i + 1]
-            read(data, offsets[a:b + 1], valid[a:b], bounds[a:b], kinds[a:b])
+            read(data, offsets[a:b + 1], valid[a:b], bounds[a:b], kinds[a:b], is_box[a:b])
 
         if threads > 1:
             from concurrent.futures import ThreadPoolExecutor
@@ -73,9 +77,9 @@ def wkb_boxes(wkb, threads: int = 1) -> tuple[np.ndarray, np.ndarray]:
     rest = np.flatnonzero(kinds == 0)
     if len(rest):
         geoms = shapely.from_wkb((wkb.take(rest) if len(rest) < n else wkb).to_numpy(zero_copy_only=False))
-        bounds[rest] = shapely.bounds(geoms)
+        is_box[rest], bounds[rest] = axis_boxes(geoms)
         kinds[rest] = shapely.get_type_id(geoms)
-    return bounds, kinds
+    return bounds, kinds, is_box
 
 
 def _reader(n: int):

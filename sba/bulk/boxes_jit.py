@@ -82,8 +82,22 @@ def _polygon(data, pos, end, box, bits, value):
 
 
 @njit(cache=True, nogil=True)
-def read_boxes(data, offsets, valid, out, kind):
-    """Fill ``out[i]`` (minx, miny, maxx, maxy) and ``kind[i]`` (3 or 6) for each row read;
+def _axis_box(data, pos, little, bits, value):
+    """Whether the one-ring Polygon of five points at ``pos`` (its header's start) is an
+    axis-aligned rectangle as :func:`gis.overlay.axis_boxes` decides it, from the same doubles."""
+    c = np.empty(8, dtype=np.float64)
+    for j in range(8):
+        c[j] = _float64(data, pos + 13 + 8 * j, little, bits, value)
+    x0, y0, x1, y1, x2, y2, x3, y3 = c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]
+    return ((((x0 == x1) and (y1 == y2) and (x2 == x3) and (y3 == y0))
+             or ((y0 == y1) and (x1 == x2) and (y2 == y3) and (x3 == x0)))
+            and (x0 != x2) and (y0 != y2))
+
+
+@njit(cache=True, nogil=True)
+def read_boxes(data, offsets, valid, out, kind, axis):
+    """Fill ``out[i]`` (minx, miny, maxx, maxy) and ``kind[i]`` (3 or 6) for each row read,
+    and ``axis[i]`` for a Polygon that is an axis-aligned box (:func:`_axis_box`);
     ``kind[i]`` stays 0 for a row left to shapely."""
     bits = np.zeros(1, dtype=np.uint64)
     value = bits.view(np.float64)
@@ -97,8 +111,12 @@ def read_boxes(data, offsets, valid, out, kind):
         little = data[pos] == 1
         t = _uint32(data, pos + 1, little)
         box[0], box[1], box[2], box[3] = np.inf, np.inf, -np.inf, -np.inf
+        start = pos
         if t == POLYGON:
             pos = _polygon(data, pos, end, box, bits, value)
+            # one ring of five points (a polygon of five coordinates), read whole
+            if pos == end and end - start == 13 + 5 * 16 and _uint32(data, start + 5, little) == 1:
+                axis[i] = _axis_box(data, start, little, bits, value)
         elif t == MULTIPOLYGON:
             parts = _uint32(data, pos + 5, little)
             pos = pos + 9 if parts > 0 else -1

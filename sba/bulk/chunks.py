@@ -35,6 +35,7 @@ def measure_chunk(
     context: gpd.GeoDataFrame | None = None,
     pairs: tuple[np.ndarray, np.ndarray] | None = None,
     surfaces: np.ndarray | None = None,
+    boxes: tuple | None = None,
 ) -> pd.DataFrame:
     """Measure and bill one chunk of parcels; bad lots get an ``error`` text, never an exception.
 
@@ -44,14 +45,17 @@ def measure_chunk(
     ``pairs`` are the (feature, lot) bounding-box pairs, lots counted as
     ``parcels`` then ``context`` (see :func:`gis.measure_lots`); ``surfaces``
     the :data:`gis.tiles.SURFACE` of each feature row, when the run split and cut large surfaces
-    itself (:func:`split_surfaces`).
+    itself (:func:`split_surfaces`); ``boxes`` which lots (``parcels`` then ``context``) and
+    features are axis-aligned boxes, and their bounds, when the run read them from the WKB
+    (:func:`gis.measure_lots`).
     """
     rules = rules_for(schedule)
     ids = parcels[opts.id_field].to_numpy()
     try:
         lots_in = parcels if context is None or not len(context) else pd.concat([parcels, context])
         m = gis.measure_lots(lots_in, features, water, id_field=opts.id_field, type_field=opts.type_field,
-                             rules=rules, by_type=opts.by_type, problems=False, pairs=pairs, surfaces=surfaces)
+                             rules=rules, by_type=opts.by_type, problems=False, pairs=pairs, surfaces=surfaces,
+                             boxes=boxes)
         lots = m.lots.iloc[:len(parcels)].reset_index(drop=True)
         lot_errors = np.full(len(lots), None, dtype=object)
     except shapely.errors.GEOSException:

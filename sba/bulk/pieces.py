@@ -92,7 +92,7 @@ def load_piece(piece, columns: list[str], start: int) -> dict:
         return _piece(attrs, wkb, shapely.bounds(geoms), shapely.get_type_id(geoms), start, piece.crs)
     attrs, wkb, crs = _read_row_group(piece, columns)
     try:
-        bounds, kinds = wkb_boxes(wkb)
+        bounds, kinds, _ = wkb_boxes(wkb)
     except shapely.errors.GEOSException as err:
         raise UnreadableShapes(piece[0], str(err)) from None
     return _piece(attrs, wkb, bounds, kinds, start, crs)

@@ -212,8 +212,9 @@ def _in_crs(layer: gpd.GeoDataFrame | WkbLayer, target: CRS):
 def _chunk_data(k: int):
     """Chunk ``k``'s lots, the features that touch them, the neighbouring lots of
     other chunks those features reach (context), the water, the
-    (feature, lot) pairs in the chunk's own numbering, and the features' surfaces
-    (None unless the run split multipart surfaces: :func:`sba.bulk.chunks.split_surfaces`)."""
+    (feature, lot) pairs in the chunk's own numbering, the features' surfaces
+    (None unless the run split multipart surfaces: :func:`sba.bulk.chunks.split_surfaces`),
+    and the lots' and features' boxes where they were read from the WKB (else None)."""
     s = _STATE
     rows = s["order"][s["bounds"][k]:s["bounds"][k + 1]]
     pair_f, pair_p, chunk_of = s["pair_f"], s["pair_p"], s["chunk_of"]
@@ -237,13 +238,17 @@ def _chunk_data(k: int):
         w_hit = np.unique(s["wtree"].query(geoms)[1]) if len(geoms) else np.array([], int)
         water = s["water"].iloc[w_hit]
     surfaces = None if s["surfaces"] is None else s["surfaces"][f_k]
-    return parcels, features, water, context, (local_f, local_p), surfaces
+    boxes = None
+    if isinstance(s["parcels"], WkbLayer) and isinstance(s["features"], WkbLayer):
+        boxes = (s["parcels"].is_box[lots], s["parcels"].bounds[lots], s["features"].is_box[f_k],
+                 s["features"].bounds[f_k])
+    return parcels, features, water, context, (local_f, local_p), surfaces, boxes
 
 
 def _run_chunk(k: int) -> tuple[int, pd.DataFrame, PartRecord]:
     s = _STATE
-    parcels, features, water, context, pairs, surfaces = _chunk_data(k)
-    table = measure_chunk(parcels, features, water, s["schedule"], s["opts"], context, pairs, surfaces)
+    parcels, features, water, context, pairs, surfaces, boxes = _chunk_data(k)
+    table = measure_chunk(parcels, features, water, s["schedule"], s["opts"], context, pairs, surfaces, boxes)
     return k, table, write_part(table, s["parts"].folder, k)
 
 

@@ -28,6 +28,7 @@ import shapely
 from pyproj import CRS
 
 from gis.errors import UnreadableFileError
+from gis.overlay import axis_boxes
 from gis.tiles import SPLIT_COORDS, SURFACE, cut_once
 from sba.bulk.boxes import wkb_boxes
 from sba.bulk.heap import give_back
@@ -48,12 +49,14 @@ class WkbLayer:
 
     It answers what the run asks of a layer otherwise (``len``, ``columns``,
     ``layer[column]``, ``active_geometry_name``, ``crs``) and gives each
-    shape's box (``bounds``, NaN for a row without a shape) without decoding it.
+    shape's box (``bounds``, NaN for a row without a shape) and whether the shape is an
+    axis-aligned box (``is_box``, as :func:`gis.overlay.axis_boxes` decides) without decoding it.
     """
 
-    def __init__(self, attrs: pd.DataFrame, wkb, crs: CRS, active_geometry_name: str, bounds: np.ndarray):
+    def __init__(self, attrs: pd.DataFrame, wkb, crs: CRS, active_geometry_name: str, bounds: np.ndarray,
+                 is_box: np.ndarray):
         self.attrs, self.wkb, self.crs = attrs, wkb, crs
-        self.active_geometry_name, self.bounds = active_geometry_name, bounds
+        self.active_geometry_name, self.bounds, self.is_box = active_geometry_name, bounds, is_box
 
     def __len__(self) -> int:
         return len(self.attrs)
@@ -68,12 +71,12 @@ class WkbLayer:
 
     def keep(self, columns: list[str]) -> WkbLayer:
         """The same layer with only these attribute columns."""
-        return WkbLayer(self.attrs[columns], self.wkb, self.crs, self.active_geometry_name, self.bounds)
+        return WkbLayer(self.attrs[columns], self.wkb, self.crs, self.active_geometry_name, self.bounds, self.is_box)
 
     def reset_index(self) -> WkbLayer:
         """The same layer numbered 0, 1, 2, ... (``GeoDataFrame.reset_index(drop=True)``)."""
         return WkbLayer(self.attrs.reset_index(drop=True), self.wkb, self.crs, self.active_geometry_name,
-                        self.bounds)
+                        self.bounds, self.is_box)
 
     def take(self, rows: np.ndarray) -> gpd.GeoDataFrame:
         """Rows ``rows`` (positions) as the GeoDataFrame reading the file would give, index kept."""
@@ -127,10 +130,11 @@ class WkbLayer:
             pieces += [self.wkb.slice(start, row - start), tile_wkb.slice(at[i], at[i + 1] - at[i])]
             start = row + 1
         pieces.append(self.wkb.slice(start))
-        bounds = self.bounds[surfaces["surface"]]
-        bounds[cut_rows] = shapely.bounds(tiles)
+        bounds, is_box = self.bounds[surfaces["surface"]], self.is_box[surfaces["surface"]]
+        is_box[cut_rows], bounds[cut_rows] = axis_boxes(tiles)
         wkb = pa.chunked_array(pieces, type=self.wkb.type).combine_chunks()
-        layer = WkbLayer(self.attrs.iloc[surfaces["surface"]], wkb, self.crs, self.active_geometry_name, bounds)
+        layer = WkbLayer(self.attrs.iloc[surfaces["surface"]], wkb, self.crs, self.active_geometry_name, bounds,
+                         is_box)
         return layer, surfaces
 
 
@@ -189,13 +193,13 @@ def open_wkb_layer(table, name: str, crs=None, threads: int = 1,
     wkb = table.column(column)
     wkb = wkb.chunk(0) if wkb.num_chunks == 1 else wkb.combine_chunks()
     try:
-        bounds, kinds = wkb_boxes(wkb, threads)
+        bounds, kinds, is_box = wkb_boxes(wkb, threads)
     except Exception as err:  # a torn row: shapely could not decode it
         raise UnreadableFileError(f"We could not read {name!r} as GeoParquet; the file may be damaged.") from err
     no_box = np.isnan(bounds).any(axis=1)
     if not (np.isin(kinds, (3, 6, 7)) & ~no_box).any() or not _all_without_shape(wkb, np.flatnonzero(no_box)):
         return None  # read it as before: the reader and the engine say what is wrong with it
-    return WkbLayer(_attributes(table.drop_columns([column]), categories), wkb, own, column, bounds)
+    return WkbLayer(_attributes(table.drop_columns([column]), categories), wkb, own, column, bounds, is_box)
 
 
 def _attributes(table, categories: tuple[str, ...]) -> pd.DataFrame:

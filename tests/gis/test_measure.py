@@ -355,6 +355,49 @@ def test_a1_outside__overlaps_off_the_lots_count_once(shapes):
         assert m.loc[pid, "billable_area_sqft"] == pytest.approx(shapely.union_all(pieces).area if on else 0.0)
 
 
+def test_measure_lots__boxes_known_beforehand_give_the_same_table(monkeypatch):
+    """Bulk runs pass the lots' and features' axis-box flags and bounds read from the WKB
+    (``boxes``); the table must be the one measured from the shapes, on boxes, rotated boxes, an
+    invalid lot and feature, a multipart feature split into its parts, a missing shape and a
+    line, and the flags must not be computed again for the whole layers."""
+    import shapely.affinity
+
+    from gis import measure as measure_module
+    from gis.overlay import axis_boxes
+
+    rng = np.random.default_rng(8)
+    lots = [box(x, y, x + 50, y + 100) for x in range(0, 500, 50) for y in (0, 100)]
+    lots[3] = shapely.affinity.rotate(lots[3], 10)
+    lots[5] = shapely.Polygon([(250, 100), (300, 200), (300, 100), (250, 200)])  # a bow tie
+    feats = [box(x + 5, y + 5, x + 30, y + 40) for x in range(0, 500, 50) for y in (0, 100)]
+    feats += [shapely.affinity.rotate(box(x + 20, 60, x + 70, 80), 25) for x in range(0, 450, 50)]
+    feats += [shapely.MultiPolygon([shapely.Point(x, 150).buffer(8, 20) for x in range(20, 480, 40)]),
+              shapely.Polygon([(100, 10), (140, 60), (140, 10), (100, 60)]), None,
+              shapely.LineString([(0, 0), (10, 10)])]
+    feats += [box(*xy, *(xy + rng.uniform(2, 30, 2))) for xy in rng.uniform(0, 480, size=(40, 2))]
+    parcels = layer([(g, f"P{i}") for i, g in enumerate(lots)], "parcel_id")
+    features = layer([(g, "roof") for g in feats], "feature_type")
+    plain = gis.measure_lots(parcels, features)
+    lot_box, lot_bnd = axis_boxes(parcels.geometry.to_numpy())
+    f_box, f_bnd = axis_boxes(features.geometry.to_numpy())
+    calls = []
+
+    def counted(geoms):
+        calls.append(len(geoms))
+        return axis_boxes(geoms)
+
+    monkeypatch.setattr(measure_module, "axis_boxes", counted)
+    known = gis.measure_lots(parcels, features, boxes=(lot_box, lot_bnd, f_box, f_bnd))
+    assert known.lots.equals(plain.lots)
+    assert plain.lots.billable_area_sqft.gt(0).sum() >= 15
+    assert plain.lots.repaired.any()
+    assert len(features) not in calls
+    assert len(parcels) not in calls
+    assert calls  # the repaired and the split shapes' flags are read from their new shapes
+    assert lot_box.sum() == 18  # the flags passed in were left as they were
+    assert f_box.sum() == 60
+
+
 def test_rect_in_polygon__agrees_with_geos_on_random_lots():
     """The array test never calls a rectangle inside (or outside) when GEOS disagrees."""
     from gis.overlay import rect_in_polygon as _rect_in_polygon

@@ -12,6 +12,7 @@ import pytest
 import geopandas as gpd
 import shapely
 
+from gis.overlay import axis_boxes
 from sba.bulk import boxes
 from sba.bulk.boxes import boxes_meeting, hilbert_distance
 
@@ -204,9 +205,10 @@ def test_wkb_boxes__hostile_rows_give_shapely_s_boxes_and_types(jit_on_small_inp
     rows[m_row] = struct.pack("<bII", 1, 2003, 1) + struct.pack("<I", 4) + b"".join(
         struct.pack("<ddd", x, y, 7.0) for x, y in [(0, 0), (2, 0), (2, 2), (0, 0)])
     geoms = shapely.from_wkb(rows)
-    bounds, kinds = boxes.wkb_boxes(arrow_wkb(rows, large))
+    bounds, kinds, is_box = boxes.wkb_boxes(arrow_wkb(rows, large))
     np.testing.assert_array_equal(bounds, shapely.bounds(geoms))
     np.testing.assert_array_equal(kinds, shapely.get_type_id(geoms))
+    np.testing.assert_array_equal(is_box, axis_boxes(geoms)[0])
     assert bounds[0].tolist() == [0.5, 1.5, 3.25, 4.0]
     assert bounds[2].tolist() == [0.5, 1.5, 3.25, 4.0]  # the hole outside is not in GEOS's box
     assert bounds[3].tolist() == [0.5, 1.5, 11.0, 11.0]
@@ -220,7 +222,7 @@ def test_wkb_boxes__the_compiled_reader_reads_exactly_the_plain_polygons():
     data, offsets = boxes._buffers(arrow_wkb(rows))
     out, kinds = np.full((len(rows), 4), np.nan), np.zeros(len(rows), dtype=np.int16)
     valid = np.array([w is not None for w in rows])
-    read_boxes(data, offsets, valid, out, kinds)
+    read_boxes(data, offsets, valid, out, kinds, np.zeros(len(rows), dtype=bool))
     assert [name for (name, _, _), k in zip(HOSTILE, kinds, strict=True) if k] == \
         [name for name, _, read in HOSTILE if read]
 
@@ -241,19 +243,21 @@ def test_wkb_boxes__a_broken_row_gives_shapely_s_error(jit_on_small_inputs, tear
 
 def test_wkb_boxes__a_slice_of_an_arrow_array_reads_its_own_rows(jit_on_small_inputs):
     rows = [shapely.to_wkb(shapely.box(i, 2 * i, i + 1, 2 * i + 3)) for i in range(10)]
-    bounds, kinds = boxes.wkb_boxes(arrow_wkb(rows).slice(4, 3))
+    bounds, kinds, is_box = boxes.wkb_boxes(arrow_wkb(rows).slice(4, 3))
     assert bounds.tolist() == [[4, 8, 5, 11], [5, 10, 6, 13], [6, 12, 7, 15]]
     assert kinds.tolist() == [3, 3, 3]
+    assert is_box.tolist() == [True, True, True]
 
 
 @pytest.mark.filterwarnings("ignore:invalid value encountered in from_wkb")
 def test_wkb_boxes__without_numba_shapely_gives_the_same(monkeypatch):
     rows = [w for _, w, _ in HOSTILE if w is not None]
     monkeypatch.setattr(boxes, "USE_JIT", False)
-    bounds, kinds = boxes.wkb_boxes(arrow_wkb(rows))
+    bounds, kinds, is_box = boxes.wkb_boxes(arrow_wkb(rows))
     geoms = shapely.from_wkb(rows)
     np.testing.assert_array_equal(bounds, shapely.bounds(geoms))
     np.testing.assert_array_equal(kinds, shapely.get_type_id(geoms))
+    np.testing.assert_array_equal(is_box, axis_boxes(geoms)[0])
 
 
 def test_wkb_boxes__random_polygons_and_multipolygons_of_both_byte_orders_read_as_shapely(jit_on_small_inputs):
@@ -266,9 +270,53 @@ def test_wkb_boxes__random_polygons_and_multipolygons_of_both_byte_orders_read_a
         shapes.append(shapely.MultiPolygon([poly, shapely.box(*(centre + 200), *(centre + 230))]) if i % 3 == 0
                       else poly)
     rows = [shapely.to_wkb(s, byte_order=i % 2) for i, s in enumerate(shapes)]
-    bounds, kinds = boxes.wkb_boxes(arrow_wkb(rows))
+    bounds, kinds, _ = boxes.wkb_boxes(arrow_wkb(rows))
     np.testing.assert_array_equal(bounds, shapely.bounds(shapes))
     assert (kinds == shapely.get_type_id(shapes)).all()
+
+
+def test_wkb_boxes__the_box_flag_equals_axis_boxes_on_near_boxes_of_both_byte_orders(jit_on_small_inputs):
+    """Which rows are axis-aligned boxes, read from the bytes, is exactly what
+    gis.overlay.axis_boxes says of the decoded shapes: boxes starting at any corner, either
+    way round, and shapes that are nearly boxes (a corner moved by one unit in the last
+    place, a rotated or flat box, five points of a triangle, a box with a hole, a box in a
+    MultiPolygon, a box with a Z)."""
+    rng = np.random.default_rng(3)
+    shapes = []
+    for i in range(600):
+        x0, y0 = rng.uniform(-1e6, 1e6, 2)
+        w, h = rng.uniform(1, 80, 2)
+        ring = [(x0, y0), (x0 + w, y0), (x0 + w, y0 + h), (x0, y0 + h)]
+        k = int(rng.integers(0, 4))
+        ring = ring[k:] + ring[:k]
+        if i % 2:
+            ring = ring[::-1]
+        kind = i % 8
+        if kind == 1:  # one corner a unit in the last place off
+            x, y = ring[2]
+            ring[2] = (np.nextafter(x, np.inf), y)
+        elif kind == 2:
+            shapes.append(shapely.affinity.rotate(shapely.box(x0, y0, x0 + w, y0 + h), rng.uniform(1, 89)))
+            continue
+        elif kind == 3:  # flat: no area
+            ring = [(x0, y0), (x0 + w, y0), (x0 + w, y0), (x0, y0)]
+        elif kind == 4:  # five points, a triangle with a point on a side
+            ring = [(x0, y0), (x0 + w, y0), (x0 + w, y0 + h), (x0 + w, y0 + h / 2)]
+        elif kind == 5:
+            shapes.append(shapely.box(x0, y0, x0 + w, y0 + h).difference(
+                shapely.box(x0 + w / 4, y0 + h / 4, x0 + w / 2, y0 + h / 2)))
+            continue
+        elif kind == 6:
+            shapes.append(shapely.MultiPolygon([shapely.Polygon(ring)]))
+            continue
+        shapes.append(shapely.Polygon(ring))
+    shapes.append(shapely.Polygon([(0, 0, 1), (2, 0, 1), (2, 2, 1), (0, 2, 1)]))
+    rows = [shapely.to_wkb(s, byte_order=i % 3 % 2) for i, s in enumerate(shapes)]
+    bounds, _, is_box = boxes.wkb_boxes(arrow_wkb(rows))
+    expected, expected_bounds = axis_boxes(np.array(shapes, dtype=object))
+    np.testing.assert_array_equal(is_box, expected)
+    np.testing.assert_array_equal(bounds, expected_bounds)
+    assert 150 < is_box.sum() < 450  # both answers occur often
 
 
 # --------------------------------------------------------------------------
