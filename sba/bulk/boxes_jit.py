@@ -85,10 +85,10 @@ def _polygon(data, pos, end, box, bits, value):
 def _axis_box(data, pos, little, bits, value):
     """Whether the one-ring Polygon of five points at ``pos`` (its header's start) is an
     axis-aligned rectangle as :func:`gis.overlay.axis_boxes` decides it, from the same doubles."""
-    c = np.empty(8, dtype=np.float64)
-    for j in range(8):
-        c[j] = _float64(data, pos + 13 + 8 * j, little, bits, value)
-    x0, y0, x1, y1, x2, y2, x3, y3 = c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]
+    x0, y0 = _float64(data, pos + 13, little, bits, value), _float64(data, pos + 21, little, bits, value)
+    x1, y1 = _float64(data, pos + 29, little, bits, value), _float64(data, pos + 37, little, bits, value)
+    x2, y2 = _float64(data, pos + 45, little, bits, value), _float64(data, pos + 53, little, bits, value)
+    x3, y3 = _float64(data, pos + 61, little, bits, value), _float64(data, pos + 69, little, bits, value)
     return ((((x0 == x1) and (y1 == y2) and (x2 == x3) and (y3 == y0))
              or ((y0 == y1) and (x1 == x2) and (y2 == y3) and (x3 == x0)))
             and (x0 != x2) and (y0 != y2))
