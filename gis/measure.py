@@ -601,14 +601,12 @@ def _over_water(water, P, p_bnd, pcs, geo, graph, ranks, overwater, by_type):
         return wet_water
     W = water.geometry.to_numpy()
     W = W[~shapely.is_missing(W) & ~shapely.is_empty(W)]
-    W = repair_invalid(W)
     # few, large water polygons against many small pieces: only pieces on
     # lots near the water (a piece lies within its lot's bounds) are tested,
     # first by their bounds against a tree of the water's bounding boxes,
     # then (given a shape) exactly, with each water polygon prepared once
+    W, near_lot = _within_reach(repair_invalid(W), P, p_bnd)
     wtree = shapely.STRtree(W)
-    near_lot = np.zeros(n_lots, dtype=bool)
-    near_lot[wtree.query(P)[0]] = True
     near = np.flatnonzero(near_lot[cp])
     pcs.give_shapes(near[pcs.as_bounds[near]])
     probe = cpieces[near].copy()  # a piece's shape, else (cut later) the box of its bounds
@@ -653,6 +651,33 @@ def _over_water(water, P, p_bnd, pcs, geo, graph, ranks, overwater, by_type):
             np.add.at(overwater, cp[tx[wet3]], thrice)
             np.add.at(by_type, (ranks[last[wet3]], cp[tx[wet3]]), -thrice)
     return wet_water
+
+
+def _within_reach(W: np.ndarray, P: np.ndarray, p_bnd: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(W, near_lot)``: the water polygons that a lot's box meets, those of more than
+    :data:`gis.overlay.BIG_SHAPE` coordinates cut to the box around those lots (the rest of a
+    river is on no piece: every piece lies within its lot's bounds), and which lots they are.
+
+    Each lot's water is then cut from these parts (:func:`_over_water`), not from the whole
+    of a river of thousands of vertices.  Cost: one checked clip per large water polygon.
+    """
+    lot, w = shapely.STRtree(W).query(P)
+    near_lot = np.zeros(len(P), dtype=bool)
+    near_lot[lot] = True
+    near = np.zeros(len(W), dtype=bool)
+    near[w] = True
+    big = np.flatnonzero(near & (shapely.get_num_coordinates(W) > BIG_SHAPE))
+    if len(big):
+        reach = np.empty((len(W), 4))
+        reach[:, :2], reach[:, 2:] = np.inf, -np.inf
+        np.minimum.at(reach[:, 0], w, p_bnd[lot, 0])
+        np.minimum.at(reach[:, 1], w, p_bnd[lot, 1])
+        np.maximum.at(reach[:, 2], w, p_bnd[lot, 2])
+        np.maximum.at(reach[:, 3], w, p_bnd[lot, 3])
+        W = W.copy()
+        W[big] = polygonal(clip_each(W[big], reach[big]))
+    W = W[near]
+    return W[~shapely.is_missing(W) & ~shapely.is_empty(W)], near_lot
 
 
 def _docks_without_water(pcs: Pieces, d: np.ndarray, cpcs: Pieces, n_lots: int) -> np.ndarray:

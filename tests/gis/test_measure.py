@@ -651,6 +651,45 @@ def test_a1_overwater__only_invalid_water_is_rebuilt_and_crossed_water_still_cou
     assert lot.overwater_excluded_sqft == pytest.approx(wet)
 
 
+def test_a1_overwater__a_river_of_thousands_of_vertices_is_cut_to_the_lots_before_each_lot_s_cut(monkeypatch):
+    """A meandering river of 6,000 vertices along a block of lots, with a lake far away: each lot's
+    overwater area equals shapely's (union of its pieces ∩ river); the river is cut once to the
+    lots' reach, so that no lot's own cut handles the whole river, and the lake no lot meets is
+    not cut at all."""
+    from gis import measure as measure_module
+
+    t = np.linspace(0, 1000, 3000)
+    bank = np.column_stack([t, 95 + 8 * np.sin(t / 7)])
+    river = shapely.Polygon(np.vstack([bank, (bank + np.array([0.0, 60.0]))[::-1]]))
+    lake = shapely.Point(5000, 5000).buffer(300, 400)
+    assert shapely.get_num_coordinates(river) > 5000
+    lots = [box(x, 0, x + 50, 120) for x in range(400, 600, 50)]  # a fifth of the river's length
+    rng = np.random.default_rng(4)
+    feats, kinds = [], []
+    for lot in lots:
+        x0 = lot.bounds[0]
+        feats += [box(x0 + 5, 60, x0 + 40, 110), shapely.affinity.rotate(box(x0 + 10, 80, x0 + 30, 119), 20),
+                  box(x0 + rng.uniform(0, 20), 100, x0 + 45, 119.5)]
+        kinds += ["roof", "deck", "dock"]
+    sizes = []
+    clip_each = measure_module.clip_each
+
+    def noted(g, r, **kw):
+        sizes.append(shapely.get_num_coordinates(g).tolist())
+        return clip_each(g, r, **kw)
+
+    monkeypatch.setattr(measure_module, "clip_each", noted)
+    m = gis.measure_lots(layer([(g, f"P{i}") for i, g in enumerate(lots)], "parcel_id"),
+                         layer(list(zip(feats, kinds, strict=True)), "feature_type"), layer([river, lake]))
+    for i, lot in enumerate(lots):
+        mine = [shapely.intersection(f, lot) for f in feats[3 * i:3 * i + 3]]
+        wet = shapely.intersection(shapely.union_all(mine), river).area
+        assert m.lots.overwater_excluded_sqft[i] == pytest.approx(wet, rel=1e-9, abs=1e-6)
+    assert m.lots.overwater_excluded_sqft.gt(10).all()
+    assert sizes[0] == [shapely.get_num_coordinates(river)]  # the one cut of the whole river
+    assert max(max(s) for s in sizes[1:]) < 1000  # each lot's water is cut from the river's part near the lots
+
+
 def test_clip_area__an_empty_polygon_among_others_has_no_area():
     """An empty polygon (a water body cut away to nothing) once broke the array clip of the rest."""
     from gis.overlay import clip_area
