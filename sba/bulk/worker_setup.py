@@ -68,7 +68,7 @@ def _warm_box_kernels() -> None:
 
 
 def _warm_shape_kernels() -> None:
-    """The engine's ring-simplicity test, its pair-area clipper and its rectangle-in-shape test."""
+    """The engine's ring-simplicity test, its pair- and triple-area clippers and its rectangle-in-shape test."""
     import numpy as np
 
     from gis import clip, overlay, validity
@@ -80,3 +80,5 @@ def _warm_shape_kernels() -> None:
     if clip.USE_JIT:
         clip.intersection_areas(shapes, shapes)
         overlay.rect_in_polygon(shapes, box + np.array([0.25, 0.25, -0.25, -0.25]))  # rectangles inside
+        rings, every = clip.rings_of(shapes), np.arange(len(shapes))
+        clip.ring_triple_areas(rings, every, rings, every, rings, every)  # two features crossing a lot line

@@ -44,6 +44,8 @@ boxes.feature_lot_pairs(box, box[::7])
 validity.is_valid(shapes)
 overlay.rect_in_polygon(shapes, box[:, [0, 1, 2, 3]] + [0.5, 0.5, -0.1, -0.1])
 clip.intersection_areas(shapes, shapely.transform(shapes, lambda xy: xy + 1.0))
+rings, k = clip.rings_of(shapes), np.arange(len(shapes))
+clip.ring_triple_areas(rings, k, rings, k[::-1].copy(), rings, k)
 print(json.dumps([before, loaded()]))
 """
 
@@ -60,7 +62,7 @@ def test_warm__loads_every_kernel_a_measuring_task_uses_with_a_real_call_s_types
         "sba.bulk.boxes_jit.read_boxes", "sba.bulk.boxes_jit.finite_span", "sba.bulk.boxes_jit.grid_slots",
         "sba.bulk.boxes_jit.lot_grid", "sba.bulk.boxes_jit.feature_lots", "sba.bulk.boxes_jit.grid_pairs",
         "gis.clip_jit.pair_areas", "gis.clip_jit.single_rings", "gis.clip_jit.ring_stats",
-        "gis.clip_jit.rects_in_rings", "gis.valid_jit.simple_rings"}
+        "gis.clip_jit.rects_in_rings", "gis.clip_jit.triple_areas", "gis.valid_jit.simple_rings"}
     assert after == before  # no kernel loaded (or compiled) again for the real calls' types
 
 
