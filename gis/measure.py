@@ -325,6 +325,8 @@ def measure_lots(
     type_field = _checked_layers(parcels, features, water, id_field, type_field)
     n_lots = len(parcels)
     found = _Problems(features, id_field, enabled=problems)
+    if boxes is not None and [len(b) for b in boxes] != [n_lots, n_lots, len(features), len(features)]:
+        raise ValueError("boxes= must give a flag and bounds per row of parcels and of features.")
     lot_boxes, feature_boxes = (None, None) if boxes is None else (boxes[:2], boxes[2:])
     P, p_box, p_bnd, lot_repaired = _clean_lots(parcels.geometry.to_numpy(), lot_boxes)
     feats, pairs = _prepared_features(features, type_field, P, pairs, found.report, feature_boxes)

@@ -108,7 +108,10 @@ def rect_in_polygon(polys: np.ndarray, rects: np.ndarray, of: np.ndarray | None 
     (:func:`gis.clip_jit.rects_in_rings`).
     """
     out = np.full(len(rects), -1, dtype=np.int8)
-    used, at = np.unique(np.arange(len(polys)) if of is None else of, return_inverse=True)
+    if of is None:
+        used = at = np.arange(len(polys))
+    else:
+        used, at = np.unique(of, return_inverse=True)
     plain = shapely.get_num_interior_rings(polys[used]) == 0  # one ring: its points are its edges
     rows = np.flatnonzero(plain[at])
     if not len(rows):

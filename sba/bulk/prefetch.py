@@ -64,9 +64,9 @@ def read_table(path, cols: list[str]):
 class Prefetch:
     """Reads ``{path: wanted columns}``, each layer on a thread of its own; :meth:`take` hands a table over.
 
-    A thread per layer, because pyarrow decodes a file's row groups in parallel but a
-    layer written as one row group (a city's lots often are) on a single core: read one
-    after the other, the lots would leave a core idle while the interpreter imports.
+    A thread per layer, because reading one layer keeps about one core busy (pyarrow shares
+    a file's columns out among its threads, and the shapes are one column): read one after
+    the other, the layers would leave a core idle while the interpreter imports.
     Call :meth:`wait` before forking: pyarrow's threads must be idle then.
     """
 

@@ -398,6 +398,20 @@ def test_measure_lots__boxes_known_beforehand_give_the_same_table(monkeypatch):
     assert f_box.sum() == 60
 
 
+def test_measure_lots__boxes_of_the_wrong_rows_are_refused():
+    """Flags for other rows than the layers' (a caller's slip) must not be used silently."""
+    from gis.overlay import axis_boxes
+
+    parcels = layer([(box(0, 0, 50, 100), "P1"), (box(50, 0, 100, 100), "P2")], "parcel_id")
+    features = layer([(box(5, 5, 20, 20), "roof")], "feature_type")
+    lot_box, lot_bnd = axis_boxes(parcels.geometry.to_numpy())
+    f_box, f_bnd = axis_boxes(features.geometry.to_numpy())
+    with pytest.raises(ValueError, match="per row"):
+        gis.measure_lots(parcels, features, boxes=(lot_box[:1], lot_bnd[:1], f_box, f_bnd))
+    m = gis.measure_lots(parcels, features, boxes=(lot_box, lot_bnd, f_box, f_bnd))
+    assert m.lots.billable_area_sqft.tolist() == [225.0, 0.0]
+
+
 def test_rect_in_polygon__agrees_with_geos_on_random_lots():
     """The array test never calls a rectangle inside (or outside) when GEOS disagrees."""
     from gis.overlay import rect_in_polygon as _rect_in_polygon
