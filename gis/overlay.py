@@ -99,13 +99,15 @@ def rect_in_polygon(polys: np.ndarray, rects: np.ndarray, of: np.ndarray | None 
     is given): 1 inside, 0 outside, -1 undecided.
 
     ``polys`` are Polygons, ``rects`` rows ``(xmin, ymin, xmax, ymax)`` of
-    positive area.  An exact predicate in array arithmetic: when no edge of
-    the polygon passes through the open rectangle, the rectangle lies wholly
+    positive area.  An exact predicate in arithmetic: when no edge of the
+    polygon passes through the open rectangle, the rectangle lies wholly
     inside or wholly outside it, and its centre tells which.  Rectangles that
-    an edge crosses, and polygons with holes, are left to GEOS (-1).  With ``of``
-    (many rectangles on each of a few polygons: boxes on their lots) each polygon's
-    coordinates are read once, and the compiled kernel places the centres too
-    (:func:`gis.clip_jit.rects_in_rings`).
+    an edge crosses, rectangles too thin to place their centre exactly, and
+    polygons with holes are left to GEOS (-1).  Each polygon's coordinates are
+    read once however many rectangles lie on it (``of``: boxes on their lots);
+    the test runs compiled where numba is loaded (:func:`gis.clip_jit.rects_in_rings`)
+    and in arrays otherwise (:func:`rects_in_rings`), with the same answers, except that
+    the arrays leave polygons of more than :data:`BIG_SHAPE` coordinates to GEOS too.
     """
     out = np.full(len(rects), -1, dtype=np.int8)
     if of is None:
@@ -116,47 +118,75 @@ def rect_in_polygon(polys: np.ndarray, rects: np.ndarray, of: np.ndarray | None 
     rows = np.flatnonzero(plain[at])
     if not len(rows):
         return out
+    xy, pt_of = shapely.get_coordinates(polys[used[plain]], return_index=True)
+    start = np.searchsorted(pt_of, np.arange(np.count_nonzero(plain) + 1))
+    ring = (np.cumsum(plain) - 1)[at[rows]]
     jit = loaded_jit()
-    if jit is not None:
-        xy, pt_of = shapely.get_coordinates(polys[used[plain]], return_index=True)
-        start = np.searchsorted(pt_of, np.arange(np.count_nonzero(plain) + 1))
-        where = np.empty(len(rows), dtype=np.int8)
-        ring = (np.cumsum(plain) - 1)[at[rows]]
-        jit.rects_in_rings(xy, start, ring, np.ascontiguousarray(rects[rows], dtype=np.float64), where)
-        out[rows] = where
-        return out
-    polys, rects = polys[used[at[rows]]], rects[rows]
-    xy, pt_of = shapely.get_coordinates(polys, return_index=True)
-    clear = np.flatnonzero(~_crossed(xy, pt_of, rects))
-    cx = (rects[clear, 0] + rects[clear, 2]) / 2
-    cy = (rects[clear, 1] + rects[clear, 3]) / 2
-    out[rows[clear]] = shapely.contains_xy(polys[clear], cx, cy)
+    if jit is None:  # in arrays the test costs rectangles × edges: GEOS clips boxes on long rings near them
+        short = start[ring + 1] - start[ring] <= BIG_SHAPE
+        rows, ring = rows[short], ring[short]
+    where = np.empty(len(rows), dtype=np.int8)
+    test = jit.rects_in_rings if jit is not None else rects_in_rings
+    test(xy, start, ring, np.ascontiguousarray(rects[rows], dtype=np.float64), where)
+    out[rows] = where
     return out
 
 
-def _crossed(xy: np.ndarray, pt_of: np.ndarray, rects: np.ndarray) -> np.ndarray:
-    """Per shape of :func:`rect_in_polygon`: whether one of its edges passes through its open rectangle."""
-    same = pt_of[1:] == pt_of[:-1]  # consecutive points of one ring make an edge
-    x0, y0 = xy[:-1][same].T
-    x1, y1 = xy[1:][same].T
-    owner = pt_of[:-1][same]
-    bx0, by0, bx1, by1 = rects[owner].T
-    # Liang–Barsky against the open rectangle: t ranges where the edge is
-    # strictly between the sides, intersected with [0, 1]
-    lo, hi = [], []
-    for p0, d, lo_side, hi_side in ((x0, x1 - x0, bx0, bx1), (y0, y1 - y0, by0, by1)):
+#: Rectangle-edge pairs the array test holds at once (about 150 bytes each): a
+#: long lot line under thousands of boxes is tested a batch of boxes at a time.
+EDGE_BATCH = 1 << 20
+
+
+def rects_in_rings(xy: np.ndarray, start: np.ndarray, of: np.ndarray, rects: np.ndarray, out: np.ndarray) -> None:
+    """:func:`gis.clip_jit.rects_in_rings` in arrays: ``out[i]`` is where ``rects[i]`` lies
+    against the ring ``xy[start[of[i]]:start[of[i] + 1]]`` (1 inside, 0 outside, -1 undecided),
+    by the same arithmetic, a batch of rectangles of at most :data:`EDGE_BATCH` edges at a time."""
+    n_edges = np.maximum(start[of + 1] - start[of] - 1, 0)
+    before = np.concatenate([[0], np.cumsum(n_edges)])  # edges of the rectangles before i
+    size = _ring_sizes(xy, start)
+    i = 0
+    while i < len(of):
+        j = max(i + 1, int(np.searchsorted(before, before[i] + EDGE_BATCH, side="right")) - 1)
+        out[i:j] = _rects_in_rings_batch(xy, start[of[i:j]], n_edges[i:j], size[of[i:j]], rects[i:j])
+        i = j
+
+
+def _ring_sizes(xy: np.ndarray, start: np.ndarray) -> np.ndarray:
+    """Per ring, the largest absolute coordinate of its points (0 for an empty ring)."""
+    size = np.zeros(len(start) - 1)
+    full = np.flatnonzero(start[1:] > start[:-1])
+    if len(full):
+        size[full] = np.maximum.reduceat(np.abs(xy).max(axis=1), start[full])
+    return size
+
+
+def _rects_in_rings_batch(xy, first, n_edges, ring_size, rects) -> np.ndarray:
+    """:func:`rects_in_rings` for rectangles whose rings' edges start at ``first``."""
+    owner = np.repeat(np.arange(len(rects)), n_edges)
+    k = np.arange(len(owner)) + np.repeat(first - (np.cumsum(n_edges) - n_edges), n_edges)
+    ax, ay = xy[k].T
+    bx, by = xy[k + 1].T
+    rx0, ry0, rx1, ry1 = rects[owner].T
+    # Liang–Barsky against the open rectangle: the t where the edge is strictly
+    # between the sides, intersected over both axes and with [0, 1]
+    lo, hi = np.full(len(owner), -np.inf), np.full(len(owner), np.inf)
+    for p0, d, lo_side, hi_side in ((ax, bx - ax, rx0, rx1), (ay, by - ay, ry0, ry1)):
         flat = d == 0
         with np.errstate(divide="ignore", invalid="ignore"):
             t0, t1 = (lo_side - p0) / d, (hi_side - p0) / d
-        a, b = np.minimum(t0, t1), np.maximum(t0, t1)
-        between = (p0 > lo_side) & (p0 < hi_side)
-        a[flat] = np.where(between[flat], -np.inf, np.inf)
-        b[flat] = np.where(between[flat], np.inf, -np.inf)
-        lo.append(a)
-        hi.append(b)
-    start, end = np.maximum(*lo), np.minimum(*hi)
-    through = (start < end) & (start < 1) & (end > 0)
-    return np.bincount(owner[through], minlength=len(rects)) > 0
+        lo = np.where(flat, np.where((p0 > lo_side) & (p0 < hi_side), lo, np.inf), np.maximum(lo, np.minimum(t0, t1)))
+        hi = np.where(flat, hi, np.minimum(hi, np.maximum(t0, t1)))
+    crossed = np.bincount(owner[(lo < hi) & (lo < 1) & (hi > 0)], minlength=len(rects)) > 0
+    # the centre by crossing number: a ray to +x, each edge counted with the half-open rule in y
+    cx, cy = (rects[:, 0] + rects[:, 2]) / 2, (rects[:, 1] + rects[:, 3]) / 2
+    ecx, ecy = cx[owner], cy[owner]
+    spans = (ay > ecy) != (by > ecy)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        flips = spans & (ecx < ax + (ecy - ay) * (bx - ax) / (by - ay))
+    inside = np.bincount(owner[flips], minlength=len(rects)) % 2 == 1
+    margin = np.maximum(np.abs(rects).max(axis=1), ring_size) * 2.0 ** -30
+    thin = np.minimum(np.minimum(cx - rects[:, 0], rects[:, 2] - cx), np.minimum(cy - rects[:, 1], rects[:, 3] - cy))
+    return np.where(crossed | (thin <= margin), -1, inside.astype(np.int8)).astype(np.int8)
 
 
 def clip_each(geoms: np.ndarray, rects: np.ndarray, *, crossing: bool = False) -> np.ndarray:

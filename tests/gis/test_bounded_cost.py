@@ -215,3 +215,38 @@ def test_sliver_parts_do_not_make_geos_see_an_overlap_that_is_not_there():
     unit2 = gis.sqft_per_crs_unit2("EPSG:2249")
     assert got.billable_area_sqft == pytest.approx(truth * unit2, abs=1e-6)
     assert got.overlap_sqft == pytest.approx(0, abs=1e-6)
+
+
+def test_a_long_lot_line_under_five_thousand_driveways_without_numba_takes_under_3_s_and_1_gib():
+    """numba is optional: without it, boxes on a lot are placed against its ring in arrays,
+    whose cost is boxes × edges.  A strip lot of 10,000 vertices under 5,000 driveways took
+    20 s and 8 GB that way; rings that long are left to GEOS's clip near each box."""
+    script = textwrap.dedent(f"""
+        import json, resource, sys, time
+        sys.path.insert(0, {str(__import__("pathlib").Path(__file__).resolve().parents[2])!r})
+        import numpy as np, shapely, geopandas as gpd
+        import gis, gis.clip
+        gis.clip.USE_JIT = False
+        t = np.linspace(0, np.pi, 5000)
+        side = np.c_[t * 3000, 40 * np.sin(t)]
+        strip = shapely.Polygon(np.r_[side, side[::-1] + [0, 60]])
+        strip = shapely.affinity.translate(strip, {X0}, {Y0})
+        rng = np.random.default_rng(1)
+        lo = np.c_[rng.uniform(0, 9400, 5000) + {X0}, rng.uniform(-10, 90, 5000) + {Y0}]
+        boxes = shapely.box(*np.c_[lo, lo + rng.uniform(0.5, 12, (5000, 2))].T)
+        parcels = gpd.GeoDataFrame({{"parcel_id": [1]}}, geometry=[strip], crs=2913)
+        features = gpd.GeoDataFrame({{"feature_type": ["driveway"] * 5000}}, geometry=boxes, crs=2913)
+        start = time.perf_counter()
+        got = gis.measure_lots(parcels, features).lots.billable_area_sqft.iloc[0]
+        seconds = time.perf_counter() - start
+        want = shapely.intersection(shapely.union_all(boxes), strip).area
+        print(json.dumps({{"seconds": seconds, "got": got, "want": want, "jit": "numba" in sys.modules,
+                          "rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}}))
+    """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    res = json.loads(done.stdout)
+    assert not res["jit"], res
+    assert res["got"] == pytest.approx(res["want"], rel=1e-9)
+    assert res["seconds"] < 3, res
+    assert res["rss_mib"] < 1024, res

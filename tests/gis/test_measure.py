@@ -497,12 +497,11 @@ def test_rect_in_polygon__rectangles_on_shared_shapes_equal_one_shape_each(monke
 
 def test_rect_in_polygon__a_rectangle_too_thin_to_place_its_centre_is_left_to_geos(monkeypatch):
     """Far from the origin, a rectangle a few ten-millionths of a foot across whose centre lies
-    as near a lot line is not decided by the compiled centre test (GEOS decides it); a wide one is."""
-    pytest.importorskip("numba")
+    as near a lot line is not decided by the centre test (GEOS decides it); a wide one is,
+    compiled and in arrays alike."""
     import gis.clip as clip
     from gis.overlay import rect_in_polygon
 
-    monkeypatch.setattr(clip, "USE_JIT", True)
     x0, y0 = 7_650_000.0, 680_000.0
     lot = shapely.Polygon([(x0, y0), (x0 + 50, y0), (x0 + 50, y0 + 100), (x0, y0 + 100)])
     lot = shapely.affinity.rotate(lot, 30, origin=(x0, y0))
@@ -510,8 +509,36 @@ def test_rect_in_polygon__a_rectangle_too_thin_to_place_its_centre_is_left_to_ge
     edge_y = y0 + 50 * np.sin(np.radians(30)) + 40 * np.cos(np.radians(30))
     thin = [edge_x - 3e-7, edge_y - 1e-7, edge_x - 1e-7, edge_y + 1e-7]  # the lot line misses it
     wide = [x0 + 5, y0 + 30, x0 + 15, y0 + 40]
-    where = rect_in_polygon(np.array([lot], dtype=object), np.array([thin, wide]), np.array([0, 0]))
-    assert where.tolist() == [-1, 1]
+    for jit in (False, True):
+        monkeypatch.setattr(clip, "USE_JIT", jit)
+        where = rect_in_polygon(np.array([lot], dtype=object), np.array([thin, wide]), np.array([0, 0]))
+        assert where.tolist() == [-1, 1]
+
+
+def test_rect_in_polygon__a_long_lot_line_under_many_boxes_is_tested_in_batches(monkeypatch):
+    """The array test holds at most EDGE_BATCH rectangle-edge pairs at once (a long lot line
+    under thousands of driveways); the answers do not depend on the batch, down to one
+    rectangle at a time and one rectangle of more edges than a batch."""
+    import gis.clip as clip
+    import gis.overlay as overlay
+
+    monkeypatch.setattr(clip, "USE_JIT", False)
+    t = np.linspace(0, np.pi, 120)  # 239 edges: not yet a BIG_SHAPE, which the arrays leave to GEOS
+    strip = shapely.Polygon(np.r_[np.c_[t * 300, 40 * np.sin(t)], np.c_[t[::-1] * 300, 40 * np.sin(t[::-1]) + 60]])
+    square = box(0, 0, 10, 10)
+    rng = np.random.default_rng(11)
+    lo = np.c_[rng.uniform(0, 930, 3000), rng.uniform(-10, 90, 3000)]
+    rects = np.c_[lo, lo + rng.uniform(0.5, 12, (3000, 2))]
+    lots = np.array([strip, square], dtype=object)
+    of = (np.arange(3000) % 7 == 0).astype(np.int64)
+    whole = overlay.rect_in_polygon(lots, rects, of)
+    assert {-1, 0, 1} <= set(whole.tolist())
+    for batch in (1, 100, 5000):
+        monkeypatch.setattr(overlay, "EDGE_BATCH", batch)
+        np.testing.assert_array_equal(overlay.rect_in_polygon(lots, rects, of), whole)
+    boxes = shapely.box(*rects.T)
+    assert shapely.covers(lots[of][whole == 1], boxes[whole == 1]).all()
+    assert (shapely.area(shapely.intersection(lots[of][whole == 0], boxes[whole == 0])) == 0).all()
 
 
 def test_clip_area__equals_geos_intersection_area():
