@@ -273,3 +273,28 @@ def test_output__a_full_disk_under_stdout_is_one_line_not_a_bug_report(fmt):
                               stdout=full, stderr=subprocess.PIPE, text=True, cwd=ROOT, timeout=120)
     assert done.returncode == 1
     assert done.stderr.strip() == "sba: error: the output could not be written: No space left on device."
+
+
+@pytest.mark.parametrize(("given", "expected"), [(None, "1"), ("4", "4")])
+def test_run__numpy_starts_without_a_pool_of_blas_threads_unless_asked(monkeypatch, given, expected):
+    """``sba`` runs its command with OPENBLAS_NUM_THREADS=1 (a user's own setting stands)."""
+    import sba.cli.command as command
+
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", given or "")  # the session's own value comes back afterwards
+    if given is None:
+        monkeypatch.delenv("OPENBLAS_NUM_THREADS")
+    seen = {}
+
+    def fake_main():
+        seen["threads"] = os.environ.get("OPENBLAS_NUM_THREADS")
+        return 0
+
+    def fake_exit(code):
+        raise SystemExit(code)
+
+    monkeypatch.setattr(command, "main", fake_main)
+    monkeypatch.setattr(command.os, "_exit", fake_exit)
+    with pytest.raises(SystemExit) as ended:
+        command.run()
+    assert ended.value.code == 0
+    assert seen["threads"] == expected
