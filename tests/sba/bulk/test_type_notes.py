@@ -48,3 +48,24 @@ def test_type_notes__numbers_as_types_are_named_a_few_at_a_time(tmp_path, capsys
 
 def test_type_notes__known_types_give_no_note(tmp_path, capsys):
     assert _run(tmp_path, gpd.read_file(SAMPLE / "features.geojson"), capsys)["notes"] == []
+
+
+def test_kernel_note__a_large_run_without_numba_says_what_it_costs(tmp_path, capsys, monkeypatch):
+    """numba is optional (the 'fast' extra); without it a city-sized run is up to three times
+    slower on real parcels, and its summary says so, once."""
+    import importlib.util
+
+    import sba.bulk.run as bulk_run
+
+    features = gpd.read_file(SAMPLE / "features.geojson")
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "numba" else real_find_spec(name, *a))
+    assert _run(tmp_path, features, capsys)["notes"] == []  # a neighbourhood: not worth a note
+    monkeypatch.setattr(bulk_run, "KERNEL_NOTE_LOTS", 1)
+    notes = _run(tmp_path, features, capsys)["notes"]
+    assert len(notes) == 1
+    assert notes[0].startswith("This run measured without numba, which is not installed: the areas are the same")
+    monkeypatch.setattr(importlib.util, "find_spec", real_find_spec)
+    if real_find_spec("numba") is not None:
+        assert _run(tmp_path, features, capsys)["notes"] == []
