@@ -352,6 +352,7 @@ def test_feature_lot_pairs__touching_boxes_meet_and_boxes_a_hair_apart_do_not():
 
 def test_feature_lot_pairs__street_parcels_over_the_whole_city_keep_the_grid_bounded(monkeypatch):
     """Lots spanning every cell: the grid is made coarser (its entries stay bounded), the pairs stay exact."""
+    pytest.importorskip("numba")  # the sweep is compiled only (without numba the run keeps the STRtree)
     rng = np.random.default_rng(8)
     lots = random_boxes(rng, 2000, size=5, missing=0.01)
     lots[:40] = [-10.0, -10.0, 1100.0, 1100.0]  # forty street parcels over everything
