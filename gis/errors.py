@@ -74,5 +74,9 @@ class CRSMismatchError(GISInputError, ValueError):
     """A layer's coordinates do not fit its map projection, or the projection asked for is unfit."""
 
 
+class NonFiniteCoordinateError(GISInputError, ValueError):
+    """An outline has a corner that is not a number (NaN or infinite): its shape cannot be known."""
+
+
 class DuplicateParcelError(GISInputError, ValueError):
     """More than one lot carries the parcel id asked for."""

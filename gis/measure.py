@@ -48,6 +48,7 @@ from gis.crs import (
 from gis.errors import (
     DuplicateParcelError,
     MissingFieldError,
+    NonFiniteCoordinateError,
     NoOverlapError,
     UnknownParcelError,
 )
@@ -328,7 +329,8 @@ def measure_lots(
     if boxes is not None and [len(b) for b in boxes] != [n_lots, n_lots, len(features), len(features)]:
         raise ValueError("boxes= must give a flag and bounds per row of parcels and of features.")
     lot_boxes, feature_boxes = (None, None) if boxes is None else (boxes[:2], boxes[2:])
-    P, p_box, p_bnd, lot_repaired = _clean_lots(parcels.geometry.to_numpy(), lot_boxes)
+    P, p_box, p_bnd, lot_repaired = _clean_lots(parcels.geometry.to_numpy(), lot_boxes,
+                                                refuse=lambda rows: _refuse_non_finite("parcels", parcels.index[rows]))
     feats, pairs = _prepared_features(features, type_field, P, pairs, found.report, feature_boxes)
     if surfaces is not None:  # rows the caller cut from a surface it repaired first
         feats = feats._replace(repaired=_repaired_before(feats, surfaces["repaired"], found.report))
@@ -427,7 +429,8 @@ def _prepared_features(features: gpd.GeoDataFrame, type_field: str | None, P: np
         if parts.cut.any():
             boxes[0][parts.cut], boxes[1][parts.cut] = axis_boxes(parts.geoms[parts.cut])
     F, f_box, f_bnd, repaired = _clean_features(
-        parts.geoms, lambda rows, kind, message: report(np.unique(parts.source[rows]), kind, message), boxes)
+        parts.geoms, lambda rows, kind, message: report(np.unique(parts.source[rows]), kind, message), boxes,
+        refuse=lambda rows: _refuse_non_finite("features", features.index[np.unique(parts.source[rows])]))
     F, f_box, f_bnd, repaired, tiles, pairs = _tiled_features(F, f_box, f_bnd, repaired, parts, P, pairs)
     return _Features(F, f_box, f_bnd, repaired, types[tiles.source], tiles), pairs
 
@@ -1000,20 +1003,22 @@ def _features_per_lot(feature: np.ndarray, cut: np.ndarray, lot: np.ndarray, n_l
     return count
 
 
-def _clean_lots(lots: np.ndarray, boxes=None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _clean_lots(lots: np.ndarray, boxes=None, refuse=None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The lots ready to measure: ``(shapes, is_box, bounds, repaired)``; ``boxes``: the
     lots' :func:`gis.overlay.axis_boxes`, if known.
 
     Invalid lot lines are repaired with ``make_valid`` (and flagged); axis-aligned
     rectangles are valid by construction, so only the rest are checked.  Sliver
-    parts are dropped (:func:`gis.repair.drop_slivers`).  Cost: one validity test
-    per lot that is not a box.
+    parts are dropped (:func:`gis.repair.drop_slivers`).  ``refuse(rows)`` is called
+    with the lots that have a corner that is not a number (:func:`_non_finite`) and must
+    raise.  Cost: one validity test per lot that is not a box.
     """
     P = lots.copy()
     p_box, p_bnd = axis_boxes(P) if boxes is None else (boxes[0].copy(), boxes[1].copy())
     repaired = np.zeros(len(P), dtype=bool)
     bad = np.flatnonzero(~p_box)
     bad = bad[~shapely.is_missing(P[bad]) & ~is_valid(P[bad])]
+    _check_finite(P, bad, p_box, p_bnd, refuse)
     if len(bad):
         P[bad] = polygonal(repair(P[bad]))
         repaired[bad] = True
@@ -1024,14 +1029,16 @@ def _clean_lots(lots: np.ndarray, boxes=None) -> tuple[np.ndarray, np.ndarray, n
     return P, p_box, p_bnd, repaired
 
 
-def _clean_features(F: np.ndarray, report, boxes=None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _clean_features(F: np.ndarray, report, boxes=None,
+                    refuse=None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The features ready to measure, in place of ``F``: ``(shapes, is_box, bounds, repaired)``;
     ``boxes``: their :func:`gis.overlay.axis_boxes`, if known.
 
     Missing and empty shapes, points and lines become None (reported); invalid
     outlines are repaired with ``make_valid`` (reported and flagged); collections
     keep their polygons; sliver parts are dropped.  ``report(rows, kind, message)``
-    records a problem for the feature rows given.
+    records a problem for the feature rows given; ``refuse(rows)`` is called with the
+    outlines that have a corner that is not a number (:func:`_non_finite`) and must raise.
     """
     missing = shapely.is_missing(F) | shapely.is_empty(F)
     report(np.flatnonzero(missing), "empty", "Feature has no shape; it was ignored.")
@@ -1041,6 +1048,7 @@ def _clean_features(F: np.ndarray, report, boxes=None) -> tuple[np.ndarray, np.n
     f_box, f_bnd = axis_boxes(F) if boxes is None else boxes
     invalid = ~missing & ~linear & ~f_box
     invalid[invalid] = ~is_valid(F[invalid])
+    _check_finite(F, np.flatnonzero(invalid), f_box, f_bnd, refuse)
     repaired = np.zeros(len(F), dtype=bool)
     if invalid.any():
         F[invalid] = polygonal(repair(F[invalid]))
@@ -1055,6 +1063,40 @@ def _clean_features(F: np.ndarray, report, boxes=None) -> tuple[np.ndarray, np.n
     if len(changed):
         f_box[changed], f_bnd[changed] = axis_boxes(F[changed])
     return F, f_box, f_bnd, repaired
+
+
+def _check_finite(geoms: np.ndarray, invalid: np.ndarray, is_box: np.ndarray, bounds: np.ndarray, refuse) -> None:
+    """Call ``refuse(rows)`` if any shape has a coordinate that is not a finite number.
+
+    GEOS finds such a shape invalid, and ``make_valid`` would drop the corner and bill what
+    is left: a guess, not a repair (SPEC A1.4 repairs outlines that cross themselves).  Only
+    the ``invalid`` rows can hold one, and the boxes, which skip the validity test, show it
+    in their bounds: the check costs nothing on valid layers.
+    """
+    if refuse is None:
+        return
+    boxes = np.flatnonzero(is_box & ~np.isfinite(bounds).all(axis=1))
+    rows = np.union1d(invalid, boxes).astype(np.int64)
+    if not len(rows):
+        return
+    coords, owner = shapely.get_coordinates(geoms[rows], return_index=True)
+    bad = np.unique(owner[~np.isfinite(coords).all(axis=1)])
+    if len(bad):
+        refuse(rows[bad])
+
+
+def _refuse_non_finite(role: str, labels) -> None:
+    """Raise :class:`gis.NonFiniteCoordinateError` for these rows of the ``role`` layer
+    (index labels; whole numbers are the rows' places, counted from 1 as a spreadsheet does)."""
+    labels = list(labels)
+    names = [str(int(x) + 1) if isinstance(x, int | np.integer) else repr(x) for x in labels[:5]]
+    more = f" and {len(labels) - 5:,} more" if len(labels) > 5 else ""
+    one = len(labels) == 1
+    shapes, row, it = ("an outline", "row", "it") if one else (f"{len(labels):,} outlines", "rows", "them")
+    raise NonFiniteCoordinateError(
+        f"The {role} layer has {shapes} with a corner that is not a number (NaN or infinite), "
+        f"{row} {', '.join(names)}{more}: {'its shape' if one else 'their shapes'} cannot be known, "
+        f"so nothing is measured. Fix or remove {it} and run again.")
 
 
 def _overlaps_except(skip: np.ndarray, pcs: Pieces):

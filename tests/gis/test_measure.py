@@ -738,3 +738,41 @@ def test_clip_area__an_empty_polygon_among_others_has_no_area():
     polys = np.array([shapely.Polygon(), box(0, 0, 10, 10), shapely.Polygon()], dtype=object)
     assert clip_area(polys, np.array([[0.0, 0, 5, 5]] * 3)).tolist() == [0.0, 25.0, 0.0]
     assert clip_area(polys[:1], np.array([[0.0, 0, 5, 5]])).tolist() == [0.0]
+
+
+# SPEC A1.4 repairs outlines that cross themselves; a corner that is not a number is no
+# outline to repair: GEOS's make_valid drops it and bills whatever shape is left.
+
+
+def _with_corner(x, y):
+    """A 40 x 40 ft roof on LOT whose second corner is (x, y)."""
+    return shapely.from_wkt(f"POLYGON ((10 10, {x} {y}, 50 50, 10 50, 10 10))")
+
+
+@pytest.mark.parametrize("corner", [("nan", 10), (50, "nan"), ("inf", 10), ("-inf", 10)])
+def test_a1_4_repair__a_feature_corner_that_is_not_a_number_is_refused_not_guessed(corner):
+    f = layer([(box(0, 0, 5, 5), "patio"), (_with_corner(*corner), "roof")], "feature_type")
+    with pytest.raises(gis.NonFiniteCoordinateError, match=r"features .*not a number.*row 2\b"):
+        measure(f)
+
+
+def test_a1_4_repair__a_box_reaching_infinity_is_refused():
+    # an axis-aligned box skips the validity test; its bounds still say what it is
+    f = layer([(box(10, 10, np.inf, 50), "roof")], "feature_type")
+    with pytest.raises(gis.NonFiniteCoordinateError, match="row 1"):
+        measure(f)
+
+
+def test_a1_4_repair__a_lot_corner_that_is_not_a_number_is_refused():
+    parcels = layer([(LOT, "R1"), (shapely.from_wkt("POLYGON ((50 0, nan 0, 100 100, 50 100, 50 0))"), "R2")],
+                    "parcel_id")
+    f = layer([(box(10, 10, 40, 50), "roof")], "feature_type")
+    with pytest.raises(gis.NonFiniteCoordinateError, match=r"parcels .*row 2\b"):
+        gis.measure_lots(parcels, f)
+
+
+def test_a1_4_repair__finite_outlines_that_cross_themselves_are_still_repaired():
+    bowtie = shapely.from_wkt("POLYGON ((10 10, 40 40, 40 10, 10 40, 10 10))")
+    _, lot = measure(layer([(bowtie, "roof")], "feature_type"))
+    assert lot.billable_area_sqft == pytest.approx(450.0)
+    assert lot.repaired

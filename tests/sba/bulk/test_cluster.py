@@ -568,8 +568,10 @@ def test_cluster__a_torn_wkb_gives_the_local_run_s_one_line(city, cluster, compi
     assert not (tmp_path / "r.parquet").exists()
 
 
-def test_cluster__a_feature_with_an_infinite_coordinate_gives_the_local_run_s_table(city, cluster, tmp_path, capsys):
-    """The local run measures such a layer (it repairs the shape); the routing by boxes must not trip on it."""
+def test_cluster__a_feature_with_an_infinite_coordinate_is_refused_as_the_local_run_refuses_it(
+        city, cluster, tmp_path, capsys):
+    """Such an outline is no shape to measure (SPEC A1.4 repairs crossings, not corners that are not
+    numbers); the routing by boxes must not trip on it, and the cluster must say what the local run says."""
     import numpy as np
 
     import shapely
@@ -582,9 +584,17 @@ def test_cluster__a_feature_with_an_infinite_coordinate_gives_the_local_run_s_ta
     corners[1, 0] = np.inf
     geoms[5] = shapely.Polygon(corners)
     features.set_geometry(geoms).to_parquet(tmp_path / "features.parquet", row_group_size=1000)
-    reassess(capsys, tmp_path, tmp_path / "local.parquet", "--chunk-size", "400")
-    reassess(capsys, tmp_path, tmp_path / "dask.parquet", "--chunk-size", "400", "--scheduler", cluster)
-    assert same_table(tmp_path / "local.parquet", tmp_path / "dask.parquet")
+    said = []
+    for out, extra in (("local.parquet", []), ("dask.parquet", ["--scheduler", cluster])):
+        code = main([str(a) for a in ("reassess", "--parcels", tmp_path / "parcels.parquet", "--features",
+                                      tmp_path / "features.parquet", "--water", tmp_path / "water.parquet",
+                                      "--out", tmp_path / out, "--chunk-size", "400", "--no-progress", *extra)])
+        said.append((code, capsys.readouterr().err.strip()))
+        assert not (tmp_path / out).exists()
+    assert said[0] == said[1]
+    assert said[0][0] == 2
+    assert "corner that is not a number" in said[0][1]
+    assert "row 6:" in said[0][1]
 
 
 @pytest.mark.parametrize("fmt", ["parquet", "gpkg"])

@@ -637,3 +637,26 @@ def test_reassess_a_city_wide_polygon_is_cut_once_not_in_every_chunk(capsys, tmp
     assert (tables[1].n_features == 1).all()
     assert summary["repaired"] == (len(got) if outline == "crossed" else 0)
     assert tables[1].repaired.all() if outline == "crossed" else not tables[1].repaired.any()
+
+
+def _with_nan_corner(features: gpd.GeoDataFrame, row: int) -> gpd.GeoDataFrame:
+    """The layer with the second corner of row ``row``'s outline made NaN."""
+    out = features.copy()
+    ring = np.array(shapely.get_coordinates(out.geometry.iloc[row].exterior))
+    ring[1, 0] = np.nan
+    out.loc[out.index[row], out.geometry.name] = shapely.Polygon(ring)
+    return out
+
+
+@pytest.mark.parametrize("command", ["measure", "reassess"])
+def test_a1_4_repair__a_corner_that_is_not_a_number_is_refused_not_billed(capsys, tmp_path, command):
+    features = _with_nan_corner(sample("features"), 3)
+    features.to_parquet(tmp_path / "features.parquet")
+    sample("parcels").to_parquet(tmp_path / "parcels.parquet")
+    args = [command, "--parcels", tmp_path / "parcels.parquet", "--features", tmp_path / "features.parquet"]
+    if command == "reassess":
+        args += ["--out", tmp_path / "out.parquet", "--workers", "2", "--chunk-size", "2", "--no-progress"]
+    line = refused(capsys, *args)
+    assert "corner that is not a number" in line
+    assert "row 4:" in line
+    assert not (tmp_path / "out.parquet").exists()

@@ -154,8 +154,11 @@ def test_wkb_layer__a_layer_without_a_crs_or_in_another_is_decoded_first(city, a
 
 
 @pytest.mark.filterwarnings("ignore:invalid value encountered")  # shapely, on the NaN coordinates
-def test_wkb_layer__lots_with_a_nan_coordinate_or_none_give_the_decoded_run_s_table(city, tmp_path, capsys,
-                                                                                   monkeypatch):
+@pytest.mark.parametrize("nan_lot", [False, True])
+def test_wkb_layer__lots_with_a_nan_coordinate_or_none_give_the_decoded_run_s_answer(city, tmp_path, capsys,
+                                                                                    monkeypatch, nan_lot):
+    """A lot without a shape: the same table; a lot with a corner that is not a number: the same
+    refusal (SPEC A1.4 repairs crossings, not corners that are not numbers)."""
     import numpy as np
 
     import shapely
@@ -164,14 +167,21 @@ def test_wkb_layer__lots_with_a_nan_coordinate_or_none_give_the_decoded_run_s_ta
         pq.write_table(pq.read_table(city / f"{name}.parquet"), tmp_path / f"{name}.parquet")
     parcels = gpd.read_parquet(city / "parcels.parquet")
     geoms = parcels.geometry.to_numpy().copy()
-    corners = shapely.get_coordinates(geoms[9])
-    corners[1, 1] = np.nan  # one coordinate
-    geoms[9] = shapely.Polygon(corners)
+    if nan_lot:
+        corners = shapely.get_coordinates(geoms[9])
+        corners[1, 1] = np.nan  # one coordinate
+        geoms[9] = shapely.Polygon(corners)
     geoms[10] = None  # no shape
     parcels.set_geometry(geoms).to_parquet(tmp_path / "parcels.parquet")
-    (code_a, _), (code_b, _) = both_ways(capsys, monkeypatch, tmp_path, tmp_path)
-    assert code_a == code_b == 0
-    assert same_file(tmp_path / "decoded.parquet", tmp_path / "kept.parquet")
+    (code_a, said_a), (code_b, said_b) = both_ways(capsys, monkeypatch, tmp_path, tmp_path)
+    if nan_lot:
+        assert code_a == code_b == 2
+        assert said_a == said_b
+        assert "parcels layer has an outline with a corner that is not a number" in said_a
+        assert "row 10:" in said_a
+    else:
+        assert code_a == code_b == 0
+        assert same_file(tmp_path / "decoded.parquet", tmp_path / "kept.parquet")
 
 
 def test_wkb_layer__a_geopackage_result_has_the_decoded_run_s_lots(city, tmp_path, capsys, monkeypatch):
