@@ -1003,14 +1003,14 @@ def _features_per_lot(feature: np.ndarray, cut: np.ndarray, lot: np.ndarray, n_l
     return count
 
 
-def _clean_lots(lots: np.ndarray, boxes=None, refuse=None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _clean_lots(lots: np.ndarray, boxes, refuse) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The lots ready to measure: ``(shapes, is_box, bounds, repaired)``; ``boxes``: the
     lots' :func:`gis.overlay.axis_boxes`, if known.
 
     Invalid lot lines are repaired with ``make_valid`` (and flagged); axis-aligned
     rectangles are valid by construction, so only the rest are checked.  Sliver
     parts are dropped (:func:`gis.repair.drop_slivers`).  ``refuse(rows)`` is called
-    with the lots that have a corner that is not a number (:func:`_non_finite`) and must
+    with the lots that have a corner that is not a number (:func:`_check_finite`) and must
     raise.  Cost: one validity test per lot that is not a box.
     """
     P = lots.copy()
@@ -1029,8 +1029,8 @@ def _clean_lots(lots: np.ndarray, boxes=None, refuse=None) -> tuple[np.ndarray, 
     return P, p_box, p_bnd, repaired
 
 
-def _clean_features(F: np.ndarray, report, boxes=None,
-                    refuse=None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _clean_features(F: np.ndarray, report, boxes,
+                    refuse) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The features ready to measure, in place of ``F``: ``(shapes, is_box, bounds, repaired)``;
     ``boxes``: their :func:`gis.overlay.axis_boxes`, if known.
 
@@ -1038,7 +1038,7 @@ def _clean_features(F: np.ndarray, report, boxes=None,
     outlines are repaired with ``make_valid`` (reported and flagged); collections
     keep their polygons; sliver parts are dropped.  ``report(rows, kind, message)``
     records a problem for the feature rows given; ``refuse(rows)`` is called with the
-    outlines that have a corner that is not a number (:func:`_non_finite`) and must raise.
+    outlines that have a corner that is not a number (:func:`_check_finite`) and must raise.
     """
     missing = shapely.is_missing(F) | shapely.is_empty(F)
     report(np.flatnonzero(missing), "empty", "Feature has no shape; it was ignored.")
@@ -1073,8 +1073,6 @@ def _check_finite(geoms: np.ndarray, invalid: np.ndarray, is_box: np.ndarray, bo
     the ``invalid`` rows can hold one, and the boxes, which skip the validity test, show it
     in their bounds: the check costs nothing on valid layers.
     """
-    if refuse is None:
-        return
     boxes = np.flatnonzero(is_box & ~np.isfinite(bounds).all(axis=1))
     rows = np.union1d(invalid, boxes).astype(np.int64)
     if not len(rows):
