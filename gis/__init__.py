@@ -39,6 +39,7 @@ from gis.measure import (
     no_overlap_error,
     prepare_layers,
     project_layers,
+    row_name,
     select_parcel,
 )
 from gis.shapes import normalise_type, normalise_types
@@ -77,6 +78,7 @@ __all__ = [
     "prepare_layers",
     "project_layers",
     "read_layer",
+    "row_name",
     "select_parcel",
     "sqft_per_crs_unit2",
     "tape_area_sqft",

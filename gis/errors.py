@@ -18,6 +18,7 @@ __all__ = [
     "MissingCRSError",
     "MissingFieldError",
     "NoOverlapError",
+    "NonFiniteCoordinateError",
     "UnknownParcelError",
     "UnreadableFileError",
     "UnsupportedGeometryError",
@@ -75,7 +76,18 @@ class CRSMismatchError(GISInputError, ValueError):
 
 
 class NonFiniteCoordinateError(GISInputError, ValueError):
-    """An outline has a corner that is not a number (NaN or infinite): its shape cannot be known."""
+    """An outline has a corner that is not a number (NaN or infinite): its shape cannot be known.
+
+    ``role`` is the layer ("parcels" or "features") and ``rows`` the positions (from 0) of
+    its rows with such an outline, for a caller that measures many lots and sets them aside.
+    """
+
+    def __init__(self, message: str, role: str = "", rows=()):
+        super().__init__(message)
+        self.role, self.rows = role, tuple(int(r) for r in rows)
+
+    def __reduce__(self):  # the rows survive pickling (a dask worker's error reaches the client)
+        return type(self), (str(self), self.role, self.rows)
 
 
 class DuplicateParcelError(GISInputError, ValueError):

@@ -90,6 +90,7 @@ __all__ = [
     "prepare_layers",
     "project_layers",
     "require_field",
+    "row_name",
     "select_parcel",
 ]
 
@@ -330,7 +331,7 @@ def measure_lots(
         raise ValueError("boxes= must give a flag and bounds per row of parcels and of features.")
     lot_boxes, feature_boxes = (None, None) if boxes is None else (boxes[:2], boxes[2:])
     P, p_box, p_bnd, lot_repaired = _clean_lots(parcels.geometry.to_numpy(), lot_boxes,
-                                                refuse=lambda rows: _refuse_non_finite("parcels", parcels.index[rows]))
+                                                refuse=lambda rows: _refuse_non_finite("parcels", parcels.index, rows))
     feats, pairs = _prepared_features(features, type_field, P, pairs, found.report, feature_boxes)
     if surfaces is not None:  # rows the caller cut from a surface it repaired first
         feats = feats._replace(repaired=_repaired_before(feats, surfaces["repaired"], found.report))
@@ -430,7 +431,7 @@ def _prepared_features(features: gpd.GeoDataFrame, type_field: str | None, P: np
             boxes[0][parts.cut], boxes[1][parts.cut] = axis_boxes(parts.geoms[parts.cut])
     F, f_box, f_bnd, repaired = _clean_features(
         parts.geoms, lambda rows, kind, message: report(np.unique(parts.source[rows]), kind, message), boxes,
-        refuse=lambda rows: _refuse_non_finite("features", features.index[np.unique(parts.source[rows])]))
+        refuse=lambda rows: _refuse_non_finite("features", features.index, np.unique(parts.source[rows])))
     F, f_box, f_bnd, repaired, tiles, pairs = _tiled_features(F, f_box, f_bnd, repaired, parts, P, pairs)
     return _Features(F, f_box, f_bnd, repaired, types[tiles.source], tiles), pairs
 
@@ -1083,18 +1084,25 @@ def _check_finite(geoms: np.ndarray, invalid: np.ndarray, is_box: np.ndarray, bo
         refuse(rows[bad])
 
 
-def _refuse_non_finite(role: str, labels) -> None:
-    """Raise :class:`gis.NonFiniteCoordinateError` for these rows of the ``role`` layer
-    (index labels; whole numbers are the rows' places, counted from 1 as a spreadsheet does)."""
-    labels = list(labels)
-    names = [str(int(x) + 1) if isinstance(x, int | np.integer) else repr(x) for x in labels[:5]]
+def _refuse_non_finite(role: str, index: pd.Index, rows: np.ndarray) -> None:
+    """Raise :class:`gis.NonFiniteCoordinateError` for these rows (positions) of the ``role``
+    layer, named by their index labels (whole numbers are the rows' places, counted from 1 as a
+    spreadsheet does)."""
+    labels = list(index[rows])
+    names = [row_name(x) for x in labels[:5]]
     more = f" and {len(labels) - 5:,} more" if len(labels) > 5 else ""
     one = len(labels) == 1
     shapes, row, it = ("an outline", "row", "it") if one else (f"{len(labels):,} outlines", "rows", "them")
     raise NonFiniteCoordinateError(
         f"The {role} layer has {shapes} with a corner that is not a number (NaN or infinite), "
         f"{row} {', '.join(names)}{more}: {'its shape' if one else 'their shapes'} cannot be known, "
-        f"so nothing is measured. Fix or remove {it} and run again.")
+        f"so nothing is measured. Fix or remove {it} and run again.", role, rows)
+
+
+def row_name(label) -> str:
+    """How a message names a layer's row by its index label: a whole number as the row's place
+    counted from 1, as a spreadsheet does; any other label as itself."""
+    return str(int(label) + 1) if isinstance(label, int | np.integer) else repr(label)
 
 
 def _overlaps_except(skip: np.ndarray, pcs: Pieces):

@@ -51,18 +51,24 @@ def measure_chunk(
     """
     rules = rules_for(schedule)
     ids = parcels[opts.id_field].to_numpy()
+    geoms = parcels.geometry.to_numpy()
+    lots_in = parcels if context is None or not len(context) else pd.concat([parcels, context])
+    aside = _SetAside(lots_in, features, boxes, pairs)
     try:
-        lots_in = parcels if context is None or not len(context) else pd.concat([parcels, context])
-        m = gis.measure_lots(lots_in, features, water, id_field=opts.id_field, type_field=opts.type_field,
-                             rules=rules, by_type=opts.by_type, problems=False, pairs=pairs, surfaces=surfaces,
-                             boxes=boxes)
+        m = aside.measure(lambda lots_in, features, boxes: gis.measure_lots(
+            lots_in, features, water, id_field=opts.id_field, type_field=opts.type_field, rules=rules,
+            by_type=opts.by_type, problems=False, pairs=pairs, surfaces=surfaces, boxes=boxes))
         lots = m.lots.iloc[:len(parcels)].reset_index(drop=True)
         lot_errors = np.full(len(lots), None, dtype=object)
     except shapely.errors.GEOSException:
-        lots, lot_errors = _measure_around_failures(parcels, features, water, rules, opts, context, surfaces)
-    geoms = parcels.geometry.to_numpy()
+        lots, lot_errors = _measure_around_failures(aside.lots.iloc[:len(parcels)], aside.features, water, rules,
+                                                    opts, aside.lots.iloc[len(parcels):], surfaces)
     missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
     lot_errors[missing & pd.isna(lot_errors)] = NO_SHAPE
+    unknown = np.fromiter(aside.errors, dtype=np.int64, count=len(aside.errors))
+    unknown = unknown[unknown < len(parcels)]  # the context's lots are recorded in their own chunks
+    lot_errors[unknown] = [aside.errors[k] for k in unknown]
+    missing[unknown] = True
     lot_errors[pd.isna(ids) & pd.isna(lot_errors)] = "The parcel has no id in the parcel layer."
     area = lots.billable_area_sqft.to_numpy(dtype=float).copy()
     area[missing] = np.nan  # nothing was measured: not 0 sq ft
@@ -99,6 +105,75 @@ def measure_chunk(
     for col in lots.columns:
         if col.startswith(gis.measure.TYPE_PREFIX):
             out[col] = lots[col].to_numpy()
+    return out
+
+
+class _SetAside:
+    """A chunk's lots and surfaces, less those whose outline has a corner that is not a number.
+
+    The engine refuses such an outline (:class:`gis.NonFiniteCoordinateError`, naming its rows:
+    its shape cannot be known); a bulk run records the lots concerned as error rows and goes on.
+    :meth:`measure` measures again with each outline it refuses taken as no shape, and keeps, per
+    lot (a position in ``lots``), why it cannot be billed: its own outline, or a surface whose box
+    meets its box (where that surface lies cannot be known).  The engine checks the lots before
+    the surfaces, so a chunk is measured at most three times, and once when all is well.
+    """
+
+    def __init__(self, lots: gpd.GeoDataFrame, features: gpd.GeoDataFrame, boxes: tuple | None,
+                 pairs: tuple[np.ndarray, np.ndarray] | None):
+        self.lots, self.features, self.boxes, self.pairs = lots, features, boxes, pairs
+        self.errors: dict[int, str] = {}
+
+    def measure(self, measure):
+        """``measure(lots, features, boxes)`` of what is left, setting aside what it refuses."""
+        for _ in range(2):
+            try:
+                return measure(self.lots, self.features, self.boxes)
+            except gis.NonFiniteCoordinateError as err:
+                if err.role not in ("parcels", "features") or not err.rows:
+                    raise
+                self._set_aside(err.role, np.asarray(err.rows, dtype=np.int64))
+        return measure(self.lots, self.features, self.boxes)
+
+    def _set_aside(self, role: str, rows: np.ndarray) -> None:
+        if role == "parcels":
+            self.lots = _without_shapes(self.lots, rows)
+            for k in rows.tolist():
+                self.errors[k] = LOT_NOT_A_NUMBER
+        else:
+            for f, lot in zip(*self._lots_met(rows), strict=True):
+                self.errors.setdefault(int(lot), SURFACE_NOT_A_NUMBER.format(row=gis.row_name(self.features.index[f])))
+            self.features = _without_shapes(self.features, rows)
+        if self.boxes is not None:  # a row without a shape is no box, and has no bounds
+            flags, bounds = (0, 1) if role == "parcels" else (2, 3)
+            self.boxes = tuple(b.copy() if i in (flags, bounds) else b for i, b in enumerate(self.boxes))
+            self.boxes[flags][rows], self.boxes[bounds][rows] = False, np.nan
+
+    def _lots_met(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(surface, lot)`` for each lot whose box meets that of one of the surfaces ``rows``."""
+        if self.pairs is not None:
+            pair_f, pair_p = self.pairs
+            at = np.flatnonzero(np.isin(pair_f, rows))
+            return pair_f[at], pair_p[at]
+        f, p = shapely.STRtree(self.lots.geometry.to_numpy()).query(self.features.geometry.to_numpy()[rows])
+        return rows[f], p
+
+
+#: Why a bulk run's lot is not billed when its own outline, or a surface's that meets it, has a
+#: corner that is not a number (:class:`_SetAside`).
+LOT_NOT_A_NUMBER = ("The parcel's outline has a corner that is not a number (NaN or infinite), so its shape "
+                    "cannot be known and it was not measured; fix it in the parcel layer and run again.")
+SURFACE_NOT_A_NUMBER = ("A surface on or near this parcel, features row {row}, has a corner that is not a number "
+                        "(NaN or infinite), so where it lies cannot be known and the parcel was not measured; "
+                        "fix or remove that surface and run again.")
+
+
+def _without_shapes(layer: gpd.GeoDataFrame, rows: np.ndarray) -> gpd.GeoDataFrame:
+    """A copy of ``layer`` with no shape at the positions ``rows``."""
+    geoms = layer.geometry.to_numpy().copy()
+    geoms[rows] = None
+    out = layer.copy(deep=False)
+    out[layer.geometry.name] = gpd.GeoSeries(geoms, index=layer.index, crs=layer.crs)
     return out
 
 

@@ -648,15 +648,128 @@ def _with_nan_corner(features: gpd.GeoDataFrame, row: int) -> gpd.GeoDataFrame:
     return out
 
 
-@pytest.mark.parametrize("command", ["measure", "reassess"])
-def test_a1_4_repair__a_corner_that_is_not_a_number_is_refused_not_billed(capsys, tmp_path, command):
+def test_a1_4_repair__a_corner_that_is_not_a_number_is_refused_not_billed(capsys, tmp_path):
     features = _with_nan_corner(sample("features"), 3)
     features.to_parquet(tmp_path / "features.parquet")
     sample("parcels").to_parquet(tmp_path / "parcels.parquet")
-    args = [command, "--parcels", tmp_path / "parcels.parquet", "--features", tmp_path / "features.parquet"]
-    if command == "reassess":
-        args += ["--out", tmp_path / "out.parquet", "--workers", "2", "--chunk-size", "2", "--no-progress"]
-    line = refused(capsys, *args)
+    line = refused(capsys, "measure", "--parcels", tmp_path / "parcels.parquet", "--features",
+                   tmp_path / "features.parquet")
     assert "corner that is not a number" in line
     assert "row 4:" in line
-    assert not (tmp_path / "out.parquet").exists()
+
+
+def _corner_made(geom, value: float, axis: int = 0):
+    """The polygon with its second corner's x (``axis`` 0) or y set to ``value``."""
+    ring = np.array(shapely.get_coordinates(geom.exterior))
+    ring[1, axis] = value
+    return shapely.Polygon(ring)
+
+
+def _reassess_table(capsys, folder: Path, out: Path, *extra) -> tuple[dict, pd.DataFrame]:
+    summary = reassess_json(capsys, folder / "parcels.parquet", folder / "features.parquet", out,
+                            "--water", folder / "water.parquet", "--class-field", "land_use", "--class-map",
+                            CLASS_MAP, "--chunk-size", "400", *extra)
+    return summary, pd.read_parquet(out).set_index("parcel_id")
+
+
+def _layers_with(folder: Path, city: Path, lots=None, features=None) -> Path:
+    """The city's layers in ``folder``, with ``lots`` / ``features`` in place of its own where given."""
+    folder.mkdir()
+    for name, layer in (("parcels", lots), ("features", features), ("water", None)):
+        (layer if layer is not None else gpd.read_parquet(city / f"{name}.parquet")).to_parquet(
+            folder / f"{name}.parquet")
+    return folder
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered")  # shapely, on the NaN coordinates
+@pytest.mark.parametrize("value", [np.nan, np.inf, -np.inf])
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_a1_4_repair__a_bulk_run_records_a_lot_with_a_corner_that_is_not_a_number_and_goes_on(
+        capsys, tmp_path, city, value, workers):
+    """The lot is an error row that bills nothing; every other lot is what it is when that lot has no
+    shape at all (SPEC A1.4 repairs crossings, not corners that are not numbers)."""
+    parcels = gpd.read_parquet(city / "parcels.parquet")
+    bad = parcels.parcel_id.iloc[9]
+    geoms = parcels.geometry.to_numpy().copy()
+    geoms[9] = _corner_made(geoms[9], value, axis=1)
+    broken = _layers_with(tmp_path / "broken", city, lots=parcels.set_geometry(geoms))
+    geoms[9] = None
+    shapeless = _layers_with(tmp_path / "shapeless", city, lots=parcels.set_geometry(geoms))
+    summary, got = _reassess_table(capsys, broken, tmp_path / "broken.parquet", "--workers", workers)
+    _, want = _reassess_table(capsys, shapeless, tmp_path / "shapeless.parquet", "--workers", workers)
+    assert summary["parcels_out"] == len(parcels)
+    assert summary["errors"] == 1
+    row = got.loc[bad]
+    assert "outline has a corner that is not a number" in row.error
+    assert np.isnan(row.billable_area_sqft)
+    assert pd.isna(row.category)
+    assert pd.isna(row.billable_sqft_rounded)
+    others = got.index != bad
+    pd.testing.assert_frame_equal(got[others], want[others])
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered")
+@pytest.mark.parametrize("value", [np.nan, np.inf])
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_a1_4_repair__a_bulk_run_records_the_lots_a_surface_with_a_corner_that_is_not_a_number_meets(
+        capsys, tmp_path, city, value, workers):
+    """Where such a surface lies cannot be known: each lot its box meets is an error row naming the
+    surface's row, and bills nothing; the other lots are billed as if the surface were not there."""
+    features = gpd.read_parquet(city / "features.parquet")
+    parcels = gpd.read_parquet(city / "parcels.parquet")
+    row = 40
+    geoms = features.geometry.to_numpy().copy()
+    geoms[row] = _corner_made(geoms[row], value)
+    broken = _layers_with(tmp_path / "broken", city, features=features.set_geometry(geoms))
+    (x0, y0, x1, y1), lots = shapely.bounds(geoms[row]), shapely.bounds(parcels.geometry.to_numpy())
+    met = parcels.parcel_id[(lots[:, 0] <= x1) & (lots[:, 2] >= x0) & (lots[:, 1] <= y1) & (lots[:, 3] >= y0)]
+    geoms[row] = None
+    without = _layers_with(tmp_path / "without", city, features=features.set_geometry(geoms))
+    summary, got = _reassess_table(capsys, broken, tmp_path / "broken.parquet", "--workers", workers)
+    _, want = _reassess_table(capsys, without, tmp_path / "without.parquet", "--workers", workers)
+    assert summary["parcels_out"] == len(parcels)
+    assert 1 <= len(met) < (len(parcels) if np.isnan(value) else len(parcels) // 2)
+    errored = got.index[got.error.notna()]
+    assert sorted(errored) == sorted(met)
+    assert got.loc[errored, "error"].str.contains(f"features row {row + 1}\\b").all()
+    assert got.loc[errored, "billable_area_sqft"].isna().all()
+    assert got.loc[errored, "category"].isna().all()
+    # (a column with no value missing is read back as whole numbers, one with a gap as floats)
+    pd.testing.assert_frame_equal(got.drop(errored), want.drop(errored), check_dtype=False)
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered")
+def test_a1_4_repair__a_chunk_measured_without_its_pairs_finds_the_lots_a_bad_surface_meets():
+    """:func:`sba.bulk.chunks.measure_chunk` called as a library, without the run's pairs: the
+    lots met by a surface with a NaN corner are found from the shapes, and only they are errors."""
+    from categorize.schedule import load_schedule
+    from sba.bulk.chunks import measure_chunk
+    from sba.bulk.options import ReassessOptions
+
+    parcels, features = sample("parcels"), sample("features")
+    bad = 3
+    geoms = features.geometry.to_numpy().copy()
+    geoms[bad] = _corner_made(geoms[bad], np.nan)
+    table = measure_chunk(parcels, features.set_geometry(geoms), None, load_schedule(), ReassessOptions())
+    lots = shapely.bounds(parcels.geometry.to_numpy())
+    x0, y0, x1, y1 = shapely.bounds(geoms[bad])
+    met = (lots[:, 0] <= x1) & (lots[:, 2] >= x0) & (lots[:, 1] <= y1) & (lots[:, 3] >= y0)
+    assert met.sum() >= 1
+    assert table.error.notna().to_numpy().tolist() == met.tolist()
+    assert table.error[met].str.contains(f"features row {bad + 1},").all()
+    geoms[bad] = None
+    clean = measure_chunk(parcels, features.set_geometry(geoms), None, load_schedule(), ReassessOptions())
+    assert clean.error.isna().all()
+    # (in memory, a column with a gap holds floats and pandas' missing text)
+    pd.testing.assert_frame_equal(table[~met].drop(columns="error"), clean[~met].drop(columns="error"),
+                                  check_dtype=False)
+
+
+def test_a1_4_repair__the_refusal_keeps_its_rows_through_pickling():
+    """A dask worker's error reaches the client pickled: the layer and rows must come with it."""
+    import pickle
+
+    import gis
+
+    err = pickle.loads(pickle.dumps(gis.NonFiniteCoordinateError("words", "features", [4, 7])))
+    assert (str(err), err.role, err.rows) == ("words", "features", (4, 7))
