@@ -144,7 +144,13 @@ def _show_address_matches(label_of: dict[str, str]) -> None:
 
 
 def _load_record(lot_key: str, record, lot, id_field: str) -> None:
-    loaded = shapes_from_layer(record, lot, id_prefix=f"{_next_id()}r", source="record", id_field=id_field)
+    try:
+        loaded = shapes_from_layer(record, lot, id_prefix=f"{_next_id()}r", source="record", id_field=id_field)
+    except gis.NonFiniteCoordinateError:  # the homeowner cannot fix the City's file: say what to do instead
+        st.session_state["shapes_message"] = (
+            "warning", "The City's record for this lot has an outline with a corner that is not a number, so "
+                       "it was not loaded. Draw your roof, driveway and other surfaces on the map, or upload them.")
+        return
     added = _add_shapes(lot_key, loaded)
     if loaded and not added:
         st.session_state["shapes_message"] = ("info", "The City's record for this lot is already on the map.")
@@ -456,7 +462,7 @@ if lot_key not in st.session_state.setdefault("shapes", {}):
     st.session_state["shapes"][lot_key] = []
     if record is not None:
         _load_record(lot_key, record, lot, id_field)
-        st.session_state["history"][lot_key] = []
+        st.session_state.setdefault("history", {})[lot_key] = []
 shapes = _shapes(lot_key)
 ortho = None
 if ortho_path is not None:

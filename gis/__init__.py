@@ -25,6 +25,7 @@ from gis.errors import (
     UnknownParcelError,
     UnreadableFileError,
     UnsupportedGeometryError,
+    row_name,
 )
 from gis.io import list_layers, read_layer
 from gis.measure import (
@@ -39,7 +40,6 @@ from gis.measure import (
     no_overlap_error,
     prepare_layers,
     project_layers,
-    row_name,
     select_parcel,
 )
 from gis.shapes import normalise_type, normalise_types

@@ -8,6 +8,8 @@ inherits the matching builtin (as rasterio does), so callers may catch either
 
 from __future__ import annotations
 
+from numbers import Integral
+
 __all__ = [
     "CRSMismatchError",
     "DuplicateParcelError",
@@ -22,6 +24,7 @@ __all__ = [
     "UnknownParcelError",
     "UnreadableFileError",
     "UnsupportedGeometryError",
+    "row_name",
 ]
 
 
@@ -86,9 +89,29 @@ class NonFiniteCoordinateError(GISInputError, ValueError):
         super().__init__(message)
         self.role, self.rows = role, tuple(int(r) for r in rows)
 
+    @classmethod
+    def for_rows(cls, role: str, index, rows,
+                 fix: str = "Fix or remove {it} and run again.") -> NonFiniteCoordinateError:
+        """The error for these rows (positions) of the ``role`` layer, named by their labels in
+        ``index`` (:func:`row_name`); ``fix`` says what to do, ``{it}`` standing for the outlines."""
+        labels = [index[r] for r in rows]
+        names = ", ".join(row_name(x) for x in labels[:5])
+        more = f" and {len(labels) - 5:,} more" if len(labels) > 5 else ""
+        one = len(labels) == 1
+        shapes, row, it = ("an outline", "row", "it") if one else (f"{len(labels):,} outlines", "rows", "them")
+        return cls(f"The {role} layer has {shapes} with a corner that is not a number (NaN or infinite), "
+                   f"{row} {names}{more}: {'its shape' if one else 'their shapes'} cannot be known, "
+                   f"so nothing is measured. {fix.format(it=it)}", role, rows)
+
     def __reduce__(self):  # the rows survive pickling (a dask worker's error reaches the client)
         return type(self), (str(self), self.role, self.rows)
 
 
 class DuplicateParcelError(GISInputError, ValueError):
     """More than one lot carries the parcel id asked for."""
+
+
+def row_name(label) -> str:
+    """How a message names a layer's row by its index label: a whole number as the row's place
+    counted from 1, as a spreadsheet does; any other label as itself."""
+    return str(int(label) + 1) if isinstance(label, Integral) else repr(label)

@@ -90,7 +90,6 @@ __all__ = [
     "prepare_layers",
     "project_layers",
     "require_field",
-    "row_name",
     "select_parcel",
 ]
 
@@ -1085,24 +1084,8 @@ def _check_finite(geoms: np.ndarray, invalid: np.ndarray, is_box: np.ndarray, bo
 
 
 def _refuse_non_finite(role: str, index: pd.Index, rows: np.ndarray) -> None:
-    """Raise :class:`gis.NonFiniteCoordinateError` for these rows (positions) of the ``role``
-    layer, named by their index labels (whole numbers are the rows' places, counted from 1 as a
-    spreadsheet does)."""
-    labels = list(index[rows])
-    names = [row_name(x) for x in labels[:5]]
-    more = f" and {len(labels) - 5:,} more" if len(labels) > 5 else ""
-    one = len(labels) == 1
-    shapes, row, it = ("an outline", "row", "it") if one else (f"{len(labels):,} outlines", "rows", "them")
-    raise NonFiniteCoordinateError(
-        f"The {role} layer has {shapes} with a corner that is not a number (NaN or infinite), "
-        f"{row} {', '.join(names)}{more}: {'its shape' if one else 'their shapes'} cannot be known, "
-        f"so nothing is measured. Fix or remove {it} and run again.", role, rows)
-
-
-def row_name(label) -> str:
-    """How a message names a layer's row by its index label: a whole number as the row's place
-    counted from 1, as a spreadsheet does; any other label as itself."""
-    return str(int(label) + 1) if isinstance(label, int | np.integer) else repr(label)
+    """Raise :class:`gis.NonFiniteCoordinateError` for these rows (positions) of the ``role`` layer."""
+    raise NonFiniteCoordinateError.for_rows(role, index, rows)
 
 
 def _overlaps_except(skip: np.ndarray, pcs: Pieces):

@@ -43,6 +43,7 @@ import shapely
 from pyproj import CRS
 from shapely.geometry import mapping, shape
 
+from gis.errors import NonFiniteCoordinateError
 from gis.repair import repair
 
 __all__ = [
@@ -234,9 +235,11 @@ def shapes_from_layer(
     lot_geom = shapely.union_all(lot.geometry.to_numpy())
     geoms = feats.geometry.to_numpy()
     touches = ~shapely.is_missing(geoms) & shapely.intersects(geoms, lot_geom)
+    owned = np.zeros(len(feats), dtype=bool)
     if id_field in feats.columns and id_field in lot.columns:
-        touches |= feats[id_field].astype("string").isin(lot[id_field].astype("string")).fillna(False).to_numpy()
-    feats = feats[touches]
+        owned = feats[id_field].astype("string").isin(lot[id_field].astype("string")).fillna(False).to_numpy()
+    _refuse_unknown_corners(geoms, owned, lot_geom, features.index)
+    feats = feats[touches | owned]
     if type_field:
         type_field = type_column(feats.columns, type_field)
     types = (normalise_types(feats[type_field]).to_numpy() if type_field
@@ -250,6 +253,20 @@ def shapes_from_layer(
         for part in _polygon_parts(geom):
             out.append(new_shape(f"{id_prefix}{next(counter)}", _rounded_mapping(part), str(kind), source))
     return out
+
+
+def _refuse_unknown_corners(geoms: np.ndarray, owned: np.ndarray, lot_geom, index: pd.Index) -> None:
+    """Refuse the outlines with a corner that is not a number (NaN or infinite) whose box meets the
+    lot's, or that carry its id: repairing one would drop the corner and put a guess on the bill
+    (SPEC A1.4 repairs crossings).  GEOS leaves NaN corners out of a box, so the box is the rest's."""
+    x0, y0, x1, y1 = lot_geom.bounds
+    b = shapely.bounds(geoms)
+    near = np.flatnonzero(owned | ((b[:, 0] <= x1) & (b[:, 2] >= x0) & (b[:, 1] <= y1) & (b[:, 3] >= y0)))
+    coords, owner = shapely.get_coordinates(geoms[near], return_index=True)
+    bad = near[np.unique(owner[~np.isfinite(coords).all(axis=1)])]
+    if len(bad):
+        raise NonFiniteCoordinateError.for_rows("features", index, bad,
+                                                fix="Fix or remove {it} in the file and load it again.")
 
 
 def _outline_key(geometry: Mapping[str, Any]) -> bytes:

@@ -24,6 +24,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 import geopandas as gpd
@@ -152,7 +153,13 @@ class Records:
             raise PackageRejected(
                 f"There is no tax lot {parcel_id!r} in the utility's parcel records; check the Property ID."
             )
-        return rows.iloc[[0]]
+        lot = rows.iloc[[0]]
+        if _unknown_corners(lot.geometry.to_numpy()).any():
+            raise PackageRejected(
+                f"The utility's parcel outline of tax lot {parcel_id!r} has a corner that is not a number (NaN or "
+                f"infinite), parcels row {gis.row_name(lot.index[0])}: its shape cannot be known, so nothing on it "
+                "can be measured. The utility must fix its parcel layer first.")
+        return lot
 
     def lot_record(self, parcel_id: str) -> LotRecord:
         """What the billing data says about a tax lot: class, dwelling units, address, category, accounts.
@@ -189,22 +196,42 @@ class Records:
     def record_features(self, parcel_id: str) -> gpd.GeoDataFrame:
         """The record layer's features that touch the lot (projected CRS)."""
         lot_geom = self.lot(parcel_id).geometry.iloc[0]
-        idx = self.features.sindex.query(lot_geom, predicate="intersects")
-        feats = self.features.iloc[sorted(idx)]
+        near = np.sort(self.features.sindex.query(lot_geom))  # by boxes: GEOS says no more of a NaN corner
+        bad = near[_unknown_corners(self.features.geometry.to_numpy()[near])]
+        if len(bad):
+            rows = ", ".join(gis.row_name(x) for x in self.features.index[bad[:5]])
+            raise PackageRejected(
+                f"The City's record has an outline with a corner that is not a number (NaN or infinite) on or "
+                f"near tax lot {parcel_id!r}, record features row {rows}: its shape cannot be known, so the lot "
+                "cannot be compared with the record. Fix the record layer and load it again.")
+        feats = self.features.iloc[near[shapely.intersects(self.features.geometry.to_numpy()[near], lot_geom)]]
         # a feature that only touches the lot line adds no area
         return feats[feats.geometry.intersection(lot_geom).area > 0]
 
 
 def _repaired(layer: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """The layer with outlines that cross themselves made valid (their polygon parts kept)."""
+    """The layer with outlines that cross themselves made valid (their polygon parts kept).
+
+    An outline with a corner that is not a number is left as it is: repairing it would drop the
+    corner and keep a guess (SPEC A1.4 repairs crossings); the lot it is on refuses it when looked at.
+    """
     geoms = layer.geometry.to_numpy()
     bad = ~shapely.is_missing(geoms) & ~shapely.is_valid(geoms)
+    bad[bad] = ~_unknown_corners(geoms[bad])
     if not bad.any():
         return layer
     geoms = geoms.copy()
     geoms[bad] = polygonal(repair(geoms[bad]))
     out = layer.copy()
     out[layer.geometry.name] = gpd.GeoSeries(geoms, index=layer.index, crs=layer.crs)
+    return out
+
+
+def _unknown_corners(geoms: np.ndarray) -> np.ndarray:
+    """Per shape: whether it has a coordinate that is not a finite number (NaN or infinite)."""
+    coords, owner = shapely.get_coordinates(geoms, return_index=True)
+    out = np.zeros(len(geoms), dtype=bool)
+    out[owner[~np.isfinite(coords).all(axis=1)]] = True
     return out
 
 

@@ -475,3 +475,44 @@ def test_measure__address_search_forgives_street_suffixes_and_spelling_and_offer
     app.text_input(key="addr_query").input("42 Nowhere Lane").run()
     assert "No lot has an address like “42 Nowhere Lane”" in texts(app.warning)
     assert app.selectbox(key="lot_id").value == chosen_lot
+
+
+def test_measure__an_upload_with_a_corner_that_is_not_a_number_is_explained_not_billed(app):
+    """SPEC A1.4 repairs outlines that cross themselves; a corner that is not a number leaves the
+    shape unknown: the homeowner is told which outline, and nothing is added to the bill."""
+    app.button(key="reset").click().run()
+    n, before = len(shape_keys(app)), texts(app.metric)
+    upload = json.loads(sample_bytes("features.geojson"))
+    mine = [f for f in upload["features"] if f["properties"]["parcel_id"] == app.session_state["lot_id"]]
+    assert len(mine) >= 2
+    upload["features"] = mine
+    upload["features"][1]["geometry"]["coordinates"][0][1][0] = float("nan")  # json writes NaN
+    app.file_uploader(key="features_upload").set_value(
+        ("mine.geojson", json.dumps(upload).encode(), "application/geo+json"))
+    app.run()
+    app.button(key="load_upload").click().run()
+    assert not app.exception
+    said = texts(app.error)
+    assert "corner that is not a number" in said
+    assert "row 2:" in said
+    assert "in the file and load it again" in said
+    assert len(shape_keys(app)) == n
+    assert texts(app.metric) == before
+
+
+def test_measure__a_city_record_with_a_corner_that_is_not_a_number_is_not_loaded_and_says_so(monkeypatch):
+    """The homeowner cannot fix the City's file: the page opens, says why the record is not on the
+    map, and asks them to draw instead (no traceback, no guessed shape)."""
+    import gis
+    import gis.shapes
+
+    def broken_record(features, lot, **kw):
+        if kw.get("source") == "record":
+            raise gis.NonFiniteCoordinateError.for_rows("features", features.index, [0])
+        return real(features, lot, **kw)
+
+    real = gis.shapes.shapes_from_layer
+    monkeypatch.setattr(gis.shapes, "shapes_from_layer", broken_record)
+    at = new_app()
+    assert "The City's record for this lot has an outline with a corner that is not a number" in texts(at.warning)
+    assert shape_keys(at) == []

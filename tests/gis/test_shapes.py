@@ -86,6 +86,30 @@ def test_shapes_from_layer__splits_multipolygons_and_aliases_types():
     assert [s["id"] for s in shapes] == ["u1", "u2"]
 
 
+@pytest.mark.filterwarnings("ignore:invalid value encountered")  # shapely, on the NaN coordinate
+@pytest.mark.parametrize("value", [float("nan"), float("inf")])
+def test_a1_4_repair__a_loaded_outline_with_a_corner_that_is_not_a_number_is_refused_not_guessed(value):
+    """Repairing it would drop the corner and put a guessed shape on the bill (a 40 x 40 ft roof as
+    a triangle); the homeowner is told which row, whatever else the file holds."""
+    import gis
+
+    lot = layer([(box(0, 0, 100, 100), "L1")], "parcel_id")
+    nan_roof = shapely.Polygon([(10, 10), (50, 10), (50, value), (10, 50)])
+    feats = layer([(box(1, 1, 5, 5), "patio"), (nan_roof, "roof"), (box(500, 500, 510, 510), "roof")],
+                  "feature_type")
+    with pytest.raises(gis.NonFiniteCoordinateError, match=r"features .*not a number.*row 2:"):
+        sh.shapes_from_layer(feats, lot, id_prefix="u", source="upload")
+
+
+def test_a1_4_repair__an_outline_with_a_corner_that_is_not_a_number_far_from_the_lot_is_left_out():
+    """Such an outline in a file of a whole street, nowhere near the lot, does not stop its owner."""
+    lot = layer([(box(0, 0, 100, 100), "L1")], "parcel_id")
+    far = shapely.Polygon([(500, 500), (510, 500), (510, float("nan")), (500, 510)])
+    feats = layer([(box(1, 1, 5, 5), "patio"), (far, "roof")], "feature_type")
+    shapes = sh.shapes_from_layer(feats, lot, id_prefix="u", source="upload")
+    assert [s["feature_type"] for s in shapes] == ["patio"]
+
+
 def test_shapes_frame__round_trips_to_the_engine():
     frame = sh.shapes_frame([sh.new_shape("s1", SQUARE, "roof")])
     assert frame.crs.to_epsg() == 4326

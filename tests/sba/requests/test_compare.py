@@ -95,3 +95,27 @@ def test_compare__map_is_built_offline(sqlite_store, records, queue):
     html = comparison_map(_cmp(sqlite_store, records, queue, "R100075")).get_root().render()
     assert "City record" in html
     assert "Request" in html
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered")  # shapely, on the NaN coordinate
+def test_a1_4_repair__a_record_outline_with_a_corner_that_is_not_a_number_is_not_compared_as_a_guess(
+        sqlite_store, records, queue):
+    """Staff must not decide on a guessed record: the comparison of that lot says which record row to
+    fix; the other lots compare as before (the layer loads, and is not repaired into a guess)."""
+    import numpy as np
+
+    from sba.requests import PackageRejected
+    from sba.requests.records import Records
+
+    features = records.features.copy()
+    on_lot = records.record_features("R100065").index
+    geoms = features.geometry.to_numpy().copy()
+    ring = np.array(shapely.get_coordinates(geoms[features.index.get_loc(on_lot[0])].exterior))
+    ring[1, 0] = np.nan
+    geoms[features.index.get_loc(on_lot[0])] = shapely.Polygon(ring)
+    broken = Records(records.parcels, features.set_geometry(geoms), records.water, records.accounts,
+                     records.schedule)
+    with pytest.raises(PackageRejected, match=r"record .*corner that is not a number.*row \d+"):
+        compare_request(sqlite_store.get(queue["R100065"]), broken)
+    other = compare_request(sqlite_store.get(queue["R100040"]), broken)
+    assert other.counts == _cmp(sqlite_store, records, queue, "R100040").counts

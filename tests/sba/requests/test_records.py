@@ -5,6 +5,9 @@ from __future__ import annotations
 import io
 import sys
 
+import numpy as np
+import pytest
+
 import shapely
 
 from sba.cli import main
@@ -36,3 +39,23 @@ def test_records__sba_requests_show_a_request_for_a_lot_with_a_broken_record_out
     assert (code, err) == (0, "")
     assert "R100072" in out
     assert shapely.is_valid(records.features.geometry).all()
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered")  # shapely, on the NaN coordinate
+def test_a1_4_repair__a_parcel_with_a_corner_that_is_not_a_number_is_refused_when_looked_at_not_guessed(records):
+    """The layer still loads (one bad lot must not stop every page), the bad lot is not repaired
+    into a guess, and looking at it says which parcels row the utility must fix."""
+    from sba.requests import PackageRejected
+    from sba.requests.records import Records
+
+    parcels = records.parcels.copy()
+    at = parcels.index.get_loc(parcels.index[parcels.parcel_id == "R100065"][0])
+    geoms = parcels.geometry.to_numpy().copy()
+    ring = np.array(shapely.get_coordinates(geoms[at].exterior))
+    ring[2, 1] = np.nan
+    geoms[at] = shapely.Polygon(ring)
+    broken = Records(parcels.set_geometry(geoms), records.features, records.water, records.accounts,
+                     records.schedule)
+    with pytest.raises(PackageRejected, match=rf"R100065.*not a number.*parcels row {at + 1}:"):
+        broken.lot("R100065")
+    assert broken.lot("R100040").geometry.iloc[0].equals(records.lot("R100040").geometry.iloc[0])
