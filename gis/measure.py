@@ -71,7 +71,7 @@ from gis.overlay import (
     triangles,
 )
 from gis.pieces import Pieces, Sources
-from gis.repair import drop_slivers, polygonal, repair, repair_invalid
+from gis.repair import drop_slivers, non_finite, polygonal, repair
 from gis.shapes import normalise_types, type_column
 from gis.tiles import Tiles, cut_large, split_parts
 from gis.validity import is_valid
@@ -340,8 +340,10 @@ def measure_lots(
     pcs, cross = _cut_pieces(src, _pair(src, pairs, usable))
     _placed(feats.tiles.source, pcs.feat, usable, len(features), found.report, require_overlap)
 
+    unit2 = sqft_per_crs_unit2(parcels.crs)
     counts = {  # the lot table's columns that need no union of the billable pieces
         "outside": _outside_area(pcs, cross, len(feats.geoms), n_lots),
+        "overlapping": _on_overlapping_lots(pcs, len(feats.geoms), n_lots, SHARED_MIN_SQFT / unit2),
         "excluded": _excluded_area(pcs, excluded[pcs.feat], n_lots),
         "n_features": _features_per_lot(*_surface_of(feats.tiles, pcs.feat, surfaces), pcs.lot, n_lots),
         "repaired": _repaired(lot_repaired, pcs.lot, feats.repaired[pcs.feat]),
@@ -356,7 +358,7 @@ def measure_lots(
     sums.overwater += _docks_without_water(pcs, dock_no_water[pcs.feat], cpcs, n_lots)
 
     present = [ranking[r] for r in np.flatnonzero(np.bincount(ranks, minlength=len(ranking)))] if by_type else []
-    lots = _lot_table(parcels[id_field].to_numpy(), sums, counts, sqft_per_crs_unit2(parcels.crs),
+    lots = _lot_table(parcels[id_field].to_numpy(), sums, counts, unit2,
                       {t: ranking.index(t) for t in present})
     return Measurement(lots=lots, problems=found.problems, crs=parcels.crs, types=tuple(present))
 
@@ -560,6 +562,7 @@ def _lot_table(parcel_ids: np.ndarray, sums: _Sums, counts: dict, unit2: float, 
         "excluded_type_sqft": _sqft(counts["excluded"], unit2),
         "n_features": counts["n_features"],
         "repaired": counts["repaired"],
+        "overlaps_another_lot": counts["overlapping"],
     })
     for t, r in type_ranks.items():
         lots[TYPE_PREFIX + t] = _sqft(sums.by_type[r], unit2)
@@ -604,13 +607,12 @@ def _over_water(water, P, p_bnd, pcs, geo, graph, ranks, overwater, by_type):
     wet_piece = np.zeros(n_pieces, dtype=bool)
     if water is None or not len(water) or not n_pieces:
         return wet_water
-    W = water.geometry.to_numpy()
-    W = W[~shapely.is_missing(W) & ~shapely.is_empty(W)]
+    W = _clean_water(water)
     # few, large water polygons against many small pieces: only pieces on
     # lots near the water (a piece lies within its lot's bounds) are tested,
     # first by their bounds against a tree of the water's bounding boxes,
     # then (given a shape) exactly, with each water polygon prepared once
-    W, near_lot = _within_reach(repair_invalid(W), P, p_bnd)
+    W, near_lot = _within_reach(W, P, p_bnd)
     wtree = shapely.STRtree(W)
     near = np.flatnonzero(near_lot[cp])
     pcs.give_shapes(near[pcs.as_bounds[near]])
@@ -658,6 +660,22 @@ def _over_water(water, P, p_bnd, pcs, geo, graph, ranks, overwater, by_type):
     return wet_water
 
 
+def _clean_water(water: gpd.GeoDataFrame) -> np.ndarray:
+    """The water's shapes, missing and empty ones left out, invalid ones repaired; an outline with
+    a corner that is not a number is refused (:class:`NonFiniteCoordinateError`), as a lot's is."""
+    W = water.geometry.to_numpy()
+    present = np.flatnonzero(~shapely.is_missing(W) & ~shapely.is_empty(W))
+    W = W[present]
+    invalid = np.flatnonzero(~shapely.is_valid(W))
+    bad = invalid[non_finite(W[invalid])]
+    if len(bad):
+        raise NonFiniteCoordinateError.for_rows("water", water.index, present[bad])
+    if len(invalid):
+        W = W.copy()
+        W[invalid] = repair(W[invalid])
+    return W
+
+
 def _within_reach(W: np.ndarray, P: np.ndarray, p_bnd: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``(W, near_lot)``: the water polygons that a lot's box meets, those of more than
     :data:`gis.overlay.BIG_SHAPE` coordinates cut to the box around those lots (the rest of a
@@ -702,6 +720,37 @@ def _docks_without_water(pcs: Pieces, d: np.ndarray, cpcs: Pieces, n_lots: int) 
     extra[m] = shapely.difference(extra[m], others[m])
     extra_area[has] = area(extra)
     return extra_area
+
+
+#: A surface counted on two lots over at least this many square feet marks them as overlapping
+#: (less is the noise of lot lines digitised a hair apart).
+SHARED_MIN_SQFT = 1.0
+
+
+def _on_overlapping_lots(pcs: Pieces, n_feat: int, n_lots: int, min_area: float) -> np.ndarray:
+    """Per lot: whether a surface on it is also counted on another lot that overlaps it, over
+    ``min_area`` (CRS units²) or more.
+
+    Lots that tile do not overlap, so a surface's pieces on them add up to its area; where they
+    add up to more, the surface lies under two lots at once (stacked condominium units, a lot
+    drawn twice) and is billed on each.  The lots whose pieces of such a surface overlap are
+    the ones marked.  Cost: a sum over the pieces of surfaces on two lots or more, then one
+    overlay per pair of pieces of the (rare) surfaces whose pieces add up to too much.
+    """
+    marked = np.zeros(n_lots, dtype=bool)
+    multi = np.flatnonzero(np.bincount(pcs.feat, minlength=n_feat) > 1)
+    if not len(multi):
+        return marked
+    on_lots = np.bincount(pcs.feat, weights=pcs.area, minlength=n_feat)[multi]
+    shared = multi[on_lots - area(pcs.src.F[multi]) >= min_area]
+    if not len(shared):
+        return marked
+    rows = np.flatnonzero(np.isin(pcs.feat, shared))
+    pcs.give_shapes(rows)
+    a, b, size, _ = overlaps(pcs.feat[rows], pcs.geom[rows], pcs.box[rows], pcs.bnd[rows])
+    both = size >= min_area
+    marked[pcs.lot[rows[a[both]]]] = marked[pcs.lot[rows[b[both]]]] = True
+    return marked
 
 
 def _excluded_area(pcs: Pieces, ex: np.ndarray, n_lots: int) -> np.ndarray:
@@ -1077,10 +1126,9 @@ def _check_finite(geoms: np.ndarray, invalid: np.ndarray, is_box: np.ndarray, bo
     rows = np.union1d(invalid, boxes).astype(np.int64)
     if not len(rows):
         return
-    coords, owner = shapely.get_coordinates(geoms[rows], return_index=True)
-    bad = np.unique(owner[~np.isfinite(coords).all(axis=1)])
+    bad = rows[non_finite(geoms[rows])]
     if len(bad):
-        refuse(rows[bad])
+        refuse(bad)
 
 
 def _refuse_non_finite(role: str, index: pd.Index, rows: np.ndarray) -> None:

@@ -44,7 +44,7 @@ from pyproj import CRS
 from shapely.geometry import mapping, shape
 
 from gis.errors import NonFiniteCoordinateError
-from gis.repair import repair
+from gis.repair import non_finite, repair
 
 __all__ = [
     "FEATURE_TYPES",
@@ -262,8 +262,7 @@ def _refuse_unknown_corners(geoms: np.ndarray, owned: np.ndarray, lot_geom, inde
     x0, y0, x1, y1 = lot_geom.bounds
     b = shapely.bounds(geoms)
     near = np.flatnonzero(owned | ((b[:, 0] <= x1) & (b[:, 2] >= x0) & (b[:, 1] <= y1) & (b[:, 3] >= y0)))
-    coords, owner = shapely.get_coordinates(geoms[near], return_index=True)
-    bad = near[np.unique(owner[~np.isfinite(coords).all(axis=1)])]
+    bad = near[non_finite(geoms[near])]
     if len(bad):
         raise NonFiniteCoordinateError.for_rows("features", index, bad,
                                                 fix="Fix or remove {it} in the file and load it again.")

@@ -37,7 +37,7 @@ import numpy as np
 
 import shapely
 
-from gis.repair import drop_slivers, polygonal, repair
+from gis.repair import drop_slivers, non_finite, polygonal, repair
 
 __all__ = ["SPLIT_COORDS", "SURFACE", "TILE_COORDS", "Tiles", "cut_large", "cut_once", "split_parts", "tiled"]
 
@@ -97,6 +97,7 @@ def cut_once(features: np.ndarray, lots: np.ndarray | None = None,
     of V coordinates, once, shared by ``threads`` threads.
     """
     large = np.flatnonzero(shapely.get_num_coordinates(features) > SPLIT_COORDS)
+    large = large[~non_finite(features[large])]  # left whole: the engine refuses them, the run sets them aside
     if not len(large):
         return None
     parts = split_parts(features[large], lots)

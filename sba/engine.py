@@ -162,6 +162,7 @@ def lot_results(m: gis.Measurement, parcels: gpd.GeoDataFrame, schedule: RateSch
             "by_type": by_type,
             "n_features": int(row.n_features),
             "repaired": bool(row.repaired),
+            "overlaps_another_lot": bool(row.overlaps_another_lot),
             "category": category,
             "problems": problems.get(str(row.parcel_id), []),
             "error": errors[i],

@@ -53,16 +53,16 @@ def measure_chunk(
     ids = parcels[opts.id_field].to_numpy()
     geoms = parcels.geometry.to_numpy()
     lots_in = parcels if context is None or not len(context) else pd.concat([parcels, context])
-    aside = _SetAside(lots_in, features, boxes, pairs)
+    aside = _SetAside(lots_in, features, water, boxes, pairs)
     try:
-        m = aside.measure(lambda lots_in, features, boxes: gis.measure_lots(
+        m = aside.measure(lambda lots_in, features, water, boxes: gis.measure_lots(
             lots_in, features, water, id_field=opts.id_field, type_field=opts.type_field, rules=rules,
             by_type=opts.by_type, problems=False, pairs=pairs, surfaces=surfaces, boxes=boxes))
         lots = m.lots.iloc[:len(parcels)].reset_index(drop=True)
         lot_errors = np.full(len(lots), None, dtype=object)
     except shapely.errors.GEOSException:
-        lots, lot_errors = _measure_around_failures(aside.lots.iloc[:len(parcels)], aside.features, water, rules,
-                                                    opts, aside.lots.iloc[len(parcels):], surfaces)
+        lots, lot_errors = _measure_around_failures(aside.lots.iloc[:len(parcels)], aside.features, aside.water,
+                                                    rules, opts, aside.lots.iloc[len(parcels):], surfaces)
     missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
     lot_errors[missing & pd.isna(lot_errors)] = NO_SHAPE
     unknown = np.fromiter(aside.errors, dtype=np.int64, count=len(aside.errors))
@@ -85,7 +85,7 @@ def measure_chunk(
     columns = {"parcel_id": ids, "property_class": classes,
                "dwelling_units": pd.array(units, dtype="float64").astype("Int64")}
     for col in ("billable_area_sqft", "overlap_sqft", "outside_parcel_sqft", "overwater_excluded_sqft",
-                "excluded_type_sqft", "n_features", "repaired"):
+                "excluded_type_sqft", "n_features", "repaired", "overlaps_another_lot"):
         columns[col] = lots[col].to_numpy()
     columns["billable_area_sqft"] = area
     columns.update(billable_sqft_rounded=pd.arrays.IntegerArray(whole, ~measured).to_numpy(), category=category,
@@ -109,63 +109,75 @@ def measure_chunk(
 
 
 class _SetAside:
-    """A chunk's lots and surfaces, less those whose outline has a corner that is not a number.
+    """A chunk's lots, surfaces and water, less those whose outline has a corner that is not a number.
 
     The engine refuses such an outline (:class:`gis.NonFiniteCoordinateError`, naming its rows:
     its shape cannot be known); a bulk run records the lots concerned as error rows and goes on.
     :meth:`measure` measures again with each outline it refuses taken as no shape, and keeps, per
-    lot (a position in ``lots``), why it cannot be billed: its own outline, or a surface whose box
-    meets its box (where that surface lies cannot be known).  The engine checks the lots before
-    the surfaces, so a chunk is measured at most three times, and once when all is well.
+    lot (a position in ``lots``), why it cannot be billed: its own outline, or a surface or water
+    body whose box meets its box (where that lies cannot be known).  The engine checks the lots,
+    then the surfaces, then the water, so a chunk is measured at most four times, and once when
+    all is well.
     """
 
-    def __init__(self, lots: gpd.GeoDataFrame, features: gpd.GeoDataFrame, boxes: tuple | None,
-                 pairs: tuple[np.ndarray, np.ndarray] | None):
-        self.lots, self.features, self.boxes, self.pairs = lots, features, boxes, pairs
+    def __init__(self, lots: gpd.GeoDataFrame, features: gpd.GeoDataFrame, water: gpd.GeoDataFrame | None,
+                 boxes: tuple | None, pairs: tuple[np.ndarray, np.ndarray] | None):
+        self.lots, self.features, self.water, self.boxes, self.pairs = lots, features, water, boxes, pairs
         self.errors: dict[int, str] = {}
 
     def measure(self, measure):
-        """``measure(lots, features, boxes)`` of what is left, setting aside what it refuses."""
-        for _ in range(2):
+        """``measure(lots, features, water, boxes)`` of what is left, setting aside what it refuses."""
+        for _ in range(3):
             try:
-                return measure(self.lots, self.features, self.boxes)
+                return measure(self.lots, self.features, self.water, self.boxes)
             except gis.NonFiniteCoordinateError as err:
-                if err.role not in ("parcels", "features") or not err.rows:
+                if err.role not in ("parcels", "features", "water") or not err.rows:
                     raise
                 self._set_aside(err.role, np.asarray(err.rows, dtype=np.int64))
-        return measure(self.lots, self.features, self.boxes)
+        return measure(self.lots, self.features, self.water, self.boxes)
 
     def _set_aside(self, role: str, rows: np.ndarray) -> None:
         if role == "parcels":
             self.lots = _without_shapes(self.lots, rows)
             for k in rows.tolist():
                 self.errors[k] = LOT_NOT_A_NUMBER
-        else:
-            for f, lot in zip(*self._lots_met(rows), strict=True):
-                self.errors.setdefault(int(lot), SURFACE_NOT_A_NUMBER.format(row=gis.row_name(self.features.index[f])))
+            self._no_boxes(0, rows)
+        elif role == "features":
+            self._note_lots_met(self.features, rows, "A surface", self.pairs)
             self.features = _without_shapes(self.features, rows)
-        if self.boxes is not None:  # a row without a shape is no box, and has no bounds
-            flags, bounds = (0, 1) if role == "parcels" else (2, 3)
-            self.boxes = tuple(b.copy() if i in (flags, bounds) else b for i, b in enumerate(self.boxes))
-            self.boxes[flags][rows], self.boxes[bounds][rows] = False, np.nan
+            self._no_boxes(2, rows)
+        else:
+            self._note_lots_met(self.water, rows, "A water body", None)
+            self.water = _without_shapes(self.water, rows)
 
-    def _lots_met(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """``(surface, lot)`` for each lot whose box meets that of one of the surfaces ``rows``."""
-        if self.pairs is not None:
-            pair_f, pair_p = self.pairs
-            at = np.flatnonzero(np.isin(pair_f, rows))
-            return pair_f[at], pair_p[at]
-        f, p = shapely.STRtree(self.lots.geometry.to_numpy()).query(self.features.geometry.to_numpy()[rows])
-        return rows[f], p
+    def _no_boxes(self, at: int, rows: np.ndarray) -> None:
+        """A row without a shape is no box and has no bounds (``boxes[at]``, ``boxes[at + 1]``)."""
+        if self.boxes is not None:
+            self.boxes = tuple(b.copy() if i in (at, at + 1) else b for i, b in enumerate(self.boxes))
+            self.boxes[at][rows], self.boxes[at + 1][rows] = False, np.nan
+
+    def _note_lots_met(self, layer: gpd.GeoDataFrame, rows: np.ndarray, what: str, pairs) -> None:
+        """Each lot whose box meets the box of one of ``layer``'s ``rows`` (by the run's ``pairs`` of
+        surfaces and lots where given) cannot be billed: say which row of which layer is why."""
+        if pairs is not None:
+            at = np.flatnonzero(np.isin(pairs[0], rows))
+            rows_met, lots_met = pairs[0][at], pairs[1][at]
+        else:
+            found, lots_met = shapely.STRtree(self.lots.geometry.to_numpy()).query(layer.geometry.to_numpy()[rows])
+            rows_met = rows[found]
+        name = "features" if layer is self.features else "water"
+        for r, lot in zip(rows_met.tolist(), lots_met.tolist(), strict=True):
+            self.errors.setdefault(lot, NOT_A_NUMBER_NEAR.format(what=what, layer=name,
+                                                                 row=gis.row_name(layer.index[r])))
 
 
-#: Why a bulk run's lot is not billed when its own outline, or a surface's that meets it, has a
-#: corner that is not a number (:class:`_SetAside`).
+#: Why a bulk run's lot is not billed when its own outline, or one that meets it, has a corner
+#: that is not a number (:class:`_SetAside`).
 LOT_NOT_A_NUMBER = ("The parcel's outline has a corner that is not a number (NaN or infinite), so its shape "
                     "cannot be known and it was not measured; fix it in the parcel layer and run again.")
-SURFACE_NOT_A_NUMBER = ("A surface on or near this parcel, features row {row}, has a corner that is not a number "
-                        "(NaN or infinite), so where it lies cannot be known and the parcel was not measured; "
-                        "fix or remove that surface and run again.")
+NOT_A_NUMBER_NEAR = ("{what} on or near this parcel, {layer} row {row}, has a corner that is not a number "
+                     "(NaN or infinite), so where it lies cannot be known and the parcel was not measured; "
+                     "fix or remove it and run again.")
 
 
 def _without_shapes(layer: gpd.GeoDataFrame, rows: np.ndarray) -> gpd.GeoDataFrame:
@@ -271,7 +283,8 @@ def _measure_around_failures(parcels: gpd.GeoDataFrame, features: gpd.GeoDataFra
             return pd.DataFrame({
                 "parcel_id": parcels[opts.id_field].to_numpy()[[i]], "billable_area_sqft": [np.nan],
                 "outside_parcel_sqft": [np.nan], "overlap_sqft": [np.nan], "overwater_excluded_sqft": [np.nan],
-                "excluded_type_sqft": [np.nan], "n_features": [0], "repaired": [False]}), \
+                "excluded_type_sqft": [np.nan], "n_features": [0], "repaired": [False],
+                "overlaps_another_lot": [False]}), \
                 f"Geometry could not be measured ({err}); check this lot's shapes."
 
     def part(rows: list[int]) -> list[tuple[pd.DataFrame, list]]:

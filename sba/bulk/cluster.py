@@ -127,7 +127,7 @@ def reassess_on_cluster(address: str, parcels_path, features_path, out, *, water
             raise ClusterError(f"The dask workers could not read the layers ({_first_line(err)}); they need "
                                "the input files at the same paths as this machine.") from err
         # the chunks are the local run's, but a local run's parts are never taken over
-        settings = {"opts": opts.__dict__, "schedule": schedule.name, "n_chunks": plan.n_chunks, "version": 4,
+        settings = {"opts": opts.__dict__, "schedule": schedule.name, "n_chunks": plan.n_chunks, "version": 5,
                     "run": "dask"}
         parts = PartStore.open(out, [parcels_path, features_path, water_path, opts.raster], settings, resume)
         # the result is streamed from the parts on disk (a GeoPackage with the lots' shapes fetched a batch at a time)

@@ -11,7 +11,7 @@ __all__ = ["ORDER", "OUTPUT_COLUMNS", "ReassessOptions", "ReassessSummary"]
 OUTPUT_COLUMNS = [
     "parcel_id", "property_class", "dwelling_units", "billable_area_sqft", "billable_sqft_rounded",
     "overlap_sqft", "outside_parcel_sqft", "overwater_excluded_sqft", "excluded_type_sqft",
-    "n_features", "category", "service_units", "repaired", "error",
+    "n_features", "category", "service_units", "repaired", "overlaps_another_lot", "error",
 ]
 #: the input order of the lots (a sort key) in chunk tables; not written out
 ORDER = "_order"

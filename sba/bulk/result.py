@@ -222,7 +222,7 @@ class Tally:
     """What the summary counts of the result table, added up a batch of rows at a time."""
 
     def __init__(self) -> None:
-        self.rows = self.errors = self.repaired = 0
+        self.rows = self.errors = self.repaired = self.overlapping = 0
         self.raster_flags: int | None = None
         self.by_category: dict[str, int] = {}
 
@@ -233,9 +233,19 @@ class Tally:
             self.by_category[name] = self.by_category.get(name, 0) + int(count)
         self.errors += int(table.error.notna().sum())
         self.repaired += int(table.repaired.sum())
+        self.overlapping += int(table.overlaps_another_lot.sum())
         if "raster_disagrees" in table:
             self.raster_flags = (self.raster_flags or 0) + int(table.raster_disagrees.fillna(False).sum())
         return self
+
+
+def overlap_notes(n_lots: int) -> list[str]:
+    """A note when lots overlap under a surface, which is then billed on each of them."""
+    if not n_lots:
+        return []
+    return [f"{n_lots:,} parcels overlap another parcel under a surface (stacked condominium units, or a "
+            "parcel drawn twice), so that surface is billed on each of them; they are marked in the "
+            "overlaps_another_lot column. Check them before billing."]
 
 
 def summarise(table: pd.DataFrame | Tally, n: int, start: float, chunks: int, resumed: int, out: Path,
@@ -248,7 +258,8 @@ def summarise(table: pd.DataFrame | Tally, n: int, start: float, chunks: int, re
         parcels_in=n, parcels_out=tally.rows, seconds=time.perf_counter() - start,
         by_category=by_category, errors=tally.errors, repaired=tally.repaired,
         chunks=chunks, chunks_resumed=resumed, out=out, phases=phases,
-        raster_flags=tally.raster_flags, repeated_ids=repeated, crs_note=crs_note, notes=list(notes or []),
+        raster_flags=tally.raster_flags, repeated_ids=repeated, crs_note=crs_note,
+        notes=[*(notes or []), *overlap_notes(tally.overlapping)],
     )
     if previous is not None:
         if isinstance(table, Tally):  # only the columns the comparison needs, from the written file

@@ -364,7 +364,7 @@ def _reassess(parcels_path: str | Path, features_path: str | Path, out: str | Pa
     notes = _meeting_notes(n_surfaces, pair_f if surfaces is None else surfaces["surface"][pair_f], names) \
         + type_note + _kernel_note(n)
 
-    settings = {"opts": opts.__dict__, "schedule": schedule.name, "n_chunks": n_chunks, "version": 4}
+    settings = {"opts": opts.__dict__, "schedule": schedule.name, "n_chunks": n_chunks, "version": 5}
     parts = PartStore.open(out, [parcels_path, features_path, water_path, opts.raster], settings, resume)
     ids = parcels[opts.id_field].to_numpy()
     resumed = _resumed_tables(parts, ids, order, bounds)

@@ -52,7 +52,8 @@ def cmd_measure(args: argparse.Namespace) -> int:
     header = f"{'parcel':<14}{'billable':>12}{'whole':>8}{'outside':>10}{'overlap':>10}{'overwater':>11}  category"
     print(header)
     for lot in lots:
-        flag = " (repaired)" if lot["repaired"] else ""
+        flag = (" (repaired)" if lot["repaired"] else "") + (" (overlaps another lot)" if lot["overlaps_another_lot"]
+                                                             else "")
         if lot["error"]:
             print(f"{lot['parcel_id']!s:<14}  not billed: {lot['error']}")
             continue

@@ -32,7 +32,7 @@ import shapely
 
 import gis
 from categorize import DEFAULT_SCHEDULE, RateSchedule, load_schedule
-from gis.repair import polygonal, repair
+from gis.repair import non_finite, polygonal, repair
 from sba.requests.errors import PackageRejected
 
 __all__ = ["SAMPLE_DIR", "LotRecord", "Records", "default_records_dir", "same_person"]
@@ -154,7 +154,7 @@ class Records:
                 f"There is no tax lot {parcel_id!r} in the utility's parcel records; check the Property ID."
             )
         lot = rows.iloc[[0]]
-        if _unknown_corners(lot.geometry.to_numpy()).any():
+        if non_finite(lot.geometry.to_numpy()).any():
             raise PackageRejected(
                 f"The utility's parcel outline of tax lot {parcel_id!r} has a corner that is not a number (NaN or "
                 f"infinite), parcels row {gis.row_name(lot.index[0])}: its shape cannot be known, so nothing on it "
@@ -197,7 +197,7 @@ class Records:
         """The record layer's features that touch the lot (projected CRS)."""
         lot_geom = self.lot(parcel_id).geometry.iloc[0]
         near = np.sort(self.features.sindex.query(lot_geom))  # by boxes: GEOS says no more of a NaN corner
-        bad = near[_unknown_corners(self.features.geometry.to_numpy()[near])]
+        bad = near[non_finite(self.features.geometry.to_numpy()[near])]
         if len(bad):
             rows = ", ".join(gis.row_name(x) for x in self.features.index[bad[:5]])
             raise PackageRejected(
@@ -217,21 +217,13 @@ def _repaired(layer: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """
     geoms = layer.geometry.to_numpy()
     bad = ~shapely.is_missing(geoms) & ~shapely.is_valid(geoms)
-    bad[bad] = ~_unknown_corners(geoms[bad])
+    bad[bad] = ~non_finite(geoms[bad])
     if not bad.any():
         return layer
     geoms = geoms.copy()
     geoms[bad] = polygonal(repair(geoms[bad]))
     out = layer.copy()
     out[layer.geometry.name] = gpd.GeoSeries(geoms, index=layer.index, crs=layer.crs)
-    return out
-
-
-def _unknown_corners(geoms: np.ndarray) -> np.ndarray:
-    """Per shape: whether it has a coordinate that is not a finite number (NaN or infinite)."""
-    coords, owner = shapely.get_coordinates(geoms, return_index=True)
-    out = np.zeros(len(geoms), dtype=bool)
-    out[owner[~np.isfinite(coords).all(axis=1)]] = True
     return out
 
 

@@ -38,7 +38,7 @@ from shapely.geometry import mapping, shape
 
 import gis
 from gis.geojson import rfc7946
-from gis.repair import repair
+from gis.repair import non_finite, repair
 from gis.shapes import FEATURE_TYPES
 from sba.engine import area_str
 from sba.requests import letter as letters
@@ -91,6 +91,9 @@ def _feature_outline(geometry: dict[str, Any], records: Records, parcel_id: str,
         geom = shape(geometry)
     except (ValueError, TypeError, KeyError, AttributeError, shapely.errors.GEOSException) as err:
         raise DecisionError(f"The new outline for {name} cannot be read as GeoJSON.") from err
+    if non_finite([geom])[0]:  # repairing it would drop the corner and keep a guess (SPEC A1.4)
+        raise DecisionError(f"The new outline for {name} has a corner that is not a number (NaN or infinite); "
+                            "draw it again.")
     if not geom.is_valid:
         geom = repair(geom)
     if geom.is_empty or geom.area <= 0:

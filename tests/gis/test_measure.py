@@ -676,11 +676,12 @@ def test_measure__dock_without_water_layer_under_a_driveway_cut_at_the_lot_line(
 def test_a1_overwater__only_invalid_water_is_rebuilt_and_crossed_water_still_counts(monkeypatch):
     """GEOS's ``structure`` repair rebuilds every shape it is handed: a water layer's valid lakes
     (in every chunk of a bulk run) must not be, and a crossed shoreline must still be repaired."""
+    import gis.measure
     import gis.repair
 
     handed = []
     real_repair = gis.repair.repair
-    monkeypatch.setattr(gis.repair, "repair", lambda g: handed.append(len(g)) or real_repair(g))
+    monkeypatch.setattr(gis.measure, "repair", lambda g: handed.append(len(g)) or real_repair(g))
     crossed = shapely.Polygon([(0, 80), (50, 200), (50, 80), (0, 200)])  # a bow tie: two triangles
     lakes = [box(500 + 20 * i, 0, 510 + 20 * i, 10) for i in range(3)]
     dock = box(2, 85, 12, 100)
@@ -771,8 +772,75 @@ def test_a1_4_repair__a_lot_corner_that_is_not_a_number_is_refused():
         gis.measure_lots(parcels, f)
 
 
+@pytest.mark.parametrize("value", ["nan", "inf"])
+def test_a1_4_repair__water_with_a_corner_that_is_not_a_number_is_refused_not_guessed(value):
+    """Where the water lies decides what a dock bills (SPEC A1.1): a guessed shore is no shore."""
+    f = layer([(box(10, 10, 40, 50), "dock")], "feature_type")
+    water = layer([box(200, 0, 300, 100), shapely.from_wkt(f"POLYGON ((0 0, {value} 0, 60 100, 0 100, 0 0))")])
+    with pytest.raises(gis.NonFiniteCoordinateError, match=r"water layer .*row 2\b") as err:
+        gis.measure_lots(layer([(LOT, "R1")], "parcel_id"), f, water)
+    assert (err.value.role, err.value.rows) == ("water", (1,))
+
+
 def test_a1_4_repair__finite_outlines_that_cross_themselves_are_still_repaired():
     bowtie = shapely.from_wkt("POLYGON ((10 10, 40 40, 40 10, 10 40, 10 10))")
     _, lot = measure(layer([(bowtie, "roof")], "feature_type"))
     assert lot.billable_area_sqft == pytest.approx(450.0)
     assert lot.repaired
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered")
+def test_a1_4_repair__non_finite_finds_every_corner_that_is_not_a_number_and_nothing_else():
+    """The test that keeps guesses out of the bill: NaN or infinity anywhere, in any kind of shape,
+    is found; huge but finite numbers, empty and missing shapes are not flagged."""
+    from gis.repair import non_finite
+
+    nan, inf = float("nan"), float("inf")
+    shapes = np.array([
+        shapely.box(0, 0, 1, 1), None, shapely.Polygon(), shapely.box(0, 0, 1e300, 1e300),
+        shapely.Polygon([(0, 0), (1, 0), (1, nan), (0, 1)]), shapely.Polygon([(0, 0), (inf, 0), (1, 1)]),
+        shapely.Polygon([(0, 0), (-inf, 0), (1, 1)]), shapely.LineString([(0, 0), (nan, 1)]), shapely.Point(1, nan),
+        shapely.MultiPolygon([shapely.box(0, 0, 1, 1), shapely.Polygon([(5, 5), (6, 5), (nan, 6)])]),
+        shapely.Polygon(shapely.box(0, 0, 9, 9).exterior, [[(1, 1), (2, 1), (2, nan), (1, 2)]]),
+    ], dtype=object)
+    assert non_finite(shapes).tolist() == [False] * 4 + [True] * 7
+    assert non_finite(np.array([], dtype=object)).tolist() == []
+
+
+# The spec is silent on lots whose outlines overlap (stacked condominium units, a parcel drawn
+# twice): each is measured with the surfaces on it, so a surface under both is billed on both.
+# The engine marks such lots so that a billing analyst sees it (README, "Lots that overlap").
+
+
+def test_lots_that_overlap__a_surface_on_two_stacked_lots_marks_both_and_bills_each():
+    parcels = layer([(box(0, 0, 100, 100), "A"), (box(0, 0, 100, 100), "B"), (box(100, 0, 200, 100), "C")],
+                    "parcel_id")
+    f = layer([(box(10, 10, 50, 50), "roof"), (box(120, 10, 150, 90), "driveway")], "feature_type")
+    lots = gis.measure_lots(parcels, f).lots.set_index("parcel_id")
+    assert lots.overlaps_another_lot.to_dict() == {"A": True, "B": True, "C": False}
+    assert lots.billable_area_sqft.to_dict() == {"A": 1600.0, "B": 1600.0, "C": 2400.0}
+
+
+def test_lots_that_overlap__a_third_lot_under_the_same_driveway_is_not_marked():
+    parcels = layer([(box(0, 0, 100, 100), "A"), (box(0, 0, 100, 100), "B"), (box(100, 0, 200, 100), "C")],
+                    "parcel_id")
+    drive = layer([(box(80, 40, 130, 60), "driveway")], "feature_type")
+    lots = gis.measure_lots(parcels, drive).lots.set_index("parcel_id")
+    assert lots.overlaps_another_lot.to_dict() == {"A": True, "B": True, "C": False}
+    assert lots.billable_area_sqft.to_dict() == {"A": 400.0, "B": 400.0, "C": 600.0}
+
+
+def test_lots_that_overlap__lots_that_only_share_a_line_are_not_marked():
+    parcels = layer([(box(0, 0, 100, 100), "A"), (box(100, 0, 200, 100), "B")], "parcel_id")
+    shared = shapely.Polygon([(80, 40), (130, 40), (115, 70), (80, 60)])  # a driveway across the line
+    lots = gis.measure_lots(parcels, layer([(shared, "driveway")], "feature_type")).lots
+    assert not lots.overlaps_another_lot.any()
+    assert lots.billable_area_sqft.sum() == pytest.approx(shared.area)
+
+
+def test_lots_that_overlap__a_sliver_under_a_surface_marks_both_only_past_one_square_foot():
+    drive = box(90, 40, 110, 60)
+    for gap, marked in ((0.04, False), (0.2, True)):  # 0.8 and 4 sq ft of the driveway on both lots
+        parcels = layer([(box(0, 0, 100 + gap, 100), "A"), (box(100, 0, 200, 100), "B")], "parcel_id")
+        lots = gis.measure_lots(parcels, layer([(drive, "driveway")], "feature_type")).lots
+        assert lots.overlaps_another_lot.tolist() == [marked, marked]

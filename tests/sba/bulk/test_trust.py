@@ -773,3 +773,90 @@ def test_a1_4_repair__the_refusal_keeps_its_rows_through_pickling():
 
     err = pickle.loads(pickle.dumps(gis.NonFiniteCoordinateError("words", "features", [4, 7])))
     assert (str(err), err.role, err.rows) == ("words", "features", (4, 7))
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered")
+@pytest.mark.parametrize("kept_as_wkb", [False, True])
+def test_a1_4_repair__a_very_large_surface_with_a_corner_that_is_not_a_number_is_not_cut_into_a_guess(
+        capsys, tmp_path, city, monkeypatch, kept_as_wkb):
+    """A surface of more coordinates than a run cuts once for the whole city (a dissolved layer's
+    parking) was repaired before it was cut, and its guess billed; now it is set aside like any
+    other: the lots its box meets are error rows, the others bill as without it."""
+    from gis.tiles import SPLIT_COORDS
+    from sba.bulk import wkb_layer
+
+    if kept_as_wkb:
+        pytest.importorskip("numba")
+        monkeypatch.setattr(wkb_layer, "WKB_MIN_FEATURES", 0)
+    features = gpd.read_parquet(city / "features.parquet")
+    parcels = gpd.read_parquet(city / "parcels.parquet")
+    centre = parcels.geometry.iloc[50].centroid
+    ring = np.array(shapely.get_coordinates(centre.buffer(30, quad_segs=SPLIT_COORDS // 4 + 10).exterior))
+    ring[7, 0] = np.nan
+    big = shapely.Polygon(ring)
+    assert shapely.get_num_coordinates(big) > SPLIT_COORDS
+    row = len(features)
+    extra = gpd.GeoDataFrame({"feature_id": [features.feature_id.max() + 1], "feature_type": ["parking"]},
+                             geometry=[big], crs=features.crs)
+    broken = _layers_with(tmp_path / "broken", city, features=pd.concat([features, extra], ignore_index=True))
+    _, got = _reassess_table(capsys, broken, tmp_path / "broken.parquet", "--workers", "2")
+    _, want = _reassess_table(capsys, city, tmp_path / "clean.parquet", "--workers", "2")
+    (x0, y0, x1, y1), lots = shapely.bounds(big), shapely.bounds(parcels.geometry.to_numpy())
+    met = parcels.parcel_id[(lots[:, 0] <= x1) & (lots[:, 2] >= x0) & (lots[:, 1] <= y1) & (lots[:, 3] >= y0)]
+    errored = got.index[got.error.notna()]
+    assert 1 <= len(met) < 20
+    assert sorted(errored) == sorted(met)
+    assert got.loc[errored, "error"].str.contains(f"features row {row + 1},").all()
+    assert not got.repaired.any()
+    pd.testing.assert_frame_equal(got.drop(errored), want.drop(errored), check_dtype=False)
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered")
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_a1_4_repair__a_bulk_run_records_the_lots_near_water_with_a_corner_that_is_not_a_number(
+        capsys, tmp_path, city, workers):
+    """A shore that cannot be known says nothing of what is over water (SPEC A1.1): the lots the
+    pond's box meets are error rows naming its water row; the rest bill as without that pond."""
+    water = gpd.read_parquet(city / "water.parquet")
+    parcels = gpd.read_parquet(city / "parcels.parquet")
+    row = 1
+    assert water.water_type.iloc[row] == "pond"
+    geoms = water.geometry.to_numpy().copy()
+    geoms[row] = _corner_made(geoms[row], np.nan)
+    broken = tmp_path / "broken"
+    _layers_with(broken, city)
+    water.set_geometry(geoms).to_parquet(broken / "water.parquet")
+    (x0, y0, x1, y1), lots = shapely.bounds(geoms[row]), shapely.bounds(parcels.geometry.to_numpy())
+    met = parcels.parcel_id[(lots[:, 0] <= x1) & (lots[:, 2] >= x0) & (lots[:, 1] <= y1) & (lots[:, 3] >= y0)]
+    geoms[row] = None
+    without = tmp_path / "without"
+    _layers_with(without, city)
+    water.set_geometry(geoms).to_parquet(without / "water.parquet")
+    _, got = _reassess_table(capsys, broken, tmp_path / "broken.parquet", "--workers", workers)
+    _, want = _reassess_table(capsys, without, tmp_path / "without.parquet", "--workers", workers)
+    errored = got.index[got.error.notna()]
+    assert 1 <= len(met) < 10
+    assert sorted(errored) == sorted(met)
+    assert got.loc[errored, "error"].str.contains(f"A water body on or near this parcel, water row {row + 1},").all()
+    pd.testing.assert_frame_equal(got.drop(errored), want.drop(errored), check_dtype=False)
+
+
+# --------------------------------------------------------------------------
+# lots that overlap (stacked condominium units; the spec is silent: README, "Lots that overlap")
+
+
+@pytest.mark.parametrize("chunk", ["2", "400"])
+def test_lots_that_overlap__a_stacked_lot_is_billed_marked_and_noted_however_chunked(capsys, tmp_path, chunk):
+    parcels = sample("parcels")
+    twin = parcels.iloc[[5]].assign(parcel_id="TWIN")
+    stacked = pd.concat([parcels, twin], ignore_index=True)
+    stacked.to_parquet(tmp_path / "parcels.parquet")
+    sample("features").to_parquet(tmp_path / "features.parquet")
+    summary = reassess_json(capsys, tmp_path / "parcels.parquet", tmp_path / "features.parquet",
+                            tmp_path / "out.parquet", "--chunk-size", chunk, "--workers", "2")
+    got = pd.read_parquet(tmp_path / "out.parquet").set_index("parcel_id")
+    original = parcels.parcel_id.iloc[5]
+    assert sorted(got.index[got.overlaps_another_lot]) == sorted([original, "TWIN"])
+    assert got.loc["TWIN", "billable_area_sqft"] == got.loc[original, "billable_area_sqft"] > 0
+    assert any(n.startswith("2 parcels overlap another parcel under a surface") for n in summary["notes"])
+    assert got.error.isna().all()

@@ -181,6 +181,23 @@ def test_adjust__remove_and_restore_and_refusals(sqlite_store, records, packages
         add_record_feature(sqlite_store, records, rid, "F9999", actor="alice", reason="r")
 
 
+@pytest.mark.filterwarnings("ignore:invalid value encountered")  # shapely, on the NaN coordinate
+@pytest.mark.parametrize("value", [float("nan"), float("inf")])
+def test_a1_4_repair__a_staff_outline_with_a_corner_that_is_not_a_number_is_refused_not_guessed(
+        sqlite_store, records, packages, value):
+    """GeoJSON from the staff command line may hold NaN; repairing it would drop the corner and
+    store a guessed shed (SPEC A1.4 repairs crossings)."""
+    rid = _import(sqlite_store, records, packages, "R100077")
+    shed = max(f.position for f in sqlite_store.get(rid).features)
+    before = sqlite_store.get(rid).version
+    lot = records.lot("R100077").to_crs(4326).geometry.iloc[0]
+    x, y = lot.centroid.x, lot.centroid.y
+    outline = {"type": "Polygon", "coordinates": [[[x, y], [x + 1e-4, y], [x + 1e-4, value], [x, y + 1e-4], [x, y]]]}
+    with pytest.raises(DecisionError, match="corner that is not a number"):
+        adjust_feature(sqlite_store, records, rid, shed, actor="alice", geometry=outline, reason="r")
+    assert sqlite_store.get(rid).version == before
+
+
 # --------------------------------------------------------------------------
 # two reviewers
 
