@@ -137,17 +137,18 @@ class _SetAside:
         return measure(self.lots, self.features, self.water, self.boxes)
 
     def _set_aside(self, role: str, rows: np.ndarray) -> None:
+        """Take the ``role`` layer's ``rows`` (positions) as no shape, noting the lots they leave unbilled."""
         if role == "parcels":
             self.lots = _without_shapes(self.lots, rows)
             for k in rows.tolist():
                 self.errors[k] = LOT_NOT_A_NUMBER
             self._no_boxes(0, rows)
         elif role == "features":
-            self._note_lots_met(self.features, rows, "A surface", self.pairs)
+            self._note_lots_met(self.features, "features", rows, "A surface", self.pairs)
             self.features = _without_shapes(self.features, rows)
             self._no_boxes(2, rows)
         else:
-            self._note_lots_met(self.water, rows, "A water body", None)
+            self._note_lots_met(self.water, "water", rows, "A water body", None)
             self.water = _without_shapes(self.water, rows)
 
     def _no_boxes(self, at: int, rows: np.ndarray) -> None:
@@ -156,7 +157,7 @@ class _SetAside:
             self.boxes = tuple(b.copy() if i in (at, at + 1) else b for i, b in enumerate(self.boxes))
             self.boxes[at][rows], self.boxes[at + 1][rows] = False, np.nan
 
-    def _note_lots_met(self, layer: gpd.GeoDataFrame, rows: np.ndarray, what: str, pairs) -> None:
+    def _note_lots_met(self, layer: gpd.GeoDataFrame, name: str, rows: np.ndarray, what: str, pairs) -> None:
         """Each lot whose box meets the box of one of ``layer``'s ``rows`` (by the run's ``pairs`` of
         surfaces and lots where given) cannot be billed: say which row of which layer is why."""
         if pairs is not None:
@@ -165,7 +166,6 @@ class _SetAside:
         else:
             found, lots_met = shapely.STRtree(self.lots.geometry.to_numpy()).query(layer.geometry.to_numpy()[rows])
             rows_met = rows[found]
-        name = "features" if layer is self.features else "water"
         for r, lot in zip(rows_met.tolist(), lots_met.tolist(), strict=True):
             self.errors.setdefault(lot, NOT_A_NUMBER_NEAR.format(what=what, layer=name,
                                                                  row=gis.row_name(layer.index[r])))

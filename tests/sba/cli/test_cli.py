@@ -116,6 +116,24 @@ def test_measure__sample_neighbourhood_all_lots(capsys):
     assert all(isinstance(lot["billable_area_sqft"], str) for lot in lots)
 
 
+def test_lots_that_overlap__sba_measure_marks_a_stacked_lot_in_json_and_in_its_table(capsys, tmp_path):
+    import pandas as pd
+
+    import geopandas as gpd
+
+    parcels = gpd.read_file(SAMPLE / "parcels.geojson")
+    lot = parcels.parcel_id.iloc[5]
+    pd.concat([parcels, parcels.iloc[[5]].assign(parcel_id="TWIN")]).to_file(tmp_path / "stacked.geojson")
+    args = ("measure", "--parcels", tmp_path / "stacked.geojson", "--features", SAMPLE / "features.geojson")
+    lots = {x["parcel_id"]: x for x in run_json(capsys, *args)["lots"]}
+    assert {p for p, x in lots.items() if x["overlaps_another_lot"]} == {lot, "TWIN"}
+    assert lots["TWIN"]["billable_area_sqft"] == lots[lot]["billable_area_sqft"]
+    code, out, _ = run_cli(capsys, *args)
+    assert code == 0
+    marked = [line.split()[0] for line in out.splitlines() if line.endswith("(overlaps another lot)")]
+    assert sorted(marked) == sorted([lot, "TWIN"])
+
+
 def test_measure__sample_matches_golden_values(capsys):
     import csv
 
