@@ -1056,7 +1056,8 @@ def _clean_lots(lots: np.ndarray, boxes, refuse) -> tuple[np.ndarray, np.ndarray
     """The lots ready to measure: ``(shapes, is_box, bounds, repaired)``; ``boxes``: the
     lots' :func:`gis.overlay.axis_boxes`, if known.
 
-    Invalid lot lines are repaired with ``make_valid`` (and flagged); axis-aligned
+    A lot is its polygon parts: a point or a line has none and measures nothing (callers
+    report it).  Invalid lot lines are repaired with ``make_valid`` (and flagged); axis-aligned
     rectangles are valid by construction, so only the rest are checked.  Sliver
     parts are dropped (:func:`gis.repair.drop_slivers`).  ``refuse(rows)`` is called
     with the lots that have a corner that is not a number (:func:`_check_finite`) and must
@@ -1064,6 +1065,10 @@ def _clean_lots(lots: np.ndarray, boxes, refuse) -> tuple[np.ndarray, np.ndarray
     """
     P = lots.copy()
     p_box, p_bnd = axis_boxes(P) if boxes is None else (boxes[0].copy(), boxes[1].copy())
+    other = np.flatnonzero(~np.isin(shapely.get_type_id(P), (-1, 3, 6)))  # points, lines, collections
+    if len(other):  # a lot is its polygon parts; a point or a line has none (the caller says so)
+        P[other] = polygonal(P[other])
+        p_box[other], p_bnd[other] = axis_boxes(P[other])
     repaired = np.zeros(len(P), dtype=bool)
     bad = np.flatnonzero(~p_box)
     bad = bad[~shapely.is_missing(P[bad]) & ~is_valid(P[bad])]

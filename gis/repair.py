@@ -67,7 +67,7 @@ def polygonal(geoms: np.ndarray) -> np.ndarray:
         parts = shapely.get_parts(geoms[i])
         polys = parts[np.isin(shapely.get_type_id(parts), (3, 6))]
         out[i] = shapely.union_all(polys) if len(polys) else None
-    out[(kinds >= 0) & (kinds <= 2)] = None  # points and lines carry no area
+    out[(kinds >= 0) & ~np.isin(kinds, (3, 6, 7))] = None  # points and lines, one or many, carry no area
     return out
 
 

@@ -17,10 +17,10 @@ import shapely
 import gis
 from categorize import PropertyClass, area_decimal, billable_sqft, categorize_sfr
 from categorize.schedule import RateSchedule
-from gis.repair import repair_invalid
+from gis.repair import polygonal, repair_invalid
 
-__all__ = ["NO_SHAPE", "area_str", "feature_areas", "load_layers", "lot_errors", "lot_results", "measure_files",
-           "repeated_id", "rules_for"]
+__all__ = ["NOT_AN_OUTLINE", "NO_SHAPE", "area_str", "feature_areas", "load_layers", "lot_errors", "lot_results",
+           "measure_files", "repeated_id", "rules_for", "shape_errors"]
 
 def area_str(value: float) -> str:
     """A measured area as a decimal string with 2 places, half-up (:func:`categorize.area_decimal`)."""
@@ -108,9 +108,7 @@ def measure_files(
 
 def lot_errors(parcels: gpd.GeoDataFrame, id_field: str) -> np.ndarray:
     """Why a lot cannot be billed, per lot (None where it can): no shape, or an id shared by several lots."""
-    geoms = parcels.geometry.to_numpy()
-    errors = np.full(len(parcels), None, dtype=object)
-    errors[shapely.is_missing(geoms) | shapely.is_empty(geoms)] = NO_SHAPE
+    errors = shape_errors(parcels.geometry.to_numpy())
     ids = parcels[id_field]
     counts = ids.map(ids.value_counts(dropna=False)).to_numpy()
     for i in np.flatnonzero((counts > 1) & pd.isna(errors)):
@@ -121,6 +119,17 @@ def lot_errors(parcels: gpd.GeoDataFrame, id_field: str) -> np.ndarray:
 
 
 NO_SHAPE = "Parcel has no shape in the parcel layer."
+NOT_AN_OUTLINE = "Parcel's shape in the parcel layer is a point or a line, not an outline: it has no area to bill on."
+
+
+def shape_errors(geoms: np.ndarray) -> np.ndarray:
+    """Why a lot's shape cannot be measured, per lot (None where it can): it has none, or it has no
+    polygon part (a point or a line, which the engine measures as nothing, not 0 sq ft to bill)."""
+    errors = np.full(len(geoms), None, dtype=object)
+    missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+    errors[missing] = NO_SHAPE
+    errors[~missing & shapely.is_missing(polygonal(geoms))] = NOT_AN_OUTLINE
+    return errors
 
 
 def repeated_id(parcel_id, count: int) -> str:
@@ -153,7 +162,7 @@ def lot_results(m: gis.Measurement, parcels: gpd.GeoDataFrame, schedule: RateSch
         out.append({
             "parcel_id": _jsonable(row.parcel_id),
             "property_class": klass.value,
-            "billable_area_sqft": None if errors[i] == NO_SHAPE else area_str(exact),
+            "billable_area_sqft": None if errors[i] in (NO_SHAPE, NOT_AN_OUTLINE) else area_str(exact),
             "billable_sqft_rounded": None if errors[i] is not None else str(whole),
             "outside_parcel_sqft": area_str(row.outside_parcel_sqft),
             "overlap_sqft": area_str(row.overlap_sqft),

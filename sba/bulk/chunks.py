@@ -21,7 +21,7 @@ from categorize.schedule import RateSchedule
 from gis.tiles import cut_once
 from sba.bulk.billing import bill_arrays, parcel_classes
 from sba.bulk.options import ORDER, ReassessOptions
-from sba.engine import NO_SHAPE, rules_for
+from sba.engine import rules_for, shape_errors
 
 __all__ = ["FEW_LOTS", "TAIL", "chunk_bounds", "chunk_count", "measure_chunk", "split_surfaces", "with_raster_scale"]
 
@@ -63,8 +63,9 @@ def measure_chunk(
     except shapely.errors.GEOSException:
         lots, lot_errors = _measure_around_failures(aside.lots.iloc[:len(parcels)], aside.features, aside.water,
                                                     rules, opts, aside.lots.iloc[len(parcels):], surfaces)
-    missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
-    lot_errors[missing & pd.isna(lot_errors)] = NO_SHAPE
+    shape_error = shape_errors(geoms)
+    missing = pd.notna(shape_error)  # no shape, or no area: nothing was measured
+    lot_errors[missing & pd.isna(lot_errors)] = shape_error[missing & pd.isna(lot_errors)]
     unknown = np.fromiter(aside.errors, dtype=np.int64, count=len(aside.errors))
     unknown = unknown[unknown < len(parcels)]  # the context's lots are recorded in their own chunks
     lot_errors[unknown] = [aside.errors[k] for k in unknown]

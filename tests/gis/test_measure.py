@@ -844,3 +844,30 @@ def test_lots_that_overlap__a_sliver_under_a_surface_marks_both_only_past_one_sq
         parcels = layer([(box(0, 0, 100 + gap, 100), "A"), (box(100, 0, 200, 100), "B")], "parcel_id")
         lots = gis.measure_lots(parcels, layer([(drive, "driveway")], "feature_type")).lots
         assert lots.overlaps_another_lot.tolist() == [marked, marked]
+
+
+# A lot is an outline; a parcels row that is a point or a line has no area to bill on.
+
+
+def test_lots_without_area__points_and_lines_measure_nothing_and_do_not_stop_the_others():
+    parcels = layer([(box(0, 0, 100, 100), "A"), (shapely.LineString([(100, 0), (200, 100)]), "B"),
+                     (shapely.Point(150, 50), "C"), (shapely.MultiLineString([[(0, 0), (9, 9)]]), "D"),
+                     (shapely.MultiPoint([(1, 1), (2, 2)]), "E"),
+                     (shapely.GeometryCollection([shapely.Point(5, 5), box(100, 0, 200, 100)]), "F")],
+                    "parcel_id")
+    f = layer([(box(10, 10, 50, 50), "roof"), (box(120, 10, 150, 90), "driveway")], "feature_type")
+    lots = gis.measure_lots(parcels, f).lots.set_index("parcel_id")
+    assert lots.billable_area_sqft.to_dict() == {"A": 1600.0, "B": 0.0, "C": 0.0, "D": 0.0, "E": 0.0, "F": 2400.0}
+    assert lots.n_features.to_dict() == {"A": 1, "B": 0, "C": 0, "D": 0, "E": 0, "F": 1}
+
+
+def test_polygonal__keeps_only_polygon_parts_of_every_kind():
+    from gis.repair import polygonal
+
+    shapes = np.array([box(0, 0, 1, 1), shapely.Point(0, 0), shapely.LineString([(0, 0), (1, 1)]),
+                       shapely.MultiPoint([(0, 0), (1, 1)]), shapely.MultiLineString([[(0, 0), (1, 1)]]),
+                       shapely.MultiPolygon([box(0, 0, 1, 1), box(2, 2, 3, 3)]), None,
+                       shapely.GeometryCollection([shapely.Point(5, 5)])], dtype=object)
+    kept = polygonal(shapes)
+    assert [None if g is None else g.geom_type for g in kept] == [
+        "Polygon", None, None, None, None, "MultiPolygon", None, None]

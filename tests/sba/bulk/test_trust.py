@@ -860,3 +860,36 @@ def test_lots_that_overlap__a_stacked_lot_is_billed_marked_and_noted_however_chu
     assert got.loc["TWIN", "billable_area_sqft"] == got.loc[original, "billable_area_sqft"] > 0
     assert any(n.startswith("2 parcels overlap another parcel under a surface") for n in summary["notes"])
     assert got.error.isna().all()
+
+
+# --------------------------------------------------------------------------
+# parcels rows that are points or lines
+
+
+@pytest.mark.parametrize("command", ["measure", "reassess"])
+def test_a_parcel_that_is_a_point_or_a_line_is_an_error_row_not_a_zero_bill(capsys, tmp_path, command):
+    """It has no area to bill on: 0 sq ft ("small") would be a wrong bill; the other lots go on."""
+    parcels = sample("parcels")
+    geoms = parcels.geometry.to_numpy().copy()
+    line, point = parcels.parcel_id.iloc[3], parcels.parcel_id.iloc[7]
+    geoms[3] = geoms[3].exterior  # the lot's line, not its area
+    geoms[7] = geoms[7].centroid
+    parcels.set_geometry(geoms).to_parquet(tmp_path / "parcels.parquet")
+    sample("features").to_parquet(tmp_path / "features.parquet")
+    if command == "measure":
+        lots = {x["parcel_id"]: x for x in measure_json(capsys, tmp_path / "parcels.parquet",
+                                                          tmp_path / "features.parquet")["lots"]}
+        bad = {p: x for p, x in lots.items() if x["error"]}
+        assert set(bad) == {line, point}
+        assert all(x["billable_area_sqft"] is None and x["category"] is None for x in bad.values())
+        said = [x["error"] for x in bad.values()]
+    else:
+        summary = reassess_json(capsys, tmp_path / "parcels.parquet", tmp_path / "features.parquet",
+                                tmp_path / "out.parquet", "--chunk-size", "7", "--workers", "2")
+        got = pd.read_parquet(tmp_path / "out.parquet").set_index("parcel_id")
+        assert summary["errors"] == 2
+        assert sorted(got.index[got.error.notna()]) == sorted([line, point])
+        assert got.loc[[line, point], "billable_area_sqft"].isna().all()
+        assert got.loc[[line, point], "category"].isna().all()
+        said = got.loc[[line, point], "error"].tolist()
+    assert all("a point or a line, not an outline" in s for s in said)
