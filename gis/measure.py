@@ -1097,8 +1097,8 @@ def _clean_features(F: np.ndarray, report, boxes,
     missing = shapely.is_missing(F) | shapely.is_empty(F)
     report(np.flatnonzero(missing), "empty", "Feature has no shape; it was ignored.")
     kinds = shapely.get_type_id(F)
-    linear = ~missing & (kinds >= 0) & (kinds <= 2)
-    report(np.flatnonzero(linear), "not_polygon", "Feature is a point or line, not an outline; it was ignored.")
+    linear = ~missing & np.isin(kinds, (0, 1, 2, 4, 5))  # points and lines, one or many
+    report(np.flatnonzero(linear), "not_polygon", NOT_POLYGON)
     f_box, f_bnd = axis_boxes(F) if boxes is None else boxes
     invalid = ~missing & ~linear & ~f_box
     invalid[invalid] = ~is_valid(F[invalid])
@@ -1112,11 +1112,15 @@ def _clean_features(F: np.ndarray, report, boxes,
     collections = np.flatnonzero(shapely.get_type_id(F) == 7)
     if len(collections):
         F[collections] = polygonal(F[collections])
+        report(collections[shapely.is_missing(F[collections])], "not_polygon", NOT_POLYGON)
     F, thinned = drop_slivers(F)
     changed = np.union1d(np.union1d(np.flatnonzero(invalid | missing | linear), collections), thinned)
     if len(changed):
         f_box[changed], f_bnd[changed] = axis_boxes(F[changed])
     return F, f_box, f_bnd, repaired
+
+
+NOT_POLYGON = "Feature is a point or line, not an outline; it was ignored."
 
 
 def _check_finite(geoms: np.ndarray, invalid: np.ndarray, is_box: np.ndarray, bounds: np.ndarray, refuse) -> None:

@@ -184,6 +184,18 @@ def test_a1_empty__points_and_lines_are_reported():
     assert sorted(p.kind for p in m.problems) == ["not_polygon", "not_polygon"]
 
 
+def test_a1_empty__points_and_lines_in_many_parts_or_in_a_collection_are_reported_too():
+    f = layer([(shapely.MultiPoint([(5, 5), (6, 6)]), "roof"), (shapely.MultiLineString([[(0, 0), (9, 9)]]), "walkway"),
+               (shapely.GeometryCollection([shapely.LineString([(0, 0), (5, 5)])]), "patio"),
+               (shapely.GeometryCollection([shapely.Point(1, 1), box(20, 20, 30, 30)]), "shed"),
+               (box(0, 0, 10, 10), "roof")], "feature_type")
+    m, lot = measure(f)
+    assert sorted((p.row, p.kind) for p in m.problems) == [(0, "not_polygon"), (1, "not_polygon"),
+                                                           (2, "not_polygon")]
+    assert lot.billable_area_sqft == pytest.approx(200)
+    assert lot.n_features == 2
+
+
 def test_a1_billable_types__utility_can_exclude_gravel():
     f = layer([(box(0, 0, 10, 10), "gravel"), (box(20, 20, 30, 30), "roof")], "feature_type")
     rules = gis.MeasureRules(billable={"gravel": False})
