@@ -661,9 +661,14 @@ def _over_water(water, P, p_bnd, pcs, geo, graph, ranks, overwater, by_type):
 
 
 def _clean_water(water: gpd.GeoDataFrame) -> np.ndarray:
-    """The water's shapes, missing and empty ones left out, invalid ones repaired; an outline with
-    a corner that is not a number is refused (:class:`NonFiniteCoordinateError`), as a lot's is."""
+    """The water's areas: its polygon parts (a river's centre line or a point holds no water),
+    missing and empty ones left out, invalid ones repaired; an outline with a corner that is
+    not a number is refused (:class:`NonFiniteCoordinateError`), as a lot's is."""
     W = water.geometry.to_numpy()
+    other = np.flatnonzero(~np.isin(shapely.get_type_id(W), (-1, 3, 6)))
+    if len(other):
+        W = W.copy()
+        W[other] = polygonal(W[other])
     present = np.flatnonzero(~shapely.is_missing(W) & ~shapely.is_empty(W))
     W = W[present]
     invalid = np.flatnonzero(~shapely.is_valid(W))

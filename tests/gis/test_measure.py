@@ -794,6 +794,19 @@ def test_a1_4_repair__water_with_a_corner_that_is_not_a_number_is_refused_not_gu
     assert (err.value.role, err.value.rows) == ("water", (1,))
 
 
+def test_a1_overwater__points_and_lines_in_the_water_layer_hold_no_water():
+    """A water layer that mixes a river's centre line with its ponds: the ponds count, the line
+    (no area) is left out, and nothing breaks."""
+    f = layer([(box(10, 60, 50, 120), "dock"), (box(10, 10, 50, 50), "roof")], "feature_type")
+    water = layer([shapely.LineString([(-100, 80), (300, 80)]), box(30, 90, 60, 150),
+                   shapely.MultiPoint([(20, 70), (25, 75)]),
+                   shapely.GeometryCollection([shapely.LineString([(0, 100), (40, 100)])])])
+    _, lot = measure(f, water)
+    # LOT is 50 x 100: the dock's part on it is 40 x 40, of which 20 x 10 is over the pond
+    assert lot.overwater_excluded_sqft == pytest.approx(20 * 10)
+    assert lot.billable_area_sqft == pytest.approx(40 * 40 + 40 * 40 - 20 * 10)
+
+
 def test_a1_4_repair__finite_outlines_that_cross_themselves_are_still_repaired():
     bowtie = shapely.from_wkt("POLYGON ((10 10, 40 40, 40 10, 10 40, 10 10))")
     _, lot = measure(layer([(bowtie, "roof")], "feature_type"))
