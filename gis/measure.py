@@ -1111,6 +1111,10 @@ def _clean_features(F: np.ndarray, report, boxes,
     repaired = np.zeros(len(F), dtype=bool)
     if invalid.any():
         F[invalid] = polygonal(repair(F[invalid]))
+        gone = invalid & (shapely.is_missing(F) | shapely.is_empty(F))  # corners all on one line: no area
+        report(np.flatnonzero(gone), "empty", "Feature outline has no area (its corners lie on one line); "
+                                              "it was ignored.")
+        invalid &= ~gone
         repaired[invalid] = True
         report(np.flatnonzero(invalid), "repaired", "Feature outline crossed itself; it was repaired.")
     F[missing | linear] = None

@@ -17,7 +17,7 @@ import shapely
 import gis
 from categorize import PropertyClass, area_decimal, billable_sqft, categorize_sfr
 from categorize.schedule import RateSchedule
-from gis.repair import polygonal, repair_invalid
+from gis.repair import SLIVER_AREA, polygonal, repair, repair_invalid
 
 __all__ = ["NOT_AN_OUTLINE", "NO_SHAPE", "area_str", "feature_areas", "load_layers", "lot_errors", "lot_results",
            "measure_files", "repeated_id", "rules_for", "shape_errors"]
@@ -119,16 +119,27 @@ def lot_errors(parcels: gpd.GeoDataFrame, id_field: str) -> np.ndarray:
 
 
 NO_SHAPE = "Parcel has no shape in the parcel layer."
-NOT_AN_OUTLINE = "Parcel's shape in the parcel layer is a point or a line, not an outline: it has no area to bill on."
+NOT_AN_OUTLINE = ("Parcel's shape in the parcel layer has no area (a point, a line, or corners all on one line): "
+                  "there is nothing to bill on.")
 
 
 def shape_errors(geoms: np.ndarray) -> np.ndarray:
-    """Why a lot's shape cannot be measured, per lot (None where it can): it has none, or it has no
-    polygon part (a point or a line, which the engine measures as nothing, not 0 sq ft to bill)."""
+    """Why a lot's shape cannot be measured, per lot (None where it can): it has none, or no area
+    (a point, a line, corners all on one line: the engine measures nothing, not 0 sq ft to bill).
+
+    The area is the repaired outline's (SPEC A1.4: a bow tie's shoelace area is 0 as drawn), but
+    only outlines of no area as drawn are repaired to see: one pass over the areas otherwise.
+    """
     errors = np.full(len(geoms), None, dtype=object)
     missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
     errors[missing] = NO_SHAPE
-    errors[~missing & shapely.is_missing(polygonal(geoms))] = NOT_AN_OUTLINE
+    kept = polygonal(geoms)
+    with np.errstate(invalid="ignore"):  # NaN areas (corners that are not numbers: the engine's to say)
+        flat = np.flatnonzero(~missing & (shapely.is_missing(kept) | (shapely.area(kept) <= SLIVER_AREA)))
+    has = flat[~shapely.is_missing(kept[flat])]
+    kept[has] = polygonal(repair(kept[has]))
+    none = shapely.is_missing(kept[flat]) | shapely.is_empty(kept[flat])
+    errors[flat[none | (np.nan_to_num(shapely.area(kept[flat])) <= SLIVER_AREA)]] = NOT_AN_OUTLINE
     return errors
 
 

@@ -196,6 +196,18 @@ def test_a1_empty__points_and_lines_in_many_parts_or_in_a_collection_are_reporte
     assert lot.n_features == 2
 
 
+def test_a1_empty__an_outline_with_no_area_is_reported_empty_not_repaired():
+    """Corners all on one line, or all at one point: nothing is left to repair; saying
+    "repaired" would suggest it was counted."""
+    f = layer([(shapely.Polygon([(10, 60), (20, 70), (30, 80)]), "patio"),
+               (shapely.Polygon([(40, 10), (40, 10), (40, 10)]), "shed"), (box(0, 0, 10, 10), "roof"),
+               (shapely.Polygon([(0, 20), (10, 30), (10, 20), (0, 30)]), "walkway")], "feature_type")
+    m, lot = measure(f)
+    assert sorted((p.row, p.kind) for p in m.problems) == [(0, "empty"), (1, "empty"), (3, "repaired")]
+    assert "no area" in m.problems[0].message
+    assert lot.billable_area_sqft == pytest.approx(100 + 50)
+
+
 def test_a1_billable_types__utility_can_exclude_gravel():
     f = layer([(box(0, 0, 10, 10), "gravel"), (box(20, 20, 30, 30), "roof")], "feature_type")
     rules = gis.MeasureRules(billable={"gravel": False})

@@ -892,4 +892,36 @@ def test_a_parcel_that_is_a_point_or_a_line_is_an_error_row_not_a_zero_bill(caps
         assert got.loc[[line, point], "billable_area_sqft"].isna().all()
         assert got.loc[[line, point], "category"].isna().all()
         said = got.loc[[line, point], "error"].tolist()
-    assert all("a point or a line, not an outline" in s for s in said)
+    assert all("has no area" in s for s in said)
+
+
+@pytest.mark.parametrize("command", ["measure", "reassess"])
+def test_a_parcel_outline_with_no_area_is_an_error_row_but_a_bow_tie_is_repaired_and_billed(
+        capsys, tmp_path, command):
+    """Corners on one line leave nothing to bill on; a bow tie's shoelace area is 0 as drawn, but
+    SPEC A1.4 repairs it into two triangles that are billed."""
+    x0, y0 = 7_650_000.0, 680_000.0
+    lots = gpd.GeoDataFrame(
+        {"parcel_id": ["FLAT", "BOW", "OK"]},
+        geometry=[shapely.Polygon([(x0, y0), (x0 + 50, y0 + 50), (x0 + 100, y0 + 100)]),
+                  shapely.Polygon([(x0 + 200, y0), (x0 + 300, y0 + 100), (x0 + 300, y0), (x0 + 200, y0 + 100)]),
+                  shapely.box(x0 + 400, y0, x0 + 500, y0 + 100)], crs="EPSG:2913")
+    assert shapely.area(lots.geometry.iloc[1]) == 0
+    roofs = gpd.GeoDataFrame({"feature_type": ["roof"] * 3}, crs="EPSG:2913", geometry=[
+        shapely.box(x0 + 10, y0 + 20, x0 + 30, y0 + 40), shapely.box(x0 + 210, y0 + 40, x0 + 230, y0 + 60),
+        shapely.box(x0 + 410, y0 + 10, x0 + 450, y0 + 50)])
+    lots.to_parquet(tmp_path / "parcels.parquet")
+    roofs.to_parquet(tmp_path / "features.parquet")
+    if command == "measure":
+        got = {x["parcel_id"]: (x["error"], x["billable_area_sqft"]) for x in measure_json(
+            capsys, tmp_path / "parcels.parquet", tmp_path / "features.parquet")["lots"]}
+    else:
+        reassess_json(capsys, tmp_path / "parcels.parquet", tmp_path / "features.parquet", tmp_path / "out.parquet")
+        table = pd.read_parquet(tmp_path / "out.parquet").set_index("parcel_id")
+        got = {p: (None if pd.isna(r.error) else r.error, None if pd.isna(r.billable_area_sqft)
+                   else f"{r.billable_area_sqft:.2f}") for p, r in table.iterrows()}
+    assert "has no area" in got["FLAT"][0]
+    assert got["FLAT"][1] is None
+    # the roof (x 210-230, y 40-60) lies in the bow tie's left triangle, x <= 250 - |y - 50|
+    assert got["BOW"] == (None, "400.00")
+    assert got["OK"] == (None, "1600.00")
