@@ -79,9 +79,9 @@ def read_layer(data: bytes, filename: str, role: str, layer: str | None = None):
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def layer_names(data: bytes, filename: str) -> list[str]:
-    """The layers of an uploaded GeoPackage ([] for other kinds, and for files that do not open:
-    reading them then says what is wrong)."""
-    if not filename.lower().endswith(".gpkg"):
+    """The layers of an uploaded GeoPackage or zipped File Geodatabase ([] for other kinds, and for
+    files that do not open: reading them then says what is wrong; a zipped shapefile has one)."""
+    if not filename.lower().endswith((".gpkg", ".zip")):
         return []
     try:
         return gis.list_layers(data, filename)
@@ -98,7 +98,7 @@ LAYER_HINTS = {
 
 
 def pick_layer(upload, role: str, key: str, where=st) -> str | None:
-    """A picker for the layer to use when an uploaded GeoPackage holds several; the chosen name.
+    """A picker for the layer to use when an uploaded GeoPackage or geodatabase holds several; the chosen name.
 
     ``None`` (one layer, nothing picked yet) lets the reader choose the only
     polygon layer, or ask, with the picker right there to answer it.

@@ -34,11 +34,11 @@ __all__ = ["SUPPORTED_SUFFIXES", "list_layers", "read_layer"]
 
 SUPPORTED_SUFFIXES = (
     ".geojson", ".json", ".zip", ".shp", ".gpkg", ".kml", ".kmz", ".fgb",
-    ".parquet", ".geoparquet", ".csv",
+    ".parquet", ".geoparquet", ".csv", ".gdb",
 )
 _KINDS = (
     "a GeoJSON, a GeoPackage, KML, FlatGeobuf, GeoParquet, a CSV with a WKT column, "
-    "or a .zip holding all parts of a shapefile"
+    "a .zip holding all parts of a shapefile, or a File Geodatabase (.gdb folder, zipped to upload)"
 )
 _WKT_COLUMNS = ("wkt", "geometry", "geom", "the_geom", "shape")
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
@@ -48,7 +48,7 @@ MAX_UNPACKED_BYTES = 200 * 1024 * 1024
 
 
 def _suffix(name: str) -> str:
-    lower = name.lower()
+    lower = name.lower().rstrip("/\\")
     if lower.endswith(".shp.zip"):
         return ".zip"
     return Path(lower).suffix
@@ -59,6 +59,8 @@ def list_layers(source: str | Path | bytes, filename: str | None = None) -> list
     import pyogrio  # here, not at the top: GeoParquet-only runs never need GDAL (45 ms)
 
     with _local_path(source, filename) as path:
+        if isinstance(source, bytes | bytearray) and _suffix(_display(source, filename)) in (".zip", ".kmz"):
+            _refuse_zip_bomb(path, _display(source, filename))  # GDAL may unpack a member whole to list it
         try:
             return [str(row[0]) for row in pyogrio.list_layers(path)]
         except Exception as err:  # pyogrio raises several DataSourceError kinds
@@ -282,6 +284,7 @@ def _shapefile_in_zip(path: str, name: str) -> str:
         raise UnreadableFileError(f"{name!r} is not a valid .zip file; zip the shapefile's parts again.") from err
     shps = [m for m in members if m.lower().endswith(".shp") and not m.startswith("__MACOSX")]
     others = [m for m in members if _suffix(m) in (".gpkg", ".geojson", ".json", ".kml", ".fgb")]
+    others += sorted({m[:m.lower().index(".gdb/") + 4] for m in members if ".gdb/" in m.lower()})  # a geodatabase
     if not shps and others:
         return f"/vsizip/{path}/{others[0]}"
     if not shps:

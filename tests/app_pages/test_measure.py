@@ -516,3 +516,28 @@ def test_measure__a_city_record_with_a_corner_that_is_not_a_number_is_not_loaded
     at = new_app()
     assert "The City's record for this lot has an outline with a corner that is not a number" in texts(at.warning)
     assert shape_keys(at) == []
+
+
+def test_measure__a_zipped_file_geodatabase_gets_the_same_layer_picker():
+    import io
+    import tempfile
+    import zipfile
+    from pathlib import Path
+
+    parcels = gpd.read_file(SAMPLE_PARCELS)
+    water = gpd.read_file(SAMPLE_PARCELS.replace("parcels", "water"))
+    data = io.BytesIO()
+    with tempfile.TemporaryDirectory() as tmp, zipfile.ZipFile(data, "w") as zf:
+        gdb = Path(tmp) / "city.gdb"
+        for name, gdf in (("taxlots", parcels), ("rivers", water)):
+            gdf.to_file(gdb, layer=name, driver="OpenFileGDB", promote_to_multi=True)
+        for part in gdb.iterdir():
+            zf.write(part, f"city.gdb/{part.name}")
+    at = new_app()
+    at.radio(key="parcel_source").set_value("upload").run()
+    at.file_uploader(key="parcel_upload").set_value(("city.gdb.zip", data.getvalue(), "application/zip"))
+    at.run()
+    assert not at.exception
+    assert not at.error, texts(at.error)
+    assert at.selectbox(key="parcel_layer").value == "taxlots"
+    assert len(at.selectbox(key="lot_id").options) == 80

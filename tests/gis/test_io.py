@@ -251,3 +251,33 @@ def test_read_layer__curved_outlines_are_read_as_fine_polygons_not_refused_as_da
     assert got.geom_type.tolist() == ["Polygon", "Polygon"]
     assert got.area.iloc[0] == pytest.approx(true_area, rel=2e-5)
     assert got.area.iloc[1] == 30 * 80
+
+
+def _file_geodatabase(folder, roofs):
+    """An Esri File Geodatabase (the OpenFileGDB driver) with a parcels and a features layer."""
+    gdb = folder / "city.gdb"
+    layer([(box(0, 0, 100, 100), "A")], "parcel_id").to_file(gdb, layer="parcels", driver="OpenFileGDB")
+    roofs.to_file(gdb, layer="features", driver="OpenFileGDB")
+    return gdb
+
+
+def test_read_layer__a_file_geodatabase_folder_is_read_by_layer(roofs, tmp_path):
+    """Utilities keep their layers in File Geodatabases: the folder is read as GDAL reads it."""
+    gdb = _file_geodatabase(tmp_path, roofs)
+    got = gis.read_layer(gdb, layer="features", role="features")
+    assert got.crs == roofs.crs
+    # a geodatabase keeps coordinates on its grid (here 1e-4 ft from an origin far away)
+    assert sorted(got.area) == pytest.approx(sorted(roofs.area), rel=1e-6)
+    assert sorted(gis.list_layers(gdb)) == ["features", "parcels"]
+    with pytest.raises(gis.LayerChoiceError, match="several layers"):
+        gis.read_layer(gdb, role="features")
+
+
+def test_read_layer__a_zipped_file_geodatabase_upload_is_read(roofs, tmp_path):
+    gdb = _file_geodatabase(tmp_path, roofs)
+    data = io.BytesIO()
+    with zipfile.ZipFile(data, "w") as zf:
+        for part in gdb.iterdir():
+            zf.write(part, f"city.gdb/{part.name}")
+    got = gis.read_layer(data.getvalue(), "city.gdb.zip", layer="features", role="features")
+    assert sorted(got.area) == pytest.approx(sorted(roofs.area), rel=1e-6)

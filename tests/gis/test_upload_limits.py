@@ -39,6 +39,14 @@ def test_upload_limits__a_kmz_that_unpacks_too_far_is_refused(monkeypatch):
         gis.read_layer(_bomb({"doc.kml": 12 * 2**20}), "yard.kmz")
 
 
+def test_upload_limits__listing_the_layers_of_a_zip_is_refused_before_anything_is_unpacked(monkeypatch):
+    """The app lists a zip's layers (a zipped geodatabase holds several) before it reads one: GDAL
+    would read a GeoJSON member whole to list it."""
+    monkeypatch.setattr(gis.io, "MAX_UNPACKED_BYTES", 8 * 2**20)
+    with pytest.raises(gis.UnreadableFileError, match=r"'city.gdb.zip' unpacks to 12 MB"):
+        gis.list_layers(_bomb({"city.gdb/a00000001.gdbtable": 12 * 2**20}), "city.gdb.zip")
+
+
 def test_upload_limits__the_real_limit_is_far_above_a_neighbourhoods_shapefile():
     assert gis.io.MAX_UNPACKED_BYTES >= 100 * 2**20
 

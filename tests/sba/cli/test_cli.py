@@ -134,6 +134,25 @@ def test_lots_that_overlap__sba_measure_marks_a_stacked_lot_in_json_and_in_its_t
     assert sorted(marked) == sorted([lot, "TWIN"])
 
 
+def test_measure__layers_in_a_file_geodatabase_bill_as_their_geojson(capsys, tmp_path):
+    """Esri shops keep parcels and surfaces in one .gdb folder: each layer named, the same bills
+    (the geodatabase keeps coordinates on its grid: areas agree to 0.01 sq ft)."""
+    import geopandas as gpd
+
+    gdb = tmp_path / "city.gdb"
+    for name in ("parcels", "features"):
+        gpd.read_file(SAMPLE / f"{name}.geojson").to_file(gdb, layer=name, driver="OpenFileGDB",
+                                                             promote_to_multi=True)
+    got = run_json(capsys, "measure", "--parcels", gdb, "--parcels-layer", "parcels", "--features", gdb,
+                   "--features-layer", "features")["lots"]
+    want = run_json(capsys, "measure", "--parcels", SAMPLE / "parcels.geojson", "--features",
+                    SAMPLE / "features.geojson")["lots"]
+    assert [x["parcel_id"] for x in got] == [x["parcel_id"] for x in want]
+    assert [x["category"] for x in got] == [x["category"] for x in want]
+    assert max(abs(float(a["billable_area_sqft"]) - float(b["billable_area_sqft"])) for a, b in zip(got, want,
+                                                                                               strict=True)) < 0.01
+
+
 def test_measure__sample_matches_golden_values(capsys):
     import csv
 
