@@ -49,27 +49,9 @@ def measure_chunk(
     features are axis-aligned boxes, and their bounds, when the run read them from the WKB
     (:func:`gis.measure_lots`).
     """
-    rules = rules_for(schedule)
     ids = parcels[opts.id_field].to_numpy()
-    geoms = parcels.geometry.to_numpy()
-    lots_in = parcels if context is None or not len(context) else pd.concat([parcels, context])
-    aside = _SetAside(lots_in, features, water, boxes, pairs)
-    try:
-        m = aside.measure(lambda lots_in, features, water, boxes: gis.measure_lots(
-            lots_in, features, water, id_field=opts.id_field, type_field=opts.type_field, rules=rules,
-            by_type=opts.by_type, problems=False, pairs=pairs, surfaces=surfaces, boxes=boxes))
-        lots = m.lots.iloc[:len(parcels)].reset_index(drop=True)
-        lot_errors = np.full(len(lots), None, dtype=object)
-    except shapely.errors.GEOSException:
-        lots, lot_errors = _measure_around_failures(aside.lots.iloc[:len(parcels)], aside.features, aside.water,
-                                                    rules, opts, aside.lots.iloc[len(parcels):], surfaces)
-    shape_error = shape_errors(geoms)
-    missing = pd.notna(shape_error)  # no shape, or no area: nothing was measured
-    lot_errors[missing & pd.isna(lot_errors)] = shape_error[missing & pd.isna(lot_errors)]
-    unknown = np.fromiter(aside.errors, dtype=np.int64, count=len(aside.errors))
-    unknown = unknown[unknown < len(parcels)]  # the context's lots are recorded in their own chunks
-    lot_errors[unknown] = [aside.errors[k] for k in unknown]
-    missing[unknown] = True
+    lots, lot_errors, missing = _measured(parcels, features, water, rules_for(schedule), opts, context, pairs,
+                                          surfaces, boxes)
     lot_errors[pd.isna(ids) & pd.isna(lot_errors)] = "The parcel has no id in the parcel layer."
     area = lots.billable_area_sqft.to_numpy(dtype=float).copy()
     area[missing] = np.nan  # nothing was measured: not 0 sq ft
@@ -107,6 +89,33 @@ def measure_chunk(
         if col.startswith(gis.measure.TYPE_PREFIX):
             out[col] = lots[col].to_numpy()
     return out
+
+
+def _measured(parcels: gpd.GeoDataFrame, features: gpd.GeoDataFrame, water: gpd.GeoDataFrame | None,
+              rules: gis.MeasureRules, opts: ReassessOptions, context, pairs, surfaces,
+              boxes) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """``(lots, errors, unmeasured)``: the engine's table of the chunk's own lots (the arguments as
+    :func:`measure_chunk` takes them), why each lot cannot be billed (None where it can), and the
+    lots nothing was measured on (no shape, no area, a corner that is not a number: not 0 sq ft)."""
+    lots_in = parcels if context is None or not len(context) else pd.concat([parcels, context])
+    aside = _SetAside(lots_in, features, water, boxes, pairs)
+    try:
+        m = aside.measure(lambda lots_in, features, water, boxes: gis.measure_lots(
+            lots_in, features, water, id_field=opts.id_field, type_field=opts.type_field, rules=rules,
+            by_type=opts.by_type, problems=False, pairs=pairs, surfaces=surfaces, boxes=boxes))
+        lots = m.lots.iloc[:len(parcels)].reset_index(drop=True)
+        errors = np.full(len(lots), None, dtype=object)
+    except shapely.errors.GEOSException:
+        lots, errors = _measure_around_failures(aside.lots.iloc[:len(parcels)], aside.features, aside.water,
+                                                rules, opts, aside.lots.iloc[len(parcels):], surfaces)
+    shape_error = shape_errors(parcels.geometry.to_numpy())
+    unmeasured = pd.notna(shape_error)
+    errors[unmeasured & pd.isna(errors)] = shape_error[unmeasured & pd.isna(errors)]
+    unknown = np.fromiter(aside.errors, dtype=np.int64, count=len(aside.errors))
+    unknown = unknown[unknown < len(parcels)]  # the context's lots are recorded in their own chunks
+    errors[unknown] = [aside.errors[k] for k in unknown]
+    unmeasured[unknown] = True
+    return lots, errors, unmeasured
 
 
 class _SetAside:
