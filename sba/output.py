@@ -16,6 +16,7 @@ import tempfile
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 from sba.errors import OutputError, RunLockedError
 
@@ -146,3 +147,38 @@ class OutputLock:
         if self._held:
             self.path.unlink(missing_ok=True)
             self._held = False
+
+
+# --------------------------------------------------------------------------
+# CSV cells a spreadsheet will not run
+
+#: A spreadsheet reads a cell that starts with one of these as a formula (OWASP, "CSV injection").
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_cell(value: Any) -> Any:
+    """A CSV cell a spreadsheet will not run: text starting with = + - @, a tab or CR gets a leading '.
+
+    >>> spreadsheet_cell('=HYPERLINK("https://evil.example")'), spreadsheet_cell("-3"), spreadsheet_cell(-3)
+    ('\\'=HYPERLINK("https://evil.example")', "'-3", -3)
+    """
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
+def spreadsheet_safe(frame):
+    """``frame`` (a pandas DataFrame) with every text cell through :func:`spreadsheet_cell`; numbers,
+    decimals and missing values as they are.  Cost: one pass over the text columns."""
+    out = frame.copy(deep=False)
+    for col in out.columns:
+        if out[col].dtype == object or str(out[col].dtype) in ("string", "str"):
+            out[col] = out[col].map(spreadsheet_cell, na_action="ignore")
+    return out
+
+
+def from_spreadsheet_cell(value: Any) -> Any:
+    """What :func:`spreadsheet_cell` was given: its leading ' taken off again."""
+    if isinstance(value, str) and value.startswith("'") and value[1:].startswith(FORMULA_START):
+        return value[1:]
+    return value

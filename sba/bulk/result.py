@@ -23,7 +23,7 @@ from sba.bulk.options import ORDER, OUTPUT_COLUMNS, ReassessSummary
 from sba.bulk.parts import PartRecord, PartStore
 from sba.engine import repeated_id
 from sba.errors import PreviousResultsError
-from sba.output import write_atomic
+from sba.output import from_spreadsheet_cell, spreadsheet_safe, write_atomic
 
 __all__ = ["Phases", "Tally", "collector", "mark_repeated_ids", "summarise", "write_result", "write_result_streamed",
            "write_table_atomic"]
@@ -43,8 +43,8 @@ def write_table_atomic(table: pd.DataFrame, out: Path, crs=None, geometry=None) 
             import pyarrow.parquet as pq
 
             pq.write_table(_typed_arrow(table), tmp)
-        elif suffix == ".csv":
-            table.to_csv(tmp, index=False)
+        elif suffix == ".csv":  # ids and codes from the utility's layers: no cell a spreadsheet runs
+            spreadsheet_safe(table).to_csv(tmp, index=False)
         elif suffix == ".gpkg":
             typed = _for_gpkg(table)
             if geometry is not None:
@@ -284,8 +284,7 @@ def read_previous(path: str | Path) -> pd.DataFrame:
     if path.suffix.lower() not in {".csv", ".parquet"}:
         raise PreviousResultsError(f"The previous-results file must end in .csv or .parquet: {str(path)!r}.")
     try:
-        prev = pd.read_csv(path, dtype={"parcel_id": str}) if path.suffix.lower() == ".csv" \
-            else pd.read_parquet(path)
+        prev = _read_csv(path) if path.suffix.lower() == ".csv" else pd.read_parquet(path)
     except (OSError, ValueError, UnicodeDecodeError, pd.errors.ParserError, pa.ArrowException) as err:
         raise PreviousResultsError(
             f"The previous-results file {path.name!r} cannot be read as a results table ({type(err).__name__})."
@@ -320,8 +319,17 @@ def _compare_previous(table: pd.DataFrame, prev: pd.DataFrame, out: Path) -> tup
 
 def _read_back(out: Path, columns: list[str]) -> pd.DataFrame:
     if out.suffix.lower() == ".csv":
-        return pd.read_csv(out, usecols=columns, dtype={"parcel_id": str})
+        return _read_csv(out, columns)
     return pd.read_parquet(out, columns=columns)
+
+
+def _read_csv(path: Path, columns: list[str] | None = None) -> pd.DataFrame:
+    """A CSV result as written: ids as text, the guard against spreadsheet formulas taken off."""
+    table = pd.read_csv(path, usecols=columns, dtype={"parcel_id": str})
+    for col in ("parcel_id", "category"):
+        if col in table.columns:
+            table[col] = table[col].map(from_spreadsheet_cell, na_action="ignore")
+    return table
 
 
 # --------------------------------------------------------------------------
@@ -447,7 +455,7 @@ def _rows(path: Path) -> int:
 def _append(writer, batch: pd.DataFrame, tmp: Path, places: int):
     """Append ``batch`` to the output being written (a ParquetWriter, or a CSV file by name)."""
     if tmp.suffix.lower() == ".csv":
-        batch.to_csv(tmp, index=False, mode="a" if writer else "w", header=not writer)
+        spreadsheet_safe(batch).to_csv(tmp, index=False, mode="a" if writer else "w", header=not writer)
         return _Csv()
     import pyarrow.parquet as pq
 

@@ -17,6 +17,7 @@ import re
 from typing import IO, Any
 
 from sba.evidence.checks import CONTROL_CHARS
+from sba.output import spreadsheet_cell
 from sba.requests.errors import PackageRejected
 
 __all__ = [
@@ -41,7 +42,6 @@ _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>#|~$&])")
 _LINE_START = re.compile(r"\A(\s*)([-+=]|\d+[.)])")
 #: Autolinks are found after escapes are undone, so a word joiner goes inside every "://" and "www." instead.
 _AUTOLINK = re.compile(r"(?i)(:)(//)|\b(www)(\.)")
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def check_line(value: Any, label: str, max_len: int) -> str:
@@ -105,17 +105,6 @@ def html_text(value: Any) -> str:
     '&lt;img src=x onerror=alert(1)&gt;'
     """
     return html.escape("" if value is None else str(value), quote=True)
-
-
-def spreadsheet_cell(value: Any) -> Any:
-    """A CSV cell a spreadsheet will not run: text starting with = + - @, a tab or CR gets a leading '.
-
-    >>> spreadsheet_cell('=HYPERLINK("https://evil.example")'), spreadsheet_cell("-3"), spreadsheet_cell(-3)
-    ('\\'=HYPERLINK("https://evil.example")', "'-3", -3)
-    """
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
 
 
 class _SafeWriter:

@@ -925,3 +925,25 @@ def test_a_parcel_outline_with_no_area_is_an_error_row_but_a_bow_tie_is_repaired
     # the roof (x 210-230, y 40-60) lies in the bow tie's left triangle, x <= 250 - |y - 50|
     assert got["BOW"] == (None, "400.00")
     assert got["OK"] == (None, "1600.00")
+
+
+# --------------------------------------------------------------------------
+# a result opened in a spreadsheet
+
+
+def test_a_csv_result_does_not_run_a_parcel_id_as_a_formula_and_reads_back_as_written(capsys, tmp_path):
+    """Ids and codes come from the utility's layers; a cell that starts with = + - @ is a formula
+    in a spreadsheet (the staff exports guard the same way). --previous reads the guard back."""
+    parcels = sample("parcels").iloc[:6].copy()
+    parcels["parcel_id"] = ['=HYPERLINK("https://evil.example","x")', "+1", "-5", "@SUM(A1)", "R1", "R2"]
+    parcels.to_parquet(tmp_path / "parcels.parquet")
+    sample("features").to_parquet(tmp_path / "features.parquet")
+    reassess_json(capsys, tmp_path / "parcels.parquet", tmp_path / "features.parquet", tmp_path / "out.csv")
+    cells = [line.split(",")[0] for line in (tmp_path / "out.csv").read_text().splitlines()[1:]]
+    assert not [c for c in cells if c.lstrip('"').startswith(("=", "+", "-", "@"))]
+    assert sum(c.lstrip('"').startswith("'") for c in cells) == 4
+    again = reassess_json(capsys, tmp_path / "parcels.parquet", tmp_path / "features.parquet",
+                          tmp_path / "again.csv", "--previous", tmp_path / "out.csv")
+    assert again["category_changes"] == 0
+    changes = pd.read_csv(tmp_path / "again.changes.csv")
+    assert changes.empty
