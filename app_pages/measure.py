@@ -7,8 +7,11 @@ import json
 import re
 from functools import partial
 
+import numpy as np
 import streamlit as st
 from streamlit_folium import st_folium
+
+import shapely
 
 import gis
 from app_pages import common as c
@@ -171,15 +174,28 @@ def _load_upload(lot_key: str, lot, lot_id: str, id_field: str) -> None:
     except c.errors() as err:
         st.session_state["upload_message"] = ("error", str(err))
         return
+    left_out = _points_and_lines(layer)
     if not loaded:
-        st.session_state["upload_message"] = ("warning", f"None of the shapes in {upload.name} touch lot {lot_id}.")
+        st.session_state["upload_message"] = ("warning", f"None of the shapes in {upload.name} touch lot {lot_id}."
+                                               + left_out)
         return
     added = _add_shapes(lot_key, loaded)
     st.session_state["upload_message"] = (
-        ("success", f"Added {len(loaded)} shapes from {upload.name}.") if added == len(loaded)
-        else ("info", f"All {len(loaded)} shapes from {upload.name} are already on the map.") if not added
+        ("success", f"Added {len(loaded)} shapes from {upload.name}." + left_out) if added == len(loaded)
+        else ("info", f"All {len(loaded)} shapes from {upload.name} are already on the map." + left_out)
+        if not added
         else ("success", f"Added {added} shapes from {upload.name}; the other {len(loaded) - added} are "
-                         "already on the map."))
+                         "already on the map." + left_out))
+
+
+def _points_and_lines(layer) -> str:
+    """A sentence on the points and lines of an uploaded layer (only outlines have an area), or ""."""
+    kinds = shapely.get_type_id(layer.geometry.to_numpy())
+    n = int(np.isin(kinds, (0, 1, 2, 4, 5)).sum())
+    if not n:
+        return ""
+    return (" 1 point or line in it was left out" if n == 1 else f" {n:,} points or lines in it were left out") \
+        + ": only outlines have an area to count."
 
 
 def _submit(lot_key: str, lot_id: str, data: bytes) -> None:

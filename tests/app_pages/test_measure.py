@@ -541,3 +541,22 @@ def test_measure__a_zipped_file_geodatabase_gets_the_same_layer_picker():
     assert not at.error, texts(at.error)
     assert at.selectbox(key="parcel_layer").value == "taxlots"
     assert len(at.selectbox(key="lot_id").options) == 80
+
+
+def test_measure__an_upload_says_how_many_points_and_lines_it_left_out(app):
+    """Only outlines have an area; a walkway drawn as a line must not vanish without a word."""
+    app.button(key="reset").click().run()
+    upload = json.loads(sample_bytes("features.geojson"))
+    mine = [f for f in upload["features"] if f["properties"]["parcel_id"] == app.session_state["lot_id"]]
+    ring = mine[0]["geometry"]["coordinates"][0]
+    line = {"type": "Feature", "properties": {"feature_type": "walkway", "parcel_id": mine[0]["properties"]["parcel_id"]},
+            "geometry": {"type": "LineString", "coordinates": ring[:2]}}
+    upload["features"] = [*mine, line]
+    app.file_uploader(key="features_upload").set_value(
+        ("mine.geojson", json.dumps(upload).encode(), "application/geo+json"))
+    app.run()
+    app.button(key="load_upload").click().run()
+    assert not app.exception
+    said = texts(app.success)
+    assert f"Added {len(mine)} shapes from mine.geojson" in said
+    assert "1 point or line in it was left out" in said
