@@ -482,16 +482,10 @@ def test_measure__an_upload_with_a_corner_that_is_not_a_number_is_explained_not_
     shape unknown: the homeowner is told which outline, and nothing is added to the bill."""
     app.button(key="reset").click().run()
     n, before = len(shape_keys(app)), texts(app.metric)
-    upload = json.loads(sample_bytes("features.geojson"))
-    mine = [f for f in upload["features"] if f["properties"]["parcel_id"] == app.session_state["lot_id"]]
+    mine = _sample_shapes_of_the_lot(app)
     assert len(mine) >= 2
-    upload["features"] = mine
-    upload["features"][1]["geometry"]["coordinates"][0][1][0] = float("nan")  # json writes NaN
-    app.file_uploader(key="features_upload").set_value(
-        ("mine.geojson", json.dumps(upload).encode(), "application/geo+json"))
-    app.run()
-    app.button(key="load_upload").click().run()
-    assert not app.exception
+    mine[1]["geometry"]["coordinates"][0][1][0] = float("nan")  # json writes NaN
+    _load_upload(app, mine)
     said = texts(app.error)
     assert "corner that is not a number" in said
     assert "row 2:" in said
@@ -546,17 +540,27 @@ def test_measure__a_zipped_file_geodatabase_gets_the_same_layer_picker():
 def test_measure__an_upload_says_how_many_points_and_lines_it_left_out(app):
     """Only outlines have an area; a walkway drawn as a line must not vanish without a word."""
     app.button(key="reset").click().run()
-    upload = json.loads(sample_bytes("features.geojson"))
-    mine = [f for f in upload["features"] if f["properties"]["parcel_id"] == app.session_state["lot_id"]]
+    mine = _sample_shapes_of_the_lot(app)
     ring = mine[0]["geometry"]["coordinates"][0]
-    line = {"type": "Feature", "properties": {"feature_type": "walkway", "parcel_id": mine[0]["properties"]["parcel_id"]},
-            "geometry": {"type": "LineString", "coordinates": ring[:2]}}
-    upload["features"] = [*mine, line]
-    app.file_uploader(key="features_upload").set_value(
-        ("mine.geojson", json.dumps(upload).encode(), "application/geo+json"))
-    app.run()
-    app.button(key="load_upload").click().run()
-    assert not app.exception
+    line = {"type": "Feature", "geometry": {"type": "LineString", "coordinates": ring[:2]},
+            "properties": {"feature_type": "walkway", "parcel_id": mine[0]["properties"]["parcel_id"]}}
+    _load_upload(app, [*mine, line])
     said = texts(app.success)
     assert f"Added {len(mine)} shapes from mine.geojson" in said
     assert "1 point or line in it was left out" in said
+
+
+def _sample_shapes_of_the_lot(app) -> list[dict]:
+    """The sample record's GeoJSON features on the lot the page shows."""
+    upload = json.loads(sample_bytes("features.geojson"))
+    return [f for f in upload["features"] if f["properties"]["parcel_id"] == app.session_state["lot_id"]]
+
+
+def _load_upload(app, features: list[dict]) -> None:
+    """Upload these GeoJSON features (in the sample record's CRS) as mine.geojson and press Load;
+    the page must not fail."""
+    data = json.dumps({**json.loads(sample_bytes("features.geojson")), "features": features}).encode()
+    app.file_uploader(key="features_upload").set_value(("mine.geojson", data, "application/geo+json"))
+    app.run()
+    app.button(key="load_upload").click().run()
+    assert not app.exception
