@@ -7,16 +7,14 @@ import json
 import re
 from functools import partial
 
-import numpy as np
 import streamlit as st
 from streamlit_folium import st_folium
-
-import shapely
 
 import gis
 from app_pages import common as c
 from categorize import PropertyClass
 from gis import webmap
+from gis.repair import linear
 from gis.shapes import FEATURE_TYPES, parcel_at, reconcile_drawings, shapes_from_layer, type_label, without_duplicates
 from sba import evidence
 from sba.addresses import closest_addresses
@@ -190,8 +188,7 @@ def _load_upload(lot_key: str, lot, lot_id: str, id_field: str) -> None:
 
 def _points_and_lines(layer) -> str:
     """A sentence on the points and lines of an uploaded layer (only outlines have an area), or ""."""
-    kinds = shapely.get_type_id(layer.geometry.to_numpy())
-    n = int(np.isin(kinds, (0, 1, 2, 4, 5)).sum())
+    n = int(linear(layer.geometry.to_numpy()).sum())
     if not n:
         return ""
     return (" 1 point or line in it was left out" if n == 1 else f" {n:,} points or lines in it were left out") \

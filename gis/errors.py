@@ -81,7 +81,7 @@ class CRSMismatchError(GISInputError, ValueError):
 class NonFiniteCoordinateError(GISInputError, ValueError):
     """An outline has a corner that is not a number (NaN or infinite): its shape cannot be known.
 
-    ``role`` is the layer ("parcels" or "features") and ``rows`` the positions (from 0) of
+    ``role`` is the layer ("parcels", "features" or "water") and ``rows`` the positions (from 0) of
     its rows with such an outline, for a caller that measures many lots and sets them aside.
     """
 

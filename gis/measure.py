@@ -71,7 +71,7 @@ from gis.overlay import (
     triangles,
 )
 from gis.pieces import Pieces, Sources
-from gis.repair import drop_slivers, non_finite, polygonal, repair
+from gis.repair import POLYGON_TYPES, drop_slivers, linear, non_finite, polygonal, repair
 from gis.shapes import normalise_types, type_column
 from gis.tiles import Tiles, cut_large, split_parts
 from gis.validity import is_valid
@@ -665,7 +665,7 @@ def _clean_water(water: gpd.GeoDataFrame) -> np.ndarray:
     missing and empty ones left out, invalid ones repaired; an outline with a corner that is
     not a number is refused (:class:`NonFiniteCoordinateError`), as a lot's is."""
     W = water.geometry.to_numpy()
-    other = np.flatnonzero(~np.isin(shapely.get_type_id(W), (-1, 3, 6)))
+    other = np.flatnonzero(~np.isin(shapely.get_type_id(W), (-1, *POLYGON_TYPES)))  # lines, points, collections
     if len(other):
         W = W.copy()
         W[other] = polygonal(W[other])
@@ -1070,7 +1070,7 @@ def _clean_lots(lots: np.ndarray, boxes, refuse) -> tuple[np.ndarray, np.ndarray
     """
     P = lots.copy()
     p_box, p_bnd = axis_boxes(P) if boxes is None else (boxes[0].copy(), boxes[1].copy())
-    other = np.flatnonzero(~np.isin(shapely.get_type_id(P), (-1, 3, 6)))  # points, lines, collections
+    other = np.flatnonzero(~np.isin(shapely.get_type_id(P), (-1, *POLYGON_TYPES)))  # points, lines, collections
     if len(other):  # a lot is its polygon parts; a point or a line has none (the caller says so)
         P[other] = polygonal(P[other])
         p_box[other], p_bnd[other] = axis_boxes(P[other])
@@ -1101,11 +1101,10 @@ def _clean_features(F: np.ndarray, report, boxes,
     """
     missing = shapely.is_missing(F) | shapely.is_empty(F)
     report(np.flatnonzero(missing), "empty", "Feature has no shape; it was ignored.")
-    kinds = shapely.get_type_id(F)
-    linear = ~missing & np.isin(kinds, (0, 1, 2, 4, 5))  # points and lines, one or many
-    report(np.flatnonzero(linear), "not_polygon", NOT_POLYGON)
+    lines = ~missing & linear(F)
+    report(np.flatnonzero(lines), "not_polygon", NOT_POLYGON)
     f_box, f_bnd = axis_boxes(F) if boxes is None else boxes
-    invalid = ~missing & ~linear & ~f_box
+    invalid = ~missing & ~lines & ~f_box
     invalid[invalid] = ~is_valid(F[invalid])
     _check_finite(F, np.flatnonzero(invalid), f_box, f_bnd, refuse)
     repaired = np.zeros(len(F), dtype=bool)
@@ -1117,13 +1116,13 @@ def _clean_features(F: np.ndarray, report, boxes,
         invalid &= ~gone
         repaired[invalid] = True
         report(np.flatnonzero(invalid), "repaired", "Feature outline crossed itself; it was repaired.")
-    F[missing | linear] = None
+    F[missing | lines] = None
     collections = np.flatnonzero(shapely.get_type_id(F) == 7)
     if len(collections):
         F[collections] = polygonal(F[collections])
         report(collections[shapely.is_missing(F[collections])], "not_polygon", NOT_POLYGON)
     F, thinned = drop_slivers(F)
-    changed = np.union1d(np.union1d(np.flatnonzero(invalid | missing | linear), collections), thinned)
+    changed = np.union1d(np.union1d(np.flatnonzero(invalid | missing | lines), collections), thinned)
     if len(changed):
         f_box[changed], f_bnd[changed] = axis_boxes(F[changed])
     return F, f_box, f_bnd, repaired

@@ -10,7 +10,19 @@ import numpy as np
 
 import shapely
 
-__all__ = ["SLIVER_AREA", "drop_slivers", "non_finite", "polygonal", "repair", "repair_invalid"]
+__all__ = ["LINEAR_TYPES", "POLYGON_TYPES", "SLIVER_AREA", "drop_slivers", "linear", "non_finite", "polygonal",
+           "repair", "repair_invalid"]
+
+#: shapely's type ids of the shapes with an area: Polygon, MultiPolygon.
+POLYGON_TYPES = (3, 6)
+#: shapely's type ids of points and lines, one or many: Point, LineString, LinearRing, MultiPoint,
+#: MultiLineString (a GeometryCollection, 7, may hold either).
+LINEAR_TYPES = (0, 1, 2, 4, 5)
+
+
+def linear(geoms: np.ndarray) -> np.ndarray:
+    """Per shape: whether it is points or lines, one or many (no area to measure)."""
+    return np.isin(shapely.get_type_id(geoms), LINEAR_TYPES)
 
 
 def non_finite(geoms: np.ndarray) -> np.ndarray:
@@ -65,9 +77,9 @@ def polygonal(geoms: np.ndarray) -> np.ndarray:
     mixed = np.flatnonzero(kinds == 7)  # GeometryCollection
     for i in mixed:  # rare: only after make_valid or a touching intersection
         parts = shapely.get_parts(geoms[i])
-        polys = parts[np.isin(shapely.get_type_id(parts), (3, 6))]
+        polys = parts[np.isin(shapely.get_type_id(parts), POLYGON_TYPES)]
         out[i] = shapely.union_all(polys) if len(polys) else None
-    out[(kinds >= 0) & ~np.isin(kinds, (3, 6, 7))] = None  # points and lines, one or many, carry no area
+    out[np.isin(kinds, LINEAR_TYPES)] = None  # points and lines carry no area
     return out
 
 
