@@ -185,7 +185,8 @@ def overlay_area(a: Rings, a_idx: np.ndarray, b: Rings, b_idx: np.ndarray,
         return out
     jit = kernel or compiled_kernel(n)  # the caller's choice holds for all its pairs, however they are split
     if jit is not None:
-        jit(a.xy, a.start, a.sign, a.bounds, a.first, a_idx, b.xy, b.start, b.turn * b.sign, b.first, b_idx, out)
+        jit(a.xy, a.start, a.sign, a.bounds, a.first, a_idx, b.xy, b.start, b.turn * b.sign, b.bounds, b.first, b_idx,
+            out)
         return out
     pair, ring, edge = _rows(a, a_idx, b, b_idx)
     size = a.start[ring + 1] - a.start[ring]
@@ -436,8 +437,8 @@ def ring_triple_areas(a: Rings, a_idx: np.ndarray, b: Rings, b_idx: np.ndarray, 
     ok = np.flatnonzero(size <= JIT_MAX_TRIPLE)
     found = np.zeros(len(ok))
     if len(ok):
-        triple_areas(a.xy, a.start, a.sign, a.bounds, a.first, idx[0][ok], b.xy, b.start, b.turn * b.sign, b.first,
-                     idx[1][ok], c.xy, c.start, c.turn * c.sign, c.first, idx[2][ok], found)
+        triple_areas(a.xy, a.start, a.sign, a.bounds, a.first, idx[0][ok], b.xy, b.start, b.turn * b.sign, b.bounds,
+                     b.first, idx[1][ok], c.xy, c.start, c.turn * c.sign, c.bounds, c.first, idx[2][ok], found)
     out[ok] = _without_noise(found)
     return out
 

@@ -924,7 +924,7 @@ def _general_pairs(src: Sources, f_idx, p_idx, rows, hit, inside, later, cut_are
         return
     # a lot of thousands of vertices (a street parcel, whose blocks are holes) meets every
     # feature in its bounds; the prepared predicate rejects most far cheaper than the kernel
-    big = shapely.get_num_coordinates(P[p_idx[rows]]) > BIG_SHAPE
+    big = shapely.get_num_coordinates(P)[p_idx[rows]] > BIG_SHAPE
     if big.any():
         pg = P[p_idx[rows[big]]]
         shapely.prepare(pg)

@@ -30,6 +30,7 @@ __all__ = [
     "intersection_area",
     "local_clip_area",
     "matches",
+    "num_coordinates",
     "overlaps",
     "pairs_within_groups",
     "rect_in_polygon",
@@ -223,7 +224,7 @@ def clip_each(geoms: np.ndarray, rects: np.ndarray, *, crossing: bool = False) -
         & (bounds[:, 2] <= rects[:, 2]) & (bounds[:, 3] <= rects[:, 3])
     out[within] = geoms[within]
     todo = np.flatnonzero(todo & ~within)
-    big = shapely.get_num_coordinates(geoms[todo]) > BIG_SHAPE
+    big = num_coordinates(geoms[todo]) > BIG_SHAPE
     out[todo[big]] = _big_clip_checked(geoms[todo[big]], rects[todo[big]])
     todo = todo[~big]
     convex = _convex(geoms[todo])
@@ -236,10 +237,97 @@ def _big_clip_checked(geoms: np.ndarray, rects: np.ndarray) -> np.ndarray:
     """GEOS's rectangle clipping of large shapes, kept where its area is the area of the shape
     inside the rectangle found from the edges near it (:func:`local_clip_area`); GEOS's
     overlay where not (or where the clip failed)."""
-    out = _rect_clip(geoms, rects)
+    out = _near_clip(geoms, rects)
     if not len(geoms):
         return out
     return _overlay_where_wrong(out, geoms, rects, local_clip_area(geoms, rects))
+
+
+#: A shape of more rings than this is clipped with only its rings near the rectangle, where
+#: they hold under a quarter of its coordinates.
+MANY_RINGS = 64
+
+#: Shapes of the rings near their rectangles are made and clipped this many coordinates at a time.
+NEAR_BATCH_COORDS = 1 << 20
+
+
+def _near_clip(geoms: np.ndarray, rects: np.ndarray) -> np.ndarray:
+    """GEOS's rectangle clipping of each shape (:func:`_rect_clip`); a shape of more than
+    :data:`MANY_RINGS` rings with only the rings whose boxes meet its rectangle, where these
+    hold under a quarter of its coordinates.
+
+    A city's right-of-way drawn as one lot has a hole for each block, and the clipping walks
+    every ring of its input: cut to each of the thousands of walkways on it, the lot cost
+    pieces times vertices.  A hole whose box misses the rectangle bounds nothing inside it,
+    and a part whose shell's box misses it lies wholly outside (with its holes, and any part
+    inside one of them); every other ring is kept, so the rectangle's part of the shape is
+    unchanged.  The shapes of near rings are copies (a long shell is copied for each
+    rectangle): they are made only where they leave out most of the shape, and clipped
+    :data:`NEAR_BATCH_COORDS` coordinates at a time.  Cost: one tree of the rings of such
+    shapes and one query per rectangle.
+    """
+    _, first, shape_of = np.unique(_identities(geoms), return_index=True, return_inverse=True)
+    parts, part_shape = shapely.get_parts(geoms[first], return_index=True)
+    rings, ring_part = shapely.get_rings(parts, return_index=True)
+    ring_shape = part_shape[ring_part]
+    many = np.bincount(ring_shape, minlength=len(first)) > MANY_RINGS
+    rows = np.flatnonzero(many[shape_of])
+    trim = np.zeros(len(geoms), dtype=bool)
+    if len(rows):
+        in_many = np.flatnonzero(many[ring_shape])
+        row, ring = shapely.STRtree(rings[in_many]).query(shapely.box(*rects[rows].T))
+        ring = in_many[ring]
+        mine = ring_shape[ring] == shape_of[rows[row]]
+        row, ring = rows[row[mine]], ring[mine]
+        size = shapely.get_num_coordinates(rings)
+        kept = np.bincount(row, weights=size[ring], minlength=len(geoms))
+        whole_size = np.bincount(ring_shape, weights=size, minlength=len(first))[shape_of]
+        trim[rows] = kept[rows] * 4 < whole_size[rows]
+    out = np.full(len(geoms), None, dtype=object)
+    out[~trim] = _rect_clip(geoms[~trim], rects[~trim])
+    if trim.any():
+        keep = trim[row]
+        row, ring = row[keep], ring[keep]
+        by = np.lexsort((ring, row))  # per row its parts in order, each part's shell before its holes
+        row, ring = row[by], ring[by]
+        out[trim] = shapely.from_wkt("POLYGON EMPTY")  # no ring comes near: nothing of it is inside
+        for b in _batches(row, np.cumsum(size[ring]), NEAR_BATCH_COORDS):
+            near, at = _of_rings(rings[ring[b]], row[b], ring_part[ring[b]])
+            out[at] = _rect_clip(near, rects[at])
+    return out
+
+
+def _batches(row: np.ndarray, ends: np.ndarray, limit: int) -> list[slice]:
+    """Slices of runs of equal ``row`` (sorted) whose sizes (``ends``: running totals) add up to
+    about ``limit`` each."""
+    starts = np.flatnonzero(np.r_[True, row[1:] != row[:-1]])
+    before = np.r_[0, ends][starts]  # the running total before each run
+    cuts = starts[np.unique(np.searchsorted(before, np.arange(0, ends[-1] if len(ends) else 0, limit)))]
+    return [slice(a, b) for a, b in zip(cuts, [*cuts[1:], len(row)], strict=True)]
+
+
+def _of_rings(rings: np.ndarray, row: np.ndarray, part: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(shapes, rows)``: per row, the shape of its ``rings`` (sorted by row, then part, each
+    part's shell first): a Polygon, or a MultiPolygon where they come from several parts."""
+    new_polygon = np.r_[True, (row[1:] != row[:-1]) | (part[1:] != part[:-1])]
+    polygons = shapely.polygons(rings, indices=np.cumsum(new_polygon) - 1)
+    poly_row = row[new_polygon]
+    at, first, count = np.unique(poly_row, return_index=True, return_counts=True)
+    shapes = polygons[first]
+    multi = np.flatnonzero(count > 1)
+    if len(multi):
+        in_multi = np.isin(poly_row, at[multi])
+        shapes[multi] = shapely.multipolygons(polygons[in_multi],
+                                              indices=np.searchsorted(at[multi], poly_row[in_multi]))
+    return shapes, at
+
+
+def num_coordinates(geoms: np.ndarray) -> np.ndarray:
+    """``shapely.get_num_coordinates``, counted once per shape object: GEOS walks every ring
+    to count, and an array may hold one street parcel of thousands of holes for each of
+    its thousands of walkways."""
+    _, first, inverse = np.unique(_identities(geoms), return_index=True, return_inverse=True)
+    return shapely.get_num_coordinates(geoms[first])[inverse]
 
 
 def local_clip_area(geoms: np.ndarray, rects: np.ndarray) -> np.ndarray:
@@ -600,7 +688,7 @@ def _cut_big(a: np.ndarray, b: np.ndarray, bnd_a: np.ndarray, bnd_b: np.ndarray)
     """``(a, b)`` with each big shape cut to its partner's bounds (same intersection, cheaper)."""
     a, b = a.copy(), b.copy()
     for this, other_bnd in ((a, bnd_b), (b, bnd_a)):
-        big = np.flatnonzero(shapely.get_num_coordinates(this) > BIG_SHAPE)
+        big = np.flatnonzero(num_coordinates(this) > BIG_SHAPE)
         if len(big):
             this[big] = clip_each(this[big], other_bnd[big])
     return a, b

@@ -250,3 +250,63 @@ def test_a_long_lot_line_under_five_thousand_driveways_without_numba_takes_under
     assert res["got"] == pytest.approx(res["want"], rel=1e-9)
     assert res["seconds"] < 3, res
     assert res["rss_mib"] < 1024, res
+
+
+def right_of_way(n: int, *, turn: float = 0.0, split: bool = False):
+    """A city's right-of-way as one lot: a square with a hole for each of n × n blocks (each
+    block also a lot), and a walkway over every block's west line, half on the street.
+    ``split``: the right-of-way in two parts, west and east of a canal (a MultiPolygon)."""
+    xs, ys = (a.ravel() for a in np.meshgrid(np.arange(n) * 100.0, np.arange(n) * 100.0))
+    blocks = shapely.box(xs + 2, ys + 2, xs + 98, ys + 98)
+    holes = shapely.get_exterior_ring(blocks)
+    mid = n // 2 * 100.0
+    if split:
+        west = shapely.polygons(shapely.get_exterior_ring(shapely.box(-50, -50, mid - 1, n * 100 + 50)),
+                                holes=holes[xs < mid])
+        east = shapely.polygons(shapely.get_exterior_ring(shapely.box(mid + 1, -50, n * 100 + 50, n * 100 + 50)),
+                                holes=holes[xs >= mid])
+        street = shapely.MultiPolygon([west, east])
+    else:
+        street = shapely.polygons(shapely.get_exterior_ring(shapely.box(-50, -50, n * 100 + 50, n * 100 + 50)),
+                                  holes=holes)
+    walks = shapely.box(xs + 1, ys + 10, xs + 3, ys + 90)
+    if turn:
+        walks = np.array([shapely.affinity.rotate(w, turn) for w in walks])
+    parcels = gpd.GeoDataFrame({"parcel_id": [f"B{i}" for i in range(n * n)] + ["ROW"]},
+                               geometry=shapely.transform(np.r_[blocks, street], lambda c: c + ORIGIN), crs=2913)
+    features = gpd.GeoDataFrame({"feature_type": ["walkway"] * len(walks)},
+                                geometry=shapely.transform(walks, lambda c: c + ORIGIN), crs=2913)
+    return parcels, features
+
+
+@pytest.mark.parametrize(("turn", "split", "batch"), [(0.0, False, 1 << 20), (3.0, False, 1 << 20),
+                                                      (0.0, True, 1 << 20), (0.0, True, 64)])
+def test_a_right_of_way_with_thousands_of_holes_clips_each_walkway_with_the_holes_near_it(monkeypatch, turn, split,
+                                                                                            batch):
+    """A city's streets drawn as one lot with a hole for each block: each walkway crossing a
+    block line used to be clipped with the whole lot (every hole: pieces times vertices, 15 s
+    for 10,000 blocks); the clip is handed only the rings near the walkway, same areas (also
+    for a right-of-way in two parts, and made a few rows at a time)."""
+    parcels, features = right_of_way(40, turn=turn, split=split)
+    street = parcels.geometry.iloc[-1]
+    handed = []
+    clip_by_rect = shapely.lib.clip_by_rect
+
+    def counting(geoms, *rect):
+        handed.append(int(np.max(shapely.get_num_coordinates(geoms), initial=0)))
+        return clip_by_rect(geoms, *rect)
+
+    monkeypatch.setattr(shapely.lib, "clip_by_rect", counting)
+    monkeypatch.setattr(gis.overlay, "NEAR_BATCH_COORDS", batch)
+    lots = gis.measure_lots(parcels, features).lots.set_index("parcel_id")
+    walks = features.geometry.to_numpy()
+    want = shapely.union_all(shapely.intersection(walks, street)).area
+    assert lots.billable_area_sqft["ROW"] == pytest.approx(want, abs=0.01)
+    blocks = parcels.geometry.to_numpy()[:-1]
+    assert lots.billable_area_sqft.drop("ROW").to_numpy() == pytest.approx(
+        shapely.area(shapely.intersection(walks, blocks)), abs=0.01)
+    assert shapely.get_num_coordinates(street) == 5 * (40 * 40 + 1 + split)
+    assert handed
+    assert max(handed) <= 2 * 5 + 4 * 5, handed  # shells and the few holes near a walkway
+    if batch < 1 << 20:
+        assert len(handed) > 10  # many batches

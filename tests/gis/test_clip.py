@@ -196,3 +196,35 @@ def test_rings_of__the_compiled_and_the_array_split_give_identical_rings(monkeyp
     for name, a, b in zip(compiled._fields, compiled, arrays, strict=True):
         np.testing.assert_array_equal(a, b, err_msg=name)
     assert compiled.first[-1] - compiled.first[-6] == 2 + 2  # two parts, a shell and its hole
+
+
+def holey_lot_and_features(rng, n=12):
+    """A lot with an n × n grid of holes, and small turned squares over hole edges, between
+    holes and inside them (so that rings lie beside, below and above every feature)."""
+    x0, y0 = 712_000.0, 2_950_000.0
+    xs, ys = (a.ravel() for a in np.meshgrid(np.arange(n) * 20.0, np.arange(n) * 20.0))
+    holes = shapely.get_exterior_ring(shapely.box(x0 + xs + 4, y0 + ys + 4, x0 + xs + 16, y0 + ys + 16))
+    lot = shapely.polygons(shapely.get_exterior_ring(shapely.box(x0 - 5, y0 - 5, x0 + n * 20 + 5, y0 + n * 20 + 5)),
+                           holes=holes)
+    c = np.c_[x0 + rng.uniform(0, n * 20, 300), y0 + rng.uniform(0, n * 20, 300)]
+    feats = np.array([affinity.rotate(shapely.box(*(p - 2.5), *(p + 2.5)), a)
+                      for p, a in zip(c, rng.uniform(0, 90, 300), strict=True)])
+    return lot, feats
+
+
+def test_clip__rings_of_a_lot_far_from_the_feature_are_skipped_exactly():
+    """The kernel skips a lot's rings whose boxes miss the feature's (a street parcel's holes
+    round each walkway): pairs and triples keep GEOS's areas, to the engine's tolerance."""
+    pytest.importorskip("numba")
+    lot, feats = holey_lot_and_features(np.random.default_rng(5))
+    lots = np.array([lot])
+    fr, lr = clip.rings_of(feats), clip.rings_of(lots)
+    k = np.arange(len(feats))
+    pairs = clip.ring_pair_areas(fr, k, lr, np.zeros(len(k), dtype=np.int64), clip.compiled_kernel(10**6))
+    assert_close(pairs, geos_areas(feats, lot), feats, np.full(len(feats), lot))
+    a, b = k[:-1], k[1:]  # neighbours in the list overlap now and then
+    triples = clip.ring_triple_areas(fr, a, fr, b, lr, np.zeros(len(a), dtype=np.int64))
+    want = shapely.area(shapely.intersection(shapely.intersection(feats[a], feats[b]), lot))
+    assert_close(triples, want, feats[a], feats[b])
+    assert (pairs > 0).sum() > 100
+    assert (pairs < shapely.area(feats) - 1e-6).sum() > 50  # many cross a hole's edge
