@@ -16,11 +16,13 @@ import shapely
 
 import gis
 from categorize import PropertyClass, area_decimal, billable_sqft, categorize_sfr
+from categorize.errors import UnknownClassError
 from categorize.schedule import RateSchedule
 from gis.repair import SLIVER_AREA, polygonal, repair, repair_invalid
 
-__all__ = ["NOT_AN_OUTLINE", "NO_SHAPE", "area_str", "feature_areas", "load_layers", "lot_errors", "lot_results",
-           "measure_files", "repeated_id", "rules_for", "shape_errors"]
+__all__ = ["NOT_AN_OUTLINE", "NO_SHAPE", "area_str", "class_choices", "feature_areas", "load_layers", "lot_errors",
+           "lot_results", "measure_files", "quoted_codes", "repeated_id", "rules_for", "shape_errors",
+           "unknown_classes"]
 
 def area_str(value: float) -> str:
     """A measured area as a decimal string with 2 places, half-up (:func:`categorize.area_decimal`)."""
@@ -45,6 +47,43 @@ def feature_areas(
     areas = np.nan_to_num(shapely.area(fixed)) * sqft_per_unit2
     inside = np.nan_to_num(shapely.area(shapely.intersection(fixed, lot_geom))) * sqft_per_unit2
     return areas, inside
+
+
+#: A message about class codes quotes this many before "and N more".
+QUOTED_CODES = 5
+
+
+def unknown_classes(column: pd.Series, class_map: dict[str, str] | None = None) -> dict[str, int]:
+    """Per value of a property class column that names no class (after ``class_map``, as
+    ``--class-map`` maps codes), how many lots have it; a missing value is ``''``."""
+    out: dict[str, int] = {}
+    for value, n in column.value_counts(dropna=False, sort=False).items():
+        code = "" if pd.isna(value) else str(value)
+        if not n:
+            continue
+        try:
+            PropertyClass.parse((class_map or {}).get(code, code))
+        except ValueError:
+            out[code] = out.get(code, 0) + int(n)
+    return out
+
+
+def quoted_codes(counts: dict[str, int]) -> str:
+    """``'C2' (20 lots), 'R1' (18 lots)``: the codes of most lots first, :data:`QUOTED_CODES` at most."""
+    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+
+    def shown(code: str) -> str:
+        return "(no value)" if not code else repr(code if len(code) <= 40 else code[:39] + "…")
+
+    text = ", ".join(f"{shown(code)} ({n:,} lot{'s' * (n != 1)})" for code, n in ranked[:QUOTED_CODES])
+    more = len(ranked) - QUOTED_CODES
+    return text + (f" and {more:,} more" if more > 0 else "")
+
+
+def class_choices() -> str:
+    """``single_family, multifamily, mixed_use or non_residential``."""
+    names = [c.value for c in PropertyClass]
+    return ", ".join(names[:-1]) + " or " + names[-1]
 
 
 def rules_for(schedule: RateSchedule) -> gis.MeasureRules:
@@ -85,11 +124,13 @@ def measure_files(
     features_layer: str | None = None,
     water_layer: str | None = None,
     crs: str | None = None,
+    class_field: str | None = None,
 ) -> tuple[gis.Measurement, pd.DataFrame, str | None]:
     """Measure lots from files: the measurement, the lots it covers, and the CRS note.
 
     The note (None when the parcels' own CRS was used) says in which CRS the
-    areas were measured and why.  Layers that do not meet at all are refused.
+    areas were measured and why.  Layers that do not meet at all are refused, and so is a
+    ``class_field`` holding a value that names no property class.
     """
     p, f, w, note = load_layers(
         parcels, features, water,
@@ -97,6 +138,11 @@ def measure_files(
     )
     if parcel_id is not None:
         p = gis.select_parcel(p, parcel_id, id_field)
+    if class_field and class_field in p.columns:  # before the measuring: a wrong code is known at once
+        codes = {code: n for code, n in unknown_classes(p[class_field]).items() if code}  # no value: a house
+        if codes:
+            raise UnknownClassError(f"{class_field!r} holds codes that are no property class: {quoted_codes(codes)}. "
+                                    f"Use {class_choices()}.")
     m = gis.measure_lots(
         p, f, w, id_field=id_field, type_field=type_field,
         rules=rules_for(schedule), require_overlap=parcel_id is not None,

@@ -10,14 +10,17 @@ import pandas as pd
 import geopandas as gpd
 
 import gis
+from categorize.errors import UnknownClassError
 from categorize.schedule import RateSchedule
 from gis.shapes import FEATURE_TYPES, normalise_type, type_column
+from sba.bulk.options import ReassessOptions
 from sba.bulk.prefetch import Prefetch, is_parquet, parquet_columns, read_table
 from sba.bulk.wkb_layer import WkbLayer, open_wkb_layer
-from sba.engine import rules_for
+from sba.engine import class_choices, quoted_codes, rules_for, unknown_classes
 
 __all__ = [
     "QUOTED_TYPES",
+    "class_notes",
     "read_input",
     "read_kept",
     "refuse_shapes_as_field",
@@ -78,6 +81,25 @@ def refuse_shapes_as_field(field: str | None, geometry: str, role: str, columns:
         cols = ", ".join(c for c in columns if c != geometry)
         raise gis.MissingFieldError(f"{field!r} is the {role} layer's shapes, not a column of values; "
                                     f"its columns are: {cols}.")
+
+
+def class_notes(parcels, opts: ReassessOptions) -> list[str]:
+    """A note naming the class codes (after ``--class-map``) that are no property class: their
+    lots are error rows.  When no lot has a class the run is refused before it starts (a
+    county's land-use codes passed without ``--class-map`` would make every row an error)."""
+    if not opts.class_field:
+        return []
+    codes = unknown_classes(parcels[opts.class_field], opts.class_map)
+    n_bad, n = sum(codes.values()), len(parcels)
+    if not n_bad:
+        return []
+    if n_bad == n:
+        named = sorted((c for c in codes if c), key=lambda c: (-codes[c], c))[:2]
+        example = f", e.g. --class-map {','.join(f'{c}=CLASS' for c in named)}" if named else ""
+        raise UnknownClassError(f"None of the {n:,} lots has a property class in {opts.class_field!r}: its codes are "
+                                f"{quoted_codes(codes)}. Map them to {class_choices()} with --class-map{example}.")
+    return [f"{n_bad:,} lots have a class code that is no property class: {quoted_codes(codes)}. They are error "
+            "rows; map the codes with --class-map CODE=CLASS."]
 
 
 #: how many unknown type names a note quotes before "and N more"

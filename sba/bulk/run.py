@@ -34,7 +34,7 @@ from gis.overlay import matches
 from sba.bulk.boxes import feature_lot_pairs, hilbert_distance
 from sba.bulk.chunks import chunk_bounds, measure_chunk, split_surfaces, with_raster_scale
 from sba.bulk.heap import give_back
-from sba.bulk.inputs import read_input, read_kept, refuse_shapes_as_field, require_columns, type_notes
+from sba.bulk.inputs import class_notes, read_input, read_kept, refuse_shapes_as_field, require_columns, type_notes
 from sba.bulk.isolate import die_with_parent, in_child
 from sba.bulk.options import ORDER, ReassessOptions, ReassessSummary
 from sba.bulk.pairing import StackedLayersError, capped_pairs, pair_cap, refusal, sliced
@@ -336,6 +336,7 @@ def _reassess(parcels_path: str | Path, features_path: str | Path, out: str | Pa
     features = _keep(features, keep_f)
     _as_category(features, keep_f)
     _as_category(parcels, [opts.class_field] if opts.class_field else [])
+    class_note = class_notes(parcels, opts)  # refused here when no lot has a class
     phase("read")
     names = {"parcels": Path(parcels_path).name, "features": Path(features_path).name,
              "water": Path(water_path).name if water_path else None}
@@ -362,7 +363,7 @@ def _reassess(parcels_path: str | Path, features_path: str | Path, out: str | Pa
     features, surfaces = _split_large(features, parcels, min(workers, 4))
     pair_f, pair_p = _pairs(parcels, features, min(workers, 4), names)
     notes = _meeting_notes(n_surfaces, pair_f if surfaces is None else surfaces["surface"][pair_f], names) \
-        + type_note + _kernel_note(n)
+        + class_note + type_note + _kernel_note(n)
 
     settings = {"opts": opts.__dict__, "schedule": schedule.name, "n_chunks": n_chunks, "version": 5}
     parts = PartStore.open(out, [parcels_path, features_path, water_path, opts.raster], settings, resume)

@@ -41,6 +41,7 @@ def cmd_measure(args: argparse.Namespace) -> int:
         parcel_id=args.parcel_id, id_field=args.id_field, type_field=args.type_field,
         schedule=schedule, parcels_layer=args.parcels_layer,
         features_layer=args.features_layer, water_layer=args.water_layer, crs=args.crs,
+        class_field=args.class_field,
     )
     lots = lot_results(m, parcels, schedule, class_field=args.class_field, id_field=args.id_field)
     if args.format == "json":

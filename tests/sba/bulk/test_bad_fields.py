@@ -64,3 +64,67 @@ def test_bad_fields__a_class_map_may_name_classes_as_people_write_them(tmp_path,
                  str(SAMPLE / "features.geojson"), "--out", str(tmp_path / "out.parquet"), "--no-progress",
                  "--class-field", "property_class", "--class-map", "single_family=Single-Family"])
     assert code == 0, capsys.readouterr().err
+
+
+def coded_parcels(tmp_path, codes: dict[str, str]):
+    """The sample parcels with their property classes written as a county's codes."""
+    import geopandas as gpd
+
+    parcels = gpd.read_file(SAMPLE / "parcels.geojson")
+    parcels["property_class"] = parcels["property_class"].map(lambda c: codes.get(c, c))
+    path = tmp_path / "coded.gpkg"
+    parcels.to_file(path)
+    return path
+
+
+def test_bad_fields__class_codes_none_of_which_is_a_class_are_refused_before_the_run(tmp_path, capsys, monkeypatch):
+    """A county's land-use codes passed as classes without --class-map: every lot would be an
+    error row (a whole city measured for nothing); refused at once, naming the codes."""
+    import sba.bulk.chunks
+
+    def no_measuring(*args, **kwargs):
+        raise AssertionError("measured before the classes were checked")
+
+    monkeypatch.setattr(sba.bulk.chunks, "measure_chunk", no_measuring)
+    parcels = coded_parcels(tmp_path, {"single_family": "R1", "multifamily": "R3", "mixed_use": "MU",
+                                       "non_residential": "C2"})
+    code = main(["reassess", "--parcels", str(parcels), "--features", str(SAMPLE / "features.geojson"),
+                 "--out", str(tmp_path / "out.parquet"), "--no-progress", "--class-field", "property_class"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "None of the 80 lots has a property class in 'property_class'" in err
+    assert "'C2' (20 lots), 'MU' (20 lots), 'R1' (20 lots), 'R3' (20 lots)" in err
+    assert "--class-map C2=" in err
+    assert len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "out.parquet").exists()
+
+
+def test_bad_fields__a_class_code_that_is_no_class_makes_error_rows_and_a_note(tmp_path, capsys):
+    import json
+
+    import pandas as pd
+
+    parcels = coded_parcels(tmp_path, {"multifamily": "<b>APT</b>"})
+    code = main(["reassess", "--parcels", str(parcels), "--features", str(SAMPLE / "features.geojson"),
+                 "--out", str(tmp_path / "out.parquet"), "--no-progress", "--class-field", "property_class",
+                 "--format", "json"])
+    assert code == 0
+    notes = json.loads(capsys.readouterr().out)["notes"]
+    assert "20 lots have a class code that is no property class: '<b>APT</b>' (20 lots)." in " ".join(notes)
+    table = pd.read_parquet(tmp_path / "out.parquet")
+    assert table.error.str.startswith("Unknown property class '<b>APT</b>'").sum() == 20
+    assert table.category.notna().sum() == 20  # the single-family lots are still categorised
+
+
+def test_bad_fields__sba_measure_refuses_class_codes_before_measuring(tmp_path, capsys, monkeypatch):
+    import gis
+
+    def no_measuring(*args, **kwargs):
+        raise AssertionError("measured before the classes were checked")
+
+    monkeypatch.setattr(gis, "measure_lots", no_measuring)
+    parcels = coded_parcels(tmp_path, {"single_family": "R1"})
+    code = main(["measure", "--parcels", str(parcels), "--features", str(SAMPLE / "features.geojson")])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "'property_class' holds codes that are no property class: 'R1' (20 lots)" in err
