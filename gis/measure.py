@@ -681,14 +681,24 @@ def _clean_water(water: gpd.GeoDataFrame) -> np.ndarray:
     return W
 
 
-def _within_reach(W: np.ndarray, P: np.ndarray, p_bnd: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``(W, near_lot)``: the water polygons that a lot's box meets, those of more than
-    :data:`gis.overlay.BIG_SHAPE` coordinates cut to the box around those lots (the rest of a
-    river is on no piece: every piece lies within its lot's bounds), and which lots they are.
+#: A river is cut into tiles of at most this many coordinates: the upper levels of the cut
+#: cost the most, and a lot's water is clipped from the few tiles that meet its box.
+WATER_TILE_COORDS = 2048
 
-    Each lot's water is then cut from these parts (:func:`_over_water`), not from the whole
-    of a river of thousands of vertices.  Cost: one checked clip per large water polygon.
+
+def _within_reach(W: np.ndarray, P: np.ndarray, p_bnd: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(W, near_lot)``: the water polygons that a lot's box meets, and which lots they are.
+
+    A river of more than :data:`gis.tiles.SPLIT_COORDS` coordinates (drawn at survey detail,
+    a million vertices) is cut into tiles of :data:`WATER_TILE_COORDS` near the lots
+    (:func:`gis.tiles.cut_large`), once;
+    the other polygons of more than :data:`gis.overlay.BIG_SHAPE` coordinates are cut to the
+    box around their lots (the rest of a river is on no piece: every piece lies within its
+    lot's bounds).  Each lot's water is then cut from these parts (:func:`_over_water`), not
+    from the whole of a river.  Cost: V log V for a river of V coordinates, one checked clip
+    for each other large water polygon.
     """
+    W = cut_large(W, P, tile_coords=WATER_TILE_COORDS).geoms
     lot, w = shapely.STRtree(W).query(P)
     near_lot = np.zeros(len(P), dtype=bool)
     near_lot[lot] = True

@@ -136,15 +136,16 @@ def split_parts(features: np.ndarray, lots: np.ndarray | None = None) -> Tiles:
 
 
 def cut_large(features: np.ndarray, lots: np.ndarray | None = None, threads: int = 1,
-              above: int | None = None) -> Tiles:
+              above: int | None = None, tile_coords: int | None = None) -> Tiles:
     """``features`` (valid polygonal shapes or None) with every one of more than ``above``
-    (:data:`SPLIT_COORDS`) coordinates replaced by its tiles, in order.  With ``lots``, squares
-    whose bounds meet no lot's are left out.  When none is cut, ``geoms`` is ``features``."""
+    (:data:`SPLIT_COORDS`) coordinates replaced by its tiles of at most ``tile_coords``
+    (:data:`TILE_COORDS`) coordinates, in order.  With ``lots``, squares whose bounds meet no lot's are left out.
+    When none is cut, ``geoms`` is ``features``."""
     big = np.flatnonzero(shapely.get_num_coordinates(features) > (SPLIT_COORDS if above is None else above))
     if not len(big):
         return _unchanged(features)
     lot_tree = None if lots is None else shapely.STRtree(lots)
-    squares, square_of = _quadtree(features[big], big, lot_tree, threads)
+    squares, square_of = _quadtree(features[big], big, lot_tree, threads, tile_coords)
     return _in_order(features, big, squares, square_of)
 
 
@@ -179,14 +180,15 @@ def _near_lots(geoms: np.ndarray, source: np.ndarray, lots) -> tuple[np.ndarray,
     return geoms[keep], source[keep]
 
 
-def _quadtree(parts: np.ndarray, source: np.ndarray, lot_tree, threads: int) -> tuple[np.ndarray, np.ndarray]:
+def _quadtree(parts: np.ndarray, source: np.ndarray, lot_tree, threads: int,
+              tile_coords: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The tiles of ``parts`` (polygons of many coordinates) and their sources, level by level."""
     done_geoms, done_source = [], []
     geoms, src, cells = _first_squares(parts, source, threads)
     for _ in range(MAX_LEVELS):
         if not len(geoms):
             break
-        few = shapely.get_num_coordinates(geoms) <= TILE_COORDS
+        few = shapely.get_num_coordinates(geoms) <= (TILE_COORDS if tile_coords is None else tile_coords)
         done_geoms.append(geoms[few])
         done_source.append(src[few])
         geoms, src, cells = _cut_in_four(geoms[~few], src[~few], cells[~few], lot_tree, threads)

@@ -310,3 +310,33 @@ def test_a_right_of_way_with_thousands_of_holes_clips_each_walkway_with_the_hole
     assert max(handed) <= 2 * 5 + 4 * 5, handed  # shells and the few holes near a walkway
     if batch < 1 << 20:
         assert len(handed) > 10  # many batches
+
+
+def test_a_river_of_a_million_vertices_is_cut_in_tiles_not_clipped_whole_for_each_lot(monkeypatch):
+    """A river drawn at survey detail along a row of lots: each lot's water was clipped from
+    the whole outline (lots times vertices: 6 s for 1,200 lots); the water is cut into tiles
+    near the lots once, and each lot's overwater area stays GEOS's."""
+    n = 200
+    t = np.linspace(0, n * 50, 200_000)
+    bank = np.c_[t, 60 + 5 * np.sin(t / 3.0)]
+    river = shapely.Polygon(np.r_[bank, [[n * 50, 200], [0, 200]]])
+    lots = shapely.box(np.arange(n) * 50.0, 0, np.arange(n) * 50.0 + 50, 100)
+    docks = shapely.box(np.arange(n) * 50.0 + 10, 40, np.arange(n) * 50.0 + 20, 90)
+    shift = lambda g: shapely.transform(g, lambda c: c + ORIGIN)  # noqa: E731
+    parcels = gpd.GeoDataFrame({"parcel_id": [f"L{i}" for i in range(n)]}, geometry=shift(lots), crs=2913)
+    features = gpd.GeoDataFrame({"feature_type": ["roof"] * n}, geometry=shift(docks), crs=2913)
+    water = gpd.GeoDataFrame(geometry=[shift(river)], crs=2913)
+    handed = []
+    clip_by_rect = shapely.lib.clip_by_rect
+
+    def counting(geoms, *rect):
+        handed.append(int(np.max(shapely.get_num_coordinates(geoms), initial=0)))
+        return clip_by_rect(geoms, *rect)
+
+    monkeypatch.setattr(shapely.lib, "clip_by_rect", counting)
+    lots_out = gis.measure_lots(parcels, features, water).lots
+    wet = shapely.area(shapely.intersection(shift(docks), shift(river)))
+    assert lots_out.overwater_excluded_sqft.to_numpy() == pytest.approx(wet, abs=0.01)
+    assert lots_out.billable_area_sqft.to_numpy() == pytest.approx(500 - wet, abs=0.01)
+    assert wet.min() > 0
+    assert max(handed, default=0) <= gis.measure.WATER_TILE_COORDS, max(handed)
