@@ -159,6 +159,12 @@ class Records:
                 f"The utility's parcel outline of tax lot {parcel_id!r} has a corner that is not a number (NaN or "
                 f"infinite), parcels row {gis.row_name(lot.index[0])}: its shape cannot be known, so nothing on it "
                 "can be measured. The utility must fix its parcel layer first.")
+        area = shapely.area(lot.geometry.to_numpy())[0]
+        if not area > 0:  # missing, empty, a line: nothing could be "on" it
+            raise PackageRejected(
+                f"The utility's parcel outline of tax lot {parcel_id!r} has no area (parcels row "
+                f"{gis.row_name(lot.index[0])}), so nothing can be measured on it. The utility must fix its parcel "
+                "layer first.")
         return lot
 
     def lot_record(self, parcel_id: str) -> LotRecord:

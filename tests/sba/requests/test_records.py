@@ -59,3 +59,26 @@ def test_a1_4_repair__a_parcel_with_a_corner_that_is_not_a_number_is_refused_whe
     with pytest.raises(PackageRejected, match=rf"R100065.*not a number.*parcels row {at + 1}:"):
         broken.lot("R100065")
     assert broken.lot("R100040").geometry.iloc[0].equals(records.lot("R100040").geometry.iloc[0])
+
+
+@pytest.mark.parametrize("outline", ["line", "empty", "missing"])
+def test_records__a_parcel_whose_outline_has_no_area_blames_the_records_not_the_drawing(records, outline):
+    """A homeowner's drawing on a lot whose City outline is a line, empty or missing was refused
+    as "Feature 1 lies outside tax lot …": the fault is the utility's data, and it says so."""
+    from sba.requests import PackageRejected
+    from sba.requests.records import Records
+
+    parcels = records.parcels.copy()
+    at = parcels.index.get_loc(parcels.index[parcels.parcel_id == "R100065"][0])
+    geoms = parcels.geometry.to_numpy().copy()
+    x0, y0, x1, y1 = geoms[at].bounds
+    geoms[at] = {"line": shapely.Polygon([(x0, y0), ((x0 + x1) / 2, (y0 + y1) / 2), (x1, y1), (x0, y0)]),
+                 "empty": shapely.Polygon(), "missing": None}[outline]
+    broken = Records(parcels.set_geometry(geoms), records.features, records.water, records.accounts,
+                     records.schedule)
+    with pytest.raises(PackageRejected, match=rf"utility's parcel outline of tax lot 'R100065' has no area "
+                                              rf"\(parcels row {at + 1}\).*The utility must fix"):
+        broken.lot("R100065")
+    with pytest.raises(PackageRejected, match="has no area"):
+        broken.record_features("R100065")
+    assert broken.lot("R100040").geometry.iloc[0].equals(records.lot("R100040").geometry.iloc[0])
