@@ -53,11 +53,12 @@ def feature_areas(
 QUOTED_CODES = 5
 
 
-def unknown_classes(column: pd.Series, class_map: dict[str, str] | None = None) -> dict[str, int]:
+def unknown_classes(counts: pd.Series, class_map: dict[str, str] | None = None) -> dict[str, int]:
     """Per value of a property class column that names no class (after ``class_map``, as
-    ``--class-map`` maps codes), how many lots have it; a missing value is ``''``."""
+    ``--class-map`` maps codes), how many lots have it, from the count of each value
+    (``column.value_counts(dropna=False)``); a missing value is ``''``."""
     out: dict[str, int] = {}
-    for value, n in column.value_counts(dropna=False, sort=False).items():
+    for value, n in counts.items():
         code = "" if pd.isna(value) else str(value)
         if not n:
             continue
@@ -139,7 +140,8 @@ def measure_files(
     if parcel_id is not None:
         p = gis.select_parcel(p, parcel_id, id_field)
     if class_field and class_field in p.columns:  # before the measuring: a wrong code is known at once
-        codes = {code: n for code, n in unknown_classes(p[class_field]).items() if code}  # no value: a house
+        counts = p[class_field].value_counts(dropna=False, sort=False)
+        codes = {code: n for code, n in unknown_classes(counts).items() if code}  # no value: a house
         if codes:
             raise UnknownClassError(f"{class_field!r} holds codes that are no property class: {quoted_codes(codes)}. "
                                     f"Use {class_choices()}.")

@@ -49,7 +49,7 @@ import gis
 from gis.measure import require_field
 from gis.shapes import type_column
 from sba.bulk.chunks import chunk_bounds, with_raster_scale
-from sba.bulk.inputs import read_input, require_columns, type_count_notes
+from sba.bulk.inputs import class_notes, read_input, require_columns, type_count_notes
 from sba.bulk.options import ORDER, ReassessOptions, ReassessSummary
 from sba.bulk.parts import PartStore, write_part
 from sba.bulk.pieces import (
@@ -108,6 +108,8 @@ def reassess_on_cluster(address: str, parcels_path, features_path, out, *, water
                       "features")
     opts = with_raster_scale(opts)  # over the whole raster: the parcels are read on the workers
     notes = _type_notes(features, opts.type_field, schedule, Path(str(features_path)).name)
+    if opts.class_field:  # refused here, before any work is sent out, when no lot has a class
+        notes = class_notes(_value_counts(parcels, opts.class_field), opts) + notes
     phase("read")
 
     with _connect(Client, address) as client:
@@ -151,23 +153,27 @@ def reassess_on_cluster(address: str, parcels_path, features_path, out, *, water
 
 def _type_notes(features: _Layer, type_field: str, schedule, file_name: str) -> list[str]:
     """The local run's note on feature types the rate schedule does not name, from the count of
-    each type: a GeoParquet file's type column read by the driver a batch at a time (a few
-    distinct values in millions of rows), or the pieces it read itself."""
+    each type (:func:`_value_counts`)."""
     column = type_column(features.columns, type_field)
     if column is None:
         return []
-    if features.pieces and isinstance(features.pieces[0], gpd.GeoDataFrame):
-        counts = pd.concat([piece[column] for piece in features.pieces]).value_counts(dropna=False, sort=False)
-    else:
-        import pyarrow.compute as pc
-        import pyarrow.parquet as pq
+    return type_count_notes(_value_counts(features, column), schedule, {"features": file_name})
 
-        tally: collections.Counter = collections.Counter()
-        for batch in pq.ParquetFile(str(features.path)).iter_batches(columns=[column], batch_size=1_000_000):
-            for item in pc.value_counts(batch.column(0)).to_pylist():
-                tally[item["values"]] += item["counts"]
-        counts = pd.Series(tally, dtype="int64")
-    return type_count_notes(counts, schedule, {"features": file_name})
+
+def _value_counts(layer: _Layer, column: str) -> pd.Series:
+    """The count of each value of a column (missing ones included): a GeoParquet file's column
+    read by the driver a batch at a time (a few distinct values in millions of rows), or the
+    pieces it read itself."""
+    if layer.pieces and isinstance(layer.pieces[0], gpd.GeoDataFrame):
+        return pd.concat([piece[column] for piece in layer.pieces]).value_counts(dropna=False, sort=False)
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    tally: collections.Counter = collections.Counter()
+    for batch in pq.ParquetFile(str(layer.path)).iter_batches(columns=[column], batch_size=1_000_000):
+        for item in pc.value_counts(batch.column(0)).to_pylist():
+            tally[item["values"]] += item["counts"]
+    return pd.Series(tally, dtype="int64")
 
 
 def _resumed_tables(parts: PartStore, plan: _Plan, keep: bool = True) -> dict[int, pd.DataFrame | None]:

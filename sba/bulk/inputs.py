@@ -83,14 +83,15 @@ def refuse_shapes_as_field(field: str | None, geometry: str, role: str, columns:
                                     f"its columns are: {cols}.")
 
 
-def class_notes(parcels, opts: ReassessOptions) -> list[str]:
+def class_notes(counts: pd.Series, opts: ReassessOptions) -> list[str]:
     """A note naming the class codes (after ``--class-map``) that are no property class: their
     lots are error rows.  When no lot has a class the run is refused before it starts (a
-    county's land-use codes passed without ``--class-map`` would make every row an error)."""
+    county's land-use codes passed without ``--class-map`` would make every row an error).
+    ``counts``: the count of each value of the ``--class-field`` column, missing ones included."""
     if not opts.class_field:
         return []
-    codes = unknown_classes(parcels[opts.class_field], opts.class_map)
-    n_bad, n = sum(codes.values()), len(parcels)
+    codes = unknown_classes(counts, opts.class_map)
+    n_bad, n = sum(codes.values()), int(counts.sum())
     if not n_bad:
         return []
     if n_bad == n:

@@ -268,6 +268,7 @@ def test_cluster__geopackage_in_and_out_equals_the_local_run(city, cluster, tmp_
     "extra",
     [
         ["--class-field", "zoning"],
+        ["--class-field", "land_use"],  # county codes without --class-map: no lot has a class
         ["--type-field", "kind"],
         ["--features", "{tmp}/nope.parquet"],
         ["--parcels", "{tmp}/plain.parquet"],
@@ -281,6 +282,18 @@ def test_cluster__bad_inputs_give_the_local_run_s_one_line(city, cluster, tmp_pa
     args.update(zip(flat[::2], flat[1::2], strict=True))
     argv = ["reassess", *[x for kv in args.items() for x in kv], "--no-progress"]
     refused_alike(argv, cluster, capsys)
+
+
+def test_cluster__class_codes_that_are_no_class_are_noted_as_in_the_local_run(city, cluster, tmp_path, capsys):
+    argv = ["reassess", "--parcels", city / "parcels.parquet", "--features", city / "features.parquet",
+            "--class-field", "land_use", "--class-map", "residential=single_family", "--format", "json"]
+    assert _run(*argv, "--out", tmp_path / "local.parquet") == 0
+    local = json.loads(capsys.readouterr().out)
+    assert _run(*argv, "--out", tmp_path / "dask.parquet", "--scheduler", cluster) == 0
+    remote = json.loads(capsys.readouterr().out)
+    noted = [n for n in local["notes"] if "no property class: 'commercial'" in n]
+    assert noted
+    assert noted == [n for n in remote["notes"] if "no property class" in n]
 
 
 def test_cluster__without_dask_one_clear_line(city, tmp_path, capsys, monkeypatch):
