@@ -43,6 +43,13 @@ class TapeShape:
         return tape_area_sqft(self.kind, *self.dims)
 
 
+#: No side of a tax lot is longer than this many feet (about 19 miles), and no lot has more
+#: square feet than :data:`MAX_SQFT`: larger figures are typing slips, and would overflow
+#: the exact arithmetic.
+MAX_FEET = Decimal(100_000)
+MAX_SQFT = Decimal(10) ** 10
+
+
 def _num(value, name: str) -> Decimal:
     try:
         d = Decimal(str(value).strip().replace(",", ""))
@@ -50,7 +57,11 @@ def _num(value, name: str) -> Decimal:
         raise InvalidDimensionError(f"The {name} {value!r} is not a number; enter it in feet, like 12.5.") from err
     if not d.is_finite() or d < 0:
         raise InvalidDimensionError(f"The {name} must be zero or more feet (got {value}).")
-    return d
+    if name == "sqft" and d > MAX_SQFT:
+        raise InvalidDimensionError(f"{value} sq ft is more than any tax lot has; check the figure.")
+    if name != "sqft" and d > MAX_FEET:
+        raise InvalidDimensionError(f"The {name} {value} ft is longer than any tax lot; enter it in feet, like 12.5.")
+    return d + 0  # -0 is 0
 
 
 def tape_area_sqft(kind: str, *dims) -> Decimal:

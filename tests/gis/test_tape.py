@@ -47,6 +47,9 @@ def test_tape_area__shapes(kind, dims, area):
         ("hexagon", (3,), "Unknown shape"),
         ("l_shape", (10, 10, 20, 5), "smaller than the whole"),
         ("circle", ("nan",), "zero or more"),
+        ("rectangle", ("1e999999999", 2), "longer than any tax lot"),  # Decimal overflowed: not a user error
+        ("rectangle", ("1e500000", "1e500000"), "longer than any tax lot"),
+        ("custom", ("1e12",), "more than any tax lot"),
     ],
 )
 def test_tape_area__bad_dimensions_explain(kind, dims, message):
@@ -58,3 +61,7 @@ def test_tape_shape__carries_type_and_area():
     shape = TapeShape("rectangle", (30, 10), "driveway", "Driveway")
     assert shape.area_sqft == Decimal(300)
     assert shape.feature_type == "driveway"
+
+
+def test_tape_area__minus_zero_is_zero():
+    assert str(tape_area_sqft("rectangle", "-0", 5)) == "0"
