@@ -14,6 +14,7 @@ import math
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
+from categorize.numbers import parse_decimal
 from gis.errors import InvalidDimensionError
 
 __all__ = ["SEED_WORKSHEET", "SHAPES", "TapeShape", "tape_area_sqft", "worksheet_total"]
@@ -52,7 +53,7 @@ MAX_SQFT = Decimal(10) ** 10
 
 def _num(value, name: str) -> Decimal:
     try:
-        d = Decimal(str(value).strip().replace(",", ""))
+        d = parse_decimal(str(value))
     except (InvalidOperation, ValueError) as err:
         raise InvalidDimensionError(f"The {name} {value!r} is not a number; enter it in feet, like 12.5.") from err
     if not d.is_finite() or d < 0:

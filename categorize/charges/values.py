@@ -14,6 +14,7 @@ from typing import Any
 
 from categorize.classes import PropertyClass
 from categorize.errors import InvalidBillInputError, NegativeAreaError
+from categorize.numbers import parse_decimal
 from categorize.schedule import DEFAULT_SCHEDULE, RateSchedule, load_schedule
 
 __all__ = [
@@ -61,7 +62,7 @@ def to_decimal(value: Any, what: str, unit: str) -> Decimal:
         dec = Decimal(str(value))
     elif isinstance(value, str):
         try:
-            dec = Decimal(value.strip().replace(",", ""))
+            dec = parse_decimal(value)
         except InvalidOperation:
             raise InvalidBillInputError(
                 f"{what} must be a number of {unit} (got {value!r})."
@@ -75,9 +76,9 @@ def to_decimal(value: Any, what: str, unit: str) -> Decimal:
         raise InvalidBillInputError(
             f"{what} must be a number of {unit} (got {value!r})."
         )
-    if abs(dec) >= MAX_INPUT:
+    if dec.copy_abs() >= MAX_INPUT:  # abs() would round in the context, and overflow on 1e999999999
         raise InvalidBillInputError(f"{what} of {value} {unit} is too large to be real; check the number.")
-    return dec
+    return Decimal(0) if dec.is_zero() else dec  # -0 is 0
 
 
 def nonnegative(value: Any, what: str, unit: str) -> Decimal:

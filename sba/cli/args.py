@@ -13,6 +13,8 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from categorize.numbers import parse_decimal
+
 if TYPE_CHECKING:
     from categorize import RateSchedule
 
@@ -46,7 +48,7 @@ def decimal_number(name: str):
     """An argparse type for option ``name``: a finite decimal number, commas allowed (2,400)."""
     def parse(text: str) -> Decimal:
         try:
-            value = Decimal(text.replace(",", ""))
+            value = parse_decimal(text)
         except InvalidOperation:
             raise argparse.ArgumentTypeError(f"{name} must be a number, like 2400 (got {text!r})") from None
         if not value.is_finite():

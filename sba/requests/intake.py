@@ -55,6 +55,7 @@ from pyproj import CRS
 from shapely.geometry import shape
 
 import gis
+from categorize.numbers import parse_decimal
 from gis.geojson import rfc7946
 from gis.repair import repair
 from gis.shapes import FEATURE_TYPES, type_column
@@ -327,13 +328,19 @@ def check_attachments(attachments: Sequence[tuple[str, bytes]]) -> list[tuple[st
     return out
 
 
+#: No tax lot has more square feet than this (a request's totals above it are slips or attacks).
+MAX_TOTAL_SQFT = Decimal(10) ** 10
+
+
 def _whole(value: Any, label: str) -> int:
     try:
-        d = Decimal(str(value).replace(",", "").strip())
+        d = parse_decimal(str(value))
     except (InvalidOperation, ValueError):
         raise PackageRejected(f"The {label} total must be a whole number of square feet (got {value!r}).") from None
     if not d.is_finite() or d < 0 or d != d.to_integral_value():
         raise PackageRejected(f"The {label} total must be a whole number of square feet, 0 or more (got {value!r}).")
+    if d > MAX_TOTAL_SQFT:  # int() of 1e999999999 would write a billion digits
+        raise PackageRejected(f"The {label} total of {value} sq ft is more than any tax lot has; check the figure.")
     return int(d)
 
 

@@ -194,8 +194,14 @@ def test_import__a_requester_name_that_only_matches_once_punctuation_is_stripped
         ({"form_totals": {"roofs": "999999", "driveway_parking": "252", "other_hard_surfaces": "62"}},
          "totals add up to 1,000,313 sq ft, more than its surfaces measure"),
         ({"address": "615 SE Umatilla St\u202e"}, "'request.address' must be one line of text without control"),
+        # int() of this would write a billion digits: minutes of CPU and gigabytes for one upload
+        ({"billable_sqft_whole": "1e999999999"}, "'request.billable_sqft_whole' must be a whole number of square"),
+        ({"form_totals": {"roofs": "1e999999999", "driveway_parking": "252", "other_hard_surfaces": "62"}},
+         "total of 1e999999999 sq ft is more than any tax lot has"),
+        ({"billable_sqft_whole": "1,03,4"}, "must be a whole number of square feet"),  # not a thousands comma
     ],
-    ids=["unknown-category", "wrong-category", "huge-area", "inflated-total", "bidi-override"],
+    ids=["unknown-category", "wrong-category", "huge-area", "inflated-total", "bidi-override", "billion-digits",
+         "billion-digit-total", "odd-commas"],
 )
 def test_import__numbers_and_categories_must_fit_the_schedule_and_the_outlines(sqlite_store, records, packages,
                                                                               change, match):
