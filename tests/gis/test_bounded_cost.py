@@ -252,6 +252,20 @@ def test_a_long_lot_line_under_five_thousand_driveways_without_numba_takes_under
     assert res["rss_mib"] < 1024, res
 
 
+def clips_counted(monkeypatch) -> list[int]:
+    """A list that GEOS's rectangle clipping fills, from now on, with the most coordinates of
+    any shape handed to it in each call."""
+    handed: list[int] = []
+    clip_by_rect = shapely.lib.clip_by_rect
+
+    def counting(geoms, *rect):
+        handed.append(int(np.max(shapely.get_num_coordinates(geoms), initial=0)))
+        return clip_by_rect(geoms, *rect)
+
+    monkeypatch.setattr(shapely.lib, "clip_by_rect", counting)
+    return handed
+
+
 def right_of_way(n: int, *, turn: float = 0.0, split: bool = False):
     """A city's right-of-way as one lot: a square with a hole for each of n × n blocks (each
     block also a lot), and a walkway over every block's west line, half on the street.
@@ -289,14 +303,7 @@ def test_a_right_of_way_with_thousands_of_holes_clips_each_walkway_with_the_hole
     for a right-of-way in two parts, and made a few rows at a time)."""
     parcels, features = right_of_way(40, turn=turn, split=split)
     street = parcels.geometry.iloc[-1]
-    handed = []
-    clip_by_rect = shapely.lib.clip_by_rect
-
-    def counting(geoms, *rect):
-        handed.append(int(np.max(shapely.get_num_coordinates(geoms), initial=0)))
-        return clip_by_rect(geoms, *rect)
-
-    monkeypatch.setattr(shapely.lib, "clip_by_rect", counting)
+    handed = clips_counted(monkeypatch)
     monkeypatch.setattr(gis.overlay, "NEAR_BATCH_COORDS", batch)
     lots = gis.measure_lots(parcels, features).lots.set_index("parcel_id")
     walks = features.geometry.to_numpy()
@@ -326,14 +333,7 @@ def test_a_river_of_a_million_vertices_is_cut_in_tiles_not_clipped_whole_for_eac
     parcels = gpd.GeoDataFrame({"parcel_id": [f"L{i}" for i in range(n)]}, geometry=shift(lots), crs=2913)
     features = gpd.GeoDataFrame({"feature_type": ["roof"] * n}, geometry=shift(docks), crs=2913)
     water = gpd.GeoDataFrame(geometry=[shift(river)], crs=2913)
-    handed = []
-    clip_by_rect = shapely.lib.clip_by_rect
-
-    def counting(geoms, *rect):
-        handed.append(int(np.max(shapely.get_num_coordinates(geoms), initial=0)))
-        return clip_by_rect(geoms, *rect)
-
-    monkeypatch.setattr(shapely.lib, "clip_by_rect", counting)
+    handed = clips_counted(monkeypatch)
     lots_out = gis.measure_lots(parcels, features, water).lots
     wet = shapely.area(shapely.intersection(shift(docks), shift(river)))
     assert lots_out.overwater_excluded_sqft.to_numpy() == pytest.approx(wet, abs=0.01)
