@@ -28,6 +28,7 @@ ALLOWED_TOP_LEVEL = {
     "decimal",
     "enum",
     "pathlib",
+    "re",  # thousands commas in typed numbers (categorize.numbers)
     "tomllib",
     "typing",
     "zoneinfo",  # checks a schedule's `timezone` (standard library)
