@@ -691,20 +691,21 @@ def _within_reach(W: np.ndarray, P: np.ndarray, p_bnd: np.ndarray) -> tuple[np.n
 
     A river of more than :data:`gis.tiles.SPLIT_COORDS` coordinates (drawn at survey detail,
     a million vertices) is cut into tiles of :data:`WATER_TILE_COORDS` near the lots
-    (:func:`gis.tiles.cut_large`), once;
-    the other polygons of more than :data:`gis.overlay.BIG_SHAPE` coordinates are cut to the
+    (:func:`gis.tiles.cut_large`), once; the other polygons of more than
+    :data:`gis.overlay.BIG_SHAPE` coordinates are cut to the
     box around their lots (the rest of a river is on no piece: every piece lies within its
     lot's bounds).  Each lot's water is then cut from these parts (:func:`_over_water`), not
     from the whole of a river.  Cost: V log V for a river of V coordinates, one checked clip
     for each other large water polygon.
     """
-    W = cut_large(W, P, tile_coords=WATER_TILE_COORDS).geoms
+    tiles = cut_large(W, P, tile_coords=WATER_TILE_COORDS)
+    W = tiles.geoms
     lot, w = shapely.STRtree(W).query(P)
     near_lot = np.zeros(len(P), dtype=bool)
     near_lot[lot] = True
     near = np.zeros(len(W), dtype=bool)
     near[w] = True
-    big = np.flatnonzero(near & (shapely.get_num_coordinates(W) > BIG_SHAPE))
+    big = np.flatnonzero(near & ~tiles.cut & (shapely.get_num_coordinates(W) > BIG_SHAPE))  # tiles lie near lots
     if len(big):
         reach = np.empty((len(W), 4))
         reach[:, :2], reach[:, 2:] = np.inf, -np.inf

@@ -11,6 +11,8 @@ exact and where a union is needed.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 import shapely
@@ -266,35 +268,57 @@ def _near_clip(geoms: np.ndarray, rects: np.ndarray) -> np.ndarray:
     :data:`NEAR_BATCH_COORDS` coordinates at a time.  Cost: one tree of the rings of such
     shapes and one query per rectangle.
     """
+    near = _rings_near(geoms, rects)
+    out = np.full(len(geoms), None, dtype=object)
+    out[~near.trim] = _rect_clip(geoms[~near.trim], rects[~near.trim])
+    if near.trim.any():
+        out[near.trim] = shapely.from_wkt("POLYGON EMPTY")  # no ring comes near: nothing of it is inside
+        for b in _batches(near.row, np.cumsum(near.size[near.ring]), NEAR_BATCH_COORDS):
+            shapes, at = _of_rings(near.rings[near.ring[b]], near.row[b], near.ring_part[near.ring[b]])
+            out[at] = _rect_clip(shapes, rects[at])
+    return out
+
+
+class _NearRings(NamedTuple):
+    """Which rows :func:`_near_clip` trims (``trim``) and, for those, their near rings: pairs
+    ``(row, ring)`` sorted by row, then ring (a part's shell before its holes), indexing
+    ``rings`` (of the rows' distinct shapes), with each ring's part (``ring_part``) and its
+    number of coordinates (``size``)."""
+
+    trim: np.ndarray
+    row: np.ndarray
+    ring: np.ndarray
+    rings: np.ndarray
+    ring_part: np.ndarray
+    size: np.ndarray
+
+
+def _rings_near(geoms: np.ndarray, rects: np.ndarray) -> _NearRings:
+    """The rings of each shape of more than :data:`MANY_RINGS` rings whose boxes meet its
+    rectangle, found with one tree of those shapes' rings; a row is trimmed where these hold
+    under a quarter of its shape's coordinates."""
     _, first, shape_of = np.unique(_identities(geoms), return_index=True, return_inverse=True)
     parts, part_shape = shapely.get_parts(geoms[first], return_index=True)
     rings, ring_part = shapely.get_rings(parts, return_index=True)
     ring_shape = part_shape[ring_part]
+    size = shapely.get_num_coordinates(rings)
     many = np.bincount(ring_shape, minlength=len(first)) > MANY_RINGS
     rows = np.flatnonzero(many[shape_of])
     trim = np.zeros(len(geoms), dtype=bool)
-    if len(rows):
-        in_many = np.flatnonzero(many[ring_shape])
-        row, ring = shapely.STRtree(rings[in_many]).query(shapely.box(*rects[rows].T))
-        ring = in_many[ring]
-        mine = ring_shape[ring] == shape_of[rows[row]]
-        row, ring = rows[row[mine]], ring[mine]
-        size = shapely.get_num_coordinates(rings)
-        kept = np.bincount(row, weights=size[ring], minlength=len(geoms))
-        whole_size = np.bincount(ring_shape, weights=size, minlength=len(first))[shape_of]
-        trim[rows] = kept[rows] * 4 < whole_size[rows]
-    out = np.full(len(geoms), None, dtype=object)
-    out[~trim] = _rect_clip(geoms[~trim], rects[~trim])
-    if trim.any():
-        keep = trim[row]
-        row, ring = row[keep], ring[keep]
-        by = np.lexsort((ring, row))  # per row its parts in order, each part's shell before its holes
-        row, ring = row[by], ring[by]
-        out[trim] = shapely.from_wkt("POLYGON EMPTY")  # no ring comes near: nothing of it is inside
-        for b in _batches(row, np.cumsum(size[ring]), NEAR_BATCH_COORDS):
-            near, at = _of_rings(rings[ring[b]], row[b], ring_part[ring[b]])
-            out[at] = _rect_clip(near, rects[at])
-    return out
+    none = np.zeros(0, dtype=np.int64)
+    if not len(rows):
+        return _NearRings(trim, none, none, rings, ring_part, size)
+    in_many = np.flatnonzero(many[ring_shape])
+    row, ring = shapely.STRtree(rings[in_many]).query(shapely.box(*rects[rows].T))
+    ring = in_many[ring]
+    mine = ring_shape[ring] == shape_of[rows[row]]
+    row, ring = rows[row[mine]], ring[mine]
+    kept = np.bincount(row, weights=size[ring], minlength=len(geoms))
+    whole_size = np.bincount(ring_shape, weights=size, minlength=len(first))[shape_of]
+    trim[rows] = kept[rows] * 4 < whole_size[rows]
+    keep = trim[row]
+    by = np.lexsort((ring[keep], row[keep]))
+    return _NearRings(trim, row[keep][by], ring[keep][by], rings, ring_part, size)
 
 
 def _batches(row: np.ndarray, ends: np.ndarray, limit: int) -> list[slice]:

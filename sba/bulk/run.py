@@ -336,8 +336,9 @@ def _reassess(parcels_path: str | Path, features_path: str | Path, out: str | Pa
     features = _keep(features, keep_f)
     _as_category(features, keep_f)
     _as_category(parcels, [opts.class_field] if opts.class_field else [])
-    class_note = class_notes(parcels[opts.class_field].value_counts(dropna=False, sort=False)
-                             if opts.class_field else pd.Series(dtype="int64"), opts)  # refused: no lot has a class
+    # refused here when no lot has a class
+    class_note = class_notes(parcels[opts.class_field].value_counts(dropna=False, sort=False), opts) \
+        if opts.class_field else []
     phase("read")
     names = {"parcels": Path(parcels_path).name, "features": Path(features_path).name,
              "water": Path(water_path).name if water_path else None}
