@@ -114,6 +114,7 @@ from categorize.classes import PropertyClass
 from categorize.errors import (
     BillingError,
     InvalidBillInputError,
+    MissingClassError,
     NegativeAreaError,
     RateScheduleError,
     UnknownClassError,
@@ -140,6 +141,7 @@ __all__ = [
     "CategoryDistance",
     "CleanRiverRewards",
     "InvalidBillInputError",
+    "MissingClassError",
     "NegativeAreaError",
     "Period",
     "PropertyClass",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from categorize.errors import UnknownClassError
+from categorize.errors import MissingClassError, UnknownClassError
 
 __all__ = ["PropertyClass"]
 
@@ -89,3 +89,40 @@ class PropertyClass(StrEnum):
             f"Unknown property class {value!r}. "
             f"Choose one of: {', '.join(cls.choices())}."
         )
+
+    @classmethod
+    def from_code(cls, code: str | None, class_map: dict[str, str] | None = None) -> PropertyClass:
+        """Return the class a parcel layer's class column names for one lot.
+
+        ``code`` is looked up in ``class_map`` (a utility's own codes mapped
+        to class names, as ``--class-map`` gives them) and otherwise read as
+        a class name (:meth:`parse`).  Spaces around a code are not part of
+        it: fixed-width exports pad codes, and ``"101 "`` is code ``101``.
+
+        Parameters
+        ----------
+        code : str or None
+            The column's value for the lot; None when it has none.
+        class_map : dict of str to str, optional
+            Code to class name.
+
+        Raises
+        ------
+        MissingClassError
+            If the lot has no code (None, empty or only spaces).
+        UnknownClassError
+            If the code is not mapped and names no class.
+
+        Examples
+        --------
+        >>> PropertyClass.from_code(" 101", {"101": "multifamily"})
+        <PropertyClass.MULTIFAMILY: 'multifamily'>
+        >>> PropertyClass.from_code("  ")
+        Traceback (most recent call last):
+        ...
+        categorize.errors.MissingClassError: The parcel has no property class.
+        """
+        key = (code or "").strip()
+        if not key:
+            raise MissingClassError("The parcel has no property class.")
+        return cls.parse((class_map or {}).get(key, key))

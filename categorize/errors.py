@@ -43,5 +43,9 @@ class UnknownClassError(BillingError, ValueError):
     """A property class name is not one of the supported classes."""
 
 
+class MissingClassError(UnknownClassError):
+    """A parcel's property class column is empty for it."""
+
+
 class InvalidBillInputError(BillingError, ValueError):
     """Some other bill input (dwelling units, water use, period, option) is not usable."""

@@ -133,10 +133,10 @@ def read_layer(
     if gdf.crs is None and crs is not None:
         gdf = gdf.set_crs(crs)
     if gdf.crs is None:
-        raise MissingCRSError(
-            f"The {role} file {name!r} does not say which map projection it uses. "
-            "If it is a shapefile, include the .prj file in the zip."
-        )
+        hint = ("A CSV cannot say it: we read longitude/latitude coordinates as WGS84; save other "
+                "coordinates as GeoPackage or GeoJSON with their projection." if suffix == ".csv"
+                else "If it is a shapefile, include the .prj file in the zip.")
+        raise MissingCRSError(f"The {role} file {name!r} does not say which map projection it uses. {hint}")
     if len(gdf) == 0:
         raise EmptyLayerError(f"The {role} file {name!r} has no features in it; check you picked the right file.")
     geoms = gdf.geometry.to_numpy()

@@ -16,7 +16,7 @@ import shapely
 
 import gis
 from categorize import PropertyClass, area_decimal, billable_sqft, categorize_sfr
-from categorize.errors import UnknownClassError
+from categorize.errors import MissingClassError, UnknownClassError
 from categorize.schedule import RateSchedule
 from gis.repair import SLIVER_AREA, polygonal, repair, repair_invalid
 
@@ -56,14 +56,16 @@ QUOTED_CODES = 5
 def unknown_classes(counts: pd.Series, class_map: dict[str, str] | None = None) -> dict[str, int]:
     """Per value of a property class column that names no class (after ``class_map``, as
     ``--class-map`` maps codes), how many lots have it, from the count of each value
-    (``column.value_counts(dropna=False)``); a missing value is ``''``."""
+    (``column.value_counts(dropna=False)``).  Codes are read as
+    :meth:`categorize.PropertyClass.from_code` reads them: codes that differ only in the
+    spaces around them are one code, and a missing or blank value is ``''``."""
     out: dict[str, int] = {}
     for value, n in counts.items():
-        code = "" if pd.isna(value) else str(value)
+        code = "" if pd.isna(value) else str(value).strip()
         if not n:
             continue
         try:
-            PropertyClass.parse((class_map or {}).get(code, code))
+            PropertyClass.from_code(code, class_map)
         except ValueError:
             out[code] = out.get(code, 0) + int(n)
     return out
@@ -141,7 +143,7 @@ def measure_files(
         p = gis.select_parcel(p, parcel_id, id_field)
     if class_field and class_field in p.columns:  # before the measuring: a wrong code is known at once
         counts = p[class_field].value_counts(dropna=False, sort=False)
-        codes = {code: n for code, n in unknown_classes(counts).items() if code}  # no value: a house
+        codes = {code: n for code, n in unknown_classes(counts).items() if code}  # no value: an error row
         if codes:
             raise UnknownClassError(f"{class_field!r} holds codes that are no property class: {quoted_codes(codes)}. "
                                     f"Use {class_choices()}.")
@@ -199,9 +201,7 @@ def repeated_id(parcel_id, count: int) -> str:
 def lot_results(m: gis.Measurement, parcels: gpd.GeoDataFrame, schedule: RateSchedule,
                 class_field: str | None = "property_class", id_field: str = "parcel_id") -> list[dict]:
     """JSON-ready per-lot records: areas as decimal strings, the category for houses."""
-    classes = None
-    if class_field and class_field in parcels.columns:
-        classes = parcels[class_field].astype("string").fillna("single_family").to_numpy()
+    classes, class_errors = _lot_classes(parcels, class_field)
     problems: dict[str, list[dict]] = {}
     for pr in m.problems:
         problems.setdefault(pr.parcel_id or "", []).append(
@@ -213,14 +213,15 @@ def lot_results(m: gis.Measurement, parcels: gpd.GeoDataFrame, schedule: RateSch
     for i, row in enumerate(m.lots.itertuples(index=False)):
         exact = float(row.billable_area_sqft)
         whole = billable_sqft(exact)
-        klass = PropertyClass.parse(classes[i]) if classes is not None else PropertyClass.SINGLE_FAMILY
+        klass = classes[i]
+        errors[i] = errors[i] or class_errors[i]
         category = categorize_sfr(whole, schedule).name if klass is PropertyClass.SINGLE_FAMILY else None
         if errors[i] is not None:  # nothing here may be billed
             category = None
         by_type = {t: area_str(col[i]) for t, col in type_cols.items() if col[i] > 0}
         out.append({
             "parcel_id": _jsonable(row.parcel_id),
-            "property_class": klass.value,
+            "property_class": klass and klass.value,
             "billable_area_sqft": None if errors[i] in (NO_SHAPE, NOT_AN_OUTLINE) else area_str(exact),
             "billable_sqft_rounded": None if errors[i] is not None else str(whole),
             "outside_parcel_sqft": area_str(row.outside_parcel_sqft),
@@ -236,6 +237,30 @@ def lot_results(m: gis.Measurement, parcels: gpd.GeoDataFrame, schedule: RateSch
             "error": errors[i],
         })
     return out
+
+
+#: The error of a lot whose class column is empty (``sba reassess`` adds how to map codes).
+NO_CLASS = "The parcel has no property class; fill the class column"
+
+
+def _lot_classes(parcels: gpd.GeoDataFrame, class_field: str | None) -> tuple[list, list]:
+    """Each lot's :class:`PropertyClass` (single-family without the column) and its error:
+    a lot with no class or an unknown one has None and an error sentence (:data:`NO_CLASS`)."""
+    n = len(parcels)
+    if not class_field or class_field not in parcels.columns:
+        return [PropertyClass.SINGLE_FAMILY] * n, [None] * n
+    classes, errors = [], []
+    for code in parcels[class_field].astype("string").fillna("").to_numpy(dtype=object):
+        try:
+            classes.append(PropertyClass.from_code(code))
+            errors.append(None)
+        except MissingClassError:
+            classes.append(None)
+            errors.append(NO_CLASS + ".")
+        except UnknownClassError as err:
+            classes.append(None)
+            errors.append(str(err))
+    return classes, errors
 
 
 def _jsonable(v):

@@ -16,9 +16,10 @@ import pandas as pd
 import geopandas as gpd
 
 from categorize import PropertyClass, billable_sqft, categorize_sfr, service_units
-from categorize.errors import BillingError
+from categorize.errors import BillingError, MissingClassError
 from categorize.schedule import RateSchedule
 from sba.bulk.options import ReassessOptions
+from sba.engine import NO_CLASS
 
 __all__ = ["bill_arrays", "bill_columns", "parcel_classes", "whole_sqft"]
 
@@ -138,7 +139,8 @@ def _du(v):
 def parcel_classes(parcels: gpd.GeoDataFrame, opts: ReassessOptions):
     """Each lot's property class (``--class-field`` through ``--class-map``, else the default) and its error.
 
-    Parsed once per distinct value; a value that is no known class gives that
+    Parsed once per distinct value (:meth:`categorize.PropertyClass.from_code`: spaces
+    around a code are not part of it); a value that is no known class, or none, gives that
     lot an error sentence instead of a class.
     """
     n = len(parcels)
@@ -155,14 +157,15 @@ def parcel_classes(parcels: gpd.GeoDataFrame, opts: ReassessOptions):
             uniq, inv = np.unique(raw.astype(str), return_inverse=True)
         parsed, texts = [], []
         for code in uniq:
-            value = opts.class_map.get(code, code)
             try:
-                parsed.append(PropertyClass.parse(value).value)
+                parsed.append(PropertyClass.from_code(code, opts.class_map).value)
                 texts.append(None)
+            except MissingClassError:
+                parsed.append(None)
+                texts.append(NO_CLASS + " or pass --class-map.")
             except (BillingError, ValueError) as err:
                 parsed.append(None)
-                texts.append(f"{err}" if code else "The parcel has no property class; "
-                             "fill the class column or pass --class-map.")
+                texts.append(f"{err}")
         classes, errors = _objects(parsed)[inv], _objects(texts)[inv]
     else:
         classes = np.full(n, opts.default_class, dtype=object)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -95,8 +96,9 @@ def class_notes(counts: pd.Series, opts: ReassessOptions) -> list[str]:
     if not n_bad:
         return []
     if n_bad == n:
-        named = sorted((c for c in codes if c), key=lambda c: (-codes[c], c))[:2]
-        example = f", e.g. --class-map {','.join(f'{c}=CLASS' for c in named)}" if named else ""
+        # an example the shell takes as one argument (codes with "," or "=" cannot be mapped)
+        named = sorted((c for c in codes if c and not {",", "="} & set(c)), key=lambda c: (-codes[c], c))[:2]
+        example = f", e.g. --class-map {shlex.quote(','.join(f'{c}=CLASS' for c in named))}" if named else ""
         raise UnknownClassError(f"None of the {n:,} lots has a property class in {opts.class_field!r}: its codes are "
                                 f"{quoted_codes(codes)}. Map them to {class_choices()} with --class-map{example}.")
     return [f"{n_bad:,} lots have a class code that is no property class: {quoted_codes(codes)}. They are error "

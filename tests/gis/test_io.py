@@ -94,8 +94,12 @@ def test_read_layer__csv_with_wkt_lonlat_taken_as_wgs84(roofs):
 
 def test_read_layer__csv_projected_needs_crs():
     text = f'feature_type,WKT\nroof,"{box(7_600_000, 680_000, 7_600_010, 680_010).wkt}"\n'
-    with pytest.raises(gis.MissingCRSError, match="map projection"):
+    with pytest.raises(gis.MissingCRSError, match="map projection") as refused:
         gis.read_layer(text.encode(), "roofs.csv")
+    # the hint fits a CSV, which has no .prj: coordinates that are not lon/lat need a format that names its CRS
+    assert ".prj" not in str(refused.value)
+    assert "longitude/latitude" in str(refused.value)
+    assert "GeoPackage" in str(refused.value)
     got = gis.read_layer(text.encode(), "roofs.csv", crs="EPSG:2913")
     assert got.area.iloc[0] == pytest.approx(100)
 

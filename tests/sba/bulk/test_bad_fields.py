@@ -128,3 +128,82 @@ def test_bad_fields__sba_measure_refuses_class_codes_before_measuring(tmp_path, 
     err = capsys.readouterr().err
     assert code == 2
     assert "'property_class' holds codes that are no property class: 'R1' (20 lots)" in err
+
+
+def test_bad_fields__class_codes_are_read_without_the_spaces_around_them(tmp_path, capsys):
+    """Fixed-width exports pad their codes: ' R1' and 'R1 ' are code R1 of --class-map."""
+    import pandas as pd
+
+    codes = {"single_family": "R1", "multifamily": "R3", "mixed_use": "MU", "non_residential": "C2"}
+    class_map = "R1=single_family,R3=multifamily,MU=mixed_use,C2=non_residential"
+    tables = []
+    for name, pad in (("plain", lambda c: c), ("padded", lambda c: f" {c}  ")):
+        (tmp_path / name).mkdir()
+        parcels = coded_parcels(tmp_path / name, {k: pad(v) for k, v in codes.items()})
+        out = tmp_path / name / "out.parquet"
+        code = main(["reassess", "--parcels", str(parcels), "--features", str(SAMPLE / "features.geojson"),
+                     "--out", str(out), "--no-progress", "--class-field", "property_class",
+                     "--dwelling-units-field", "dwelling_units", "--class-map", class_map])
+        assert code == 0, capsys.readouterr().err
+        tables.append(pd.read_parquet(out))
+    plain, padded = tables
+    assert plain.error.isna().all()
+    pd.testing.assert_frame_equal(padded, plain)
+
+
+def _classless(tmp_path, values: list) -> object:
+    """The sample parcels with the first lots' classes replaced by ``values`` (no class written three ways)."""
+    import geopandas as gpd
+
+    parcels = gpd.read_file(SAMPLE / "parcels.geojson")
+    parcels["property_class"] = parcels["property_class"].astype(object)
+    houses = parcels.index[parcels.property_class == "single_family"][:len(values)]
+    for i, value in zip(houses, values, strict=True):
+        parcels.loc[i, "property_class"] = value
+    path = tmp_path / "classless.gpkg"
+    parcels.to_file(path)
+    return path, parcels.loc[houses, "parcel_id"].tolist()
+
+
+def test_bad_fields__a_lot_without_a_class_is_an_error_row_in_measure_as_in_reassess(tmp_path, capsys):
+    """A lot whose class cell is empty is not billed as a house by one command and refused by the
+    other: both measure it and give it an error instead of a category."""
+    import json
+
+    import pandas as pd
+
+    parcels, ids = _classless(tmp_path, [None, "", "   "])
+    code = main(["measure", "--parcels", str(parcels), "--features", str(SAMPLE / "features.geojson"),
+                 "--format", "json"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    lots = {lot["parcel_id"]: lot for lot in json.loads(out)["lots"]}
+    for pid in ids:
+        assert lots[pid]["error"] == "The parcel has no property class; fill the class column."
+        assert lots[pid]["property_class"] is None
+        assert lots[pid]["category"] is None
+        assert lots[pid]["billable_sqft_rounded"] is None
+        assert float(lots[pid]["billable_area_sqft"]) > 0  # still measured
+    others = [lot for pid, lot in lots.items() if pid not in ids]
+    assert len(others) == 77
+    assert not any(lot["error"] for lot in others)
+
+    code = main(["reassess", "--parcels", str(parcels), "--features", str(SAMPLE / "features.geojson"),
+                 "--out", str(tmp_path / "out.parquet"), "--no-progress", "--class-field", "property_class",
+                 "--dwelling-units-field", "dwelling_units"])
+    assert code == 0, capsys.readouterr().err
+    table = pd.read_parquet(tmp_path / "out.parquet").set_index("parcel_id")
+    assert (table.loc[ids, "error"] == "The parcel has no property class; fill the class column or pass "
+                                       "--class-map.").all()
+    assert table.loc[ids, "category"].isna().all()
+    assert table.error.notna().sum() == 3
+
+
+def test_bad_fields__the_class_map_example_is_one_shell_argument(tmp_path, capsys):
+    parcels = coded_parcels(tmp_path, {"single_family": "Single Fam Res", "multifamily": "Apts, 3+",
+                                       "mixed_use": "Single Fam Res", "non_residential": "Single Fam Res"})
+    code = main(["reassess", "--parcels", str(parcels), "--features", str(SAMPLE / "features.geojson"),
+                 "--out", str(tmp_path / "out.parquet"), "--no-progress", "--class-field", "property_class"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "e.g. --class-map 'Single Fam Res=CLASS'." in err  # 'Apts, 3+' cannot be written in --class-map
