@@ -16,6 +16,7 @@ import pandas as pd
 import geopandas as gpd
 
 from categorize import PropertyClass, billable_sqft, categorize_sfr, service_units
+from categorize.charges.units import MAX_DWELLINGS
 from categorize.errors import BillingError, MissingClassError
 from categorize.schedule import RateSchedule
 from sba.bulk.options import ReassessOptions
@@ -171,9 +172,12 @@ def parcel_classes(parcels: gpd.GeoDataFrame, opts: ReassessOptions):
         classes = np.full(n, opts.default_class, dtype=object)
     if opts.dwelling_units_field:
         units = pd.to_numeric(parcels[opts.dwelling_units_field], errors="coerce").to_numpy()
-        bad = np.isnan(units) | (units < 0) | (units != np.floor(units))
+        # more than any lot holds is a typo (1e300 passes a float's whole-number test, and
+        # would not fit the result's integer column)
+        bad = np.isnan(units) | (units < 0) | (units != np.floor(units)) | (units > MAX_DWELLINGS)
         units = np.where(bad, np.nan, units)
-        errors[bad & pd.isna(errors)] = "The dwelling-units value is missing or not a whole number."
+        errors[bad & pd.isna(errors)] = (f"The dwelling-units value is missing, not a whole number, or more than "
+                                         f"{MAX_DWELLINGS:,}.")
     else:
         units = np.where(classes == PropertyClass.SINGLE_FAMILY.value, 1.0, np.nan)
     return classes, units, errors

@@ -207,3 +207,28 @@ def test_bad_fields__the_class_map_example_is_one_shell_argument(tmp_path, capsy
     err = capsys.readouterr().err
     assert code == 2
     assert "e.g. --class-map 'Single Fam Res=CLASS'." in err  # 'Apts, 3+' cannot be written in --class-map
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".gpkg"])
+def test_bad_fields__dwelling_units_no_lot_could_hold_make_error_rows(tmp_path, capsys, suffix):
+    """1e300 is a whole number to a float test; it was an internal error after measuring."""
+    import pandas as pd
+
+    import geopandas as gpd
+
+    lots = gpd.read_file(SAMPLE / "parcels.geojson").iloc[:5]
+    lots = lots.assign(parcel_id=list("ABCDE"), property_class="multifamily",
+                       dwelling_units=[1e300, 5e20, 100_001.0, 100_000.0, 12.0])
+    parcels = tmp_path / f"lots{suffix}"
+    lots.to_parquet(parcels) if suffix == ".parquet" else lots.to_file(parcels)
+    out = tmp_path / "out.parquet"
+    code = main(["reassess", "--parcels", str(parcels), "--features", str(SAMPLE / "features.geojson"),
+                 "--out", str(out), "--no-progress", "--class-field", "property_class",
+                 "--dwelling-units-field", "dwelling_units"])
+    assert code == 0, capsys.readouterr().err
+    table = pd.read_parquet(out).set_index("parcel_id")
+    too_many = "The dwelling-units value is missing, not a whole number, or more than 100,000."
+    assert table.loc[["A", "B", "C"], "error"].tolist() == [too_many] * 3
+    assert table.loc[["A", "B", "C"], ["dwelling_units", "service_units"]].isna().all().all()
+    assert table.loc[["D", "E"], "dwelling_units"].tolist() == [100_000, 12]
+    assert [str(v) for v in table.loc[["D", "E"], "service_units"]] == ["65000.00", "7.80"]
