@@ -161,7 +161,8 @@ def cmd_reassess(args: argparse.Namespace) -> int:
     else:
         print(f"Wrote {data['parcels_out']:,} rows for {data['parcels_in']:,} parcels to {data['out']} "
               f"in {data['seconds']} s ({data['parcels_per_second']:,} parcels/s).")
-        print("Categories: " + ", ".join(f"{k} {v:,}" for k, v in data["by_category"].items()))
+        print("Categories: " + (", ".join(f"{k} {v:,}" for k, v in data["by_category"].items())
+                                or "none: every row has an error"))
         if summary.raster_flags is not None:
             print(f"Lots where the raster estimate disagrees with the measured area: {summary.raster_flags:,} "
                   f"(raster values read as {RASTER_SCALE_WORDS[summary.raster_scale]}).")

@@ -232,3 +232,16 @@ def test_bad_fields__dwelling_units_no_lot_could_hold_make_error_rows(tmp_path, 
     assert table.loc[["A", "B", "C"], ["dwelling_units", "service_units"]].isna().all().all()
     assert table.loc[["D", "E"], "dwelling_units"].tolist() == [100_000, 12]
     assert [str(v) for v in table.loc[["D", "E"], "service_units"]] == ["65000.00", "7.80"]
+
+
+def test_bad_fields__a_run_where_every_row_is_an_error_says_so_in_its_categories(tmp_path, capsys):
+    import geopandas as gpd
+
+    lots = gpd.read_file(SAMPLE / "parcels.geojson").iloc[:3].assign(parcel_id="1")  # one id for three lots
+    lots.to_file(tmp_path / "lots.gpkg")
+    code = main(["reassess", "--parcels", str(tmp_path / "lots.gpkg"), "--features", str(SAMPLE / "features.geojson"),
+                 "--out", str(tmp_path / "out.csv"), "--no-progress"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "Categories: none: every row has an error\n" in out
+    assert "Rows with errors: 3 (of which 3 share their id with another row)" in out
