@@ -19,10 +19,12 @@ from categorize import PropertyClass, area_decimal, billable_sqft, categorize_sf
 from categorize.errors import MissingClassError, UnknownClassError
 from categorize.schedule import RateSchedule
 from gis.repair import SLIVER_AREA, polygonal, repair, repair_invalid
+from sba.errors import RepeatedInputError
+from sba.output import same_file
 
 __all__ = ["NOT_AN_OUTLINE", "NO_SHAPE", "area_str", "class_choices", "feature_areas", "load_layers", "lot_errors",
-           "lot_results", "measure_files", "quoted_codes", "repeated_id", "rules_for", "shape_errors",
-           "unknown_classes"]
+           "lot_results", "measure_files", "quoted_codes", "refuse_repeated_inputs", "repeated_id", "rules_for",
+           "shape_errors", "unknown_classes"]
 
 def area_str(value: float) -> str:
     """A measured area as a decimal string with 2 places, half-up (:func:`categorize.area_decimal`)."""
@@ -95,6 +97,22 @@ def rules_for(schedule: RateSchedule) -> gis.MeasureRules:
     return gis.MeasureRules(billable=billable)
 
 
+def refuse_repeated_inputs(files: dict[str, tuple[str | Path | None, str | None]]) -> None:
+    """Refuse one file and layer given for two roles (``{"parcels": (path, layer), ...}``).
+
+    The parcels given as the features bill every lot as paved wall to wall, and given as the
+    water, every lot as over water: numbers that look right.  One GeoPackage with a layer per
+    role is fine; links and ``./`` are seen through (:func:`sba.output.same_file`).
+    """
+    given = [(role, Path(path), layer) for role, (path, layer) in files.items() if path is not None]
+    for i, (role, path, layer) in enumerate(given):
+        for other, other_path, other_layer in given[:i]:
+            if layer == other_layer and (path == other_path or same_file(path, other_path)):
+                which = f"{path.name!r}" + (f", layer {layer!r}" if layer else "")
+                raise RepeatedInputError(f"The {role} file and the {other} file are the same ({which}); "
+                                         f"give the {role} their own file or layer.")
+
+
 def load_layers(
     parcels: str | Path,
     features: str | Path,
@@ -106,6 +124,8 @@ def load_layers(
     crs: str | None = None,
 ) -> gis.Layers:
     """Read the three layers, check their coordinates, and bring them into one CRS fit for area."""
+    refuse_repeated_inputs({"parcels": (parcels, parcels_layer), "features": (features, features_layer),
+                            "water": (water, water_layer)})
     p = gis.read_layer(parcels, layer=parcels_layer, role="parcels")
     f = gis.read_layer(features, layer=features_layer, role="features")
     w = gis.read_layer(water, layer=water_layer, role="water") if water else None

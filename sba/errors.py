@@ -10,7 +10,8 @@ caller may catch :class:`SbaError` or the plain Python type.
 
 from __future__ import annotations
 
-__all__ = ["OutputError", "PreviousResultsError", "RunKilledError", "RunLockedError", "SbaError"]
+__all__ = ["OutputError", "PreviousResultsError", "RepeatedInputError", "RunKilledError", "RunLockedError",
+           "SbaError"]
 
 
 class SbaError(Exception):
@@ -31,3 +32,7 @@ class RunKilledError(SbaError, RuntimeError):
 
 class PreviousResultsError(SbaError, ValueError):
     """Last year's results file (``--previous``) cannot be used: unreadable, a column missing, a parcel twice."""
+
+
+class RepeatedInputError(SbaError, ValueError):
+    """One file (and layer) is given for two of the parcels, features and water layers."""

@@ -20,7 +20,7 @@ from typing import Any
 
 from sba.errors import OutputError, RunLockedError
 
-__all__ = ["OUTPUT_SUFFIXES", "OutputLock", "check_output_path", "write_atomic"]
+__all__ = ["OUTPUT_SUFFIXES", "OutputLock", "check_output_path", "same_file", "write_atomic"]
 
 OUTPUT_SUFFIXES = (".parquet", ".csv", ".gpkg")
 
@@ -34,7 +34,7 @@ def check_output_path(out: str | Path, inputs: Mapping[str, str | Path | None] |
     writing the result would replace that file."""
     out = Path(out)
     for which, path in (inputs or {}).items():
-        if path is not None and _same_file(out, Path(path)):
+        if path is not None and same_file(out, Path(path)):
             raise OutputError(f"The output {out.name!r} is the {which}; choose another file name, "
                               "or the result would replace it.")
     kinds = " or ".join([", ".join(suffixes[:-1]), suffixes[-1]] if len(suffixes) > 1 else suffixes)
@@ -53,7 +53,7 @@ def check_output_path(out: str | Path, inputs: Mapping[str, str | Path | None] |
     return out
 
 
-def _same_file(a: Path, b: Path) -> bool:
+def same_file(a: Path, b: Path) -> bool:
     """Whether ``a`` and ``b`` name one file (through links and ``./``); a missing ``a`` is no file yet."""
     try:
         return a.exists() and b.exists() and os.path.samefile(a, b)

@@ -42,6 +42,7 @@ from sba.bulk.parts import PartRecord, PartStore, write_part
 from sba.bulk.prefetch import Prefetch, wanted_columns
 from sba.bulk.result import Phases, collector, read_previous, summarise, write_result
 from sba.bulk.wkb_layer import WkbLayer, decoded, wants_wkb
+from sba.engine import refuse_repeated_inputs
 from sba.output import OutputLock, check_output_path
 
 __all__ = ["reassess"]
@@ -295,7 +296,9 @@ def reassess(
             if collect and restore_gc:
                 gc.enable()
 
-    # before any work: a bad --out, or one that would replace an input, is known at once
+    # before any work: one file for two layers, a bad --out, or one that would replace an input
+    refuse_repeated_inputs({role: (path, (layers or {}).get(role)) for role, path in
+                            (("parcels", parcels_path), ("features", features_path), ("water", water_path))})
     out = check_output_path(out, {"parcels input": parcels_path, "features input": features_path,
                                   "water input": water_path})
     last_year = None if previous is None else read_previous(previous)  # a bad file is refused before the run

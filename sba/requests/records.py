@@ -33,6 +33,7 @@ import shapely
 import gis
 from categorize import DEFAULT_SCHEDULE, RateSchedule, load_schedule
 from gis.repair import non_finite, polygonal, repair
+from sba.engine import refuse_repeated_inputs
 from sba.requests.errors import PackageRejected
 
 __all__ = ["SAMPLE_DIR", "LotRecord", "Records", "default_records_dir", "same_person"]
@@ -117,6 +118,8 @@ class Records:
         ------
         gis.GISInputError
             A layer cannot be read.
+        sba.errors.RepeatedInputError
+            One file is given for two layers.
         """
         folder = Path(folder) if folder is not None else default_records_dir()
         parcels = parcels or _find(folder, "parcels")
@@ -127,6 +130,7 @@ class Records:
                 if candidate.exists():
                     accounts = candidate
                     break
+        refuse_repeated_inputs({"parcels": (parcels, None), "features": (features, None), "water": (water, None)})
         p = gis.read_layer(parcels, role="parcels")
         f = gis.read_layer(features, role="features")
         w = gis.read_layer(water, role="water") if water else None

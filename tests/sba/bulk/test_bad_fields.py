@@ -245,3 +245,39 @@ def test_bad_fields__a_run_where_every_row_is_an_error_says_so_in_its_categories
     assert code == 0
     assert "Categories: none: every row has an error\n" in out
     assert "Rows with errors: 3 (of which 3 share their id with another row)" in out
+
+
+@pytest.mark.parametrize(("options", "message"), [
+    (["--features", str(SAMPLE / "parcels.geojson")],
+     "The features file and the parcels file are the same ('parcels.geojson')"),
+    (["--features", str(SAMPLE / "features.geojson"), "--water", str(SAMPLE / "parcels.geojson")],
+     "The water file and the parcels file are the same ('parcels.geojson')"),
+    (["--features", str(SAMPLE / "features.geojson"), "--water", str(SAMPLE / "features.geojson")],
+     "The water file and the features file are the same ('features.geojson')"),
+])
+@pytest.mark.parametrize("command", ["measure", "reassess"])
+def test_bad_fields__one_file_given_for_two_layers_is_refused(tmp_path, capsys, options, message, command):
+    """The parcels given as features bill every lot paved wall to wall ('large' for all, exit 0);
+    given as water, every lot is over water: refused before anything is read."""
+    out = ["--out", str(tmp_path / "out.csv"), "--no-progress"] if command == "reassess" else []
+    code = main([command, "--parcels", str(SAMPLE / "parcels.geojson"), *options, *out])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert message in err
+    assert len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "out.csv").exists()
+
+
+def test_bad_fields__one_geopackage_with_a_layer_per_role_is_not_refused(tmp_path, capsys):
+    import geopandas as gpd
+
+    city = tmp_path / "city.gpkg"
+    gpd.read_file(SAMPLE / "parcels.geojson").to_file(city, layer="lots")
+    gpd.read_file(SAMPLE / "features.geojson").to_file(city, layer="surfaces")
+    code = main(["reassess", "--parcels", str(city), "--parcels-layer", "lots", "--features", str(city),
+                 "--features-layer", "surfaces", "--out", str(tmp_path / "out.csv"), "--no-progress"])
+    assert code == 0, capsys.readouterr().err
+    code = main(["reassess", "--parcels", str(city), "--parcels-layer", "lots", "--features", str(city),
+                 "--features-layer", "lots", "--out", str(tmp_path / "out.csv"), "--no-progress"])
+    assert code == 2
+    assert "The features file and the parcels file are the same ('city.gpkg', layer 'lots')" in capsys.readouterr().err
