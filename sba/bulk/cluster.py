@@ -46,10 +46,16 @@ import shapely
 from pyproj import CRS
 
 import gis
-from gis.measure import require_field
 from gis.shapes import type_column
 from sba.bulk.chunks import chunk_bounds, with_raster_scale
-from sba.bulk.inputs import class_notes, read_input, require_columns, type_count_notes
+from sba.bulk.inputs import (
+    class_notes,
+    file_columns,
+    read_input,
+    require_columns,
+    require_type_field,
+    type_count_notes,
+)
 from sba.bulk.options import ORDER, ReassessOptions, ReassessSummary
 from sba.bulk.parts import PartStore, write_part
 from sba.bulk.pieces import (
@@ -99,13 +105,11 @@ def reassess_on_cluster(address: str, parcels_path, features_path, out, *, water
     parcels = _Layer.open(parcels_path, layers.get("parcels"), "parcels", p_cols)
     features = _Layer.open(features_path, layers.get("features"), "features", [opts.type_field])
     water = _Layer.open(water_path, layers.get("water"), "water", []) if water_path else None
-    require_columns(parcels.names, None, p_cols)
+    # before any work is sent out, listing the file's columns as the local run does
+    require_columns(file_columns(parcels_path, parcels.names, None), None, p_cols)
     parcels.columns = p_cols
     features.columns = [c for c in (opts.type_field, "feature_ty") if c in features.names]
-    if opts.type_field not in features.columns and opts.type_field != "feature_type":
-        # the message measure_lots gives in a local run, here before any work is sent out
-        require_field(gpd.GeoDataFrame({c: [] for c in features.columns}, geometry=[]), opts.type_field,
-                      "features")
+    require_type_field(file_columns(features_path, features.names, None), opts.type_field)
     opts = with_raster_scale(opts)  # over the whole raster: the parcels are read on the workers
     notes = _type_notes(features, opts.type_field, schedule, Path(str(features_path)).name)
     if opts.class_field:  # refused here, before any work is sent out, when no lot has a class

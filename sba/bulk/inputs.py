@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shlex
 from collections.abc import Iterable
 from pathlib import Path
@@ -22,10 +23,12 @@ from sba.engine import class_choices, quoted_codes, rules_for, unknown_classes
 __all__ = [
     "QUOTED_TYPES",
     "class_notes",
+    "file_columns",
     "read_input",
     "read_kept",
     "refuse_shapes_as_field",
     "require_columns",
+    "require_type_field",
     "type_count_notes",
     "type_notes",
 ]
@@ -63,6 +66,32 @@ def _table(path, cols: list[str]):
         return read_table(path, cols)
     except Exception:
         return None
+
+
+def file_columns(path, read: Iterable[str], geometry: str) -> list[str]:
+    """The attribute columns a layer's file has, for a refusal to list: a GeoParquet file's from
+    its schema (the run reads only the columns it uses), other files' as read (all of them,
+    ``geometry`` the shapes)."""
+    if is_parquet(path):
+        import pyarrow.parquet as pq
+
+        try:
+            schema = pq.read_schema(path)
+            geo = json.loads((schema.metadata or {}).get(b"geo", b"{}"))
+            shapes = set(geo.get("columns", {})) | {geo.get("primary_column")}
+            return [c for c in schema.names if c not in shapes and not c.startswith("__index_level_")]
+        except Exception:  # the file was read, so this is not expected; list what was read
+            pass
+    return [c for c in read if c != geometry]
+
+
+def require_type_field(columns: Iterable[str], type_field: str) -> None:
+    """Refuse a ``--type-field`` the features do not have, as :func:`gis.measure_lots` does: the
+    default ``feature_type`` may be missing (the layer's own type column is used, else none)."""
+    if type_field != "feature_type" and type_field not in columns:
+        cols = ", ".join(columns) or "(none)"
+        raise gis.MissingFieldError(f"The features layer has no column called {type_field!r}; its columns are: "
+                                    f"{cols}. Name the right one with --type-field.")
 
 
 def require_columns(columns: Iterable[str], geometry: str, wanted: list[str], role: str = "parcels") -> None:

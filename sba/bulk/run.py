@@ -34,7 +34,16 @@ from gis.overlay import matches
 from sba.bulk.boxes import feature_lot_pairs, hilbert_distance
 from sba.bulk.chunks import chunk_bounds, measure_chunk, split_surfaces, with_raster_scale
 from sba.bulk.heap import give_back
-from sba.bulk.inputs import class_notes, read_input, read_kept, refuse_shapes_as_field, require_columns, type_notes
+from sba.bulk.inputs import (
+    class_notes,
+    file_columns,
+    read_input,
+    read_kept,
+    refuse_shapes_as_field,
+    require_columns,
+    require_type_field,
+    type_notes,
+)
 from sba.bulk.isolate import die_with_parent, in_child
 from sba.bulk.options import ORDER, ReassessOptions, ReassessSummary
 from sba.bulk.pairing import StackedLayersError, capped_pairs, pair_cap, refusal, sliced
@@ -332,9 +341,13 @@ def _reassess(parcels_path: str | Path, features_path: str | Path, out: str | Pa
     p_cols = wanted["parcels"]
     parcels, features, water = _read_layers(parcels_path, features_path, water_path, layers, wanted, prefetched,
                                             threads=min(workers, 4), class_field=opts.class_field)
-    require_columns(parcels.columns, parcels.active_geometry_name, p_cols)
+    # a refusal lists the file's columns, not those read
+    require_columns(file_columns(parcels_path, parcels.columns, parcels.active_geometry_name),
+                    parcels.active_geometry_name, p_cols)
     parcels = _keep(parcels, p_cols)
     refuse_shapes_as_field(opts.type_field, features.active_geometry_name, "features", features.columns)
+    require_type_field(file_columns(features_path, features.columns, features.active_geometry_name),
+                       opts.type_field)
     keep_f = [c for c in (opts.type_field, "feature_ty") if c in features.columns]
     features = _keep(features, keep_f)
     _as_category(features, keep_f)

@@ -281,3 +281,25 @@ def test_bad_fields__one_geopackage_with_a_layer_per_role_is_not_refused(tmp_pat
                  "--features-layer", "lots", "--out", str(tmp_path / "out.csv"), "--no-progress"])
     assert code == 2
     assert "The features file and the parcels file are the same ('city.gpkg', layer 'lots')" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("option", "message"), [
+    (["--id-field", "TLID"], "The parcels layer has no column called 'TLID'; its columns are: parcel_id, "
+                             "property_class, dwelling_units, address"),
+    (["--type-field", "SURF"], "The features layer has no column called 'SURF'; its columns are: feature_id, "
+                               "parcel_id, feature_type"),
+])
+def test_bad_fields__a_missing_column_of_a_geoparquet_layer_is_refused_naming_the_files_columns(tmp_path, capsys,
+                                                                                             option, message):
+    """The run reads only the columns it uses from GeoParquet; the refusal lists the file's columns,
+    not those read ('its columns are: (none)')."""
+    import geopandas as gpd
+
+    for name in ("parcels", "features"):
+        gpd.read_file(SAMPLE / f"{name}.geojson").to_parquet(tmp_path / f"{name}.parquet")
+    code = main(["reassess", "--parcels", str(tmp_path / "parcels.parquet"), "--features",
+                 str(tmp_path / "features.parquet"), "--out", str(tmp_path / "out.csv"), "--no-progress", *option])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert message in err
+    assert len(err.strip().splitlines()) == 1
