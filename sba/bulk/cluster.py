@@ -51,6 +51,7 @@ from sba.bulk.chunks import chunk_bounds, with_raster_scale
 from sba.bulk.inputs import (
     class_notes,
     file_columns,
+    no_type_column_note,
     read_input,
     require_columns,
     require_type_field,
@@ -108,7 +109,7 @@ def reassess_on_cluster(address: str, parcels_path, features_path, out, *, water
     # before any work is sent out, listing the file's columns as the local run does
     require_columns(file_columns(parcels_path, parcels.names, None), None, p_cols)
     parcels.columns = p_cols
-    features.columns = [c for c in (opts.type_field, "feature_ty") if c in features.names]
+    features.columns = [c for c in [type_column(features.names, opts.type_field)] if c is not None]
     require_type_field(file_columns(features_path, features.names, None), opts.type_field)
     opts = with_raster_scale(opts)  # over the whole raster: the parcels are read on the workers
     notes = _type_notes(features, opts.type_field, schedule, Path(str(features_path)).name)
@@ -160,7 +161,7 @@ def _type_notes(features: _Layer, type_field: str, schedule, file_name: str) -> 
     each type (:func:`_value_counts`)."""
     column = type_column(features.columns, type_field)
     if column is None:
-        return []
+        return no_type_column_note(int(features.starts[-1]), {"features": file_name})
     return type_count_notes(_value_counts(features, column), schedule, {"features": file_name})
 
 

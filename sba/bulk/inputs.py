@@ -14,7 +14,7 @@ import geopandas as gpd
 import gis
 from categorize.errors import UnknownClassError
 from categorize.schedule import RateSchedule
-from gis.shapes import FEATURE_TYPES, normalise_type, type_column
+from gis.shapes import FEATURE_TYPES, TYPE_COLUMNS, normalise_type, type_column
 from sba.bulk.options import ReassessOptions
 from sba.bulk.prefetch import Prefetch, is_parquet, parquet_columns, read_table
 from sba.bulk.wkb_layer import WkbLayer, open_wkb_layer
@@ -24,6 +24,7 @@ __all__ = [
     "QUOTED_TYPES",
     "class_notes",
     "file_columns",
+    "no_type_column_note",
     "read_input",
     "read_kept",
     "refuse_shapes_as_field",
@@ -145,9 +146,18 @@ def type_notes(features: pd.DataFrame, type_field: str, schedule: RateSchedule, 
     but wrong for a dock someone called "jetty": the analyst should see them, not find them in a bill.
     """
     column = type_column(features.columns, type_field)
-    if column is None or not len(features):
+    if not len(features):
         return []
+    if column is None:
+        return no_type_column_note(len(features), names)
     return type_count_notes(features[column].value_counts(dropna=False, sort=False), schedule, names)
+
+
+def no_type_column_note(n_features: int, names: dict) -> list[str]:
+    """The note of a features layer with no type column: every surface is billable, docks too."""
+    columns = ", ".join(TYPE_COLUMNS[:-1]) + " or " + TYPE_COLUMNS[-1]
+    return [f"{names['features']} has no feature-type column ({columns}): all {n_features:,} surfaces count as "
+            "billable 'other', docks too; if a column holds the types, name it with --type-field."]
 
 
 def type_count_notes(counts: pd.Series, schedule: RateSchedule, names: dict) -> list[str]:

@@ -32,19 +32,26 @@ def wanted_columns(id_field: str, class_field: str | None, dwelling_units_field:
             "features": [type_field], "water": []}
 
 
+#: Where a features layer without ``feature_type`` holds its types, in this order
+#: (:data:`gis.shapes.TYPE_COLUMNS` after ``feature_type``; this module imports no gis).
+TYPE_FALLBACKS = ("feature_ty", "type", "TYPE", "Type")
+
+
 def parquet_columns(path, wanted: list[str]) -> list[str] | None:
     """The attribute columns to read from a GeoParquet file: the ``wanted`` ones
-    it has (plus ``feature_ty``, the shapefile spelling of ``feature_type``).
-    None when the file's schema cannot be read (the reader explains why)."""
+    it has, and for a wanted ``feature_type`` the file does not have, the column
+    that holds the types instead (the first of :data:`TYPE_FALLBACKS` it has, as
+    :func:`gis.measure_lots` takes it).  None when the file's schema cannot be read
+    (the reader explains why)."""
     import pyarrow.parquet as pq
 
     try:
-        names = set(pq.read_schema(path).names)
+        names = pq.read_schema(path).names
     except Exception:
         return None
     cols = [c for c in wanted if c in names]
-    if "feature_type" in wanted and "feature_ty" in names:
-        cols.append("feature_ty")
+    if "feature_type" in wanted and "feature_type" not in names:
+        cols += [c for c in TYPE_FALLBACKS if c in names][:1]
     return cols
 
 

@@ -31,6 +31,7 @@ from pyproj import CRS
 import gis
 from categorize.schedule import RateSchedule
 from gis.overlay import matches
+from gis.shapes import type_column
 from sba.bulk.boxes import feature_lot_pairs, hilbert_distance
 from sba.bulk.chunks import chunk_bounds, measure_chunk, split_surfaces, with_raster_scale
 from sba.bulk.heap import give_back
@@ -48,7 +49,7 @@ from sba.bulk.isolate import die_with_parent, in_child
 from sba.bulk.options import ORDER, ReassessOptions, ReassessSummary
 from sba.bulk.pairing import StackedLayersError, capped_pairs, pair_cap, refusal, sliced
 from sba.bulk.parts import PartRecord, PartStore, write_part
-from sba.bulk.prefetch import Prefetch, wanted_columns
+from sba.bulk.prefetch import TYPE_FALLBACKS, Prefetch, wanted_columns
 from sba.bulk.result import Phases, collector, read_previous, summarise, write_result
 from sba.bulk.wkb_layer import WkbLayer, decoded, wants_wkb
 from sba.engine import refuse_repeated_inputs
@@ -181,7 +182,7 @@ def _read_layers(parcels_path, features_path, water_path, layers: dict, wanted: 
         parcels = read_kept(parcels_path, layers.get("parcels"), "parcels", wanted["parcels"], prefetched,
                             threads=threads, categories=(class_field,) if class_field else ())
         features = read_kept(features_path, layers.get("features"), "features", wanted["features"], prefetched,
-                             crs=parcels.crs, threads=threads, categories=(*wanted["features"], "feature_ty"))
+                             crs=parcels.crs, threads=threads, categories=(*wanted["features"], *TYPE_FALLBACKS))
     else:
         parcels = read_input(parcels_path, layers.get("parcels"), "parcels", wanted["parcels"], prefetched)
         features = read_input(features_path, layers.get("features"), "features", wanted["features"], prefetched)
@@ -348,7 +349,7 @@ def _reassess(parcels_path: str | Path, features_path: str | Path, out: str | Pa
     refuse_shapes_as_field(opts.type_field, features.active_geometry_name, "features", features.columns)
     require_type_field(file_columns(features_path, features.columns, features.active_geometry_name),
                        opts.type_field)
-    keep_f = [c for c in (opts.type_field, "feature_ty") if c in features.columns]
+    keep_f = [c for c in [type_column(features.columns, opts.type_field)] if c is not None]
     features = _keep(features, keep_f)
     _as_category(features, keep_f)
     _as_category(parcels, [opts.class_field] if opts.class_field else [])

@@ -241,6 +241,24 @@ def test_cluster__does_not_resume_the_parts_of_a_local_run(city, cluster, tmp_pa
     assert same_table(tmp_path / "local.parquet", out)
 
 
+def test_cluster__types_in_a_column_called_type_are_read_as_in_the_local_run(city, cluster, tmp_path, capsys):
+    """Without feature_type, the types are read from TYPE (as sba measure reads them), on a cluster too."""
+    features = gpd.read_parquet(city / "features.parquet")
+    features.rename(columns={"feature_type": "TYPE"}).to_parquet(tmp_path / "typed.parquet")
+    with_name = reassess(capsys, city, tmp_path / "named.parquet")
+
+    def run(out, *extra):
+        args = _args(city, out, *extra)
+        args[args.index(city / "features.parquet")] = tmp_path / "typed.parquet"
+        assert _run(*args) == 0, capsys.readouterr().err
+        return json.loads(capsys.readouterr().out)
+
+    local, remote = run(tmp_path / "local.parquet"), run(tmp_path / "dask.parquet", "--scheduler", cluster)
+    assert local["notes"] == remote["notes"] == with_name["notes"]
+    assert same_table(tmp_path / "local.parquet", tmp_path / "dask.parquet")
+    assert pd.read_parquet(tmp_path / "dask.parquet").equals(pd.read_parquet(tmp_path / "named.parquet"))
+
+
 def test_cluster__geopackage_in_and_out_equals_the_local_run(city, cluster, tmp_path, capsys):
     """GeoPackage layers are read by the driver and handed to the workers; a
     GeoPackage output carries the lots' shapes, fetched back for writing."""
