@@ -49,7 +49,8 @@ from rasterio.windows import Window
 from gis.crs import sqft_per_crs_unit2
 from gis.errors import GISInputError, MissingCRSError, UnreadableFileError
 
-__all__ = ["RASTER_SCALES", "TILE_PIXELS", "RasterValuesError", "raster_cover_sqft", "raster_scale"]
+__all__ = ["MIN_CELL_FT", "RASTER_SCALES", "TILE_PIXELS", "RasterResolutionError", "RasterValuesError",
+           "raster_cover_sqft", "raster_scale"]
 
 #: Raster pixels read (and rasterised against the lots) at a time; bounds memory.
 TILE_PIXELS = 1 << 20
@@ -62,6 +63,21 @@ RASTER_SCALES = {"fraction": 1.0, "percent": 100.0}
 
 class RasterValuesError(GISInputError, ValueError):
     """The raster's values are not shares 0–1 or percentages 0–100 (or not the scale asked for)."""
+
+
+#: Cells finer than this, in feet on a side, are refused.  Each lot's estimate reads its area
+#: over the cell's area in cells (nine sub-cells each at lot lines), so the time a raster takes
+#: grows as its cells shrink: a file of a few hundred KB can claim billions of 0.04 ft cells
+#: (minutes for 80 lots, hours for a city).  Impervious and land-cover rasters have cells of
+#: 0.5 ft (6 in) and more.
+MIN_CELL_FT = 0.25
+
+#: Feet per degree of latitude (to the per mille: this only bounds a cell's size).
+_FT_PER_DEGREE = 364_000
+
+
+class RasterResolutionError(GISInputError, ValueError):
+    """The raster's cells are too fine to read in a bounded time (:data:`MIN_CELL_FT`)."""
 
 
 @contextmanager
@@ -88,7 +104,25 @@ def _open(raster_path):
             f"The raster {str(raster_path)!r} uses a local coordinate system ({crs.name!r}) that cannot be placed on "
             "the parcels' map; save it in a standard map projection (one with an EPSG code)."
         )
+    side = _cell_feet(src, crs)
+    if side < MIN_CELL_FT:
+        src.close()
+        raise RasterResolutionError(
+            f"The raster {str(raster_path)!r} has cells of {side:.2g} ft, finer than any impervious raster "
+            f"({MIN_CELL_FT} ft at least), and reading cells this fine takes hours for a city. "
+            "Check its resolution, or resample it to cells of 0.5 ft or more (gdalwarp -r average)."
+        )
     return src
+
+
+def _cell_feet(src, crs: CRS) -> float:
+    """The shorter side of a raster cell in feet on the ground, roughly: in a projected CRS its
+    unit's length, in lon/lat the degrees' length at the raster's middle latitude."""
+    x_res, y_res = (abs(r) for r in src.res)
+    if crs.is_geographic:
+        middle = math.radians(max(-89.0, min(89.0, (src.bounds.bottom + src.bounds.top) / 2)))
+        return min(y_res, x_res * math.cos(middle)) * _FT_PER_DEGREE
+    return min(x_res, y_res) * crs.axis_info[0].unit_conversion_factor / 0.3048
 
 
 def raster_scale(raster_path, parcels: gpd.GeoDataFrame | None = None, *, requested: str = "auto",

@@ -78,3 +78,27 @@ def test_raster_cover__overlapping_lots_each_count_the_cells_they_share(tmp_path
     tif = write_raster(tmp_path / "ones.tif", np.ones((10, 10), dtype="uint8"))
     lots = layer([(box(0, 0, 18, 18), "A"), (box(9, 9, 27, 27), "B"), (box(0, 0, 18, 18), "C")], "parcel_id")
     np.testing.assert_allclose(raster_cover_sqft(lots, tif), [324.0, 324.0, 324.0])
+
+
+def test_raster_cover__cells_finer_than_a_quarter_foot_are_refused_before_reading(tmp_path):
+    """A 100 KB GeoTIFF can claim 60,000 x 60,000 cells of 0.04 ft over a few lots: reading them
+    took over two minutes for 80 lots (hours for a city). Refused at once, naming the cell size."""
+    import time
+
+    from gis.cover import RasterResolutionError, raster_scale
+
+    lots = layer([(box(0, 0, 2400, 2400), "R1")], "parcel_id")
+    fine = tmp_path / "fine.tif"
+    with rasterio.open(fine, "w", driver="GTiff", height=60_000, width=60_000, count=1, dtype="uint8",
+                       crs="EPSG:2913", transform=Affine(0.04, 0, 0, 0, -0.04, 2400), tiled=True,
+                       compress="deflate", sparse_ok=True):
+        pass  # no block written: a sparse file of a few hundred KB
+    assert fine.stat().st_size < 1_000_000
+    start = time.perf_counter()
+    for estimate in (lambda: raster_scale(fine, lots), lambda: raster_cover_sqft(lots, fine, scale=1.0)):
+        with pytest.raises(RasterResolutionError, match=r"cells of 0\.04 ft"):
+            estimate()
+    assert time.perf_counter() - start < 2
+    coarse = write_raster(tmp_path / "coarse.tif", np.ones((40, 40), dtype="uint8"), res=0.25,
+                          origin=(0.0, 10.0))  # the finest allowed
+    assert raster_cover_sqft(layer([(box(0, 0, 10, 10), "R1")], "parcel_id"), coarse)[0] == pytest.approx(100.0)
