@@ -5,8 +5,14 @@ Rates are data (SPEC A3). A schedule file lives in ``categorize/rates/`` (a
 schedule, named by its path). It is read with ``tomllib.load(f,
 parse_float=Decimal)`` so no number ever passes through a binary float, TOML
 integers are wrapped in :class:`~decimal.Decimal`, and the whole file is
-validated on load: a missing or bad key raises :class:`RateScheduleError`
-naming the file and the key.
+validated on load: a missing, unknown or bad key raises :class:`RateScheduleError`
+naming the file and the key (an unknown one with the known key it most resembles).
+
+Limits: a file of at most :data:`MAX_FILE_BYTES`, UTF-8; rates below
+:data:`MAX_RATE` dollars, other numbers below :data:`MAX_NUMBER`, each with at
+most :data:`MAX_PLACES` decimal places; ``unit_sqft`` and ``per_sqft`` at least
+1; ``decimals`` at most :data:`MAX_DECIMALS`; day counts at most
+:data:`MAX_DAYS`; dwelling counts at most :data:`MAX_DWELLING_UNITS`.
 
 Schema
 ------
@@ -66,6 +72,7 @@ Examples
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import tomllib
 import zoneinfo
 from dataclasses import dataclass, field
@@ -100,10 +107,55 @@ RATES_DIR = Path(__file__).parent / "rates"
 DEFAULT_SCHEDULE = "portland-bes-fy2025-26"
 """Name of the schedule used when none is chosen."""
 
+MAX_FILE_BYTES = 1_000_000
+"""Largest schedule file read (the bundled ones are a few kilobytes)."""
+
+MAX_NUMBER = Decimal(10**9)
+"""Every schedule number is below this: sq ft, service units, ccf, factors."""
+
+MAX_RATE = Decimal(10**6)
+"""Every rate in dollars is below this. With areas below 10^15 sq ft (the bill's own limit),
+rate × quantity × 366 days still rounds to cents within a Decimal's 28 digits."""
+
+MAX_PLACES = 6
+"""Decimal places a schedule number may have, as written.
+
+With ``decimals`` ≤ 6 too, area ÷ ``unit_sqft`` then rounds to service units exactly
+in 28 digits for any whole area below 10^15 sq ft (10^15 × 10^(6+6) < 10^27)."""
+
+MAX_DECIMALS = 6
+"""Most decimals service units or winter averages may be rounded to."""
+
+MAX_DAYS = 366
+"""Longest day count: a billing period, ``per_days``, a winter-minimum row."""
+
+MAX_DWELLING_UNITS = 100_000
+"""Most dwelling units a class rule may name (as many as a bill accepts)."""
+
 UNIT_ROUNDINGS = ("half_up", "up", "down")
 SERVICE_UNIT_MODES = ("per_dwelling", "area", "category")
 AREA_BASES = ("category", "measured", "none")
 DISCOUNT_COMPONENTS = ("service_unit", "area")
+
+# The settings each table may hold, in the order the schema lists them; anything
+# else is refused (a misspelt key must not be ignored and bill the wrong amount).
+# ``area_charge.rates``, ``sewer.rates`` and ``feature_types.billable`` take any names.
+TOP_KEYS = ("utility", "fiscal_year", "effective", "source", "verified", "timezone", "per_days",
+            "notes", "service_unit", "area_charge", "sewer", "surcharge", "discount", "classes",
+            "category", "feature_types")
+SERVICE_UNIT_KEYS = ("label", "abbreviation", "rate", "unit_sqft", "decimals", "rounding")
+AREA_CHARGE_KEYS = ("label", "per_sqft", "rates")
+SEWER_KEYS = ("label", "rates", "winter_average")
+WINTER_KEYS = ("decimals", "minimum")
+MINIMUM_KEYS = ("period_days", "max_ccf", "minimum_ccf", "per_dwelling_unit", "classes")
+SURCHARGE_KEYS = ("label", "per_ccf", "area_rate", "per_sqft")
+DISCOUNT_KEYS = ("label", "max_fraction", "full_retention", "partial_or_detention", "small_lot",
+                 "trees", "cap", "verified", "eligible")
+CLASS_KEYS = ("service_units", "units_per_dwelling", "min_dwelling_units", "max_dwelling_units",
+              "min_units", "area_basis", "area_rate", "sewer_rate", "individually_metered")
+METERED_KEYS = ("min_dwelling_units", "billed_sqft_per_dwelling", "units_per_dwelling", "verified")
+CATEGORY_KEYS = ("name", "max_sqft", "billed_sqft", "verified", "units")
+FEATURE_TYPES_KEYS = ("check_with_utility", "billable")
 
 
 @dataclass(frozen=True)
@@ -415,30 +467,61 @@ def load_schedule(name_or_path: str | Path = DEFAULT_SCHEDULE) -> RateSchedule:
         raise TypeError(f"name_or_path must be a str or Path, got {type(name_or_path)}")
     if _looks_like_path(name_or_path):
         path = Path(name_or_path).expanduser()
-        if not path.is_file():
+        try:
+            found = path.is_file()
+        except (OSError, ValueError):  # a name too long for the system, a NUL byte
+            found = False
+        if not found:
             raise RateScheduleError(
-                f"There is no rate schedule file at '{path}'; check the path, or "
-                f"use a bundled schedule ({', '.join(available_schedules())})."
+                f"There is no rate schedule file at {_show(str(path), PATH_SHOWN)}; check the path, "
+                f"or use a bundled schedule ({', '.join(available_schedules())})."
             )
     else:
         key = name_or_path.strip()
         path = RATES_DIR / f"{key}.toml"
         if not key or key not in available_schedules():
             raise RateScheduleError(
-                f"There is no rate schedule called {name_or_path!r}. {_choices_sentence()}"
+                f"There is no rate schedule called {_show(name_or_path)}. {_choices_sentence()}"
             )
+    return _Builder(path).build(_read_toml(path))
+
+
+def _read_toml(path: Path) -> dict:
+    """The TOML table of a schedule file, every float a Decimal; any reading problem is a RateScheduleError."""
+    name = _show(path.name, PATH_SHOWN)
+    too_big = RateScheduleError(
+        f"The rate schedule file {name} is larger than {MAX_FILE_BYTES // 1_000_000} MB; a rate schedule "
+        "is a few kilobytes, so check that this is the right file."
+    )
     try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise too_big
         with path.open("rb") as f:
-            raw = tomllib.load(f, parse_float=Decimal)
-    except tomllib.TOMLDecodeError as err:
-        raise RateScheduleError(
-            f"The rate schedule file {path.name!r} is not valid TOML ({err})."
-        ) from err
+            data = f.read(MAX_FILE_BYTES + 1)  # a file that grew since, or reports no size
     except OSError as err:
         raise RateScheduleError(
-            f"The rate schedule file '{path}' could not be read ({err.strerror})."
+            f"The rate schedule file {_show(str(path), PATH_SHOWN)} could not be read ({err.strerror})."
         ) from err
-    return _Builder(path).build(raw)
+    if len(data) > MAX_FILE_BYTES:
+        raise too_big
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise RateScheduleError(
+            f"The rate schedule file {name} is not UTF-8 text; save it as UTF-8 (plain text) and try again."
+        ) from err
+    try:
+        return tomllib.loads(text, parse_float=Decimal)
+    except tomllib.TOMLDecodeError as err:
+        raise RateScheduleError(f"The rate schedule file {name} is not valid TOML ({err}).") from err
+    except RecursionError as err:  # tomllib reads nested arrays and tables recursively
+        raise RateScheduleError(
+            f"The rate schedule file {name} has lists or tables nested too deeply to be a rate schedule."
+        ) from err
+    except ValueError as err:  # int() refuses more than 4,300 digits (sys.get_int_max_str_digits)
+        raise RateScheduleError(
+            f"The rate schedule file {name} holds a number too long to read; check the file."
+        ) from err
 
 
 class _Builder:
@@ -446,19 +529,39 @@ class _Builder:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.fname = path.name
+        self.fname = _show(path.name, PATH_SHOWN)
 
     # -- error helpers -------------------------------------------------------
     def missing(self, key: str) -> RateScheduleError:
         return RateScheduleError(
-            f"The rate schedule file {self.fname!r} is missing the required setting {key!r}."
+            f"The rate schedule file {self.fname} is missing the required setting {_show(key, KEY_SHOWN)}."
         )
 
     def bad(self, key: str, why: str, value: Any) -> RateScheduleError:
         return RateScheduleError(
-            f"The rate schedule file {self.fname!r} has a bad value for {key!r}: "
+            f"The rate schedule file {self.fname} has a bad value for {_show(key, KEY_SHOWN)}: "
             f"{why} (got {_show(value)})."
         )
+
+    def known(self, table: Any, allowed: tuple[str, ...], prefix: str) -> dict:
+        """``table`` itself, once every key in it is one of ``allowed`` (the first other one is refused)."""
+        if not isinstance(table, dict):
+            raise self.bad(prefix.rstrip(".") or "the file", "it must be a table", table)
+        for key in table:
+            if key in allowed:
+                continue
+            where = _show(prefix + key, KEY_SHOWN)
+            close = _closest(key, allowed)
+            if close is not None:
+                raise RateScheduleError(
+                    f"The rate schedule file {self.fname} has an unknown setting {where}; "
+                    f"did you mean {close!r}?"
+                )
+            raise RateScheduleError(
+                f"The rate schedule file {self.fname} has an unknown setting {where}; remove it or "
+                f"correct its spelling (the settings allowed there are {', '.join(allowed)})."
+            )
+        return table
 
     # -- typed getters -------------------------------------------------------
     def get(self, table: dict, key: str, prefix: str, *, required: bool = True) -> Any:
@@ -515,22 +618,35 @@ class _Builder:
         prefix: str = "",
         *,
         required: bool = True,
-        minimum: Decimal | None = Decimal(0),
-        positive: bool = False,
+        minimum: Decimal = Decimal(0),
+        maximum: Decimal = MAX_NUMBER,
     ) -> Decimal | None:
+        """A number from ``minimum`` up to (not including) ``maximum``, of at most MAX_PLACES decimals.
+
+        Returned in plain form: ``-0.0`` is ``0.0`` and ``2.4e3`` is ``2400``.
+        """
         value = self.get(table, key, prefix, required=required)
         if value is None:
             return None
         if isinstance(value, bool) or not isinstance(value, int | Decimal):
             raise self.bad(prefix + key, "it must be a number", value)
-        dec = Decimal(value)
+        dec = Decimal(value)  # exact; comparisons below never round, whatever the exponent
         if not dec.is_finite():
             raise self.bad(prefix + key, "it must be a finite number", value)
-        if positive and dec <= 0:
-            raise self.bad(prefix + key, "it must be greater than 0", value)
-        if minimum is not None and dec < minimum:
+        if dec < minimum:
             raise self.bad(prefix + key, f"it must be at least {minimum}", value)
-        return dec
+        if dec >= maximum:
+            raise self.bad(prefix + key, f"it must be less than {maximum:,}", value)
+        exponent = dec.as_tuple().exponent
+        if exponent < -MAX_PLACES:
+            raise self.bad(prefix + key, f"it may have at most {MAX_PLACES} decimal places", value)
+        if exponent > 0:
+            return dec.quantize(Decimal(1))  # 1E+3 -> 1000: exact, the value is below MAX_NUMBER
+        return dec.copy_abs() if dec.is_zero() else dec  # -0.0 -> 0.0
+
+    def money(self, table: dict, key: str, prefix: str = "", *, required: bool = True) -> Decimal | None:
+        """A rate in dollars: a number below MAX_RATE."""
+        return self.number(table, key, prefix, required=required, maximum=MAX_RATE)
 
     def whole(
         self,
@@ -540,6 +656,7 @@ class _Builder:
         *,
         required: bool = True,
         minimum: int = 0,
+        maximum: int,
     ) -> int | None:
         value = self.get(table, key, prefix, required=required)
         if value is None:
@@ -548,6 +665,8 @@ class _Builder:
             raise self.bad(prefix + key, "it must be a whole number", value)
         if value < minimum:
             raise self.bad(prefix + key, f"it must be at least {minimum}", value)
+        if value > maximum:
+            raise self.bad(prefix + key, f"it must be at most {maximum:,}", value)
         return value
 
     def choice(
@@ -574,10 +693,11 @@ class _Builder:
         table = self.table(raw, "rates", prefix)
         if not table:
             raise self.missing(prefix + "rates")
-        return {name: self.number(table, name, prefix + "rates.") for name in table}
+        return {name: self.money(table, name, prefix + "rates.") for name in table}
 
     # -- sections ------------------------------------------------------------
     def build(self, raw: dict) -> RateSchedule:
+        self.known(raw, TOP_KEYS, "")
         effective = self.get(raw, "effective", "")
         if not isinstance(effective, dt.date) or isinstance(effective, dt.datetime):
             raise self.bad(
@@ -587,7 +707,7 @@ class _Builder:
             )
         source = self.text(raw, "source")
         verified = self.flag(raw, "verified")
-        per_days = self.whole(raw, "per_days", minimum=1)
+        per_days = self.whole(raw, "per_days", minimum=1, maximum=MAX_DAYS)
 
         service_unit = self.service_unit(self.table(raw, "service_unit"))
         area_charge = self.area_charge(self.table(raw, "area_charge", required=False))
@@ -623,12 +743,13 @@ class _Builder:
 
     def service_unit(self, t: dict) -> ServiceUnitRule:
         p = "service_unit."
+        self.known(t, SERVICE_UNIT_KEYS, p)
         return ServiceUnitRule(
             label=self.text(t, "label", p),
             abbreviation=self.text(t, "abbreviation", p),
-            rate=self.number(t, "rate", p),
-            unit_sqft=self.number(t, "unit_sqft", p, required=False, positive=True),
-            decimals=self.whole(t, "decimals", p),
+            rate=self.money(t, "rate", p),
+            unit_sqft=self.number(t, "unit_sqft", p, required=False, minimum=Decimal(1)),
+            decimals=self.whole(t, "decimals", p, maximum=MAX_DECIMALS),
             rounding=self.choice(t, "rounding", UNIT_ROUNDINGS, p),
         )
 
@@ -636,9 +757,10 @@ class _Builder:
         if t is None:
             return None
         p = "area_charge."
+        self.known(t, AREA_CHARGE_KEYS, p)
         return AreaCharge(
             label=self.text(t, "label", p),
-            per_sqft=self.number(t, "per_sqft", p, positive=True),
+            per_sqft=self.number(t, "per_sqft", p, minimum=Decimal(1)),
             rates=self.rates(t, p),
         )
 
@@ -646,14 +768,17 @@ class _Builder:
         if t is None:
             return None
         p = "sewer."
+        self.known(t, SEWER_KEYS, p)
         winter = self.table(t, "winter_average", p)
         wp = p + "winter_average."
+        self.known(winter, WINTER_KEYS, wp)
         rows = self.get(winter, "minimum", wp, required=False) or []
         if not isinstance(rows, list):
             raise self.bad(wp + "minimum", "it must be a list of [[...]] tables", rows)
         minimums = []
         for i, row in enumerate(rows):
             rp = f"{wp}minimum[{i}]."
+            self.known(row, MINIMUM_KEYS, rp)
             classes = self.get(row, "classes", rp, required=False) or []
             if not isinstance(classes, list):
                 raise self.bad(
@@ -665,7 +790,7 @@ class _Builder:
                 raise self.bad(rp + "classes", str(err).rstrip("."), classes) from err
             minimums.append(
                 WinterMinimum(
-                    period_days=self.whole(row, "period_days", rp, minimum=1),
+                    period_days=self.whole(row, "period_days", rp, minimum=1, maximum=MAX_DAYS),
                     max_ccf=self.number(row, "max_ccf", rp),
                     minimum_ccf=self.number(row, "minimum_ccf", rp),
                     per_dwelling_unit=self.flag(
@@ -677,7 +802,7 @@ class _Builder:
         return SewerRule(
             label=self.text(t, "label", p),
             rates=self.rates(t, p),
-            winter_decimals=self.whole(winter, "decimals", wp),
+            winter_decimals=self.whole(winter, "decimals", wp, maximum=MAX_DECIMALS),
             minimums=tuple(minimums),
         )
 
@@ -685,11 +810,12 @@ class _Builder:
         if t is None:
             return None
         p = "surcharge."
-        per_ccf = self.number(t, "per_ccf", p, required=False)
-        area_rate = self.number(t, "area_rate", p, required=False)
+        self.known(t, SURCHARGE_KEYS, p)
+        per_ccf = self.money(t, "per_ccf", p, required=False)
+        area_rate = self.money(t, "area_rate", p, required=False)
         if per_ccf is None and area_rate is None:
             raise RateScheduleError(
-                f"The rate schedule file {self.fname!r} needs 'surcharge.per_ccf' or "
+                f"The rate schedule file {self.fname} needs 'surcharge.per_ccf' or "
                 "'surcharge.area_rate' (or no [surcharge] table at all)."
             )
         return Surcharge(
@@ -697,7 +823,7 @@ class _Builder:
             per_ccf=per_ccf,
             area_rate=area_rate,
             per_sqft=self.number(
-                t, "per_sqft", p, required=area_rate is not None, positive=True
+                t, "per_sqft", p, required=area_rate is not None, minimum=Decimal(1)
             )
             or Decimal(1000),
         )
@@ -706,6 +832,7 @@ class _Builder:
         if t is None:
             return None
         p = "discount."
+        self.known(t, DISCOUNT_KEYS, p)
         eligible = self.get(t, "eligible", p)
         if (
             not isinstance(eligible, list)
@@ -738,6 +865,7 @@ class _Builder:
         cats: list[Category] = []
         for i, row in enumerate(rows):
             p = f"category[{i}]."
+            self.known(row, CATEGORY_KEYS, p)
             last = i == len(rows) - 1
             cat = Category(
                 name=self.text(row, "name", p).strip().lower(),
@@ -774,9 +902,11 @@ class _Builder:
         """The ``[classes.*]`` tables: one rule per property class, every class required, no other."""
         for key in t:
             try:
-                PropertyClass.parse(key)
+                pc = PropertyClass.parse(key)
             except ValueError as err:
-                raise self.bad(f"classes.{key}", str(err).rstrip("."), key) from err
+                raise self.bad(f"classes.{key}", _short(str(err).rstrip("."), 200), key) from err
+            if key != pc.value:  # "Single-Family" beside single_family would be ignored
+                raise self.bad(f"classes.{key}", f"write the class name as {pc.value}", key)
         return {pc: self.class_rule(self.table(t, pc.value, "classes."), pc, su, area, sewer, cats)
                 for pc in PropertyClass}
 
@@ -791,6 +921,7 @@ class _Builder:
     ) -> ClassRule:
         """One ``[classes.<class>]`` table, checked against the schedule's other tables."""
         p = f"classes.{pc.value}."
+        self.known(row, CLASS_KEYS, p)
         mode = self.choice(row, "service_units", SERVICE_UNIT_MODES, p)
         basis = self.choice(row, "area_basis", AREA_BASES, p)
         per_dwelling = self.number(row, "units_per_dwelling", p, required=mode == "per_dwelling")
@@ -801,8 +932,8 @@ class _Builder:
                 raise self.missing("area_charge")
             area_rate = self.named_rate(row, "area_rate", area.rates, "area_charge.rates", p)
         sewer_rate = None if sewer is None else self.named_rate(row, "sewer_rate", sewer.rates, "sewer.rates", p)
-        min_du = self.whole(row, "min_dwelling_units", p, required=False)
-        max_du = self.whole(row, "max_dwelling_units", p, required=False)
+        min_du = self.whole(row, "min_dwelling_units", p, required=False, maximum=MAX_DWELLING_UNITS)
+        max_du = self.whole(row, "max_dwelling_units", p, required=False, maximum=MAX_DWELLING_UNITS)
         if min_du is not None and max_du is not None and max_du < min_du:
             raise self.bad(p + "max_dwelling_units", "it must be at least min_dwelling_units", max_du)
         metered = self.metered(row, pc, area, p)
@@ -850,8 +981,10 @@ class _Builder:
         if pc is not PropertyClass.SINGLE_FAMILY:
             raise self.bad(p + "individually_metered", "only single_family can have it", "table")
         ip = p + "individually_metered."
+        self.known(im_row, METERED_KEYS, ip)
         metered = IndividuallyMetered(
-            min_dwelling_units=self.whole(im_row, "min_dwelling_units", ip, minimum=1),
+            min_dwelling_units=self.whole(im_row, "min_dwelling_units", ip, minimum=1,
+                                          maximum=MAX_DWELLING_UNITS),
             billed_sqft_per_dwelling=self.number(im_row, "billed_sqft_per_dwelling", ip),
             units_per_dwelling=self.number(im_row, "units_per_dwelling", ip),
             verified=self.flag(im_row, "verified", ip),
@@ -862,9 +995,12 @@ class _Builder:
 
     def feature_types(self, t: dict) -> tuple[dict[str, bool], frozenset[str]]:
         p = "feature_types."
+        self.known(t, FEATURE_TYPES_KEYS, p)
         table = self.table(t, "billable", p)
         billable: dict[str, bool] = {}
         for name in table:
+            if _type_key(name) in billable:  # "Roof" and "roof": one would be ignored
+                raise self.bad(p + "billable." + name, "the type is listed twice", name)
             billable[_type_key(name)] = self.flag(table, name, p + "billable.")
         check = self.get(t, "check_with_utility", p, required=False) or []
         if not isinstance(check, list) or not all(isinstance(c, str) for c in check):
@@ -882,7 +1018,70 @@ class _Builder:
         return billable, check_keys
 
 
-def _show(value: Any) -> str:
+SHOWN = 60
+"""Characters of a bad value an error message shows (then "…")."""
+
+KEY_SHOWN = 120
+PATH_SHOWN = 200
+
+
+def _short(text: str, room: int) -> str:
+    return text if len(text) <= room else text[: max(room, 0)] + "…"
+
+
+def _show(value: Any, room: int = SHOWN, depth: int = 0) -> str:
+    """A value for an error message, short and as the file writes it: ``6.310``, not ``Decimal('6.310')``.
+
+    Text is quoted; lists and tables stop after about ``room`` characters, and
+    below three levels of nesting, so no message grows with the value.
+
+    >>> _show(Decimal("6.310")), _show(True), _show(dt.time(7, 0)), _show([1, "a", {"b": 2}])
+    ('6.310', 'true', '07:00:00', "[1, 'a', {b = 2}]")
+    >>> _show(list(range(100)), room=10), _show(Decimal("1e999999999")), _show("x" * 99, room=3)
+    ('[0, 1, 2, 3, …]', '1E+999999999', "'xxx…'")
+    """
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        value = Decimal(value)  # str() of an int refuses more than 4,300 digits; Decimal's does not
     if isinstance(value, Decimal):
-        return str(value)
-    return repr(value)
+        plain = value.is_finite() and value.as_tuple().exponent >= -40 and value.adjusted() <= 20
+        return _short(format(value, "f") if plain else str(value), room)
+    if isinstance(value, str):
+        return repr(_short(value, room))
+    if isinstance(value, dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, list | dict):
+        ends = "[]" if isinstance(value, list) else "{}"
+        if depth >= 3:
+            return f"{ends[0]}…{ends[1]}"
+        items = iter(value) if isinstance(value, list) else iter(value.items())
+        parts: list[str] = []
+        used = 0
+        for item in items:
+            if used >= room:
+                parts.append("…")
+                break
+            if isinstance(value, list):
+                part = _show(item, room - used, depth + 1)
+            else:
+                part = f"{_short(str(item[0]), room - used)} = {_show(item[1], room - used, depth + 1)}"
+            parts.append(part)
+            used += len(part) + 2
+        return ends[0] + ", ".join(parts) + ends[1]
+    return _short(str(value), room)
+
+
+def _closest(word: str, choices: tuple[str, ...]) -> str | None:
+    """The choice most like ``word`` (case aside), if alike enough to be a slip of the keyboard.
+
+    >>> _closest("max_dwelling_unit", ("min_dwelling_units", "max_dwelling_units"))
+    'max_dwelling_units'
+    >>> _closest("junk", ("label", "rate")) is None
+    True
+    """
+    if len(word) > 100:  # difflib's cost grows with the product of the lengths
+        return None
+    by_lower = {c.lower(): c for c in choices}
+    found = difflib.get_close_matches(word.lower(), list(by_lower), n=1, cutoff=0.6)
+    return by_lower[found[0]] if found else None

@@ -15,7 +15,7 @@ from typing import Any
 from categorize.classes import PropertyClass
 from categorize.errors import InvalidBillInputError, NegativeAreaError
 from categorize.numbers import parse_decimal
-from categorize.schedule import DEFAULT_SCHEDULE, RateSchedule, load_schedule
+from categorize.schedule import DEFAULT_SCHEDULE, MAX_DAYS, MAX_DWELLING_UNITS, RateSchedule, load_schedule
 
 __all__ = [
     "CENT",
@@ -43,10 +43,26 @@ PERIOD_ALIASES = {
     "quarterly": "quarterly",
     "quarter": "quarterly",
 }
-MAX_PERIOD_DAYS = 366
+MAX_PERIOD_DAYS = MAX_DAYS  # 366, as for a schedule's own day counts
+#: Characters of a typed value a message repeats (then "…"): a pasted megabyte is not echoed back.
+SHOWN = 40
 #: No area, water use or count a bill meets comes near this (Oregon is about 3e12 sq ft); above it a
 #: number is a typo or an attack, and rounding it to cents would need more digits than a Decimal context has.
 MAX_INPUT = Decimal("1e15")
+
+
+def shown(value: Any, *, quote: bool = True) -> str:
+    """``value`` for a message: text quoted (unless not ``quote``), cut to :data:`SHOWN` characters.
+
+    >>> shown("x" * 50), shown(Decimal("1E+999999999")), shown(10**50)
+    ("'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx…'", '1E+999999999', '1000000000000000000000000000000000000000…')
+    """
+    if isinstance(value, str) and quote:
+        return repr(value if len(value) <= SHOWN else value[:SHOWN] + "…")
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = Decimal(value)  # str() of an int refuses more than 4,300 digits
+    text = str(value)
+    return text if len(text) <= SHOWN else text[:SHOWN] + "…"
 
 
 def to_decimal(value: Any, what: str, unit: str) -> Decimal:
@@ -65,7 +81,7 @@ def to_decimal(value: Any, what: str, unit: str) -> Decimal:
             dec = parse_decimal(value)
         except InvalidOperation:
             raise InvalidBillInputError(
-                f"{what} must be a number of {unit} (got {value!r})."
+                f"{what} must be a number of {unit} (got {shown(value)})."
             ) from None
     else:
         try:  # e.g. numpy scalars, without importing numpy
@@ -74,10 +90,10 @@ def to_decimal(value: Any, what: str, unit: str) -> Decimal:
             raise TypeError(f"{what} must be a number, got {type(value)}") from None
     if not dec.is_finite():
         raise InvalidBillInputError(
-            f"{what} must be a number of {unit} (got {value!r})."
+            f"{what} must be a number of {unit} (got {shown(value)})."
         )
     if dec.copy_abs() >= MAX_INPUT:  # abs() would round in the context, and overflow on 1e999999999
-        raise InvalidBillInputError(f"{what} of {value} {unit} is too large to be real; check the number.")
+        raise InvalidBillInputError(f"{what} of {shown(dec)} {unit} is too large to be real; check the number.")
     return Decimal(0) if dec.is_zero() else dec  # -0 is 0
 
 
@@ -156,12 +172,16 @@ def dwelling_count(value: Any) -> int:
             dec = None
         if dec is None or dec != dec.to_integral_value():
             raise InvalidBillInputError(
-                f"Dwelling units must be a whole number of 0 or more (got {value})."
+                f"Dwelling units must be a whole number of 0 or more (got {shown(value, quote=False)})."
             )
         count = int(dec)
     if count < 0:
         raise InvalidBillInputError(
-            f"Dwelling units must be a whole number of 0 or more (got {value})."
+            f"Dwelling units must be a whole number of 0 or more (got {shown(value, quote=False)})."
+        )
+    if count >= MAX_INPUT:  # the bill's own limit (100,000) words it; this one keeps str() off 4,300 digits
+        raise InvalidBillInputError(
+            f"A lot has at most {MAX_DWELLING_UNITS:,} dwelling units (got {shown(count)}); check the number."
         )
     return count
 
@@ -193,6 +213,14 @@ def sqft_text(value: Decimal) -> str:
     return f"{num_text(value)} sq ft"
 
 
+def _check_days(days: int) -> None:
+    if not 1 <= days <= MAX_PERIOD_DAYS:
+        got = days if abs(days) < 10**9 else f"more than {MAX_PERIOD_DAYS}" if days > 0 else "less than 1"
+        raise InvalidBillInputError(
+            f"A billing period must be a whole number of days from 1 to {MAX_PERIOD_DAYS} (got {got})."
+        )
+
+
 @dataclass(frozen=True)
 class Period:
     """A billing period: a name and a day count.
@@ -211,11 +239,7 @@ class Period:
     def __post_init__(self) -> None:
         if isinstance(self.days, bool) or not isinstance(self.days, int):
             raise TypeError(f"Period.days must be an int, got {type(self.days)}")
-        if not 1 <= self.days <= MAX_PERIOD_DAYS:
-            raise InvalidBillInputError(
-                "A billing period must be a whole number of days from 1 to "
-                f"{MAX_PERIOD_DAYS} (got {self.days})."
-            )
+        _check_days(self.days)
 
     @classmethod
     def parse(cls, value: Period | str | int) -> Period:
@@ -258,13 +282,16 @@ class Period:
                 if key.endswith(suffix):
                     key = key[: -len(suffix)].strip()
                     break
-            if key.lstrip("-").isdigit():
+            digits = key.removeprefix("-")
+            # ASCII only: '³⁰' passes str.isdigit but not int(); a day count has a few digits
+            if digits.isascii() and digits.isdigit() and len(digits) <= 9:
                 days = int(key)
         if days is None:
             raise InvalidBillInputError(
-                f"Unknown billing period {value!r}. Choose monthly, bimonthly, "
+                f"Unknown billing period {shown(value)}. Choose monthly, bimonthly, "
                 f"quarterly, or a number of days from 1 to {MAX_PERIOD_DAYS}."
             )
+        _check_days(days)  # before the name is written: str() refuses an int of 4,300+ digits
         for name, named_days in PERIODS.items():
             if days == named_days:
                 return cls(name, days)

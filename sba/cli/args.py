@@ -37,22 +37,55 @@ class Parser(argparse.ArgumentParser):
         raise UsageError(f"{message}. Run '{self.prog} --help' to see the options.")
 
 
+#: Decimal places a typed number may have (trailing zeros aside): areas, water use, tolerances
+#: are typed to a few places; 1e-900000 would print a 900,000-character calculation.
+MAX_TYPED_PLACES = 6
+#: Characters a typed number may have (1,000,000,000,000.000000 is 24).
+MAX_TYPED_CHARS = 40
+
+
+def _shown(text: str) -> str:
+    return repr(text if len(text) <= MAX_TYPED_CHARS else text[:MAX_TYPED_CHARS] + "…")
+
+
 def rate_schedule(name: str | None) -> RateSchedule:
-    """The rate schedule called ``name`` (a bundled name or a .toml file), Portland BES by default."""
+    """The rate schedule called ``name`` (a bundled name or a .toml file), Portland BES when not given.
+
+    An empty ``--rates ''`` is refused like any unknown name, not taken for the default.
+    """
     from categorize import DEFAULT_SCHEDULE, load_schedule
 
-    return load_schedule(name or DEFAULT_SCHEDULE)
+    return load_schedule(DEFAULT_SCHEDULE if name is None else name)
 
 
 def decimal_number(name: str):
-    """An argparse type for option ``name``: a finite decimal number, commas allowed (2,400)."""
+    """An argparse type for option ``name``: a finite decimal number, commas allowed (2,400).
+
+    At most :data:`MAX_TYPED_PLACES` decimal places once trailing zeros are dropped (``12.500000``
+    is 12.5), and at most :data:`MAX_TYPED_CHARS` characters; how large a number may be is the
+    bill's to say, in words.
+    """
     def parse(text: str) -> Decimal:
+        if len(text) > MAX_TYPED_CHARS:
+            raise argparse.ArgumentTypeError(
+                f"{name} must be a number of at most {MAX_TYPED_CHARS} characters (got {_shown(text)})")
         try:
             value = parse_decimal(text)
         except InvalidOperation:
-            raise argparse.ArgumentTypeError(f"{name} must be a number, like 2400 (got {text!r})") from None
+            raise argparse.ArgumentTypeError(f"{name} must be a number, like 2400 (got {_shown(text)})") from None
         if not value.is_finite():
-            raise argparse.ArgumentTypeError(f"{name} must be a finite number (got {text!r})")
+            raise argparse.ArgumentTypeError(f"{name} must be a finite number (got {_shown(text)})")
+        sign, digits, exponent = value.as_tuple()
+        if exponent < -MAX_TYPED_PLACES:
+            if not any(digits):
+                return Decimal(0)  # 0e-900000
+            kept = len(digits)
+            while exponent < -MAX_TYPED_PLACES and digits[kept - 1] == 0:  # trailing zeros say nothing
+                kept, exponent = kept - 1, exponent + 1
+            if exponent < -MAX_TYPED_PLACES:
+                raise argparse.ArgumentTypeError(
+                    f"{name} may have at most {MAX_TYPED_PLACES} decimal places (got {_shown(text)})")
+            value = Decimal((sign, digits[:kept], exponent))  # exact: only zeros dropped
         return value
 
     return parse
@@ -61,10 +94,12 @@ def decimal_number(name: str):
 def whole_number(name: str):
     """An argparse type for option ``name``: a whole number, anything else refused."""
     def parse(text: str) -> int:
+        if len(text) > MAX_TYPED_CHARS:  # int() refuses 4,300+ digits, and the message would echo them
+            raise argparse.ArgumentTypeError(f"{name} must be a whole number (got {_shown(text)})")
         try:
             return int(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{name} must be a whole number (got {text!r})") from None
+            raise argparse.ArgumentTypeError(f"{name} must be a whole number (got {_shown(text)})") from None
 
     return parse
 

@@ -225,6 +225,65 @@ def test_period__days_out_of_range(days):
 
 
 @pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        ("³⁰", "'³⁰'"),  # superscript digits pass str.isdigit but not int()
+        ("３０", "'３０'"),  # full-width digits: only ASCII digits are a day count
+        ("1" * 5000, "'" + "1" * 40 + "…'"),  # int() refuses more than 4,300 digits
+        ("x" * 100_000, "'" + "x" * 40 + "…'"),
+    ],
+)
+def test_period__odd_digits_and_endless_text_are_refused_in_one_short_sentence(value, shown):
+    with pytest.raises(InvalidBillInputError) as info:
+        Period.parse(value)
+    assert str(info.value) == (
+        f"Unknown billing period {shown}. Choose monthly, bimonthly, quarterly, "
+        "or a number of days from 1 to 366."
+    )
+
+
+@pytest.mark.parametrize(
+    ("days", "shown"), [(10**5000, "more than 366"), (-(10**5000), "less than 1")], ids=["huge", "negative_huge"]
+)
+def test_period__an_enormous_day_count_is_refused_without_printing_it(days, shown):
+    with pytest.raises(InvalidBillInputError) as info:
+        Period.parse(days)
+    assert str(info.value) == f"A billing period must be a whole number of days from 1 to 366 (got {shown})."
+
+
+@pytest.mark.parametrize(
+    ("kw", "message"),
+    [
+        ({"area_sqft": "9" * 100_000}, "Billable area of " + "9" * 40 + "… square feet is too large to be real; "
+                                       "check the number."),
+        ({"area_sqft": 10**5000}, "Billable area of 1" + "0" * 39 + "… square feet is too large to be real; "
+                                  "check the number."),
+        ({"area_sqft": "z" * 100_000}, "Billable area must be a number of square feet (got '" + "z" * 40 + "…')."),
+    ],
+    ids=["long_text", "huge_int", "long_word"],
+)
+def test_estimate__an_endless_number_is_refused_in_a_short_sentence(portland, kw, message):
+    with pytest.raises(InvalidBillInputError) as info:
+        estimate(schedule=portland, property_class="non_residential", **kw)
+    assert str(info.value) == message
+
+
+@pytest.mark.parametrize(
+    ("units", "message"),
+    [
+        (10**5000, "A lot has at most 100,000 dwelling units (got 1" + "0" * 39 + "…); check the number."),
+        (-(10**5000), "Dwelling units must be a whole number of 0 or more (got -1" + "0" * 38 + "…)."),
+        ("9" * 100_000, "Dwelling units must be a whole number of 0 or more (got " + "9" * 40 + "…)."),
+    ],
+    ids=["huge", "negative_huge", "long_text"],
+)
+def test_dwelling_units__an_endless_count_is_refused_in_a_short_sentence(portland, units, message):
+    with pytest.raises(InvalidBillInputError) as info:
+        estimate(schedule=portland, property_class="multifamily", area_sqft=2000, dwelling_units=units)
+    assert str(info.value) == message
+
+
+@pytest.mark.parametrize(
     ("period", "ssu", "area"),
     [
         ("monthly", "6.31", "33.63"),  # 33.6312

@@ -26,6 +26,7 @@ ALLOWED_TOP_LEVEL = {
     "dataclasses",
     "datetime",
     "decimal",
+    "difflib",  # "did you mean" for a misspelt rate-schedule setting (standard library)
     "enum",
     "pathlib",
     "re",  # thousands commas in typed numbers (categorize.numbers)

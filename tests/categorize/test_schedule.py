@@ -19,6 +19,7 @@ from categorize import (
     estimate,
     load_schedule,
 )
+from categorize.schedule import rate_lines
 
 SEED_URL = (
     "https://www.portland.gov/bes/pay-your-utility-bill/"
@@ -560,3 +561,250 @@ def test_schema__eru_rounding_to_tenth(write_schedule):
 def test_schedule__path_object_type(portland):
     assert isinstance(portland.path, Path)
 
+
+
+# --------------------------------------------------------------------------- #
+# Hostile schedule files: one sentence, never a crash or a wrong bill
+# --------------------------------------------------------------------------- #
+def _refusal(text: str, write_schedule, name: str = "edited") -> str:
+    with pytest.raises(RateScheduleError) as info:
+        load_schedule(write_schedule(text, name))
+    message = str(info.value)
+    assert "\n" not in message
+    return message
+
+
+@pytest.mark.parametrize(
+    ("pattern", "repl", "expected"),
+    [
+        (  # the sweep's typo: 7 dwellings were billed 7 service units
+            r"^max_dwelling_units = 2 ",
+            "max_dwelling_unit = 2 ",
+            "unknown setting 'classes.single_family.max_dwelling_unit'; "
+            "did you mean 'max_dwelling_units'?",
+        ),
+        (r"^per_days = 30", "per_days = 30\nper_day = 60", "unknown setting 'per_day'; did you mean 'per_days'?"),
+        (r"^\[area_charge\]$", "[area_charges]", "unknown setting 'area_charges'; did you mean 'area_charge'?"),
+        (r"^rate = 6\.310", "rate = 6.310\nRate = 7", "unknown setting 'service_unit.Rate'; did you mean 'rate'?"),
+        (r'^name = "small"', 'name = "small"\nmax_sqf = 1400',
+         "unknown setting 'category[0].max_sqf'; did you mean 'max_sqft'?"),
+        (r"^minimum_ccf = 2$", "minimum_ccf = 2\nminimum = 3",
+         "unknown setting 'sewer.winter_average.minimum[0].minimum'; did you mean 'minimum_ccf'?"),
+        (r"^cap = 1\.00", "cap = 1.00\ncaps = 0.5", "unknown setting 'discount.caps'; did you mean 'cap'?"),
+        (r"^check_with_utility = ", "check_with_utilty = ",
+         "unknown setting 'feature_types.check_with_utilty'; did you mean 'check_with_utility'?"),
+        (r"^billed_sqft_per_dwelling = 1000", "billed_sqft_per_dwelling = 1000\nbilled_sqft = 900",
+         "unknown setting 'classes.single_family.individually_metered.billed_sqft'; "
+         "did you mean 'billed_sqft_per_dwelling'?"),
+        (
+            r"^\[feature_types\]$",
+            "[junk]\nx = 1\n[feature_types]",
+            "unknown setting 'junk'; remove it or correct its spelling (the settings allowed there are "
+            "utility, fiscal_year, effective, source, verified, timezone, per_days, notes, service_unit, "
+            "area_charge, sewer, surcharge, discount, classes, category, feature_types).",
+        ),
+        (
+            r"^\[classes\.multifamily\]$",
+            '[classes."Single-Family"]\nservice_units = "per_dwelling"\n[classes.multifamily]',
+            "bad value for 'classes.Single-Family': write the class name as single_family "
+            "(got 'Single-Family').",
+        ),
+        (  # two spellings of one feature type: which one counted depended on the order
+            r"^roof = true ",
+            "Roof = false\nroof = true ",
+            "bad value for 'feature_types.billable.roof': the type is listed twice (got 'roof').",
+        ),
+    ],
+)
+def test_schedule_validation__unknown_or_misspelt_setting_is_refused_by_name(
+    portland_text, write_schedule, replace_once, pattern, repl, expected
+):
+    message = _refusal(replace_once(portland_text, pattern, repl), write_schedule)
+    assert message == f"The rate schedule file 'edited.toml' has an {expected}" or message == (
+        f"The rate schedule file 'edited.toml' has a {expected}"
+    )
+
+
+def test_schedule_validation__shipped_schedules_use_only_known_settings():
+    before = {
+        "portland-bes-fy2025-26": ("6.310", "2400", 2, "14.013", 3),
+        "oak-lodge-fy2025-26": ("10.62", "2500", 2, None, 0),
+    }
+    for name, (rate, unit, decimals, residential, cats) in before.items():
+        s = load_schedule(name)
+        assert (str(s.service_unit.rate), str(s.service_unit.unit_sqft), s.service_unit.decimals) == (
+            rate, unit, decimals)
+        assert (None if s.area_charge is None else str(s.area_charge.rates["residential"])) == residential
+        assert len(s.categories) == cats
+
+
+@pytest.mark.parametrize(
+    ("pattern", "repl", "expected"),
+    [
+        (r"^rate = 6\.310", "rate = 1e30", "'service_unit.rate': it must be less than 1,000,000 (got 1E+30)."),
+        (r"^rate = 6\.310", "rate = 1e999999999",
+         "'service_unit.rate': it must be less than 1,000,000 (got 1E+999999999)."),
+        (r"^residential = 14\.013", "residential = 1000000",
+         "'area_charge.rates.residential': it must be less than 1,000,000 (got 1000000)."),
+        (r"^billed_sqft = 3500", "billed_sqft = 1e999999999",
+         "'category[2].billed_sqft': it must be less than 1,000,000,000 (got 1E+999999999)."),
+        (r"^max_sqft = 2700", "max_sqft = 1e999999999",
+         "'category[1].max_sqft': it must be less than 1,000,000,000 (got 1E+999999999)."),
+        (r"^per_sqft = 1000  ", "per_sqft = 1e-999999999  ",
+         "'area_charge.per_sqft': it must be at least 1 (got 1E-999999999)."),
+        (r"^unit_sqft = 2400", "unit_sqft = 0.5", "'service_unit.unit_sqft': it must be at least 1 (got 0.5)."),
+        (r"^decimals = 2 ", "decimals = 30 ", "'service_unit.decimals': it must be at most 6 (got 30)."),
+        (r"^decimals = 2 ", "decimals = 26 ", "'service_unit.decimals': it must be at most 6 (got 26)."),
+        (r"^decimals = 1 ", "decimals = 7 ", "'sewer.winter_average.decimals': it must be at most 6 (got 7)."),
+        (r"^unit_sqft = 2400", "unit_sqft = 2399.99999999999999999999999999",
+         "'service_unit.unit_sqft': it may have at most 6 decimal places (got 2399.99999999999999999999999999)."),
+        (r"^rate = 6\.310", "rate = 6.3100001",
+         "'service_unit.rate': it may have at most 6 decimal places (got 6.3100001)."),
+        (r"^per_days = 30", "per_days = 367", "'per_days': it must be at most 366 (got 367)."),
+        (r"^period_days = 30 ", "period_days = 400 ",
+         "'sewer.winter_average.minimum[0].period_days': it must be at most 366 (got 400)."),
+        (r"^max_dwelling_units = 2 ", "max_dwelling_units = 1000000000000000000000 ",
+         "'classes.single_family.max_dwelling_units': it must be at most 100,000 (got 1000000000000000000000)."),
+        (r"^rate = 6\.310", 'rate = "' + "x" * 100_000 + '"',
+         "'service_unit.rate': it must be a number (got '" + "x" * 60 + "…')."),
+        (r"^rate = 6\.310", "rate = " + "9" * 4000,
+         "'service_unit.rate': it must be less than 1,000,000 (got " + "9" * 60 + "…)."),
+    ],
+)
+def test_schedule_validation__numbers_beyond_any_tariff_are_refused(
+    portland_text, write_schedule, replace_once, pattern, repl, expected
+):
+    message = _refusal(replace_once(portland_text, pattern, repl), write_schedule)
+    assert message == f"The rate schedule file 'edited.toml' has a bad value for {expected}"
+
+
+def test_schedule_validation__the_largest_allowed_numbers_still_load(portland_text, write_schedule, replace_once):
+    text = replace_once(portland_text, r"^rate = 6\.310", "rate = 999999.999999")
+    text = replace_once(text, r"^billed_sqft = 3500", "billed_sqft = 999999999.999999")
+    text = replace_once(text, r"^decimals = 2 ", "decimals = 6 ")
+    s = load_schedule(write_schedule(text))
+    assert s.service_unit.rate == Decimal("999999.999999")
+    assert s.categories[2].billed_sqft == Decimal("999999999.999999")
+    assert s.service_unit.decimals == 6
+
+
+@pytest.mark.parametrize(
+    ("written", "kept"),
+    [("-0.0", "0.0"), ("-0", "0"), ("2.4e3", "2400"), ("6.310", "6.310"), ("1E+2", "100")],
+)
+def test_schedule_validation__numbers_are_kept_in_plain_form(
+    portland_text, write_schedule, replace_once, written, kept
+):
+    s = load_schedule(write_schedule(replace_once(portland_text, r"^rate = 6\.310", f"rate = {written}")))
+    assert str(s.service_unit.rate) == kept
+    assert not s.service_unit.rate.is_signed()
+    assert rate_lines(s)[0] == ("Stormwater service units (SSU)", f"${kept} per unit per 30 days")
+
+
+@pytest.mark.parametrize("rounding", ["up", "down", "half_up"])
+@pytest.mark.parametrize(
+    ("unit", "decimals", "area"),
+    [("2399.999999", 2, 2400), ("2399.999999", 6, 999_999_999_999_999), ("1.000001", 6, 999_999_999_999_999),
+     ("999999999.999999", 6, 1), ("3.333333", 6, 123_456_789_012_345), ("7", 6, 999_999_999_999_993)],
+)
+def test_schedule_validation__within_the_limits_service_units_round_exactly(
+    portland_text, write_schedule, replace_once, rounding, unit, decimals, area
+):
+    from fractions import Fraction
+
+    from categorize import service_units
+
+    text = replace_once(portland_text, r"^unit_sqft = 2400", f"unit_sqft = {unit}")
+    text = replace_once(text, r"^decimals = 2 ", f"decimals = {decimals} ")
+    text = replace_once(text, r'^rounding = "half_up"', f'rounding = "{rounding}"')
+    s = load_schedule(write_schedule(text))
+    exact = Fraction(area) / Fraction(unit) * 10**decimals
+    steps = {"up": -(-exact.numerator // exact.denominator), "down": exact.numerator // exact.denominator,
+             "half_up": (exact + Fraction(1, 2)).numerator // (exact + Fraction(1, 2)).denominator}[rounding]
+    got = service_units("non_residential", s, area_sqft=area)
+    assert got == Decimal(steps).scaleb(-decimals)
+
+
+def test_load_schedule__a_file_that_is_not_utf8_is_refused(tmp_path):
+    path = tmp_path / "latin.toml"
+    path.write_bytes('utility = "Café"\n'.encode("latin-1"))
+    with pytest.raises(RateScheduleError) as info:
+        load_schedule(path)
+    assert str(info.value) == (
+        "The rate schedule file 'latin.toml' is not UTF-8 text; save it as UTF-8 (plain text) and try again."
+    )
+
+
+def test_load_schedule__lists_nested_too_deeply_are_refused(tmp_path):
+    path = tmp_path / "deep.toml"
+    path.write_text("a = " + "[" * 5000 + "]" * 5000 + "\n")
+    with pytest.raises(RateScheduleError) as info:
+        load_schedule(path)
+    assert str(info.value) == (
+        "The rate schedule file 'deep.toml' has lists or tables nested too deeply to be a rate schedule."
+    )
+
+
+def test_load_schedule__an_integer_of_thousands_of_digits_is_refused(tmp_path):
+    path = tmp_path / "digits.toml"
+    path.write_text("rate = " + "1" * 5000 + "\n")
+    with pytest.raises(RateScheduleError) as info:
+        load_schedule(path)
+    assert str(info.value) == (
+        "The rate schedule file 'digits.toml' holds a number too long to read; check the file."
+    )
+
+
+@pytest.mark.parametrize("name", ["a" * 300 + ".toml", "a\x00b.toml"])
+def test_load_schedule__an_impossible_file_name_is_refused(name):
+    with pytest.raises(RateScheduleError) as info:
+        load_schedule(name)
+    message = str(info.value)
+    assert message.startswith("There is no rate schedule file at '")
+    assert message.endswith("; check the path, or use a bundled schedule (oak-lodge-fy2025-26, "
+                            "portland-bes-fy2025-26).")
+    assert len(message) < 400
+
+
+def test_load_schedule__a_long_unknown_name_is_shown_short():
+    with pytest.raises(RateScheduleError) as info:
+        load_schedule("x" * 100_000)
+    assert str(info.value) == (
+        f"There is no rate schedule called '{'x' * 60}…'. Choose one of: "
+        "oak-lodge-fy2025-26, portland-bes-fy2025-26, or give the path of a .toml file."
+    )
+
+
+def test_load_schedule__a_file_over_one_megabyte_is_refused_before_reading(tmp_path):
+    path = tmp_path / "huge.toml"
+    with path.open("wb") as f:
+        f.truncate(1024**3)  # sparse: 1 GB that takes no disk
+    with pytest.raises(RateScheduleError) as info:
+        load_schedule(path)
+    assert str(info.value) == (
+        "The rate schedule file 'huge.toml' is larger than 1 MB; a rate schedule is a few kilobytes, "
+        "so check that this is the right file."
+    )
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        ("07:00:00", "07:00:00"),
+        ("2025-07-01T07:00:00", "2025-07-01T07:00:00"),
+        ("[6.310, 1e3]", "[6.310, 1000]"),
+        ("true", "true"),
+        ("{a = 1, b = [2025-07-01]}", "{a = 1, b = [2025-07-01]}"),
+        ("[" + "0, " * 300_000 + "]", "[" + "0, " * 20 + "…]"),
+        ("[" * 100 + "]" * 100, "[[[[…]]]]"),
+    ],
+)
+def test_schedule_validation__a_bad_value_is_shown_short_and_plain(
+    portland_text, write_schedule, replace_once, value, shown
+):
+    message = _refusal(replace_once(portland_text, r"^label = \"Stormwater service units\"", f"label = {value}"),
+                       write_schedule)
+    assert message == (
+        "The rate schedule file 'edited.toml' has a bad value for 'service_unit.label': "
+        f"it must be a non-empty text in quotes (got {shown})."
+    )

@@ -335,3 +335,106 @@ def test_run__numpy_starts_without_a_pool_of_blas_threads_unless_asked(monkeypat
         command.run()
     assert ended.value.code == 0
     assert seen["threads"] == expected
+
+
+# --- hostile rate schedules and typed values: exit 2, one sentence -------------------------
+
+
+def _one_line_refusal(capsys, *args) -> str:
+    code, out, err = run_cli(capsys, *args)
+    assert code == 2, err
+    assert out == ""
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("sba: error: ")
+    assert "internal error" not in err
+    return lines[0].removeprefix("sba: error: ")
+
+
+def test_estimate__a_misspelt_schedule_setting_is_refused_not_billed(capsys, tmp_path):
+    text = (ROOT / "categorize" / "rates" / "portland-bes-fy2025-26.toml").read_text(encoding="utf-8")
+    typo = tmp_path / "typo.toml"
+    typo.write_text(text.replace("max_dwelling_units = 2 ", "max_dwelling_unit = 2 ", 1), encoding="utf-8")
+    message = _one_line_refusal(capsys, "estimate", "--class", "single_family", "--dwelling-units", "7",
+                                "--area", "2000", "--rates", typo)
+    assert message == ("The rate schedule file 'typo.toml' has an unknown setting "
+                       "'classes.single_family.max_dwelling_unit'; did you mean 'max_dwelling_units'?")
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b'rate = 1e999999999\n', "has an unknown setting 'rate'"),
+        ('utility = "Café"\n'.encode("latin-1"), "is not UTF-8 text"),
+        (b"a = " + b"[" * 5000 + b"]" * 5000 + b"\n", "nested too deeply"),
+        (b"per_days = " + b"1" * 5000 + b"\n", "holds a number too long to read"),
+    ],
+)
+def test_rates__a_hostile_schedule_file_is_one_sentence(capsys, tmp_path, content, message):
+    path = tmp_path / "hostile.toml"
+    path.write_bytes(content)
+    for args in (["rates", path], ["estimate", "--class", "non_residential", "--area", "2000", "--rates", path]):
+        assert message in _one_line_refusal(capsys, *args)
+
+
+def test_rates__a_huge_rate_is_refused_not_printed(capsys, tmp_path):
+    text = (ROOT / "categorize" / "rates" / "portland-bes-fy2025-26.toml").read_text(encoding="utf-8")
+    path = tmp_path / "huge-rate.toml"
+    path.write_text(text.replace("rate = 6.310", "rate = 1e999999999", 1), encoding="utf-8")
+    assert _one_line_refusal(capsys, "rates", path) == (
+        "The rate schedule file 'huge-rate.toml' has a bad value for 'service_unit.rate': "
+        "it must be less than 1,000,000 (got 1E+999999999)."
+    )
+
+
+def test_rates__a_file_name_too_long_for_the_system_is_one_sentence(capsys):
+    message = _one_line_refusal(capsys, "rates", "r" * 300 + ".toml")
+    assert message.startswith("There is no rate schedule file at 'rrr")
+    assert message.endswith("check the path, or use a bundled schedule (oak-lodge-fy2025-26, portland-bes-fy2025-26).")
+
+
+def test_rates__a_file_over_one_megabyte_is_refused(capsys, tmp_path):
+    path = tmp_path / "sparse.toml"
+    with path.open("wb") as f:
+        f.truncate(1024**3)
+    assert _one_line_refusal(capsys, "estimate", "--class", "non_residential", "--area", "2000",
+                             "--rates", path) == (
+        "The rate schedule file 'sparse.toml' is larger than 1 MB; a rate schedule is a few kilobytes, "
+        "so check that this is the right file."
+    )
+
+
+def test_estimate__an_empty_rates_value_is_refused_not_portland(capsys):
+    assert _one_line_refusal(capsys, "estimate", "--class", "non_residential", "--area", "2000",
+                             "--rates", "") == (
+        "There is no rate schedule called ''. Choose one of: oak-lodge-fy2025-26, portland-bes-fy2025-26, "
+        "or give the path of a .toml file."
+    )
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("--water-use", "1e-900000", "--water-use may have at most 6 decimal places (got '1e-900000')"),
+        ("--water-use", "12.1234567", "--water-use may have at most 6 decimal places (got '12.1234567')"),
+        ("--area", "1e-900000", "--area may have at most 6 decimal places (got '1e-900000')"),
+        ("--area", "1" * 5000, "--area must be a number of at most 40 characters (got '" + "1" * 40 + "…')"),
+        ("--period", "³⁰", "Unknown billing period '³⁰'"),
+        ("--period", "1" * 5000, "Unknown billing period '" + "1" * 40 + "…'"),
+        ("--dwelling-units", "1" * 5000, "--dwelling-units must be a whole number (got '" + "1" * 40 + "…')"),
+    ],
+)
+def test_estimate__typed_values_with_endless_digits_are_refused(capsys, option, value, message):
+    args = {"--class": "non_residential", "--area": "2000", option: value}
+    if option == "--dwelling-units":
+        args["--class"] = "multifamily"
+    refusal = _one_line_refusal(capsys, "estimate", *[x for kv in args.items() for x in kv])
+    assert message in refusal
+    assert len(refusal) < 200
+
+
+@pytest.mark.parametrize(("value", "kept"), [("12.500000", "12.5"), ("12.1234560", "12.123456"), ("0e-900000", "0")])
+def test_estimate__trailing_zeros_do_not_count_as_decimal_places(capsys, value, kept):
+    bill = run_json(capsys, "estimate", "--class", "non_residential", "--area", "2000", "--water-use", value)
+    sewer = next(line for line in bill["lines"] if line["item"] == "Sanitary sewer")
+    assert sewer["calculation"] == f"$14.00 × {kept} ccf"
