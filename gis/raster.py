@@ -31,13 +31,18 @@ from rasterio.warp import calculate_default_transform, reproject, transform_boun
 
 from gis.errors import UnreadableFileError
 
-__all__ = ["MAX_OVERLAY_PIXELS", "OrthoOverlay", "ortho_covers", "ortho_image", "ortho_overlay"]
+__all__ = ["MAX_OVERLAY_PIXELS", "MAX_READ_CELLS", "OrthoOverlay", "ortho_covers", "ortho_image", "ortho_overlay"]
 
 log = logging.getLogger(__name__)
 
 #: Largest overlay we build (pixels on a side); bigger windows are read at a
 #: coarser resolution so one lot never ships a huge image to the browser.
 MAX_OVERLAY_PIXELS = 1024
+
+#: Most photo cells one cut may decode.  GDAL decodes every cell under the window (of the
+#: overview it reads from) even to return a small image, and a GeoTIFF of a few MB can claim
+#: billions of cells; an ordinary photo cut around a lot is well under a million.
+MAX_READ_CELLS = 1 << 26
 
 WEB_MERCATOR = CRS.from_epsg(3857)
 LONLAT = CRS.from_epsg(4326)
@@ -70,6 +75,20 @@ def _open(path: str | Path):
             f"We could not open the aerial photo {Path(path).name!r}; "
             "it must be a GeoTIFF with a map projection."
         ) from err
+
+
+def _check_detail(src, window, out_w: int, out_h: int, name: str) -> None:
+    """Refuse a read of ``window`` into ``out_w`` x ``out_h`` that would decode more than
+    :data:`MAX_READ_CELLS` cells: in the photo, or in the finest of its overviews that is
+    still no finer than the image asked for (the one GDAL reads)."""
+    asked = min(window.width / out_w, window.height / out_h)
+    factor = max([1, *(f for f in src.overviews(1) if f <= asked)])
+    if window.width * window.height / factor**2 > MAX_READ_CELLS:
+        raise UnreadableFileError(
+            f"The aerial photo {name!r} is too detailed to cut out around the lot quickly "
+            f"({int(window.width):,} x {int(window.height):,} pixels there); please save a copy of it with "
+            "coarser pixels (3 inches, 0.25 ft, is plenty) and upload that."
+        )
 
 
 def ortho_covers(path: str | Path, bounds: tuple[float, float, float, float], crs) -> bool:
@@ -135,6 +154,7 @@ def ortho_overlay(
         scale = max(window.width, window.height) / max_pixels
         out_w = max(1, int(window.width / max(scale, 1)))
         out_h = max(1, int(window.height / max(scale, 1)))
+        _check_detail(src, window, out_w, out_h, Path(path).name)
         bands = _rgb_bands(src.count)
         data = src.read(
             bands, window=window, out_shape=(len(bands), out_h, out_w),
@@ -234,6 +254,7 @@ def ortho_image(
         window = window.round_offsets().round_lengths()
         scale = max(1.0, max(window.width, window.height) / (2 * max_pixels))
         out_w, out_h = max(1, int(window.width / scale)), max(1, int(window.height / scale))
+        _check_detail(src, window, out_w, out_h, Path(path).name)
         bands = _rgb_bands(src.count)
         data = _as_rgb(_to_uint8(
             src.read(bands, window=window, out_shape=(len(bands), out_h, out_w), resampling=Resampling.bilinear),
