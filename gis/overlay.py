@@ -11,6 +11,7 @@ exact and where a union is needed.
 
 from __future__ import annotations
 
+import weakref
 from typing import NamedTuple
 
 import numpy as np
@@ -253,7 +254,93 @@ MANY_RINGS = 64
 NEAR_BATCH_COORDS = 1 << 20
 
 
+#: A shape with a ring of more coordinates than this, clipped to :data:`LONG_RING_ROWS` rectangles
+#: or more, is cut into tiles first (:func:`_tiled_clip`).
+LONG_RING = 16_384
+
+#: See :data:`LONG_RING`: fewer clips of a long ring cost less than cutting it.
+LONG_RING_ROWS = 16
+
+#: Most coordinates of a tile of a long-ringed shape.
+LONG_RING_TILE_COORDS = 2048
+
+
 def _near_clip(geoms: np.ndarray, rects: np.ndarray) -> np.ndarray:
+    """:func:`_ring_clip` of each shape, but shapes with a ring of more than :data:`LONG_RING`
+    coordinates that many rectangles clip, which are cut into tiles first (:func:`_tiled_clip`)."""
+    tiled = _long_ringed(geoms)
+    out = np.full(len(geoms), None, dtype=object)
+    out[tiled] = _tiled_clip(geoms[tiled], rects[tiled])
+    out[~tiled] = _ring_clip(geoms[~tiled], rects[~tiled])
+    return out
+
+
+def _long_ringed(geoms: np.ndarray) -> np.ndarray:
+    """The rows whose shape has a ring of more than :data:`LONG_RING` coordinates and is
+    clipped in :data:`LONG_RING_ROWS` rows or more (a shape object is looked at once)."""
+    _, first, shape_of, rows = np.unique(_identities(geoms), return_index=True, return_inverse=True,
+                                         return_counts=True)
+    long = np.zeros(len(first), dtype=bool)
+    some = np.flatnonzero((rows >= LONG_RING_ROWS) & (num_coordinates(geoms[first]) > LONG_RING))
+    if len(some):
+        rings, ring_of = shapely.get_rings(shapely.get_parts(geoms[first[some]]), return_index=True)
+        parts_of = shapely.get_parts(geoms[first[some]], return_index=True)[1]
+        longest = np.zeros(len(some))
+        np.maximum.at(longest, parts_of[ring_of], shapely.get_num_coordinates(rings))
+        long[some] = longest > LONG_RING
+    return long[shape_of]
+
+
+def _tiled_clip(geoms: np.ndarray, rects: np.ndarray) -> np.ndarray:
+    """Each shape's part in its rectangle, from the shape cut once into tiles of at most
+    :data:`LONG_RING_TILE_COORDS` coordinates (:func:`_tiles_of`): the tiles meeting a
+    rectangle are clipped (GEOS) and their clips unioned.
+
+    GEOS's rectangle clipping walks every coordinate of its input: a lot outline traced at
+    survey detail cost its vertices for each of the thousands of pieces cut from it.  The tiles
+    cover the shape exactly (:func:`gis.tiles.cut_large`), so their clips make the same part.
+    Cost: the cut, once per shape (an overlay per quadtree square; 1.3 s for a ring of a
+    million vertices), and a clip of a few tiles per rectangle.
+    """
+    out = np.full(len(geoms), None, dtype=object)
+    if not len(geoms):
+        return out
+    _, first, shape_of = np.unique(_identities(geoms), return_index=True, return_inverse=True)
+    tiles, tile_of = _tiles_of(geoms[first])
+    row, tile = shapely.STRtree(tiles).query(shapely.box(*rects.T))
+    mine = tile_of[tile] == shape_of[row]
+    row, tile = row[mine], tile[mine]
+    clips = _rect_clip(tiles[tile], rects[row])
+    failed = np.unique(row[shapely.is_missing(clips)])
+    out[:] = group_union(row, clips, len(geoms))
+    out[failed] = None  # GEOS failed on a tile: the caller overlays the row
+    none = shapely.is_missing(out)
+    none[failed] = False
+    out[none] = shapely.from_wkt("POLYGON EMPTY")  # no tile meets the rectangle: nothing is inside
+    return out
+
+
+#: The tiles of each long-ringed shape cut so far, by the shape's identity, while it lives: a
+#: lot is clipped in several steps of a measurement, and cut once.
+_TILES: dict[int, np.ndarray] = {}
+
+
+def _tiles_of(shapes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The tiles of distinct ``shapes`` (:data:`LONG_RING_TILE_COORDS` coordinates at most; they
+    cover each shape exactly) and the shape each tiles, cutting those not cut yet."""
+    from gis.tiles import cut_large
+
+    new = [s for s in shapes if id(s) not in _TILES]
+    if new:
+        cut = cut_large(np.array(new, dtype=object), above=0, tile_coords=LONG_RING_TILE_COORDS)
+        for i, shape in enumerate(new):
+            _TILES[id(shape)] = cut.geoms[cut.source == i]
+            weakref.finalize(shape, _TILES.pop, id(shape), None)  # the id may name another shape later
+    each = [_TILES[id(s)] for s in shapes]
+    return np.concatenate(each), np.repeat(np.arange(len(shapes)), [len(t) for t in each])
+
+
+def _ring_clip(geoms: np.ndarray, rects: np.ndarray) -> np.ndarray:
     """GEOS's rectangle clipping of each shape (:func:`_rect_clip`); a shape of more than
     :data:`MANY_RINGS` rings with only the rings whose boxes meet its rectangle, where these
     hold under a quarter of its coordinates.

@@ -340,3 +340,26 @@ def test_a_river_of_a_million_vertices_is_cut_in_tiles_not_clipped_whole_for_eac
     assert lots_out.billable_area_sqft.to_numpy() == pytest.approx(500 - wet, abs=0.01)
     assert wet.min() > 0
     assert max(handed, default=0) <= gis.measure.WATER_TILE_COORDS, max(handed)
+
+
+def test_a_lot_outline_of_two_hundred_thousand_vertices_is_cut_in_tiles_not_clipped_whole_per_feature(monkeypatch):
+    """A lot traced at survey detail (one ring of 200,000 vertices) under 2,000 squares across its
+    line: each square's piece was clipped from the whole outline (pieces times vertices: 38 s for
+    5,000 squares on a million vertices); the outline is cut into tiles near the squares once,
+    and the areas stay the oracle's."""
+    t = np.linspace(0, 2 * np.pi, 200_000, endpoint=False)
+    lot = shapely.Polygon(np.c_[5000 * np.cos(t), 5000 * np.sin(t)])
+    rng = np.random.default_rng(7)
+    angle, radius = rng.uniform(0, 2 * np.pi, 2000), 5000 + rng.uniform(-8, 3, 2000)
+    x, y = radius * np.cos(angle), radius * np.sin(angle)
+    squares = shapely.box(x - 3, y - 3, x + 3, y + 3)
+    shift = lambda g: shapely.transform(g, lambda c: c + ORIGIN)  # noqa: E731
+    parcels = gpd.GeoDataFrame({"parcel_id": ["BIG"]}, geometry=[shift(lot)], crs=2913)
+    features = gpd.GeoDataFrame({"feature_type": ["patio"] * len(squares)}, geometry=shift(squares), crs=2913)
+    handed = clips_counted(monkeypatch)
+    lots = gis.measure_lots(parcels, features).lots
+    union = shapely.union_all(squares)
+    assert lots.billable_area_sqft.iloc[0] == pytest.approx(union.intersection(lot).area, abs=0.01)
+    assert lots.outside_parcel_sqft.iloc[0] == pytest.approx(union.difference(lot).area, abs=0.01)
+    assert handed
+    assert max(handed) <= 4 * gis.overlay.LONG_RING_TILE_COORDS, max(handed)
