@@ -725,34 +725,20 @@ def test_schedule_validation__within_the_limits_service_units_round_exactly(
     assert got == Decimal(steps).scaleb(-decimals)
 
 
-def test_load_schedule__a_file_that_is_not_utf8_is_refused(tmp_path):
-    path = tmp_path / "latin.toml"
-    path.write_bytes('utility = "Café"\n'.encode("latin-1"))
+@pytest.mark.parametrize(("name", "content", "message"), [
+    ("latin.toml", 'utility = "Café"\n'.encode("latin-1"),
+     "is not UTF-8 text; save it as UTF-8 (plain text) and try again."),
+    ("deep.toml", ("a = " + "[" * 5000 + "]" * 5000 + "\n").encode(),
+     "has lists or tables nested too deeply to be a rate schedule."),
+    ("digits.toml", ("rate = " + "1" * 5000 + "\n").encode(), "holds a number too long to read; check the file."),
+])
+def test_load_schedule__a_file_that_is_no_schedule_is_refused_in_one_sentence(tmp_path, name, content, message):
+    """Not UTF-8, nested deeper than Python's recursion, an integer past int()'s 4,300 digits."""
+    path = tmp_path / name
+    path.write_bytes(content)
     with pytest.raises(RateScheduleError) as info:
         load_schedule(path)
-    assert str(info.value) == (
-        "The rate schedule file 'latin.toml' is not UTF-8 text; save it as UTF-8 (plain text) and try again."
-    )
-
-
-def test_load_schedule__lists_nested_too_deeply_are_refused(tmp_path):
-    path = tmp_path / "deep.toml"
-    path.write_text("a = " + "[" * 5000 + "]" * 5000 + "\n")
-    with pytest.raises(RateScheduleError) as info:
-        load_schedule(path)
-    assert str(info.value) == (
-        "The rate schedule file 'deep.toml' has lists or tables nested too deeply to be a rate schedule."
-    )
-
-
-def test_load_schedule__an_integer_of_thousands_of_digits_is_refused(tmp_path):
-    path = tmp_path / "digits.toml"
-    path.write_text("rate = " + "1" * 5000 + "\n")
-    with pytest.raises(RateScheduleError) as info:
-        load_schedule(path)
-    assert str(info.value) == (
-        "The rate schedule file 'digits.toml' holds a number too long to read; check the file."
-    )
+    assert str(info.value) == f"The rate schedule file {name!r} {message}"
 
 
 @pytest.mark.parametrize("name", ["a" * 300 + ".toml", "a\x00b.toml"])
