@@ -265,6 +265,7 @@ def summarise(table: pd.DataFrame | Tally, n: int, start: float, chunks: int, re
         if isinstance(table, Tally):  # only the columns the comparison needs, from the written file
             table = _read_back(out, ["parcel_id", "category", "billable_area_sqft"])
         summary.changes, summary.changes_path = _compare_previous(table, previous, out)
+        summary.notes += _unmatched_note(table.parcel_id, previous)
     parts.remove()
     return summary
 
@@ -299,6 +300,7 @@ def read_previous(path: str | Path) -> pd.DataFrame:
         raise PreviousResultsError(f"The previous-results file has {int(prev.parcel_id.isna().sum())} rows "
                                    "without a parcel_id.")
     prev = prev.astype({"parcel_id": str})
+    prev.attrs["name"] = path.name
     counts = prev.parcel_id.value_counts()
     if len(counts) and counts.iloc[0] > 1:
         raise PreviousResultsError(f"The previous-results file lists parcel {counts.index[0]!r} {counts.iloc[0]} times "
@@ -315,6 +317,21 @@ def _compare_previous(table: pd.DataFrame, prev: pd.DataFrame, out: Path) -> tup
     path = out.with_name(out.stem + ".changes.csv")
     write_table_atomic(changed.drop(columns="_merge"), path)
     return len(changed), path
+
+
+def _unmatched_note(ids: pd.Series, prev: pd.DataFrame) -> list[str]:
+    """A note when under half the parcels of the smaller of this run and the previous results
+    are in both: ids written another way ('00000123' against '123'), or another town's file,
+    would otherwise list every parcel as new and gone."""
+    cur = ids.astype(str)
+    matched = int(cur.isin(prev.parcel_id).sum())
+    if matched * 2 >= min(len(cur), len(prev)):
+        return []
+    name = prev.attrs.get("name", "the previous results")
+    here, there = cur.iloc[0] if len(cur) else "", prev.parcel_id.iloc[0]
+    return [f"Only {matched:,} of the {len(cur):,} parcels are in the previous results ({name}, {len(prev):,} "
+            f"parcels; ids there look like {there[:40]!r}, here like {here[:40]!r}): check that both use the same "
+            "parcel ids."]
 
 
 def _read_back(out: Path, columns: list[str]) -> pd.DataFrame:

@@ -62,3 +62,34 @@ def test_previous__parquet_results_of_last_year_are_compared(city, tmp_path, cap
     changes = pd.read_csv(tmp_path / "this-year.changes.csv", dtype={"parcel_id": str})
     assert changes.parcel_id.tolist() == ["R-GONE"]
     assert changes.change.tolist() == ["parcel gone"]
+
+
+def test_previous__ids_written_another_way_are_named_in_a_note(city, tmp_path, capsys):
+    """Last year's ids zero-padded ('00000001' for 1): no parcel matches, and every one would be
+    listed as new and gone; the summary says the ids do not match instead of letting it pass."""
+    import json
+
+    out = tmp_path / "last-year.parquet"
+    assert _run(city, out, _write(tmp_path, "empty.csv", pd.DataFrame({"parcel_id": [], "category": []}))) == 0
+    last = pd.read_parquet(out)[["parcel_id", "category"]]
+    last["parcel_id"] = last.parcel_id.map(lambda i: f"{i:08d}")
+    previous = _write(tmp_path, "padded.csv", last)
+    capsys.readouterr()
+    assert main([str(a) for a in ["reassess", "--parcels", city / "parcels.parquet", "--features",
+                                  city / "features.parquet", "--out", tmp_path / "this-year.parquet",
+                                  "--no-progress", "--previous", previous, "--format", "json"]]) == 0
+    notes = json.loads(capsys.readouterr().out)["notes"]
+    assert ("Only 0 of the 3,000 parcels are in the previous results (padded.csv, 3,000 parcels; ids there look "
+            "like '00000001', here like '1'): check that both use the same parcel ids.") in notes
+
+
+def test_previous__a_matching_year_gives_no_id_note(city, tmp_path, capsys):
+    import json
+
+    out = tmp_path / "last-year.parquet"
+    assert _run(city, out, _write(tmp_path, "empty.csv", pd.DataFrame({"parcel_id": [], "category": []}))) == 0
+    capsys.readouterr()
+    assert main([str(a) for a in ["reassess", "--parcels", city / "parcels.parquet", "--features",
+                                  city / "features.parquet", "--out", tmp_path / "this-year.parquet",
+                                  "--no-progress", "--previous", out, "--format", "json"]]) == 0
+    assert not [n for n in json.loads(capsys.readouterr().out)["notes"] if "previous results" in n]
