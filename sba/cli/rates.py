@@ -24,7 +24,7 @@ def cmd_rates(args: argparse.Namespace) -> int:
     from categorize import available_schedules, load_schedule
     from categorize.schedule import rate_lines
 
-    if args.name:
+    if args.name is not None:  # an empty name is refused, as --rates "" is
         s = load_schedule(args.name)
         lines = rate_lines(s)
         categories = [{"name": c.name, "max_sqft": c.max_sqft, "billed_sqft": c.billed_sqft,

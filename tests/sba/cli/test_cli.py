@@ -393,6 +393,11 @@ def test_rates__a_file_name_too_long_for_the_system_is_one_sentence(capsys):
     assert message.endswith("check the path, or use a bundled schedule (oak-lodge-fy2025-26, portland-bes-fy2025-26).")
 
 
+def test_rates__an_empty_name_is_refused_as_estimate_refuses_it(capsys):
+    message = _one_line_refusal(capsys, "rates", "")
+    assert message.startswith("There is no rate schedule called ''.")
+
+
 def test_rates__a_file_over_one_megabyte_is_refused(capsys, tmp_path):
     path = tmp_path / "sparse.toml"
     with path.open("wb") as f:
