@@ -407,7 +407,8 @@ _MAP_TITLES_JS = """
 <script>
 (function () {
   // Streamlit titles every map frame "streamlit_folium.st_folium"; screen readers read that out.
-  // Give each map on this page its own title (last = __LAST__), for as long as this page is shown.
+  // Give each map on this page its own title, for as long as this page is shown.
+  var last = __LAST__;  // the script differs when its titles do
   function name() {
     var marker = document.querySelector("[data-sba-map-titles]");
     if (!marker) return;
@@ -432,12 +433,19 @@ _MAP_TITLES_JS = """
 
 def name_map_frames(titles: list[str]) -> None:
     """Give the page's maps titles that say what they are (in page order; the last ones when fewer show)."""
+    st.html(map_titles_html(titles), unsafe_allow_javascript=True)
+
+
+def map_titles_html(titles: list[str]) -> str:
+    """The marker and script of :func:`name_map_frames`.  Titles hold lot ids from uploaded files:
+    they enter the attribute HTML-escaped and the script as a JSON string literal with ``<`` escaped
+    (``json.dumps`` escapes line breaks, U+2028 and U+2029), so no title can end either."""
     import html
     import json
 
-    body = (_MAP_TITLES_JS.replace("__TITLES__", html.escape(json.dumps(titles), quote=True))
-            .replace("__LAST__", html.escape(titles[-1])))
-    st.html(body, unsafe_allow_javascript=True)
+    last = json.dumps(titles[-1]).replace("<", "\\u003c")
+    return (_MAP_TITLES_JS.replace("__TITLES__", html.escape(json.dumps(titles), quote=True))
+            .replace("__LAST__", last))
 
 
 def account_problem(typed: str, on_file: str) -> str | None:
