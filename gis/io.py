@@ -30,7 +30,7 @@ from gis.errors import (
 if TYPE_CHECKING:
     import pyarrow as pa
 
-__all__ = ["SUPPORTED_SUFFIXES", "list_layers", "read_layer"]
+__all__ = ["MAX_COLLECTIONS", "SUPPORTED_SUFFIXES", "list_layers", "read_layer", "refuse_nested_collections"]
 
 SUPPORTED_SUFFIXES = (
     ".geojson", ".json", ".zip", ".shp", ".gpkg", ".kml", ".kmz", ".fgb",
@@ -307,8 +307,66 @@ def _shapefile_in_zip(path: str, name: str) -> str:
     return f"/vsizip/{path}/{shps[0]}"
 
 
+#: Most geometry collections one shape may hold, nested or not.  GEOS reads nested collections
+#: recursively and a few kilobytes of them nested 30,000 deep overflow the stack (the process
+#: dies of SIGSEGV); no map data nests collections.
+MAX_COLLECTIONS = 32
+
+# The type field of a geometry collection in WKB: 7 in plain and ISO WKB (+1000, 2000, 3000 for
+# Z, M, ZM), with EWKB's Z, M and SRID flags in its high byte; little- then big-endian.
+_COLLECTION_TYPES = [7, 1007, 2007, 3007, *(7 | flags << 24 for flags in (0x80, 0x40, 0xC0, 0x20, 0xA0, 0x60, 0xE0))]
+_COLLECTION_HEADERS = ([b"\x01" + t.to_bytes(4, "little") for t in _COLLECTION_TYPES]
+                       + [b"\x00" + t.to_bytes(4, "big") for t in _COLLECTION_TYPES])
+
+
+def refuse_nested_collections(wkb, name: str) -> None:
+    """Refuse a column of WKB shapes (a pyarrow binary array or chunked array) in which a shape
+    that is a geometry collection holds more than :data:`MAX_COLLECTIONS` collection headers,
+    before GEOS reads it.  Only shapes whose own type is a collection are searched."""
+    import numpy as np
+    import pyarrow as pa
+
+    chunks = wkb.chunks if isinstance(wkb, pa.ChunkedArray) else [wkb]
+    for chunk in chunks:
+        if not len(chunk) or not (pa.types.is_binary(chunk.type) or pa.types.is_large_binary(chunk.type)):
+            continue
+        _, offset_buf, data_buf = chunk.buffers()
+        width = np.int64 if pa.types.is_large_binary(chunk.type) else np.int32
+        offsets = np.frombuffer(offset_buf, dtype=width)[chunk.offset:chunk.offset + len(chunk) + 1]
+        data = np.frombuffer(data_buf, dtype=np.uint8) if data_buf is not None else np.zeros(0, np.uint8)
+        starts, ends = offsets[:-1], offsets[1:]
+        rows = np.flatnonzero(ends - starts >= 5)
+        # the type's low byte first (one byte per shape: polygons are passed over at once)
+        low = np.where(data[starts[rows]] == 1, data[starts[rows] + 1], data[starts[rows] + 4])
+        rows = rows[np.isin(low, np.array([t & 0xFF for t in _COLLECTION_TYPES], dtype=np.uint8))]
+        at = starts[rows]
+        head = np.stack([data[at + k] for k in range(5)], axis=1).astype(np.uint32)
+        little = head[:, 1] | head[:, 2] << 8 | head[:, 3] << 16 | head[:, 4] << 24
+        big = head[:, 4] | head[:, 3] << 8 | head[:, 2] << 16 | head[:, 1] << 24
+        kind = np.where(head[:, 0] == 1, little, big)
+        for row in rows[np.isin(kind, _COLLECTION_TYPES)]:
+            blob = data[starts[row]:ends[row]].tobytes()
+            if sum(blob.count(h) for h in _COLLECTION_HEADERS) > MAX_COLLECTIONS:
+                raise UnreadableFileError(
+                    f"Row {int(row) + 1:,} of {name!r} nests more than {MAX_COLLECTIONS} geometry collections "
+                    "in one another; no map data does that, so the file is refused."
+                )
+
+
 def _read_parquet(source: str | Path | bytes, name: str, columns: list[str] | None,
                   table: pa.Table | None = None) -> gpd.GeoDataFrame:
+    if table is None:  # the shapes are checked before GEOS reads them
+        try:
+            import pyarrow.parquet as pq
+
+            buf = io.BytesIO(source) if isinstance(source, bytes | bytearray) else source
+            shapes = pq.read_table(buf, columns=[_geometry_column(buf)]).column(0)
+        except Exception:  # unreadable: read_parquet below explains
+            shapes = None
+        if shapes is not None:
+            refuse_nested_collections(shapes, name)
+    elif _primary(table) in table.schema.names:
+        refuse_nested_collections(table.column(_primary(table)), name)
     if table is not None:
         try:
             # the conversion geopandas.read_parquet does after reading (dask-geopandas calls it too)
@@ -330,6 +388,16 @@ def _read_parquet(source: str | Path | bytes, name: str, columns: list[str] | No
         raise UnreadableFileError(f"We could not read {name!r} as GeoParquet; the file may be damaged.") from err
     except Exception as err:
         raise UnreadableFileError(f"We could not read {name!r} as GeoParquet; the file may be damaged.") from err
+
+
+def _primary(table) -> str:
+    """The primary geometry column a GeoParquet table's metadata names ("geometry" if none)."""
+    import json
+
+    try:
+        return json.loads((table.schema.metadata or {})[b"geo"])["primary_column"]
+    except Exception:  # no or bad metadata: reading explains
+        return "geometry"
 
 
 def _geometry_column(source) -> str:
@@ -364,6 +432,12 @@ def _read_csv(source, name: str, crs) -> gpd.GeoDataFrame:
             f"The CSV {name!r} has no geometry column; add a column named WKT holding each shape as well-known text."
         )
     texts = df.pop(col).replace("", None)
+    nested = texts.str.upper().str.count("GEOMETRYCOLLECTION").fillna(0) > MAX_COLLECTIONS
+    if nested.any():  # before GEOS reads them recursively (see MAX_COLLECTIONS)
+        raise UnreadableFileError(
+            f"Row {int(nested.to_numpy().argmax()) + 1:,} of {name!r} nests more than {MAX_COLLECTIONS} geometry "
+            "collections in one another; no map data does that, so the file is refused."
+        )
     try:
         geoms = shapely.from_wkt(texts.to_numpy(), on_invalid="raise")
     except shapely.errors.GEOSException as err:

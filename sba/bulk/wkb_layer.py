@@ -28,6 +28,7 @@ import shapely
 from pyproj import CRS
 
 from gis.errors import UnreadableFileError
+from gis.io import refuse_nested_collections
 from gis.overlay import axis_boxes
 from gis.tiles import SPLIT_COORDS, SURFACE, cut_once
 from sba.bulk.boxes import wkb_boxes
@@ -191,6 +192,7 @@ def open_wkb_layer(table, name: str, crs=None, threads: int = 1,
     if own is None or (crs is not None and own != CRS.from_user_input(crs)):
         return None
     wkb = table.column(column)
+    refuse_nested_collections(wkb, name)  # before any reader walks them
     wkb = wkb.chunk(0) if wkb.num_chunks == 1 else wkb.combine_chunks()
     try:
         bounds, kinds, is_box = wkb_boxes(wkb, threads)

@@ -285,3 +285,42 @@ def test_read_layer__a_zipped_file_geodatabase_upload_is_read(roofs, tmp_path):
             zf.write(part, f"city.gdb/{part.name}")
     got = gis.read_layer(data.getvalue(), "city.gdb.zip", layer="features", role="features")
     assert sorted(got.area) == pytest.approx(sorted(roofs.area), rel=1e-6)
+
+
+def _nested(depth: int) -> str:
+    return "GEOMETRYCOLLECTION(" * depth + "POINT(0 0)" + ")" * depth
+
+
+@pytest.mark.parametrize("depth", [40, 60_000])
+def test_read_layer__collections_nested_deep_are_refused_before_geos_reads_them(tmp_path, depth):
+    """60,000 nested GEOMETRYCOLLECTIONs (1.2 MB of CSV, 43 KB of GeoParquet) overflowed GEOS's
+    recursion and killed the process (SIGSEGV) for every user of the app."""
+    csv = b"feature_type,WKT\nroof,\"" + _nested(depth).encode() + b"\"\n"
+    with pytest.raises(gis.UnreadableFileError, match="nests more than 32 geometry collections"):
+        gis.read_layer(csv, "nested.csv", crs="EPSG:2913")
+    # the same as WKB in a GeoParquet file, written without GEOS (which cannot hold it)
+    inner = b"\x01\x01\x00\x00\x00" + b"\x00" * 16
+    wkb = inner
+    for _ in range(depth):
+        wkb = b"\x01\x07\x00\x00\x00\x01\x00\x00\x00" + wkb
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    box_wkb = shapely.to_wkb(box(7_600_000, 680_000, 7_600_010, 680_010))
+    geo = {"version": "1.0.0", "primary_column": "geometry",
+           "columns": {"geometry": {"encoding": "WKB", "geometry_types": [], "crs": None}}}
+    import json
+
+    table = pa.table({"feature_type": ["roof", "roof"], "geometry": pa.array([box_wkb, wkb], pa.binary())})
+    table = table.replace_schema_metadata({b"geo": json.dumps(geo).encode()})
+    pq.write_table(table, tmp_path / "nested.parquet")
+    with pytest.raises(gis.UnreadableFileError, match=r"Row 2 of 'nested\.parquet' nests more than 32"):
+        gis.read_layer(tmp_path / "nested.parquet")
+    with pytest.raises(gis.UnreadableFileError, match=r"Row 2 of 'nested\.parquet' nests more than 32"):
+        gis.read_layer((tmp_path / "nested.parquet").read_bytes(), "nested.parquet")
+
+
+def test_read_layer__a_collection_of_a_few_levels_is_read():
+    csv = b"feature_type,WKT\nroof,\"" + _nested(3).replace("POINT(0 0)", "POLYGON((7600000 680000, 7600010 680000, " \
+        "7600010 680010, 7600000 680000))").encode() + b"\"\n"
+    assert len(gis.read_layer(csv, "three.csv", crs="EPSG:2913")) == 1
