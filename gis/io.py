@@ -177,7 +177,10 @@ class _local_path:
         if not isinstance(self.source, bytes | bytearray):
             return str(self.source)
         self._tmp = tempfile.TemporaryDirectory(prefix="sba-upload-")
-        path = Path(self._tmp.name) / Path(self.filename or "upload.geojson").name
+        name = Path(self.filename or "upload.geojson").name
+        if len(name.encode("utf-8", "replace")) > 100 or "\x00" in name:  # the system refuses such names
+            name = "upload" + Path(name.replace("\x00", "")).suffix[:16]
+        path = Path(self._tmp.name) / name
         path.write_bytes(self.source)
         return str(path)
 

@@ -324,3 +324,10 @@ def test_read_layer__a_collection_of_a_few_levels_is_read():
     csv = b"feature_type,WKT\nroof,\"" + _nested(3).replace("POINT(0 0)", "POLYGON((7600000 680000, 7600010 680000, " \
         "7600010 680010, 7600000 680000))").encode() + b"\"\n"
     assert len(gis.read_layer(csv, "three.csv", crs="EPSG:2913")) == 1
+
+
+@pytest.mark.parametrize("name", ["我家屋顶和车道的轮廓" * 9 + ".geojson", "roofs\x00.geojson"])
+def test_read_layer__an_upload_s_name_the_system_cannot_hold_is_read(roofs, name):
+    """A long name in Chinese is over the system's 255 bytes (it was an OSError on the page)."""
+    got = gis.read_layer(roofs.to_json().encode(), name)
+    assert len(got) == len(roofs)
