@@ -16,6 +16,7 @@ house number still matches.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Mapping
 from functools import lru_cache
 
@@ -36,8 +37,10 @@ _SPLIT_DIRECTION = re.compile(r"\b([ns])\s+([ew])\b")  # "s e" (from "S.E.") -> 
 
 @lru_cache(maxsize=500_000)  # a city's addresses: the second search skips the 6 µs per address
 def normalise_address(text: str) -> str:
-    """Lower case, no punctuation, one space, USPS abbreviations ("Boulevard" -> "blvd")."""
-    words = re.sub(r"[^0-9a-z ]", " ", str(text).casefold().replace(".", "")).split()
+    """Lower case, no punctuation, one space, USPS abbreviations ("Boulevard" -> "blvd"); digits of
+    any script (full-width ６, Arabic-Indic ٦) are house numbers too, written 0-9."""
+    text = "".join(str(unicodedata.decimal(c)) if c.isdecimal() else c for c in str(text))
+    words = re.sub(r"[^0-9a-z ]", " ", text.casefold().replace(".", "")).split()
     joined = " ".join(_WORDS.get(w, w) for w in words)
     return _SPLIT_DIRECTION.sub(r"\1\2", joined)
 

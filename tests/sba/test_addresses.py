@@ -34,3 +34,11 @@ def test_closest_addresses__forgives_spelling_word_order_and_a_missing_house_num
 
 def test_addresses__doctests_pass():
     assert doctest.testmod(sba.addresses).failed == 0
+
+
+@pytest.mark.parametrize("typed", ["６３９ SE Sellwood Blvd", "٦٣٩ SE Sellwood Blvd", "६३९ se sellwood blvd"])
+def test_addresses__house_numbers_in_other_digits_find_that_house(typed):
+    """Full-width or Arabic-Indic digits were dropped, so the street alone matched its first house."""
+    labels = {"R100045": "610 SE Sellwood Blvd", "R100046": "639 SE Sellwood Blvd"}
+    assert closest_addresses(typed, labels)[0][0] == "R100046"
+    assert normalise_address(typed) == "639 se sellwood blvd"
