@@ -198,7 +198,8 @@ def _read_ogr(source, name: str, suffix: str, layer: str | None, columns) -> gpd
         if suffix == ".zip":
             path = _shapefile_in_zip(path, name)
         try:
-            layers = [str(row[0]) for row in pyogrio.list_layers(path)]
+            listed = pyogrio.list_layers(path)
+            layers, kinds = [str(row[0]) for row in listed], [row[1] for row in listed]
         except Exception as err:
             raise UnreadableFileError(
                 f"We could not open {name!r} as map data; it may be damaged or not what its name says. Upload {_KINDS}."
@@ -206,18 +207,18 @@ def _read_ogr(source, name: str, suffix: str, layer: str | None, columns) -> gpd
         if not layers:
             raise EmptyLayerError(f"{name!r} holds no map layers; check you picked the right file.")
         if layer is None:
-            polygon_layers = _polygon_layers(path, layers)
+            polygon_layers = _polygon_layers(path, layers, kinds)
             if len(polygon_layers) == 1:
                 layer = polygon_layers[0]
             elif len(layers) == 1:
                 layer = layers[0]
             else:
                 raise LayerChoiceError(
-                    f"{name!r} holds several layers ({', '.join(layers)}); say which one to use."
+                    f"{name!r} holds several layers ({_some(layers)}); say which one to use."
                 )
         elif layer not in layers:
             raise LayerChoiceError(
-                f"{name!r} has no layer called {layer!r}; it has: {', '.join(layers)}."
+                f"{name!r} has no layer called {layer!r}; it has: {_some(layers)}."
             )
         try:
             try:
@@ -247,19 +248,31 @@ def _read_linearised(path: str, layer: str, columns: list[str] | None):
         pyogrio.set_gdal_config_options({"OGR_ARC_STEPSIZE": before})
 
 
-def _polygon_layers(path: str, layers: list[str]) -> list[str]:
+#: Layers of unknown geometry type whose features are counted to find the polygon layer; each
+#: count opens the file again (thousands of layers took minutes).
+MAX_COUNTED_LAYERS = 16
+
+
+def _polygon_layers(path: str, layers: list[str], kinds: list) -> list[str]:
+    """The layers that hold polygons, by the type the file lists (one look at it), and the first
+    :data:`MAX_COUNTED_LAYERS` layers of unknown type that hold any feature."""
     import pyogrio
 
-    found = []
-    for lyr in layers:
+    found = [lyr for lyr, kind in zip(layers, kinds, strict=True) if "Polygon" in str(kind or "")]
+    unknown = [lyr for lyr, kind in zip(layers, kinds, strict=True) if kind in ("Unknown", None, "")]
+    for lyr in unknown[:MAX_COUNTED_LAYERS]:
         try:
-            info = pyogrio.read_info(path, layer=lyr)
+            if pyogrio.read_info(path, layer=lyr).get("features", 0):
+                found.append(lyr)
         except Exception:
             continue
-        kind = info.get("geometry_type")
-        if "Polygon" in str(kind or "") or (kind in ("Unknown", None) and info.get("features", 0)):
-            found.append(lyr)
     return found
+
+
+def _some(names: list[str], shown: int = 10) -> str:
+    """The first ``shown`` names (each cut to 60 characters), and how many more."""
+    cut = [n if len(n) <= 60 else n[:59] + "…" for n in names[:shown]]
+    return ", ".join(cut) + (f" and {len(names) - shown:,} more" if len(names) > shown else "")
 
 
 def _refuse_zip_bomb(path: str, name: str) -> None:

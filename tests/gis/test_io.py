@@ -331,3 +331,22 @@ def test_read_layer__an_upload_s_name_the_system_cannot_hold_is_read(roofs, name
     """A long name in Chinese is over the system's 255 bytes (it was an OSError on the page)."""
     got = gis.read_layer(roofs.to_json().encode(), name)
     assert len(got) == len(roofs)
+
+
+def test_read_layer__the_layers_of_a_geopackage_are_typed_in_one_look(tmp_path, roofs, monkeypatch):
+    """Each layer's type was found by opening the file again: 1,000 layers took over a minute.
+    Their types now come from the one listing; only layers of unknown type are opened, 16 at most."""
+    import pyogrio
+
+    path = tmp_path / "many.gpkg"
+    for i in range(40):
+        pyogrio.write_dataframe(roofs.iloc[:1], path, layer=f"layer{i}", append=i > 0)
+    opened = []
+    read_info = pyogrio.read_info
+    monkeypatch.setattr(pyogrio, "read_info", lambda *a, **k: opened.append(k.get("layer")) or read_info(*a, **k))
+    with pytest.raises(gis.LayerChoiceError) as refused:
+        gis.read_layer(path.read_bytes(), "many.gpkg", role="features")
+    assert opened == []
+    assert str(refused.value) == ("'many.gpkg' holds several layers (layer0, layer1, layer2, layer3, layer4, layer5, "
+                                  "layer6, layer7, layer8, layer9 and 30 more); say which one to use.")
+    assert len(gis.read_layer(path, layer="layer39")) == 1
