@@ -83,7 +83,8 @@ shapes: list[TapeShape] = []
 for i, rid in enumerate(_rows(), start=1):
     with st.container(border=True):
         h1, h2, h3 = st.columns([3, 3, 1], vertical_alignment="bottom")
-        label = h1.text_input(f"Surface {i}: what is it?", key=f"tape_label_{rid}", placeholder="e.g. Main house")
+        label = h1.text_input(f"Surface {i}: what is it?", key=f"tape_label_{rid}", placeholder="e.g. Main house",
+                               max_chars=100)  # as the package's schema allows
         kind = h2.selectbox(f"Shape of surface {i}", list(SHAPES), format_func=SHAPE_LABELS.get,
                             key=f"tape_kind_{rid}")
         h3.button("Remove", key=f"tape_del_{rid}", on_click=_remove, args=(rid,), icon=":material/delete:",

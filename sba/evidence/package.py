@@ -91,6 +91,7 @@ from sba.engine import area_str
 from sba.evidence.checks import (
     ATTACHMENT_LIMIT,
     ATTACHMENT_TYPES,
+    FEATURES_SCHEMA,
     MANIFEST_SCHEMA,
     MAX_ATTACHMENTS,
     MAX_SHAPES,
@@ -265,17 +266,26 @@ def build_package(
     statement = method_statement(measure, request)
     req = _request_record(measure, request, bill, schedule_name, statement, [n for n, _ in attachments])
     generator = f"stormwater-billable-area {_version()}"
-    pdf = report_pdf(measure, request, req, statement, shapes, lot, water, bill, ortho_path, created, generator)
     files: dict[str, bytes] = {
         "features.geojson": json.dumps(features, indent=1).encode("utf-8"),
         "method.txt": (statement + "\n").encode("utf-8"),
-        "report.pdf": pdf,
+        "report.pdf": b"",
     }
     if lot_json is not None:
         files["lot.geojson"] = json.dumps(lot_json, indent=1).encode("utf-8")
     for name, data in attachments:
         files[f"attachments/{name}"] = data
-    manifest = {
+    # what we write, the staff side must read: checked before the map and the PDF are drawn
+    # (a 20,000-character lot id took 2.8 GB there before the manifest refused it)
+    check_json(features, FEATURES_SCHEMA, "features.geojson")
+    check_json(_manifest(req, files, created, generator), MANIFEST_SCHEMA, "manifest.json")
+    files["report.pdf"] = report_pdf(measure, request, req, statement, shapes, lot, water, bill, ortho_path,
+                                     created, generator)
+    return _zipped(_manifest(req, files, created, generator), files)
+
+
+def _manifest(req: dict[str, Any], files: dict[str, bytes], created: dt.datetime, generator: str) -> dict[str, Any]:
+    return {
         "schema_version": SCHEMA_VERSION,
         "kind": KIND,
         "created_at": created.isoformat().replace("+00:00", "Z"),
@@ -283,8 +293,6 @@ def build_package(
         "request": req,
         "files": {n: {"sha256": hashlib.sha256(d).hexdigest(), "bytes": len(d)} for n, d in files.items()},
     }
-    check_json(manifest, MANIFEST_SCHEMA, "manifest.json")  # what we write, the staff side must read
-    return _zipped(manifest, files)
 
 
 def _request_record(measure: LotMeasure, request: ChangeRequest, bill: Bill | None, schedule_name: str,

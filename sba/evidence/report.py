@@ -82,7 +82,8 @@ def map_png(
     ax.set_xlim(bounds[0] - pad, bounds[2] + pad)
     ax.set_ylim(bounds[1] - pad, bounds[3] + pad)
     ax.set_aspect("equal")
-    ax.set_title(f"Lot {measure.parcel_id} (dashed line) and measured surfaces", fontsize=9)
+    ax.set_title(f"Lot {measure.parcel_id} (dashed line) and measured surfaces", fontsize=9,
+                 parse_math=False)  # the id is the file's text: "$" is no formula
     buf = io.BytesIO()
     fig.savefig(buf, format="png", bbox_inches="tight")
     return buf.getvalue()

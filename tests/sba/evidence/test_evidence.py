@@ -15,7 +15,7 @@ import shapely.geometry
 import categorize
 import gis
 from gis.shapes import new_shape, shapes_from_layer
-from gis.tape import SEED_WORKSHEET
+from gis.tape import SEED_WORKSHEET, TapeShape
 from sba import evidence as ev
 from tests.conftest import SAMPLE
 
@@ -219,3 +219,30 @@ def test_package_errors_belong_to_the_sba_error_tree_and_stay_value_errors(sched
         ev.build_package(m, ev.ChangeRequest("R1"), attachments=[("a.exe", b"x")])
     with pytest.raises(ValueError, match="not a PDF, JPG or PNG"):
         ev.build_package(m, ev.ChangeRequest("R1"), attachments=[("a.exe", b"x")])
+
+
+def test_package__what_the_staff_side_would_refuse_is_refused_before_the_pdf_is_drawn(schedule, monkeypatch):
+    """A lot id of 20,000 characters took 14.6 s and 2.8 GB drawing the map before the manifest
+    refused it; a tape label of 10,000 characters ended in fpdf's 'row too high' (a traceback)."""
+    import sba.evidence.package as package
+
+    def no_drawing(*args, **kwargs):
+        raise AssertionError("drew the report of a package the staff side would refuse")
+
+    monkeypatch.setattr(package, "report_pdf", no_drawing)
+    m = ev.measure_tape(SEED_WORKSHEET, "R" * 20_000, schedule)
+    with pytest.raises(ev.EvidencePackageError, match="parcel_id"):
+        ev.build_package(m, ev.ChangeRequest("R" * 20_000))
+    long_label = [TapeShape(s.kind, s.dims, s.feature_type, "x" * 10_000) for s in SEED_WORKSHEET]
+    with pytest.raises(ev.EvidencePackageError, match="label"):
+        ev.build_package(ev.measure_tape(long_label, "R1", schedule), ev.ChangeRequest("R1"))
+
+
+def test_package__a_lot_id_with_dollar_signs_is_drawn_as_text(layers, schedule):
+    """matplotlib read '$\\frac{$' in the map's title as a formula and raised (a traceback)."""
+    lot, shapes, water = layers
+    lot = lot.assign(parcel_id="$\\frac{$")
+    m = ev.measure_shapes(lot, shapes, water, schedule)
+    pkg = ev.read_package(ev.build_package(m, ev.ChangeRequest("$\\frac{$"), shapes=shapes, lot=lot, water=water))
+    assert pkg.parcel_id == "$\\frac{$"
+    assert pkg.report_pdf.startswith(b"%PDF")
