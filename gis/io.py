@@ -344,6 +344,8 @@ def refuse_nested_collections(wkb, name: str) -> None:
 
     chunks = wkb.chunks if isinstance(wkb, pa.ChunkedArray) else [wkb]
     for chunk in chunks:
+        if isinstance(chunk, pa.ExtensionArray):  # geoarrow.wkb, where its extension type is registered
+            chunk = chunk.storage
         if not len(chunk) or not (pa.types.is_binary(chunk.type) or pa.types.is_large_binary(chunk.type)):
             continue
         _, offset_buf, data_buf = chunk.buffers()
