@@ -283,10 +283,10 @@ def _long_ringed(geoms: np.ndarray) -> np.ndarray:
     long = np.zeros(len(first), dtype=bool)
     some = np.flatnonzero((rows >= LONG_RING_ROWS) & (num_coordinates(geoms[first]) > LONG_RING))
     if len(some):
-        rings, ring_of = shapely.get_rings(shapely.get_parts(geoms[first[some]]), return_index=True)
-        parts_of = shapely.get_parts(geoms[first[some]], return_index=True)[1]
+        parts, part_of = shapely.get_parts(geoms[first[some]], return_index=True)
+        rings, ring_of = shapely.get_rings(parts, return_index=True)
         longest = np.zeros(len(some))
-        np.maximum.at(longest, parts_of[ring_of], shapely.get_num_coordinates(rings))
+        np.maximum.at(longest, part_of[ring_of], shapely.get_num_coordinates(rings))
         long[some] = longest > LONG_RING
     return long[shape_of]
 

@@ -22,9 +22,9 @@ from gis.repair import SLIVER_AREA, polygonal, repair, repair_invalid
 from sba.errors import RepeatedInputError
 from sba.output import same_file
 
-__all__ = ["NOT_AN_OUTLINE", "NO_SHAPE", "area_str", "class_choices", "feature_areas", "load_layers", "lot_errors",
-           "lot_results", "measure_files", "quoted_codes", "refuse_repeated_inputs", "repeated_id", "rules_for",
-           "shape_errors", "unknown_classes"]
+__all__ = ["NOT_AN_OUTLINE", "NO_SHAPE", "area_str", "class_choices", "class_of", "feature_areas", "load_layers",
+           "lot_errors", "lot_results", "measure_files", "quoted_codes", "refuse_repeated_inputs", "repeated_id",
+           "rules_for", "shape_errors", "unknown_classes"]
 
 def area_str(value: float) -> str:
     """A measured area as a decimal string with 2 places, half-up (:func:`categorize.area_decimal`)."""
@@ -269,18 +269,20 @@ def _lot_classes(parcels: gpd.GeoDataFrame, class_field: str | None) -> tuple[li
     n = len(parcels)
     if not class_field or class_field not in parcels.columns:
         return [PropertyClass.SINGLE_FAMILY] * n, [None] * n
-    classes, errors = [], []
-    for code in parcels[class_field].astype("string").fillna("").to_numpy(dtype=object):
-        try:
-            classes.append(PropertyClass.from_code(code))
-            errors.append(None)
-        except MissingClassError:
-            classes.append(None)
-            errors.append(NO_CLASS + ".")
-        except UnknownClassError as err:
-            classes.append(None)
-            errors.append(str(err))
-    return classes, errors
+    parsed = [class_of(code) for code in parcels[class_field].astype("string").fillna("").to_numpy(dtype=object)]
+    return [k for k, _ in parsed], [e for _, e in parsed]
+
+
+def class_of(code: str | None, class_map: dict[str, str] | None = None,
+             hint: str = "") -> tuple[PropertyClass | None, str | None]:
+    """``(class, None)`` for a lot's class code (:meth:`PropertyClass.from_code`), or ``(None, why)``:
+    :data:`NO_CLASS` (with ``hint``) for no code, the class's own sentence for an unknown one."""
+    try:
+        return PropertyClass.from_code(code, class_map), None
+    except MissingClassError:
+        return None, NO_CLASS + hint + "."
+    except UnknownClassError as err:
+        return None, str(err)
 
 
 def _jsonable(v):

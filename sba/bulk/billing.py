@@ -17,10 +17,10 @@ import geopandas as gpd
 
 from categorize import PropertyClass, billable_sqft, categorize_sfr, service_units
 from categorize.charges.units import MAX_DWELLINGS
-from categorize.errors import BillingError, MissingClassError
+from categorize.errors import BillingError
 from categorize.schedule import RateSchedule
 from sba.bulk.options import ReassessOptions
-from sba.engine import NO_CLASS
+from sba.engine import class_of
 
 __all__ = ["bill_arrays", "bill_columns", "parcel_classes", "whole_sqft"]
 
@@ -156,17 +156,8 @@ def parcel_classes(parcels: gpd.GeoDataFrame, opts: ReassessOptions):
         else:
             raw = col.astype("string").fillna("").to_numpy(dtype=object)
             uniq, inv = np.unique(raw.astype(str), return_inverse=True)
-        parsed, texts = [], []
-        for code in uniq:
-            try:
-                parsed.append(PropertyClass.from_code(code, opts.class_map).value)
-                texts.append(None)
-            except MissingClassError:
-                parsed.append(None)
-                texts.append(NO_CLASS + " or pass --class-map.")
-            except (BillingError, ValueError) as err:
-                parsed.append(None)
-                texts.append(f"{err}")
+        found = [class_of(code, opts.class_map, hint=" or pass --class-map") for code in uniq]
+        parsed, texts = [k and k.value for k, _ in found], [e for _, e in found]
         classes, errors = _objects(parsed)[inv], _objects(texts)[inv]
     else:
         classes = np.full(n, opts.default_class, dtype=object)

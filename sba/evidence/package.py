@@ -275,8 +275,8 @@ def build_package(
         files["lot.geojson"] = json.dumps(lot_json, indent=1).encode("utf-8")
     for name, data in attachments:
         files[f"attachments/{name}"] = data
-    # what we write, the staff side must read: checked before the map and the PDF are drawn
-    # (a 20,000-character lot id took 2.8 GB there before the manifest refused it)
+    # what we write, the staff side must read: checked before the map and the PDF are drawn,
+    # whose cost grows with the text they are given
     check_json(features, FEATURES_SCHEMA, "features.geojson")
     check_json(_manifest(req, files, created, generator), MANIFEST_SCHEMA, "manifest.json")
     files["report.pdf"] = report_pdf(measure, request, req, statement, shapes, lot, water, bill, ortho_path,
